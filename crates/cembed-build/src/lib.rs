@@ -5,5 +5,6 @@
 /// input: every failure is an `{"ok": false, ...}` response.
 pub fn run_json(request: &str) -> String {
     let _ = request;
-    r#"{"ok": false, "kind": "usage", "message": "cembed-build is not implemented yet", "log": []}"#.to_string()
+    r#"{"ok": false, "kind": "usage", "message": "cembed-build is not implemented yet", "log": []}"#
+        .to_string()
 }

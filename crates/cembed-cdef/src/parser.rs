@@ -530,9 +530,15 @@ impl<'a> Parser<'a> {
                     ty = Some((spec, sspan));
                 }
                 _ if is_unsupported_ext(s) => return Err(self.unsupported_ext()),
-                "inline" | "__inline" | "__inline__" | "_Noreturn" | "register" | "auto"
-                | "_Thread_local" | "__thread" | "_Atomic" | "_Alignas" | "__extension__"
-                | "_Complex" | "__complex__" | "_Imaginary" => {
+                // Accepted and ignored, as CFFI does.
+                "inline" | "__inline" | "__inline__" => {
+                    self.bump();
+                }
+                "register" if ctx == Ctx::Param => {
+                    self.bump();
+                }
+                "_Noreturn" | "register" | "auto" | "_Thread_local" | "__thread" | "_Atomic"
+                | "_Alignas" | "__extension__" | "_Complex" | "__complex__" | "_Imaginary" => {
                     return Err(self.err_here(
                         format!("`{s}` is not supported in cdef()"),
                         "unsupported keyword",
@@ -885,6 +891,16 @@ impl<'a> Parser<'a> {
         loop {
             if self.is_punct("[") {
                 let open = self.bump();
+                // C99 `[static 3]`, `[const]` in parameters: no effect on the
+                // (decayed) parameter type.
+                while self.tok().kind == TokKind::Ident
+                    && matches!(
+                        self.cur_text(),
+                        "static" | "const" | "volatile" | "restrict" | "__restrict"
+                    )
+                {
+                    self.bump();
+                }
                 let len = if self.eat_punct("]") {
                     ArraySize::Open
                 } else if self.tok().kind == TokKind::Ellipsis {

@@ -156,11 +156,31 @@ impl Resolver {
                     prev.what()
                 )
             };
-            return Err(Diag::new(msg, span, "redefined here")
-                .with_secondary(*prev_span, "previous declaration"));
+            let mut d = Diag::new(msg, span, "redefined here")
+                .with_secondary(*prev_span, "previous declaration");
+            if prev.what() == kind.what() {
+                if let (Some(a), Some(b)) = (
+                    self.describe_kind(prev, name),
+                    self.describe_kind(&kind, name),
+                ) {
+                    d = d.with_note(format!("previously `{a}`, now `{b}`"));
+                }
+            }
+            return Err(d);
         }
         self.ordinary.insert(name.to_string(), (kind, span));
         Ok(true)
+    }
+
+    /// The declaration `kind` gives `name`, in C syntax, when it has a type.
+    fn describe_kind(&self, kind: &OrdKind, name: &str) -> Option<String> {
+        match kind {
+            OrdKind::Typedef(t, _)
+            | OrdKind::Function(t, _)
+            | OrdKind::Global(t, _)
+            | OrdKind::Constant(t) => Some(self.prog.c_decl(*t, name)),
+            OrdKind::Enumerator(_) | OrdKind::Macro(_) => None,
+        }
     }
 
     fn define(&mut self, name: &Ident, value: &DefineValue, span: Span) -> RResult<()> {

@@ -16,6 +16,7 @@ Header comments of ``build.py`` carry the case's metadata::
     # marks: smoke
     # stderr-contains: OverflowError, TypeError
 
+A case without ``stderr-contains`` must not print a Python traceback.
 The cffi run is checked against ``expected.txt`` (which validates the case);
 the cembed run must print exactly the same stdout, and each name listed in
 ``stderr-contains`` must appear in the stderr of both runs.
@@ -217,6 +218,10 @@ def check_result(case: Case, backend: str, res: RunResult, expected: str):
     for name in case.stderr_contains:
         if name not in res.stderr:
             problems.append(f"{name!r} not found in stderr")
+    if not case.stderr_contains and "Traceback" in res.stderr:
+        # A case that expects no error must not have hit one silently (an
+        # exception in a void callback only shows up on stderr).
+        problems.append("unexpected Python traceback on stderr")
     if problems:
         raise CaseError(
             f"{case.name} [{backend}]:\n" + "\n".join(problems) + "\n" + res.describe()

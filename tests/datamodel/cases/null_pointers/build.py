@@ -1,5 +1,5 @@
 # NULL from C and ffi.NULL from Python; dereferencing NULL from Python raises
-# instead of crashing; None is accepted where a pointer is expected.
+# instead of crashing; returning None for a pointer.
 # stderr-contains: RuntimeError
 import cffi
 ffibuilder = cffi.FFI()

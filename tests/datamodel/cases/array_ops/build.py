@@ -1,6 +1,5 @@
 # Arrays: len, iteration, slicing, slice assignment, bounds (IndexError),
-# negative indexes, "in", list(), arrays of structs.
-# marks: smoke
+# negative indexes, list(), arrays of structs.
 import cffi
 ffibuilder = cffi.FFI()
 ffibuilder.embedding_api("""

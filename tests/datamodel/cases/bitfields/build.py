@@ -1,6 +1,5 @@
 # Signed and unsigned bitfields: values set by C read in Python, values written
 # by Python read in C, range errors on assignment.
-# marks: smoke
 import cffi
 ffibuilder = cffi.FFI()
 ffibuilder.embedding_api("""

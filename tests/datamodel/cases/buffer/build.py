@@ -1,6 +1,5 @@
 # ffi.buffer over C memory: len, read, write, slices, bytes(), memoryview,
 # default size from the cdata type; C sees Python's writes.
-# marks: smoke
 import cffi
 ffibuilder = cffi.FFI()
 ffibuilder.embedding_api("""

@@ -1,6 +1,5 @@
 # Enums: lib constants, passing and returning enum values, negative and large
 # values, enum cdata repr, typeof().elements, out-of-range values.
-# marks: smoke
 import cffi
 ffibuilder = cffi.FFI()
 ffibuilder.embedding_api("""

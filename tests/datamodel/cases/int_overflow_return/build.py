@@ -1,6 +1,5 @@
 # Out-of-range integer returns raise OverflowError inside the callback: the
 # traceback goes to stderr and C gets the error value (0 or error=...).
-# marks: smoke
 # stderr-contains: OverflowError
 import cffi
 ffibuilder = cffi.FFI()

@@ -1,7 +1,6 @@
 # C functions from set_source called from Python with CFFI's argument
 # conversions: ints, floats, lists/bytes for pointers (not None), structs by value,
 # struct results, wrong argument types and counts.
-# marks: smoke
 import cffi
 ffibuilder = cffi.FFI()
 ffibuilder.embedding_api("""

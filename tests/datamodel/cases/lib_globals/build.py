@@ -1,6 +1,5 @@
 # Global variables through lib: read and write scalars (C sees the writes),
 # arrays, structs, pointers, and const globals.
-# marks: smoke
 import cffi
 ffibuilder = cffi.FFI()
 ffibuilder.embedding_api("""

@@ -1,5 +1,4 @@
 # ffi.new with every kind of initializer; the memory is handed to C to read.
-# marks: smoke
 import cffi
 ffibuilder = cffi.FFI()
 ffibuilder.embedding_api("""

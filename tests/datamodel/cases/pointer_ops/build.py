@@ -1,5 +1,4 @@
 # Pointer indexing, arithmetic, difference, comparison, bool(), int(), NULL.
-# marks: smoke
 import cffi
 ffibuilder = cffi.FFI()
 ffibuilder.embedding_api("""

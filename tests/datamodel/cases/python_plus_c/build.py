@@ -1,6 +1,5 @@
 # extern "Python+C": implemented in Python, callable from another C file of
 # the library (sources=["other.c"]) and from the set_source code.
-# marks: smoke
 import cffi
 ffibuilder = cffi.FFI()
 ffibuilder.embedding_api("""

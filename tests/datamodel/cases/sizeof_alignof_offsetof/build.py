@@ -1,6 +1,5 @@
 # ffi.sizeof / alignof / offsetof against the C compiler's values printed by
 # the host; Python prints the same quantities in the same format.
-# marks: smoke
 import cffi
 ffibuilder = cffi.FFI()
 ffibuilder.embedding_api("""

@@ -1,5 +1,4 @@
 # const char * / wchar_t * arguments: ffi.string with and without maxlen, NULL.
-# marks: smoke
 import cffi
 ffibuilder = cffi.FFI()
 ffibuilder.embedding_api("""

@@ -1,5 +1,5 @@
 # Returning strings to C: char * from ffi.new kept alive on the Python side,
-# a str converted by the caller, and filling a caller-provided buffer.
+# a wchar_t string, and filling a caller-provided buffer.
 import cffi
 ffibuilder = cffi.FFI()
 ffibuilder.embedding_api("""

@@ -1,6 +1,5 @@
 # C calls Python passing structs by value (small, large, nested, with arrays):
-# Python gets an owning struct cdata; changing it does not affect the caller.
-# marks: smoke
+# Python gets a copy; changing it does not affect the caller.
 import cffi
 ffibuilder = cffi.FFI()
 ffibuilder.embedding_api("""

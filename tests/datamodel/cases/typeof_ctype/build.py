@@ -1,7 +1,6 @@
 # ffi.typeof on strings and cdata, and the CType attributes: kind, cname,
 # item, length, fields (name, type, offset, bitshift, bitsize, flags), args,
 # result, ellipsis, elements/relements (abi is libffi's, not compared); CType equality and identity.
-# marks: smoke
 import cffi
 ffibuilder = cffi.FFI()
 ffibuilder.embedding_api("""

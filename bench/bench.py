@@ -233,6 +233,15 @@ class Runner:
         raise CaseError("no result printed: " + tail(out))
 
 
+def short(msg):
+    """First clause and last line of an error: what failed and the exception."""
+    lines = [l.strip() for l in (msg or "").splitlines() if l.strip()]
+    if not lines:
+        return ""
+    head = lines[0].split(":")[0]
+    return lines[0] if len(lines) == 1 else "%s: ... %s" % (head, lines[-1])
+
+
 def tail(text, n=600):
     if not text:
         return ""
@@ -292,7 +301,7 @@ class Results:
 
     def fail(self, case, impl, msg):
         if (case, impl) not in self.errors:
-            log("  %s/%s: n/a: %s" % (case, impl, msg.splitlines()[0] if msg else ""))
+            log("  %s/%s: n/a: %s" % (case, impl, short(msg)))
             self.errors[(case, impl)] = msg
         self.samples.pop((case, impl), None)
 
@@ -564,7 +573,7 @@ def render_md(report, args):
     notes = []
     for row in report["cases"]:
         for impl, err in sorted(row["errors"].items()):
-            notes.append("- %s / %s: %s" % (row["case"], impl, err.replace("\n", " ")[:300]))
+            notes.append("- %s / %s: %s" % (row["case"], impl, short(err).replace("|", "\\|")[:300]))
     if notes:
         w("### Cases that did not run")
         w("")

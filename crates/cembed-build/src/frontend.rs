@@ -6,6 +6,7 @@
 
 use crate::request::{BuildError, BuildRequest, PythonFacts, SourceSpec};
 use cembed_model::Program;
+use std::path::Path;
 
 /// The generated files for one library.
 #[derive(Clone, Debug)]
@@ -24,14 +25,57 @@ pub fn parse(sources: &[SourceSpec]) -> Result<Program, BuildError> {
     Err(not_landed("the declaration parser (cembed-cdef)"))
 }
 
-/// Generates the C file and the consumer header.
+/// Generates the C file and the consumer header. `c_file` is where the C
+/// file will be written (named in its `#line` directives, so compiler
+/// messages about generated code point at a real file).
 pub fn generate(
     program: &Program,
     req: &BuildRequest,
     python: &PythonFacts,
+    c_file: &Path,
 ) -> Result<Generated, BuildError> {
-    let _ = (program, req, python);
-    Err(not_landed("the code generator (cembed-codegen)"))
+    let libpython = python.libpython.clone().unwrap_or_default();
+    let build = cembed_codegen::BuildInfo {
+        python_version: python.version.clone(),
+        python_executable: python.executable.clone(),
+        libpython,
+        runtime: python.runtime.clone(),
+        cembed_version: python.cembed_version.clone(),
+    };
+    // Errors in set_source() code are shown as `<build script>: set_source():LINE`.
+    let c_code_name = match req.c_origin.as_deref() {
+        Some(origin) => format!("{}: set_source()", origin_file(origin)),
+        None => "set_source()".to_string(),
+    };
+    let c_file_name = c_file.to_string_lossy();
+    let opts = cembed_codegen::Options {
+        module_name: &req.module_name,
+        c_code: req.c_code.as_deref(),
+        c_code_name: &c_code_name,
+        c_file_name: Some(&c_file_name),
+        init_code: req.init_code.as_deref(),
+        build: &build,
+    };
+    Ok(Generated {
+        c: cembed_codegen::generate_c(program, &opts),
+        header: cembed_codegen::generate_header(program, &req.module_name),
+    })
+}
+
+/// The file part of an origin `"<file>:<line>"`.
+pub fn origin_file(origin: &str) -> &str {
+    match origin.rsplit_once(':') {
+        Some((file, line)) if line.parse::<u32>().is_ok() => file,
+        _ => origin,
+    }
+}
+
+/// The line part of an origin `"<file>:<line>"` (1 when absent).
+pub fn origin_line(origin: &str) -> u32 {
+    match origin.rsplit_once(':') {
+        Some((_, line)) => line.parse().unwrap_or(1).max(1),
+        None => 1,
+    }
 }
 
 fn not_landed(what: &str) -> BuildError {

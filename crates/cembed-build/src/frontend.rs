@@ -4,7 +4,7 @@
 //! (requests, paths, compiler driver, outputs) does not depend on their
 //! details.
 
-use crate::request::{BuildError, BuildRequest, PythonFacts, SourceSpec};
+use crate::request::{BuildError, BuildRequest, ErrorKind, PythonFacts, SourceKind, SourceSpec};
 use cembed_model::Program;
 use std::path::Path;
 
@@ -18,11 +18,34 @@ pub struct Generated {
 }
 
 /// Parses and resolves every source, in order. A declaration error is a
-/// `Cdef` error whose message is the rendered diagnostic (file:line:column,
-/// the offending line and a caret).
+/// `Cdef` error whose message is the rendered diagnostic.
+///
+/// Each source is named after the file of its origin and preceded by blank
+/// lines up to the origin's line, so the rendered `--> file:line:column`
+/// is the place in the build script (or header file) where the declaration
+/// is written, not a line number inside the string.
 pub fn parse(sources: &[SourceSpec]) -> Result<Program, BuildError> {
-    let _ = sources;
-    Err(not_landed("the declaration parser (cembed-cdef)"))
+    let parser_sources: Vec<cembed_cdef::Source> = sources
+        .iter()
+        .map(|s| cembed_cdef::Source {
+            name: origin_file(&s.origin).to_string(),
+            text: format!(
+                "{}{}",
+                "\n".repeat(origin_line(&s.origin) as usize - 1),
+                s.text
+            ),
+            kind: match s.kind {
+                SourceKind::EmbeddingApi => cembed_cdef::SourceKind::EmbeddingApi,
+                SourceKind::Cdef => cembed_cdef::SourceKind::Cdef,
+            },
+        })
+        .collect();
+    cembed_cdef::parse_program(&parser_sources).map_err(|d| {
+        BuildError::new(
+            ErrorKind::Cdef,
+            d.render(&parser_sources).trim_end().to_string(),
+        )
+    })
 }
 
 /// Generates the C file and the consumer header. `c_file` is where the C
@@ -76,8 +99,4 @@ pub fn origin_line(origin: &str) -> u32 {
         Some((_, line)) => line.parse().unwrap_or(1).max(1),
         None => 1,
     }
-}
-
-fn not_landed(what: &str) -> BuildError {
-    BuildError::usage(format!("{what} is not available in this build of cembed"))
 }

@@ -316,3 +316,25 @@ fn an_error_in_set_source_code_names_the_build_script() {
     assert!(e.message.contains("'nope' undeclared"), "{}", e.message);
     assert!(!s.0.join("pkg/pkg.adder.so").exists());
 }
+
+#[test]
+fn check_points_a_declaration_error_at_the_build_script() {
+    let r = response(
+        r#"{"action": "check", "module_name": "m", "sources": [
+            {"kind": "embedding_api", "text": "int ok(int);", "origin": "build.py:3"},
+            {"kind": "embedding_api", "text": "\n    int f(unknown_t x);\n", "origin": "build.py:4"}]}"#,
+    );
+    assert_eq!(r["ok"], false, "{r}");
+    assert_eq!(r["kind"], "cdef");
+    let m = r["message"].as_str().unwrap();
+    // Line 2 of the second source is line 5 of build.py; column 11.
+    assert!(m.contains("build.py:5:11"), "{m}");
+    assert!(m.contains("int f(unknown_t x);"), "{m}");
+    assert!(m.contains('^'), "{m}");
+
+    let ok = response(
+        r#"{"action": "check", "module_name": "m", "sources": [
+            {"kind": "embedding_api", "text": "typedef struct { int x, y; } point_t; int do_stuff(point_t *);", "origin": "b.py:1"}]}"#,
+    );
+    assert_eq!(ok["ok"], true, "{ok}");
+}

@@ -11,12 +11,13 @@
 use std::collections::{BTreeSet, HashSet};
 
 use cembed_model::{
-    ArrayLen, Decl, EnumId, FuncKind, MacroValue, PrimClass, Program, RecordId, RecordKind, Type,
-    TypeId,
+    ArrayLen, Decl, EnumId, FuncKind, MacroValue, PrimClass, Program, Quals, RecordId, RecordKind,
+    Type, TypeId,
 };
 
 use crate::cstr::ident_fragment;
 use crate::gen::{comment_safe, int_literal};
+use crate::spell::qual_words;
 use crate::writer::SourceWriter;
 
 pub fn generate(p: &Program, module_name: &str) -> String {
@@ -67,7 +68,7 @@ struct Header<'p> {
 /// printed as a name or as an inline body.
 struct Split {
     base: TypeId,
-    base_const: bool,
+    base_quals: Quals,
     inner: String,
 }
 
@@ -171,10 +172,7 @@ impl Header<'_> {
                     quals,
                     in_api: true,
                     ..
-                } => {
-                    let c = if quals.is_const { "const " } else { "" };
-                    format!("extern {c}{};", self.decl(*ty, name))
-                }
+                } => format!("extern {};", self.decl_q(*ty, name, *quals)),
                 _ => continue,
             };
             if !any {
@@ -192,24 +190,30 @@ impl Header<'_> {
         self.w.line(format!("#endif /* {guard} */"));
     }
 
+    /// Like the generated C's printer (spell.rs), with qualifiers carried
+    /// through arrays to their elements.
     fn split(&self, id: TypeId, name: &str) -> Split {
+        self.split_q(id, name, Quals::default())
+    }
+
+    fn split_q(&self, id: TypeId, name: &str, quals: Quals) -> Split {
         let p = self.p;
         let mut inner = name.to_string();
         let mut cur = id;
-        let mut pending_const = false;
+        let mut pending = quals;
         loop {
-            let konst = std::mem::take(&mut pending_const);
+            let q = std::mem::take(&mut pending);
             match p.ty(cur) {
                 Type::Pointer { pointee, quals } => {
-                    inner = if konst {
-                        format!("*const {inner}")
-                    } else {
-                        format!("*{inner}")
+                    inner = match (qual_words(q), inner.is_empty()) {
+                        (w, _) if w.is_empty() => format!("*{inner}"),
+                        (w, true) => format!("*{w}"),
+                        (w, false) => format!("*{w} {inner}"),
                     };
                     if matches!(p.ty(*pointee), Type::Array { .. } | Type::Function { .. }) {
                         inner = format!("({inner})");
                     }
-                    pending_const = quals.is_const;
+                    pending = *quals;
                     cur = *pointee;
                 }
                 Type::Array { item, len } => {
@@ -218,6 +222,7 @@ impl Header<'_> {
                         ArrayLen::Open | ArrayLen::FromCompiler => String::new(),
                     };
                     inner = format!("{inner}[{n}]");
+                    pending = q;
                     cur = *item;
                 }
                 Type::Function {
@@ -238,7 +243,7 @@ impl Header<'_> {
                 Type::Prim(_) | Type::Record(_) | Type::Enum(_) => {
                     return Split {
                         base: cur,
-                        base_const: konst,
+                        base_quals: q,
                         inner,
                     }
                 }
@@ -267,19 +272,35 @@ impl Header<'_> {
 
     /// A one-line declaration (named types only).
     fn decl(&self, id: TypeId, name: &str) -> String {
-        let s = self.split(id, name);
+        self.decl_q(id, name, Quals::default())
+    }
+
+    fn decl_q(&self, id: TypeId, name: &str, quals: Quals) -> String {
+        let s = self.split_q(id, name, quals);
         let mut base = self.base_name(s.base);
-        if s.base_const {
-            base = format!("const {base}");
+        let words = qual_words(s.base_quals);
+        if !words.is_empty() {
+            base = format!("{words} {base}");
         }
         Self::join(&base, &s.inner)
     }
 
     /// Writes `prefix <decl>;`, with an anonymous record or enum at the base
     /// written inline (`typedef struct { ... } point_t;`).
-    fn decl_lines(&mut self, prefix: &str, id: TypeId, name: &str, suffix: &str, in_typedef: bool) {
-        let s = self.split(id, name);
-        let konst = if s.base_const { "const " } else { "" };
+    fn decl_lines(
+        &mut self,
+        prefix: &str,
+        id: TypeId,
+        name: &str,
+        quals: Quals,
+        suffix: &str,
+        in_typedef: bool,
+    ) {
+        let s = self.split_q(id, name, quals);
+        let konst = match qual_words(s.base_quals) {
+            "" => String::new(),
+            w => format!("{w} "),
+        };
         let base_ty = self.p.ty(s.base);
         let may_inline = in_typedef || !self.typedef_named.contains(base_ty);
         let inline_body = match base_ty {
@@ -338,22 +359,17 @@ impl Header<'_> {
         // Fields are written one indentation level in: the writer indents
         // inside its blocks only, so do it by hand here.
         for f in fields {
-            let prefix = if f.quals.is_const {
-                "    const "
-            } else {
-                "    "
-            };
             let suffix = match f.bit_width {
                 Some(w) => format!(" : {w}"),
                 None => String::new(),
             };
             let name = f.name.clone().unwrap_or_default();
-            self.decl_lines_indented(prefix, f.ty, &name, &suffix);
+            self.decl_lines_indented(f.ty, &name, f.quals, &suffix);
         }
     }
 
     /// [`Self::decl_lines`] for a field: nested inline bodies get indented.
-    fn decl_lines_indented(&mut self, prefix: &str, id: TypeId, name: &str, suffix: &str) {
+    fn decl_lines_indented(&mut self, id: TypeId, name: &str, quals: Quals, suffix: &str) {
         let mut sub = Header {
             p: self.p,
             w: SourceWriter::new(),
@@ -363,7 +379,7 @@ impl Header<'_> {
             inline_enums: std::mem::take(&mut self.inline_enums),
             typedef_named: std::mem::take(&mut self.typedef_named),
         };
-        sub.decl_lines(prefix.trim_start(), id, name, suffix, false);
+        sub.decl_lines("", id, name, quals, suffix, false);
         self.records_done = sub.records_done;
         self.enums_done = sub.enums_done;
         self.inline_records = sub.inline_records;
@@ -506,7 +522,7 @@ impl Header<'_> {
                 self.define_record(*r);
             }
         }
-        self.decl_lines("typedef ", ty, name, "", true);
+        self.decl_lines("typedef ", ty, name, Quals::default(), "", true);
         if matches!(p.ty(s.base), Type::Record(_) | Type::Enum(_)) {
             self.w.blank();
         }

@@ -103,6 +103,10 @@ impl Header<'_> {
                 };
             }
         }
+        // CFFI knows FILE without a declaration (an opaque record).
+        if p.records.iter().any(|r| r.dotdotdot_typedef && r.c_name == "FILE") {
+            extra.insert("stdio.h");
+        }
         for e in extra {
             self.w.line(format!("#include <{e}>"));
         }

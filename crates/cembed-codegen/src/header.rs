@@ -16,7 +16,7 @@ use cembed_model::{
 };
 
 use crate::cstr::ident_fragment;
-use crate::gen::{comment_safe, int_literal};
+use crate::gen::comment_safe;
 use crate::spell::qual_words;
 use crate::writer::SourceWriter;
 
@@ -104,7 +104,10 @@ impl Header<'_> {
             }
         }
         // CFFI knows FILE without a declaration (an opaque record).
-        if p.records.iter().any(|r| r.dotdotdot_typedef && r.c_name == "FILE") {
+        if p.records
+            .iter()
+            .any(|r| r.dotdotdot_typedef && r.c_name == "FILE")
+        {
             extra.insert("stdio.h");
         }
         for e in extra {
@@ -149,9 +152,9 @@ impl Header<'_> {
                 }
                 Decl::Typedef { name, ty, .. } => self.typedef(name, *ty),
                 Decl::Macro { name, value, .. } => match value {
-                    MacroValue::Int(v) => {
-                        self.w.line(format!("#define {name} {}", int_literal(*v)))
-                    }
+                    MacroValue::Int(v) => self
+                        .w
+                        .line(format!("#define {name} {}", header_literal(*v))),
                     MacroValue::FromCompiler => self.w.line(format!(
                         "/* #define {name} ...: its value is in the library's own headers */"
                     )),
@@ -398,7 +401,9 @@ impl Header<'_> {
         let en = self.p.enum_def(e);
         for x in &en.enumerators {
             match x.declared_value {
-                Some(v) => self.w.line(format!("    {} = {},", x.name, int_literal(v))),
+                Some(v) => self
+                    .w
+                    .line(format!("    {} = {},", x.name, header_literal(v))),
                 None => self.w.line(format!("    {},", x.name)),
             }
         }
@@ -414,6 +419,7 @@ impl Header<'_> {
             return; // opaque: the forward declaration is all there is
         }
         self.records_done.insert(r);
+        self.w.blank();
         if rec.partial {
             self.w.line(format!(
                 "/* {} is only partly declared (with '...'): include its real definition before this header. */",
@@ -458,6 +464,7 @@ impl Header<'_> {
         if !self.enums_done.insert(e) {
             return;
         }
+        self.w.blank();
         let en = self.p.enum_def(e);
         if en.partial {
             self.w.line(format!(
@@ -515,6 +522,7 @@ impl Header<'_> {
             self.w.line(format!(
                 "/* typedef {name}: declared with '...' in the cdef: include its real definition before this header. */"
             ));
+            self.w.blank();
             return;
         }
         // The named record a typedef refers to by value must be defined for
@@ -537,5 +545,19 @@ fn kw(k: RecordKind) -> &'static str {
     match k {
         RecordKind::Struct => "struct",
         RecordKind::Union => "union",
+    }
+}
+
+/// An integer as written in a header: the plain literal, so a `#define` keeps
+/// the type C gives that literal (`(-1)` is an int, as in the user's header).
+fn header_literal(v: i128) -> String {
+    if v == i64::MIN as i128 {
+        "(-9223372036854775807LL - 1)".to_string()
+    } else if v > i64::MAX as i128 {
+        format!("{v}ULL")
+    } else if v < 0 {
+        format!("({v})")
+    } else {
+        v.to_string()
     }
 }

@@ -82,8 +82,21 @@ int main(void)
             size_t n = l->types[c->type].size;
             memset(buf, 0, sizeof buf);
             c->get(buf);
-            printf("bytes ");
-            _dump_bytes(buf, n < sizeof buf ? n : sizeof buf);
+            if (l->types[c->type].kind == CEMBED_K_POINTER) {
+                /* An address: print what it points to, not where. */
+                const void *ptr;
+                const cembed_type *item = &l->types[l->types[c->type].item];
+                memcpy(&ptr, buf, sizeof ptr);
+                if (ptr == NULL)
+                    printf("NULL");
+                else if (item->kind == CEMBED_K_CHAR)
+                    printf("pointer to \"%s\"", (const char *)ptr);
+                else
+                    printf("non-NULL pointer");
+            } else {
+                printf("bytes ");
+                _dump_bytes(buf, n < sizeof buf ? n : sizeof buf);
+            }
         } else {
             _dump_int(c);
         }

@@ -24,7 +24,9 @@ fn compile_errors(cdef: &str, c_code: &str) -> Option<String> {
     std::fs::create_dir_all(&d).unwrap();
     let file = d.join(format!(
         "{:x}.c",
-        cdef.len() * 1_000_003 + c_code.len() * 7919 + c_code.bytes().map(|b| b as usize).sum::<usize>()
+        cdef.len() * 1_000_003
+            + c_code.len() * 7919
+            + c_code.bytes().map(|b| b as usize).sum::<usize>()
     ));
     std::fs::write(&file, &c).unwrap();
     let out = Command::new("gcc")
@@ -53,7 +55,7 @@ fn assert_error(cdef: &str, c_code: &str, expected: &str) {
 fn the_matching_definition_compiles() {
     assert_eq!(
         compile_errors(
-            "struct s { int x; double y; }; enum e { A = 1, B = 2 }; #define N 3",
+            "struct s { int x; double y; }; enum e { A = 1, B = 2 };\n#define N 3",
             "struct s { int x; double y; }; enum e { A = 1, B = 2 }; enum { N = 3 };"
         ),
         None

@@ -104,16 +104,16 @@ fn generate(stem: &str) -> Generated {
 fn redact(c: &str) -> String {
     let abi = cembed_abi::ABI_HEADER;
     let glue = cembed_abi::GLUE_HEADER;
-    assert!(c.contains(abi) && c.contains(glue), "pasted headers missing");
+    assert!(
+        c.contains(abi) && c.contains(glue),
+        "pasted headers missing"
+    );
     c.replace(abi, "/* (cembed_abi.h pasted here) */\n")
         .replace(glue, "/* (cembed_glue.h pasted here) */\n")
 }
 
 fn workdir(stem: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "cembed-codegen-snap-{}-{stem}",
-        std::process::id()
-    ));
+    let d = std::env::temp_dir().join(format!("cembed-codegen-snap-{}-{stem}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     d
 }

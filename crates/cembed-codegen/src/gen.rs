@@ -500,10 +500,7 @@ impl<'p> Gen<'p> {
                 } => {
                     lines.push(format!("/* {} */", comment_safe(&self.p.c_decl(*ty, name))));
                     let var = format!("_cembed_check__{name}");
-                    let mut decl = n.pointer_decl(*ty, &var);
-                    if quals.is_const {
-                        decl = format!("const {decl}");
-                    }
+                    let decl = n.pointer_decl_q(*ty, &var, *quals);
                     lines.push(format!("{decl} = &{name};"));
                     lines.push(format!("(void){var};"));
                 }

@@ -11,12 +11,13 @@
 use std::collections::{BTreeSet, HashSet};
 
 use cembed_model::{
-    ArrayLen, Decl, EnumId, FuncKind, MacroValue, PrimClass, Program, RecordId, RecordKind, Type,
-    TypeId,
+    ArrayLen, Decl, EnumId, FuncKind, MacroValue, PrimClass, Program, Quals, RecordId, RecordKind,
+    Type, TypeId,
 };
 
 use crate::cstr::ident_fragment;
-use crate::gen::{comment_safe, int_literal};
+use crate::gen::comment_safe;
+use crate::spell::qual_words;
 use crate::writer::SourceWriter;
 
 pub fn generate(p: &Program, module_name: &str) -> String {
@@ -67,7 +68,7 @@ struct Header<'p> {
 /// printed as a name or as an inline body.
 struct Split {
     base: TypeId,
-    base_const: bool,
+    base_quals: Quals,
     inner: String,
 }
 
@@ -101,6 +102,13 @@ impl Header<'_> {
                     _ => false,
                 };
             }
+        }
+        // CFFI knows FILE without a declaration (an opaque record).
+        if p.records
+            .iter()
+            .any(|r| r.dotdotdot_typedef && r.c_name == "FILE")
+        {
+            extra.insert("stdio.h");
         }
         for e in extra {
             self.w.line(format!("#include <{e}>"));
@@ -144,9 +152,9 @@ impl Header<'_> {
                 }
                 Decl::Typedef { name, ty, .. } => self.typedef(name, *ty),
                 Decl::Macro { name, value, .. } => match value {
-                    MacroValue::Int(v) => {
-                        self.w.line(format!("#define {name} {}", int_literal(*v)))
-                    }
+                    MacroValue::Int(v) => self
+                        .w
+                        .line(format!("#define {name} {}", header_literal(*v))),
                     MacroValue::FromCompiler => self.w.line(format!(
                         "/* #define {name} ...: its value is in the library's own headers */"
                     )),
@@ -171,10 +179,7 @@ impl Header<'_> {
                     quals,
                     in_api: true,
                     ..
-                } => {
-                    let c = if quals.is_const { "const " } else { "" };
-                    format!("extern {c}{};", self.decl(*ty, name))
-                }
+                } => format!("extern {};", self.decl_q(*ty, name, *quals)),
                 _ => continue,
             };
             if !any {
@@ -192,24 +197,30 @@ impl Header<'_> {
         self.w.line(format!("#endif /* {guard} */"));
     }
 
+    /// Like the generated C's printer (spell.rs), with qualifiers carried
+    /// through arrays to their elements.
     fn split(&self, id: TypeId, name: &str) -> Split {
+        self.split_q(id, name, Quals::default())
+    }
+
+    fn split_q(&self, id: TypeId, name: &str, quals: Quals) -> Split {
         let p = self.p;
         let mut inner = name.to_string();
         let mut cur = id;
-        let mut pending_const = false;
+        let mut pending = quals;
         loop {
-            let konst = std::mem::take(&mut pending_const);
+            let q = std::mem::take(&mut pending);
             match p.ty(cur) {
                 Type::Pointer { pointee, quals } => {
-                    inner = if konst {
-                        format!("*const {inner}")
-                    } else {
-                        format!("*{inner}")
+                    inner = match (qual_words(q), inner.is_empty()) {
+                        (w, _) if w.is_empty() => format!("*{inner}"),
+                        (w, true) => format!("*{w}"),
+                        (w, false) => format!("*{w} {inner}"),
                     };
                     if matches!(p.ty(*pointee), Type::Array { .. } | Type::Function { .. }) {
                         inner = format!("({inner})");
                     }
-                    pending_const = quals.is_const;
+                    pending = *quals;
                     cur = *pointee;
                 }
                 Type::Array { item, len } => {
@@ -218,6 +229,7 @@ impl Header<'_> {
                         ArrayLen::Open | ArrayLen::FromCompiler => String::new(),
                     };
                     inner = format!("{inner}[{n}]");
+                    pending = q;
                     cur = *item;
                 }
                 Type::Function {
@@ -238,7 +250,7 @@ impl Header<'_> {
                 Type::Prim(_) | Type::Record(_) | Type::Enum(_) => {
                     return Split {
                         base: cur,
-                        base_const: konst,
+                        base_quals: q,
                         inner,
                     }
                 }
@@ -267,19 +279,35 @@ impl Header<'_> {
 
     /// A one-line declaration (named types only).
     fn decl(&self, id: TypeId, name: &str) -> String {
-        let s = self.split(id, name);
+        self.decl_q(id, name, Quals::default())
+    }
+
+    fn decl_q(&self, id: TypeId, name: &str, quals: Quals) -> String {
+        let s = self.split_q(id, name, quals);
         let mut base = self.base_name(s.base);
-        if s.base_const {
-            base = format!("const {base}");
+        let words = qual_words(s.base_quals);
+        if !words.is_empty() {
+            base = format!("{words} {base}");
         }
         Self::join(&base, &s.inner)
     }
 
     /// Writes `prefix <decl>;`, with an anonymous record or enum at the base
     /// written inline (`typedef struct { ... } point_t;`).
-    fn decl_lines(&mut self, prefix: &str, id: TypeId, name: &str, suffix: &str, in_typedef: bool) {
-        let s = self.split(id, name);
-        let konst = if s.base_const { "const " } else { "" };
+    fn decl_lines(
+        &mut self,
+        prefix: &str,
+        id: TypeId,
+        name: &str,
+        quals: Quals,
+        suffix: &str,
+        in_typedef: bool,
+    ) {
+        let s = self.split_q(id, name, quals);
+        let konst = match qual_words(s.base_quals) {
+            "" => String::new(),
+            w => format!("{w} "),
+        };
         let base_ty = self.p.ty(s.base);
         let may_inline = in_typedef || !self.typedef_named.contains(base_ty);
         let inline_body = match base_ty {
@@ -338,22 +366,17 @@ impl Header<'_> {
         // Fields are written one indentation level in: the writer indents
         // inside its blocks only, so do it by hand here.
         for f in fields {
-            let prefix = if f.quals.is_const {
-                "    const "
-            } else {
-                "    "
-            };
             let suffix = match f.bit_width {
                 Some(w) => format!(" : {w}"),
                 None => String::new(),
             };
             let name = f.name.clone().unwrap_or_default();
-            self.decl_lines_indented(prefix, f.ty, &name, &suffix);
+            self.decl_lines_indented(f.ty, &name, f.quals, &suffix);
         }
     }
 
     /// [`Self::decl_lines`] for a field: nested inline bodies get indented.
-    fn decl_lines_indented(&mut self, prefix: &str, id: TypeId, name: &str, suffix: &str) {
+    fn decl_lines_indented(&mut self, id: TypeId, name: &str, quals: Quals, suffix: &str) {
         let mut sub = Header {
             p: self.p,
             w: SourceWriter::new(),
@@ -363,7 +386,7 @@ impl Header<'_> {
             inline_enums: std::mem::take(&mut self.inline_enums),
             typedef_named: std::mem::take(&mut self.typedef_named),
         };
-        sub.decl_lines(prefix.trim_start(), id, name, suffix, false);
+        sub.decl_lines("", id, name, quals, suffix, false);
         self.records_done = sub.records_done;
         self.enums_done = sub.enums_done;
         self.inline_records = sub.inline_records;
@@ -378,7 +401,9 @@ impl Header<'_> {
         let en = self.p.enum_def(e);
         for x in &en.enumerators {
             match x.declared_value {
-                Some(v) => self.w.line(format!("    {} = {},", x.name, int_literal(v))),
+                Some(v) => self
+                    .w
+                    .line(format!("    {} = {},", x.name, header_literal(v))),
                 None => self.w.line(format!("    {},", x.name)),
             }
         }
@@ -394,6 +419,7 @@ impl Header<'_> {
             return; // opaque: the forward declaration is all there is
         }
         self.records_done.insert(r);
+        self.w.blank();
         if rec.partial {
             self.w.line(format!(
                 "/* {} is only partly declared (with '...'): include its real definition before this header. */",
@@ -438,6 +464,7 @@ impl Header<'_> {
         if !self.enums_done.insert(e) {
             return;
         }
+        self.w.blank();
         let en = self.p.enum_def(e);
         if en.partial {
             self.w.line(format!(
@@ -495,6 +522,7 @@ impl Header<'_> {
             self.w.line(format!(
                 "/* typedef {name}: declared with '...' in the cdef: include its real definition before this header. */"
             ));
+            self.w.blank();
             return;
         }
         // The named record a typedef refers to by value must be defined for
@@ -506,7 +534,7 @@ impl Header<'_> {
                 self.define_record(*r);
             }
         }
-        self.decl_lines("typedef ", ty, name, "", true);
+        self.decl_lines("typedef ", ty, name, Quals::default(), "", true);
         if matches!(p.ty(s.base), Type::Record(_) | Type::Enum(_)) {
             self.w.blank();
         }
@@ -517,5 +545,19 @@ fn kw(k: RecordKind) -> &'static str {
     match k {
         RecordKind::Struct => "struct",
         RecordKind::Union => "union",
+    }
+}
+
+/// An integer as written in a header: the plain literal, so a `#define` keeps
+/// the type C gives that literal (`(-1)` is an int, as in the user's header).
+fn header_literal(v: i128) -> String {
+    if v == i64::MIN as i128 {
+        "(-9223372036854775807LL - 1)".to_string()
+    } else if v > i64::MAX as i128 {
+        format!("{v}ULL")
+    } else if v < 0 {
+        format!("({v})")
+    } else {
+        v.to_string()
     }
 }

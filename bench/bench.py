@@ -78,7 +78,7 @@ class CaseError(Exception):
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="bench/run", description=__doc__.split("\n")[0])
     p.add_argument("--smoke", action="store_true", help="CI mode: 1 repetition, few iterations, outputs under bench/_work/smoke")
-    p.add_argument("--runs", type=int, help="repetitions per figure (median taken); default 5, smoke 1")
+    p.add_argument("--runs", type=int, help="repetitions per figure (median taken); default 7, smoke 1")
     p.add_argument("--calls", type=int, help="add() calls per repetition, shared by the threads; default 1,000,000")
     p.add_argument("--impl", default=",".join(IMPLS), help="comma-separated subset of floor,cffi,cembed")
     p.add_argument("--out", help="directory for benchmarks.md/.png and results.json (default: docs/ and bench/)")
@@ -88,7 +88,7 @@ def parse_args(argv):
     p.add_argument("-v", "--verbose", action="store_true", help="print every command")
     a = p.parse_args(argv)
     full = not a.smoke
-    a.runs = a.runs or (5 if full else 1)
+    a.runs = a.runs or (7 if full else 1)
     a.calls = a.calls or (1_000_000 if full else 20_000)
     a.data_calls = 300_000 if full else 5_000
     a.buffer_calls = 20_000 if full else 300

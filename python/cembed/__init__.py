@@ -175,6 +175,7 @@ class FFI(object):
         # init code (CFFI keeps the same three states in `_embedding`).
         self._embedding = None
         self._init_origin = None
+        self._source_origin = None
 
     # -- declarations ---------------------------------------------------
 
@@ -255,6 +256,7 @@ class FFI(object):
                     "set_source() got an unexpected keyword argument %r "
                     "(cembed understands: %s)" % (key, ", ".join(known)))
         self._assigned_source = (str(module_name), source, options)
+        self._source_origin = _caller_origin(1)
 
     @staticmethod
     def _macros(value):
@@ -384,6 +386,7 @@ class FFI(object):
             "module_name": module_name,
             "sources": self._sources if sources is None else sources,
             "c_code": c_code,
+            "c_origin": self._source_origin,
             "options": options,
             "init_code": self._embedding or None,
             "init_origin": self._init_origin,

@@ -72,9 +72,9 @@ pub fn run(req: &BuildRequest, log: &mut Vec<String>) -> Result<Outcome, BuildEr
                 .as_deref()
                 .ok_or_else(|| BuildError::usage("emit_c needs c_path"))?;
             let python = python_facts(req)?;
-            let program = frontend::parse(&req.sources)?;
-            let generated = frontend::generate(&program, req, python)?;
             let c_path = absolute(Path::new("."), Path::new(c_path));
+            let program = frontend::parse(&req.sources)?;
+            let generated = frontend::generate(&program, req, python, &c_path)?;
             compiler::write_atomic(&c_path, generated.c.as_bytes())?;
             log.push(format!("wrote {}", c_path.display()));
             Ok(Outcome {
@@ -83,36 +83,46 @@ pub fn run(req: &BuildRequest, log: &mut Vec<String>) -> Result<Outcome, BuildEr
             })
         }
         Action::Compile => {
-            let python = python_facts(req)?;
-            if python.libpython.is_none() {
-                return Err(BuildError::usage(format!(
-                    "{} has no shared libpython (it was built without --enable-shared); an embedding library needs one",
-                    python.executable
-                )));
-            }
-            let out = OutputPaths::new(&req.tmpdir, &req.module_name, req.target.as_deref())?;
+            python_facts(req)?;
             let program = frontend::parse(&req.sources)?;
-            let generated = frontend::generate(&program, req, python)?;
-            compiler::write_atomic(&out.c_file, generated.c.as_bytes())?;
-            log.push(format!("wrote {}", out.c_file.display()));
-            let cc = compiler::Compiler::detect(req.debug)?;
-            cc.build(
-                &compiler::LinkJob {
-                    cwd: &out.tmpdir,
-                    c_file: &out.c_file,
-                    options: &req.options,
-                    library: &out.library,
-                },
-                log,
-            )?;
-            let header =
-                write_consumer_header(&out.header, &generated.header, req.c_code.as_deref(), log)?;
-            Ok(Outcome {
-                path: Some(out.library),
-                header,
-            })
+            compile_program(req, &program, log)
         }
     }
+}
+
+/// The compile action once the declarations are resolved: generate, write the
+/// C file, compile and link, write the consumer header.
+pub fn compile_program(
+    req: &BuildRequest,
+    program: &cembed_model::Program,
+    log: &mut Vec<String>,
+) -> Result<Outcome, BuildError> {
+    let python = python_facts(req)?;
+    if python.libpython.is_none() {
+        return Err(BuildError::usage(format!(
+            "{} has no shared libpython (it was built without --enable-shared); an embedding library needs one",
+            python.executable
+        )));
+    }
+    let out = OutputPaths::new(&req.tmpdir, &req.module_name, req.target.as_deref())?;
+    let generated = frontend::generate(program, req, python, &out.c_file)?;
+    compiler::write_atomic(&out.c_file, generated.c.as_bytes())?;
+    log.push(format!("wrote {}", out.c_file.display()));
+    let cc = compiler::Compiler::detect(req.debug)?;
+    cc.build(
+        &compiler::LinkJob {
+            cwd: &out.tmpdir,
+            c_file: &out.c_file,
+            options: &req.options,
+            library: &out.library,
+        },
+        log,
+    )?;
+    let header = write_consumer_header(&out.header, &generated.header, req.c_code.as_deref(), log)?;
+    Ok(Outcome {
+        path: Some(out.library),
+        header,
+    })
 }
 
 fn python_facts(req: &BuildRequest) -> Result<&PythonFacts, BuildError> {

@@ -94,6 +94,10 @@ pub struct BuildRequest {
     /// `set_source()`'s C code; `None` if set_source() was not called.
     #[serde(default)]
     pub c_code: Option<String>,
+    /// `"<file>:<line>"` of the set_source() call (names the C code in
+    /// compiler messages).
+    #[serde(default)]
+    pub c_origin: Option<String>,
     #[serde(default)]
     pub options: BuildOptions,
     #[serde(default)]

@@ -226,3 +226,115 @@ fn consumer_header_never_clobbers_a_users_file() {
         "{text}"
     );
 }
+
+/// `int add(int, int);` in embedding_api, built by hand (the parser's job).
+fn add_program() -> cembed_model::Program {
+    use cembed_model::*;
+    let mut p = Program::new();
+    let int = p.prim("int", PrimClass::SignedInt);
+    let f = p.intern(Type::Function {
+        result: int,
+        params: vec![int, int],
+        variadic: false,
+    });
+    p.decls.push(Decl::Function {
+        name: "add".into(),
+        ty: f,
+        kind: FuncKind::Exported,
+        span: Span::default(),
+    });
+    p
+}
+
+fn compile_request(tmpdir: &Path, c_code: &str, target: Option<&str>) -> BuildRequest {
+    BuildRequest {
+        action: Action::Compile,
+        module_name: "pkg.adder".into(),
+        sources: vec![],
+        c_code: Some(c_code.into()),
+        c_origin: Some("build.py:7".into()),
+        options: Default::default(),
+        init_code: Some("from pkg.adder import ffi\n".into()),
+        init_origin: Some("build.py:9".into()),
+        python: Some(request::PythonFacts {
+            version: "3.11".into(),
+            executable: "/usr/bin/python3".into(),
+            libpython: Some("/usr/lib/libpython3.11.so.1.0".into()),
+            runtime: "/nowhere/_runtime.so".into(),
+            cembed_version: "0.1.0".into(),
+        }),
+        tmpdir: tmpdir.to_string_lossy().into_owned(),
+        target: target.map(str::to_string),
+        c_path: None,
+        verbose: true,
+        debug: false,
+    }
+}
+
+#[test]
+fn compiles_generated_c_into_a_library_with_its_header() {
+    let s = Scratch::new("gen");
+    let req = compile_request(
+        &s.0,
+        "static int helper(void) { return 1; }\n",
+        Some("libadder.*"),
+    );
+    let mut log = Vec::new();
+    let out = compile_program(&req, &add_program(), &mut log).unwrap();
+    // CFFI's placement for a dotted module: tmpdir/pkg/<target>.
+    assert_eq!(
+        out.path.as_deref(),
+        Some(s.0.join("pkg/libadder.so").as_path())
+    );
+    assert!(s.0.join("pkg/adder.c").exists());
+    let header = out.header.unwrap();
+    assert_eq!(header, s.0.join("pkg/adder.h"));
+    let h = fs::read_to_string(&header).unwrap();
+    assert!(h.starts_with(HEADER_MARKER) && h.contains("add("), "{h}");
+    let nm = std::process::Command::new("nm")
+        .arg("-D")
+        .arg(out.path.unwrap())
+        .output()
+        .unwrap();
+    let syms = String::from_utf8_lossy(&nm.stdout);
+    assert!(syms.contains(" T add\n"), "{syms}");
+    assert!(syms.contains(" T PyInit_adder\n"), "{syms}");
+    assert!(log.iter().any(|l| l.contains("-shared")), "{log:#?}");
+}
+
+#[test]
+fn an_error_in_set_source_code_names_the_build_script() {
+    let s = Scratch::new("generr");
+    let req = compile_request(&s.0, "int broken(void) { return nope; }\n", None);
+    let e = compile_program(&req, &add_program(), &mut Vec::new()).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Compile);
+    assert!(
+        e.message.contains("build.py: set_source():1"),
+        "{}",
+        e.message
+    );
+    assert!(e.message.contains("'nope' undeclared"), "{}", e.message);
+    assert!(!s.0.join("pkg/pkg.adder.so").exists());
+}
+
+#[test]
+fn check_points_a_declaration_error_at_the_build_script() {
+    let r = response(
+        r#"{"action": "check", "module_name": "m", "sources": [
+            {"kind": "embedding_api", "text": "int ok(int);", "origin": "build.py:3"},
+            {"kind": "embedding_api", "text": "\n    int f(unknown_t x);\n", "origin": "build.py:4"}]}"#,
+    );
+    assert_eq!(r["ok"], false, "{r}");
+    assert_eq!(r["kind"], "cdef");
+    let m = r["message"].as_str().unwrap();
+    // Line 2 of the second source is line 5 of build.py; column 11.
+    assert!(m.contains("build.py:5:11"), "{m}");
+    assert!(m.contains("int f(unknown_t x);"), "{m}");
+    assert!(m.contains('^'), "{m}");
+
+    let ok = response(
+        r#"{"action": "check", "module_name": "m", "sources": [
+            {"kind": "embedding_api", "text": "typedef struct { int x, y; } point_t; int do_stuff(point_t *);", "origin": "b.py:1"}]}"#,
+    );
+    assert_eq!(ok["ok"], true, "{ok}");
+}

@@ -209,6 +209,7 @@ fn build(args: BuildArgs, action: Action) -> Result<(), BuildError> {
         module_name: args.module,
         sources,
         c_code: args.source.as_deref().map(read).transpose()?,
+        c_origin: args.source.as_ref().map(|f| format!("{}:1", f.display())),
         options: BuildOptions {
             include_dirs: abs(&args.include_dirs),
             library_dirs: abs(&args.library_dirs),

@@ -8,15 +8,16 @@
 //! cannot be written from the cdef: a comment asks to include the real
 //! definition first.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use cembed_model::{
-    ArrayLen, Decl, EnumId, FuncKind, MacroValue, PrimClass, Program, RecordId, RecordKind, Type,
-    TypeId,
+    ArrayLen, Decl, EnumId, FuncKind, MacroValue, PrimClass, Program, Quals, RecordId, RecordKind,
+    Type, TypeId,
 };
 
 use crate::cstr::ident_fragment;
-use crate::gen::{comment_safe, int_literal};
+use crate::gen::comment_safe;
+use crate::spell::qual_words;
 use crate::writer::SourceWriter;
 
 pub fn generate(p: &Program, module_name: &str) -> String {
@@ -28,6 +29,7 @@ pub fn generate(p: &Program, module_name: &str) -> String {
         inline_records: HashSet::new(),
         inline_enums: HashSet::new(),
         typedef_named: HashSet::new(),
+        typedef_names: HashMap::new(),
     };
     for d in &p.decls {
         if let Decl::Typedef { ty, .. } = d {
@@ -61,13 +63,16 @@ struct Header<'p> {
     /// Anonymous records and enums a typedef names: written inline in that
     /// typedef only, by the typedef's name everywhere else.
     typedef_named: HashSet<Type>,
+    /// Typedefs already written, by type: the only C spelling of a type
+    /// containing an anonymous record or a `[...]` array.
+    typedef_names: HashMap<TypeId, String>,
 }
 
 /// A declarator split into its base type and the rest, so the base can be
 /// printed as a name or as an inline body.
 struct Split {
     base: TypeId,
-    base_const: bool,
+    base_quals: Quals,
     inner: String,
 }
 
@@ -101,6 +106,13 @@ impl Header<'_> {
                     _ => false,
                 };
             }
+        }
+        // CFFI knows FILE without a declaration (an opaque record).
+        if p.records
+            .iter()
+            .any(|r| r.dotdotdot_typedef && r.c_name == "FILE")
+        {
+            extra.insert("stdio.h");
         }
         for e in extra {
             self.w.line(format!("#include <{e}>"));
@@ -144,9 +156,9 @@ impl Header<'_> {
                 }
                 Decl::Typedef { name, ty, .. } => self.typedef(name, *ty),
                 Decl::Macro { name, value, .. } => match value {
-                    MacroValue::Int(v) => {
-                        self.w.line(format!("#define {name} {}", int_literal(*v)))
-                    }
+                    MacroValue::Int(v) => self
+                        .w
+                        .line(format!("#define {name} {}", header_literal(*v))),
                     MacroValue::FromCompiler => self.w.line(format!(
                         "/* #define {name} ...: its value is in the library's own headers */"
                     )),
@@ -171,10 +183,7 @@ impl Header<'_> {
                     quals,
                     in_api: true,
                     ..
-                } => {
-                    let c = if quals.is_const { "const " } else { "" };
-                    format!("extern {c}{};", self.decl(*ty, name))
-                }
+                } => format!("extern {};", self.decl_q(*ty, name, *quals)),
                 _ => continue,
             };
             if !any {
@@ -192,24 +201,40 @@ impl Header<'_> {
         self.w.line(format!("#endif /* {guard} */"));
     }
 
+    /// Like the generated C's printer (spell.rs), with qualifiers carried
+    /// through arrays to their elements.
     fn split(&self, id: TypeId, name: &str) -> Split {
+        self.split_q(id, name, Quals::default())
+    }
+
+    fn split_q(&self, id: TypeId, name: &str, quals: Quals) -> Split {
         let p = self.p;
         let mut inner = name.to_string();
         let mut cur = id;
-        let mut pending_const = false;
+        let mut pending = quals;
         loop {
-            let konst = std::mem::take(&mut pending_const);
+            let q = std::mem::take(&mut pending);
+            // base_name() prints the typedef's name for this type.
+            if self.typedef_for(cur).is_some() {
+                return Split {
+                    base: cur,
+                    base_quals: q,
+                    inner,
+                };
+            }
             match p.ty(cur) {
                 Type::Pointer { pointee, quals } => {
-                    inner = if konst {
-                        format!("*const {inner}")
-                    } else {
-                        format!("*{inner}")
+                    inner = match (qual_words(q), inner.is_empty()) {
+                        (w, _) if w.is_empty() => format!("*{inner}"),
+                        (w, true) => format!("*{w}"),
+                        (w, false) => format!("*{w} {inner}"),
                     };
-                    if matches!(p.ty(*pointee), Type::Array { .. } | Type::Function { .. }) {
+                    if matches!(p.ty(*pointee), Type::Array { .. } | Type::Function { .. })
+                        && self.typedef_for(*pointee).is_none()
+                    {
                         inner = format!("({inner})");
                     }
-                    pending_const = quals.is_const;
+                    pending = *quals;
                     cur = *pointee;
                 }
                 Type::Array { item, len } => {
@@ -218,6 +243,7 @@ impl Header<'_> {
                         ArrayLen::Open | ArrayLen::FromCompiler => String::new(),
                     };
                     inner = format!("{inner}[{n}]");
+                    pending = q;
                     cur = *item;
                 }
                 Type::Function {
@@ -238,7 +264,7 @@ impl Header<'_> {
                 Type::Prim(_) | Type::Record(_) | Type::Enum(_) => {
                     return Split {
                         base: cur,
-                        base_const: konst,
+                        base_quals: q,
                         inner,
                     }
                 }
@@ -246,12 +272,46 @@ impl Header<'_> {
         }
     }
 
+    /// The name of a typedef already written for `t`, if `t` has no other
+    /// spelling in a header.
+    fn typedef_for(&self, t: TypeId) -> Option<&str> {
+        if self.unspellable(t) {
+            self.typedef_names.get(&t).map(String::as_str)
+        } else {
+            None
+        }
+    }
+
+    /// Whether `t` contains an anonymous record or enum no typedef names, or
+    /// a `[...]` array: things only a typedef can name in a header.
+    fn unspellable(&self, t: TypeId) -> bool {
+        let p = self.p;
+        match p.ty(t) {
+            Type::Prim(_) => false,
+            Type::Record(r) => {
+                let rec = p.record(*r);
+                rec.tag.is_none() && !rec.dotdotdot_typedef && !self.typedef_named.contains(p.ty(t))
+            }
+            Type::Enum(e) => p.enum_def(*e).tag.is_none() && !self.typedef_named.contains(p.ty(t)),
+            Type::Pointer { pointee, .. } => self.unspellable(*pointee),
+            Type::Array { item, len } => *len == ArrayLen::FromCompiler || self.unspellable(*item),
+            Type::Function { result, params, .. } => {
+                self.unspellable(*result) || params.iter().any(|x| self.unspellable(*x))
+            }
+        }
+    }
+
     fn base_name(&self, t: TypeId) -> String {
+        if let Some(name) = self.typedef_for(t) {
+            return name.to_string();
+        }
         match self.p.ty(t) {
             Type::Prim(prim) => prim.name.clone(),
             Type::Record(r) => self.p.record(*r).c_name.clone(),
             Type::Enum(e) => self.p.enum_def(*e).c_name.clone(),
-            _ => unreachable!("split() stops at a base type"),
+            Type::Pointer { .. } | Type::Array { .. } | Type::Function { .. } => {
+                unreachable!("split() stops at a base type or a typedef")
+            }
         }
     }
 
@@ -267,19 +327,35 @@ impl Header<'_> {
 
     /// A one-line declaration (named types only).
     fn decl(&self, id: TypeId, name: &str) -> String {
-        let s = self.split(id, name);
+        self.decl_q(id, name, Quals::default())
+    }
+
+    fn decl_q(&self, id: TypeId, name: &str, quals: Quals) -> String {
+        let s = self.split_q(id, name, quals);
         let mut base = self.base_name(s.base);
-        if s.base_const {
-            base = format!("const {base}");
+        let words = qual_words(s.base_quals);
+        if !words.is_empty() {
+            base = format!("{words} {base}");
         }
         Self::join(&base, &s.inner)
     }
 
     /// Writes `prefix <decl>;`, with an anonymous record or enum at the base
     /// written inline (`typedef struct { ... } point_t;`).
-    fn decl_lines(&mut self, prefix: &str, id: TypeId, name: &str, suffix: &str, in_typedef: bool) {
-        let s = self.split(id, name);
-        let konst = if s.base_const { "const " } else { "" };
+    fn decl_lines(
+        &mut self,
+        prefix: &str,
+        id: TypeId,
+        name: &str,
+        quals: Quals,
+        suffix: &str,
+        in_typedef: bool,
+    ) {
+        let s = self.split_q(id, name, quals);
+        let konst = match qual_words(s.base_quals) {
+            "" => String::new(),
+            w => format!("{w} "),
+        };
         let base_ty = self.p.ty(s.base);
         let may_inline = in_typedef || !self.typedef_named.contains(base_ty);
         let inline_body = match base_ty {
@@ -338,22 +414,17 @@ impl Header<'_> {
         // Fields are written one indentation level in: the writer indents
         // inside its blocks only, so do it by hand here.
         for f in fields {
-            let prefix = if f.quals.is_const {
-                "    const "
-            } else {
-                "    "
-            };
             let suffix = match f.bit_width {
                 Some(w) => format!(" : {w}"),
                 None => String::new(),
             };
             let name = f.name.clone().unwrap_or_default();
-            self.decl_lines_indented(prefix, f.ty, &name, &suffix);
+            self.decl_lines_indented(f.ty, &name, f.quals, &suffix);
         }
     }
 
     /// [`Self::decl_lines`] for a field: nested inline bodies get indented.
-    fn decl_lines_indented(&mut self, prefix: &str, id: TypeId, name: &str, suffix: &str) {
+    fn decl_lines_indented(&mut self, id: TypeId, name: &str, quals: Quals, suffix: &str) {
         let mut sub = Header {
             p: self.p,
             w: SourceWriter::new(),
@@ -362,13 +433,15 @@ impl Header<'_> {
             inline_records: std::mem::take(&mut self.inline_records),
             inline_enums: std::mem::take(&mut self.inline_enums),
             typedef_named: std::mem::take(&mut self.typedef_named),
+            typedef_names: std::mem::take(&mut self.typedef_names),
         };
-        sub.decl_lines(prefix.trim_start(), id, name, suffix, false);
+        sub.decl_lines("", id, name, quals, suffix, false);
         self.records_done = sub.records_done;
         self.enums_done = sub.enums_done;
         self.inline_records = sub.inline_records;
         self.inline_enums = sub.inline_enums;
         self.typedef_named = sub.typedef_named;
+        self.typedef_names = sub.typedef_names;
         for l in sub.w.finish().lines() {
             self.w.line(format!("    {l}"));
         }
@@ -378,7 +451,9 @@ impl Header<'_> {
         let en = self.p.enum_def(e);
         for x in &en.enumerators {
             match x.declared_value {
-                Some(v) => self.w.line(format!("    {} = {},", x.name, int_literal(v))),
+                Some(v) => self
+                    .w
+                    .line(format!("    {} = {},", x.name, header_literal(v))),
                 None => self.w.line(format!("    {},", x.name)),
             }
         }
@@ -394,6 +469,7 @@ impl Header<'_> {
             return; // opaque: the forward declaration is all there is
         }
         self.records_done.insert(r);
+        self.w.blank();
         if rec.partial {
             self.w.line(format!(
                 "/* {} is only partly declared (with '...'): include its real definition before this header. */",
@@ -438,6 +514,7 @@ impl Header<'_> {
         if !self.enums_done.insert(e) {
             return;
         }
+        self.w.blank();
         let en = self.p.enum_def(e);
         if en.partial {
             self.w.line(format!(
@@ -495,6 +572,10 @@ impl Header<'_> {
             self.w.line(format!(
                 "/* typedef {name}: declared with '...' in the cdef: include its real definition before this header. */"
             ));
+            self.w.blank();
+            self.typedef_names
+                .entry(ty)
+                .or_insert_with(|| name.to_string());
             return;
         }
         // The named record a typedef refers to by value must be defined for
@@ -506,7 +587,10 @@ impl Header<'_> {
                 self.define_record(*r);
             }
         }
-        self.decl_lines("typedef ", ty, name, "", true);
+        self.decl_lines("typedef ", ty, name, Quals::default(), "", true);
+        self.typedef_names
+            .entry(ty)
+            .or_insert_with(|| name.to_string());
         if matches!(p.ty(s.base), Type::Record(_) | Type::Enum(_)) {
             self.w.blank();
         }
@@ -517,5 +601,19 @@ fn kw(k: RecordKind) -> &'static str {
     match k {
         RecordKind::Struct => "struct",
         RecordKind::Union => "union",
+    }
+}
+
+/// An integer as written in a header: the plain literal, so a `#define` keeps
+/// the type C gives that literal (`(-1)` is an int, as in the user's header).
+fn header_literal(v: i128) -> String {
+    if v == i64::MIN as i128 {
+        "(-9223372036854775807LL - 1)".to_string()
+    } else if v > i64::MAX as i128 {
+        format!("{v}ULL")
+    } else if v < 0 {
+        format!("({v})")
+    } else {
+        v.to_string()
     }
 }

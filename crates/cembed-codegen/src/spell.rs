@@ -23,7 +23,7 @@
 
 use std::collections::HashMap;
 
-use cembed_model::{ArrayLen, Decl, Program, Type, TypeId};
+use cembed_model::{ArrayLen, Decl, Program, Quals, Type, TypeId};
 
 use crate::cstr::ident_fragment;
 
@@ -62,9 +62,10 @@ impl Spellings {
             enums: vec![None; p.enums.len()],
             arrays: HashMap::new(),
         };
-        // 1. Tagged records and enums are spelled by their tag.
+        // 1. Tagged records and enums are spelled by their tag; `typedef ...
+        // foo_t;` (and CFFI's built-in FILE) by their typedef name.
         for (i, r) in p.records.iter().enumerate() {
-            if r.tag.is_some() {
+            if r.tag.is_some() || r.dotdotdot_typedef {
                 b.records[i] = Some(r.c_name.clone());
                 b.display[i] = Some(r.c_name.clone());
             }
@@ -264,6 +265,16 @@ impl<'a> Namer<'a> {
         self.wrap(id, inner)
     }
 
+    /// The declaration of `name` as a pointer to `id` qualified by `quals`
+    /// (the address of a `const` global): `char *const *name`.
+    pub fn pointer_decl_q(&self, id: TypeId, name: &str, quals: Quals) -> String {
+        let mut inner = format!("*{name}");
+        if self.needs_parens(id) {
+            inner = format!("({inner})");
+        }
+        self.wrap_q(id, inner, quals)
+    }
+
     /// The type of parameter storage: C adjusts array and function parameters
     /// to pointers, and so do the thunks and the args buffer.
     pub fn param_decl(&self, id: TypeId, name: &str) -> String {
@@ -297,25 +308,32 @@ impl<'a> Namer<'a> {
         }
     }
 
-    fn wrap(&self, id: TypeId, mut inner: String) -> String {
+    fn wrap(&self, id: TypeId, inner: String) -> String {
+        self.wrap_q(id, inner, Quals::default())
+    }
+
+    /// The core printer. `quals` qualify the type `id` itself; C has no
+    /// qualified array types (qualifying an array qualifies its elements), so
+    /// they travel through arrays down to the element.
+    fn wrap_q(&self, id: TypeId, mut inner: String, quals: Quals) -> String {
         let mut cur = id;
-        let mut pending_const = false;
+        let mut pending = quals;
         loop {
-            let konst = std::mem::take(&mut pending_const);
+            let q = std::mem::take(&mut pending);
             let base = match self.p.ty(cur) {
                 Type::Array { .. } if self.s.arrays.contains_key(&cur) => {
                     self.s.arrays[&cur].spelling.clone()
                 }
                 Type::Pointer { pointee, quals } => {
-                    inner = if konst {
-                        format!("*const {inner}")
-                    } else {
-                        format!("*{inner}")
+                    inner = match (qual_words(q), inner.is_empty()) {
+                        (w, _) if w.is_empty() => format!("*{inner}"),
+                        (w, true) => format!("*{w}"),
+                        (w, false) => format!("*{w} {inner}"),
                     };
                     if self.needs_parens(*pointee) {
                         inner = format!("({inner})");
                     }
-                    pending_const = quals.is_const;
+                    pending = *quals;
                     cur = *pointee;
                     continue;
                 }
@@ -330,6 +348,7 @@ impl<'a> Namer<'a> {
                         }
                     };
                     inner = format!("{inner}[{n}]");
+                    pending = q;
                     cur = *item;
                     continue;
                 }
@@ -353,7 +372,12 @@ impl<'a> Namer<'a> {
                 Type::Record(r) => self.record(*r),
                 Type::Enum(e) => self.s.enums[e.0 as usize].clone(),
             };
-            let base = if konst { format!("const {base}") } else { base };
+            let words = qual_words(q);
+            let base = if words.is_empty() {
+                base
+            } else {
+                format!("{words} {base}")
+            };
             return if inner.is_empty() {
                 base
             } else if inner.starts_with('[') {
@@ -362,5 +386,15 @@ impl<'a> Namer<'a> {
                 format!("{base} {inner}")
             };
         }
+    }
+}
+
+/// `const`, `volatile`, `const volatile` or nothing.
+pub fn qual_words(q: Quals) -> &'static str {
+    match (q.is_const, q.is_volatile) {
+        (false, false) => "",
+        (true, false) => "const",
+        (false, true) => "volatile",
+        (true, true) => "const volatile",
     }
 }

@@ -141,6 +141,9 @@ typedef struct cembed_extern {
     uint32_t flags;        /* enum cembed_extern_flags                          */
     struct cembed_lib *lib;
     void *volatile runtime;
+    void *fn;              /* the generated C function itself (what `lib.NAME`
+                              is as a function pointer in Python); added after
+                              v1's first draft, at the end: may be NULL        */
 } cembed_extern;
 
 /* Facts about the build environment, baked in so that no environment variable

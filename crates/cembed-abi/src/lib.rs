@@ -180,6 +180,9 @@ pub struct Extern {
     pub lib: *mut Lib,
     /// Owned by the runtime (written with atomic stores).
     pub runtime: *mut c_void,
+    /// The generated C function implementing this extern (what `lib.NAME` is
+    /// as a function pointer from Python). May be NULL.
+    pub fn_: *mut c_void,
 }
 
 #[repr(C)]

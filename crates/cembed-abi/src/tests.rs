@@ -25,7 +25,7 @@ fn rust_side() -> Vec<String> {
     layout!(v, "cembed_global", Global, ["name" => name, "type" => type_, "flags" => flags, "address" => address]);
     layout!(v, "cembed_cfunc", CFunc, ["name" => name, "type" => type_, "fn" => fn_]);
     layout!(v, "cembed_extern", Extern, ["name" => name, "type" => type_, "flags" => flags, "lib" => lib,
-        "runtime" => runtime]);
+        "runtime" => runtime, "fn" => fn_]);
     layout!(v, "cembed_build_info", BuildInfo, ["python_version" => python_version,
         "python_executable" => python_executable, "libpython" => libpython, "runtime" => runtime,
         "cembed_version" => cembed_version]);

@@ -1,9 +1,198 @@
-//! Build requests: from a JSON request (docs/architecture.md) to a compiled
-//! library or a C file. Placeholder until the build phase lands.
+//! cembed-build: from a build request to a C file or a compiled library.
+//!
+//! The request (JSON, see docs/architecture.md "The build request" and
+//! [`request`]) comes from the Python builder through `cembed._runtime.build`
+//! or from the CLI. [`run_json`] never panics on bad input: every failure is an
+//! `{"ok": false, "kind": ..., "message": ...}` response whose message says
+//! what went wrong and where.
+//!
+//! Phases: parse + resolve ([`frontend::parse`], cembed-cdef), generate C
+//! ([`frontend::generate`], cembed-codegen), write the C file atomically,
+//! compile and link ([`compiler`]), then write the consumer header next to
+//! the library ([`write_consumer_header`]).
 
-/// Runs one build request and returns the JSON response. Never panics on bad
-/// input: every failure is an `{"ok": false, ...}` response.
-pub fn run_json(request: &str) -> String {
-    let _ = request;
-    r#"{"ok": false, "kind": "usage", "message": "cembed-build is not implemented yet", "log": []}"#.to_string()
+pub mod compiler;
+pub mod frontend;
+pub mod paths;
+pub mod python;
+pub mod request;
+
+use paths::{absolute, OutputPaths};
+use request::{Action, BuildError, BuildRequest, ErrorKind, PythonFacts, Response};
+use std::path::{Path, PathBuf};
+
+/// What a successful request produced.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// The library (compile) or the C file (emit_c); `None` for check.
+    pub path: Option<PathBuf>,
+    /// The consumer header, when one was written.
+    pub header: Option<PathBuf>,
 }
+
+/// Runs one JSON build request and returns the JSON response.
+pub fn run_json(request: &str) -> String {
+    let mut log = Vec::new();
+    let result = serde_json::from_str::<BuildRequest>(request)
+        .map_err(|e| BuildError::usage(format!("malformed build request: {e}")))
+        .and_then(|req| run(&req, &mut log));
+    let response = match result {
+        Ok(outcome) => Response {
+            ok: true,
+            path: outcome.path.map(|p| p.to_string_lossy().into_owned()),
+            header: outcome.header.map(|p| p.to_string_lossy().into_owned()),
+            kind: None,
+            message: None,
+            log,
+        },
+        Err(e) => Response {
+            ok: false,
+            path: None,
+            header: None,
+            kind: Some(e.kind),
+            message: Some(e.message),
+            log,
+        },
+    };
+    serde_json::to_string(&response).expect("a Response always serializes")
+}
+
+/// Runs one build request. `log` receives every command run and notes worth
+/// showing in verbose mode.
+pub fn run(req: &BuildRequest, log: &mut Vec<String>) -> Result<Outcome, BuildError> {
+    paths::module_components(&req.module_name)?;
+    match req.action {
+        Action::Check => {
+            frontend::parse(&req.sources)?;
+            Ok(Outcome::default())
+        }
+        Action::EmitC => {
+            let c_path = req
+                .c_path
+                .as_deref()
+                .ok_or_else(|| BuildError::usage("emit_c needs c_path"))?;
+            let python = python_facts(req)?;
+            let c_path = absolute(Path::new("."), Path::new(c_path));
+            let program = frontend::parse(&req.sources)?;
+            let generated = frontend::generate(&program, req, python, &c_path)?;
+            compiler::write_atomic(&c_path, generated.c.as_bytes())?;
+            log.push(format!("wrote {}", c_path.display()));
+            Ok(Outcome {
+                path: Some(c_path),
+                header: None,
+            })
+        }
+        Action::Compile => {
+            python_facts(req)?;
+            let program = frontend::parse(&req.sources)?;
+            compile_program(req, &program, log)
+        }
+    }
+}
+
+/// The compile action once the declarations are resolved: generate, write the
+/// C file, compile and link, write the consumer header.
+pub fn compile_program(
+    req: &BuildRequest,
+    program: &cembed_model::Program,
+    log: &mut Vec<String>,
+) -> Result<Outcome, BuildError> {
+    let python = python_facts(req)?;
+    if python.libpython.is_none() {
+        return Err(BuildError::usage(format!(
+            "{} has no shared libpython (it was built without --enable-shared); an embedding library needs one",
+            python.executable
+        )));
+    }
+    let out = OutputPaths::new(&req.tmpdir, &req.module_name, req.target.as_deref())?;
+    let generated = frontend::generate(program, req, python, &out.c_file)?;
+    compiler::write_atomic(&out.c_file, generated.c.as_bytes())?;
+    log.push(format!("wrote {}", out.c_file.display()));
+    let cc = compiler::Compiler::detect(req.debug)?;
+    cc.build(
+        &compiler::LinkJob {
+            cwd: &out.tmpdir,
+            c_file: &out.c_file,
+            options: &req.options,
+            library: &out.library,
+        },
+        log,
+    )?;
+    let header = write_consumer_header(&out.header, &generated.header, req.c_code.as_deref(), log)?;
+    Ok(Outcome {
+        path: Some(out.library),
+        header,
+    })
+}
+
+fn python_facts(req: &BuildRequest) -> Result<&PythonFacts, BuildError> {
+    req.python.as_ref().ok_or_else(|| {
+        BuildError::usage("the build request has no \"python\" facts (needed to compile or emit C)")
+    })
+}
+
+/// First line of every consumer header cembed writes; a header without it is
+/// the user's and is never overwritten.
+pub const HEADER_MARKER: &str =
+    "/* Consumer header written by cembed next to its library; rewritten by every build. */";
+
+/// Writes the consumer header unless that would clobber a user's file: a file
+/// of that name that cembed did not write, or a header of that name that the
+/// set_source code itself includes (the C file sits in tmpdir, so a quoted
+/// include finds files there first; CFFI's documentation example includes
+/// `plugin.h` from set_source code). Skipping is logged, never an error.
+pub fn write_consumer_header(
+    path: &Path,
+    text: &str,
+    c_code: Option<&str>,
+    log: &mut Vec<String>,
+) -> Result<Option<PathBuf>, BuildError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let included = c_code
+        .is_some_and(|c| c.contains(&format!("\"{name}\"")) || c.contains(&format!("<{name}>")));
+    if included {
+        log.push(format!(
+            "not writing the consumer header {}: the set_source() code includes a header of that name",
+            path.display()
+        ));
+        return Ok(None);
+    }
+    match std::fs::read_to_string(path) {
+        Ok(existing) if !existing.starts_with(HEADER_MARKER) => {
+            log.push(format!(
+                "not writing the consumer header {}: a file of that name exists and was not written by cembed",
+                path.display()
+            ));
+            return Ok(None);
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            // Unreadable as text (binary, permissions): not ours to replace.
+            log.push(format!(
+                "not writing the consumer header {}: {e}",
+                path.display()
+            ));
+            return Ok(None);
+        }
+    }
+    let contents = format!("{HEADER_MARKER}\n{text}");
+    compiler::write_atomic(path, contents.as_bytes())?;
+    log.push(format!("wrote {}", path.display()));
+    Ok(Some(path.to_path_buf()))
+}
+
+/// Maps an error kind to the exception the Python layer raises (documented
+/// here so the CLI and Python agree).
+pub fn exception_name(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::Cdef => "CDefError",
+        ErrorKind::Compile | ErrorKind::Io | ErrorKind::Usage => "VerificationError",
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,1 +1,231 @@
-//! placeholder
+//! cembed's declaration front end: CFFI's `cdef()` language (C declarations plus
+//! CFFI's `...` extensions, `extern "Python"` and integer `#define`s) parsed and
+//! resolved into the type model ([`cembed_model::Program`]), with every error
+//! reported at its line and column.
+//!
+//! * [`parse_program`]: a list of sources -> one resolved `Program`.
+//! * [`parse_type_expr`]: one type name (`"int(*)(int)"`, `"struct foo[3]"`)
+//!   as used by `ffi.new`, `ffi.cast`, `ffi.typeof` at run time, without a
+//!   program (names stay unresolved).
+//!
+//! Pipeline: [`lexer`] -> [`parser`] (syntax tree in [`ast`], byte spans) ->
+//! [`resolve`] (typedefs resolved away, types interned, semantic checks).
+
+use std::collections::HashSet;
+
+pub mod ast;
+mod diag;
+pub mod lexer;
+pub mod parser;
+mod prims;
+pub mod resolve;
+mod type_expr;
+
+pub use diag::{Diag, Diagnostics};
+pub use prims::{named_prim, prim_class};
+pub use type_expr::{parse_type_expr, BaseType, TypeExpr, TypeOp};
+
+/// Which builder call a source came from.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum SourceKind {
+    /// `ffi.cdef(...)`: shared declarations; functions are C functions unless
+    /// inside `extern "Python"`.
+    Cdef,
+    /// `ffi.embedding_api(...)`: functions are exported and implemented in Python.
+    EmbeddingApi,
+}
+
+/// One source text handed to the parser.
+#[derive(Clone, Debug)]
+pub struct Source {
+    /// Shown in messages, e.g. `"cdef() at build.py:12"`.
+    pub name: String,
+    pub text: String,
+    pub kind: SourceKind,
+}
+
+/// Parses and resolves `sources` in order (later sources see the typedefs,
+/// structs and constants of earlier ones) into one [`cembed_model::Program`].
+///
+/// A syntax error stops the parse (later errors would only be consequences);
+/// semantic errors are collected, so one run reports all of them.
+pub fn parse_program(sources: &[Source]) -> Result<cembed_model::Program, Diagnostics> {
+    let mut typedefs: HashSet<String> = HashSet::new();
+    let mut resolver = resolve::Resolver::new();
+    for (i, src) in sources.iter().enumerate() {
+        let idx = i as u32;
+        let decls = lexer::lex(&src.text, idx).and_then(|toks| {
+            parser::Parser::new(&src.text, toks, idx, &mut typedefs, false).parse_source()
+        });
+        let decls = match decls {
+            Ok(d) => d,
+            Err(e) => {
+                let mut all = std::mem::take(&mut resolver.errors);
+                all.push(e);
+                return Err(Diagnostics::new(all, sources));
+            }
+        };
+        resolver.resolve_source(&decls, src.kind);
+    }
+    if !resolver.errors.is_empty() {
+        return Err(Diagnostics::new(resolver.errors, sources));
+    }
+    Ok(resolver.prog)
+}
+
+/// A readable, deterministic listing of a resolved program (declarations in
+/// order, records with their fields, enums with their values), used by the
+/// snapshot tests and handy when debugging codegen.
+pub fn dump_program(p: &cembed_model::Program) -> String {
+    use cembed_model::{Decl, MacroValue};
+    use std::fmt::Write;
+    let mut out = String::new();
+    // Top-level qualifiers (of the object itself, not of a pointee) are shown
+    // after the declaration: `int *p [const]` is `int *const p`.
+    let q = |quals: &cembed_model::Quals| match (quals.is_const, quals.is_volatile) {
+        (false, false) => "",
+        (true, false) => " [const]",
+        (false, true) => " [volatile]",
+        (true, true) => " [const volatile]",
+    };
+    for d in &p.decls {
+        match d {
+            Decl::Function { name, ty, kind, .. } => {
+                let _ = writeln!(out, "function {:?}: {}", kind, p.c_decl(*ty, name));
+            }
+            Decl::Global {
+                name,
+                ty,
+                quals,
+                in_api,
+                ..
+            } => {
+                let _ = writeln!(
+                    out,
+                    "global{}: {}{}",
+                    if *in_api { " (in api)" } else { "" },
+                    p.c_decl(*ty, name),
+                    q(quals)
+                );
+            }
+            Decl::Constant { name, ty, .. } => {
+                let _ = writeln!(out, "constant: {}", p.c_decl(*ty, name));
+            }
+            Decl::Macro { name, value, .. } => {
+                let v = match value {
+                    MacroValue::Int(v) => v.to_string(),
+                    MacroValue::FromCompiler => "...".into(),
+                };
+                let _ = writeln!(out, "macro {name} = {v}");
+            }
+            Decl::Typedef { name, ty, .. } => {
+                let unknown = match p.ty(*ty) {
+                    cembed_model::Type::Prim(pr) => match pr.class {
+                        cembed_model::PrimClass::UnknownInt => " [int...]",
+                        cembed_model::PrimClass::UnknownFloat => " [float...]",
+                        _ => "",
+                    },
+                    _ => "",
+                };
+                let _ = writeln!(out, "typedef {name} = {}{unknown}", p.c_name(*ty));
+            }
+            Decl::Record { id } => {
+                let r = p.record(*id);
+                let mut flags = Vec::new();
+                if let Some(t) = &r.tag {
+                    flags.push(format!("tag {t}"));
+                }
+                if r.fields.is_none() {
+                    flags.push("opaque".into());
+                }
+                if r.partial {
+                    flags.push("partial".into());
+                }
+                if r.dotdotdot_typedef {
+                    flags.push("typedef ...".into());
+                }
+                let _ = writeln!(
+                    out,
+                    "record {:?} `{}` [{}]",
+                    r.kind,
+                    r.c_name,
+                    flags.join(", ")
+                );
+                for f in r.fields.iter().flatten() {
+                    let decl = match &f.name {
+                        Some(n) => p.c_decl(f.ty, n),
+                        None if f.bit_width.is_some() => {
+                            format!("{} <unnamed bitfield>", p.c_name(f.ty))
+                        }
+                        None => format!("{} <anonymous member>", p.c_name(f.ty)),
+                    };
+                    let bits = f.bit_width.map(|w| format!(" : {w}")).unwrap_or_default();
+                    let _ = writeln!(out, "    {decl}{bits}{}", q(&f.quals));
+                }
+            }
+            Decl::Enum { id } => {
+                let e = p.enum_def(*id);
+                let _ = writeln!(
+                    out,
+                    "enum `{}`{}",
+                    e.c_name,
+                    if e.partial { " [partial]" } else { "" }
+                );
+                for en in &e.enumerators {
+                    let v = en
+                        .declared_value
+                        .map(|v| v.to_string())
+                        .unwrap_or_else(|| "?".into());
+                    let _ = writeln!(out, "    {} = {v}", en.name);
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cdef(text: &str) -> Result<String, String> {
+        let src = [Source {
+            name: "cdef".into(),
+            text: text.into(),
+            kind: SourceKind::Cdef,
+        }];
+        parse_program(&src)
+            .map(|p| dump_program(&p))
+            .map_err(|d| d.render(&src))
+    }
+
+    #[test]
+    fn smoke() {
+        let out = cdef(
+            "typedef struct { int x, y; } point_t;\n\
+             struct node { struct node *next; point_t p[2]; };\n\
+             int add(int, int);\n\
+             unsigned long long big(const char *s, ...);\n\
+             int (*cb)(int);\n",
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "record Struct `point_t` []\n    int x\n    int y\n\
+             typedef point_t = point_t\n\
+             record Struct `struct node` [tag node]\n    struct node *next\n    point_t p[2]\n\
+             function CFunction: int add(int, int)\n\
+             function CFunction: unsigned long long big(const char *, ...)\n\
+             global: int(*cb)(int)\n"
+        );
+    }
+
+    #[test]
+    fn error_has_location() {
+        let e = cdef("int x;\nfoo_t y;\n").unwrap_err();
+        assert!(e.contains("unknown type name `foo_t`"), "{e}");
+        assert!(e.contains("cdef:2:1"), "{e}");
+        assert!(e.contains("foo_t y;"), "{e}");
+        assert!(e.contains("^^^^^"), "{e}");
+    }
+}

@@ -1,1 +1,89 @@
-//! placeholder
+//! Code generation: from a resolved [`cembed_model::Program`] to
+//!
+//! 1. the library's single C file ([`generate_c`]), laid out as in
+//!    docs/architecture.md "Generated C layout": the pasted ABI header and
+//!    loader glue, the user's `set_source()` code, static layout checks of the
+//!    declarations against the real C definitions, one call thunk per function
+//!    type, bitfield probes, the `cembed_lib` tables the runtime reads, the
+//!    functions implemented in Python and `PyInit_<module>`;
+//! 2. a consumer header for C users of the library ([`generate_header`]).
+//!
+//! No I/O and no sizes here: every size, offset and constant value in the
+//! generated tables is an expression the C compiler evaluates. Output is
+//! deterministic (declaration order and type order, no hash-map order, no
+//! timestamps), so a rebuild of the same script gives the same bytes.
+//!
+//! Errors the declarations can still contain at this point (a variadic
+//! function implemented in Python, a `[...]` array length nothing can give)
+//! become `#error` lines naming the declaration: the compile step reports them
+//! like any other C error.
+
+mod cstr;
+mod gen;
+mod header;
+mod spell;
+mod writer;
+
+pub use writer::SourceWriter;
+
+/// Facts about the build environment, baked into the library
+/// (`cembed_build_info`) so that it needs no environment variable at run time.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BuildInfo {
+    /// `"3.11"`: the library refuses another Python in the process.
+    pub python_version: String,
+    /// The build interpreter (a venv's python): becomes PyConfig.executable.
+    pub python_executable: String,
+    /// Absolute path of `libpythonX.Y.so.1.0`.
+    pub libpython: String,
+    /// Absolute path of the cembed runtime extension module.
+    pub runtime: String,
+    pub cembed_version: String,
+}
+
+/// What [`generate_c`] needs besides the declarations.
+#[derive(Clone, Debug)]
+pub struct Options<'a> {
+    /// `set_source()`'s module name (may be dotted: `pkg._foo`; `PyInit_` uses
+    /// the last component).
+    pub module_name: &'a str,
+    /// `set_source()`'s C code, pasted verbatim; `None` if set_source() got none.
+    pub c_code: Option<&'a str>,
+    /// Name the compiler shows for errors in `c_code` (`#line 1 "<name>"`),
+    /// e.g. `"build.py: set_source()"`.
+    pub c_code_name: &'a str,
+    /// Name of the generated file itself, for the `#line` directive after the
+    /// user's code; `None` means `"<module_name>.c"`.
+    pub c_file_name: Option<&'a str>,
+    /// `embedding_init_code()`'s Python source.
+    pub init_code: Option<&'a str>,
+    pub build: &'a BuildInfo,
+}
+
+impl<'a> Options<'a> {
+    /// Options with no C code, no init code and the default file name.
+    pub fn new(module_name: &'a str, build: &'a BuildInfo) -> Options<'a> {
+        Options {
+            module_name,
+            c_code: None,
+            c_code_name: "set_source",
+            c_file_name: None,
+            init_code: None,
+            build,
+        }
+    }
+}
+
+/// The library's C source. Compile it with `-shared -fPIC` and link with
+/// `-ldl -lpthread` (older glibc); it does not include Python.h.
+pub fn generate_c(program: &cembed_model::Program, opts: &Options) -> String {
+    gen::Gen::new(program).generate(opts)
+}
+
+/// The consumer header (`<module>.h`) for C programs using the library: the
+/// declared types, the `#define` constants, the prototypes of the
+/// `embedding_api()` functions and `extern` declarations of its globals, with
+/// an include guard and `extern "C"` for C++.
+pub fn generate_header(program: &cembed_model::Program, module_name: &str) -> String {
+    header::generate(program, module_name)
+}

@@ -1,0 +1,337 @@
+//! The C compiler driver: compile the generated C file and the user's extra
+//! sources to objects, link them into a shared library, and put the library in
+//! place atomically.
+//!
+//! The `cc` crate finds the compiler and its base flags, so cembed honours the
+//! same variables as every Rust and C build: `CC` (the compiler) and `CFLAGS`
+//! (added to every compile). `LDFLAGS`, which `cc` does not read (it never
+//! links), is added to the link command here. Every command is recorded in the
+//! log (shown by `verbose=True` / `-v`), and a failing command's own output is
+//! returned in the error so the user sees exactly what the compiler said.
+//!
+//! Atomicity: the library is linked to a temporary name in its final directory
+//! and renamed over the target only on success, so a failed build never
+//! leaves a library (a half-written one, or one a host could load by mistake).
+//! Objects go to a private directory that is always removed.
+
+use crate::paths::absolute;
+use crate::request::{BuildError, BuildOptions, ErrorKind};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// A found C compiler with its base flags (from `cc`, including CFLAGS).
+#[derive(Clone, Debug)]
+pub struct Compiler {
+    tool: cc::Tool,
+    ldflags: Vec<String>,
+}
+
+/// What is compiled and linked.
+#[derive(Clone, Debug)]
+pub struct LinkJob<'a> {
+    /// The directory commands run in; relative option paths resolve there.
+    pub cwd: &'a Path,
+    /// The generated C file.
+    pub c_file: &'a Path,
+    pub options: &'a BuildOptions,
+    /// The final library path.
+    pub library: &'a Path,
+}
+
+impl Compiler {
+    /// Finds the compiler the way `cc` does (CC, then the platform default),
+    /// with position-independent code and the optimisation level for `debug`.
+    pub fn detect(debug: bool) -> Result<Compiler, BuildError> {
+        let target = env!("CEMBED_HOST_TARGET");
+        let mut build = cc::Build::new();
+        build
+            .target(target)
+            .host(target)
+            .opt_level(if debug { 0 } else { 2 })
+            .debug(debug)
+            .pic(true)
+            .warnings(false)
+            .extra_warnings(false)
+            // We are not a build script: nothing must be printed for cargo.
+            .cargo_metadata(false)
+            .cargo_warnings(false)
+            .cargo_output(false)
+            .emit_rerun_if_env_changed(false)
+            .inherit_rustflags(false);
+        let tool = build.try_get_compiler().map_err(|e| {
+            BuildError::new(
+                ErrorKind::Compile,
+                format!("cannot find a C compiler: {e} (set CC to choose one)"),
+            )
+        })?;
+        let ldflags = std::env::var("LDFLAGS")
+            .map(|s| split_flags(&s))
+            .unwrap_or_default();
+        Ok(Compiler { tool, ldflags })
+    }
+
+    /// The compiler's path (for `cembed config` and messages).
+    pub fn path(&self) -> &Path {
+        self.tool.path()
+    }
+
+    fn base_command(&self, cwd: &Path) -> Command {
+        let mut cmd = self.tool.to_command();
+        cmd.current_dir(cwd);
+        cmd
+    }
+
+    /// Compiles every source and links the library. `log` receives each command.
+    pub fn build(&self, job: &LinkJob<'_>, log: &mut Vec<String>) -> Result<(), BuildError> {
+        let lib_dir = job
+            .library
+            .parent()
+            .ok_or_else(|| BuildError::usage("the library path has no directory"))?;
+        std::fs::create_dir_all(lib_dir)
+            .map_err(|e| BuildError::io(format!("cannot create {}", lib_dir.display()), e))?;
+        let obj_dir = TempDir::new(job.cwd, "obj")?;
+        let result = self.build_in(job, &obj_dir.0, lib_dir, log);
+        drop(obj_dir);
+        result
+    }
+
+    fn build_in(
+        &self,
+        job: &LinkJob<'_>,
+        obj_dir: &Path,
+        lib_dir: &Path,
+        log: &mut Vec<String>,
+    ) -> Result<(), BuildError> {
+        let opts = job.options;
+        let mut sources: Vec<PathBuf> = vec![job.c_file.to_path_buf()];
+        sources.extend(opts.sources.iter().map(|s| absolute(job.cwd, Path::new(s))));
+        let mut objects = Vec::new();
+        for (i, src) in sources.iter().enumerate() {
+            let stem = src.file_stem().and_then(|s| s.to_str()).unwrap_or("source");
+            let obj = obj_dir.join(format!("{i}-{stem}.o"));
+            let mut cmd = self.base_command(job.cwd);
+            for d in &opts.include_dirs {
+                cmd.arg(format!("-I{d}"));
+            }
+            for (name, value) in &opts.define_macros {
+                match value {
+                    Some(v) => cmd.arg(format!("-D{name}={v}")),
+                    None => cmd.arg(format!("-D{name}")),
+                };
+            }
+            for name in &opts.undef_macros {
+                cmd.arg(format!("-U{name}"));
+            }
+            cmd.arg("-c").arg(src).arg("-o").arg(&obj);
+            cmd.args(&opts.extra_compile_args);
+            run(&mut cmd, &format!("compiling {}", src.display()), log)?;
+            objects.push(obj);
+        }
+
+        // Link to a temporary name next to the target, then rename: the
+        // rename is atomic on one file system, and a failure leaves nothing.
+        let file_name = job
+            .library
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("library");
+        let tmp_lib = lib_dir.join(format!(".{file_name}.{}.tmp", unique_suffix()));
+        let mut cmd = self.base_command(job.cwd);
+        cmd.arg("-shared");
+        cmd.args(&self.ldflags);
+        cmd.args(&objects);
+        cmd.args(&opts.extra_objects);
+        for d in &opts.library_dirs {
+            cmd.arg(format!("-L{d}"));
+        }
+        for d in &opts.runtime_library_dirs {
+            cmd.arg(format!("-Wl,-rpath,{d}"));
+        }
+        for l in &opts.libraries {
+            cmd.arg(format!("-l{l}"));
+        }
+        cmd.args(&opts.extra_link_args);
+        // The glue dlopen()s libpython and the runtime, and locks a mutex.
+        cmd.args(["-ldl", "-lpthread"]);
+        cmd.arg("-o").arg(&tmp_lib);
+        let linked = run(&mut cmd, &format!("linking {}", job.library.display()), log);
+        let placed = linked.and_then(|()| {
+            std::fs::rename(&tmp_lib, job.library).map_err(|e| {
+                BuildError::io(
+                    format!(
+                        "cannot move the library into place at {}",
+                        job.library.display()
+                    ),
+                    e,
+                )
+            })
+        });
+        if placed.is_err() {
+            let _ = std::fs::remove_file(&tmp_lib);
+        }
+        placed
+    }
+}
+
+/// Runs one compiler command, logging it; a failure returns the command and
+/// the compiler's own output.
+fn run(cmd: &mut Command, what: &str, log: &mut Vec<String>) -> Result<(), BuildError> {
+    let line = command_line(cmd);
+    log.push(line.clone());
+    let out = cmd.output().map_err(|e| {
+        BuildError::new(
+            ErrorKind::Compile,
+            format!(
+                "{what}: cannot run the C compiler '{}': {e} (set CC to choose another)",
+                cmd.get_program().to_string_lossy()
+            ),
+        )
+    })?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let output = format!("{stdout}{stderr}");
+    if out.status.success() {
+        // Warnings are worth showing in verbose mode.
+        if !output.trim().is_empty() {
+            log.push(output.trim_end().to_string());
+        }
+        Ok(())
+    } else {
+        let status = match out.status.code() {
+            Some(c) => format!("exit status {c}"),
+            None => "killed by a signal".to_string(),
+        };
+        Err(BuildError::new(
+            ErrorKind::Compile,
+            format!("{what} failed ({status}):\n{line}\n{}", output.trim_end()),
+        ))
+    }
+}
+
+/// The command as a shell line (for the log and error messages).
+pub fn command_line(cmd: &Command) -> String {
+    let mut parts = vec![shell_quote(&cmd.get_program().to_string_lossy())];
+    parts.extend(cmd.get_args().map(|a| shell_quote(&a.to_string_lossy())));
+    parts.join(" ")
+}
+
+fn shell_quote(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=+,:@%".contains(c));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// Splits a flags variable (LDFLAGS) on whitespace, honouring simple quotes
+/// the way a shell would for the common cases (`-Wl,-rpath,'/a b'`).
+pub fn split_flags(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut in_word = false;
+    for c in s.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    out.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                cur.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        out.push(cur);
+    }
+    out
+}
+
+/// A unique suffix for temporary names: several builds (threads, processes)
+/// may write into one directory at once.
+pub(crate) fn unique_suffix() -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{}-{}-{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A directory removed (with its contents) when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(parent: &Path, what: &str) -> Result<TempDir, BuildError> {
+        let dir = parent.join(format!(".cembed-{what}-{}", unique_suffix()));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| BuildError::io(format!("cannot create {}", dir.display()), e))?;
+        Ok(TempDir(dir))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Writes `contents` to `path` atomically (temporary file in the same
+/// directory, then rename), creating the directory if needed.
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), BuildError> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| BuildError::usage(format!("{} has no directory", path.display())))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| BuildError::io(format!("cannot create {}", dir.display()), e))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", unique_suffix()));
+    let result = std::fs::write(&tmp, contents)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| BuildError::io(format!("cannot write {}", path.display()), e));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_split_like_a_shell() {
+        assert_eq!(
+            split_flags("-L/a  -Wl,-rpath,'/b c' \"-lx\""),
+            vec!["-L/a", "-Wl,-rpath,/b c", "-lx"]
+        );
+        assert!(split_flags("  ").is_empty());
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(shell_quote("-O2"), "-O2");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+    }
+}

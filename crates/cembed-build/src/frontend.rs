@@ -1,0 +1,102 @@
+//! The two phases this crate drives but does not implement: parsing and
+//! resolving the declarations (`cembed-cdef`) and generating C
+//! (`cembed-codegen`). Kept in one small module so the rest of the crate
+//! (requests, paths, compiler driver, outputs) does not depend on their
+//! details.
+
+use crate::request::{BuildError, BuildRequest, ErrorKind, PythonFacts, SourceKind, SourceSpec};
+use cembed_model::Program;
+use std::path::Path;
+
+/// The generated files for one library.
+#[derive(Clone, Debug)]
+pub struct Generated {
+    /// The complete C file.
+    pub c: String,
+    /// The consumer header (declarations of the exported API for C users).
+    pub header: String,
+}
+
+/// Parses and resolves every source, in order. A declaration error is a
+/// `Cdef` error whose message is the rendered diagnostic.
+///
+/// Each source is named after the file of its origin and preceded by blank
+/// lines up to the origin's line, so the rendered `--> file:line:column`
+/// is the place in the build script (or header file) where the declaration
+/// is written, not a line number inside the string.
+pub fn parse(sources: &[SourceSpec]) -> Result<Program, BuildError> {
+    let parser_sources: Vec<cembed_cdef::Source> = sources
+        .iter()
+        .map(|s| cembed_cdef::Source {
+            name: origin_file(&s.origin).to_string(),
+            text: format!(
+                "{}{}",
+                "\n".repeat(origin_line(&s.origin) as usize - 1),
+                s.text
+            ),
+            kind: match s.kind {
+                SourceKind::EmbeddingApi => cembed_cdef::SourceKind::EmbeddingApi,
+                SourceKind::Cdef => cembed_cdef::SourceKind::Cdef,
+            },
+        })
+        .collect();
+    cembed_cdef::parse_program(&parser_sources).map_err(|d| {
+        BuildError::new(
+            ErrorKind::Cdef,
+            d.render(&parser_sources).trim_end().to_string(),
+        )
+    })
+}
+
+/// Generates the C file and the consumer header. `c_file` is where the C
+/// file will be written (named in its `#line` directives, so compiler
+/// messages about generated code point at a real file).
+pub fn generate(
+    program: &Program,
+    req: &BuildRequest,
+    python: &PythonFacts,
+    c_file: &Path,
+) -> Result<Generated, BuildError> {
+    let libpython = python.libpython.clone().unwrap_or_default();
+    let build = cembed_codegen::BuildInfo {
+        python_version: python.version.clone(),
+        python_executable: python.executable.clone(),
+        libpython,
+        runtime: python.runtime.clone(),
+        cembed_version: python.cembed_version.clone(),
+    };
+    // Errors in set_source() code are shown as `<build script>: set_source():LINE`.
+    let c_code_name = match req.c_origin.as_deref() {
+        Some(origin) => format!("{}: set_source()", origin_file(origin)),
+        None => "set_source()".to_string(),
+    };
+    let c_file_name = c_file.to_string_lossy();
+    let opts = cembed_codegen::Options {
+        module_name: &req.module_name,
+        c_code: req.c_code.as_deref(),
+        c_code_name: &c_code_name,
+        c_file_name: Some(&c_file_name),
+        init_code: req.init_code.as_deref(),
+        build: &build,
+    };
+    Ok(Generated {
+        c: cembed_codegen::generate_c(program, &opts),
+        header: cembed_codegen::generate_header(program, &req.module_name),
+    })
+}
+
+/// The file part of an origin `"<file>:<line>"`.
+pub fn origin_file(origin: &str) -> &str {
+    match origin.rsplit_once(':') {
+        Some((file, line)) if line.parse::<u32>().is_ok() => file,
+        _ => origin,
+    }
+}
+
+/// The line part of an origin `"<file>:<line>"` (1 when absent).
+pub fn origin_line(origin: &str) -> u32 {
+    match origin.rsplit_once(':') {
+        Some((_, line)) => line.parse().unwrap_or(1).max(1),
+        None => 1,
+    }
+}

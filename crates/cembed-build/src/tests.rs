@@ -1,0 +1,340 @@
+use super::*;
+use crate::compiler::{Compiler, LinkJob};
+use crate::request::BuildOptions;
+use std::fs;
+
+/// A fresh directory under the system temp dir, removed at the end.
+struct Scratch(PathBuf);
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let d = std::env::temp_dir().join(format!(
+            "cembed-build-test-{name}-{}",
+            compiler::unique_suffix()
+        ));
+        fs::create_dir_all(&d).unwrap();
+        Scratch(d)
+    }
+}
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn response(json: &str) -> serde_json::Value {
+    serde_json::from_str(&run_json(json)).unwrap()
+}
+
+#[test]
+fn malformed_requests_are_usage_errors() {
+    let r = response("{not json");
+    assert_eq!(r["ok"], false);
+    assert_eq!(r["kind"], "usage");
+    assert!(r["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("malformed build request"));
+
+    // A typo in a field name is reported, not ignored.
+    let r = response(r#"{"action": "check", "module_name": "m", "sourcez": []}"#);
+    assert_eq!(r["kind"], "usage");
+    assert!(r["message"].as_str().unwrap().contains("sourcez"), "{r}");
+
+    let r = response(r#"{"action": "explode", "module_name": "m"}"#);
+    assert_eq!(r["kind"], "usage");
+}
+
+#[test]
+fn bad_module_names_are_refused() {
+    let r = response(r#"{"action": "check", "module_name": "my/plugin"}"#);
+    assert_eq!(r["kind"], "usage");
+    assert!(r["message"]
+        .as_str()
+        .unwrap()
+        .contains("must not contain '/'"));
+}
+
+#[test]
+fn compile_needs_python_facts() {
+    let r = response(r#"{"action": "compile", "module_name": "m"}"#);
+    assert_eq!(r["ok"], false);
+    assert!(r["message"].as_str().unwrap().contains("\"python\""), "{r}");
+}
+
+#[test]
+fn request_round_trips() {
+    let json = r##"{"action": "compile", "module_name": "my_plugin",
+        "sources": [{"kind": "embedding_api", "text": "int f(int);", "origin": "b.py:3", "packed": false, "override": false}],
+        "c_code": "#include \"plugin.h\"",
+        "options": {"libraries": ["m"], "define_macros": [["A", "1"], ["B", null]]},
+        "init_code": "pass", "init_origin": "b.py:9",
+        "python": {"version": "3.11", "executable": "/v/bin/python", "libpython": null,
+                   "runtime": "/r.so", "cembed_version": "0.1.0"},
+        "tmpdir": "/tmp", "target": "plugin-1.5.*", "c_path": null, "verbose": true, "debug": false}"##;
+    let req: BuildRequest = serde_json::from_str(json).unwrap();
+    assert_eq!(req.action, Action::Compile);
+    assert_eq!(req.sources[0].kind, request::SourceKind::EmbeddingApi);
+    assert_eq!(
+        req.options.define_macros,
+        vec![
+            ("A".to_string(), Some("1".to_string())),
+            ("B".to_string(), None)
+        ]
+    );
+    let again: BuildRequest = serde_json::from_str(&serde_json::to_string(&req).unwrap()).unwrap();
+    assert_eq!(req, again);
+}
+
+fn library_job(
+    dir: &Path,
+    c: &str,
+    options: &BuildOptions,
+) -> (Result<(), BuildError>, Vec<String>) {
+    let c_file = dir.join("m.c");
+    fs::write(&c_file, c).unwrap();
+    let library = dir.join("out").join("libm_test.so");
+    let mut log = Vec::new();
+    let r = Compiler::detect(false).unwrap().build(
+        &LinkJob {
+            cwd: dir,
+            c_file: &c_file,
+            options,
+            library: &library,
+        },
+        &mut log,
+    );
+    (r, log)
+}
+
+#[test]
+fn compiles_and_links_a_shared_library() {
+    let s = Scratch::new("ok");
+    fs::write(s.0.join("extra.c"), "int extra(void) { return 7; }\n").unwrap();
+    let opts = BuildOptions {
+        // Relative paths resolve against the build directory, as in CFFI.
+        sources: vec!["extra.c".into()],
+        define_macros: vec![("ANSWER".into(), Some("42".into()))],
+        libraries: vec!["m".into()],
+        runtime_library_dirs: vec!["/opt/x".into()],
+        ..Default::default()
+    };
+    let (r, log) = library_job(
+        &s.0,
+        "#include <math.h>\nint extra(void);\nint f(void) { return ANSWER + extra() + (int)sqrt(4.0); }\n",
+        &opts,
+    );
+    r.unwrap();
+    let lib = s.0.join("out/libm_test.so");
+    assert!(lib.exists());
+    // Every command is logged: two compiles and one link.
+    assert_eq!(
+        log.iter().filter(|l| l.contains(" -c ")).count(),
+        2,
+        "{log:#?}"
+    );
+    let link = log.iter().find(|l| l.contains("-shared")).unwrap();
+    for part in ["-lm", "-Wl,-rpath,/opt/x", "-ldl", "-lpthread", "-fPIC"] {
+        assert!(link.contains(part), "{part} missing from {link}");
+    }
+    // No temporary files or object directories are left behind.
+    let leftovers: Vec<_> = fs::read_dir(&s.0)
+        .unwrap()
+        .chain(fs::read_dir(s.0.join("out")).unwrap())
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // The symbol is really there: nm lists it.
+    let nm = std::process::Command::new("nm")
+        .arg("-D")
+        .arg(&lib)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&nm.stdout).contains(" T f\n"));
+}
+
+#[test]
+fn a_compile_error_shows_the_compiler_message_and_leaves_no_library() {
+    let s = Scratch::new("err");
+    let (r, _log) = library_job(
+        &s.0,
+        "int f(void) { return undeclared_thing; }\n",
+        &Default::default(),
+    );
+    let e = r.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Compile);
+    assert!(e.message.contains("undeclared_thing"), "{}", e.message);
+    assert!(e.message.contains("m.c:1"), "{}", e.message);
+    assert!(!s.0.join("out/libm_test.so").exists());
+    let left: Vec<_> = fs::read_dir(s.0.join("out")).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn a_link_error_leaves_no_library() {
+    let s = Scratch::new("linkerr");
+    let opts = BuildOptions {
+        libraries: vec!["does_not_exist_cembed".into()],
+        ..Default::default()
+    };
+    let (r, _) = library_job(&s.0, "int f(void) { return 1; }\n", &opts);
+    let e = r.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Compile);
+    assert!(e.message.contains("does_not_exist_cembed"), "{}", e.message);
+    assert!(e.message.starts_with("linking "), "{}", e.message);
+    assert!(fs::read_dir(s.0.join("out")).unwrap().next().is_none());
+}
+
+#[test]
+fn consumer_header_never_clobbers_a_users_file() {
+    let s = Scratch::new("hdr");
+    let mut log = Vec::new();
+    let h = s.0.join("plugin.h");
+
+    // The set_source code includes "plugin.h": never written, even if absent.
+    let r = write_consumer_header(
+        &h,
+        "int f(void);\n",
+        Some("#include \"plugin.h\"\n"),
+        &mut log,
+    );
+    assert_eq!(r.unwrap(), None);
+    assert!(!h.exists());
+
+    // A user's file of that name is kept.
+    fs::write(&h, "/* mine */\n").unwrap();
+    assert_eq!(
+        write_consumer_header(&h, "int f(void);\n", None, &mut log).unwrap(),
+        None
+    );
+    assert_eq!(fs::read_to_string(&h).unwrap(), "/* mine */\n");
+    assert!(log.last().unwrap().contains("not written by cembed"));
+
+    // Our own header is rewritten.
+    fs::remove_file(&h).unwrap();
+    assert_eq!(
+        write_consumer_header(&h, "int f(void);\n", None, &mut log).unwrap(),
+        Some(h.clone())
+    );
+    assert_eq!(
+        write_consumer_header(&h, "int g(void);\n", None, &mut log).unwrap(),
+        Some(h.clone())
+    );
+    let text = fs::read_to_string(&h).unwrap();
+    assert!(
+        text.starts_with(HEADER_MARKER) && text.ends_with("int g(void);\n"),
+        "{text}"
+    );
+}
+
+/// `int add(int, int);` in embedding_api, built by hand (the parser's job).
+fn add_program() -> cembed_model::Program {
+    use cembed_model::*;
+    let mut p = Program::new();
+    let int = p.prim("int", PrimClass::SignedInt);
+    let f = p.intern(Type::Function {
+        result: int,
+        params: vec![int, int],
+        variadic: false,
+    });
+    p.decls.push(Decl::Function {
+        name: "add".into(),
+        ty: f,
+        kind: FuncKind::Exported,
+        span: Span::default(),
+    });
+    p
+}
+
+fn compile_request(tmpdir: &Path, c_code: &str, target: Option<&str>) -> BuildRequest {
+    BuildRequest {
+        action: Action::Compile,
+        module_name: "pkg.adder".into(),
+        sources: vec![],
+        c_code: Some(c_code.into()),
+        c_origin: Some("build.py:7".into()),
+        options: Default::default(),
+        init_code: Some("from pkg.adder import ffi\n".into()),
+        init_origin: Some("build.py:9".into()),
+        python: Some(request::PythonFacts {
+            version: "3.11".into(),
+            executable: "/usr/bin/python3".into(),
+            libpython: Some("/usr/lib/libpython3.11.so.1.0".into()),
+            runtime: "/nowhere/_runtime.so".into(),
+            cembed_version: "0.1.0".into(),
+        }),
+        tmpdir: tmpdir.to_string_lossy().into_owned(),
+        target: target.map(str::to_string),
+        c_path: None,
+        verbose: true,
+        debug: false,
+    }
+}
+
+#[test]
+fn compiles_generated_c_into_a_library_with_its_header() {
+    let s = Scratch::new("gen");
+    let req = compile_request(
+        &s.0,
+        "static int helper(void) { return 1; }\n",
+        Some("libadder.*"),
+    );
+    let mut log = Vec::new();
+    let out = compile_program(&req, &add_program(), &mut log).unwrap();
+    // CFFI's placement for a dotted module: tmpdir/pkg/<target>.
+    assert_eq!(
+        out.path.as_deref(),
+        Some(s.0.join("pkg/libadder.so").as_path())
+    );
+    assert!(s.0.join("pkg/adder.c").exists());
+    let header = out.header.unwrap();
+    assert_eq!(header, s.0.join("pkg/adder.h"));
+    let h = fs::read_to_string(&header).unwrap();
+    assert!(h.starts_with(HEADER_MARKER) && h.contains("add("), "{h}");
+    let nm = std::process::Command::new("nm")
+        .arg("-D")
+        .arg(out.path.unwrap())
+        .output()
+        .unwrap();
+    let syms = String::from_utf8_lossy(&nm.stdout);
+    assert!(syms.contains(" T add\n"), "{syms}");
+    assert!(syms.contains(" T PyInit_adder\n"), "{syms}");
+    assert!(log.iter().any(|l| l.contains("-shared")), "{log:#?}");
+}
+
+#[test]
+fn an_error_in_set_source_code_names_the_build_script() {
+    let s = Scratch::new("generr");
+    let req = compile_request(&s.0, "int broken(void) { return nope; }\n", None);
+    let e = compile_program(&req, &add_program(), &mut Vec::new()).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Compile);
+    assert!(
+        e.message.contains("build.py: set_source():1"),
+        "{}",
+        e.message
+    );
+    assert!(e.message.contains("'nope' undeclared"), "{}", e.message);
+    assert!(!s.0.join("pkg/pkg.adder.so").exists());
+}
+
+#[test]
+fn check_points_a_declaration_error_at_the_build_script() {
+    let r = response(
+        r#"{"action": "check", "module_name": "m", "sources": [
+            {"kind": "embedding_api", "text": "int ok(int);", "origin": "build.py:3"},
+            {"kind": "embedding_api", "text": "\n    int f(unknown_t x);\n", "origin": "build.py:4"}]}"#,
+    );
+    assert_eq!(r["ok"], false, "{r}");
+    assert_eq!(r["kind"], "cdef");
+    let m = r["message"].as_str().unwrap();
+    // Line 2 of the second source is line 5 of build.py; column 11.
+    assert!(m.contains("build.py:5:11"), "{m}");
+    assert!(m.contains("int f(unknown_t x);"), "{m}");
+    assert!(m.contains('^'), "{m}");
+
+    let ok = response(
+        r#"{"action": "check", "module_name": "m", "sources": [
+            {"kind": "embedding_api", "text": "typedef struct { int x, y; } point_t; int do_stuff(point_t *);", "origin": "b.py:1"}]}"#,
+    );
+    assert_eq!(ok["ok"], true, "{ok}");
+}

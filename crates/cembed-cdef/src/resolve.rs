@@ -1,0 +1,1121 @@
+//! Resolution: syntax tree -> [`cembed_model::Program`]. Typedef names are
+//! replaced by what they name, types are interned, and the semantic rules are
+//! checked (unknown names, redefinitions, impossible types).
+
+use std::collections::{HashMap, HashSet};
+
+use cembed_model::{
+    ArrayLen, Decl, EnumDef, EnumId, Enumerator, Field, FuncKind, MacroValue, PrimClass, Program,
+    Quals, Record, RecordId, RecordKind, Span, Type, TypeId,
+};
+
+use crate::ast::*;
+use crate::diag::Diag;
+use crate::prims::prim_class;
+use crate::SourceKind;
+
+type RResult<T> = Result<T, Diag>;
+
+/// What an ordinary identifier (C's "ordinary namespace": typedefs, functions,
+/// variables, enumerators, macros) names.
+#[derive(Clone, Debug, PartialEq)]
+enum OrdKind {
+    Typedef(TypeId, Quals),
+    Function(TypeId, FuncKind),
+    Global(TypeId, Quals),
+    Constant(TypeId),
+    Enumerator(Option<i128>),
+    Macro(Option<i128>),
+}
+
+impl OrdKind {
+    fn what(&self) -> &'static str {
+        match self {
+            OrdKind::Typedef(..) => "typedef",
+            OrdKind::Function(..) => "function",
+            OrdKind::Global(..) => "global variable",
+            OrdKind::Constant(..) => "constant",
+            OrdKind::Enumerator(..) => "enumerator",
+            OrdKind::Macro(..) => "macro",
+        }
+    }
+}
+
+pub struct Resolver {
+    pub prog: Program,
+    ordinary: HashMap<String, (OrdKind, Span)>,
+    /// struct/union/enum tags (one namespace in C).
+    tags: HashMap<String, Tag>,
+    anon_counter: u32,
+    file_record: Option<RecordId>,
+    /// Records and enums whose C name was set by a typedef (CFFI names a
+    /// struct after the first typedef that names it directly:
+    /// `typedef struct foo foo_t;` makes `struct foo` print as `foo_t`).
+    forced_records: HashSet<RecordId>,
+    forced_enums: HashSet<EnumId>,
+    listed_records: HashSet<RecordId>,
+    pub errors: Vec<Diag>,
+}
+
+#[derive(Copy, Clone, Debug)]
+enum Tag {
+    Record(RecordId),
+    Enum(EnumId),
+}
+
+fn kind_word(k: RecordKind) -> &'static str {
+    match k {
+        RecordKind::Struct => "struct",
+        RecordKind::Union => "union",
+    }
+}
+
+/// Per-declaration context.
+#[derive(Copy, Clone)]
+struct DeclCtx {
+    source_kind: SourceKind,
+    /// `Some(plus_c)` inside `extern "Python"` / `extern "Python+C"`.
+    extern_python: Option<bool>,
+}
+
+impl Default for Resolver {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Resolver {
+    pub fn new() -> Self {
+        Resolver {
+            prog: Program::new(),
+            ordinary: HashMap::new(),
+            tags: HashMap::new(),
+            anon_counter: 0,
+            file_record: None,
+            forced_records: HashSet::new(),
+            forced_enums: HashSet::new(),
+            listed_records: HashSet::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// Resolves one source's declarations, in order. Errors are collected in
+    /// [`Resolver::errors`]; a declaration with an error is skipped.
+    pub fn resolve_source(&mut self, decls: &[TopDecl], kind: SourceKind) {
+        for d in decls {
+            let r = match d {
+                TopDecl::Define { name, value, span } => self.define(name, value, *span),
+                TopDecl::Decl(decl) => self.declaration(
+                    decl,
+                    DeclCtx {
+                        source_kind: kind,
+                        extern_python: None,
+                    },
+                ),
+                TopDecl::ExternPython { plus_c, decls, .. } => {
+                    for decl in decls {
+                        let r = self.declaration(
+                            decl,
+                            DeclCtx {
+                                source_kind: kind,
+                                extern_python: Some(*plus_c),
+                            },
+                        );
+                        if let Err(e) = r {
+                            self.errors.push(e);
+                        }
+                    }
+                    Ok(())
+                }
+            };
+            if let Err(e) = r {
+                self.errors.push(e);
+            }
+        }
+    }
+
+    // ---- names -------------------------------------------------------------------
+
+    /// Declares an ordinary name. Returns `Ok(false)` if it was already declared
+    /// identically (the declaration is then not repeated), an error if declared
+    /// differently.
+    fn declare(&mut self, name: &str, kind: OrdKind, span: Span) -> RResult<bool> {
+        if let Some((prev, prev_span)) = self.ordinary.get(name) {
+            if *prev == kind {
+                return Ok(false);
+            }
+            let msg = if prev.what() == kind.what() {
+                format!(
+                    "redefinition of {} `{name}` with a different type",
+                    kind.what()
+                )
+            } else {
+                format!(
+                    "`{name}` redeclared as a {} (it was declared as a {})",
+                    kind.what(),
+                    prev.what()
+                )
+            };
+            let mut d = Diag::new(msg, span, "redefined here")
+                .with_secondary(*prev_span, "previous declaration");
+            if prev.what() == kind.what() {
+                if let (Some(a), Some(b)) = (
+                    self.describe_kind(prev, name),
+                    self.describe_kind(&kind, name),
+                ) {
+                    d = d.with_note(format!("previously `{a}`, now `{b}`"));
+                }
+            }
+            return Err(d);
+        }
+        self.ordinary.insert(name.to_string(), (kind, span));
+        Ok(true)
+    }
+
+    /// The declaration `kind` gives `name`, in C syntax, when it has a type.
+    fn describe_kind(&self, kind: &OrdKind, name: &str) -> Option<String> {
+        match kind {
+            OrdKind::Typedef(t, _)
+            | OrdKind::Function(t, _)
+            | OrdKind::Global(t, _)
+            | OrdKind::Constant(t) => Some(self.prog.c_decl(*t, name)),
+            OrdKind::Enumerator(_) | OrdKind::Macro(_) => None,
+        }
+    }
+
+    fn define(&mut self, name: &Ident, value: &DefineValue, span: Span) -> RResult<()> {
+        let (v, mv) = match value {
+            DefineValue::Int(v) => {
+                if *v < i64::MIN as i128 {
+                    return Err(Diag::new(
+                        format!("#define {}: value out of range", name.name),
+                        span,
+                        "does not fit in a 64-bit integer",
+                    ));
+                }
+                (Some(*v), MacroValue::Int(*v))
+            }
+            DefineValue::DotDotDot => (None, MacroValue::FromCompiler),
+        };
+        if self.declare(&name.name, OrdKind::Macro(v), name.span)? {
+            self.prog.decls.push(Decl::Macro {
+                name: name.name.clone(),
+                value: mv,
+                span,
+            });
+        }
+        Ok(())
+    }
+
+    // ---- declarations ----------------------------------------------------------------
+
+    fn declaration(&mut self, d: &Declaration, ctx: DeclCtx) -> RResult<()> {
+        let storage = d.spec.storage.map(|(s, _)| s);
+        if ctx.extern_python.is_some() {
+            if let Some((s, sp)) = d.spec.storage {
+                if s == Storage::Typedef {
+                    return Err(Diag::new(
+                        "a typedef is not allowed inside extern \"Python\"",
+                        sp,
+                        "only function declarations go here",
+                    ));
+                }
+            }
+        }
+        if storage == Some(Storage::Typedef) {
+            return self.typedef_decl(d);
+        }
+        if d.declarators.is_empty() {
+            return match &d.spec.ty {
+                TypeSpec::Record(_) | TypeSpec::Enum(_) => {
+                    if ctx.extern_python.is_some() {
+                        return Err(Diag::new(
+                            "extern \"Python\" only applies to function declarations",
+                            d.span,
+                            "not a function",
+                        ));
+                    }
+                    self.resolve_spec(&d.spec, None).map(|_| ())
+                }
+                _ => Err(Diag::new(
+                    "declaration does not declare anything",
+                    d.span,
+                    "no name declared here",
+                )),
+            };
+        }
+        let (base, base_quals) = self.resolve_spec(&d.spec, None)?;
+        for decl in &d.declarators {
+            let r = self.object_decl(d, decl, base, base_quals, ctx);
+            if let Err(e) = r {
+                self.errors.push(e);
+            }
+        }
+        Ok(())
+    }
+
+    fn object_decl(
+        &mut self,
+        d: &Declaration,
+        decl: &Declarator,
+        base: TypeId,
+        base_quals: Quals,
+        ctx: DeclCtx,
+    ) -> RResult<()> {
+        let Some(name) = &decl.name else {
+            return Err(Diag::new(
+                "expected a name in this declaration",
+                if decl.span.start == decl.span.end {
+                    d.span
+                } else {
+                    decl.span
+                },
+                "this declares no name",
+            ));
+        };
+        let (ty, quals) = self.apply_ops(base, base_quals, &decl.ops, &d.spec)?;
+        let span = d.span;
+        match self.prog.ty(ty) {
+            Type::Function { .. } => {
+                let kind = match (ctx.source_kind, ctx.extern_python) {
+                    (SourceKind::EmbeddingApi, _) => FuncKind::Exported,
+                    (SourceKind::Cdef, None) => FuncKind::CFunction,
+                    (SourceKind::Cdef, Some(false)) => FuncKind::ExternPython,
+                    (SourceKind::Cdef, Some(true)) => FuncKind::ExternPythonPlusC,
+                };
+                if self.declare(&name.name, OrdKind::Function(ty, kind), name.span)? {
+                    self.prog.decls.push(Decl::Function {
+                        name: name.name.clone(),
+                        ty,
+                        kind,
+                        span,
+                    });
+                }
+                Ok(())
+            }
+            _ if ctx.extern_python.is_some() => Err(Diag::new(
+                "extern \"Python\" only applies to function declarations",
+                name.span,
+                "not a function",
+            )),
+            t => {
+                if matches!(t, Type::Prim(p) if p.class == PrimClass::Void) {
+                    return Err(Diag::new(
+                        format!("variable `{}` declared void", name.name),
+                        name.span,
+                        "a variable cannot have type void",
+                    ));
+                }
+                let is_array = matches!(t, Type::Array { .. });
+                if quals.is_const && !is_array {
+                    // CFFI: a const non-array global is a constant, read once.
+                    if self.declare(&name.name, OrdKind::Constant(ty), name.span)? {
+                        self.prog.decls.push(Decl::Constant {
+                            name: name.name.clone(),
+                            ty,
+                            span,
+                        });
+                    }
+                } else if self.declare(&name.name, OrdKind::Global(ty, quals), name.span)? {
+                    self.prog.decls.push(Decl::Global {
+                        name: name.name.clone(),
+                        ty,
+                        quals,
+                        in_api: ctx.source_kind == SourceKind::EmbeddingApi,
+                        span,
+                    });
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn typedef_decl(&mut self, d: &Declaration) -> RResult<()> {
+        let dots = matches!(
+            d.spec.ty,
+            TypeSpec::DotDotDot | TypeSpec::DotDotDotInt | TypeSpec::DotDotDotFloat
+        );
+        if d.declarators.is_empty() {
+            return match &d.spec.ty {
+                TypeSpec::Record(_) | TypeSpec::Enum(_) => {
+                    self.resolve_spec(&d.spec, None).map(|_| ())
+                }
+                _ => Err(Diag::new(
+                    "typedef declares no name",
+                    d.span,
+                    "expected a name before `;`",
+                )),
+            };
+        }
+        if dots
+            && (d.declarators.len() != 1
+                || !d.declarators[0].ops.is_empty()
+                || d.declarators[0].name.is_none())
+        {
+            return Err(Diag::new(
+                "a `...` typedef must declare exactly one plain name",
+                d.span,
+                "write e.g. `typedef int... foo_t;`",
+            ));
+        }
+        // An anonymous struct/union/enum takes the name of the first declarator
+        // if that declarator is the plain name (`typedef struct {..} point_t;`),
+        // as in CFFI.
+        let first = &d.declarators[0];
+        let force = match (&first.name, first.ops.is_empty()) {
+            (Some(n), true) => Some(n),
+            _ => None,
+        };
+        let (base, base_quals) = self.resolve_spec(&d.spec, force)?;
+        for decl in &d.declarators {
+            let r = (|| {
+                let Some(name) = &decl.name else {
+                    return Err(Diag::new(
+                        "typedef declares no name",
+                        decl.span,
+                        "expected a name here",
+                    ));
+                };
+                let (ty, quals) = self.apply_ops(base, base_quals, &decl.ops, &d.spec)?;
+                if self.declare(&name.name, OrdKind::Typedef(ty, quals), name.span)? {
+                    self.prog.decls.push(Decl::Typedef {
+                        name: name.name.clone(),
+                        ty,
+                        span: d.span,
+                    });
+                }
+                Ok(())
+            })();
+            if let Err(e) = r {
+                self.errors.push(e);
+            }
+        }
+        Ok(())
+    }
+
+    // ---- types -------------------------------------------------------------------
+
+    /// The base type of a specifier list, with its qualifiers. `force_name` is
+    /// the typedef name an anonymous struct/union/enum or a `...` type takes.
+    fn resolve_spec(
+        &mut self,
+        spec: &DeclSpec,
+        force_name: Option<&Ident>,
+    ) -> RResult<(TypeId, Quals)> {
+        let mut quals = Quals {
+            is_const: spec.is_const,
+            is_volatile: spec.is_volatile,
+        };
+        let ty = match &spec.ty {
+            TypeSpec::Prim(p) => self.prog.prim(p, prim_class(p)),
+            TypeSpec::Named(n) => match self.ordinary.get(n) {
+                Some((OrdKind::Typedef(t, q), _)) => {
+                    quals.is_const |= q.is_const;
+                    quals.is_volatile |= q.is_volatile;
+                    *t
+                }
+                Some((other, prev)) => {
+                    return Err(Diag::new(
+                        format!("`{n}` is not a type"),
+                        spec.ty_span,
+                        format!("this is a {}", other.what()),
+                    )
+                    .with_secondary(*prev, "declared here"))
+                }
+                None if n == "FILE" => self.file_type(),
+                None => {
+                    return Err(Diag::new(
+                        format!("unknown type name `{n}`"),
+                        spec.ty_span,
+                        "unknown type",
+                    ))
+                }
+            },
+            TypeSpec::DotDotDotInt | TypeSpec::DotDotDotFloat | TypeSpec::DotDotDot => {
+                let Some(name) =
+                    force_name.filter(|_| spec.storage.map(|s| s.0) == Some(Storage::Typedef))
+                else {
+                    return Err(Diag::new(
+                        "`...` types are only allowed in a typedef",
+                        spec.ty_span,
+                        "write e.g. `typedef int... foo_t;`",
+                    ));
+                };
+                match spec.ty {
+                    TypeSpec::DotDotDotInt => self.prog.prim(&name.name, PrimClass::UnknownInt),
+                    TypeSpec::DotDotDotFloat => self.prog.prim(&name.name, PrimClass::UnknownFloat),
+                    _ => {
+                        let id = self.prog.add_record(Record {
+                            kind: RecordKind::Struct,
+                            tag: None,
+                            c_name: name.name.clone(),
+                            fields: None,
+                            partial: false,
+                            dotdotdot_typedef: true,
+                            span: spec.span,
+                        });
+                        self.list_record(id);
+                        self.prog.intern(Type::Record(id))
+                    }
+                }
+            }
+            TypeSpec::Record(r) => self.record_type(r, force_name)?,
+            TypeSpec::Enum(e) => self.enum_type(e, force_name)?,
+        };
+        Ok((ty, quals))
+    }
+
+    /// CFFI knows `FILE` without a declaration: an opaque type.
+    fn file_type(&mut self) -> TypeId {
+        let id = match self.file_record {
+            Some(id) => id,
+            None => {
+                let id = self.prog.add_record(Record {
+                    kind: RecordKind::Struct,
+                    tag: None,
+                    c_name: "FILE".into(),
+                    fields: None,
+                    partial: false,
+                    dotdotdot_typedef: true,
+                    span: Span::default(),
+                });
+                self.file_record = Some(id);
+                id
+            }
+        };
+        self.prog.intern(Type::Record(id))
+    }
+
+    fn anon_name(&mut self, kw: &str, force: Option<&Ident>) -> String {
+        match force {
+            Some(n) => n.name.clone(),
+            None => {
+                self.anon_counter += 1;
+                format!("{kw} ${}", self.anon_counter)
+            }
+        }
+    }
+
+    fn record_type(&mut self, r: &RecordSpec, force: Option<&Ident>) -> RResult<TypeId> {
+        let word = kind_word(r.kind);
+        let id = match &r.tag {
+            Some(tag) => match self.tags.get(&tag.name) {
+                Some(Tag::Record(id)) if self.prog.record(*id).kind == r.kind => *id,
+                Some(other) => {
+                    let (what, prev) = match other {
+                        Tag::Record(id) => {
+                            let rec = self.prog.record(*id);
+                            (kind_word(rec.kind), rec.span)
+                        }
+                        Tag::Enum(id) => ("enum", self.prog.enum_def(*id).span),
+                    };
+                    return Err(Diag::new(
+                        format!("`{}` was declared as a {what}, not a {word}", tag.name),
+                        tag.span,
+                        format!("used as a {word} here"),
+                    )
+                    .with_secondary(prev, format!("declared as a {what} here")));
+                }
+                None => {
+                    let id = self.prog.add_record(Record {
+                        kind: r.kind,
+                        tag: Some(tag.name.clone()),
+                        c_name: format!("{word} {}", tag.name),
+                        fields: None,
+                        partial: false,
+                        dotdotdot_typedef: false,
+                        span: r.span,
+                    });
+                    self.tags.insert(tag.name.clone(), Tag::Record(id));
+                    if r.body.is_none() {
+                        self.list_record(id);
+                    }
+                    id
+                }
+            },
+            None => {
+                let c_name = self.anon_name(word, force);
+                let id = self.prog.add_record(Record {
+                    kind: r.kind,
+                    tag: None,
+                    c_name,
+                    fields: None,
+                    partial: false,
+                    dotdotdot_typedef: false,
+                    span: r.span,
+                });
+                id
+            }
+        };
+
+        if let Some(f) = force {
+            if self.forced_records.insert(id) {
+                self.prog.records[id.0 as usize].c_name = f.name.clone();
+            }
+        }
+        if let Some(body) = &r.body {
+            let fields = self.fields(body, r)?;
+            let rec = &mut self.prog.records[id.0 as usize];
+            match &rec.fields {
+                None => {
+                    rec.fields = Some(fields);
+                    rec.partial = body.partial;
+                    rec.span = r.span;
+                }
+                Some(old) => {
+                    let same = old.len() == fields.len()
+                        && old.iter().zip(&fields).all(|(a, b)| {
+                            a.name == b.name
+                                && a.ty == b.ty
+                                && a.quals == b.quals
+                                && a.bit_width == b.bit_width
+                        })
+                        && rec.partial == body.partial;
+                    if !same {
+                        return Err(Diag::new(
+                            format!("redefinition of `{}` with different fields", rec.c_name),
+                            r.span,
+                            "redefined here",
+                        )
+                        .with_secondary(rec.span, "first defined here"));
+                    }
+                }
+            }
+            // Listed right after its body, so nested records come first.
+            self.list_record(id);
+        }
+        Ok(self.prog.intern(Type::Record(id)))
+    }
+
+    /// Adds the `Decl::Record` of `id` (once): when a record is first
+    /// mentioned without a body, or else right after its body.
+    fn list_record(&mut self, id: RecordId) {
+        if self.listed_records.insert(id) {
+            self.prog.decls.push(Decl::Record { id });
+        }
+    }
+
+    fn fields(&mut self, body: &RecordBody, r: &RecordSpec) -> RResult<Vec<Field>> {
+        let mut out = Vec::new();
+        // Names seen so far, including those reachable through anonymous members.
+        let mut seen: HashMap<String, Span> = HashMap::new();
+        for fd in &body.fields {
+            if fd.spec.storage.is_some() {
+                // The parser rejects storage classes in fields already.
+                unreachable!("storage class in a field");
+            }
+            let (base, base_quals) = self.resolve_spec(&fd.spec, None)?;
+            if fd.declarators.is_empty() {
+                // An anonymous struct/union member.
+                let anon_ok = matches!(&fd.spec.ty, TypeSpec::Record(rs) if rs.tag.is_none());
+                if !anon_ok {
+                    return Err(Diag::new(
+                        "declaration does not declare a field",
+                        fd.span,
+                        "only an anonymous struct or union can be a member without a name",
+                    ));
+                }
+                let Type::Record(rid) = self.prog.ty(base).clone() else {
+                    unreachable!()
+                };
+                let mut names = Vec::new();
+                self.collect_field_names(rid, &mut names);
+                for (n, sp) in names {
+                    check_dup(&mut seen, &n, sp)?;
+                }
+                out.push(Field {
+                    name: None,
+                    ty: base,
+                    quals: base_quals,
+                    bit_width: None,
+                    span: fd.span,
+                });
+                continue;
+            }
+            for fdecl in &fd.declarators {
+                let (ty, quals) = self.apply_ops(base, base_quals, &fdecl.decl.ops, &fd.spec)?;
+                let fname = fdecl.decl.name.as_ref();
+                let where_span = fname.map(|n| n.span).unwrap_or(fd.span);
+                let shown = fname.map(|n| n.name.as_str()).unwrap_or("<unnamed>");
+                match self.prog.ty(ty) {
+                    Type::Prim(p) if p.class == PrimClass::Void => {
+                        return Err(Diag::new(
+                            format!("field `{shown}` declared void"),
+                            where_span,
+                            "a field cannot have type void",
+                        ))
+                    }
+                    Type::Function { .. } => {
+                        return Err(Diag::new(
+                            format!("field `{shown}` declared as a function"),
+                            where_span,
+                            "use a function pointer: `(*name)(...)`",
+                        ))
+                    }
+                    Type::Record(rid) => {
+                        let rec = self.prog.record(*rid);
+                        if rec.fields.is_none() && !rec.dotdotdot_typedef {
+                            return Err(Diag::new(
+                                format!("field `{shown}` has incomplete type `{}`", rec.c_name),
+                                where_span,
+                                "this type was declared but never defined",
+                            ));
+                        }
+                    }
+                    _ => {}
+                }
+                let bit_width = match &fdecl.bits {
+                    None => None,
+                    Some(e) => {
+                        let int_like = match self.prog.ty(ty) {
+                            Type::Prim(p) => matches!(
+                                p.class,
+                                PrimClass::Char
+                                    | PrimClass::Bool
+                                    | PrimClass::SignedInt
+                                    | PrimClass::UnsignedInt
+                                    | PrimClass::UnknownInt
+                                    | PrimClass::WideChar
+                            ),
+                            Type::Enum(_) => true,
+                            _ => false,
+                        };
+                        if !int_like {
+                            return Err(Diag::new(
+                                format!(
+                                    "bitfield `{shown}` has non-integer type `{}`",
+                                    self.prog.c_name(ty)
+                                ),
+                                where_span,
+                                "bitfields must have an integer type",
+                            ));
+                        }
+                        let w = self.eval(e)?;
+                        if w < 0 {
+                            return Err(Diag::new(
+                                format!("bitfield `{shown}` has a negative width ({w})"),
+                                e.span(),
+                                "negative width",
+                            ));
+                        }
+                        if w == 0 && fname.is_some() {
+                            return Err(Diag::new(
+                                format!("named bitfield `{shown}` has zero width"),
+                                e.span(),
+                                "zero width",
+                            ));
+                        }
+                        if w > 64 {
+                            return Err(Diag::new(
+                                format!("bitfield `{shown}` is wider than its type ({w} bits)"),
+                                e.span(),
+                                "too wide",
+                            ));
+                        }
+                        Some(w as u32)
+                    }
+                };
+                if let Some(n) = fname {
+                    check_dup(&mut seen, &n.name, n.span)?;
+                }
+                out.push(Field {
+                    name: fname.map(|n| n.name.clone()),
+                    ty,
+                    quals,
+                    bit_width,
+                    span: fdecl.decl.span,
+                });
+            }
+        }
+        let _ = r;
+        Ok(out)
+    }
+
+    fn collect_field_names(&self, rid: RecordId, out: &mut Vec<(String, Span)>) {
+        if let Some(fields) = &self.prog.record(rid).fields {
+            for f in fields {
+                match &f.name {
+                    Some(n) => out.push((n.clone(), f.span)),
+                    None => {
+                        if let Type::Record(inner) = self.prog.ty(f.ty) {
+                            self.collect_field_names(*inner, out);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn enum_type(&mut self, e: &EnumSpec, force: Option<&Ident>) -> RResult<TypeId> {
+        let existing = match &e.tag {
+            Some(tag) => match self.tags.get(&tag.name) {
+                Some(Tag::Enum(id)) => Some(*id),
+                Some(Tag::Record(rid)) => {
+                    let rec = self.prog.record(*rid);
+                    let what = kind_word(rec.kind);
+                    return Err(Diag::new(
+                        format!("`{}` was declared as a {what}, not an enum", tag.name),
+                        tag.span,
+                        "used as an enum here",
+                    )
+                    .with_secondary(rec.span, format!("declared as a {what} here")));
+                }
+                None => None,
+            },
+            None => None,
+        };
+        let Some(body) = &e.body else {
+            // `enum foo` without a body: use the earlier definition, or declare
+            // an enum whose values only the compiler knows.
+            let id = match existing {
+                Some(id) => id,
+                None => {
+                    let tag = e.tag.as_ref().expect("parser: enum without tag or body");
+                    let id = self.prog.add_enum(EnumDef {
+                        tag: Some(tag.name.clone()),
+                        c_name: format!("enum {}", tag.name),
+                        enumerators: Vec::new(),
+                        partial: true,
+                        span: e.span,
+                    });
+                    self.tags.insert(tag.name.clone(), Tag::Enum(id));
+                    self.prog.decls.push(Decl::Enum { id });
+                    id
+                }
+            };
+            self.force_enum_name(id, force);
+            return Ok(self.prog.intern(Type::Enum(id)));
+        };
+        if let Some(id) = existing {
+            let old = self.prog.enum_def(id);
+            // A forward-declared enum (no values yet) may be completed once.
+            if !(old.enumerators.is_empty() && old.partial) {
+                return Err(Diag::new(
+                    format!("redefinition of `{}`", old.c_name),
+                    e.span,
+                    "redefined here",
+                )
+                .with_secondary(old.span, "first defined here"));
+            }
+        }
+        // Enumerators: values are computed as the C compiler would for a
+        // complete enum; in a partial one (`...`) an implicit value after the
+        // `...` position is unknown.
+        let mut enumerators = Vec::new();
+        let mut next: Option<i128> = Some(0);
+        for item in &body.items {
+            let value = match &item.value {
+                EnumValue::Implicit => next,
+                EnumValue::Expr(x) => Some(self.eval(x)?),
+                EnumValue::DotDotDot => None,
+            };
+            let declared = if body.partial && matches!(item.value, EnumValue::Implicit) {
+                // CFFI: in a partial enum, values not written are not checked.
+                None
+            } else {
+                value
+            };
+            if let Some(v) = value {
+                if v < i64::MIN as i128 || v > u64::MAX as i128 {
+                    return Err(Diag::new(
+                        format!("enumerator `{}` value {v} is out of range", item.name.name),
+                        item.name.span,
+                        "does not fit in 64 bits",
+                    ));
+                }
+            }
+            self.declare(
+                &item.name.name,
+                OrdKind::Enumerator(declared),
+                item.name.span,
+            )
+            .map_err(|d| Diag {
+                message: format!("redefinition of enumerator `{}`", item.name.name),
+                ..d
+            })?;
+            next = value.map(|v| v + 1);
+            enumerators.push(Enumerator {
+                name: item.name.name.clone(),
+                declared_value: declared,
+                span: item.name.span,
+            });
+        }
+        let def = EnumDef {
+            tag: e.tag.as_ref().map(|t| t.name.clone()),
+            c_name: match &e.tag {
+                Some(t) => format!("enum {}", t.name),
+                None => self.anon_name("enum", force),
+            },
+            enumerators,
+            partial: body.partial,
+            span: e.span,
+        };
+        let id = match existing {
+            Some(id) => {
+                self.prog.enums[id.0 as usize] = def;
+                id
+            }
+            None => {
+                let id = self.prog.add_enum(def);
+                if let Some(t) = &e.tag {
+                    self.tags.insert(t.name.clone(), Tag::Enum(id));
+                }
+                self.prog.decls.push(Decl::Enum { id });
+                id
+            }
+        };
+        self.force_enum_name(id, force);
+        Ok(self.prog.intern(Type::Enum(id)))
+    }
+
+    fn force_enum_name(&mut self, id: EnumId, force: Option<&Ident>) {
+        if let Some(f) = force {
+            if self.forced_enums.insert(id) {
+                self.prog.enums[id.0 as usize].c_name = f.name.clone();
+            }
+        }
+    }
+
+    /// Applies declarator operators (base outwards) to a base type, checking
+    /// that each step makes a valid C type.
+    fn apply_ops(
+        &mut self,
+        base: TypeId,
+        base_quals: Quals,
+        ops: &[DeclOp],
+        spec: &DeclSpec,
+    ) -> RResult<(TypeId, Quals)> {
+        let mut ty = base;
+        let mut quals = base_quals;
+        for op in ops {
+            match op {
+                DeclOp::Pointer {
+                    is_const,
+                    is_volatile,
+                    ..
+                } => {
+                    ty = self.prog.intern(Type::Pointer { pointee: ty, quals });
+                    quals = Quals {
+                        is_const: *is_const,
+                        is_volatile: *is_volatile,
+                    };
+                }
+                DeclOp::Array { len, span } => {
+                    match self.prog.ty(ty) {
+                        Type::Prim(p) if p.class == PrimClass::Void => {
+                            return Err(Diag::new(
+                                "array of void",
+                                spec.ty_span.merge(*span),
+                                "the element type is void",
+                            ))
+                        }
+                        Type::Function { .. } => {
+                            return Err(Diag::new(
+                                "array of functions",
+                                *span,
+                                "use an array of function pointers: `(*name[n])(...)`",
+                            ))
+                        }
+                        Type::Array {
+                            len: ArrayLen::Open,
+                            ..
+                        } => {
+                            return Err(Diag::new(
+                                "array of arrays of unknown length",
+                                *span,
+                                "only the outermost dimension may be `[]`",
+                            ))
+                        }
+                        _ => {}
+                    }
+                    let len = match len {
+                        ArraySize::Open => ArrayLen::Open,
+                        ArraySize::DotDotDot => ArrayLen::FromCompiler,
+                        ArraySize::Expr(e) => {
+                            let n = self.eval(e)?;
+                            if n < 0 {
+                                return Err(Diag::new(
+                                    format!("array size is negative ({n})"),
+                                    e.span(),
+                                    "negative size",
+                                ));
+                            }
+                            if n > u64::MAX as i128 {
+                                return Err(Diag::new(
+                                    "array size too large",
+                                    e.span(),
+                                    "too large",
+                                ));
+                            }
+                            ArrayLen::Fixed(n as u64)
+                        }
+                    };
+                    ty = self.prog.intern(Type::Array { item: ty, len });
+                }
+                DeclOp::Function {
+                    params,
+                    variadic,
+                    span,
+                } => {
+                    match self.prog.ty(ty) {
+                        Type::Array { .. } => {
+                            return Err(Diag::new(
+                                "function returning an array",
+                                *span,
+                                "a function cannot return an array; return a pointer",
+                            ))
+                        }
+                        Type::Function { .. } => {
+                            return Err(Diag::new(
+                                "function returning a function",
+                                *span,
+                                "a function cannot return a function; return a function pointer",
+                            ))
+                        }
+                        _ => {}
+                    }
+                    let mut ps = Vec::with_capacity(params.len());
+                    for p in params {
+                        ps.push(self.param(p)?);
+                    }
+                    ty = self.prog.intern(Type::Function {
+                        result: ty,
+                        params: ps,
+                        variadic: *variadic,
+                    });
+                    quals = Quals::default();
+                }
+            }
+        }
+        Ok((ty, quals))
+    }
+
+    /// A parameter's type, adjusted as C (and CFFI) do: arrays decay to
+    /// pointers, functions to function pointers, top-level qualifiers dropped.
+    fn param(&mut self, p: &Param) -> RResult<TypeId> {
+        let (base, bq) = self.resolve_spec(&p.spec, None)?;
+        let (ty, quals) = self.apply_ops(base, bq, &p.decl.ops, &p.spec)?;
+        Ok(match self.prog.ty(ty).clone() {
+            Type::Prim(pr) if pr.class == PrimClass::Void => {
+                return Err(Diag::new(
+                    "parameter has type void",
+                    p.span,
+                    "`void` is only allowed alone, as `(void)`",
+                ))
+            }
+            Type::Array { item, .. } => self.prog.intern(Type::Pointer {
+                pointee: item,
+                quals,
+            }),
+            Type::Function { .. } => self.prog.intern(Type::Pointer {
+                pointee: ty,
+                quals: Quals::default(),
+            }),
+            _ => ty,
+        })
+    }
+
+    /// Evaluates a constant integer expression. Names refer to enumerators and
+    /// integer `#define`s declared earlier.
+    fn eval(&self, e: &Expr) -> RResult<i128> {
+        let overflow =
+            |sp: Span| Diag::new("integer overflow in constant expression", sp, "overflows");
+        Ok(match e {
+            Expr::Int(v, _) => *v,
+            Expr::Name(id) => match self.ordinary.get(&id.name) {
+                Some((OrdKind::Enumerator(Some(v)) | OrdKind::Macro(Some(v)), _)) => *v,
+                Some((OrdKind::Enumerator(None) | OrdKind::Macro(None), prev)) => {
+                    return Err(Diag::new(
+                        format!("the value of `{}` is not known to cdef()", id.name),
+                        id.span,
+                        "value only known to the compiler",
+                    )
+                    .with_secondary(*prev, "declared with `...` here"))
+                }
+                Some((other, prev)) => {
+                    return Err(Diag::new(
+                        format!("`{}` is not an integer constant", id.name),
+                        id.span,
+                        format!("this is a {}", other.what()),
+                    )
+                    .with_secondary(*prev, "declared here"))
+                }
+                None => {
+                    return Err(Diag::new(
+                        format!("unknown name `{}` in a constant expression", id.name),
+                        id.span,
+                        "not an enumerator or integer #define declared before",
+                    ))
+                }
+            },
+            Expr::Unary(op, x, sp) => {
+                let v = self.eval(x)?;
+                match op {
+                    UnOp::Neg => v.checked_neg().ok_or_else(|| overflow(*sp))?,
+                    UnOp::Plus => v,
+                    UnOp::BitNot => !v,
+                }
+            }
+            Expr::Binary(op, a, b, sp) => {
+                let (x, y) = (self.eval(a)?, self.eval(b)?);
+                let r = match op {
+                    BinOp::Add => x.checked_add(y),
+                    BinOp::Sub => x.checked_sub(y),
+                    BinOp::Mul => x.checked_mul(y),
+                    BinOp::Div | BinOp::Rem if y == 0 => {
+                        return Err(Diag::new("division by zero", *sp, "divides by zero"))
+                    }
+                    BinOp::Div => x.checked_div(y),
+                    BinOp::Rem => x.checked_rem(y),
+                    BinOp::Shl | BinOp::Shr if !(0..64).contains(&y) => {
+                        return Err(Diag::new(
+                            format!("shift by {y} bits is out of range"),
+                            *sp,
+                            "shift count must be 0..63",
+                        ))
+                    }
+                    BinOp::Shl => x.checked_shl(y as u32),
+                    BinOp::Shr => Some(x >> y),
+                    BinOp::BitAnd => Some(x & y),
+                    BinOp::BitOr => Some(x | y),
+                    BinOp::BitXor => Some(x ^ y),
+                };
+                let v = r.ok_or_else(|| overflow(*sp))?;
+                if v > u64::MAX as i128 || v < i64::MIN as i128 {
+                    return Err(overflow(*sp));
+                }
+                v
+            }
+        })
+    }
+}
+
+fn check_dup(seen: &mut HashMap<String, Span>, name: &str, sp: Span) -> RResult<()> {
+    if let Some(prev) = seen.get(name) {
+        return Err(Diag::new(
+            format!("duplicate field `{name}`"),
+            sp,
+            "declared again here",
+        )
+        .with_secondary(*prev, "first declared here"));
+    }
+    seen.insert(name.to_string(), sp);
+    Ok(())
+}
+
+trait SpanExt {
+    fn merge(self, other: Span) -> Span;
+}
+
+impl SpanExt for Span {
+    fn merge(self, other: Span) -> Span {
+        if self.source != other.source {
+            return other;
+        }
+        Span {
+            source: self.source,
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! Type names as the runtime receives them (`ffi.new("point_t *")`,
+//! `ffi.cast("int(*)(int)", p)`, `ffi.typeof("struct foo[3]")`), parsed without
+//! a [`cembed_model::Program`]: names are left for the caller to resolve.
+
+use std::collections::HashSet;
+
+use cembed_model::RecordKind;
+
+use crate::ast::{ArraySize, DeclOp, DeclSpec, Declarator, Expr, TypeSpec};
+use crate::lexer;
+use crate::parser::Parser;
+
+/// The base type of a type name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum BaseType {
+    /// A primitive under CFFI's canonical name (`"unsigned int"` for
+    /// `unsigned`, `"_Bool"` for `bool`, `"size_t"`, `"void"`).
+    Prim(String),
+    /// Any other identifier: a typedef name the caller must look up.
+    Named(String),
+    /// `struct tag`
+    Struct(String),
+    /// `union tag`
+    Union(String),
+    /// `enum tag`
+    Enum(String),
+}
+
+/// A parsed type name.
+///
+/// `ops` apply to `base` **from the base outwards**, i.e. in the order a type is
+/// built: each op wraps the type built so far. C's inside-out declarator syntax
+/// is already undone:
+///
+/// | text                 | ops                                             |
+/// |----------------------|-------------------------------------------------|
+/// | `int *`              | `[Pointer]`                                     |
+/// | `char *[4]`          | `[Pointer, Array(Some(4))]` (array of pointers) |
+/// | `int (*)[3]`         | `[Array(Some(3)), Pointer]` (pointer to array)  |
+/// | `int(*)(int)`        | `[Function{params:[int]}, Pointer]`             |
+/// | `struct foo[]`       | `[Array(None)]`                                 |
+///
+/// Qualifiers: `base_const` is a `const` on the base type (`const char *`);
+/// `Pointer { is_const }` is a `const` on that pointer itself (`char *const`).
+/// In the model a const pointee is recorded on the pointer to it
+/// (`Type::Pointer { quals }`): for the first `Pointer` op that is `base_const`,
+/// for a later one the `is_const` of the previous `Pointer` op.
+/// `volatile` is accepted and ignored (CFFI ignores it in type names too).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TypeExpr {
+    pub base: BaseType,
+    pub base_const: bool,
+    pub ops: Vec<TypeOp>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum TypeOp {
+    /// A pointer to the type so far; `is_const`: the pointer itself is const.
+    Pointer { is_const: bool },
+    /// An array of the type so far; `None` is `[]` (length given at `ffi.new`).
+    Array(Option<u64>),
+    /// A function returning the type so far. Parameters are already adjusted as
+    /// C does: array parameters are pointers, function parameters are function
+    /// pointers, `(void)` and `()` are both no parameters. (A parameter naming a
+    /// typedef of an array or function type is left as written: the caller
+    /// decays it after resolving the name.)
+    Function {
+        params: Vec<TypeExpr>,
+        variadic: bool,
+    },
+}
+
+/// Parses one C type name. Errors are a one-line message with the 1-based
+/// column: `"column 5: expected `)`, found end of input"`.
+pub fn parse_type_expr(text: &str) -> Result<TypeExpr, String> {
+    let mut typedefs = HashSet::new();
+    let fail = |d: crate::Diag| {
+        let col = text[..(d.span.start as usize).min(text.len())]
+            .chars()
+            .count()
+            + 1;
+        format!("column {col}: {} (in type {text:?})", d.message)
+    };
+    let toks = lexer::lex(text, 0).map_err(fail)?;
+    let mut p = Parser::new(text, toks, 0, &mut typedefs, true);
+    let (spec, decl) = p.type_name().map_err(fail)?;
+    convert(&spec, &decl).map_err(|(msg, at)| {
+        let col = text[..(at as usize).min(text.len())].chars().count() + 1;
+        format!("column {col}: {msg} (in type {text:?})")
+    })
+}
+
+type CResult<T> = Result<T, (String, u32)>;
+
+fn convert(spec: &DeclSpec, decl: &Declarator) -> CResult<TypeExpr> {
+    if let Some((_, sp)) = spec.storage {
+        return Err((
+            "a storage class is not allowed in a type name".into(),
+            sp.start,
+        ));
+    }
+    let at = spec.ty_span.start;
+    let base = match &spec.ty {
+        TypeSpec::Prim(p) => BaseType::Prim((*p).to_string()),
+        TypeSpec::Named(n) => BaseType::Named(n.clone()),
+        TypeSpec::Record(r) => {
+            if r.body.is_some() {
+                return Err((
+                    "a struct or union body is not allowed in a type name".into(),
+                    at,
+                ));
+            }
+            let tag = r.tag.as_ref().expect("parser: record without tag or body");
+            match r.kind {
+                RecordKind::Struct => BaseType::Struct(tag.name.clone()),
+                RecordKind::Union => BaseType::Union(tag.name.clone()),
+            }
+        }
+        TypeSpec::Enum(e) => {
+            if e.body.is_some() {
+                return Err(("an enum body is not allowed in a type name".into(), at));
+            }
+            let tag = e.tag.as_ref().expect("parser: enum without tag or body");
+            BaseType::Enum(tag.name.clone())
+        }
+        TypeSpec::DotDotDot | TypeSpec::DotDotDotInt | TypeSpec::DotDotDotFloat => {
+            return Err(("`...` is not allowed in a type name".into(), at))
+        }
+    };
+    let mut ops = Vec::with_capacity(decl.ops.len());
+    for op in &decl.ops {
+        ops.push(match op {
+            DeclOp::Pointer { is_const, .. } => TypeOp::Pointer {
+                is_const: *is_const,
+            },
+            DeclOp::Array { len, span } => TypeOp::Array(match len {
+                ArraySize::Open => None,
+                ArraySize::DotDotDot => {
+                    return Err(("`[...]` is not allowed in a type name".into(), span.start))
+                }
+                ArraySize::Expr(e) => Some(eval_literal(e)?),
+            }),
+            DeclOp::Function {
+                params, variadic, ..
+            } => {
+                let mut ps = Vec::with_capacity(params.len());
+                for p in params {
+                    if p.decl.name.is_some() {
+                        // Allowed in C (`int(*)(int x)`), CFFI too: ignore the name.
+                    }
+                    let mut t = convert(&p.spec, &p.decl)?;
+                    if t.base == BaseType::Prim("void".into()) && t.ops.is_empty() {
+                        return Err(("parameter has type void".into(), p.span.start));
+                    }
+                    match t.ops.last() {
+                        Some(TypeOp::Array(_)) => {
+                            t.ops.pop();
+                            t.ops.push(TypeOp::Pointer { is_const: false });
+                        }
+                        Some(TypeOp::Function { .. }) => {
+                            t.ops.push(TypeOp::Pointer { is_const: false })
+                        }
+                        _ => {}
+                    }
+                    ps.push(t);
+                }
+                TypeOp::Function {
+                    params: ps,
+                    variadic: *variadic,
+                }
+            }
+        });
+    }
+    Ok(TypeExpr {
+        base,
+        base_const: spec.is_const,
+        ops,
+    })
+}
+
+/// Array lengths in type names are integer constants (CFFI also accepts simple
+/// arithmetic on literals).
+fn eval_literal(e: &Expr) -> CResult<u64> {
+    fn ev(e: &Expr) -> CResult<i128> {
+        use crate::ast::{BinOp, UnOp};
+        Ok(match e {
+            Expr::Int(v, _) => *v,
+            Expr::Name(id) => {
+                return Err((
+                    format!(
+                        "`{}`: only integer constants are allowed as array lengths here",
+                        id.name
+                    ),
+                    id.span.start,
+                ))
+            }
+            Expr::Unary(op, x, _) => {
+                let v = ev(x)?;
+                match op {
+                    UnOp::Neg => -v,
+                    UnOp::Plus => v,
+                    UnOp::BitNot => !v,
+                }
+            }
+            Expr::Binary(op, a, b, sp) => {
+                let (x, y) = (ev(a)?, ev(b)?);
+                let r = match op {
+                    BinOp::Add => x.checked_add(y),
+                    BinOp::Sub => x.checked_sub(y),
+                    BinOp::Mul => x.checked_mul(y),
+                    BinOp::Div => x.checked_div(y),
+                    BinOp::Rem => x.checked_rem(y),
+                    BinOp::Shl if (0..64).contains(&y) => x.checked_shl(y as u32),
+                    BinOp::Shr if (0..64).contains(&y) => Some(x >> y),
+                    BinOp::Shl | BinOp::Shr => None,
+                    BinOp::BitAnd => Some(x & y),
+                    BinOp::BitOr => Some(x | y),
+                    BinOp::BitXor => Some(x ^ y),
+                };
+                r.filter(|v| (-(1i128 << 64)..(1i128 << 64)).contains(v))
+                    .ok_or_else(|| ("invalid constant expression".to_string(), sp.start))?
+            }
+        })
+    }
+    let v = ev(e)?;
+    u64::try_from(v).map_err(|_| (format!("array length {v} is negative"), e.span().start))
+}

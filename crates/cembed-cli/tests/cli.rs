@@ -1,0 +1,121 @@
+//! The `cembed` command as a user runs it (a separate process).
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn cembed(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cembed"))
+        .args(args)
+        .env_remove("VIRTUAL_ENV")
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("cembed-cli-test-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn config_prints_the_interpreter_facts() {
+    let out = cembed(&["config", "--python", "python3"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = text(&out.stdout);
+    let keys: Vec<&str> = s.lines().map(|l| l.split('=').next().unwrap()).collect();
+    assert_eq!(
+        keys,
+        [
+            "found_by",
+            "executable",
+            "version",
+            "libpython",
+            "runtime",
+            "cembed_version"
+        ]
+    );
+    assert!(s.starts_with("found_by=--python\n"), "{s}");
+    assert!(s.contains("\nversion=3."), "{s}");
+}
+
+#[test]
+fn config_with_a_missing_interpreter_says_so() {
+    let out = cembed(&["config", "--python", "/nonexistent/python9"]);
+    assert!(!out.status.success());
+    let e = text(&out.stderr);
+    assert!(
+        e.contains("cannot run the Python interpreter /nonexistent/python9"),
+        "{e}"
+    );
+    assert!(e.contains("found by --python"), "{e}");
+}
+
+#[test]
+fn pkg_config_flags() {
+    let d = scratch("pkg");
+    std::fs::write(d.join("libplugin.so"), b"").unwrap();
+    std::fs::write(d.join("plugin-1.5.so"), b"").unwrap();
+    let dir = d.display().to_string();
+    let lib = d.join("libplugin.so");
+    let out = cembed(&["pkg-config", "--cflags", "--libs", lib.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        format!("-I{dir} -L{dir} -lplugin -Wl,-rpath,{dir}\n")
+    );
+    // A name the linker cannot -l is passed by path.
+    let lib = d.join("plugin-1.5.so");
+    let out = cembed(&["pkg-config", "--libs", lib.to_str().unwrap()]);
+    assert_eq!(
+        text(&out.stdout),
+        format!("{dir}/plugin-1.5.so -Wl,-rpath,{dir}\n")
+    );
+    let out = cembed(&[
+        "pkg-config",
+        "--cflags",
+        d.join("missing.so").to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("no library at"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn build_reports_a_missing_input_file() {
+    let d = scratch("missing");
+    let out = cembed(&[
+        "build",
+        "--module",
+        "m",
+        "--api",
+        d.join("nope.h").to_str().unwrap(),
+        "-o",
+        d.join("libm.so").to_str().unwrap(),
+        "--python",
+        "python3",
+    ]);
+    assert!(!out.status.success());
+    let e = text(&out.stderr);
+    assert!(e.contains("nope.h"), "{e}");
+    assert!(!d.join("libm.so").exists());
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn build_needs_declarations() {
+    let out = cembed(&["build", "--module", "m", "-o", "libm.so"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("give at least one --api"),
+        "{}",
+        text(&out.stderr)
+    );
+}

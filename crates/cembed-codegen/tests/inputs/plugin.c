@@ -1,0 +1,2 @@
+typedef struct { int x, y; } point_t;
+extern int do_stuff(point_t *);

@@ -1,0 +1,409 @@
+"""cembed: Python code in, C shared library out.
+
+The builder API of CFFI's embedding mode (``FFI.embedding_api``, ``cdef``,
+``set_source``, ``embedding_init_code``, ``compile``, ``emit_c_code``), so a
+CFFI embedding build script works after changing ``import cffi`` to
+``import cembed as cffi``.
+
+This module only records the calls and checks their arguments the way CFFI
+does. All the work (parsing the declarations, generating C, driving the C
+compiler) is done in Rust: each operation sends one JSON *build request*
+(docs/architecture.md, "The build request") to ``cembed._runtime.build``.
+"""
+
+import os
+import sys
+
+__all__ = [
+    "FFI",
+    "CDefError",
+    "FFIError",
+    "VerificationError",
+    "VerificationMissing",
+    "PkgConfigError",
+]
+
+try:
+    from importlib.metadata import version as _dist_version
+
+    __version__ = _dist_version("cembed")
+except Exception:  # not installed as a distribution (source checkout)
+    __version__ = "0.1.0"
+
+
+# The exception classes CFFI's builder raises, under the same names, so that
+# `except cffi.CDefError` in a ported build script keeps working.
+class FFIError(Exception):
+    """ffi.error: raised by the runtime ffi for errors in C data handling."""
+
+
+class CDefError(Exception):
+    """A declaration given to cdef() or embedding_api() is wrong.
+
+    The message is the rendered diagnostic: the build script's file and line,
+    the column, the offending line and a caret under the problem.
+    """
+
+
+class VerificationError(Exception):
+    """Generating or compiling the library failed (the C compiler's own
+    message is included)."""
+
+
+class VerificationMissing(Exception):
+    """Kept for CFFI compatibility (incomplete structures used before
+    verification); cembed does not raise it."""
+
+
+class PkgConfigError(Exception):
+    """Kept for CFFI compatibility (set_source_pkgconfig)."""
+
+
+# set_source() keyword arguments, as CFFI forwards them to distutils'
+# Extension. Every one of these goes into the build request.
+_LIST_OPTIONS = (
+    "include_dirs",
+    "library_dirs",
+    "libraries",
+    "undef_macros",
+    "extra_compile_args",
+    "extra_link_args",
+    "sources",
+    "runtime_library_dirs",
+    "extra_objects",
+)
+# Accepted for compatibility but without effect on an embedding library:
+# `depends` only drives distutils' rebuild decision (cembed always rebuilds),
+# `py_limited_api` and `optional` concern CPython extension modules, and the
+# generated C does not include Python.h at all.
+_IGNORED_OPTIONS = ("depends", "py_limited_api", "optional")
+
+
+def _runtime():
+    try:
+        from . import _runtime
+    except ImportError as e:
+        raise ImportError(
+            "the cembed runtime extension (cembed._runtime) is not installed "
+            "for this Python (%s): %s. Install cembed with `pip install .` or "
+            "`maturin develop`." % (sys.executable, e)
+        ) from e
+    return _runtime
+
+
+def _python_facts():
+    """The facts about this interpreter that the library needs at run time
+    without any environment variable (baked into cembed_build_info)."""
+    import sysconfig
+
+    libdir = sysconfig.get_config_var("LIBDIR")
+    libpython = None
+    # INSTSONAME is the versioned soname the dynamic linker would load
+    # (libpython3.11.so.1.0); LDLIBRARY may be the static archive.
+    # cembed_build::python::resolve_libpython applies the same rule.
+    for name in (sysconfig.get_config_var("INSTSONAME"),
+                 sysconfig.get_config_var("LDLIBRARY")):
+        if libdir and name and (".so" in name or name.endswith(".dylib")):
+            path = os.path.join(libdir, name)
+            if os.path.exists(path):
+                libpython = path
+                break
+    return {
+        "version": "%d.%d" % sys.version_info[:2],
+        # Not resolved through symlinks on purpose: a venv's python must stay
+        # the venv's python so the embedded interpreter gets its site-packages.
+        "executable": sys.executable,
+        "libpython": libpython,
+        "runtime": os.path.abspath(_runtime().__file__),
+        "cembed_version": __version__,
+    }
+
+
+def _caller_origin(depth):
+    """``"<file>:<line>"`` of the build-script line that called the public
+    method, so declaration errors point into the build script."""
+    try:
+        frame = sys._getframe(depth + 1)
+    except ValueError:
+        return "<unknown>:1"
+    return "%s:%d" % (frame.f_code.co_filename, frame.f_lineno)
+
+
+def _check_pack(packed, pack):
+    # CFFI's rules and messages (cffi/cparser.py, Parser.parse).
+    if packed:
+        if packed is not True:
+            raise ValueError("'packed' should be False or True; use "
+                             "'pack' to give another value")
+        if pack:
+            raise ValueError("cannot give both 'pack' and 'packed'")
+        return 1
+    if pack:
+        if not isinstance(pack, int) or pack < 0 or pack & (pack - 1):
+            raise ValueError("'pack' must be a power of two, not %r" % (pack,))
+        return pack
+    return None
+
+
+def _str_list(name, value):
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise TypeError("set_source(): '%s' must be a list of strings, not %r"
+                        % (name, value))
+    out = []
+    for item in value:
+        if isinstance(item, os.PathLike):
+            item = os.fspath(item)
+        if not isinstance(item, str):
+            raise TypeError("set_source(): '%s' must be a list of strings, "
+                            "got the item %r" % (name, item))
+        out.append(item)
+    return out
+
+
+class FFI(object):
+    """The builder: records declarations, C code and Python init code, then
+    compiles them into a shared library."""
+
+    #: CFFI exposes the error class as ``ffi.error``.
+    error = FFIError
+
+    def __init__(self, backend=None):
+        # `backend` is accepted for signature compatibility with cffi.FFI.
+        self._sources = []
+        self._assigned_source = None
+        # None: no embedding call yet; '': embedding_api() called; else the
+        # init code (CFFI keeps the same three states in `_embedding`).
+        self._embedding = None
+        self._init_origin = None
+        self._source_origin = None
+
+    # -- declarations ---------------------------------------------------
+
+    def cdef(self, csource, override=False, packed=False, pack=None):
+        """Declarations shared between C and Python, not exported:
+        types, constants, ``extern "Python"`` and ``extern "Python+C"``
+        functions, C functions defined by the set_source code."""
+        self._add_source("cdef", csource, override, packed, pack)
+
+    def embedding_api(self, csource, packed=False, pack=None):
+        """The library's API: every function declared here is defined and
+        exported by the library and implemented in Python."""
+        self._add_source("embedding_api", csource, False, packed, pack)
+        if self._embedding is None:
+            self._embedding = ""
+
+    def _add_source(self, kind, csource, override, packed, pack):
+        if not isinstance(csource, str):
+            raise TypeError("%s() argument must be a string"
+                            % ("cdef" if kind == "cdef" else "embedding_api"))
+        pack = _check_pack(packed, pack)
+        source = {
+            "kind": kind,
+            "text": csource,
+            "origin": _caller_origin(2),
+            "packed": pack == 1,
+            "pack": pack,
+            "override": bool(override),
+        }
+        # Checked at once, with everything declared so far, so that the error
+        # points at this call; a rejected source is not recorded.
+        self._request("check", sources=self._sources + [source])
+        self._sources.append(source)
+
+    # -- the library ----------------------------------------------------
+
+    def set_source(self, module_name, source, source_extension=".c", **kwds):
+        """The module name as Python sees it, C code pasted into the library,
+        and compile/link options (include_dirs, library_dirs, libraries,
+        define_macros, undef_macros, extra_compile_args, extra_link_args,
+        sources, runtime_library_dirs, extra_objects)."""
+        if self._assigned_source is not None:
+            raise ValueError("set_source() cannot be called several times "
+                             "per ffi object")
+        if not isinstance(module_name, str):
+            raise TypeError("'module_name' must be a string")
+        if os.sep in module_name or (os.altsep and os.altsep in module_name):
+            raise ValueError("'module_name' must not contain '/': use a dotted "
+                             "name to make a 'package.module' location")
+        if source is None:
+            raise ValueError(
+                "set_source(%r, None) asks for CFFI's ABI (out-of-line dlopen) "
+                "mode, which cembed does not provide: give the C code (\"\" "
+                "if there is none)" % (module_name,))
+        if not isinstance(source, str):
+            raise TypeError("set_source(): the C source must be a string")
+        if source_extension != ".c":
+            raise VerificationError(
+                "set_source(): source_extension=%r: cembed compiles C only "
+                "(use '.c')" % (source_extension,))
+        options = {}
+        for key, value in kwds.items():
+            if key in _LIST_OPTIONS:
+                options[key] = _str_list(key, value)
+            elif key == "define_macros":
+                options[key] = self._macros(value)
+            elif key in _IGNORED_OPTIONS:
+                pass
+            elif key == "language":
+                if value not in (None, "c"):
+                    raise VerificationError(
+                        "set_source(): language=%r: cembed compiles C only"
+                        % (value,))
+            else:
+                known = sorted(_LIST_OPTIONS + ("define_macros", "language")
+                               + _IGNORED_OPTIONS)
+                raise TypeError(
+                    "set_source() got an unexpected keyword argument %r "
+                    "(cembed understands: %s)" % (key, ", ".join(known)))
+        self._assigned_source = (str(module_name), source, options)
+        self._source_origin = _caller_origin(1)
+
+    @staticmethod
+    def _macros(value):
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            raise TypeError("set_source(): 'define_macros' must be a list of "
+                            "(name, value) tuples, not %r" % (value,))
+        out = []
+        for item in value:
+            ok = (isinstance(item, (list, tuple)) and len(item) == 2
+                  and isinstance(item[0], str)
+                  and (item[1] is None or isinstance(item[1], str)))
+            if not ok:
+                raise TypeError("set_source(): each of 'define_macros' must be "
+                                "a (name, value-or-None) tuple, got %r" % (item,))
+            out.append([item[0], item[1]])
+        return out
+
+    def embedding_init_code(self, pysource):
+        """Python code frozen into the library and run once, right after
+        Python starts; ``from <module_name> import ffi, lib`` works in it."""
+        if self._embedding:
+            raise ValueError("embedding_init_code() can only be called once")
+        if not isinstance(pysource, str):
+            raise TypeError("embedding_init_code() argument must be a string")
+        origin = _caller_origin(1)
+        # Exactly CFFI's normalisation (cffi/api.py): drop the empty lines at
+        # the beginning so the code starts at "line 1", and dedent if every
+        # non-empty line is indented.
+        import re
+
+        skipped = 0
+        match = re.match(r"\s*\n", pysource)
+        if match:
+            skipped = pysource[:match.end()].count("\n")
+            pysource = pysource[match.end():]
+        lines = pysource.splitlines() or [""]
+        prefix = re.match(r"\s*", lines[0]).group()
+        for i in range(1, len(lines)):
+            line = lines[i]
+            if line.rstrip():
+                while not line.startswith(prefix):
+                    prefix = prefix[:-1]
+        i = len(prefix)
+        pysource = "".join([line[i:] + "\n" for line in lines])
+        # Like CFFI, a SyntaxError is raised here, at build time.
+        compile(pysource, "cffi_init", "exec")
+        file, _, line = origin.rpartition(":")
+        if line.isdigit():
+            origin = "%s:%d" % (file, int(line) + skipped)
+        self._embedding = pysource
+        self._init_origin = origin
+
+    # -- outputs --------------------------------------------------------
+
+    def compile(self, tmpdir=".", verbose=False, target=None, debug=None):
+        """Builds the library and returns its absolute path.
+
+        ``target`` is the library's file name, relative to ``tmpdir``
+        (default ``"<module_name>.*"``); a name ending in ``.*`` gets the
+        platform's suffix (``.so``). The generated C file is kept in
+        ``tmpdir``; relative paths in set_source options are relative to it.
+        A consumer header (``libfoo.so`` -> ``foo.h``) is written next to the
+        library unless a file of that name exists that cembed did not write.
+        """
+        if self._assigned_source is None:
+            raise ValueError("set_source() must be called before compile()")
+        if debug is None:
+            debug = bool(sys.flags.debug)
+        tmpdir = os.path.abspath(os.fspath(tmpdir))
+        if verbose:
+            # The line CFFI prints, so verbose output reads the same.
+            if tmpdir == os.path.abspath("."):
+                print("the current directory is %r" % (tmpdir,))
+            else:
+                print("setting the current directory to %r" % (tmpdir,))
+        if target is not None:
+            target = os.fspath(target)
+        response = self._request("compile", tmpdir=tmpdir, target=target,
+                                 verbose=bool(verbose), debug=bool(debug))
+        return response["path"]
+
+    def emit_c_code(self, filename):
+        """Writes the generated C file instead of compiling it."""
+        if self._assigned_source is None:
+            raise ValueError("set_source() must be called before emit_c_code()")
+        self._request("emit_c", c_path=os.path.abspath(os.fspath(filename)))
+
+    # -- not provided ---------------------------------------------------
+
+    def _unsupported(self, what):
+        raise NotImplementedError(
+            "ffi.%s() is not supported by cembed, which provides CFFI's "
+            "embedding mode (embedding_api, cdef, set_source, "
+            "embedding_init_code, compile, emit_c_code)" % (what,))
+
+    def include(self, ffi_to_include):
+        self._unsupported("include")
+
+    def set_unicode(self, enabled_flag):
+        self._unsupported("set_unicode")
+
+    def set_source_pkgconfig(self, module_name, pkgconfig_libs, source,
+                             source_extension=".c", **kwds):
+        self._unsupported("set_source_pkgconfig")
+
+    def distutils_extension(self, tmpdir="build", verbose=True):
+        self._unsupported("distutils_extension")
+
+    def verify(self, source="", tmpdir=None, **kwargs):
+        self._unsupported("verify")
+
+    def dlopen(self, name, flags=0):
+        self._unsupported("dlopen")
+
+    # -- the request ----------------------------------------------------
+
+    def _request(self, action, sources=None, tmpdir=".", target=None,
+                 c_path=None, verbose=False, debug=False):
+        import json
+
+        if self._assigned_source is not None:
+            module_name, c_code, options = self._assigned_source
+        else:
+            module_name, c_code, options = "_cembed_check", None, {}
+        request = {
+            "action": action,
+            "module_name": module_name,
+            "sources": self._sources if sources is None else sources,
+            "c_code": c_code,
+            "c_origin": self._source_origin,
+            "options": options,
+            "init_code": self._embedding or None,
+            "init_origin": self._init_origin,
+            "python": _python_facts() if action != "check" else None,
+            "tmpdir": tmpdir,
+            "target": target,
+            "c_path": c_path,
+            "verbose": verbose,
+            "debug": debug,
+        }
+        response = json.loads(_runtime().build(json.dumps(request)))
+        if verbose:
+            for line in response.get("log", ()):
+                print(line)
+        if not response.get("ok"):
+            message = response.get("message", "cembed build failed")
+            if response.get("kind") == "cdef":
+                raise CDefError(message)
+            raise VerificationError(message)
+        return response

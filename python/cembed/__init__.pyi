@@ -1,0 +1,50 @@
+from os import PathLike
+from typing import Any, ClassVar, Iterable, Optional, Sequence, Tuple, Type, Union
+
+__version__: str
+
+class FFIError(Exception): ...
+class CDefError(Exception): ...
+class VerificationError(Exception): ...
+class VerificationMissing(Exception): ...
+class PkgConfigError(Exception): ...
+
+_Path = Union[str, "PathLike[str]"]
+
+class FFI:
+    error: ClassVar[Type[FFIError]]
+    def __init__(self, backend: Any = ...) -> None: ...
+    def cdef(
+        self, csource: str, override: bool = ..., packed: bool = ..., pack: Optional[int] = ...
+    ) -> None: ...
+    def embedding_api(self, csource: str, packed: bool = ..., pack: Optional[int] = ...) -> None: ...
+    def set_source(
+        self,
+        module_name: str,
+        source: str,
+        source_extension: str = ...,
+        *,
+        include_dirs: Sequence[_Path] = ...,
+        library_dirs: Sequence[_Path] = ...,
+        libraries: Sequence[str] = ...,
+        define_macros: Sequence[Tuple[str, Optional[str]]] = ...,
+        undef_macros: Sequence[str] = ...,
+        extra_compile_args: Sequence[str] = ...,
+        extra_link_args: Sequence[str] = ...,
+        sources: Sequence[_Path] = ...,
+        runtime_library_dirs: Sequence[_Path] = ...,
+        extra_objects: Sequence[_Path] = ...,
+        depends: Iterable[str] = ...,
+        language: Optional[str] = ...,
+        py_limited_api: bool = ...,
+        optional: bool = ...,
+    ) -> None: ...
+    def embedding_init_code(self, pysource: str) -> None: ...
+    def compile(
+        self,
+        tmpdir: _Path = ...,
+        verbose: bool = ...,
+        target: Optional[str] = ...,
+        debug: Optional[bool] = ...,
+    ) -> str: ...
+    def emit_c_code(self, filename: _Path) -> None: ...

@@ -1,0 +1,207 @@
+"""The builder API: CFFI's argument checks and errors, the init-code
+normalisation, declaration errors and compile errors."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+import cembed
+from cembed_e2e import clean_env
+
+
+def test_exceptions_and_names():
+    for name in ("CDefError", "VerificationError", "FFIError", "VerificationMissing"):
+        assert issubclass(getattr(cembed, name), Exception)
+    assert cembed.FFI.error is cembed.FFIError
+    assert cembed.FFI().error is cembed.FFIError
+
+
+@pytest.mark.smoke
+def test_set_source_checks_like_cffi():
+    ffi = cembed.FFI()
+    with pytest.raises(ValueError, match="must not contain '/'"):
+        ffi.set_source("a/b", "")
+    with pytest.raises(TypeError, match="unexpected keyword argument 'librarys'"):
+        ffi.set_source("m", "", librarys=["m"])
+    with pytest.raises(TypeError, match="'libraries' must be a list of strings"):
+        ffi.set_source("m", "", libraries="m")
+    with pytest.raises(TypeError, match="define_macros"):
+        ffi.set_source("m", "", define_macros=["X"])
+    with pytest.raises(ValueError, match="ABI"):
+        ffi.set_source("m", None)
+    ffi.set_source("m", "", libraries=[], define_macros=[("A", "1"), ("B", None)],
+                   depends=["x.h"], py_limited_api=False)
+    with pytest.raises(ValueError, match="cannot be called several times"):
+        ffi.set_source("m", "")
+
+
+def test_compile_and_emit_need_set_source():
+    ffi = cembed.FFI()
+    with pytest.raises(ValueError, match="set_source\\(\\) must be called before compile"):
+        ffi.compile()
+    with pytest.raises(ValueError, match="set_source\\(\\) must be called before emit_c_code"):
+        ffi.emit_c_code("x.c")
+
+
+def test_pack_arguments_like_cffi():
+    ffi = cembed.FFI()
+    with pytest.raises(ValueError, match="'pack' must be a power of two"):
+        ffi.cdef("", pack=3)
+    with pytest.raises(ValueError, match="cannot give both"):
+        ffi.cdef("", packed=True, pack=2)
+    with pytest.raises(TypeError):
+        ffi.cdef(b"int x;")
+
+
+INIT_SAMPLES = [
+    "\n\n    import sys\n    x = 1\n\n    if x:\n        y = 2\n",
+    "x = 1\n",
+    "    a = 1\n  b = 2\n",          # not all lines share the indent
+    "\n    \n    print('hi')",       # no trailing newline
+    "",
+]
+
+
+@pytest.mark.cffi
+@pytest.mark.parametrize("src", INIT_SAMPLES)
+def test_init_code_is_normalised_exactly_like_cffi(src):
+    cffi = pytest.importorskip("cffi")
+    ours, theirs = cembed.FFI(), cffi.FFI()
+    try:
+        theirs.embedding_init_code(src)
+    except SyntaxError:
+        with pytest.raises(SyntaxError):
+            ours.embedding_init_code(src)
+        return
+    ours.embedding_init_code(src)
+    assert ours._embedding == theirs._embedding
+
+
+def test_init_code_syntax_error_is_raised_at_build_time():
+    with pytest.raises(SyntaxError):
+        cembed.FFI().embedding_init_code("def broken(:\n")
+    ffi = cembed.FFI()
+    ffi.embedding_init_code("x = 1")
+    with pytest.raises(ValueError, match="only be called once"):
+        ffi.embedding_init_code("y = 2")
+
+
+def run_script(tmp_path, text):
+    (tmp_path / "build.py").write_text(text)
+    return subprocess.run([sys.executable, "build.py"], cwd=str(tmp_path), env=clean_env(),
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.smoke
+def test_cdef_error_points_at_the_build_script_and_writes_nothing(tmp_path):
+    r = run_script(tmp_path, (
+        "import cembed as cffi\n"
+        "ffibuilder = cffi.FFI()\n"
+        "ffibuilder.embedding_api('int ok(int);')\n"
+        "ffibuilder.embedding_api('int f(unknown_t x);')\n"
+        "ffibuilder.set_source('m', '')\n"
+        "ffibuilder.compile()\n"))
+    assert r.returncode == 1
+    err = r.stderr
+    assert "CDefError" in err, err
+    assert "unknown_t" in err, err
+    assert "build.py:4:" in err, err           # file and line of the call
+    assert "int f(unknown_t x);" in err, err    # the offending line...
+    assert "^" in err, err                      # ...with a caret
+    assert sorted(os.listdir(tmp_path)) == ["build.py"]
+
+
+def test_cdef_syntax_error_has_line_and_column(tmp_path):
+    r = run_script(tmp_path, (
+        "import cembed as cffi\n"
+        "ffibuilder = cffi.FFI()\n"
+        "ffibuilder.cdef('''\n"
+        "    int good(int);\n"
+        "    int bad(int;\n"
+        "''')\n"))
+    assert r.returncode == 1
+    assert "CDefError" in r.stderr
+    assert "build.py:5:" in r.stderr, r.stderr
+    assert "int bad(int;" in r.stderr
+
+
+@pytest.mark.smoke
+def test_compile_error_shows_the_compiler_message_and_leaves_no_library(tmp_path):
+    r = run_script(tmp_path, (
+        "import cembed as cffi\n"
+        "ffibuilder = cffi.FFI()\n"
+        "ffibuilder.embedding_api('int f(int);')\n"
+        "ffibuilder.set_source('m', 'int g(void) { return undeclared_name; }')\n"
+        "ffibuilder.embedding_init_code('pass')\n"
+        "ffibuilder.compile(target='libm.*')\n"))
+    assert r.returncode == 1
+    assert "VerificationError" in r.stderr
+    assert "undeclared_name" in r.stderr        # gcc's own message
+    assert "error:" in r.stderr
+    assert not [n for n in os.listdir(tmp_path) if n.endswith(".so")]
+
+
+def test_compile_uses_cffi_target_rules(tmp_path):
+    r = run_script(tmp_path, (
+        "import cembed as cffi\n"
+        "for module, target, tmpdir in [('m', None, 'out1'), ('m', 'plugin-1.5.*', 'out2'),\n"
+        "                               ('pkg.m', None, 'out3')]:\n"
+        "    ffibuilder = cffi.FFI()\n"
+        "    ffibuilder.embedding_api('int f(int);')\n"
+        "    ffibuilder.set_source(module, '')\n"
+        "    ffibuilder.embedding_init_code('pass')\n"
+        "    print(ffibuilder.compile(tmpdir=tmpdir, target=target))\n"))
+    assert r.returncode == 0, r.stderr
+    t = str(tmp_path)
+    assert r.stdout.splitlines() == [t + "/out1/m.so", t + "/out2/plugin-1.5.so",
+                                     t + "/out3/pkg/pkg.m.so"]
+
+
+def test_emit_c_code_writes_the_c_file_only(tmp_path):
+    r = run_script(tmp_path, (
+        "import cembed as cffi\n"
+        "ffibuilder = cffi.FFI()\n"
+        "ffibuilder.embedding_api('int f(int);')\n"
+        "ffibuilder.set_source('m', '')\n"
+        "ffibuilder.embedding_init_code('pass')\n"
+        "ffibuilder.emit_c_code('gen/m.c')\n"))
+    assert r.returncode == 0, r.stderr
+    assert sorted(os.listdir(tmp_path / "gen")) == ["m.c"]
+    c = (tmp_path / "gen" / "m.c").read_text()
+    assert "Python.h" not in c
+    # It compiles as is.
+    cc = subprocess.run(["gcc", "-fPIC", "-shared", "-o", str(tmp_path / "m.so"),
+                         str(tmp_path / "gen" / "m.c"), "-ldl", "-lpthread"],
+                        capture_output=True, text=True)
+    assert cc.returncode == 0, cc.stderr
+
+
+def test_verbose_prints_every_command(tmp_path):
+    r = run_script(tmp_path, (
+        "import cembed as cffi\n"
+        "ffibuilder = cffi.FFI()\n"
+        "ffibuilder.embedding_api('int f(int);')\n"
+        "ffibuilder.set_source('m', '')\n"
+        "ffibuilder.embedding_init_code('pass')\n"
+        "ffibuilder.compile(verbose=True)\n"))
+    assert r.returncode == 0, r.stderr
+    assert "the current directory is" in r.stdout
+    assert " -c " in r.stdout and "-shared" in r.stdout, r.stdout
+
+
+def test_cflags_are_honoured(tmp_path):
+    (tmp_path / "build.py").write_text(
+        "import cembed as cffi\n"
+        "ffibuilder = cffi.FFI()\n"
+        "ffibuilder.embedding_api('int f(int);')\n"
+        "ffibuilder.set_source('m', '#ifndef FROM_CFLAGS\\n#error CFLAGS ignored\\n#endif\\n')\n"
+        "ffibuilder.embedding_init_code('pass')\n"
+        "print(ffibuilder.compile(verbose=True))\n")
+    r = subprocess.run([sys.executable, "build.py"], cwd=str(tmp_path),
+                       env=clean_env(CFLAGS="-DFROM_CFLAGS", LDFLAGS="-Wl,--no-undefined-version"),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "-DFROM_CFLAGS" in r.stdout
+    assert "--no-undefined-version" in r.stdout

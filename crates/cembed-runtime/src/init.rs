@@ -493,32 +493,46 @@ fn wait_for_calls_to_drain() -> bool {
     }
 }
 
-/// `threading._shutdown()` (called by Py_FinalizeEx) joins non-daemon Python
-/// threads and expects `threading._main_thread` to be the thread that
-/// finalizes. When Python was started on a host worker thread (the common
-/// case for a library), `threading` recorded that worker, which may be long
-/// gone. Re-registering the current thread as the main thread (what CPython
-/// does after fork) keeps `_shutdown` correct.
+/// `threading._shutdown()` (called by Py_FinalizeEx) must not wait for the
+/// thread that started Python. Python calls "main thread" the thread that
+/// imported `threading` first; for a library that is some host thread that
+/// ran the init code, and on 3.9-3.12 `_shutdown` waits for that thread's
+/// "tstate lock", which is only released when its thread state is deleted.
+/// The thread that started Python owns the main thread state, which only
+/// finalization deletes: finalization would wait for itself forever. So,
+/// when the finalizing thread is not threading's main thread, we make it the
+/// main thread (as CPython does after fork) and drop the old main thread's
+/// lock from the set `_shutdown` joins. Non-daemon threads started by Python
+/// code are still joined, as in a normal interpreter exit. 3.13 tracks the
+/// main thread differently (`_thread._get_main_thread_ident`) and joins only
+/// threads started by `threading`: nothing to do there.
 ///
 /// # Safety
 /// GIL held.
 unsafe fn prepare_threading_for_finalize() {
     let modules = ffi::PyImport_GetModuleDict();
-    let threading = ffi::PyDict_GetItemString(modules, c"threading".as_ptr());
-    if threading.is_null() {
+    if ffi::PyDict_GetItemString(modules, c"threading".as_ptr()).is_null() {
         return;
     }
+    let Some(globals) = Owned::new(ffi::PyDict_New()) else {
+        ffi::PyErr_Clear();
+        return;
+    };
     let r = ffi::PyRun_String(
-        c"import threading as _t\n\
-if _t._main_thread.ident != _t.get_ident():\n\
-    _t._main_thread = _t._MainThread()\n"
-            .as_ptr(),
+        c"import threading as _t
+if hasattr(_t, '_shutdown_locks') and _t._main_thread.ident != _t.get_ident():
+    _old = _t._main_thread
+    with _t._shutdown_locks_lock:
+        _t._shutdown_locks.discard(_old._tstate_lock)
+    _t._main_thread = _t._MainThread()
+"
+        .as_ptr(),
         ffi::Py_file_input,
-        ffi::PyDict_New(),
-        std::ptr::null_mut(),
+        globals.ptr(),
+        globals.ptr(),
     );
     if r.is_null() {
-        ffi::PyErr_Clear();
+        ffi::PyErr_Print();
     } else {
         ffi::Py_DECREF(r);
     }

@@ -15,7 +15,7 @@
 //! 3 (cdata) adds variants for pointers, structs and arrays here.
 
 use crate::ctypes::{Prim, RtType};
-use crate::py::{raise, repr_text, str_text, type_name, Owned, PyErrSet, PyResult};
+use crate::py::{self, raise, repr_text, str_text, type_name, Owned, PyErrSet, PyResult};
 use cembed_abi::Kind;
 use pyo3_ffi as ffi;
 use std::ffi::{c_void, CStr};
@@ -57,7 +57,7 @@ impl Conv {
 pub(crate) unsafe fn to_py(conv: Conv, ctype: &CStr, src: *const c_void) -> *mut ffi::PyObject {
     let p = match conv {
         Conv::Prim(p) => p,
-        Conv::Void => return ffi::Py_NewRef(ffi::Py_None()),
+        Conv::Void => return py::new_ref(ffi::Py_None()),
         Conv::Unsupported => {
             raise(
                 ffi::PyExc_NotImplementedError,

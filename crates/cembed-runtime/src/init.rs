@@ -608,5 +608,5 @@ unsafe extern "C" fn host_exiting(
         }
     });
     // SAFETY: GIL held.
-    unsafe { ffi::Py_NewRef(ffi::Py_None()) }
+    unsafe { py::new_ref(ffi::Py_None()) }
 }

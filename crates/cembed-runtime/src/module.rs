@@ -188,11 +188,8 @@ unsafe fn exec_impl(module: *mut ffi::PyObject) -> PyResult<()> {
             return Err(PyErrSet);
         }
     }
-    if ffi::PyModule_AddObjectRef(module, c"ffi".as_ptr(), st.ffi) < 0
-        || ffi::PyModule_AddObjectRef(module, c"lib".as_ptr(), st.lib) < 0
-    {
-        return Err(PyErrSet);
-    }
+    py::module_add(module, c"ffi", st.ffi)?;
+    py::module_add(module, c"lib", st.lib)?;
     ls.module.store(module, Ordering::Release);
     Ok(())
 }
@@ -424,7 +421,7 @@ fn ffi_slots() -> Vec<ffi::PyType_Slot> {
 unsafe extern "C" fn ffi_get_error(slf: *mut ffi::PyObject, _c: *mut c_void) -> *mut ffi::PyObject {
     trampoline(|| {
         let (_, _, st) = owner(slf)?;
-        Ok(ffi::Py_NewRef((*st).error))
+        Ok(py::new_ref((*st).error))
     })
 }
 
@@ -563,7 +560,7 @@ unsafe extern "C" fn def_extern_decorator(
         };
         let es = &ls.externs[i];
         attach(m, st, ls, es, func, error, onerror)?;
-        Ok(ffi::Py_NewRef(func))
+        Ok(py::new_ref(func))
     })
 }
 
@@ -651,7 +648,7 @@ unsafe extern "C" fn lib_getattro(
         let (_, ls, st) = owner(slf)?;
         let f = ffi::PyDict_GetItemWithError((*st).funcs, name);
         if !f.is_null() {
-            return Ok(ffi::Py_NewRef(f));
+            return Ok(py::new_ref(f));
         }
         if !ffi::PyErr_Occurred().is_null() {
             return Err(PyErrSet);

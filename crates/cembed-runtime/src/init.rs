@@ -74,7 +74,7 @@ use crate::py::{self, text, Owned};
 use crate::thread;
 use pyo3_ffi as ffi;
 use std::ffi::CString;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -90,6 +90,12 @@ const ABANDONED: u8 = 6;
 const EXIT_GRACE: Duration = Duration::from_millis(500);
 
 static PROCESS: AtomicU8 = AtomicU8::new(UNINIT);
+
+/// The main thread state (created by Py_InitializeFromConfig on the thread
+/// that started Python) and that thread: a C struct of CPython's, not a
+/// Python object. Only set when we started Python.
+static MAIN_TSTATE: AtomicPtr<ffi::PyThreadState> = AtomicPtr::new(std::ptr::null_mut());
+static STARTER: AtomicUsize = AtomicUsize::new(0);
 
 struct Start {
     /// Thread running the start (to refuse, not deadlock on, a re-entrant start).
@@ -222,7 +228,10 @@ unsafe fn start_python() -> Result<(), String> {
     // Py_InitializeFromConfig left this thread holding the GIL with the main
     // thread state; release it (the thread state stays bound to this thread,
     // which the gate treats as "foreign": never pinned, never released by us).
-    ffi::PyEval_SaveThread();
+    // Exit finalizes with it: see `at_exit`.
+    let main = ffi::PyEval_SaveThread();
+    MAIN_TSTATE.store(main, Ordering::SeqCst);
+    STARTER.store(me() as usize, Ordering::SeqCst);
     // SAFETY: at_exit is an extern "C" fn with no arguments, as atexit wants.
     libc::atexit(at_exit);
     Ok(())
@@ -457,17 +466,29 @@ extern "C" fn at_exit() {
             return;
         }
         let drained = wait_for_calls_to_drain();
+        let main = MAIN_TSTATE.load(Ordering::SeqCst);
         // SAFETY: state EXITING: the gate admits no new call; if `drained`,
-        // no host thread is inside Python. We take the GIL with this thread's
-        // own gilstate (its pin, if any, was released by its thread-local
-        // destructor, which glibc runs before atexit handlers).
+        // no host thread is inside Python.
         unsafe {
-            let _ = ffi::PyGILState_Ensure();
             if drained {
+                // Finalize with the main thread state, whatever thread exits:
+                // CPython (3.13 explicitly) expects Py_FinalizeEx to run on
+                // the thread state that initialized it, and treats any other
+                // as a daemon thread that must exit. Nobody else can be using
+                // it: its thread is either us, or outside Python (drained).
+                if STARTER.load(Ordering::SeqCst) == me() as usize || main.is_null() {
+                    let _ = ffi::PyGILState_Ensure();
+                } else {
+                    ffi::PyEval_RestoreThread(main);
+                }
                 prepare_threading_for_finalize();
                 ffi::Py_FinalizeEx();
                 PROCESS.store(FINALIZED, Ordering::SeqCst);
             } else {
+                // Our own thread state (this thread's pin, if any, was
+                // released by its thread-local destructor, which glibc runs
+                // before atexit handlers).
+                let _ = ffi::PyGILState_Ensure();
                 run_python_atexit_and_flush();
                 // Keep the GIL: other host threads stay blocked at their next
                 // GIL request until the process is gone, so no Python code

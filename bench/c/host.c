@@ -321,6 +321,9 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *mode = argv[1];
+    /* Line-buffered even into a pipe: the result must reach the harness
+     * before exit(), in case the library then hangs in an exit handler. */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     lib = dlopen(argv[2], RTLD_NOW | RTLD_GLOBAL);
     if (lib == NULL) {
         fprintf(stderr, "host: dlopen: %s\n", dlerror());

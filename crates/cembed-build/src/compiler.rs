@@ -154,6 +154,14 @@ impl Compiler {
         let tmp_lib = lib_dir.join(format!(".{file_name}.{}.tmp", unique_suffix()));
         let mut cmd = self.base_command(job.cwd);
         cmd.arg("-shared");
+        // A soname equal to the file name: a host linked with the library's
+        // path (`gcc host.c ./plugin-1.5.so`) then records the bare name and
+        // finds it through its rpath from any directory, instead of recording
+        // `./plugin-1.5.so`, which only resolves from the build directory.
+        // (CFFI sets none.) A -soname in extra_link_args comes later and wins.
+        if cfg!(all(unix, not(target_os = "macos"))) {
+            cmd.arg(format!("-Wl,-soname,{file_name}"));
+        }
         cmd.args(&self.ldflags);
         cmd.args(&objects);
         cmd.args(&opts.extra_objects);

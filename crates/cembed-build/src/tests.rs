@@ -134,7 +134,14 @@ fn compiles_and_links_a_shared_library() {
         "{log:#?}"
     );
     let link = log.iter().find(|l| l.contains("-shared")).unwrap();
-    for part in ["-lm", "-Wl,-rpath,/opt/x", "-ldl", "-lpthread", "-fPIC"] {
+    for part in [
+        "-lm",
+        "-Wl,-rpath,/opt/x",
+        "-ldl",
+        "-lpthread",
+        "-fPIC",
+        "-Wl,-soname,libm_test.so",
+    ] {
         assert!(link.contains(part), "{part} missing from {link}");
     }
     // No temporary files or object directories are left behind.
@@ -275,11 +282,7 @@ fn compile_request(tmpdir: &Path, c_code: &str, target: Option<&str>) -> BuildRe
 #[test]
 fn compiles_generated_c_into_a_library_with_its_header() {
     let s = Scratch::new("gen");
-    let req = compile_request(
-        &s.0,
-        "int helper(void) { return 1; }\n",
-        Some("libadder.*"),
-    );
+    let req = compile_request(&s.0, "int helper(void) { return 1; }\n", Some("libadder.*"));
     let mut log = Vec::new();
     let out = compile_program(&req, &add_program(), &mut log).unwrap();
     let warnings = out.warnings.clone();

@@ -84,7 +84,7 @@ def _load_runtime():
         from . import _runtime  # the extension module cembed._runtime
     except ImportError as e:
         raise ImportError(
-            "the cembed runtime extension (cembed._runtime) is not installed "
+            "the cembed runtime extension (cembed._runtime) could not be imported "
             "for this Python (%s): %s. Install cembed with `pip install .` or "
             "`maturin develop`." % (sys.executable, e)
         ) from e

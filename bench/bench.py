@@ -24,7 +24,7 @@ import statistics
 import subprocess
 import sys
 import sysconfig
-import tempfile
+import threading
 import time
 import traceback
 
@@ -78,15 +78,17 @@ class CaseError(Exception):
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="bench/run", description=__doc__.split("\n")[0])
     p.add_argument("--smoke", action="store_true", help="CI mode: 1 repetition, few iterations, outputs under bench/_work/smoke")
-    p.add_argument("--runs", type=int, help="repetitions per figure (median taken); default 5, smoke 1")
+    p.add_argument("--runs", type=int, help="repetitions per figure (median taken); default 7, smoke 1")
     p.add_argument("--calls", type=int, help="add() calls per repetition, shared by the threads; default 1,000,000")
     p.add_argument("--impl", default=",".join(IMPLS), help="comma-separated subset of floor,cffi,cembed")
     p.add_argument("--out", help="directory for benchmarks.md/.png and results.json (default: docs/ and bench/)")
     p.add_argument("--timeout", type=float, help="seconds allowed per process (default 300, smoke 60)")
+    p.add_argument("--exit-timeout", type=float, default=10.0,
+                   help="seconds a host may take to exit after printing its result (default 10)")
     p.add_argument("-v", "--verbose", action="store_true", help="print every command")
     a = p.parse_args(argv)
     full = not a.smoke
-    a.runs = a.runs or (5 if full else 1)
+    a.runs = a.runs or (7 if full else 1)
     a.calls = a.calls or (1_000_000 if full else 20_000)
     a.data_calls = 300_000 if full else 5_000
     a.buffer_calls = 20_000 if full else 300
@@ -200,6 +202,7 @@ class Runner:
     def __init__(self, args, workdir):
         self.args = args
         self.workdir = workdir
+        self.warnings = []
 
     def run(self, cmd, env=None, timeout=None, cwd=None):
         """Runs cmd, returns (stdout, elapsed seconds). Raises CaseError."""
@@ -225,12 +228,66 @@ class Runner:
         return r.stdout, elapsed
 
     def host_json(self, cmd, env):
-        out, _ = self.run(cmd, env=env)
-        for line in reversed(out.splitlines()):
-            line = line.strip()
-            if line.startswith("{"):
-                return json.loads(line)
-        raise CaseError("no result printed: " + tail(out))
+        """Runs a host, returns its JSON result line.
+
+        A host that printed its result but then does not exit within
+        --exit-timeout seconds (a library hanging at process exit) is killed;
+        its measurement stands and the hang is reported as a warning, so such
+        a bug neither stalls the run for the full --timeout nor hides."""
+        if self.args.verbose:
+            log("$ " + " ".join(cmd))
+        try:
+            p = subprocess.Popen(cmd, env=env, cwd=self.workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True)
+        except OSError as e:
+            raise CaseError("could not run %s: %s" % (cmd[0], e))
+        got = {}
+        err = []
+
+        def read_out():
+            for line in p.stdout:
+                if line.strip().startswith("{") and "line" not in got:
+                    got["line"] = line.strip()
+                    got["t"] = time.monotonic()
+
+        def read_err():
+            err.append(p.stderr.read())
+
+        readers = [threading.Thread(target=read_out, daemon=True), threading.Thread(target=read_err, daemon=True)]
+        for t in readers:
+            t.start()
+        deadline = time.monotonic() + self.args.timeout
+        hung = timed_out = False
+        while p.poll() is None:
+            now = time.monotonic()
+            if "t" in got and now - got["t"] > self.args.exit_timeout:
+                hung = True
+            elif now > deadline:
+                timed_out = True
+            if hung or timed_out:
+                p.kill()
+                p.wait()
+                break
+            time.sleep(0.005)
+        for t in readers:
+            t.join(5)
+        stderr = "".join(e for e in err if e)
+        if timed_out:
+            raise CaseError("timed out after %gs: %s" % (self.args.timeout, tail(stderr)))
+        if hung:
+            self.warnings.append("%s %s: printed its result, then did not exit within %gs (killed)" % (
+                cmd[1], os.path.relpath(cmd[2], self.workdir) if len(cmd) > 2 else "", self.args.exit_timeout))
+        elif p.returncode != 0:
+            if p.returncode < 0:
+                what = "killed by signal %d" % -p.returncode
+            elif p.returncode == 3:
+                what = "wrong result"
+            else:
+                what = "exit status %d" % p.returncode
+            raise CaseError("%s: %s" % (what, tail(stderr)))
+        if "line" not in got:
+            raise CaseError("no result printed: " + tail(stderr))
+        return json.loads(got["line"])
 
 
 def short(msg):
@@ -293,6 +350,7 @@ class Results:
         self.samples = {}  # (case, impl) -> [values]
         self.errors = {}  # (case, impl) -> message
         self.extra = {}  # (case, impl) -> dict of raw figures
+        self.warnings = []
 
     def add(self, case, impl, value, raw=None):
         self.samples.setdefault((case, impl), []).append(value)
@@ -449,6 +507,7 @@ def run_all(args):
     # The floor and the host are the harness's own code: if they fail, the
     # harness is broken, and that is the one thing that must fail the run.
     harness_errors = {k: v for k, v in results.errors.items() if k[1] in ("floor", "python")}
+    results.warnings = runner.warnings
     return info, py, results, harness_errors
 
 
@@ -507,7 +566,7 @@ def build_report(args, info, results):
             test, text = ABS_TARGETS[key]
             row["target"] = {"text": text, "vs": None, "met": None if c is None else bool(test(c))}
         rows.append(row)
-    return {"machine": info, "config": config, "cases": rows}
+    return {"machine": info, "config": config, "cases": rows, "warnings": sorted(set(results.warnings))}
 
 
 def na_text(row, impl):
@@ -578,6 +637,12 @@ def render_md(report, args):
         w("### Cases that did not run")
         w("")
         out.extend(notes)
+        w("")
+    if report["warnings"]:
+        w("### Warnings")
+        w("")
+        for x in report["warnings"]:
+            w("- " + x)
         w("")
     w("![benchmarks](benchmarks.png)")
     w("")

@@ -80,15 +80,13 @@ pub fn dump_program(p: &cembed_model::Program) -> String {
     use cembed_model::{Decl, MacroValue};
     use std::fmt::Write;
     let mut out = String::new();
-    let q = |quals: &cembed_model::Quals| {
-        let mut s = String::new();
-        if quals.is_const {
-            s.push_str("const ");
-        }
-        if quals.is_volatile {
-            s.push_str("volatile ");
-        }
-        s
+    // Top-level qualifiers (of the object itself, not of a pointee) are shown
+    // after the declaration: `int *p [const]` is `int *const p`.
+    let q = |quals: &cembed_model::Quals| match (quals.is_const, quals.is_volatile) {
+        (false, false) => "",
+        (true, false) => " [const]",
+        (false, true) => " [volatile]",
+        (true, true) => " [const volatile]",
     };
     for d in &p.decls {
         match d {
@@ -106,8 +104,8 @@ pub fn dump_program(p: &cembed_model::Program) -> String {
                     out,
                     "global{}: {}{}",
                     if *in_api { " (in api)" } else { "" },
-                    q(quals),
-                    p.c_decl(*ty, name)
+                    p.c_decl(*ty, name),
+                    q(quals)
                 );
             }
             Decl::Constant { name, ty, .. } => {
@@ -121,7 +119,15 @@ pub fn dump_program(p: &cembed_model::Program) -> String {
                 let _ = writeln!(out, "macro {name} = {v}");
             }
             Decl::Typedef { name, ty, .. } => {
-                let _ = writeln!(out, "typedef {name} = {}", p.c_name(*ty));
+                let unknown = match p.ty(*ty) {
+                    cembed_model::Type::Prim(pr) => match pr.class {
+                        cembed_model::PrimClass::UnknownInt => " [int...]",
+                        cembed_model::PrimClass::UnknownFloat => " [float...]",
+                        _ => "",
+                    },
+                    _ => "",
+                };
+                let _ = writeln!(out, "typedef {name} = {}{unknown}", p.c_name(*ty));
             }
             Decl::Record { id } => {
                 let r = p.record(*id);
@@ -148,10 +154,13 @@ pub fn dump_program(p: &cembed_model::Program) -> String {
                 for f in r.fields.iter().flatten() {
                     let decl = match &f.name {
                         Some(n) => p.c_decl(f.ty, n),
+                        None if f.bit_width.is_some() => {
+                            format!("{} <unnamed bitfield>", p.c_name(f.ty))
+                        }
                         None => format!("{} <anonymous member>", p.c_name(f.ty)),
                     };
                     let bits = f.bit_width.map(|w| format!(" : {w}")).unwrap_or_default();
-                    let _ = writeln!(out, "    {}{decl}{bits}", q(&f.quals));
+                    let _ = writeln!(out, "    {decl}{bits}{}", q(&f.quals));
                 }
             }
             Decl::Enum { id } => {

@@ -154,10 +154,21 @@ impl<'a> Parser<'a> {
 
     fn expected(&self, what: &str) -> Diag {
         let t = self.tok();
-        self.err_here(
-            format!("expected {what}, found {}", self.describe(t)),
-            format!("expected {what}"),
-        )
+        let message = format!("expected {what}, found {}", self.describe(t));
+        // When the input ends or the next token is on a later line, the
+        // missing piece belongs after the previous token: point there.
+        if self.pos > 0 {
+            let prev = self.toks[self.pos - 1];
+            let gap = &self.text[prev.end as usize..t.start as usize];
+            if matches!(t.kind, TokKind::Eof | TokKind::LineEnd) || gap.contains('\n') {
+                return Diag::new(
+                    message,
+                    self.span_of(prev),
+                    format!("expected {what} after this"),
+                );
+            }
+        }
+        self.err_here(message, format!("expected {what}"))
     }
 
     fn expect_punct(&mut self, p: &str) -> PResult<Token> {
@@ -530,9 +541,15 @@ impl<'a> Parser<'a> {
                     ty = Some((spec, sspan));
                 }
                 _ if is_unsupported_ext(s) => return Err(self.unsupported_ext()),
-                "inline" | "__inline" | "__inline__" | "_Noreturn" | "register" | "auto"
-                | "_Thread_local" | "__thread" | "_Atomic" | "_Alignas" | "__extension__"
-                | "_Complex" | "__complex__" | "_Imaginary" => {
+                // Accepted and ignored, as CFFI does.
+                "inline" | "__inline" | "__inline__" => {
+                    self.bump();
+                }
+                "register" if ctx == Ctx::Param => {
+                    self.bump();
+                }
+                "_Noreturn" | "register" | "auto" | "_Thread_local" | "__thread" | "_Atomic"
+                | "_Alignas" | "__extension__" | "_Complex" | "__complex__" | "_Imaginary" => {
                     return Err(self.err_here(
                         format!("`{s}` is not supported in cdef()"),
                         "unsupported keyword",
@@ -633,16 +650,31 @@ impl<'a> Parser<'a> {
                     "K&R-style parameter lists are not supported: give each parameter a type",
                 );
         }
-        self.err_here(format!("unknown type name `{s}`"), "unknown type")
-            .with_note(
-                "declare it first, e.g. `typedef ... ".to_string()
-                    + s
-                    + ";` or `typedef struct "
-                    + s
-                    + " "
-                    + s
-                    + ";`",
-            )
+        let mut d = self.err_here(format!("unknown type name `{s}`"), "unknown type");
+        if let Some(close) = self.closest_type_name(s) {
+            d = d.with_note(format!("did you mean `{close}`?"));
+        } else {
+            d = d.with_note(format!(
+                "declare it before its first use, e.g. `typedef struct {s} {s};` or `typedef ... {s};`"
+            ));
+        }
+        d
+    }
+
+    /// A known type name within a small edit distance of `s`, for "did you
+    /// mean" hints (deterministic: the smallest distance, then the name).
+    fn closest_type_name(&self, s: &str) -> Option<String> {
+        let max = if s.len() <= 3 { 1 } else { 2 };
+        self.typedefs
+            .iter()
+            .map(|n| n.as_str())
+            .chain(crate::prims::NAMED.iter().map(|(n, _)| *n))
+            .filter_map(|n| {
+                let d = edit_distance(s, n);
+                (d <= max).then_some((d, n))
+            })
+            .min()
+            .map(|(_, n)| n.to_string())
     }
 
     fn record_spec(&mut self) -> PResult<RecordSpec> {
@@ -885,6 +917,16 @@ impl<'a> Parser<'a> {
         loop {
             if self.is_punct("[") {
                 let open = self.bump();
+                // C99 `[static 3]`, `[const]` in parameters: no effect on the
+                // (decayed) parameter type.
+                while self.tok().kind == TokKind::Ident
+                    && matches!(
+                        self.cur_text(),
+                        "static" | "const" | "volatile" | "restrict" | "__restrict"
+                    )
+                {
+                    self.bump();
+                }
                 let len = if self.eat_punct("]") {
                     ArraySize::Open
                 } else if self.tok().kind == TokKind::Ellipsis {
@@ -1174,4 +1216,19 @@ fn char_literal_value(lit: &str) -> Option<i128> {
         return None;
     }
     Some(v)
+}
+
+/// Levenshtein distance (names are short; quadratic is fine).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }

@@ -5,7 +5,7 @@ use cembed_model::PrimClass;
 
 /// Primitive types spelled as one identifier (not a C keyword), with their
 /// CFFI name. `bool` is CFFI's alias for `_Bool`.
-const NAMED: &[(&str, &str)] = &[
+pub(crate) const NAMED: &[(&str, &str)] = &[
     ("_Bool", "_Bool"),
     ("bool", "_Bool"),
     ("wchar_t", "wchar_t"),

@@ -2,7 +2,7 @@
 //! replaced by what they name, types are interned, and the semantic rules are
 //! checked (unknown names, redefinitions, impossible types).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use cembed_model::{
     ArrayLen, Decl, EnumDef, EnumId, Enumerator, Field, FuncKind, MacroValue, PrimClass, Program,
@@ -48,6 +48,12 @@ pub struct Resolver {
     tags: HashMap<String, Tag>,
     anon_counter: u32,
     file_record: Option<RecordId>,
+    /// Records and enums whose C name was set by a typedef (CFFI names a
+    /// struct after the first typedef that names it directly:
+    /// `typedef struct foo foo_t;` makes `struct foo` print as `foo_t`).
+    forced_records: HashSet<RecordId>,
+    forced_enums: HashSet<EnumId>,
+    listed_records: HashSet<RecordId>,
     pub errors: Vec<Diag>,
 }
 
@@ -86,6 +92,9 @@ impl Resolver {
             tags: HashMap::new(),
             anon_counter: 0,
             file_record: None,
+            forced_records: HashSet::new(),
+            forced_enums: HashSet::new(),
+            listed_records: HashSet::new(),
             errors: Vec::new(),
         }
     }
@@ -147,11 +156,31 @@ impl Resolver {
                     prev.what()
                 )
             };
-            return Err(Diag::new(msg, span, "redefined here")
-                .with_secondary(*prev_span, "previous declaration"));
+            let mut d = Diag::new(msg, span, "redefined here")
+                .with_secondary(*prev_span, "previous declaration");
+            if prev.what() == kind.what() {
+                if let (Some(a), Some(b)) = (
+                    self.describe_kind(prev, name),
+                    self.describe_kind(&kind, name),
+                ) {
+                    d = d.with_note(format!("previously `{a}`, now `{b}`"));
+                }
+            }
+            return Err(d);
         }
         self.ordinary.insert(name.to_string(), (kind, span));
         Ok(true)
+    }
+
+    /// The declaration `kind` gives `name`, in C syntax, when it has a type.
+    fn describe_kind(&self, kind: &OrdKind, name: &str) -> Option<String> {
+        match kind {
+            OrdKind::Typedef(t, _)
+            | OrdKind::Function(t, _)
+            | OrdKind::Global(t, _)
+            | OrdKind::Constant(t) => Some(self.prog.c_decl(*t, name)),
+            OrdKind::Enumerator(_) | OrdKind::Macro(_) => None,
+        }
     }
 
     fn define(&mut self, name: &Ident, value: &DefineValue, span: Span) -> RResult<()> {
@@ -425,7 +454,7 @@ impl Resolver {
                             dotdotdot_typedef: true,
                             span: spec.span,
                         });
-                        self.prog.decls.push(Decl::Record { id });
+                        self.list_record(id);
                         self.prog.intern(Type::Record(id))
                     }
                 }
@@ -498,7 +527,9 @@ impl Resolver {
                         span: r.span,
                     });
                     self.tags.insert(tag.name.clone(), Tag::Record(id));
-                    self.prog.decls.push(Decl::Record { id });
+                    if r.body.is_none() {
+                        self.list_record(id);
+                    }
                     id
                 }
             },
@@ -513,10 +544,15 @@ impl Resolver {
                     dotdotdot_typedef: false,
                     span: r.span,
                 });
-                self.prog.decls.push(Decl::Record { id });
                 id
             }
         };
+
+        if let Some(f) = force {
+            if self.forced_records.insert(id) {
+                self.prog.records[id.0 as usize].c_name = f.name.clone();
+            }
+        }
         if let Some(body) = &r.body {
             let fields = self.fields(body, r)?;
             let rec = &mut self.prog.records[id.0 as usize];
@@ -545,8 +581,18 @@ impl Resolver {
                     }
                 }
             }
+            // Listed right after its body, so nested records come first.
+            self.list_record(id);
         }
         Ok(self.prog.intern(Type::Record(id)))
+    }
+
+    /// Adds the `Decl::Record` of `id` (once): when a record is first
+    /// mentioned without a body, or else right after its body.
+    fn list_record(&mut self, id: RecordId) {
+        if self.listed_records.insert(id) {
+            self.prog.decls.push(Decl::Record { id });
+        }
     }
 
     fn fields(&mut self, body: &RecordBody, r: &RecordSpec) -> RResult<Vec<Field>> {
@@ -737,6 +783,7 @@ impl Resolver {
                     id
                 }
             };
+            self.force_enum_name(id, force);
             return Ok(self.prog.intern(Type::Enum(id)));
         };
         if let Some(id) = existing {
@@ -817,7 +864,16 @@ impl Resolver {
                 id
             }
         };
+        self.force_enum_name(id, force);
         Ok(self.prog.intern(Type::Enum(id)))
+    }
+
+    fn force_enum_name(&mut self, id: EnumId, force: Option<&Ident>) {
+        if let Some(f) = force {
+            if self.forced_enums.insert(id) {
+                self.prog.enums[id.0 as usize].c_name = f.name.clone();
+            }
+        }
     }
 
     /// Applies declarator operators (base outwards) to a base type, checking

@@ -416,6 +416,15 @@ impl<'p> Gen<'p> {
                     literal(&msg)
                 ));
             }
+            // A `T[...]` field is spelled from the real definition: compare
+            // its element type instead.
+            let (access, t) = match self.p.ty(leaf.field.ty) {
+                Type::Array {
+                    item,
+                    len: ArrayLen::FromCompiler,
+                } => (format!("({access})[0]"), n.ty(*item)),
+                _ => (access, t),
+            };
             // Types spelled from the real definitions (anonymous ones) or by a
             // shadow cannot be compared meaningfully: their fields are checked
             // on their own.

@@ -8,7 +8,7 @@
 //! cannot be written from the cdef: a comment asks to include the real
 //! definition first.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use cembed_model::{
     ArrayLen, Decl, EnumId, FuncKind, MacroValue, PrimClass, Program, Quals, RecordId, RecordKind,
@@ -29,6 +29,7 @@ pub fn generate(p: &Program, module_name: &str) -> String {
         inline_records: HashSet::new(),
         inline_enums: HashSet::new(),
         typedef_named: HashSet::new(),
+        typedef_names: HashMap::new(),
     };
     for d in &p.decls {
         if let Decl::Typedef { ty, .. } = d {
@@ -62,6 +63,9 @@ struct Header<'p> {
     /// Anonymous records and enums a typedef names: written inline in that
     /// typedef only, by the typedef's name everywhere else.
     typedef_named: HashSet<Type>,
+    /// Typedefs already written, by type: the only C spelling of a type
+    /// containing an anonymous record or a `[...]` array.
+    typedef_names: HashMap<TypeId, String>,
 }
 
 /// A declarator split into its base type and the rest, so the base can be
@@ -210,6 +214,14 @@ impl Header<'_> {
         let mut pending = quals;
         loop {
             let q = std::mem::take(&mut pending);
+            // base_name() prints the typedef's name for this type.
+            if self.typedef_for(cur).is_some() {
+                return Split {
+                    base: cur,
+                    base_quals: q,
+                    inner,
+                };
+            }
             match p.ty(cur) {
                 Type::Pointer { pointee, quals } => {
                     inner = match (qual_words(q), inner.is_empty()) {
@@ -217,7 +229,9 @@ impl Header<'_> {
                         (w, true) => format!("*{w}"),
                         (w, false) => format!("*{w} {inner}"),
                     };
-                    if matches!(p.ty(*pointee), Type::Array { .. } | Type::Function { .. }) {
+                    if matches!(p.ty(*pointee), Type::Array { .. } | Type::Function { .. })
+                        && self.typedef_for(*pointee).is_none()
+                    {
                         inner = format!("({inner})");
                     }
                     pending = *quals;
@@ -258,12 +272,46 @@ impl Header<'_> {
         }
     }
 
+    /// The name of a typedef already written for `t`, if `t` has no other
+    /// spelling in a header.
+    fn typedef_for(&self, t: TypeId) -> Option<&str> {
+        if self.unspellable(t) {
+            self.typedef_names.get(&t).map(String::as_str)
+        } else {
+            None
+        }
+    }
+
+    /// Whether `t` contains an anonymous record or enum no typedef names, or
+    /// a `[...]` array: things only a typedef can name in a header.
+    fn unspellable(&self, t: TypeId) -> bool {
+        let p = self.p;
+        match p.ty(t) {
+            Type::Prim(_) => false,
+            Type::Record(r) => {
+                let rec = p.record(*r);
+                rec.tag.is_none() && !rec.dotdotdot_typedef && !self.typedef_named.contains(p.ty(t))
+            }
+            Type::Enum(e) => p.enum_def(*e).tag.is_none() && !self.typedef_named.contains(p.ty(t)),
+            Type::Pointer { pointee, .. } => self.unspellable(*pointee),
+            Type::Array { item, len } => *len == ArrayLen::FromCompiler || self.unspellable(*item),
+            Type::Function { result, params, .. } => {
+                self.unspellable(*result) || params.iter().any(|x| self.unspellable(*x))
+            }
+        }
+    }
+
     fn base_name(&self, t: TypeId) -> String {
+        if let Some(name) = self.typedef_for(t) {
+            return name.to_string();
+        }
         match self.p.ty(t) {
             Type::Prim(prim) => prim.name.clone(),
             Type::Record(r) => self.p.record(*r).c_name.clone(),
             Type::Enum(e) => self.p.enum_def(*e).c_name.clone(),
-            _ => unreachable!("split() stops at a base type"),
+            Type::Pointer { .. } | Type::Array { .. } | Type::Function { .. } => {
+                unreachable!("split() stops at a base type or a typedef")
+            }
         }
     }
 
@@ -385,6 +433,7 @@ impl Header<'_> {
             inline_records: std::mem::take(&mut self.inline_records),
             inline_enums: std::mem::take(&mut self.inline_enums),
             typedef_named: std::mem::take(&mut self.typedef_named),
+            typedef_names: std::mem::take(&mut self.typedef_names),
         };
         sub.decl_lines("", id, name, quals, suffix, false);
         self.records_done = sub.records_done;
@@ -392,6 +441,7 @@ impl Header<'_> {
         self.inline_records = sub.inline_records;
         self.inline_enums = sub.inline_enums;
         self.typedef_named = sub.typedef_named;
+        self.typedef_names = sub.typedef_names;
         for l in sub.w.finish().lines() {
             self.w.line(format!("    {l}"));
         }
@@ -523,6 +573,9 @@ impl Header<'_> {
                 "/* typedef {name}: declared with '...' in the cdef: include its real definition before this header. */"
             ));
             self.w.blank();
+            self.typedef_names
+                .entry(ty)
+                .or_insert_with(|| name.to_string());
             return;
         }
         // The named record a typedef refers to by value must be defined for
@@ -535,6 +588,9 @@ impl Header<'_> {
             }
         }
         self.decl_lines("typedef ", ty, name, Quals::default(), "", true);
+        self.typedef_names
+            .entry(ty)
+            .or_insert_with(|| name.to_string());
         if matches!(p.ty(s.base), Type::Record(_) | Type::Enum(_)) {
             self.w.blank();
         }

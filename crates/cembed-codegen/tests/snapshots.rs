@@ -220,4 +220,5 @@ macro_rules! inputs {
 
 inputs!(
     primitives, pointers, records, bitfields, enums, funcptrs, globals, externs, variadic, plugin,
+    partial,
 );

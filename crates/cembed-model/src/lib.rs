@@ -136,7 +136,9 @@ pub struct Record {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Field {
     /// `None` for an anonymous struct/union member, whose fields CFFI makes
-    /// reachable directly from the parent.
+    /// reachable directly from the parent; also `None` for an unnamed bitfield
+    /// (`int : 3;`, padding only: `bit_width` is then `Some`, and the type is an
+    /// integer, never a record).
     pub name: Option<String>,
     pub ty: TypeId,
     pub quals: Quals,

@@ -1,1 +1,218 @@
-//! placeholder
+//! cembed's runtime: the CPython extension module `cembed._runtime`, loaded
+//! by every library cembed generates (through the loader in
+//! `cembed_glue.h`), and the only crate with `unsafe` code.
+//!
+//! Two faces:
+//! * for generated libraries, the C ABI of `cembed_abi.h`: the exported
+//!   symbol `cembed_runtime_v1()` returns the `cembed_runtime_api` table
+//!   (`call`, `start`, `module_init`, `init_error`);
+//! * for Python, the module `cembed._runtime` with `build(request) -> str`
+//!   (the builder's entry point into `cembed_build`).
+//!
+//! Layout: `init.rs` (lazy init and exit state machines), `thread.rs`
+//! (pinned thread states, the exit gate), `call.rs` (the C -> Python call),
+//! `convert.rs` over `ctypes.rs` (type-driven conversions), `module.rs` (each
+//! library's `ffi`/`lib` module), `libstate.rs` (per-library Rust state),
+//! `py.rs` (owned-reference wrapper and helpers). docs/runtime.md explains
+//! the design.
+//!
+//! Every function called from C or from CPython catches panics: nothing ever
+//! unwinds into C.
+
+mod call;
+mod convert;
+mod ctypes;
+mod init;
+mod libstate;
+mod module;
+mod py;
+mod thread;
+
+use cembed_abi::{Extern, Lib, RuntimeApi, ABI_VERSION};
+use module::SyncCell;
+use py::{cstring_lossy, Owned};
+use pyo3_ffi as ffi;
+use std::ffi::{c_char, c_void};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr::null_mut;
+
+static API: RuntimeApi = RuntimeApi {
+    abi_version: ABI_VERSION,
+    struct_size: std::mem::size_of::<RuntimeApi>() as u32,
+    call: api_call,
+    start: api_start,
+    module_init: api_module_init,
+    init_error: api_init_error,
+};
+
+/// The runtime's entry point for the glue (`CEMBED_RUNTIME_ENTRY`).
+#[no_mangle]
+pub extern "C" fn cembed_runtime_v1() -> *const RuntimeApi {
+    &API
+}
+
+fn errno_location() -> *mut i32 {
+    // SAFETY: __errno_location has no preconditions; the pointer is
+    // thread-local and valid for the thread's lifetime.
+    unsafe { libc::__errno_location() }
+}
+
+/// Runs `f` with errno preserved and panics reported, never unwound.
+fn c_entry<R>(what: &str, fallback: R, f: impl FnOnce() -> R) -> R {
+    let e = errno_location();
+    // SAFETY: e is this thread's errno.
+    let saved = unsafe { *e };
+    let r = catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        py::c_stderr(&format!("cembed: internal error (panic) in {what}\n"));
+        fallback
+    });
+    // SAFETY: as above.
+    unsafe { *e = saved };
+    r
+}
+
+unsafe extern "C" fn api_call(ext: *mut Extern, args: *mut *mut c_void, result: *mut c_void) {
+    // SAFETY: the glue passes a generated descriptor and its argument/result
+    // buffers (ABI contract of cembed_runtime_api.call).
+    c_entry("call", (), || unsafe { call::call(ext, args, result) })
+}
+
+unsafe extern "C" fn api_start(lib: *mut Lib) -> i32 {
+    c_entry("cembed_start_python", -1, || {
+        // SAFETY: the glue passes its own cembed_lib.
+        let ls = unsafe { libstate::get_or_create(lib) };
+        match init::ensure_lib(ls) {
+            Ok(()) => 0,
+            Err(()) => -1,
+        }
+    })
+}
+
+unsafe extern "C" fn api_module_init(lib: *mut Lib) -> *mut c_void {
+    // Called by a running Python importing the library (GIL held).
+    c_entry("module_init", null_mut(), || {
+        // SAFETY: the glue passes its own cembed_lib; the GIL is held.
+        unsafe {
+            let ls = libstate::get_or_create(lib);
+            ffi::PyModuleDef_Init(module::def_ptr(ls)) as *mut c_void
+        }
+    })
+}
+
+unsafe extern "C" fn api_init_error(lib: *mut Lib) -> *const c_char {
+    c_entry("cembed_init_error", std::ptr::null(), || {
+        // SAFETY: the glue passes its own cembed_lib.
+        let ls = unsafe { libstate::get_or_create(lib) };
+        ls.init.error().map_or(std::ptr::null(), |e| e.as_ptr())
+    })
+}
+
+// ---- the `cembed._runtime` module ----------------------------------------
+
+static RUNTIME_METHODS: SyncCell<[ffi::PyMethodDef; 2]> = SyncCell::new([
+    ffi::PyMethodDef {
+        ml_name: c"build".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunction: py_build,
+        },
+        ml_flags: ffi::METH_O,
+        ml_doc: c"build(request: str) -> str\n--\n\n\
+Runs one JSON build request (docs/architecture.md) and returns the JSON response."
+            .as_ptr(),
+    },
+    ffi::PyMethodDef::zeroed(),
+]);
+
+// `_runtime` itself holds no Python state at all (build() is pure Rust), so
+// it is safe in any interpreter, with a per-interpreter GIL, and without GIL.
+static RUNTIME_SLOTS: SyncCell<[ffi::PyModuleDef_Slot; 3]> = SyncCell::new([
+    #[cfg(Py_3_12)]
+    ffi::PyModuleDef_Slot {
+        slot: ffi::Py_mod_multiple_interpreters,
+        value: ffi::Py_MOD_PER_INTERPRETER_GIL_SUPPORTED,
+    },
+    #[cfg(not(Py_3_12))]
+    ffi::PyModuleDef_Slot {
+        slot: 0,
+        value: null_mut(),
+    },
+    #[cfg(Py_3_13)]
+    ffi::PyModuleDef_Slot {
+        slot: ffi::Py_mod_gil,
+        value: ffi::Py_MOD_GIL_NOT_USED,
+    },
+    #[cfg(not(Py_3_13))]
+    ffi::PyModuleDef_Slot {
+        slot: 0,
+        value: null_mut(),
+    },
+    ffi::PyModuleDef_Slot {
+        slot: 0,
+        value: null_mut(),
+    },
+]);
+
+static RUNTIME_DEF: SyncCell<ffi::PyModuleDef> = SyncCell::new(ffi::PyModuleDef {
+    m_base: ffi::PyModuleDef_HEAD_INIT,
+    m_name: c"cembed._runtime".as_ptr(),
+    m_doc: c"cembed's native runtime and builder entry point.".as_ptr(),
+    m_size: 0,
+    m_methods: RUNTIME_METHODS.get() as *mut ffi::PyMethodDef,
+    m_slots: RUNTIME_SLOTS.get() as *mut ffi::PyModuleDef_Slot,
+    m_traverse: None,
+    m_clear: None,
+    m_free: None,
+});
+
+/// `import cembed._runtime` (multi-phase init).
+///
+/// # Safety
+/// Called by CPython's import machinery with the GIL held.
+#[no_mangle]
+#[allow(non_snake_case)]
+pub unsafe extern "C" fn PyInit__runtime() -> *mut ffi::PyObject {
+    ffi::PyModuleDef_Init(RUNTIME_DEF.get())
+}
+
+unsafe extern "C" fn py_build(
+    _m: *mut ffi::PyObject,
+    request: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: CPython calls us with the GIL held and a valid argument.
+        unsafe {
+            if ffi::PyUnicode_Check(request) == 0 {
+                py::raise(
+                    ffi::PyExc_TypeError,
+                    &format!(
+                        "build() argument must be str, not {}",
+                        py::type_name(request)
+                    ),
+                );
+                return null_mut();
+            }
+            let Some(req) = py::str_text(request) else {
+                return null_mut();
+            };
+            // A build compiles C for a while: let other Python threads run.
+            let ts = ffi::PyEval_SaveThread();
+            let resp = catch_unwind(|| cembed_build::run_json(&req));
+            ffi::PyEval_RestoreThread(ts);
+            match resp {
+                Ok(resp) => {
+                    let c = cstring_lossy(&resp);
+                    Owned::new(ffi::PyUnicode_FromString(c.as_ptr()))
+                        .map_or(null_mut(), Owned::into_ptr)
+                }
+                Err(_) => {
+                    py::raise(
+                        ffi::PyExc_SystemError,
+                        "cembed: internal error (panic) in build()",
+                    );
+                    null_mut()
+                }
+            }
+        }
+    }));
+    r.unwrap_or(null_mut())
+}

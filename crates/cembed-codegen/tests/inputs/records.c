@@ -16,3 +16,8 @@ typedef struct { int hidden; double weight; } partial_t;
 struct opaque { int whatever; };
 typedef struct opaque opaque_t;
 static struct rect unit(void) { struct rect r = { { 0, 0 }, { 1, 1 } }; return r; }
+static int rect_width(struct rect r) { return r.max.x - r.min.x; }
+static double weigh(point_t p, double w, char c, union number n)
+{
+    return (p.x * 100 + p.y) * w + (c == 'e' ? 0.25 : 0) + n.i * 1000;
+}

@@ -25,3 +25,5 @@ union number as_number(union number);
 opaque_t *make(struct partial *, partial_t *);
 /* cembed: cdef */
 struct rect unit(void);
+int rect_width(struct rect);
+double weigh(point_t, double, char, union number);

@@ -1,0 +1,2 @@
+struct inner { int a; };
+struct outer { struct inner; int b; };

@@ -1,0 +1,1 @@
+struct s { float f : 3; };

@@ -1,0 +1,1 @@
+int (^block)(int);

@@ -1,0 +1,1 @@
+int __declspec(dllimport) f(int);

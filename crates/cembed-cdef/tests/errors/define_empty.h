@@ -1,0 +1,1 @@
+#define GUARD_H

@@ -1,0 +1,1 @@
+typedef int... *p_t;

@@ -1,0 +1,7 @@
+struct s {
+    int x;
+    union {
+        int y;
+        float x;
+    };
+};

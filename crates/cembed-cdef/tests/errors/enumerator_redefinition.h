@@ -1,0 +1,2 @@
+enum a { X };
+enum b { Y, X };

@@ -1,0 +1,4 @@
+extern "Python" {
+    int ok(int);
+    typedef int t;
+}

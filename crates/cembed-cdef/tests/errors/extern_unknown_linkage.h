@@ -1,0 +1,1 @@
+extern "Rust" int f(int);

@@ -1,0 +1,2 @@
+typedef int fn(int);
+fn make(void)(int);

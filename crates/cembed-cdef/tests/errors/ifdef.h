@@ -1,0 +1,4 @@
+int a;
+#ifdef FOO
+int b;
+#endif

@@ -1,0 +1,1 @@
+#define HUGE 0x1ffffffffffffffff

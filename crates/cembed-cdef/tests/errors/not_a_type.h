@@ -1,0 +1,3 @@
+int value;
+enum e { A };
+A x;

@@ -1,0 +1,2 @@
+int thing;
+int thing(void);

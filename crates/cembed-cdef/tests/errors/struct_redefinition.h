@@ -1,0 +1,2 @@
+struct s { int x; };
+struct s { long x; };

@@ -1,0 +1,4 @@
+//// cdef
+int fine(int);
+//// embedding_api
+int exported(int x

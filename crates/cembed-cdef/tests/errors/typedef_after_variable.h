@@ -1,0 +1,2 @@
+int foo;
+typedef int foo;

@@ -1,0 +1,2 @@
+typedef int handle;
+typedef long handle;

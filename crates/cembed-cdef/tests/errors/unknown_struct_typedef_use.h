@@ -1,0 +1,2 @@
+typedef struct point point_t;
+void move(pointt *p);

@@ -1,0 +1,2 @@
+int ok;
+foo_t x;

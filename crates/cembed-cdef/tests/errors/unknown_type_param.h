@@ -1,0 +1,1 @@
+void f(int a, unknown_t b);

@@ -1,0 +1,17 @@
+// CFFI's `...` forms: the compiler supplies what the cdef leaves out.
+struct partial { int known; ...; };
+typedef struct { char *name; ...; } partial_t;
+struct only_dots { ...; };
+enum partial_e { PA, PB, ... };
+enum partial_v { PV_A = ..., PV_B = 3, PV_C };
+int arr[...];
+struct with_arr { int data[...]; int rows[...][4]; };
+typedef int... handle_t;
+typedef unsigned long... ulong_like_t;
+typedef char... char_like_t;
+typedef float... real_t;
+typedef double... dreal_t;
+typedef ... opaque_t;
+opaque_t *make(handle_t h, real_t r);
+#define SIZE ...
+#define KNOWN 42

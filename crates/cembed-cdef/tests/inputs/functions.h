@@ -1,0 +1,21 @@
+// Function declarations: parameter lists in all their forms.
+void f0(void);
+int f1();
+int f2(int);
+int f3(int a, int b);
+int f4(int, char *name, const char **);
+int printf_like(const char *fmt, ...);
+void arrays(int a[], int b[10], int m[2][3], const char *names[]);
+void fns(int callback(int), void (*other)(void));
+void quals(const int x, volatile int *y, int *const z);
+void c99(int n, int a[static 3], int b[const]);
+static int st(int);
+extern int ex(int);
+inline int inl(int);
+int with_register(register int x);
+struct s { int x; };
+struct s by_value(struct s in, struct s *out);
+unsigned long long wide(unsigned long long a, signed char b, _Bool c);
+void __cdecl cdecl_fn(int);
+int (__stdcall *stdcall_ptr)(int);
+long same(long); long same(long);

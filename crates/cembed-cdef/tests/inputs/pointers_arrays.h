@@ -1,0 +1,22 @@
+// Pointers, arrays and qualifiers in every combination of nesting.
+int *p;
+int **pp;
+const char *s;
+char const *s2;
+char *const cp;
+const char *const *argv;
+volatile int *vip;
+int *volatile pv;
+int *restrict rp;
+int a[3];
+int m[2][3];
+int *ap[4];
+int (*pa)[4];
+int (*pm)[2][3];
+char *(*pap)[5];
+int open[];
+int open2[][4];
+unsigned char buf[0x10];
+short oct[010];
+long sized[2 * 3 + 1];
+struct pt { int x, y; } pts[2], *ppt, **pppt;

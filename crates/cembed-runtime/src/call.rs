@@ -1,0 +1,225 @@
+//! The C -> Python call path: `cembed_runtime_api.call`.
+//!
+//! Hot path, once the library is initialised and the thread pinned:
+//! one acquire load (extern state), one acquire load (library ready), the
+//! gate (a SeqCst store and a load on this thread's own cache line),
+//! `PyGILState_Ensure`, argument objects, `PyObject_Vectorcall`, result
+//! conversion, `PyGILState_Release`. No lock, no allocation beyond the
+//! Python objects themselves (up to `INLINE_ARGS` arguments live on the stack).
+
+use crate::convert::{from_py, to_py, Conv};
+use crate::init;
+use crate::libstate::{extern_state, ExternState};
+use crate::py::{self, cstring_lossy, repr_text};
+use crate::thread;
+use cembed_abi::Extern;
+use pyo3_ffi as ffi;
+use std::ffi::c_void;
+use std::ptr::null_mut;
+use std::sync::atomic::Ordering;
+
+/// Arguments passed without a heap allocation (plus the vectorcall slot).
+const INLINE_ARGS: usize = 8;
+
+/// Entry from C. `result` was zeroed by the caller (ABI).
+///
+/// # Safety
+/// `ext` is a generated extern descriptor; `args[i]` points to argument i of
+/// its C type; `result` points to storage for the result (NULL for void).
+#[inline]
+pub(crate) unsafe fn call(ext: *mut Extern, args: *mut *mut c_void, result: *mut c_void) {
+    let es = extern_state(ext);
+    let ls = es.lib();
+    if !ls.init.is_ready() && init::ensure_lib(ls).is_err() {
+        py::c_stderr(&format!(
+            "function {}() called, but initialization code failed.  Returning 0.\n",
+            es.qualname
+        ));
+        return;
+    }
+    // Refused: the process is exiting; the result stays zero.
+    let Some(_gate) = thread::enter() else {
+        return;
+    };
+    let g = ffi::PyGILState_Ensure();
+    invoke(es, args, result);
+    ffi::PyGILState_Release(g);
+}
+
+/// Entry from Python (`lib.func(...)`): the GIL is held, the arguments are
+/// already C values.
+///
+/// # Safety
+/// GIL held; as for [`call`].
+pub(crate) unsafe fn call_from_python(
+    es: &ExternState,
+    args: *mut *mut c_void,
+    result: *mut c_void,
+) {
+    let ls = es.lib();
+    if !ls.init.is_ready() && init::ensure_lib(ls).is_err() {
+        py::c_stderr(&format!(
+            "function {}() called, but initialization code failed.  Returning 0.\n",
+            es.qualname
+        ));
+        return;
+    }
+    invoke(es, args, result);
+}
+
+/// Calls the attached function. Never leaves an exception set.
+///
+/// # Safety
+/// GIL held; arguments as for [`call`].
+unsafe fn invoke(es: &ExternState, args: *mut *mut c_void, result: *mut c_void) {
+    let f = es.func.load(Ordering::Relaxed);
+    if f.is_null() {
+        py::c_stderr(&format!(
+            "extern \"Python\": function {}() called, but no code was attached \
+             to it yet with @ffi.def_extern().  Returning 0.\n",
+            es.qualname
+        ));
+        return;
+    }
+    if es.bad_signature {
+        py::c_stderr(&format!(
+            "cembed: function {}() has no function type in the library's tables              (broken generated code).  Returning 0.\n",
+            es.qualname
+        ));
+        return;
+    }
+    let ls = es.lib();
+    let n = es.args.len();
+    // argv[0] is scratch space for the callee (PY_VECTORCALL_ARGUMENTS_OFFSET).
+    let mut inline = [null_mut::<ffi::PyObject>(); INLINE_ARGS + 1];
+    let mut heap = Vec::new();
+    let argv: &mut [*mut ffi::PyObject] = if n <= INLINE_ARGS {
+        &mut inline[..n + 1]
+    } else {
+        heap.resize(n + 1, null_mut());
+        &mut heap[..]
+    };
+    let mut ok = true;
+    for (i, &(conv, t)) in es.args.iter().enumerate() {
+        let o = to_py(conv, ls.type_name(t), *args.add(i));
+        if o.is_null() {
+            ok = false;
+            break;
+        }
+        argv[i + 1] = o;
+    }
+    let res = if ok {
+        ffi::PyObject_Vectorcall(
+            f,
+            argv.as_ptr().add(1),
+            n | ffi::PY_VECTORCALL_ARGUMENTS_OFFSET,
+            null_mut(),
+        )
+    } else {
+        null_mut()
+    };
+    for &o in argv[1..].iter() {
+        if !o.is_null() {
+            ffi::Py_DECREF(o);
+        }
+    }
+    let (rconv, rtype) = es.result;
+    if res.is_null() {
+        on_error(es, f, result, "");
+        return;
+    }
+    let r = if result.is_null() && rconv != Conv::Void {
+        Ok(())
+    } else {
+        from_py(rconv, ls.type_name(rtype), res, result)
+    };
+    ffi::Py_DECREF(res);
+    if r.is_err() {
+        on_error(es, f, result, ", trying to convert the result back to C");
+    }
+}
+
+/// CFFI's error path (`general_invoke_callback`): the result becomes the
+/// `error=` value (or zero); without `onerror` the exception is reported
+/// through `sys.unraisablehook` as "Exception ignored from cffi callback
+/// <function ...>:" + traceback; with `onerror`, it is called with
+/// (exc, value, traceback) and a non-None return value becomes the result; an
+/// exception inside onerror reports both.
+///
+/// # Safety
+/// GIL held; an exception is set.
+#[allow(deprecated)] // PyErr_Fetch/Restore: present on every version 3.9-3.13
+unsafe fn on_error(es: &ExternState, f: *mut ffi::PyObject, result: *mut c_void, extra: &str) {
+    let (rconv, rtype) = es.result;
+    let size = rconv.size();
+    if !result.is_null() && size > 0 {
+        let e = es.error.load(Ordering::Relaxed);
+        if e.is_null() {
+            std::ptr::write_bytes(result as *mut u8, 0, size);
+        } else {
+            std::ptr::copy_nonoverlapping(e, result as *mut u8, size);
+        }
+    }
+    let what = format!("from cffi callback {}{extra}", repr_text(f));
+    let onerror = es.onerror.load(Ordering::Relaxed);
+    if onerror.is_null() {
+        write_unraisable(&what);
+        return;
+    }
+    let (mut t, mut v, mut tb) = (null_mut(), null_mut(), null_mut());
+    ffi::PyErr_Fetch(&mut t, &mut v, &mut tb);
+    ffi::PyErr_NormalizeException(&mut t, &mut v, &mut tb);
+    let none = ffi::Py_None();
+    let or_none = |p: *mut ffi::PyObject| if p.is_null() { none } else { p };
+    let r = ffi::PyObject_CallFunctionObjArgs(
+        onerror,
+        or_none(t),
+        or_none(v),
+        or_none(tb),
+        null_mut::<ffi::PyObject>(),
+    );
+    if !r.is_null() {
+        if r != none && !result.is_null() {
+            let _ = from_py(rconv, es.lib().type_name(rtype), r, result);
+        }
+        ffi::Py_DECREF(r);
+    }
+    if ffi::PyErr_Occurred().is_null() {
+        for p in [t, v, tb] {
+            if !p.is_null() {
+                ffi::Py_DECREF(p);
+            }
+        }
+        return;
+    }
+    let (mut t2, mut v2, mut tb2) = (null_mut(), null_mut(), null_mut());
+    ffi::PyErr_Fetch(&mut t2, &mut v2, &mut tb2);
+    ffi::PyErr_Restore(t, v, tb);
+    write_unraisable(&what);
+    ffi::PyErr_Restore(t2, v2, tb2);
+    write_unraisable("during handling of the above exception by 'onerror'");
+}
+
+/// Reports the current exception through `sys.unraisablehook` with the
+/// message "Exception ignored <what>", exactly as CFFI does, and clears it.
+///
+/// # Safety
+/// GIL held; an exception is set.
+unsafe fn write_unraisable(what: &str) {
+    let msg = cstring_lossy(what);
+    #[cfg(Py_3_13)]
+    {
+        extern "C" {
+            fn PyErr_FormatUnraisable(format: *const std::ffi::c_char, ...);
+        }
+        PyErr_FormatUnraisable(c"Exception ignored %s".as_ptr(), msg.as_ptr());
+    }
+    #[cfg(not(Py_3_13))]
+    {
+        extern "C" {
+            fn _PyErr_WriteUnraisableMsg(msg: *const std::ffi::c_char, obj: *mut ffi::PyObject);
+        }
+        _PyErr_WriteUnraisableMsg(msg.as_ptr(), null_mut());
+    }
+    ffi::PyErr_Clear();
+}

@@ -1,0 +1,400 @@
+//! C value <-> Python object conversions, driven by the type table.
+//!
+//! Semantics are CFFI's (checked against the real `cffi` package):
+//! * integers: Python `int` (or an object with `__int__` that is not a float)
+//!   in range for the C type, else `OverflowError: integer N does not fit 'T'`
+//!   (or CPython's own "can't convert negative number to unsigned" / "int too
+//!   big to convert"); floats are refused with `TypeError: an integer is required`;
+//! * `_Bool`: like an unsigned integer that must be 0 or 1 (so True/False/0/1);
+//! * `char`: `bytes` of length 1; `wchar_t`: `str` of length 1;
+//! * `float`/`double`: anything `PyFloat_AsDouble` accepts;
+//! * `void` results: the Python function must return None.
+//!
+//! [`Conv`] is the per-position plan computed once per extern (at its first
+//! call) so the per-call work is one `match` and the conversion itself. Issue
+//! 3 (cdata) adds variants for pointers, structs and arrays here.
+
+use crate::ctypes::{Prim, RtType};
+use crate::py::{raise, repr_text, str_text, type_name, Owned, PyErrSet, PyResult};
+use cembed_abi::Kind;
+use pyo3_ffi as ffi;
+use std::ffi::{c_void, CStr};
+
+/// How one argument or result is converted.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Conv {
+    /// `void` result (only valid as a result).
+    Void,
+    Prim(Prim),
+    /// A type the runtime cannot convert yet (cdata: issue 3). Calls report a
+    /// clear TypeError naming the type instead of guessing.
+    Unsupported,
+}
+
+impl Conv {
+    pub(crate) fn of(t: &RtType) -> Conv {
+        match (t.kind, t.prim) {
+            (_, Some(p)) => Conv::Prim(p),
+            (Kind::Void, None) => Conv::Void,
+            _ => Conv::Unsupported,
+        }
+    }
+
+    /// Bytes of C storage (0 for void / unsupported).
+    pub(crate) fn size(self) -> usize {
+        match self {
+            Conv::Void | Conv::Unsupported => 0,
+            Conv::Prim(p) => p.size(),
+        }
+    }
+}
+
+/// Converts the C value at `src` to a new Python object (NULL + exception on
+/// failure).
+///
+/// # Safety
+/// GIL held; `src` points to a readable value of the C type `conv` describes.
+pub(crate) unsafe fn to_py(conv: Conv, ctype: &CStr, src: *const c_void) -> *mut ffi::PyObject {
+    let p = match conv {
+        Conv::Prim(p) => p,
+        Conv::Void => return ffi::Py_NewRef(ffi::Py_None()),
+        Conv::Unsupported => {
+            raise(
+                ffi::PyExc_NotImplementedError,
+                &format!(
+                    "cembed: passing a '{}' to Python is not supported yet",
+                    ctype.to_string_lossy()
+                ),
+            );
+            return std::ptr::null_mut();
+        }
+    };
+    match p {
+        Prim::Char => ffi::PyBytes_FromStringAndSize(src as *const _, 1),
+        Prim::Bool => ffi::PyBool_FromLong((*(src as *const u8) != 0) as _),
+        Prim::WChar16 => ffi::PyUnicode_FromOrdinal((src as *const u16).read_unaligned() as _),
+        Prim::WChar32 => {
+            let v = (src as *const u32).read_unaligned();
+            if v > 0x10FFFF {
+                raise(
+                    ffi::PyExc_ValueError,
+                    &format!(
+                        "{} out of range for conversion to unicode: 0x{v:x}",
+                        ctype.to_string_lossy()
+                    ),
+                );
+                return std::ptr::null_mut();
+            }
+            ffi::PyUnicode_FromOrdinal(v as _)
+        }
+        Prim::SInt(n) => ffi::PyLong_FromLongLong(read_signed(src, n)),
+        Prim::UInt(n) => ffi::PyLong_FromUnsignedLongLong(read_unsigned(src, n)),
+        Prim::F32 => ffi::PyFloat_FromDouble((src as *const f32).read_unaligned() as f64),
+        Prim::F64 => ffi::PyFloat_FromDouble((src as *const f64).read_unaligned()),
+        Prim::LongDouble => {
+            let b = (src as *const [u8; 16]).read_unaligned();
+            ffi::PyFloat_FromDouble(x87_to_f64(b))
+        }
+    }
+}
+
+/// Converts `obj` to the C type and writes it at `dst`. On error an
+/// exception is set and `dst` is left untouched.
+///
+/// # Safety
+/// GIL held; `obj` valid; `dst` points to writable storage of the C type.
+pub(crate) unsafe fn from_py(
+    conv: Conv,
+    ctype: &CStr,
+    obj: *mut ffi::PyObject,
+    dst: *mut c_void,
+) -> PyResult<()> {
+    let p = match conv {
+        Conv::Prim(p) => p,
+        Conv::Void => {
+            if obj == ffi::Py_None() {
+                return Ok(());
+            }
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                "callback with the return type 'void' must return None",
+            ));
+        }
+        Conv::Unsupported => {
+            return Err(raise(
+                ffi::PyExc_NotImplementedError,
+                &format!(
+                    "cembed: converting a Python object to '{}' is not supported yet",
+                    ctype.to_string_lossy()
+                ),
+            ))
+        }
+    };
+    match p {
+        Prim::Char => {
+            if ffi::PyBytes_Check(obj) != 0 && ffi::PyBytes_Size(obj) == 1 {
+                *(dst as *mut u8) = *(ffi::PyBytes_AsString(obj) as *const u8);
+                Ok(())
+            } else {
+                Err(convert_error(ctype, obj, "a bytes of length 1", None))
+            }
+        }
+        Prim::WChar16 | Prim::WChar32 => {
+            let expected = "a unicode string of length 1";
+            if ffi::PyUnicode_Check(obj) == 0 {
+                return Err(convert_error(ctype, obj, expected, None));
+            }
+            let len = ffi::PyUnicode_GetLength(obj);
+            if len != 1 {
+                let got = format!("unicode string of length {len}");
+                return Err(convert_error(ctype, obj, expected, Some(&got)));
+            }
+            let ch = ffi::PyUnicode_ReadChar(obj, 0);
+            if p == Prim::WChar16 {
+                if ch > 0xFFFF {
+                    return Err(convert_error(
+                        ctype,
+                        obj,
+                        expected,
+                        Some("larger-than-0xFFFF character"),
+                    ));
+                }
+                (dst as *mut u16).write_unaligned(ch as u16);
+            } else {
+                (dst as *mut u32).write_unaligned(ch);
+            }
+            Ok(())
+        }
+        Prim::SInt(n) => {
+            let v = as_i64(obj)?;
+            if !fits_signed(v, n) {
+                return Err(overflow(ctype, obj));
+            }
+            write_int(dst, v as u64, n);
+            Ok(())
+        }
+        Prim::UInt(n) => {
+            let v = as_u64(obj)?;
+            if !fits_unsigned(v, n) {
+                return Err(overflow(ctype, obj));
+            }
+            write_int(dst, v, n);
+            Ok(())
+        }
+        Prim::Bool => {
+            let v = as_u64(obj)?;
+            if v > 1 {
+                return Err(overflow(ctype, obj));
+            }
+            *(dst as *mut u8) = v as u8;
+            Ok(())
+        }
+        Prim::F32 | Prim::F64 | Prim::LongDouble => {
+            let v = ffi::PyFloat_AsDouble(obj);
+            if v == -1.0 && !ffi::PyErr_Occurred().is_null() {
+                return Err(PyErrSet);
+            }
+            match p {
+                Prim::F32 => (dst as *mut f32).write_unaligned(v as f32),
+                Prim::F64 => (dst as *mut f64).write_unaligned(v),
+                _ => (dst as *mut [u8; 16]).write_unaligned(f64_to_x87(v)),
+            }
+            Ok(())
+        }
+    }
+}
+
+/// CFFI's `_convert_error`: "initializer for ctype 'T' must be a X, not Y".
+unsafe fn convert_error(
+    ctype: &CStr,
+    obj: *mut ffi::PyObject,
+    expected: &str,
+    got: Option<&str>,
+) -> PyErrSet {
+    let got = got.map_or_else(|| type_name(obj), str::to_string);
+    raise(
+        ffi::PyExc_TypeError,
+        &format!(
+            "initializer for ctype '{}' must be {expected}, not {got}",
+            ctype.to_string_lossy()
+        ),
+    )
+}
+
+/// CFFI's `_convert_overflow`: "integer N does not fit 'T'".
+unsafe fn overflow(ctype: &CStr, obj: *mut ffi::PyObject) -> PyErrSet {
+    let s = Owned::new(ffi::PyObject_Str(obj))
+        .and_then(|s| str_text(s.ptr()))
+        .unwrap_or_else(|| {
+            ffi::PyErr_Clear();
+            repr_text(obj)
+        });
+    raise(
+        ffi::PyExc_OverflowError,
+        &format!("integer {s} does not fit '{}'", ctype.to_string_lossy()),
+    )
+}
+
+/// The integer value of `obj` as CFFI's `_my_PyLong_As*` see it: an int, or
+/// a non-float object with `__int__`. Returns a new reference to an int.
+unsafe fn as_int_object(obj: *mut ffi::PyObject) -> PyResult<Owned> {
+    if ffi::PyLong_Check(obj) != 0 {
+        return Ok(Owned::from_borrowed(obj));
+    }
+    let nb = (*ffi::Py_TYPE(obj)).tp_as_number;
+    if ffi::PyFloat_Check(obj) != 0 || nb.is_null() || (*nb).nb_int.is_none() {
+        return Err(raise(ffi::PyExc_TypeError, "an integer is required"));
+    }
+    let r = Owned::check(ffi::PyNumber_Long(obj))?;
+    Ok(r)
+}
+
+unsafe fn as_i64(obj: *mut ffi::PyObject) -> PyResult<i64> {
+    let i = as_int_object(obj)?;
+    let v = ffi::PyLong_AsLongLong(i.ptr());
+    if v == -1 && !ffi::PyErr_Occurred().is_null() {
+        return Err(PyErrSet);
+    }
+    Ok(v)
+}
+
+unsafe fn as_u64(obj: *mut ffi::PyObject) -> PyResult<u64> {
+    let i = as_int_object(obj)?;
+    // Sign first: CPython's message for negative values is the one CFFI shows.
+    let zero = Owned::check(ffi::PyLong_FromLong(0))?;
+    let neg = ffi::PyObject_RichCompareBool(i.ptr(), zero.ptr(), ffi::Py_LT);
+    if neg < 0 {
+        return Err(PyErrSet);
+    }
+    if neg == 1 {
+        return Err(raise(
+            ffi::PyExc_OverflowError,
+            "can't convert negative number to unsigned",
+        ));
+    }
+    let v = ffi::PyLong_AsUnsignedLongLong(i.ptr());
+    if v == u64::MAX && !ffi::PyErr_Occurred().is_null() {
+        return Err(PyErrSet);
+    }
+    Ok(v)
+}
+
+fn fits_signed(v: i64, n: u8) -> bool {
+    if n >= 8 {
+        return true;
+    }
+    let bits = 8 * n as u32;
+    let min = -(1i64 << (bits - 1));
+    let max = (1i64 << (bits - 1)) - 1;
+    (min..=max).contains(&v)
+}
+
+fn fits_unsigned(v: u64, n: u8) -> bool {
+    n >= 8 || v < (1u64 << (8 * n as u32))
+}
+
+unsafe fn read_signed(src: *const c_void, n: u8) -> i64 {
+    match n {
+        1 => *(src as *const i8) as i64,
+        2 => (src as *const i16).read_unaligned() as i64,
+        4 => (src as *const i32).read_unaligned() as i64,
+        _ => (src as *const i64).read_unaligned(),
+    }
+}
+
+unsafe fn read_unsigned(src: *const c_void, n: u8) -> u64 {
+    match n {
+        1 => *(src as *const u8) as u64,
+        2 => (src as *const u16).read_unaligned() as u64,
+        4 => (src as *const u32).read_unaligned() as u64,
+        _ => (src as *const u64).read_unaligned(),
+    }
+}
+
+unsafe fn write_int(dst: *mut c_void, v: u64, n: u8) {
+    match n {
+        1 => *(dst as *mut u8) = v as u8,
+        2 => (dst as *mut u16).write_unaligned(v as u16),
+        4 => (dst as *mut u32).write_unaligned(v as u32),
+        _ => (dst as *mut u64).write_unaligned(v),
+    }
+}
+
+/// x87 80-bit extended (in 16 bytes, little endian) to the nearest double.
+pub(crate) fn x87_to_f64(b: [u8; 16]) -> f64 {
+    let mant = u64::from_le_bytes(b[0..8].try_into().expect("8 bytes"));
+    let se = u16::from_le_bytes([b[8], b[9]]);
+    let sign = if se & 0x8000 != 0 { -1.0 } else { 1.0 };
+    let exp = (se & 0x7fff) as i32;
+    if exp == 0x7fff {
+        return if mant << 1 == 0 {
+            sign * f64::INFINITY
+        } else {
+            f64::NAN
+        };
+    }
+    // value = mant * 2^(exp - 16383 - 63); scale in two steps so that an
+    // intermediate power of two does not underflow or overflow on its own.
+    let e = exp - 16383 - 63;
+    let half = e / 2;
+    sign * (mant as f64) * 2f64.powi(half) * 2f64.powi(e - half)
+}
+
+/// A double as an x87 80-bit extended (exact: every double is representable).
+pub(crate) fn f64_to_x87(v: f64) -> [u8; 16] {
+    let bits = v.to_bits();
+    let sign = ((bits >> 63) as u16) << 15;
+    let exp11 = ((bits >> 52) & 0x7ff) as i32;
+    let frac = bits & ((1u64 << 52) - 1);
+    let (exp, mant): (i32, u64) = if exp11 == 0x7ff {
+        (0x7fff, (1u64 << 63) | (frac << 11))
+    } else if exp11 == 0 && frac == 0 {
+        (0, 0)
+    } else if exp11 == 0 {
+        let lz = frac.leading_zeros() as i32;
+        (-1074 - lz + 16383 + 63, frac << lz)
+    } else {
+        (exp11 - 1023 + 16383, (1u64 << 63) | (frac << 11))
+    };
+    let mut out = [0u8; 16];
+    out[0..8].copy_from_slice(&mant.to_le_bytes());
+    out[8..10].copy_from_slice(&(sign | exp as u16).to_le_bytes());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn x87_round_trips_doubles() {
+        for v in [
+            0.0,
+            -0.0,
+            1.0,
+            -2.5,
+            1e300,
+            -1e-300,
+            f64::MIN_POSITIVE,
+            5e-324,
+            f64::MAX,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ] {
+            let back = x87_to_f64(f64_to_x87(v));
+            assert_eq!(back.to_bits(), v.to_bits(), "{v}");
+        }
+        assert!(x87_to_f64(f64_to_x87(f64::NAN)).is_nan());
+        // 1.0L as gcc stores it.
+        let one = [0, 0, 0, 0, 0, 0, 0, 0x80, 0xff, 0x3f, 0, 0, 0, 0, 0, 0];
+        assert_eq!(f64_to_x87(1.0), one);
+    }
+
+    #[test]
+    fn integer_ranges() {
+        assert!(fits_signed(127, 1) && !fits_signed(128, 1) && fits_signed(-128, 1));
+        assert!(!fits_signed(-129, 1) && fits_signed(i64::MIN, 8));
+        assert!(fits_unsigned(255, 1) && !fits_unsigned(256, 1) && fits_unsigned(u64::MAX, 8));
+        assert!(fits_unsigned(u32::MAX as u64, 4) && !fits_unsigned(1 << 32, 4));
+    }
+}

@@ -1,0 +1,759 @@
+//! The Python module of each library: `ffi` and `lib`, PEP 489 style.
+//!
+//! Model: CPython's `Modules/xxlimited.c`. Each library's `PyModuleDef` lives
+//! in its `LibState` (so a module leads back to its library through
+//! `PyModule_GetDef`), with multi-phase init (`Py_mod_exec`), per-module state
+//! holding every Python object the module needs (heap types made with
+//! `PyType_FromModuleAndSpec`, the `ffi` and `lib` instances, the `ffi.error`
+//! exception, the attached functions), traversed and cleared for the GC. No
+//! Python object is process-global.
+//!
+//! `Py_mod_multiple_interpreters` is declared NOT_SUPPORTED, honestly: C
+//! calls enter the main interpreter through the PyGILState API, and the
+//! attachment caches in `ExternState` are per library, not per interpreter.
+//!
+//! Issue 3 (cdata, `ffi.new`/`cast`/...) adds methods to the FFI type and
+//! attributes to `lib` here, and new heap types in modules of their own; the
+//! module state grows by new fields at its end.
+
+use crate::convert::{from_py, to_py, Conv};
+use crate::libstate::{ExternState, LibState};
+use crate::py::{self, cstring_lossy, raise, type_name, Owned, PyErrSet, PyResult};
+use pyo3_ffi as ffi;
+use std::cell::UnsafeCell;
+use std::ffi::{c_int, c_void, CStr};
+use std::ptr::null_mut;
+use std::sync::atomic::Ordering;
+
+/// A C struct CPython keeps a pointer to forever (method tables, getset
+/// tables, module definitions): it must be a static, and CPython may write
+/// to some of them (PyModuleDef_Init), hence the cell.
+pub(crate) struct SyncCell<T>(UnsafeCell<T>);
+// SAFETY: only CPython touches the contents, with the GIL held.
+unsafe impl<T> Sync for SyncCell<T> {}
+impl<T> SyncCell<T> {
+    pub(crate) const fn new(v: T) -> Self {
+        SyncCell(UnsafeCell::new(v))
+    }
+    pub(crate) const fn get(&self) -> *mut T {
+        self.0.get()
+    }
+}
+
+/// A single `PyMethodDef` for `PyCFunction_NewEx`.
+pub(crate) struct StaticMethodDef(SyncCell<ffi::PyMethodDef>);
+impl StaticMethodDef {
+    pub(crate) const fn new(
+        name: &'static CStr,
+        f: unsafe extern "C" fn(*mut ffi::PyObject, *mut ffi::PyObject) -> *mut ffi::PyObject,
+        doc: &'static CStr,
+    ) -> Self {
+        StaticMethodDef(SyncCell::new(ffi::PyMethodDef {
+            ml_name: name.as_ptr(),
+            ml_meth: ffi::PyMethodDefPointer { PyCFunction: f },
+            ml_flags: ffi::METH_NOARGS,
+            ml_doc: doc.as_ptr(),
+        }))
+    }
+    const fn with_flags(mut self, flags: c_int) -> Self {
+        self.0 .0.get_mut().ml_flags = flags;
+        self
+    }
+    pub(crate) fn get(&self) -> *mut ffi::PyMethodDef {
+        self.0.get()
+    }
+}
+
+/// Per-module state (`m_size` bytes, zeroed by CPython). Every pointer is a
+/// strong reference, visited by `m_traverse` and dropped by `m_clear`.
+#[repr(C)]
+struct ModState {
+    ffi_type: *mut ffi::PyObject,
+    lib_type: *mut ffi::PyObject,
+    func_type: *mut ffi::PyObject,
+    ffi: *mut ffi::PyObject,
+    lib: *mut ffi::PyObject,
+    /// `ffi.error`.
+    error: *mut ffi::PyObject,
+    /// name -> ExternFunction, what `lib.<name>` returns.
+    funcs: *mut ffi::PyObject,
+    /// name -> (fn, onerror or None, error bytes or None): owns what the
+    /// ExternState caches borrow.
+    attached: *mut ffi::PyObject,
+}
+
+impl ModState {
+    fn fields(&mut self) -> [&mut *mut ffi::PyObject; 8] {
+        [
+            &mut self.ffi_type,
+            &mut self.lib_type,
+            &mut self.func_type,
+            &mut self.ffi,
+            &mut self.lib,
+            &mut self.error,
+            &mut self.funcs,
+            &mut self.attached,
+        ]
+    }
+}
+
+unsafe fn state(module: *mut ffi::PyObject) -> *mut ModState {
+    ffi::PyModule_GetState(module) as *mut ModState
+}
+
+unsafe fn lib_state_of(module: *mut ffi::PyObject) -> Option<&'static LibState> {
+    let def = ffi::PyModule_GetDef(module);
+    // SAFETY: our modules are only created from the `def` field, which is the
+    // first field of a never-freed `repr(C)` LibState.
+    (!def.is_null()).then(|| &*(def as *const LibState))
+}
+
+// ---- module definition ------------------------------------------------
+
+pub(crate) fn module_slots() -> Box<[ffi::PyModuleDef_Slot]> {
+    let mut v = vec![ffi::PyModuleDef_Slot {
+        slot: ffi::Py_mod_exec,
+        value: module_exec as *mut c_void,
+    }];
+    #[cfg(Py_3_12)]
+    v.push(ffi::PyModuleDef_Slot {
+        slot: ffi::Py_mod_multiple_interpreters,
+        value: ffi::Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED,
+    });
+    #[cfg(Py_3_13)]
+    v.push(ffi::PyModuleDef_Slot {
+        slot: ffi::Py_mod_gil,
+        value: ffi::Py_MOD_GIL_USED,
+    });
+    v.push(ffi::PyModuleDef_Slot {
+        slot: 0,
+        value: null_mut(),
+    });
+    v.into_boxed_slice()
+}
+
+pub(crate) fn fill_def(ls: &mut LibState) {
+    ls.def = ffi::PyModuleDef {
+        m_base: ffi::PyModuleDef_HEAD_INIT,
+        m_name: ls.name.as_ptr(),
+        m_doc: c"cembed library module: `ffi` and `lib`".as_ptr(),
+        m_size: std::mem::size_of::<ModState>() as ffi::Py_ssize_t,
+        m_methods: null_mut(),
+        m_slots: ls.slots.as_mut_ptr(),
+        m_traverse: Some(module_traverse),
+        m_clear: Some(module_clear),
+        m_free: Some(module_free),
+    };
+}
+
+unsafe extern "C" fn module_exec(module: *mut ffi::PyObject) -> c_int {
+    match std::panic::catch_unwind(|| unsafe { exec_impl(module) }) {
+        Ok(Ok(())) => 0,
+        Ok(Err(PyErrSet)) => -1,
+        Err(_) => {
+            raise(
+                ffi::PyExc_SystemError,
+                "cembed: panic while creating the module",
+            );
+            -1
+        }
+    }
+}
+
+unsafe fn exec_impl(module: *mut ffi::PyObject) -> PyResult<()> {
+    let Some(ls) = lib_state_of(module) else {
+        return Err(raise(
+            ffi::PyExc_SystemError,
+            "cembed: module without definition",
+        ));
+    };
+    let st = &mut *state(module);
+    st.ffi_type = new_type(module, c"_cembed.FFI", ffi_slots())?;
+    st.lib_type = new_type(module, c"_cembed.Lib", lib_slots())?;
+    st.func_type = new_type(module, c"_cembed.ExternFunction", func_slots())?;
+    st.error = ffi::PyErr_NewException(c"ffi.error".as_ptr(), null_mut(), null_mut());
+    if st.error.is_null() {
+        return Err(PyErrSet);
+    }
+    st.ffi = alloc_instance(st.ffi_type)?;
+    st.lib = alloc_instance(st.lib_type)?;
+    st.attached = Owned::check(ffi::PyDict_New())?.into_ptr();
+    st.funcs = Owned::check(ffi::PyDict_New())?.into_ptr();
+    for es in ls.externs.iter() {
+        let f = ffi::PyType_GenericAlloc(st.func_type as *mut ffi::PyTypeObject, 0);
+        let f = Owned::check(f)?;
+        (*(f.ptr() as *mut FuncObject)).es = es;
+        let key = cstring_lossy(&es.name);
+        if ffi::PyDict_SetItemString(st.funcs, key.as_ptr(), f.ptr()) < 0 {
+            return Err(PyErrSet);
+        }
+    }
+    if ffi::PyModule_AddObjectRef(module, c"ffi".as_ptr(), st.ffi) < 0
+        || ffi::PyModule_AddObjectRef(module, c"lib".as_ptr(), st.lib) < 0
+    {
+        return Err(PyErrSet);
+    }
+    ls.module.store(module, Ordering::Release);
+    Ok(())
+}
+
+unsafe extern "C" fn module_traverse(
+    module: *mut ffi::PyObject,
+    visit: ffi::visitproc,
+    arg: *mut c_void,
+) -> c_int {
+    let st = state(module);
+    if st.is_null() {
+        return 0;
+    }
+    for f in (*st).fields() {
+        if !f.is_null() {
+            let r = visit(*f, arg);
+            if r != 0 {
+                return r;
+            }
+        }
+    }
+    0
+}
+
+unsafe extern "C" fn module_clear(module: *mut ffi::PyObject) -> c_int {
+    let st = state(module);
+    if st.is_null() {
+        return 0;
+    }
+    if let Some(ls) = lib_state_of(module) {
+        // The attachments die with this state: drop every cache that borrows
+        // from it, so a later call reports "not attached" instead of using a
+        // freed object.
+        for es in ls.externs.iter() {
+            if es.owner.load(Ordering::Relaxed) == module {
+                detach(es);
+            }
+        }
+        let _ = ls
+            .module
+            .compare_exchange(module, null_mut(), Ordering::AcqRel, Ordering::Relaxed);
+    }
+    for f in (*st).fields() {
+        let p = std::mem::replace(f, null_mut());
+        if !p.is_null() {
+            ffi::Py_DECREF(p);
+        }
+    }
+    0
+}
+
+unsafe extern "C" fn module_free(module: *mut c_void) {
+    module_clear(module as *mut ffi::PyObject);
+}
+
+fn detach(es: &ExternState) {
+    es.func.store(null_mut(), Ordering::Relaxed);
+    es.onerror.store(null_mut(), Ordering::Relaxed);
+    es.error.store(null_mut(), Ordering::Relaxed);
+    es.owner.store(null_mut(), Ordering::Relaxed);
+}
+
+/// The library's module in this interpreter: the one a running Python
+/// imported, or a new one, created here and put in `sys.modules` (before the
+/// init code runs, as CFFI does).
+///
+/// # Safety
+/// GIL held.
+pub(crate) unsafe fn get_or_create_module(ls: &LibState) -> PyResult<*mut ffi::PyObject> {
+    let modules = ffi::PyImport_GetModuleDict();
+    let mut m = ls.module.load(Ordering::Acquire);
+    if m.is_null() {
+        let spec_cls = py::import_attr(c"importlib.machinery", c"ModuleSpec")?;
+        let name = Owned::check(ffi::PyUnicode_FromString(ls.name.as_ptr()))?;
+        let spec = Owned::check(ffi::PyObject_CallFunctionObjArgs(
+            spec_cls.ptr(),
+            name.ptr(),
+            ffi::Py_None(),
+            null_mut::<ffi::PyObject>(),
+        ))?;
+        let def = &ls.def as *const ffi::PyModuleDef as *mut ffi::PyModuleDef;
+        let module = Owned::check(ffi::PyModule_FromDefAndSpec(def, spec.ptr()))?;
+        if ffi::PyModule_ExecDef(module.ptr(), def) < 0 {
+            return Err(PyErrSet);
+        }
+        if ffi::PyDict_SetItemString(modules, ls.name.as_ptr(), module.ptr()) < 0 {
+            return Err(PyErrSet);
+        }
+        m = module.ptr();
+        // sys.modules keeps it alive.
+    } else if ffi::PyDict_GetItemString(modules, ls.name.as_ptr()).is_null()
+        && ffi::PyDict_SetItemString(modules, ls.name.as_ptr(), m) < 0
+    {
+        return Err(PyErrSet);
+    }
+    Ok(m)
+}
+
+// ---- heap types -----------------------------------------------------------
+
+/// Creates one heap type bound to `module`. Type names are `'static`
+/// (3.9/3.10 keep `spec->name` as tp_name) and method/getset tables are
+/// statics (CPython references them, it does not copy them).
+unsafe fn new_type(
+    module: *mut ffi::PyObject,
+    name: &'static CStr,
+    mut slots: Vec<ffi::PyType_Slot>,
+) -> PyResult<*mut ffi::PyObject> {
+    slots.push(ffi::PyType_Slot {
+        slot: 0,
+        pfunc: null_mut(),
+    });
+    let basicsize = if name == c"_cembed.ExternFunction" {
+        std::mem::size_of::<FuncObject>()
+    } else {
+        std::mem::size_of::<ffi::PyObject>()
+    };
+    let mut spec = ffi::PyType_Spec {
+        name: name.as_ptr(),
+        basicsize: basicsize as c_int,
+        itemsize: 0,
+        flags: (ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_HAVE_GC) as _,
+        slots: slots.as_mut_ptr(),
+    };
+    // 3.10+ would also take Py_TPFLAGS_DISALLOW_INSTANTIATION; on 3.9 not
+    // setting tp_new is what keeps Python code from making instances.
+    let t = ffi::PyType_FromModuleAndSpec(module, &mut spec, null_mut());
+    Owned::check(t).map(Owned::into_ptr)
+}
+
+unsafe fn alloc_instance(tp: *mut ffi::PyObject) -> PyResult<*mut ffi::PyObject> {
+    Owned::check(ffi::PyType_GenericAlloc(tp as *mut ffi::PyTypeObject, 0)).map(Owned::into_ptr)
+}
+
+/// Instances only hold a reference to their (heap) type.
+unsafe extern "C" fn inst_traverse(
+    slf: *mut ffi::PyObject,
+    visit: ffi::visitproc,
+    arg: *mut c_void,
+) -> c_int {
+    visit(ffi::Py_TYPE(slf) as *mut ffi::PyObject, arg)
+}
+
+unsafe extern "C" fn inst_dealloc(slf: *mut ffi::PyObject) {
+    let tp = ffi::Py_TYPE(slf);
+    ffi::PyObject_GC_UnTrack(slf as *mut c_void);
+    if let Some(free) = (*tp).tp_free {
+        free(slf as *mut c_void);
+    }
+    ffi::Py_DECREF(tp as *mut ffi::PyObject);
+}
+
+fn slot(slot: c_int, pfunc: *mut c_void) -> ffi::PyType_Slot {
+    ffi::PyType_Slot { slot, pfunc }
+}
+
+fn common_slots() -> Vec<ffi::PyType_Slot> {
+    vec![
+        slot(ffi::Py_tp_traverse, inst_traverse as *mut c_void),
+        slot(ffi::Py_tp_dealloc, inst_dealloc as *mut c_void),
+    ]
+}
+
+/// The module an instance of one of our types belongs to, and its state.
+unsafe fn owner(
+    slf: *mut ffi::PyObject,
+) -> PyResult<(*mut ffi::PyObject, &'static LibState, *mut ModState)> {
+    let m = ffi::PyType_GetModule(ffi::Py_TYPE(slf));
+    if m.is_null() {
+        return Err(PyErrSet);
+    }
+    let ls = lib_state_of(m)
+        .ok_or_else(|| raise(ffi::PyExc_SystemError, "cembed: object of a foreign module"))?;
+    let st = state(m);
+    if st.is_null() || (*st).ffi.is_null() {
+        return Err(raise(
+            ffi::PyExc_RuntimeError,
+            "cembed: the module was cleared",
+        ));
+    }
+    Ok((m, ls, st))
+}
+
+// ---- ffi ------------------------------------------------------------------
+
+static FFI_METHODS: SyncCell<[ffi::PyMethodDef; 2]> = SyncCell::new([
+    ffi::PyMethodDef {
+        ml_name: c"def_extern".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunctionWithKeywords: ffi_def_extern,
+        },
+        ml_flags: ffi::METH_VARARGS | ffi::METH_KEYWORDS,
+        ml_doc: c"def_extern(name=None, error=None, onerror=None)\n--\n\n\
+Decorator attaching a Python function to an extern \"Python\" function \
+(or an embedding_api function) of this library."
+            .as_ptr(),
+    },
+    ffi::PyMethodDef::zeroed(),
+]);
+
+static FFI_GETSET: SyncCell<[ffi::PyGetSetDef; 2]> = SyncCell::new([
+    ffi::PyGetSetDef {
+        name: c"error".as_ptr(),
+        get: Some(ffi_get_error),
+        set: None,
+        doc: c"The exception raised by this ffi's operations.".as_ptr(),
+        closure: null_mut(),
+    },
+    ffi::PyGetSetDef {
+        name: std::ptr::null(),
+        get: None,
+        set: None,
+        doc: std::ptr::null(),
+        closure: null_mut(),
+    },
+]);
+
+fn ffi_slots() -> Vec<ffi::PyType_Slot> {
+    let mut v = common_slots();
+    v.push(slot(ffi::Py_tp_methods, FFI_METHODS.get() as *mut c_void));
+    v.push(slot(ffi::Py_tp_getset, FFI_GETSET.get() as *mut c_void));
+    v.push(slot(
+        ffi::Py_tp_doc,
+        c"The ffi object of a cembed library.".as_ptr() as *mut c_void,
+    ));
+    v
+}
+
+unsafe extern "C" fn ffi_get_error(slf: *mut ffi::PyObject, _c: *mut c_void) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let (_, _, st) = owner(slf)?;
+        Ok(ffi::Py_NewRef((*st).error))
+    })
+}
+
+/// Runs a Python-facing function body: a panic becomes SystemError, never an
+/// unwind into CPython.
+fn trampoline(f: impl FnOnce() -> PyResult<*mut ffi::PyObject>) -> *mut ffi::PyObject {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(Ok(p)) => p,
+        Ok(Err(PyErrSet)) => null_mut(),
+        Err(_) => {
+            // SAFETY: called from CPython with the GIL held.
+            unsafe { raise(ffi::PyExc_SystemError, "cembed: internal error (panic)") };
+            null_mut()
+        }
+    }
+}
+
+/// Parses `(name=None, error=None, onerror=None)`, positional or keyword.
+unsafe fn parse_def_extern_args(
+    args: *mut ffi::PyObject,
+    kwargs: *mut ffi::PyObject,
+) -> PyResult<[*mut ffi::PyObject; 3]> {
+    const NAMES: [&str; 3] = ["name", "error", "onerror"];
+    let mut out = [ffi::Py_None(); 3];
+    let n = ffi::PyTuple_Size(args);
+    if n > 3 {
+        return Err(raise(
+            ffi::PyExc_TypeError,
+            &format!("def_extern() takes at most 3 arguments ({n} given)"),
+        ));
+    }
+    for (i, o) in out.iter_mut().enumerate().take(n as usize) {
+        *o = ffi::PyTuple_GetItem(args, i as ffi::Py_ssize_t);
+    }
+    if !kwargs.is_null() {
+        let mut pos: ffi::Py_ssize_t = 0;
+        let (mut k, mut v) = (null_mut(), null_mut());
+        while ffi::PyDict_Next(kwargs, &mut pos, &mut k, &mut v) != 0 {
+            let key = py::str_text(k).unwrap_or_default();
+            match NAMES.iter().position(|&nm| nm == key) {
+                Some(i) if (i as ffi::Py_ssize_t) < n => {
+                    return Err(raise(
+                        ffi::PyExc_TypeError,
+                        &format!("def_extern() got multiple values for argument '{key}'"),
+                    ))
+                }
+                Some(i) => out[i] = v,
+                None => {
+                    return Err(raise(
+                        ffi::PyExc_TypeError,
+                        &format!("def_extern() got an unexpected keyword argument '{key}'"),
+                    ))
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+unsafe extern "C" fn ffi_def_extern(
+    slf: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+    kwargs: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let (m, _, _) = owner(slf)?;
+        let [name, error, onerror] = parse_def_extern_args(args, kwargs)?;
+        if name != ffi::Py_None() && ffi::PyUnicode_Check(name) == 0 {
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                &format!("def_extern(): name must be a str, not {}", type_name(name)),
+            ));
+        }
+        if onerror != ffi::Py_None() && ffi::PyCallable_Check(onerror) == 0 {
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                &format!(
+                    "expected a callable object for 'onerror', not {}",
+                    type_name(onerror)
+                ),
+            ));
+        }
+        // The decorator closes over (module, name, error, onerror).
+        let closure = Owned::check(ffi::PyTuple_Pack(4, m, name, error, onerror))?;
+        Ok(ffi::PyCFunction_NewEx(
+            DECORATOR.get(),
+            closure.ptr(),
+            null_mut(),
+        ))
+    })
+}
+
+static DECORATOR: StaticMethodDef = StaticMethodDef::new(
+    c"def_extern_decorator",
+    def_extern_decorator,
+    c"Attaches the decorated function; returns it unchanged.",
+)
+.with_flags(ffi::METH_O);
+
+unsafe extern "C" fn def_extern_decorator(
+    closure: *mut ffi::PyObject,
+    func: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let m = ffi::PyTuple_GetItem(closure, 0);
+        let name = ffi::PyTuple_GetItem(closure, 1);
+        let error = ffi::PyTuple_GetItem(closure, 2);
+        let onerror = ffi::PyTuple_GetItem(closure, 3);
+        if ffi::PyCallable_Check(func) == 0 {
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                &format!("expected a callable object, not {}", type_name(func)),
+            ));
+        }
+        let name_text = if name == ffi::Py_None() {
+            let n = Owned::check(ffi::PyObject_GetAttrString(func, c"__name__".as_ptr()))?;
+            py::str_text(n.ptr()).ok_or(PyErrSet)?
+        } else {
+            py::str_text(name).ok_or(PyErrSet)?
+        };
+        let ls = lib_state_of(m).ok_or(PyErrSet)?;
+        let st = state(m);
+        if (*st).attached.is_null() {
+            return Err(raise(
+                ffi::PyExc_RuntimeError,
+                "cembed: the module was cleared",
+            ));
+        }
+        let Some(&i) = ls.by_name.get(&name_text) else {
+            return Err(raise(
+                (*st).error,
+                &format!(
+                    "ffi.def_extern('{name_text}'): no 'extern \"Python\"' function with this name"
+                ),
+            ));
+        };
+        let es = &ls.externs[i];
+        attach(m, st, ls, es, func, error, onerror)?;
+        Ok(ffi::Py_NewRef(func))
+    })
+}
+
+/// Records the attachment in the module state (which owns it) and points the
+/// extern's caches at it.
+unsafe fn attach(
+    m: *mut ffi::PyObject,
+    st: *mut ModState,
+    ls: &LibState,
+    es: &ExternState,
+    func: *mut ffi::PyObject,
+    error: *mut ffi::PyObject,
+    onerror: *mut ffi::PyObject,
+) -> PyResult<()> {
+    let (rconv, rtype) = es.result;
+    let err_bytes = if rconv == Conv::Void || rconv.size() == 0 {
+        None
+    } else {
+        let b = Owned::check(ffi::PyBytes_FromStringAndSize(
+            std::ptr::null(),
+            rconv.size() as ffi::Py_ssize_t,
+        ))?;
+        let data = ffi::PyBytes_AsString(b.ptr()) as *mut u8;
+        std::ptr::write_bytes(data, 0, rconv.size());
+        if error != ffi::Py_None() {
+            from_py(rconv, ls.type_name(rtype), error, data as *mut c_void)?;
+        }
+        Some(b)
+    };
+    let none = ffi::Py_None();
+    let entry = Owned::check(ffi::PyTuple_Pack(
+        3,
+        func,
+        onerror,
+        err_bytes.as_ref().map_or(none, |b| b.ptr()),
+    ))?;
+    let key = cstring_lossy(&es.name);
+    if ffi::PyDict_SetItemString((*st).attached, key.as_ptr(), entry.ptr()) < 0 {
+        return Err(PyErrSet);
+    }
+    // The dict now owns `entry`, which owns func/onerror/bytes.
+    es.func.store(func, Ordering::Relaxed);
+    es.onerror.store(
+        if onerror == none { null_mut() } else { onerror },
+        Ordering::Relaxed,
+    );
+    es.error.store(
+        err_bytes.map_or(null_mut(), |b| ffi::PyBytes_AsString(b.ptr()) as *mut u8),
+        Ordering::Relaxed,
+    );
+    es.owner.store(m, Ordering::Relaxed);
+    Ok(())
+}
+
+// ---- lib ------------------------------------------------------------------
+
+static LIB_METHODS: SyncCell<[ffi::PyMethodDef; 2]> = SyncCell::new([
+    ffi::PyMethodDef {
+        ml_name: c"__dir__".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunction: lib_dir,
+        },
+        ml_flags: ffi::METH_NOARGS,
+        ml_doc: std::ptr::null(),
+    },
+    ffi::PyMethodDef::zeroed(),
+]);
+
+fn lib_slots() -> Vec<ffi::PyType_Slot> {
+    let mut v = common_slots();
+    v.push(slot(ffi::Py_tp_getattro, lib_getattro as *mut c_void));
+    v.push(slot(ffi::Py_tp_methods, LIB_METHODS.get() as *mut c_void));
+    v.push(slot(
+        ffi::Py_tp_doc,
+        c"The lib object of a cembed library: its functions.".as_ptr() as *mut c_void,
+    ));
+    v
+}
+
+unsafe extern "C" fn lib_getattro(
+    slf: *mut ffi::PyObject,
+    name: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let (_, ls, st) = owner(slf)?;
+        let f = ffi::PyDict_GetItemWithError((*st).funcs, name);
+        if !f.is_null() {
+            return Ok(ffi::Py_NewRef(f));
+        }
+        if !ffi::PyErr_Occurred().is_null() {
+            return Err(PyErrSet);
+        }
+        let r = ffi::PyObject_GenericGetAttr(slf, name);
+        if r.is_null() && ffi::PyErr_ExceptionMatches(ffi::PyExc_AttributeError) != 0 {
+            ffi::PyErr_Clear();
+            let n = py::str_text(name).unwrap_or_default();
+            return Err(raise(
+                ffi::PyExc_AttributeError,
+                &format!(
+                    "cembed library '{}' has no function, constant or global variable named '{n}'",
+                    ls.name.to_string_lossy()
+                ),
+            ));
+        }
+        Ok(r)
+    })
+}
+
+unsafe extern "C" fn lib_dir(
+    slf: *mut ffi::PyObject,
+    _a: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let (_, _, st) = owner(slf)?;
+        Ok(ffi::PyDict_Keys((*st).funcs))
+    })
+}
+
+// ---- functions on lib ----------------------------------------------------
+
+/// `lib.<name>`: calls the extern like C would (running the init code first
+/// if needed), converting arguments and result.
+#[repr(C)]
+pub(crate) struct FuncObject {
+    ob_base: ffi::PyObject,
+    es: *const ExternState,
+}
+
+fn func_slots() -> Vec<ffi::PyType_Slot> {
+    let mut v = common_slots();
+    v.push(slot(ffi::Py_tp_call, func_call as *mut c_void));
+    v.push(slot(ffi::Py_tp_repr, func_repr as *mut c_void));
+    v
+}
+
+unsafe extern "C" fn func_repr(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let es = &*(*(slf as *mut FuncObject)).es;
+        let s = cstring_lossy(&format!("<cembed function {}>", es.qualname));
+        Ok(ffi::PyUnicode_FromString(s.as_ptr()))
+    })
+}
+
+unsafe extern "C" fn func_call(
+    slf: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+    kwargs: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let es = &*(*(slf as *mut FuncObject)).es;
+        if !kwargs.is_null() && ffi::PyDict_Size(kwargs) != 0 {
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                &format!("{}() takes no keyword arguments", es.name),
+            ));
+        }
+        let n = ffi::PyTuple_Size(args) as usize;
+        if n != es.args.len() {
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                &format!(
+                    "{}() takes exactly {} argument{} ({n} given)",
+                    es.name,
+                    es.args.len(),
+                    if es.args.len() == 1 { "" } else { "s" }
+                ),
+            ));
+        }
+        let ls = es.lib();
+        // 16 bytes, 16-aligned, per argument: enough for every primitive.
+        let mut store = vec![[0u128; 1]; n];
+        let mut ptrs: Vec<*mut c_void> = Vec::with_capacity(n);
+        for (i, &(conv, t)) in es.args.iter().enumerate() {
+            let p = store[i].as_mut_ptr() as *mut c_void;
+            from_py(conv, ls.type_name(t), ffi::PyTuple_GetItem(args, i as _), p)?;
+            ptrs.push(p);
+        }
+        let mut result = [0u128; 1];
+        let (rconv, rtype) = es.result;
+        let rp = if rconv == Conv::Void {
+            null_mut()
+        } else {
+            result.as_mut_ptr() as *mut c_void
+        };
+        crate::call::call_from_python(es, ptrs.as_mut_ptr(), rp);
+        Ok(to_py(rconv, ls.type_name(rtype), rp))
+    })
+}
+
+/// For `lib.rs`: a module def's address, for `module_init`.
+pub(crate) fn def_ptr(ls: &LibState) -> *mut ffi::PyModuleDef {
+    &ls.def as *const ffi::PyModuleDef as *mut ffi::PyModuleDef
+}

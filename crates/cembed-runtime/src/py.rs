@@ -1,0 +1,244 @@
+//! Small owned/borrowed wrappers over raw `pyo3-ffi` pointers, and the few
+//! helpers every other module needs (setting and formatting exceptions,
+//! writing to `sys.stderr`).
+//!
+//! Rule of the crate: a function that takes or returns `*mut PyObject`, or
+//! creates an [`Owned`], must only run while the current thread holds the GIL.
+//! Every such function is `unsafe` and says so.
+
+use pyo3_ffi as ffi;
+use std::ffi::{c_char, CStr, CString};
+use std::ptr::NonNull;
+
+/// A strong reference to a Python object, released on drop.
+///
+/// `Owned` is deliberately `!Send` (it holds a `NonNull`): it can only live on
+/// the stack of a thread that holds the GIL, so dropping it (a `Py_DECREF`)
+/// is always done with the GIL held.
+pub(crate) struct Owned(NonNull<ffi::PyObject>);
+
+impl Owned {
+    /// Takes ownership of a new reference; `None` if `p` is NULL (which, for
+    /// a C-API return value, means an exception is set).
+    ///
+    /// # Safety
+    /// `p` is NULL or a new (owned) reference, and the GIL is held.
+    pub(crate) unsafe fn new(p: *mut ffi::PyObject) -> Option<Owned> {
+        NonNull::new(p).map(Owned)
+    }
+
+    /// Like [`Owned::new`] but turns NULL into `Err(PyErrSet)`.
+    ///
+    /// # Safety
+    /// As for [`Owned::new`].
+    pub(crate) unsafe fn check(p: *mut ffi::PyObject) -> PyResult<Owned> {
+        Owned::new(p).ok_or(PyErrSet)
+    }
+
+    /// Takes a new reference to a borrowed object.
+    ///
+    /// # Safety
+    /// `p` is a valid object and the GIL is held.
+    pub(crate) unsafe fn from_borrowed(p: *mut ffi::PyObject) -> Owned {
+        ffi::Py_INCREF(p);
+        Owned(NonNull::new_unchecked(p))
+    }
+
+    pub(crate) fn ptr(&self) -> *mut ffi::PyObject {
+        self.0.as_ptr()
+    }
+
+    /// Gives the reference away (to a C-API function that steals it, or as a
+    /// return value).
+    pub(crate) fn into_ptr(self) -> *mut ffi::PyObject {
+        let p = self.0.as_ptr();
+        std::mem::forget(self);
+        p
+    }
+}
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        // SAFETY: an `Owned` only exists on a thread holding the GIL (see the
+        // type's comment), and it owns one reference.
+        unsafe { ffi::Py_DECREF(self.0.as_ptr()) }
+    }
+}
+
+/// "A Python exception is set": the error half of results of functions that
+/// follow the C-API convention.
+#[derive(Debug)]
+pub(crate) struct PyErrSet;
+
+pub(crate) type PyResult<T> = Result<T, PyErrSet>;
+
+/// Raises `exc` with `msg`. Returns `PyErrSet` so callers can `return Err(raise(..))`.
+///
+/// # Safety
+/// GIL held; `exc` is an exception type.
+pub(crate) unsafe fn raise(exc: *mut ffi::PyObject, msg: &str) -> PyErrSet {
+    let msg = cstring_lossy(msg);
+    ffi::PyErr_SetString(exc, msg.as_ptr());
+    PyErrSet
+}
+
+/// A `CString` from text that may contain NUL bytes (they become `\0` text).
+pub(crate) fn cstring_lossy(s: &str) -> CString {
+    CString::new(s.replace('\0', "\\0")).expect("NUL bytes were replaced")
+}
+
+/// Text of a C string (lossy UTF-8); "" for NULL.
+///
+/// # Safety
+/// `p` is NULL or a NUL-terminated string.
+pub(crate) unsafe fn text(p: *const c_char) -> String {
+    if p.is_null() {
+        String::new()
+    } else {
+        CStr::from_ptr(p).to_string_lossy().into_owned()
+    }
+}
+
+/// UTF-8 text of a `str` object, or `None` (with an exception set) if it is
+/// not a `str`.
+///
+/// # Safety
+/// GIL held; `obj` valid.
+pub(crate) unsafe fn str_text(obj: *mut ffi::PyObject) -> Option<String> {
+    let mut len: ffi::Py_ssize_t = 0;
+    let p = ffi::PyUnicode_AsUTF8AndSize(obj, &mut len);
+    if p.is_null() {
+        return None;
+    }
+    let bytes = std::slice::from_raw_parts(p as *const u8, len as usize);
+    Some(String::from_utf8_lossy(bytes).into_owned())
+}
+
+/// `repr(obj)` as text; a placeholder if repr itself fails (the failure is
+/// swallowed: this is only used to build messages).
+///
+/// # Safety
+/// GIL held; `obj` valid.
+pub(crate) unsafe fn repr_text(obj: *mut ffi::PyObject) -> String {
+    match Owned::new(ffi::PyObject_Repr(obj)).and_then(|r| str_text(r.ptr())) {
+        Some(s) => s,
+        None => {
+            ffi::PyErr_Clear();
+            "<object with a failing repr>".to_string()
+        }
+    }
+}
+
+/// Name of the type of `obj` (`tp_name`), for TypeError messages.
+///
+/// # Safety
+/// GIL held; `obj` valid.
+pub(crate) unsafe fn type_name(obj: *mut ffi::PyObject) -> String {
+    text((*ffi::Py_TYPE(obj)).tp_name)
+}
+
+/// Imports `module` and returns its attribute `name`.
+///
+/// # Safety
+/// GIL held.
+pub(crate) unsafe fn import_attr(module: &CStr, name: &CStr) -> PyResult<Owned> {
+    let m = Owned::check(ffi::PyImport_ImportModule(module.as_ptr()))?;
+    Owned::check(ffi::PyObject_GetAttrString(m.ptr(), name.as_ptr()))
+}
+
+/// Writes `s` to Python's `sys.stderr` (falling back to C's stderr if there is
+/// none), then flushes it, so that the text is ordered with what C writes next.
+/// Never raises.
+///
+/// # Safety
+/// GIL held.
+pub(crate) unsafe fn write_stderr(s: &str) {
+    let f = ffi::PySys_GetObject(c"stderr".as_ptr());
+    let cs = cstring_lossy(s);
+    if f.is_null() || f == ffi::Py_None() || ffi::PyFile_WriteString(cs.as_ptr(), f) < 0 {
+        ffi::PyErr_Clear();
+        c_stderr(s);
+        return;
+    }
+    flush_file(f);
+}
+
+/// Calls `f.flush()`, swallowing any error.
+///
+/// # Safety
+/// GIL held; `f` valid.
+pub(crate) unsafe fn flush_file(f: *mut ffi::PyObject) {
+    let r = ffi::PyObject_CallMethod(f, c"flush".as_ptr(), std::ptr::null());
+    if r.is_null() {
+        ffi::PyErr_Clear();
+    } else {
+        ffi::Py_DECREF(r);
+    }
+}
+
+/// Flushes `sys.stdout` and `sys.stderr` (errors are swallowed).
+///
+/// # Safety
+/// GIL held.
+pub(crate) unsafe fn flush_std_streams() {
+    for name in [c"stdout", c"stderr"] {
+        let f = ffi::PySys_GetObject(name.as_ptr());
+        if !f.is_null() && f != ffi::Py_None() {
+            flush_file(f);
+        }
+    }
+}
+
+/// Writes to C's stderr (unbuffered, no Python needed) and flushes it.
+pub(crate) fn c_stderr(s: &str) {
+    use std::io::Write;
+    let mut e = std::io::stderr().lock();
+    let _ = e.write_all(s.as_bytes());
+    let _ = e.flush();
+}
+
+/// Takes the current exception and formats it like the interpreter would
+/// (`traceback.format_exception`), clearing it. Returns "" if none is set.
+///
+/// # Safety
+/// GIL held.
+#[allow(deprecated)] // PyErr_Fetch: the only API present on every version 3.9-3.13
+pub(crate) unsafe fn take_exception_text() -> String {
+    let (mut t, mut v, mut tb) = (
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+    );
+    ffi::PyErr_Fetch(&mut t, &mut v, &mut tb);
+    if t.is_null() {
+        return String::new();
+    }
+    ffi::PyErr_NormalizeException(&mut t, &mut v, &mut tb);
+    let t = Owned::new(t);
+    let v = Owned::new(v);
+    let tb = Owned::new(tb);
+    let none = ffi::Py_None();
+    let arg = |o: &Option<Owned>| o.as_ref().map_or(none, |o| o.ptr());
+    let formatted = (|| {
+        let fmt = import_attr(c"traceback", c"format_exception").ok()?;
+        let lines = Owned::new(ffi::PyObject_CallFunctionObjArgs(
+            fmt.ptr(),
+            arg(&t),
+            arg(&v),
+            arg(&tb),
+            std::ptr::null_mut::<ffi::PyObject>(),
+        ))?;
+        let empty = Owned::new(ffi::PyUnicode_FromString(c"".as_ptr()))?;
+        let joined = Owned::new(ffi::PyUnicode_Join(empty.ptr(), lines.ptr()))?;
+        str_text(joined.ptr())
+    })();
+    match formatted {
+        Some(s) => s,
+        None => {
+            ffi::PyErr_Clear();
+            let tn = t.as_ref().map_or(String::new(), |t| repr_text(t.ptr()));
+            let vn = v.as_ref().map_or(String::new(), |v| repr_text(v.ptr()));
+            format!("{tn}: {vn}\n")
+        }
+    }
+}

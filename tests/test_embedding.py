@@ -402,10 +402,10 @@ def test_errno_is_preserved(project):
         int main(void) {
             errno = 42;
             int r = touch();                 /* first call: starts Python */
-            printf("%%d errno %%d\\n", r, errno);
+            printf("%d errno %d\\n", r, errno);
             errno = 7;
             r = touch();
-            printf("%%d errno %%d\\n", r, errno);
+            printf("%d errno %d\\n", r, errno);
             return 0;
         }
     """, libs=["liberr.so"])

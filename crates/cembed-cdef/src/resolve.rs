@@ -527,9 +527,7 @@ impl Resolver {
                         span: r.span,
                     });
                     self.tags.insert(tag.name.clone(), Tag::Record(id));
-                    if r.body.is_none() {
-                        self.list_record(id);
-                    }
+                    self.list_record(id);
                     id
                 }
             },
@@ -544,6 +542,7 @@ impl Resolver {
                     dotdotdot_typedef: false,
                     span: r.span,
                 });
+                self.list_record(id);
                 id
             }
         };
@@ -581,14 +580,13 @@ impl Resolver {
                     }
                 }
             }
-            // Listed right after its body, so nested records come first.
-            self.list_record(id);
         }
         Ok(self.prog.intern(Type::Record(id)))
     }
 
-    /// Adds the `Decl::Record` of `id` (once): when a record is first
-    /// mentioned without a body, or else right after its body.
+    /// Adds the `Decl::Record` of `id` (once), when the record is first
+    /// mentioned: a record containing nested ones is listed before them (codegen
+    /// relies on this order to spell nested anonymous types inline).
     fn list_record(&mut self, id: RecordId) {
         if self.listed_records.insert(id) {
             self.prog.decls.push(Decl::Record { id });

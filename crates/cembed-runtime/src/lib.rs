@@ -20,6 +20,7 @@
 //! unwinds into C.
 
 mod call;
+mod cdata;
 mod convert;
 mod ctypes;
 mod init;
@@ -27,6 +28,7 @@ mod libstate;
 mod module;
 mod py;
 mod thread;
+mod toolbox;
 
 use cembed_abi::{Extern, Lib, RuntimeApi, ABI_VERSION};
 use module::SyncCell;
@@ -51,23 +53,23 @@ pub extern "C" fn cembed_runtime_v1() -> *const RuntimeApi {
     &API
 }
 
-fn errno_location() -> *mut i32 {
-    // SAFETY: __errno_location has no preconditions; the pointer is
-    // thread-local and valid for the thread's lifetime.
-    unsafe { libc::__errno_location() }
-}
-
 /// Runs `f` with errno preserved and panics reported, never unwound.
+///
+/// CFFI's errno rule: the caller's errno is saved on entry (it is what
+/// `ffi.errno` reads), C functions called from Python update the saved
+/// value, `ffi.errno = x` sets it, and it is what errno holds on return.
+/// Without any of those, errno is unchanged across the call.
 fn c_entry<R>(what: &str, fallback: R, f: impl FnOnce() -> R) -> R {
-    let e = errno_location();
-    // SAFETY: e is this thread's errno.
-    let saved = unsafe { *e };
+    let outer = toolbox::saved_errno();
+    toolbox::save_errno();
     let r = catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
         py::c_stderr(&format!("cembed: internal error (panic) in {what}\n"));
         fallback
     });
-    // SAFETY: as above.
-    unsafe { *e = saved };
+    toolbox::restore_errno();
+    // A nested entry (C -> Python -> C -> Python) leaves the outer saved
+    // value as it was.
+    toolbox::set_saved_errno(outer);
     r
 }
 

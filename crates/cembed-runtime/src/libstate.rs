@@ -229,10 +229,10 @@ unsafe fn prepare_extern(ls: &LibState, lsp: *const LibState, ext: *mut Extern) 
             let args = t
                 .params
                 .iter()
-                .map(|&p| (Conv::of(ls.types.get(p)), p))
+                .map(|&p| (Conv::of(lsp, p, ls.types.get(p)), p))
                 .collect();
             let result = match t.item {
-                Some(r) => (Conv::of(ls.types.get(r)), r),
+                Some(r) => (Conv::of(lsp, r, ls.types.get(r)), r),
                 None => (Conv::Void, u32::MAX),
             };
             (args, result, false)

@@ -80,6 +80,22 @@ struct ModState {
     /// name -> (fn, onerror or None, error bytes or None): owns what the
     /// ExternState caches borrow.
     attached: *mut ffi::PyObject,
+    /// The data model (CType/CData types, type registry): owned, created by
+    /// exec, its objects cleared by m_clear, freed by m_free.
+    cdata: *mut crate::cdata::Cx,
+}
+
+/// The data model context of one of our modules (NULL if not created or
+/// already freed).
+///
+/// # Safety
+/// GIL held; `module` is a module made from a LibState's def.
+pub(crate) unsafe fn cx_of_module(module: *mut ffi::PyObject) -> *mut crate::cdata::Cx {
+    let st = state(module);
+    if st.is_null() || (*st).ffi.is_null() {
+        return null_mut();
+    }
+    (*st).cdata
 }
 
 impl ModState {
@@ -175,6 +191,7 @@ unsafe fn exec_impl(module: *mut ffi::PyObject) -> PyResult<()> {
     if st.error.is_null() {
         return Err(PyErrSet);
     }
+    st.cdata = Box::into_raw(crate::cdata::Cx::new(module, ls, st.error)?);
     st.ffi = alloc_instance(st.ffi_type)?;
     st.lib = alloc_instance(st.lib_type)?;
     st.attached = Owned::check(ffi::PyDict_New())?.into_ptr();
@@ -214,6 +231,9 @@ unsafe extern "C" fn module_traverse(
             }
         }
     }
+    if !(*st).cdata.is_null() {
+        return (*(*st).cdata).traverse(visit, arg);
+    }
     0
 }
 
@@ -241,11 +261,24 @@ unsafe extern "C" fn module_clear(module: *mut ffi::PyObject) -> c_int {
             ffi::Py_DECREF(p);
         }
     }
+    // Only the references: the registry stays until m_free (cdata of this
+    // module may still be deallocated after a GC clear; they never read it
+    // while dying, but their type's module state must stay valid).
+    if !(*st).cdata.is_null() {
+        (*(*st).cdata).clear();
+    }
     0
 }
 
 unsafe extern "C" fn module_free(module: *mut c_void) {
     module_clear(module as *mut ffi::PyObject);
+    let st = state(module as *mut ffi::PyObject);
+    if !st.is_null() && !(*st).cdata.is_null() {
+        drop(Box::from_raw(std::mem::replace(
+            &mut (*st).cdata,
+            null_mut(),
+        )));
+    }
 }
 
 fn detach(es: &ExternState) {
@@ -412,8 +445,16 @@ static FFI_GETSET: SyncCell<[ffi::PyGetSetDef; 2]> = SyncCell::new([
 
 fn ffi_slots() -> Vec<ffi::PyType_Slot> {
     let mut v = common_slots();
-    v.push(slot(ffi::Py_tp_methods, FFI_METHODS.get() as *mut c_void));
-    v.push(slot(ffi::Py_tp_getset, FFI_GETSET.get() as *mut c_void));
+    // The toolbox (`ffi.new`, `cast`, ...) adds its methods and attributes
+    // to def_extern and error.
+    v.push(slot(
+        ffi::Py_tp_methods,
+        crate::toolbox::ffi_methods(FFI_METHODS.get() as *const ffi::PyMethodDef) as *mut c_void,
+    ));
+    v.push(slot(
+        ffi::Py_tp_getset,
+        crate::toolbox::ffi_getset(FFI_GETSET.get() as *const ffi::PyGetSetDef) as *mut c_void,
+    ));
     v.push(slot(
         ffi::Py_tp_doc,
         c"The ffi object of a cembed library.".as_ptr() as *mut c_void,
@@ -421,7 +462,10 @@ fn ffi_slots() -> Vec<ffi::PyType_Slot> {
     v
 }
 
-unsafe extern "C" fn ffi_get_error(slf: *mut ffi::PyObject, _c: *mut c_void) -> *mut ffi::PyObject {
+pub(crate) unsafe extern "C" fn ffi_get_error(
+    slf: *mut ffi::PyObject,
+    _c: *mut c_void,
+) -> *mut ffi::PyObject {
     trampoline(|| {
         let (_, _, st) = owner(slf)?;
         Ok(ffi::Py_NewRef((*st).error))
@@ -430,7 +474,7 @@ unsafe extern "C" fn ffi_get_error(slf: *mut ffi::PyObject, _c: *mut c_void) -> 
 
 /// Runs a Python-facing function body: a panic becomes SystemError, never an
 /// unwind into CPython.
-fn trampoline(f: impl FnOnce() -> PyResult<*mut ffi::PyObject>) -> *mut ffi::PyObject {
+pub(crate) fn trampoline(f: impl FnOnce() -> PyResult<*mut ffi::PyObject>) -> *mut ffi::PyObject {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(Ok(p)) => p,
         Ok(Err(PyErrSet)) => null_mut(),

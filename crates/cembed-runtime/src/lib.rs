@@ -13,16 +13,19 @@
 //! (pinned thread states, the exit gate), `call.rs` (the C -> Python call),
 //! `convert.rs` over `ctypes.rs` (type-driven conversions), `module.rs` (each
 //! library's `ffi`/`lib` module), `libstate.rs` (per-library Rust state),
-//! `py.rs` (owned-reference wrapper and helpers). docs/runtime.md explains
+//! `py.rs` (owned-reference wrapper and helpers), `libobj.rs` (what
+//! `lib.<name>` is), `cfunc.rs` (calling C through the generated thunks). docs/runtime.md explains
 //! the design.
 //!
 //! Every function called from C or from CPython catches panics: nothing ever
 //! unwinds into C.
 
 mod call;
+mod cfunc;
 mod convert;
 mod ctypes;
 mod init;
+mod libobj;
 mod libstate;
 mod module;
 mod py;
@@ -74,7 +77,16 @@ fn c_entry<R>(what: &str, fallback: R, f: impl FnOnce() -> R) -> R {
 unsafe extern "C" fn api_call(ext: *mut Extern, args: *mut *mut c_void, result: *mut c_void) {
     // SAFETY: the glue passes a generated descriptor and its argument/result
     // buffers (ABI contract of cembed_runtime_api.call).
-    c_entry("call", (), || unsafe { call::call(ext, args, result) })
+    c_entry("call", (), || unsafe {
+        // ffi.errno inside the callback is the caller's errno (CFFI's
+        // save_errno at callback entry) ...
+        cfunc::errno::save();
+        call::call(ext, args, result)
+    });
+    // ... and what the callback left in ffi.errno (including what a C call
+    // it made set) is C's errno on return, as with CFFI. When Python never
+    // ran, that is still the entry value saved above.
+    cfunc::errno::restore();
 }
 
 unsafe extern "C" fn api_start(lib: *mut Lib) -> i32 {

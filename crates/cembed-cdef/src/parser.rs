@@ -887,10 +887,8 @@ impl<'a> Parser<'a> {
                     EnumValue::Implicit
                 };
                 items.push(EnumItem { name, value });
-                if !self.eat_punct(",") {
-                    if !self.is_punct("}") {
-                        return Err(self.expected("`,` or `}`"));
-                    }
+                if !self.eat_punct(",") && !self.is_punct("}") {
+                    return Err(self.expected("`,` or `}`"));
                 }
             }
             if items.is_empty() && !partial {
@@ -1046,12 +1044,11 @@ impl<'a> Parser<'a> {
             // `f()` means no parameters in CFFI (as `f(void)`).
             return Ok((params, false));
         }
-        if self.is_ident("void") && self.tok_at(1).kind == TokKind::Punct {
-            if self.text_of(self.tok_at(1)) == ")" {
-                self.bump();
-                self.bump();
-                return Ok((params, false));
-            }
+        let next = self.tok_at(1);
+        if self.is_ident("void") && next.kind == TokKind::Punct && self.text_of(next) == ")" {
+            self.bump();
+            self.bump();
+            return Ok((params, false));
         }
         loop {
             if self.tok().kind == TokKind::Ellipsis {

@@ -226,6 +226,63 @@ mod tests {
     }
 
     #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let n = 100_000;
+        let decl = format!("int {}x{};", "(*".repeat(n), ")".repeat(n));
+        let e = cdef(&decl).unwrap_err();
+        assert!(e.contains("nested too deeply"), "{}", &e[..200]);
+        let expr = format!("enum e {{ A = {}1{} }};", "(".repeat(n), ")".repeat(n));
+        assert!(cdef(&expr).unwrap_err().contains("nested too deeply"));
+        let neg = format!("enum e {{ A = {}1 }};", "~".repeat(n));
+        assert!(cdef(&neg).unwrap_err().contains("nested too deeply"));
+        let rec = format!("{} int x; {}", "struct s { ".repeat(n), "};".repeat(n));
+        assert!(cdef(&rec).unwrap_err().contains("nested too deeply"));
+        let ty = format!("int{}{}", "(*".repeat(n), ")".repeat(n));
+        assert!(parse_type_expr(&ty)
+            .unwrap_err()
+            .contains("nested too deeply"));
+        // Moderately deep nesting is fine.
+        let ok = format!("int {}x{};", "(*".repeat(30), ")".repeat(30));
+        assert!(cdef(&ok).is_ok());
+    }
+
+    #[test]
+    fn large_input_parses() {
+        // 2,000 structs, typedefs and functions: every declaration resolved.
+        let mut text = String::new();
+        for i in 0..2000 {
+            text.push_str(&format!(
+                "typedef struct s{i} {{ int a; double b[4]; struct s{i} *next; }} s{i}_t;\n\
+                 int f{i}(s{i}_t *, const char *, int (*cb)(int, void *));\n"
+            ));
+        }
+        let src = [Source {
+            name: "big".into(),
+            text,
+            kind: SourceKind::EmbeddingApi,
+        }];
+        let start = std::time::Instant::now();
+        let p = parse_program(&src).unwrap();
+        let took = start.elapsed();
+        assert_eq!(p.records.len(), 2000);
+        assert_eq!(p.functions().count(), 2000);
+        // One function-pointer type shared by all, one function type each.
+        assert_eq!(p.function_types().len(), 2001);
+        eprintln!("parsed 4000 declarations in {took:?}");
+    }
+
+    #[test]
+    fn deterministic() {
+        let text =
+            "typedef struct { int x; } a_t; struct q { union { int i; float f; }; a_t a; };\n\
+                    enum e { A = 1 << 3, B }; int f(a_t *, enum e, struct q);";
+        let a = cdef(text).unwrap();
+        for _ in 0..5 {
+            assert_eq!(cdef(text).unwrap(), a);
+        }
+    }
+
+    #[test]
     fn error_has_location() {
         let e = cdef("int x;\nfoo_t y;\n").unwrap_err();
         assert!(e.contains("unknown type name `foo_t`"), "{e}");

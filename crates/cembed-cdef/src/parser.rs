@@ -39,7 +39,15 @@ pub struct Parser<'a> {
     /// Type-expression mode: an unknown identifier in type position is taken as
     /// a typedef name (the caller resolves it against its own tables).
     lenient: bool,
+    /// Current nesting of recursive constructs (see [`MAX_DEPTH`]).
+    depth: u32,
 }
+
+/// Deepest nesting of declarators, struct bodies and parenthesised
+/// expressions accepted. Real declarations stay far below; the limit keeps a
+/// hostile type string (`ffi.typeof("((((...")`) from overflowing the stack of
+/// the host's thread.
+const MAX_DEPTH: u32 = 64;
 
 /// Identifiers CFFI removes before parsing on non-Windows platforms.
 fn is_ignored_ident(s: &str) -> bool {
@@ -68,6 +76,7 @@ impl<'a> Parser<'a> {
             source,
             typedefs,
             lenient,
+            depth: 0,
         }
     }
 
@@ -195,6 +204,18 @@ impl<'a> Parser<'a> {
     /// Is `s` a type name here: a typedef declared so far or a named primitive.
     fn is_type_name(&self, s: &str) -> bool {
         self.typedefs.contains(s) || named_prim(s).is_some() || s == "FILE"
+    }
+
+    /// Enters one level of nesting; errors past [`MAX_DEPTH`].
+    fn enter(&mut self) -> PResult<()> {
+        if self.depth >= MAX_DEPTH {
+            return Err(self.err_here(
+                "declaration nested too deeply",
+                format!("more than {MAX_DEPTH} levels of nesting"),
+            ));
+        }
+        self.depth += 1;
+        Ok(())
     }
 
     // ---- top level -------------------------------------------------------
@@ -737,6 +758,13 @@ impl<'a> Parser<'a> {
     }
 
     fn record_spec(&mut self) -> PResult<RecordSpec> {
+        self.enter()?;
+        let r = self.record_spec_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn record_spec_inner(&mut self) -> PResult<RecordSpec> {
         let kw = self.bump();
         let kind = if self.text_of(kw) == "union" {
             RecordKind::Union
@@ -918,6 +946,13 @@ impl<'a> Parser<'a> {
     /// Whether a name is required is checked by the caller / resolver, so that
     /// the error can say what needed it.
     fn declarator(&mut self, abstract_only: bool) -> PResult<Declarator> {
+        self.enter()?;
+        let r = self.declarator_inner(abstract_only);
+        self.depth -= 1;
+        r
+    }
+
+    fn declarator_inner(&mut self, abstract_only: bool) -> PResult<Declarator> {
         let start = self.tok().start;
         let mut ptrs = Vec::new();
         while self.is_punct("*") {
@@ -1131,6 +1166,13 @@ impl<'a> Parser<'a> {
     }
 
     fn unary(&mut self) -> PResult<Expr> {
+        self.enter()?;
+        let r = self.unary_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn unary_inner(&mut self) -> PResult<Expr> {
         let t = self.tok();
         let start = t.start;
         match t.kind {

@@ -625,7 +625,18 @@ impl<'p> Gen<'p> {
                 ),
                 "",
                 |w| {
+                    // A const bitfield cannot be assigned through the real
+                    // type: it is set through the shadow, which has the same
+                    // layout (checked above) and no qualifiers.
+                    let any_const = fields
+                        .iter()
+                        .any(|f| f.bit_width.is_some() && f.quals.is_const);
+                    let shadow = any_const && self.has_shadow(r);
                     w.line(format!("{spelled} *p = ({spelled} *)buf;"));
+                    if shadow {
+                        let st = n.shadow_type(r);
+                        w.line(format!("{st} *s = ({st} *)buf;"));
+                    }
                     w.line("uint64_t ones;");
                     w.line(format!("memset(buf, 0, sizeof({spelled}));"));
                     w.line(
@@ -635,7 +646,17 @@ impl<'p> Gen<'p> {
                     w.line("switch (field) {");
                     for (i, f) in fields.iter().enumerate() {
                         if let (Some(name), Some(_)) = (&f.name, f.bit_width) {
-                            w.line(format!("case {i}: p->{name} = ones; break;"));
+                            match (f.quals.is_const, shadow) {
+                                (false, _) => w.line(format!("case {i}: p->{name} = ones; break;")),
+                                (true, true) => {
+                                    w.line(format!("case {i}: s->{name} = ones; break;"))
+                                }
+                                // A partial record has no shadow: the
+                                // runtime sees no bits for this field.
+                                (true, false) => w.line(format!(
+                                    "case {i}: break; /* const bitfield of a partial record */"
+                                )),
+                            }
                         }
                     }
                     w.line("default: break;");

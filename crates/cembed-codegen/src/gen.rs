@@ -669,25 +669,6 @@ impl<'p> Gen<'p> {
 
     // ---- constants -------------------------------------------------------
 
-    /// Whether a constant of this type is stored as integer bits.
-    fn is_integer(&self, t: TypeId) -> bool {
-        match self.p.ty(t) {
-            Type::Prim(prim) => match prim.class {
-                PrimClass::Char
-                | PrimClass::Bool
-                | PrimClass::WideChar
-                | PrimClass::SignedInt
-                | PrimClass::UnsignedInt
-                | PrimClass::UnknownInt => true,
-                PrimClass::Void | PrimClass::Float | PrimClass::UnknownFloat => false,
-            },
-            Type::Enum(_) => true,
-            Type::Pointer { .. } | Type::Array { .. } | Type::Record(_) | Type::Function { .. } => {
-                false
-            }
-        }
-    }
-
     fn const_getters(&self, w: &mut SourceWriter) {
         let n = self.n();
         let mut any = false;
@@ -695,11 +676,11 @@ impl<'p> Gen<'p> {
             let Decl::Constant { name, ty, .. } = d else {
                 continue;
             };
-            if self.is_integer(*ty) {
-                continue;
-            }
             if !any {
-                w.line("/* ---- getters of non-integer constants ---- */");
+                w.line(
+                    "/* ---- getters of `static const` values: a value may be a variable, which a",
+                );
+                w.line(" * static table cannot hold (not a constant expression) ---- */");
                 w.blank();
                 any = true;
             }
@@ -967,9 +948,6 @@ impl<'p> Gen<'p> {
             .filter_map(|d| match d {
                 // Macros have no C type: type -1, the value is a plain integer.
                 Decl::Macro { name, .. } => Some(int_const_row(name, -1)),
-                Decl::Constant { name, ty, .. } if self.is_integer(*ty) => {
-                    Some(int_const_row(name, ty.0 as i64))
-                }
                 Decl::Constant { name, ty, .. } => Some(format!(
                     "{{ {}, {}, 0, 0, _cembed_const__{name} }},",
                     literal(name),

@@ -377,9 +377,14 @@ impl<'a> Parser<'a> {
         let mut declarators = Vec::new();
         if !self.is_punct(";") {
             loop {
-                let d = self.declarator(false)?;
-                self.after_declarator(&d)?;
-                declarators.push(d);
+                let decl = self.declarator(false)?;
+                let init = if ctx == Ctx::Top && self.is_punct("=") {
+                    Some(self.initializer()?)
+                } else {
+                    None
+                };
+                self.after_declarator(&decl)?;
+                declarators.push(InitDeclarator { decl, init });
                 if !self.eat_punct(",") {
                     break;
                 }
@@ -392,7 +397,7 @@ impl<'a> Parser<'a> {
         if matches!(spec.storage, Some((Storage::Typedef, _))) {
             // The lexer hack: from here on these names parse as types.
             for d in &declarators {
-                if let Some(n) = &d.name {
+                if let Some(n) = &d.decl.name {
                     self.typedefs.insert(n.name.clone());
                 }
             }
@@ -404,17 +409,70 @@ impl<'a> Parser<'a> {
         })
     }
 
+    /// `= ...` after a top-level declarator: an integer literal (possibly
+    /// negated) is kept, anything else is skipped as CFFI ignores it.
+    fn initializer(&mut self) -> PResult<Initializer> {
+        let eq = self.bump();
+        let start = self.pos;
+        let mut depth = 0usize;
+        loop {
+            let t = self.tok();
+            match t.kind {
+                TokKind::Eof | TokKind::Hash | TokKind::LineEnd => {
+                    return Err(Diag::new(
+                        "unterminated initializer",
+                        self.span_of(eq),
+                        "this initializer has no closing `;` (or its brackets do not match)",
+                    ))
+                }
+                TokKind::Punct => match self.text_of(t) {
+                    "(" | "[" | "{" => depth += 1,
+                    ")" | "]" | "}" if depth > 0 => depth -= 1,
+                    ")" | "]" | "}" => {
+                        return Err(self.err_here(
+                            format!("unbalanced `{}` in initializer", self.text_of(t)),
+                            "no matching opening bracket",
+                        ))
+                    }
+                    "," | ";" if depth == 0 => break,
+                    _ => {}
+                },
+                _ => {}
+            }
+            self.bump();
+        }
+        let toks = &self.toks[start..self.pos];
+        if toks.is_empty() {
+            return Err(self.expected("an initializer after `=`"));
+        }
+        let span = Span {
+            source: self.source,
+            start: toks[0].start,
+            end: toks[toks.len() - 1].end,
+        };
+        let kinds: Vec<TokKind> = toks.iter().map(|t| t.kind).collect();
+        Ok(match kinds.as_slice() {
+            [TokKind::Number] => match parse_int_literal(self.text_of(toks[0])) {
+                Ok(v) => Initializer::Int(v as i128, span),
+                Err(_) => Initializer::Other(span),
+            },
+            [TokKind::Punct, TokKind::Number] if self.text_of(toks[0]) == "-" => {
+                match parse_int_literal(self.text_of(toks[1])) {
+                    Ok(v) => Initializer::Int(-(v as i128), span),
+                    Err(_) => Initializer::Other(span),
+                }
+            }
+            _ => Initializer::Other(span),
+        })
+    }
+
     /// Errors for what may follow a declarator but is not supported.
     fn after_declarator(&self, d: &Declarator) -> PResult<()> {
         if self.is_punct("=") {
-            return Err(self
-                .err_here(
-                    "initializers are not supported in cdef()",
-                    "remove the `= ...` part",
-                )
-                .with_note(
-                    "for a constant write `static const int NAME;` and define it in set_source()",
-                ));
+            return Err(self.err_here(
+                "initializers are not allowed here",
+                "remove the `= ...` part",
+            ));
         }
         if self.is_punct("{") && matches!(d.ops.last(), Some(DeclOp::Function { .. })) {
             return Err(self
@@ -522,7 +580,8 @@ impl<'a> Parser<'a> {
                     is_volatile = true;
                     self.bump();
                 }
-                "restrict" | "__restrict" | "__restrict__" => {
+                // `_Atomic` is accepted and ignored, as CFFI does.
+                "restrict" | "__restrict" | "__restrict__" | "_Atomic" => {
                     self.bump();
                 }
                 "struct" | "union" | "enum" => {
@@ -548,8 +607,8 @@ impl<'a> Parser<'a> {
                 "register" if ctx == Ctx::Param => {
                     self.bump();
                 }
-                "_Noreturn" | "register" | "auto" | "_Thread_local" | "__thread" | "_Atomic"
-                | "_Alignas" | "__extension__" | "_Complex" | "__complex__" | "_Imaginary" => {
+                "_Noreturn" | "register" | "auto" | "_Thread_local" | "__thread" | "_Alignas"
+                | "__extension__" | "_Complex" | "__complex__" | "_Imaginary" => {
                     return Err(self.err_here(
                         format!("`{s}` is not supported in cdef()"),
                         "unsupported keyword",

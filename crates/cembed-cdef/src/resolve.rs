@@ -211,30 +211,14 @@ impl Resolver {
 
     fn declaration(&mut self, d: &Declaration, ctx: DeclCtx) -> RResult<()> {
         let storage = d.spec.storage.map(|(s, _)| s);
-        if ctx.extern_python.is_some() {
-            if let Some((s, sp)) = d.spec.storage {
-                if s == Storage::Typedef {
-                    return Err(Diag::new(
-                        "a typedef is not allowed inside extern \"Python\"",
-                        sp,
-                        "only function declarations go here",
-                    ));
-                }
-            }
-        }
+        // Inside extern "Python" blocks typedefs and struct declarations are
+        // accepted (as CFFI does); only objects are refused, below.
         if storage == Some(Storage::Typedef) {
             return self.typedef_decl(d);
         }
         if d.declarators.is_empty() {
             return match &d.spec.ty {
                 TypeSpec::Record(_) | TypeSpec::Enum(_) => {
-                    if ctx.extern_python.is_some() {
-                        return Err(Diag::new(
-                            "extern \"Python\" only applies to function declarations",
-                            d.span,
-                            "not a function",
-                        ));
-                    }
                     self.resolve_spec(&d.spec, None).map(|_| ())
                 }
                 _ => Err(Diag::new(
@@ -245,8 +229,8 @@ impl Resolver {
             };
         }
         let (base, base_quals) = self.resolve_spec(&d.spec, None)?;
-        for decl in &d.declarators {
-            let r = self.object_decl(d, decl, base, base_quals, ctx);
+        for idecl in &d.declarators {
+            let r = self.object_decl(d, idecl, base, base_quals, ctx);
             if let Err(e) = r {
                 self.errors.push(e);
             }
@@ -257,11 +241,12 @@ impl Resolver {
     fn object_decl(
         &mut self,
         d: &Declaration,
-        decl: &Declarator,
+        idecl: &InitDeclarator,
         base: TypeId,
         base_quals: Quals,
         ctx: DeclCtx,
     ) -> RResult<()> {
+        let decl = &idecl.decl;
         let Some(name) = &decl.name else {
             return Err(Diag::new(
                 "expected a name in this declaration",
@@ -275,6 +260,36 @@ impl Resolver {
         };
         let (ty, quals) = self.apply_ops(base, base_quals, &decl.ops, &d.spec)?;
         let span = d.span;
+        if let Some(init) = &idecl.init {
+            let init_span = match init {
+                Initializer::Int(_, sp) | Initializer::Other(sp) => *sp,
+            };
+            if matches!(self.prog.ty(ty), Type::Function { .. }) {
+                return Err(Diag::new(
+                    format!("function `{}` cannot have an initializer", name.name),
+                    init_span,
+                    "not allowed on a function",
+                ));
+            }
+            let is_int = matches!(self.prog.ty(ty), Type::Prim(p) if matches!(
+                p.class,
+                PrimClass::SignedInt | PrimClass::UnsignedInt | PrimClass::Bool | PrimClass::UnknownInt
+            ));
+            if ctx.extern_python.is_none() && is_int && matches!(init, Initializer::Int(..)) {
+                // CFFI: an integer declaration initialised with an integer
+                // literal is an integer constant (`static const int N = 42;`),
+                // whatever its qualifiers. Its value comes from the compiler.
+                if self.declare(&name.name, OrdKind::Constant(ty), name.span)? {
+                    self.prog.decls.push(Decl::Constant {
+                        name: name.name.clone(),
+                        ty,
+                        span,
+                    });
+                }
+                return Ok(());
+            }
+            // Any other initializer is ignored, as in CFFI.
+        }
         match self.prog.ty(ty) {
             Type::Function { .. } => {
                 let kind = match (ctx.source_kind, ctx.extern_python) {
@@ -349,8 +364,8 @@ impl Resolver {
         }
         if dots
             && (d.declarators.len() != 1
-                || !d.declarators[0].ops.is_empty()
-                || d.declarators[0].name.is_none())
+                || !d.declarators[0].decl.ops.is_empty()
+                || d.declarators[0].decl.name.is_none())
         {
             return Err(Diag::new(
                 "a `...` typedef must declare exactly one plain name",
@@ -361,14 +376,22 @@ impl Resolver {
         // An anonymous struct/union/enum takes the name of the first declarator
         // if that declarator is the plain name (`typedef struct {..} point_t;`),
         // as in CFFI.
-        let first = &d.declarators[0];
+        let first = &d.declarators[0].decl;
         let force = match (&first.name, first.ops.is_empty()) {
             (Some(n), true) => Some(n),
             _ => None,
         };
         let (base, base_quals) = self.resolve_spec(&d.spec, force)?;
-        for decl in &d.declarators {
+        for idecl in &d.declarators {
+            let decl = &idecl.decl;
             let r = (|| {
+                if let Some(Initializer::Int(_, sp) | Initializer::Other(sp)) = &idecl.init {
+                    return Err(Diag::new(
+                        "a typedef cannot have an initializer",
+                        *sp,
+                        "remove the `= ...` part",
+                    ));
+                }
                 let Some(name) = &decl.name else {
                     return Err(Diag::new(
                         "typedef declares no name",
@@ -688,7 +711,13 @@ impl Resolver {
                                 "bitfields must have an integer type",
                             ));
                         }
-                        let w = self.eval(e)?;
+                        let Some(w) = self.eval(e)? else {
+                            return Err(Diag::new(
+                                format!("the width of bitfield `{shown}` must be known to cdef()"),
+                                e.span(),
+                                "uses a value only the compiler knows",
+                            ));
+                        };
                         if w < 0 {
                             return Err(Diag::new(
                                 format!("bitfield `{shown}` has a negative width ({w})"),
@@ -804,7 +833,8 @@ impl Resolver {
         for item in &body.items {
             let value = match &item.value {
                 EnumValue::Implicit => next,
-                EnumValue::Expr(x) => Some(self.eval(x)?),
+                // None: refers to a value only the compiler knows (`...`).
+                EnumValue::Expr(x) => self.eval(x)?,
                 EnumValue::DotDotDot => None,
             };
             let declared = if body.partial && matches!(item.value, EnumValue::Implicit) {
@@ -930,7 +960,15 @@ impl Resolver {
                         ArraySize::Open => ArrayLen::Open,
                         ArraySize::DotDotDot => ArrayLen::FromCompiler,
                         ArraySize::Expr(e) => {
-                            let n = self.eval(e)?;
+                            // A length computed from a `#define N ...` is, like
+                            // `[...]`, only known to the compiler.
+                            let Some(n) = self.eval(e)? else {
+                                ty = self.prog.intern(Type::Array {
+                                    item: ty,
+                                    len: ArrayLen::FromCompiler,
+                                });
+                                continue;
+                            };
                             if n < 0 {
                                 return Err(Diag::new(
                                     format!("array size is negative ({n})"),
@@ -1014,22 +1052,16 @@ impl Resolver {
     }
 
     /// Evaluates a constant integer expression. Names refer to enumerators and
-    /// integer `#define`s declared earlier.
-    fn eval(&self, e: &Expr) -> RResult<i128> {
+    /// integer `#define`s declared earlier. `None`: the value depends on one
+    /// only the compiler knows (declared with `...`).
+    fn eval(&self, e: &Expr) -> RResult<Option<i128>> {
         let overflow =
             |sp: Span| Diag::new("integer overflow in constant expression", sp, "overflows");
-        Ok(match e {
+        Ok(Some(match e {
             Expr::Int(v, _) => *v,
             Expr::Name(id) => match self.ordinary.get(&id.name) {
                 Some((OrdKind::Enumerator(Some(v)) | OrdKind::Macro(Some(v)), _)) => *v,
-                Some((OrdKind::Enumerator(None) | OrdKind::Macro(None), prev)) => {
-                    return Err(Diag::new(
-                        format!("the value of `{}` is not known to cdef()", id.name),
-                        id.span,
-                        "value only known to the compiler",
-                    )
-                    .with_secondary(*prev, "declared with `...` here"))
-                }
+                Some((OrdKind::Enumerator(None) | OrdKind::Macro(None), _)) => return Ok(None),
                 Some((other, prev)) => {
                     return Err(Diag::new(
                         format!("`{}` is not an integer constant", id.name),
@@ -1047,7 +1079,9 @@ impl Resolver {
                 }
             },
             Expr::Unary(op, x, sp) => {
-                let v = self.eval(x)?;
+                let Some(v) = self.eval(x)? else {
+                    return Ok(None);
+                };
                 match op {
                     UnOp::Neg => v.checked_neg().ok_or_else(|| overflow(*sp))?,
                     UnOp::Plus => v,
@@ -1055,7 +1089,9 @@ impl Resolver {
                 }
             }
             Expr::Binary(op, a, b, sp) => {
-                let (x, y) = (self.eval(a)?, self.eval(b)?);
+                let (Some(x), Some(y)) = (self.eval(a)?, self.eval(b)?) else {
+                    return Ok(None);
+                };
                 let r = match op {
                     BinOp::Add => x.checked_add(y),
                     BinOp::Sub => x.checked_sub(y),
@@ -1084,7 +1120,7 @@ impl Resolver {
                 }
                 v
             }
-        })
+        }))
     }
 }
 

@@ -12,3 +12,8 @@ extern "Python+C" {
 }
 extern "Python + C" int spaced(int);
 int plain_c_function(int);
+extern "Python" {
+    typedef int (*handler_t)(int);
+    struct event { int code; };
+    int on_struct(struct event *, handler_t);
+}

@@ -298,6 +298,23 @@ impl Resolver {
                     (SourceKind::Cdef, Some(false)) => FuncKind::ExternPython,
                     (SourceKind::Cdef, Some(true)) => FuncKind::ExternPythonPlusC,
                 };
+                let variadic = matches!(self.prog.ty(ty), Type::Function { variadic: true, .. });
+                if variadic && kind != FuncKind::CFunction {
+                    // CFFI refuses these too (at build time): C cannot forward
+                    // a `...` argument list to Python.
+                    let label = match kind {
+                        FuncKind::Exported => "exported by embedding_api(), but takes `...`",
+                        _ => "an extern \"Python\" function, but takes `...`",
+                    };
+                    return Err(Diag::new(
+                        format!(
+                            "variadic function `{}` cannot be implemented in Python",
+                            name.name
+                        ),
+                        name.span,
+                        label,
+                    ));
+                }
                 if self.declare(&name.name, OrdKind::Function(ty, kind), name.span)? {
                     self.prog.decls.push(Decl::Function {
                         name: name.name.clone(),

@@ -325,6 +325,19 @@ impl<'a> Parser<'a> {
         Ok(TopDecl::Define { name, value, span })
     }
 
+    /// The texts of the tokens from index `start` to the last consumed one,
+    /// joined by single spaces.
+    fn text_since(&self, start: usize) -> String {
+        let mut out = String::new();
+        for t in &self.toks[start..self.pos] {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(self.text_of(*t));
+        }
+        out
+    }
+
     fn span_from_tokens(&self, a: Token, b: Token) -> Span {
         Span {
             source: self.source,
@@ -780,6 +793,7 @@ impl<'a> Parser<'a> {
             None
         };
         let body = if self.is_punct("{") {
+            let open_pos = self.pos;
             let open = self.bump();
             let mut fields = Vec::new();
             let mut partial = false;
@@ -809,7 +823,11 @@ impl<'a> Parser<'a> {
                 }
                 fields.push(self.field_decl()?);
             }
-            Some(RecordBody { fields, partial })
+            Some(RecordBody {
+                fields,
+                partial,
+                text: self.text_since(open_pos),
+            })
         } else {
             None
         };
@@ -886,6 +904,7 @@ impl<'a> Parser<'a> {
             None
         };
         let body = if self.is_punct("{") {
+            let open_pos = self.pos;
             self.bump();
             let mut items = Vec::new();
             let mut partial = false;
@@ -926,7 +945,11 @@ impl<'a> Parser<'a> {
                     "an enum needs at least one enumerator",
                 ));
             }
-            Some(EnumBody { items, partial })
+            Some(EnumBody {
+                items,
+                partial,
+                text: self.text_since(open_pos),
+            })
         } else {
             None
         };

@@ -51,6 +51,7 @@ KNOWN = {
     "inputs/enums.h": "`~` in enum values (cffi: unsupported expression)",
     "inputs/extern_python.h": "struct body inside an extern \"Python\" block",
     "inputs/functions.h": "identical re-declaration of a function",
+    "inputs/redeclarations.h": "identical re-definition of a struct (cffi: duplicate declaration)",
     "inputs/primitives.h": "specifier orders like `char signed`, `int long` (valid C)",
     "errors/anonymous_tagged_member.h": "C: declaration does not declare anything",
     "errors/array_of_functions.h": "invalid C",

@@ -1039,6 +1039,24 @@ impl Resolver {
                         _ => {}
                     }
                     let mut ps = Vec::with_capacity(params.len());
+                    if let [p] = params.as_slice() {
+                        // `(void_t)` with `typedef void void_t;` also means no
+                        // parameters (CFFI agrees).
+                        let plain = matches!(p.spec.ty, TypeSpec::Named(_) | TypeSpec::Prim(_));
+                        if plain && p.decl.name.is_none() && p.decl.ops.is_empty() {
+                            let (t, _) = self.resolve_spec(&p.spec, None)?;
+                            if matches!(self.prog.ty(t), Type::Prim(pr) if pr.class == PrimClass::Void)
+                            {
+                                ty = self.prog.intern(Type::Function {
+                                    result: ty,
+                                    params: Vec::new(),
+                                    variadic: *variadic,
+                                });
+                                quals = Quals::default();
+                                continue;
+                            }
+                        }
+                    }
                     for p in params {
                         ps.push(self.param(p)?);
                     }

@@ -47,7 +47,6 @@ enum e {
 #pragma foobar
 #line 7 "foo//bar.c"
 # 8 "baz.c"
-#
 typedef char FILE;
 typedef int bool, *int32_t;
 bool b;

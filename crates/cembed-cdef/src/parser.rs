@@ -226,7 +226,7 @@ impl<'a> Parser<'a> {
             let t = self.tok();
             match t.kind {
                 TokKind::Eof => return Ok(out),
-                TokKind::Hash => out.push(self.directive()?),
+                TokKind::Hash => out.extend(self.directive()?),
                 TokKind::Punct if self.text_of(t) == ";" => {
                     // A stray `;` is accepted by pycparser (and so by CFFI).
                     self.bump();
@@ -244,10 +244,25 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn directive(&mut self) -> PResult<TopDecl> {
+    /// A `#` line. `None` for the lines CFFI ignores: `#line N "file"` and
+    /// `# N "file"` (as the C preprocessor writes them), `#pragma`, and the
+    /// empty directive `#`.
+    fn directive(&mut self) -> PResult<Option<TopDecl>> {
         let hash = self.bump();
         let t = self.tok();
         let word = self.cur_text();
+        let ignored = match t.kind {
+            TokKind::LineEnd | TokKind::Eof | TokKind::Number => true,
+            TokKind::Ident => matches!(word, "line" | "pragma"),
+            _ => false,
+        };
+        if ignored {
+            while !matches!(self.tok().kind, TokKind::LineEnd | TokKind::Eof) {
+                self.bump();
+            }
+            self.bump();
+            return Ok(None);
+        }
         if t.kind != TokKind::Ident {
             return Err(self.err_here(
                 "unsupported preprocessor line",
@@ -322,7 +337,20 @@ impl<'a> Parser<'a> {
                 return Err(bad(self, msg));
             }
         };
-        Ok(TopDecl::Define { name, value, span })
+        Ok(Some(TopDecl::Define { name, value, span }))
+    }
+
+    /// The texts of the tokens from index `start` to the last consumed one,
+    /// joined by single spaces.
+    fn text_since(&self, start: usize) -> String {
+        let mut out = String::new();
+        for t in &self.toks[start..self.pos] {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(self.text_of(*t));
+        }
+        out
     }
 
     fn span_from_tokens(&self, a: Token, b: Token) -> Span {
@@ -780,6 +808,7 @@ impl<'a> Parser<'a> {
             None
         };
         let body = if self.is_punct("{") {
+            let open_pos = self.pos;
             let open = self.bump();
             let mut fields = Vec::new();
             let mut partial = false;
@@ -809,7 +838,11 @@ impl<'a> Parser<'a> {
                 }
                 fields.push(self.field_decl()?);
             }
-            Some(RecordBody { fields, partial })
+            Some(RecordBody {
+                fields,
+                partial,
+                text: self.text_since(open_pos),
+            })
         } else {
             None
         };
@@ -886,6 +919,7 @@ impl<'a> Parser<'a> {
             None
         };
         let body = if self.is_punct("{") {
+            let open_pos = self.pos;
             self.bump();
             let mut items = Vec::new();
             let mut partial = false;
@@ -926,7 +960,11 @@ impl<'a> Parser<'a> {
                     "an enum needs at least one enumerator",
                 ));
             }
-            Some(EnumBody { items, partial })
+            Some(EnumBody {
+                items,
+                partial,
+                text: self.text_since(open_pos),
+            })
         } else {
             None
         };

@@ -54,6 +54,10 @@ pub struct Resolver {
     forced_records: HashSet<RecordId>,
     forced_enums: HashSet<EnumId>,
     listed_records: HashSet<RecordId>,
+    /// The text of each record's / enum's body once defined (to tell an
+    /// identical re-definition from a conflicting one).
+    record_bodies: HashMap<RecordId, String>,
+    enum_bodies: HashMap<EnumId, String>,
     pub errors: Vec<Diag>,
 }
 
@@ -95,6 +99,8 @@ impl Resolver {
             forced_records: HashSet::new(),
             forced_enums: HashSet::new(),
             listed_records: HashSet::new(),
+            record_bodies: HashMap::new(),
+            enum_bodies: HashMap::new(),
             errors: Vec::new(),
         }
     }
@@ -298,6 +304,23 @@ impl Resolver {
                     (SourceKind::Cdef, Some(false)) => FuncKind::ExternPython,
                     (SourceKind::Cdef, Some(true)) => FuncKind::ExternPythonPlusC,
                 };
+                let variadic = matches!(self.prog.ty(ty), Type::Function { variadic: true, .. });
+                if variadic && kind != FuncKind::CFunction {
+                    // CFFI refuses these too (at build time): C cannot forward
+                    // a `...` argument list to Python.
+                    let label = match kind {
+                        FuncKind::Exported => "exported by embedding_api(), but takes `...`",
+                        _ => "an extern \"Python\" function, but takes `...`",
+                    };
+                    return Err(Diag::new(
+                        format!(
+                            "variadic function `{}` cannot be implemented in Python",
+                            name.name
+                        ),
+                        name.span,
+                        label,
+                    ));
+                }
                 if self.declare(&name.name, OrdKind::Function(ty, kind), name.span)? {
                     self.prog.decls.push(Decl::Function {
                         name: name.name.clone(),
@@ -576,31 +599,26 @@ impl Resolver {
             }
         }
         if let Some(body) = &r.body {
-            let fields = self.fields(body, r)?;
-            let rec = &mut self.prog.records[id.0 as usize];
-            match &rec.fields {
+            match self.record_bodies.get(&id) {
+                // Defined again with the same text: the same definition (as when
+                // two cdef() calls share a header), nothing to add.
+                Some(prev) if *prev == body.text => {}
+                Some(_) => {
+                    let rec = self.prog.record(id);
+                    return Err(Diag::new(
+                        format!("redefinition of `{}` with different fields", rec.c_name),
+                        r.span,
+                        "redefined here",
+                    )
+                    .with_secondary(rec.span, "first defined here"));
+                }
                 None => {
+                    let fields = self.fields(body, r)?;
+                    let rec = &mut self.prog.records[id.0 as usize];
                     rec.fields = Some(fields);
                     rec.partial = body.partial;
                     rec.span = r.span;
-                }
-                Some(old) => {
-                    let same = old.len() == fields.len()
-                        && old.iter().zip(&fields).all(|(a, b)| {
-                            a.name == b.name
-                                && a.ty == b.ty
-                                && a.quals == b.quals
-                                && a.bit_width == b.bit_width
-                        })
-                        && rec.partial == body.partial;
-                    if !same {
-                        return Err(Diag::new(
-                            format!("redefinition of `{}` with different fields", rec.c_name),
-                            r.span,
-                            "redefined here",
-                        )
-                        .with_secondary(rec.span, "first defined here"));
-                    }
+                    self.record_bodies.insert(id, body.text.clone());
                 }
             }
         }
@@ -815,14 +833,22 @@ impl Resolver {
         };
         if let Some(id) = existing {
             let old = self.prog.enum_def(id);
-            // A forward-declared enum (no values yet) may be completed once.
-            if !(old.enumerators.is_empty() && old.partial) {
-                return Err(Diag::new(
-                    format!("redefinition of `{}`", old.c_name),
-                    e.span,
-                    "redefined here",
-                )
-                .with_secondary(old.span, "first defined here"));
+            match self.enum_bodies.get(&id) {
+                // The same definition again: nothing to add.
+                Some(prev) if *prev == body.text => {
+                    self.force_enum_name(id, force);
+                    return Ok(self.prog.intern(Type::Enum(id)));
+                }
+                // A forward-declared enum (no values yet) may be completed once.
+                None => {}
+                Some(_) => {
+                    return Err(Diag::new(
+                        format!("redefinition of `{}`", old.c_name),
+                        e.span,
+                        "redefined here",
+                    )
+                    .with_secondary(old.span, "first defined here"))
+                }
             }
         }
         // Enumerators: values are computed as the C compiler would for a
@@ -881,10 +907,12 @@ impl Resolver {
         let id = match existing {
             Some(id) => {
                 self.prog.enums[id.0 as usize] = def;
+                self.enum_bodies.insert(id, body.text.clone());
                 id
             }
             None => {
                 let id = self.prog.add_enum(def);
+                self.enum_bodies.insert(id, body.text.clone());
                 if let Some(t) = &e.tag {
                     self.tags.insert(t.name.clone(), Tag::Enum(id));
                 }
@@ -1011,6 +1039,24 @@ impl Resolver {
                         _ => {}
                     }
                     let mut ps = Vec::with_capacity(params.len());
+                    if let [p] = params.as_slice() {
+                        // `(void_t)` with `typedef void void_t;` also means no
+                        // parameters (CFFI agrees).
+                        let plain = matches!(p.spec.ty, TypeSpec::Named(_) | TypeSpec::Prim(_));
+                        if plain && p.decl.name.is_none() && p.decl.ops.is_empty() {
+                            let (t, _) = self.resolve_spec(&p.spec, None)?;
+                            if matches!(self.prog.ty(t), Type::Prim(pr) if pr.class == PrimClass::Void)
+                            {
+                                ty = self.prog.intern(Type::Function {
+                                    result: ty,
+                                    params: Vec::new(),
+                                    variadic: *variadic,
+                                });
+                                quals = Quals::default();
+                                continue;
+                            }
+                        }
+                    }
                     for p in params {
                         ps.push(self.param(p)?);
                     }

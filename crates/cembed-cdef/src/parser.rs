@@ -226,7 +226,7 @@ impl<'a> Parser<'a> {
             let t = self.tok();
             match t.kind {
                 TokKind::Eof => return Ok(out),
-                TokKind::Hash => out.push(self.directive()?),
+                TokKind::Hash => out.extend(self.directive()?),
                 TokKind::Punct if self.text_of(t) == ";" => {
                     // A stray `;` is accepted by pycparser (and so by CFFI).
                     self.bump();
@@ -244,10 +244,25 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn directive(&mut self) -> PResult<TopDecl> {
+    /// A `#` line. `None` for the lines CFFI ignores: `#line N "file"` and
+    /// `# N "file"` (as the C preprocessor writes them), `#pragma`, and the
+    /// empty directive `#`.
+    fn directive(&mut self) -> PResult<Option<TopDecl>> {
         let hash = self.bump();
         let t = self.tok();
         let word = self.cur_text();
+        let ignored = match t.kind {
+            TokKind::LineEnd | TokKind::Eof | TokKind::Number => true,
+            TokKind::Ident => matches!(word, "line" | "pragma"),
+            _ => false,
+        };
+        if ignored {
+            while !matches!(self.tok().kind, TokKind::LineEnd | TokKind::Eof) {
+                self.bump();
+            }
+            self.bump();
+            return Ok(None);
+        }
         if t.kind != TokKind::Ident {
             return Err(self.err_here(
                 "unsupported preprocessor line",
@@ -322,7 +337,7 @@ impl<'a> Parser<'a> {
                 return Err(bad(self, msg));
             }
         };
-        Ok(TopDecl::Define { name, value, span })
+        Ok(Some(TopDecl::Define { name, value, span }))
     }
 
     /// The texts of the tokens from index `start` to the last consumed one,

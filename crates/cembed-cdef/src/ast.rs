@@ -108,6 +108,9 @@ pub struct RecordBody {
     pub fields: Vec<FieldDecl>,
     /// A `...;` member was present.
     pub partial: bool,
+    /// The body's tokens joined by single spaces (comments and layout
+    /// removed): two definitions with the same text are the same definition.
+    pub text: String,
 }
 
 /// One member declaration: `int a, *b, c : 3;`. No declarators means an
@@ -137,6 +140,8 @@ pub struct EnumBody {
     pub items: Vec<EnumItem>,
     /// `...` was among the enumerators (or an enumerator was `= ...`).
     pub partial: bool,
+    /// As [`RecordBody::text`].
+    pub text: String,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -5,7 +5,7 @@ extern "C+Python" double other_order(double);
 extern "Python" {
     int cb_a(int);
     static void cb_b(void);
-    long cb_c(long, ...);
+    long cb_c(long, unsigned char);
 }
 extern "Python+C" {
     void pc_a(void);

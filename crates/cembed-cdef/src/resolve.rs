@@ -150,7 +150,18 @@ impl Resolver {
             if *prev == kind {
                 return Ok(false);
             }
-            let msg = if prev.what() == kind.what() {
+            let msg = if let (OrdKind::Function(t1, k1), OrdKind::Function(t2, k2)) = (prev, &kind)
+            {
+                if t1 == t2 {
+                    format!(
+                        "function `{name}` declared again as {} (it was declared as {})",
+                        func_kind_words(*k2),
+                        func_kind_words(*k1)
+                    )
+                } else {
+                    format!("redefinition of function `{name}` with a different type")
+                }
+            } else if prev.what() == kind.what() {
                 format!(
                     "redefinition of {} `{name}` with a different type",
                     kind.what()
@@ -169,7 +180,9 @@ impl Resolver {
                     self.describe_kind(prev, name),
                     self.describe_kind(&kind, name),
                 ) {
-                    d = d.with_note(format!("previously `{a}`, now `{b}`"));
+                    if a != b {
+                        d = d.with_note(format!("previously `{a}`, now `{b}`"));
+                    }
                 }
             }
             return Err(d);
@@ -264,7 +277,7 @@ impl Resolver {
                 "this declares no name",
             ));
         };
-        let (ty, quals) = self.apply_ops(base, base_quals, &decl.ops, &d.spec)?;
+        let (ty, quals) = self.apply_ops(base, base_quals, &decl.ops, &d.spec, true)?;
         let span = d.span;
         if let Some(init) = &idecl.init {
             let init_span = match init {
@@ -390,6 +403,21 @@ impl Resolver {
                 || !d.declarators[0].decl.ops.is_empty()
                 || d.declarators[0].decl.name.is_none())
         {
+            if let [InitDeclarator { decl, .. }] = d.declarators.as_slice() {
+                if matches!(decl.ops.as_slice(), [DeclOp::Pointer { .. }])
+                    && d.spec.ty == TypeSpec::DotDotDot
+                {
+                    return Err(Diag::new(
+                        "`typedef ... *name;` is not supported",
+                        d.span,
+                        "pointer to a type of unknown kind",
+                    )
+                    .with_note(
+                        "declare what it points to, e.g. `typedef struct foo_s *name;` \
+                         (an opaque struct) or `typedef void *name;`",
+                    ));
+                }
+            }
             return Err(Diag::new(
                 "a `...` typedef must declare exactly one plain name",
                 d.span,
@@ -422,7 +450,7 @@ impl Resolver {
                         "expected a name here",
                     ));
                 };
-                let (ty, quals) = self.apply_ops(base, base_quals, &decl.ops, &d.spec)?;
+                let (ty, quals) = self.apply_ops(base, base_quals, &decl.ops, &d.spec, true)?;
                 if self.declare(&name.name, OrdKind::Typedef(ty, quals), name.span)? {
                     self.prog.decls.push(Decl::Typedef {
                         name: name.name.clone(),
@@ -672,7 +700,8 @@ impl Resolver {
                 continue;
             }
             for fdecl in &fd.declarators {
-                let (ty, quals) = self.apply_ops(base, base_quals, &fdecl.decl.ops, &fd.spec)?;
+                let (ty, quals) =
+                    self.apply_ops(base, base_quals, &fdecl.decl.ops, &fd.spec, true)?;
                 let fname = fdecl.decl.name.as_ref();
                 let where_span = fname.map(|n| n.span).unwrap_or(fd.span);
                 let shown = fname.map(|n| n.name.as_str()).unwrap_or("<unnamed>");
@@ -772,8 +801,45 @@ impl Resolver {
                 });
             }
         }
-        let _ = r;
+        if r.kind == RecordKind::Struct {
+            // The layout of a partial struct comes from offsetof(), which C
+            // does not allow on bitfields: CFFI refuses the combination, for a
+            // struct ending with `...;` and for one whose layout is partial
+            // because of a `[...]` field or a partial struct field.
+            let partial_field = out.iter().find(|f| self.makes_partial(f.ty));
+            let why = match (body.partial, partial_field) {
+                (true, _) => Some((r.span, "this struct ends with `...;`")),
+                (false, Some(f)) => Some((f.span, "this field's layout comes from the compiler")),
+                (false, None) => None,
+            };
+            if let (Some((sp, label)), Some(bf)) = (why, out.iter().find(|f| f.bit_width.is_some()))
+            {
+                return Err(Diag::new(
+                    "a partially declared struct cannot have bitfields",
+                    bf.span,
+                    "bitfield in a partial struct",
+                )
+                .with_secondary(sp, label)
+                .with_note("declare all the fields exactly, or leave the bitfields out"));
+            }
+        }
         Ok(out)
+    }
+
+    /// Does a field of type `ty` make its struct's layout partial (as CFFI
+    /// sees it): an array whose length the compiler supplies, or a partial
+    /// struct held by value.
+    fn makes_partial(&self, ty: TypeId) -> bool {
+        match self.prog.ty(ty) {
+            Type::Array { item, len } => {
+                *len == ArrayLen::FromCompiler || self.makes_partial(*item)
+            }
+            Type::Record(rid) => {
+                let rec = self.prog.record(*rid);
+                rec.kind == RecordKind::Struct && rec.partial
+            }
+            _ => false,
+        }
     }
 
     fn collect_field_names(&self, rid: RecordId, out: &mut Vec<(String, Span)>) {
@@ -940,10 +1006,33 @@ impl Resolver {
         base_quals: Quals,
         ops: &[DeclOp],
         spec: &DeclSpec,
+        partial_ok: bool,
     ) -> RResult<(TypeId, Quals)> {
         let mut ty = base;
         let mut quals = base_quals;
-        for op in ops {
+        for (i, op) in ops.iter().enumerate() {
+            // A length only the compiler knows (`[...]`) can be computed as
+            // `sizeof(x) / sizeof(x[0])` only for the outermost array
+            // dimensions of a global, a field or a typedef (CFFI's rule too).
+            let from_compiler_ok = partial_ok
+                && ops[i + 1..]
+                    .iter()
+                    .all(|o| matches!(o, DeclOp::Array { .. }));
+            let from_compiler = |span: Span| -> RResult<ArrayLen> {
+                if from_compiler_ok {
+                    Ok(ArrayLen::FromCompiler)
+                } else {
+                    Err(Diag::new(
+                        "an array length only the compiler knows is not supported here",
+                        span,
+                        "the length cannot be derived in this position",
+                    )
+                    .with_note(
+                        "`[...]` (or a length from `#define N ...`) is only allowed for the \
+                         outermost dimensions of a global variable, a field or a typedef",
+                    ))
+                }
+            };
             match op {
                 DeclOp::Pointer {
                     is_const,
@@ -986,15 +1075,13 @@ impl Resolver {
                     }
                     let len = match len {
                         ArraySize::Open => ArrayLen::Open,
-                        ArraySize::DotDotDot => ArrayLen::FromCompiler,
+                        ArraySize::DotDotDot => from_compiler(*span)?,
                         ArraySize::Expr(e) => {
                             // A length computed from a `#define N ...` is, like
                             // `[...]`, only known to the compiler.
                             let Some(n) = self.eval(e)? else {
-                                ty = self.prog.intern(Type::Array {
-                                    item: ty,
-                                    len: ArrayLen::FromCompiler,
-                                });
+                                let len = from_compiler(e.span())?;
+                                ty = self.prog.intern(Type::Array { item: ty, len });
                                 continue;
                             };
                             if n < 0 {
@@ -1076,7 +1163,7 @@ impl Resolver {
     /// pointers, functions to function pointers, top-level qualifiers dropped.
     fn param(&mut self, p: &Param) -> RResult<TypeId> {
         let (base, bq) = self.resolve_spec(&p.spec, None)?;
-        let (ty, quals) = self.apply_ops(base, bq, &p.decl.ops, &p.spec)?;
+        let (ty, quals) = self.apply_ops(base, bq, &p.decl.ops, &p.spec, false)?;
         Ok(match self.prog.ty(ty).clone() {
             Type::Prim(pr) if pr.class == PrimClass::Void => {
                 return Err(Diag::new(
@@ -1167,6 +1254,15 @@ impl Resolver {
                 v
             }
         }))
+    }
+}
+
+fn func_kind_words(k: FuncKind) -> &'static str {
+    match k {
+        FuncKind::Exported => "an embedding_api() function",
+        FuncKind::ExternPython => "an extern \"Python\" function",
+        FuncKind::ExternPythonPlusC => "an extern \"Python+C\" function",
+        FuncKind::CFunction => "a C function",
     }
 }
 

@@ -546,3 +546,46 @@ pub(crate) fn setattr_result(r: PyResult<()>) -> c_int {
         Err(PyErrSet) => -1,
     }
 }
+
+/// What `ffi.addressof(lib, name)` needs (for the cdata side): for a global
+/// variable, its type index and address (the result is a pointer to that
+/// type); for a C function or a Python-implemented function, its FUNCTION
+/// type index and address (the result is a function pointer). `None` for
+/// constants and unknown names (CFFI: "cannot take the address of the
+/// constant 'X'" / the library's AttributeError).
+#[allow(dead_code)] // used by ffi.addressof (src/toolbox.rs)
+pub(crate) fn address_of(ls: &LibState, name: &str) -> Option<(AddressOf, u32, *mut c_void)> {
+    // SAFETY: the indexes come from the library's own tables.
+    unsafe {
+        let lib = &*ls.lib;
+        match index(ls).get(name)? {
+            Entry::Global(i) => {
+                let g = &*lib.globals.add(i as usize);
+                (g.type_ >= 0).then_some((AddressOf::Global, g.type_ as u32, g.address))
+            }
+            Entry::CFunc(i) => {
+                let f = &*lib.cfuncs.add(i as usize);
+                (f.type_ >= 0).then_some((AddressOf::Function, f.type_ as u32, f.fn_))
+            }
+            Entry::Extern(i) => {
+                let e = &**lib.externs.add(i as usize);
+                (e.type_ >= 0 && !e.fn_.is_null()).then_some((
+                    AddressOf::Function,
+                    e.type_ as u32,
+                    e.fn_,
+                ))
+            }
+            Entry::Const(_) | Entry::Enumerator(_) => None,
+        }
+    }
+}
+
+/// The two kinds of addressable names of `lib`.
+#[allow(dead_code)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum AddressOf {
+    /// A global variable: the type is the variable's.
+    Global,
+    /// A function: the type is its FUNCTION type.
+    Function,
+}

@@ -322,6 +322,32 @@ fn lib_int_name(t: &RtType) -> Option<&'static CStr> {
     }
 }
 
+/// The C call itself, for every caller that runs a thunk from Python (lib
+/// functions here, cdata function pointers in `cdata/`): with the GIL
+/// released, as CFFI does, so other threads run meanwhile and a callback into
+/// Python from this thread re-takes it; and with errno set from this thread's
+/// `ffi.errno` before and saved into it after.
+///
+/// # Safety
+/// GIL held (by this thread); `thunk` is the generated thunk of `fnptr`'s
+/// function type; `args[i]` points to argument i stored as its C type, each
+/// 16-aligned (a thunk may load a `long double` or a struct with aligned
+/// moves), and `result` to storage of the result type (NULL for void). The
+/// caller keeps every Python object whose memory the arguments point into
+/// alive until this returns.
+pub(crate) unsafe fn invoke_thunk(
+    thunk: Thunk,
+    fnptr: *mut c_void,
+    args: *mut *mut c_void,
+    result: *mut c_void,
+) {
+    let ts = ffi::PyEval_SaveThread();
+    errno::restore();
+    thunk(fnptr, args, result);
+    errno::save();
+    ffi::PyEval_RestoreThread(ts);
+}
+
 /// Converts the arguments, calls the thunk with the GIL released, converts
 /// the result.
 ///
@@ -374,12 +400,7 @@ unsafe fn call_with(
     } else {
         null_mut()
     };
-    // The call itself: GIL released, errno from/to ffi.errno.
-    let ts = ffi::PyEval_SaveThread();
-    errno::restore();
-    thunk(fnptr, ptrs.as_mut_ptr(), rp);
-    errno::save();
-    ffi::PyEval_RestoreThread(ts);
+    invoke_thunk(thunk, fnptr, ptrs.as_mut_ptr(), rp);
     drop(keep);
     drop(storage);
     match rtype {

@@ -17,7 +17,7 @@ use cembed_model::{
 
 use crate::cstr::ident_fragment;
 use crate::gen::comment_safe;
-use crate::spell::{qual_words, tagged};
+use crate::spell::{pointer_inner, qual_words, tagged};
 use crate::writer::SourceWriter;
 
 pub fn generate(p: &Program, module_name: &str) -> String {
@@ -223,11 +223,7 @@ impl Header<'_> {
             }
             match p.ty(cur) {
                 Type::Pointer { pointee, quals } => {
-                    inner = match (qual_words(q), inner.is_empty()) {
-                        (w, _) if w.is_empty() => format!("*{inner}"),
-                        (w, true) => format!("*{w}"),
-                        (w, false) => format!("*{w} {inner}"),
-                    };
+                    inner = pointer_inner(q, &inner);
                     if matches!(p.ty(*pointee), Type::Array { .. } | Type::Function { .. })
                         && self.typedef_for(*pointee).is_none()
                     {
@@ -515,11 +511,14 @@ impl Header<'_> {
                 t = *item;
             }
             match p.ty(t) {
-                Type::Record(inner) if self.inline_records.contains(inner) => {
-                    if !self.typedef_named.contains(p.ty(t)) {
-                        self.define_deps(*inner)
-                    }
+                // Written inline in this record (unless a typedef names it).
+                Type::Record(inner)
+                    if self.inline_records.contains(inner)
+                        && !self.typedef_named.contains(p.ty(t)) =>
+                {
+                    self.define_deps(*inner)
                 }
+                Type::Record(inner) if self.inline_records.contains(inner) => {}
                 Type::Record(inner) => self.define_record(*inner),
                 Type::Enum(e) if !self.inline_enums.contains(e) => self.define_enum(*e),
                 _ => {}

@@ -330,11 +330,7 @@ impl<'a> Namer<'a> {
                     self.s.arrays[&cur].spelling.clone()
                 }
                 Type::Pointer { pointee, quals } => {
-                    inner = match (qual_words(q), inner.is_empty()) {
-                        (w, _) if w.is_empty() => format!("*{inner}"),
-                        (w, true) => format!("*{w}"),
-                        (w, false) => format!("*{w} {inner}"),
-                    };
+                    inner = pointer_inner(q, &inner);
                     if self.needs_parens(*pointee) {
                         inner = format!("({inner})");
                     }
@@ -409,5 +405,15 @@ pub fn tagged(kind: cembed_model::RecordKind, tag: &str) -> String {
     match kind {
         cembed_model::RecordKind::Struct => format!("struct {tag}"),
         cembed_model::RecordKind::Union => format!("union {tag}"),
+    }
+}
+
+/// `*inner` with the pointer itself qualified: `*name`, `*const name`,
+/// `*const` (abstract).
+pub fn pointer_inner(q: Quals, inner: &str) -> String {
+    match (qual_words(q), inner.is_empty()) {
+        ("", _) => format!("*{inner}"),
+        (w, true) => format!("*{w}"),
+        (w, false) => format!("*{w} {inner}"),
     }
 }

@@ -47,9 +47,10 @@ pub(crate) enum Conv {
 }
 
 impl Conv {
-    /// The plan for table type `t` (index `ty`) of library `ls` (whose
-    /// address must be final: it is kept in the plan).
-    pub(crate) fn of(ls: *const LibState, ty: u32, t: &RtType) -> Conv {
+    /// The plan for table type `t` (non-primitive types convert through
+    /// the data model of `t.lib`'s module).
+    pub(crate) fn of(t: &RtType) -> Conv {
+        let (ls, ty) = (t.lib, t.index);
         match (t.kind, t.prim) {
             (Kind::Enum, Some(p)) => Conv::Prim(p),
             (Kind::Float, Some(Prim::LongDouble)) => Conv::Prim(Prim::LongDouble),
@@ -66,6 +67,9 @@ impl Conv {
                     }
                     _ => t.size,
                 };
+                if ls.is_null() {
+                    return Conv::Unsupported;
+                }
                 Conv::CData { ls, ty, size }
             }
             _ => Conv::Unsupported,

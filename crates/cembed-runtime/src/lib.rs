@@ -13,7 +13,8 @@
 //! (pinned thread states, the exit gate), `call.rs` (the C -> Python call),
 //! `convert.rs` over `ctypes.rs` (type-driven conversions), `module.rs` (each
 //! library's `ffi`/`lib` module), `libstate.rs` (per-library Rust state),
-//! `py.rs` (owned-reference wrapper and helpers). docs/runtime.md explains
+//! `py.rs` (owned-reference wrapper and helpers), `libobj.rs` (what
+//! `lib.<name>` is), `cfunc.rs` (calling C through the generated thunks). docs/runtime.md explains
 //! the design.
 //!
 //! Every function called from C or from CPython catches panics: nothing ever
@@ -21,9 +22,11 @@
 
 mod call;
 mod cdata;
+mod cfunc;
 mod convert;
 mod ctypes;
 mod init;
+mod libobj;
 mod libstate;
 mod module;
 mod py;
@@ -53,30 +56,39 @@ pub extern "C" fn cembed_runtime_v1() -> *const RuntimeApi {
     &API
 }
 
+fn errno_location() -> *mut i32 {
+    // SAFETY: __errno_location has no preconditions; the pointer is
+    // thread-local and valid for the thread's lifetime.
+    unsafe { libc::__errno_location() }
+}
+
 /// Runs `f` with errno preserved and panics reported, never unwound.
-///
-/// CFFI's errno rule: the caller's errno is saved on entry (it is what
-/// `ffi.errno` reads), C functions called from Python update the saved
-/// value, `ffi.errno = x` sets it, and it is what errno holds on return.
-/// Without any of those, errno is unchanged across the call.
 fn c_entry<R>(what: &str, fallback: R, f: impl FnOnce() -> R) -> R {
-    let outer = toolbox::saved_errno();
-    toolbox::save_errno();
+    let e = errno_location();
+    // SAFETY: e is this thread's errno.
+    let saved = unsafe { *e };
     let r = catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
         py::c_stderr(&format!("cembed: internal error (panic) in {what}\n"));
         fallback
     });
-    toolbox::restore_errno();
-    // A nested entry (C -> Python -> C -> Python) leaves the outer saved
-    // value as it was.
-    toolbox::set_saved_errno(outer);
+    // SAFETY: as above.
+    unsafe { *e = saved };
     r
 }
 
 unsafe extern "C" fn api_call(ext: *mut Extern, args: *mut *mut c_void, result: *mut c_void) {
     // SAFETY: the glue passes a generated descriptor and its argument/result
     // buffers (ABI contract of cembed_runtime_api.call).
-    c_entry("call", (), || unsafe { call::call(ext, args, result) })
+    c_entry("call", (), || unsafe {
+        // ffi.errno inside the callback is the caller's errno (CFFI's
+        // save_errno at callback entry) ...
+        cfunc::errno::save();
+        call::call(ext, args, result)
+    });
+    // ... and what the callback left in ffi.errno (including what a C call
+    // it made set) is C's errno on return, as with CFFI. When Python never
+    // ran, that is still the entry value saved above.
+    cfunc::errno::restore();
 }
 
 unsafe extern "C" fn api_start(lib: *mut Lib) -> i32 {

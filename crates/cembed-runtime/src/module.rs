@@ -210,6 +210,11 @@ unsafe fn exec_impl(module: *mut ffi::PyObject) -> PyResult<()> {
     {
         return Err(PyErrSet);
     }
+    // `from <module>.lib import name` (CFFI registers "<module>.lib" too).
+    let lib_name = cstring_lossy(&format!("{}.lib", ls.name.to_string_lossy()));
+    if ffi::PyDict_SetItemString(ffi::PyImport_GetModuleDict(), lib_name.as_ptr(), st.lib) < 0 {
+        return Err(PyErrSet);
+    }
     ls.module.store(module, Ordering::Release);
     Ok(())
 }
@@ -340,6 +345,8 @@ unsafe fn new_type(
     });
     let basicsize = if name == c"_cembed.ExternFunction" {
         std::mem::size_of::<FuncObject>()
+    } else if name == c"_cembed.Lib" {
+        std::mem::size_of::<crate::libobj::LibObject>()
     } else {
         std::mem::size_of::<ffi::PyObject>()
     };
@@ -679,6 +686,8 @@ static LIB_METHODS: SyncCell<[ffi::PyMethodDef; 2]> = SyncCell::new([
 fn lib_slots() -> Vec<ffi::PyType_Slot> {
     let mut v = common_slots();
     v.push(slot(ffi::Py_tp_getattro, lib_getattro as *mut c_void));
+    v.push(slot(ffi::Py_tp_setattro, lib_setattro as *mut c_void));
+    v.push(slot(ffi::Py_tp_repr, lib_repr as *mut c_void));
     v.push(slot(ffi::Py_tp_methods, LIB_METHODS.get() as *mut c_void));
     v.push(slot(
         ffi::Py_tp_doc,
@@ -691,28 +700,36 @@ unsafe extern "C" fn lib_getattro(
     slf: *mut ffi::PyObject,
     name: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
+    // Name resolution and caching: libobj.rs. `funcs` is the cache.
     trampoline(|| {
         let (_, ls, st) = owner(slf)?;
-        let f = ffi::PyDict_GetItemWithError((*st).funcs, name);
-        if !f.is_null() {
-            return Ok(ffi::Py_NewRef(f));
+        crate::libobj::getattr(ls, slf, (*st).funcs, name)
+    })
+}
+
+unsafe extern "C" fn lib_setattro(
+    slf: *mut ffi::PyObject,
+    name: *mut ffi::PyObject,
+    value: *mut ffi::PyObject,
+) -> c_int {
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let (_, ls, _) = owner(slf)?;
+        crate::libobj::setattr(ls, name, value)
+    }));
+    match r {
+        Ok(r) => crate::libobj::setattr_result(r),
+        Err(_) => {
+            raise(ffi::PyExc_SystemError, "cembed: internal error (panic)");
+            -1
         }
-        if !ffi::PyErr_Occurred().is_null() {
-            return Err(PyErrSet);
-        }
-        let r = ffi::PyObject_GenericGetAttr(slf, name);
-        if r.is_null() && ffi::PyErr_ExceptionMatches(ffi::PyExc_AttributeError) != 0 {
-            ffi::PyErr_Clear();
-            let n = py::str_text(name).unwrap_or_default();
-            return Err(raise(
-                ffi::PyExc_AttributeError,
-                &format!(
-                    "cembed library '{}' has no function, constant or global variable named '{n}'",
-                    ls.name.to_string_lossy()
-                ),
-            ));
-        }
-        Ok(r)
+    }
+}
+
+unsafe extern "C" fn lib_repr(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let (_, ls, _) = owner(slf)?;
+        let s = cstring_lossy(&format!("<Lib object for '{}'>", ls.name.to_string_lossy()));
+        Owned::check(ffi::PyUnicode_FromString(s.as_ptr())).map(Owned::into_ptr)
     })
 }
 
@@ -721,8 +738,8 @@ unsafe extern "C" fn lib_dir(
     _a: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
     trampoline(|| {
-        let (_, _, st) = owner(slf)?;
-        Ok(ffi::PyDict_Keys((*st).funcs))
+        let (_, ls, _) = owner(slf)?;
+        crate::libobj::dir(ls)
     })
 }
 

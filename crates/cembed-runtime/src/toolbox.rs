@@ -16,42 +16,9 @@ use crate::ctypes::Prim;
 use crate::module::trampoline;
 use crate::py::{cstring_lossy, raise, str_text, type_name, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
-use std::cell::Cell;
 use std::ffi::{c_void, CStr};
 use std::ptr::null_mut;
 use std::sync::OnceLock;
-
-thread_local! {
-    /// CFFI's saved errno: set when C enters Python and after every C call
-    /// made from Python; `ffi.errno` reads/writes it; restored into the
-    /// real errno when Python returns to C.
-    static SAVED_ERRNO: Cell<i32> = const { Cell::new(0) };
-}
-
-/// Records the current errno as the saved one (C -> Python entry, after a
-/// C call from Python).
-/// The saved errno (see [`save_errno`]).
-pub(crate) fn saved_errno() -> i32 {
-    SAVED_ERRNO.with(|s| s.get())
-}
-
-pub(crate) fn set_saved_errno(v: i32) {
-    SAVED_ERRNO.with(|s| s.set(v));
-}
-
-pub(crate) fn save_errno() {
-    // SAFETY: __errno_location is this thread's errno.
-    let e = unsafe { *libc::__errno_location() };
-    SAVED_ERRNO.with(|s| s.set(e));
-}
-
-/// Puts the saved errno back into errno (Python -> C return, before a C
-/// call from Python).
-pub(crate) fn restore_errno() {
-    let v = SAVED_ERRNO.with(|s| s.get());
-    // SAFETY: as above.
-    unsafe { *libc::__errno_location() = v };
-}
 
 type Meth = unsafe extern "C" fn(
     *mut ffi::PyObject,
@@ -291,6 +258,11 @@ unsafe fn type_arg(cx: *mut Cx, obj: *mut ffi::PyObject, allow_cdata: bool) -> P
     if allow_cdata {
         if let Some(cd) = as_cdata(cx, obj) {
             return Ok(cd.tid);
+        }
+        if let Some((ls, fty, _)) = crate::libobj::as_lib_function(obj) {
+            if std::ptr::eq(ls, (*cx).ls) {
+                return Ok((&(*cx).reg.table_map)[fty as usize]);
+            }
         }
     }
     Err(raise(
@@ -744,6 +716,23 @@ unsafe extern "C" fn ffi_addressof(
     trampoline(|| {
         let cx = cx_of(slf)?;
         let (a, rest) = parse("addressof", args, kwargs, &["cdata"], 1, true)?;
+        if as_cdata(cx, a[0]).is_none() && rest.len() == 1 && ffi::PyUnicode_Check(rest[0]) != 0 {
+            // ffi.addressof(lib, "name"): a global's address or a function.
+            let ls = &*(*cx).ls;
+            let name = str_text(rest[0]).ok_or(PyErrSet)?;
+            let Some((what, ty, addr)) = crate::libobj::address_of(ls, &name) else {
+                return Err(raise(
+                    ffi::PyExc_AttributeError,
+                    &format!("cannot take the address of '{name}' (not a function or global variable of the library)"),
+                ));
+            };
+            let tid = (&(*cx).reg.table_map)[ty as usize];
+            let t = match what {
+                crate::libobj::AddressOf::Global => (*cx).reg.pointer_to(tid),
+                crate::libobj::AddressOf::Function => tid,
+            };
+            return Ok(new_cdata(cx, t, addr as *mut u8, Own::None)?.into_ptr());
+        }
         let cd = cdata_arg(cx, a[0], "addressof")?;
         let t = info(cx, cd.tid);
         let ok = matches!(t.kind, TKind::Record { .. } | TKind::Array { .. })
@@ -1451,7 +1440,7 @@ unsafe extern "C" fn get_ctype_type(
 }
 
 unsafe extern "C" fn get_errno(_slf: *mut ffi::PyObject, _c: *mut c_void) -> *mut ffi::PyObject {
-    ffi::PyLong_FromLong(SAVED_ERRNO.with(|s| s.get()) as _)
+    ffi::PyLong_FromLong(crate::cfunc::errno::get() as _)
 }
 
 unsafe extern "C" fn set_errno(
@@ -1467,6 +1456,6 @@ unsafe extern "C" fn set_errno(
     if x == -1 && !ffi::PyErr_Occurred().is_null() {
         return -1;
     }
-    SAVED_ERRNO.with(|s| s.set(x as i32));
+    crate::cfunc::errno::set(x as i32);
     0
 }

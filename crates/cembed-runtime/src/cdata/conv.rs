@@ -126,6 +126,15 @@ pub(crate) unsafe fn pointer_value(
 ) -> PyResult<*mut u8> {
     let reg = &mut (*cx).reg;
     let Some(cd) = as_cdata(cx, obj) else {
+        // A C function of `lib` is accepted as a function pointer (CFFI).
+        if let Some((ls, fty, addr)) = crate::libobj::as_lib_function(obj) {
+            if std::ptr::eq(ls, (*cx).ls) {
+                let ft = reg.table_map[fty as usize];
+                if ft == tid || is_void_ptr(cx, tid) {
+                    return Ok(addr as *mut u8);
+                }
+            }
+        }
         return Err(convert_error(cx, tid, obj, "cdata pointer"));
     };
     let src = reg.info(cd.tid);

@@ -25,7 +25,6 @@ use types::{Registry, Tid};
 
 /// Per-module context of the data model.
 pub(crate) struct Cx {
-    #[allow(dead_code)] // kept for diagnostics and future per-library lookups
     pub(crate) ls: *const LibState,
     pub(crate) reg: Registry,
     /// Heap types (strong references).

@@ -1074,95 +1074,33 @@ unsafe extern "C" fn cdata_call(
     obj_guard(|| {
         let c = cd(slf);
         let t = tinfo(c);
-        let TKind::Func {
-            result,
-            params,
-            variadic,
-            thunk,
-        } = &t.kind
-        else {
+        let TKind::Func { table_fn, .. } = &t.kind else {
             return Err(raise(
                 ffi::PyExc_TypeError,
                 &format!("cdata '{}' is not callable", t.name),
             ));
         };
-        if !kwargs.is_null() && ffi::PyDict_Size(kwargs) != 0 {
-            return Err(raise(
-                ffi::PyExc_TypeError,
-                "cdata function pointers take no keyword arguments",
-            ));
-        }
-        if c.data.is_null() {
-            return Err(raise(
-                ffi::PyExc_RuntimeError,
-                &format!("cannot call null pointer pointer from cdata '{}'", t.name),
-            ));
-        }
-        let Some(thunk) = thunk else {
+        let Some(fty) = table_fn else {
             return Err(raise(
                 ffi::PyExc_TypeError,
                 &format!(
-                    "cembed: cannot call a function pointer of type '{}': this type does not \
-                     appear in the library's declarations, so no call thunk was generated for it",
+                    "cembed: cannot call a function pointer of type '{}': this function type \
+                     does not appear in the library's declarations, so no call thunk was \
+                     generated for it (declare it in the cdef)",
                     t.name
                 ),
             ));
         };
-        let n = ffi::PyTuple_Size(args) as usize;
-        if n != params.len() || *variadic {
-            return Err(raise(
-                ffi::PyExc_TypeError,
-                &format!("'{}' expects {} arguments, got {n}", t.name, params.len()),
-            ));
-        }
-        call_with_thunk(c.cx, *thunk, c.data, *result, params, args)
+        let name = cstring_lossy(&t.name);
+        crate::cfunc::call_fnptr(
+            &*(*c.cx).ls,
+            *fty,
+            &name,
+            c.data as *mut c_void,
+            args,
+            kwargs,
+        )
     })
-}
-
-/// Calls `fnp` through `thunk` with Python arguments converted to `params`
-/// (CFFI's argument rules: cdata, or bytes for `char *`, or a list for a
-/// pointer parameter, both as temporaries), returning the converted result.
-///
-/// # Safety
-/// GIL held; `thunk` is the generated thunk of the function type.
-pub(crate) unsafe fn call_with_thunk(
-    cx: *mut Cx,
-    thunk: cembed_abi::Thunk,
-    fnp: *mut u8,
-    result: Tid,
-    params: &[Tid],
-    args: *mut ffi::PyObject,
-) -> PyResult<*mut ffi::PyObject> {
-    let mut storage: Vec<Vec<u64>> = Vec::with_capacity(params.len());
-    let mut ptrs: Vec<*mut c_void> = Vec::with_capacity(params.len());
-    let mut keep: Vec<Owned> = Vec::new();
-    for (i, &p) in params.iter().enumerate() {
-        let pt = (*cx).reg.info(p);
-        let mut buf = vec![0u64; pt.size.div_ceil(8).max(2)];
-        let dst = buf.as_mut_ptr() as *mut u8;
-        let a = ffi::PyTuple_GetItem(args, i as _);
-        arg_from_py(cx, p, a, dst, &mut keep)?;
-        storage.push(buf);
-        ptrs.push(storage.last_mut().expect("pushed").as_mut_ptr() as *mut c_void);
-    }
-    let rt = (*cx).reg.info(result);
-    let mut rbuf = vec![0u64; rt.size.div_ceil(8).max(2)];
-    let rp = if matches!(rt.kind, TKind::Void) {
-        null_mut()
-    } else {
-        rbuf.as_mut_ptr() as *mut c_void
-    };
-    thunk(fnp as *mut c_void, ptrs.as_mut_ptr(), rp);
-    drop(keep);
-    if rp.is_null() {
-        return Ok(ffi::Py_NewRef(ffi::Py_None()));
-    }
-    let r = read(cx, result, rp as *const u8, Read::Copy);
-    if r.is_null() {
-        Err(PyErrSet)
-    } else {
-        Ok(r)
-    }
 }
 
 /// Converts a function-call argument: like [`write`], plus CFFI's call-only

@@ -53,6 +53,9 @@ pub(crate) enum TKind {
         params: Vec<Tid>,
         variadic: bool,
         thunk: Option<Thunk>,
+        /// The FUNCTION entry of the library's table for this type, if the
+        /// declarations mention it (what `cfunc::call_fnptr` calls through).
+        table_fn: Option<u32>,
     },
 }
 
@@ -358,9 +361,17 @@ impl Registry {
                         .flatten();
                     let variadic = t.flags & type_flags::VARIADIC != 0;
                     let id = r.func(res, pt, variadic);
-                    if let TKind::Func { thunk: th, .. } = &mut r.types[id as usize].kind {
+                    if let TKind::Func {
+                        thunk: th,
+                        table_fn,
+                        ..
+                    } = &mut r.types[id as usize].kind
+                    {
                         if th.is_none() {
                             *th = thunk;
+                        }
+                        if table_fn.is_none() {
+                            *table_fn = Some(i as u32);
                         }
                     }
                     id
@@ -622,6 +633,7 @@ impl Registry {
                 params,
                 variadic,
                 thunk: None,
+                table_fn: None,
             },
             size,
             size,

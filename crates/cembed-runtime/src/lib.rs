@@ -79,16 +79,7 @@ fn c_entry<R>(what: &str, fallback: R, f: impl FnOnce() -> R) -> R {
 unsafe extern "C" fn api_call(ext: *mut Extern, args: *mut *mut c_void, result: *mut c_void) {
     // SAFETY: the glue passes a generated descriptor and its argument/result
     // buffers (ABI contract of cembed_runtime_api.call).
-    c_entry("call", (), || unsafe {
-        // ffi.errno inside the callback is the caller's errno (CFFI's
-        // save_errno at callback entry) ...
-        cfunc::errno::save();
-        call::call(ext, args, result)
-    });
-    // ... and what the callback left in ffi.errno (including what a C call
-    // it made set) is C's errno on return, as with CFFI. When Python never
-    // ran, that is still the entry value saved above.
-    cfunc::errno::restore();
+    c_entry("call", (), || unsafe { call::call(ext, args, result) })
 }
 
 unsafe extern "C" fn api_start(lib: *mut Lib) -> i32 {

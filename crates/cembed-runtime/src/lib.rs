@@ -56,23 +56,22 @@ pub extern "C" fn cembed_runtime_v1() -> *const RuntimeApi {
     &API
 }
 
-fn errno_location() -> *mut i32 {
-    // SAFETY: __errno_location has no preconditions; the pointer is
-    // thread-local and valid for the thread's lifetime.
-    unsafe { libc::__errno_location() }
-}
-
-/// Runs `f` with errno preserved and panics reported, never unwound.
+/// Runs `f` with panics reported, never unwound, and CFFI's errno rule:
+/// the caller's errno is saved on entry (what `ffi.errno` reads), C calls
+/// made from Python update the saved value (`cfunc::errno`), `ffi.errno = x`
+/// sets it, and errno holds it on return. Without any of those errno is
+/// unchanged across the call.
 fn c_entry<R>(what: &str, fallback: R, f: impl FnOnce() -> R) -> R {
-    let e = errno_location();
-    // SAFETY: e is this thread's errno.
-    let saved = unsafe { *e };
+    let outer = cfunc::errno::get();
+    cfunc::errno::save();
     let r = catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
         py::c_stderr(&format!("cembed: internal error (panic) in {what}\n"));
         fallback
     });
-    // SAFETY: as above.
-    unsafe { *e = saved };
+    cfunc::errno::restore();
+    // A nested entry (C -> Python -> C -> Python) gives the outer Python
+    // code its saved value back (the C call it made then saves errno anew).
+    cfunc::errno::set(outer);
     r
 }
 

@@ -753,6 +753,30 @@ pub(crate) struct FuncObject {
     es: *const ExternState,
 }
 
+/// If `obj` is a `lib.<extern "Python" function>` object: its library, its
+/// FUNCTION type index and the generated C function's address (CFFI accepts
+/// it wherever a function pointer is expected). For the data model.
+///
+/// # Safety
+/// GIL held; `obj` valid.
+pub(crate) unsafe fn extern_function_target(
+    obj: *mut ffi::PyObject,
+) -> Option<(&'static LibState, u32, *mut c_void)> {
+    let tp = ffi::Py_TYPE(obj);
+    // Our ExternFunction type is the only one with this tp_call.
+    #[allow(unpredictable_function_pointer_comparisons)]
+    let ours =
+        (*tp).tp_call == Some(func_call as unsafe extern "C" fn(_, _, _) -> *mut ffi::PyObject);
+    if !ours {
+        return None;
+    }
+    let es = &*(*(obj as *mut FuncObject)).es;
+    let ls: &'static LibState = &*es.lib;
+    let i = *ls.by_name.get(&es.name)?;
+    let ext = &**(*ls.lib).externs.add(i);
+    (ext.type_ >= 0 && !ext.fn_.is_null()).then_some((ls, ext.type_ as u32, ext.fn_))
+}
+
 fn func_slots() -> Vec<ffi::PyType_Slot> {
     let mut v = common_slots();
     v.push(slot(ffi::Py_tp_call, func_call as *mut c_void));

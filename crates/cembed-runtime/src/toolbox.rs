@@ -259,7 +259,9 @@ unsafe fn type_arg(cx: *mut Cx, obj: *mut ffi::PyObject, allow_cdata: bool) -> P
         if let Some(cd) = as_cdata(cx, obj) {
             return Ok(cd.tid);
         }
-        if let Some((ls, fty, _)) = crate::libobj::as_lib_function(obj) {
+        let target = crate::libobj::as_lib_function(obj)
+            .or_else(|| crate::module::extern_function_target(obj));
+        if let Some((ls, fty, _)) = target {
             if std::ptr::eq(ls, (*cx).ls) {
                 return Ok((&(*cx).reg.table_map)[fty as usize]);
             }
@@ -525,6 +527,9 @@ pub(crate) unsafe fn cast(
                         Prim::F64 => (d as *mut f64).write_unaligned(v),
                         _ => (d as *mut [u8; 16]).write_unaligned(crate::convert::f64_to_x87(v)),
                     }
+                }
+                Prim::Bool if ffi::PyFloat_Check(src) != 0 => {
+                    *d = (ffi::PyFloat_AsDouble(src) != 0.0) as u8;
                 }
                 Prim::Bool => {
                     let bits = cast_source_bits(cx, src)?;

@@ -127,7 +127,9 @@ pub(crate) unsafe fn pointer_value(
     let reg = &mut (*cx).reg;
     let Some(cd) = as_cdata(cx, obj) else {
         // A C function of `lib` is accepted as a function pointer (CFFI).
-        if let Some((ls, fty, addr)) = crate::libobj::as_lib_function(obj) {
+        let target = crate::libobj::as_lib_function(obj)
+            .or_else(|| crate::module::extern_function_target(obj));
+        if let Some((ls, fty, addr)) = target {
             if std::ptr::eq(ls, (*cx).ls) {
                 let ft = reg.table_map[fty as usize];
                 if ft == tid || is_void_ptr(cx, tid) {

@@ -306,6 +306,9 @@ unsafe fn drop_own(own: Own) {
 /// # Safety
 /// GIL held; `cd` a CData.
 pub(crate) unsafe fn release(cd: *mut CDataObj) -> PyResult<()> {
+    if (*cd).released {
+        return Ok(());
+    }
     match &(*cd).own {
         Own::Alloc { .. } | Own::Gc { .. } | Own::Buffer(_) => {}
         Own::Handle(_) => {}
@@ -1584,6 +1587,12 @@ unsafe extern "C" fn buffer_getitem(
             let n = ffi::PySlice_AdjustIndices(len, &mut start, &mut stop, step);
             if step == 1 {
                 return Ok(buffer_bytes(b, start as usize, n as usize));
+            }
+            if step != 1 {
+                return Err(raise(
+                    ffi::PyExc_TypeError,
+                    "only 1 is supported as the step of a buffer slice",
+                ));
             }
             let mut v = Vec::with_capacity(n as usize);
             let mut i = start;

@@ -325,6 +325,15 @@ impl Registry {
                     r.types[id as usize].partial = t.flags & type_flags::PARTIAL != 0;
                     id
                 }
+                // A pointer to a FUNCTION entry is the function pointer
+                // type itself in CFFI (the FUNCTION entry maps to it too).
+                Kind::Pointer
+                    if t.item >= 0
+                        && (t.item as usize) < raw.len()
+                        && Kind::from_u32(raw[t.item as usize].kind) == Some(Kind::Function) =>
+                {
+                    item(r, map).unwrap_or_else(|| r.void_id())
+                }
                 Kind::Pointer => match item(r, map) {
                     Some(it) => r.pointer_to(it),
                     None => {

@@ -150,7 +150,18 @@ impl Resolver {
             if *prev == kind {
                 return Ok(false);
             }
-            let msg = if prev.what() == kind.what() {
+            let msg = if let (OrdKind::Function(t1, k1), OrdKind::Function(t2, k2)) = (prev, &kind)
+            {
+                if t1 == t2 {
+                    format!(
+                        "function `{name}` declared again as {} (it was declared as {})",
+                        func_kind_words(*k2),
+                        func_kind_words(*k1)
+                    )
+                } else {
+                    format!("redefinition of function `{name}` with a different type")
+                }
+            } else if prev.what() == kind.what() {
                 format!(
                     "redefinition of {} `{name}` with a different type",
                     kind.what()
@@ -169,7 +180,9 @@ impl Resolver {
                     self.describe_kind(prev, name),
                     self.describe_kind(&kind, name),
                 ) {
-                    d = d.with_note(format!("previously `{a}`, now `{b}`"));
+                    if a != b {
+                        d = d.with_note(format!("previously `{a}`, now `{b}`"));
+                    }
                 }
             }
             return Err(d);
@@ -1241,6 +1254,15 @@ impl Resolver {
                 v
             }
         }))
+    }
+}
+
+fn func_kind_words(k: FuncKind) -> &'static str {
+    match k {
+        FuncKind::Exported => "an embedding_api() function",
+        FuncKind::ExternPython => "an extern \"Python\" function",
+        FuncKind::ExternPythonPlusC => "an extern \"Python+C\" function",
+        FuncKind::CFunction => "a C function",
     }
 }
 

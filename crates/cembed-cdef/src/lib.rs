@@ -352,6 +352,125 @@ mod tests {
         assert_eq!(cdef("").unwrap(), "");
     }
 
+    /// Random token soup never panics: every input gives a program or
+    /// diagnostics (the runtime parses user-supplied type strings).
+    #[test]
+    fn random_input_never_panics() {
+        const WORDS: &[&str] = &[
+            "int",
+            "char",
+            "unsigned",
+            "long",
+            "short",
+            "void",
+            "double",
+            "const",
+            "volatile",
+            "struct",
+            "union",
+            "enum",
+            "typedef",
+            "static",
+            "extern",
+            "\"Python\"",
+            "\"Python+C\"",
+            "s",
+            "t",
+            "x",
+            "size_t",
+            "bool",
+            "FILE",
+            "*",
+            "(",
+            ")",
+            "[",
+            "]",
+            "{",
+            "}",
+            ";",
+            ",",
+            "...",
+            ":",
+            "=",
+            "-",
+            "+",
+            "~",
+            "<<",
+            ">>",
+            "|",
+            "&",
+            "^",
+            "/",
+            "%",
+            "0",
+            "1",
+            "3",
+            "0x10",
+            "077",
+            "'a'",
+            "#define",
+            "#line",
+            "#pragma",
+            "#if",
+            "\n",
+            "A",
+            "B",
+            "__attribute__",
+            "sizeof",
+            "inline",
+            "_Atomic",
+            "restrict",
+            "__stdcall",
+            "/* c */",
+            "// c\n",
+            "\\\n",
+            "9999999999999999999999",
+            "0b",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        // CDEF_FUZZ_N=1000000 for a longer run.
+        let cases: usize = std::env::var("CDEF_FUZZ_N")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(20_000);
+        for _ in 0..cases {
+            let n = (next() % 24) as usize;
+            let mut text = String::new();
+            for _ in 0..n {
+                text.push_str(WORDS[(next() % WORDS.len() as u64) as usize]);
+                text.push(' ');
+            }
+            let src = [Source {
+                name: "fuzz".into(),
+                text: text.clone(),
+                kind: if next() % 2 == 0 {
+                    SourceKind::Cdef
+                } else {
+                    SourceKind::EmbeddingApi
+                },
+            }];
+            let r = std::panic::catch_unwind(|| match parse_program(&src) {
+                Ok(p) => {
+                    dump_program(&p);
+                }
+                Err(d) => {
+                    assert!(!d.render(&src).is_empty());
+                }
+            });
+            assert!(r.is_ok(), "panic on {text:?}");
+            let r = std::panic::catch_unwind(|| {
+                let _ = parse_type_expr(&text);
+            });
+            assert!(r.is_ok(), "panic in parse_type_expr on {text:?}");
+        }
+    }
+
     #[test]
     fn error_has_location() {
         let e = cdef("int x;\nfoo_t y;\n").unwrap_err();

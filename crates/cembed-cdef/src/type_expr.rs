@@ -45,7 +45,8 @@ pub enum BaseType {
 /// In the model a const pointee is recorded on the pointer to it
 /// (`Type::Pointer { quals }`): for the first `Pointer` op that is `base_const`,
 /// for a later one the `is_const` of the previous `Pointer` op.
-/// `volatile` is accepted and ignored (CFFI ignores it in type names too).
+/// `volatile` and `restrict` are accepted and not represented (CFFI would show
+/// `volatile` in the type's name; it changes nothing else).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct TypeExpr {
     pub base: BaseType,

@@ -170,6 +170,19 @@ fn check_input(stem: &str) {
         ])
         .arg(&c_path))
     .unwrap_or_else(|e| panic!("{e}"));
+    // Strict C11 too (not the GNU dialect: only __-prefixed extensions).
+    run(Command::new("gcc")
+        .args([
+            "-std=c11",
+            "-Wall",
+            "-Werror",
+            "-fPIC",
+            "-c",
+            "-o",
+            "/dev/null",
+        ])
+        .arg(&c_path))
+    .unwrap_or_else(|e| panic!("{e}"));
     run(Command::new("gcc")
         .args(["-shared", "-o"])
         .arg(d.join(format!("lib{stem}.so")))

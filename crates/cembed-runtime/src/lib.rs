@@ -13,20 +13,25 @@
 //! (pinned thread states, the exit gate), `call.rs` (the C -> Python call),
 //! `convert.rs` over `ctypes.rs` (type-driven conversions), `module.rs` (each
 //! library's `ffi`/`lib` module), `libstate.rs` (per-library Rust state),
-//! `py.rs` (owned-reference wrapper and helpers). docs/runtime.md explains
+//! `py.rs` (owned-reference wrapper and helpers), `libobj.rs` (what
+//! `lib.<name>` is), `cfunc.rs` (calling C through the generated thunks). docs/runtime.md explains
 //! the design.
 //!
 //! Every function called from C or from CPython catches panics: nothing ever
 //! unwinds into C.
 
 mod call;
+mod cdata;
+mod cfunc;
 mod convert;
 mod ctypes;
 mod init;
+mod libobj;
 mod libstate;
 mod module;
 mod py;
 mod thread;
+mod toolbox;
 
 use cembed_abi::{Extern, Lib, RuntimeApi, ABI_VERSION};
 use module::SyncCell;

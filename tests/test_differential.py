@@ -133,3 +133,29 @@ def test_init_error_stdout(tmp_path):
     rc, out = both(tmp_path, lambda p: {"build.py": library_script(
         "broken", "int f(int);", init, "libbroken.*")}, host, ["libbroken.so"])
     assert (rc, out) == (0, "0 0\n")
+
+
+def test_compile_returns_the_same_paths_as_cffi(tmp_path):
+    """compile()'s target rules: default target, `.*`, dotted module names,
+    relative tmpdir; the returned path is absolute."""
+    pytest.importorskip("cffi")
+    script = """
+        import os
+        for module, target, tmpdir in [("m", None, "out1"), ("m", "plugin-1.5.*", "out2"),
+                                       ("pkg.m", None, "out3"), ("m", "sub/libm.so", "out4")]:
+            ffibuilder = cffi.FFI()
+            ffibuilder.embedding_api("int f(int);")
+            ffibuilder.set_source(module, "")
+            ffibuilder.embedding_init_code("pass")
+            path = ffibuilder.compile(tmpdir=tmpdir, target=target)
+            print(os.path.relpath(path), os.path.isabs(path), os.path.exists(path))
+    """
+    out = {}
+    for flavor in ("cffi", "cembed"):
+        p = Project(tmp_path / flavor)
+        (tmp_path / flavor).mkdir()
+        out[flavor] = p.build(script, flavor=flavor).stdout
+    assert out["cembed"] == out["cffi"]
+    assert out["cembed"].splitlines() == [
+        "out1/m.so True True", "out2/plugin-1.5.so True True",
+        "out3/pkg/pkg.m.so True True", "out4/sub/libm.so True True"]

@@ -207,7 +207,7 @@ def test_unicode_in_init_code(project):
         int main(void) { %s printf("%%d\\n", text_len()); return 0; }
     """ % UNBUFFERED_MAIN, libs=["libuni.so"])
     r = project.run(exe, env=clean_env(LC_ALL="C.UTF-8"))
-    assert r.stdout == lines("héllo wörld ✓ 日本語 🐍", "21")
+    assert r.stdout == lines("héllo wörld ✓ 日本語 🐍", "19")
 
 
 def test_thread_local_state_on_the_python_side(project):
@@ -402,10 +402,10 @@ def test_errno_is_preserved(project):
         int main(void) {
             errno = 42;
             int r = touch();                 /* first call: starts Python */
-            printf("%%d errno %%d\\n", r, errno);
+            printf("%d errno %d\\n", r, errno);
             errno = 7;
             r = touch();
-            printf("%%d errno %%d\\n", r, errno);
+            printf("%d errno %d\\n", r, errno);
             return 0;
         }
     """, libs=["liberr.so"])
@@ -582,3 +582,26 @@ def test_every_primitive_type_with_range_checks(project):
     # Out-of-range and wrong-type results print the Python error.
     assert r.stderr.count("OverflowError") == 3, r.stderr
     assert "TypeError" in r.stderr
+
+
+@pytest.mark.smoke
+def test_embedded_interpreter_uses_the_build_environment(project):
+    """The library runs in the environment it was built in (this venv, with
+    its site-packages), with no environment variable."""
+    build_lib(project, "envcheck", "int f(void);", """
+        import sys
+        from envcheck import ffi
+        import pytest       # only installed in the venv that built the library
+        print(sys.prefix, flush=True)
+        print(sys.version_info[:2] == %r, flush=True)
+        @ffi.def_extern()
+        def f():
+            return 1
+    """ % (tuple(sys.version_info[:2]),), "libenvcheck.*")
+    exe = project.gcc("""
+        #include <stdio.h>
+        int f(void);
+        int main(void) { %s printf("%%d\\n", f()); return 0; }
+    """ % UNBUFFERED_MAIN, libs=["libenvcheck.so"])
+    r = project.run(exe, cwd="/")
+    assert r.stdout == lines(sys.prefix, "True", "1")

@@ -13,6 +13,7 @@ from cembed_e2e import ROOT, cffi_env, clean_env
 
 def copy_example(name, dest):
     src = os.path.join(ROOT, "examples", name)
+    os.makedirs(str(dest), exist_ok=True)
     for f in os.listdir(src):
         if os.path.isfile(os.path.join(src, f)):
             shutil.copy(os.path.join(src, f), dest)

@@ -79,12 +79,12 @@ _LIST_OPTIONS = (
 _IGNORED_OPTIONS = ("depends", "py_limited_api", "optional")
 
 
-def _runtime():
+def _load_runtime():
     try:
-        from . import _runtime
+        from . import _runtime  # the extension module cembed._runtime
     except ImportError as e:
         raise ImportError(
-            "the cembed runtime extension (cembed._runtime) is not installed "
+            "the cembed runtime extension (cembed._runtime) could not be imported "
             "for this Python (%s): %s. Install cembed with `pip install .` or "
             "`maturin develop`." % (sys.executable, e)
         ) from e
@@ -114,7 +114,7 @@ def _python_facts():
         # the venv's python so the embedded interpreter gets its site-packages.
         "executable": sys.executable,
         "libpython": libpython,
-        "runtime": os.path.abspath(_runtime().__file__),
+        "runtime": os.path.abspath(_load_runtime().__file__),
         "cembed_version": __version__,
     }
 
@@ -397,10 +397,14 @@ class FFI(object):
             "verbose": verbose,
             "debug": debug,
         }
-        response = json.loads(_runtime().build(json.dumps(request)))
+        response = json.loads(_load_runtime().build(json.dumps(request)))
         if verbose:
             for line in response.get("log", ()):
                 print(line)
+        # Compiler warnings are shown whatever the verbosity, as the compiler's
+        # stderr is with CFFI.
+        for text in response.get("warnings", ()):
+            print(text, file=sys.stderr)
         if not response.get("ok"):
             message = response.get("message", "cembed build failed")
             if response.get("kind") == "cdef":

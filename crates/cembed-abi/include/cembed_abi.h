@@ -90,14 +90,19 @@ typedef struct cembed_field {
 
 /* A named value: enumerator, `#define`, or `static const` declaration. Integer
  * values are stored as their 64 bits plus a sign flag, both computed by the
- * compiler from the name itself (`(X) <= 0` avoids -Wtype-limits warnings). */
+ * compiler from the name itself (`(X) <= 0` avoids -Wtype-limits warnings).
+ * A `static const` declaration always has a getter instead, whatever its
+ * type: its value may be a variable (`static const int N = 3;`, or an extern
+ * const), which is not a constant expression a static table could hold. */
 typedef struct cembed_const {
     const char *name;
-    int32_t type;          /* type of the value (the enum type for enumerators)  */
+    int32_t type;          /* type of the value (the enum type for enumerators;
+                              -1 for a #define: a plain integer)               */
     int32_t negative;      /* integer: value is (int64_t)bits, else (uint64_t)bits */
     uint64_t bits;
-    void (*get)(void *out);/* non-integer constants: writes the value (sizeof
-                              type bytes) to out; NULL for integers             */
+    void (*get)(void *out);/* if not NULL: writes the value (sizeof type bytes)
+                              to out, and negative/bits are unused; NULL for
+                              enumerators and #defines                         */
 } cembed_const;
 
 typedef struct cembed_typedef {

@@ -51,7 +51,9 @@ impl Compiler {
             .opt_level(if debug { 0 } else { 2 })
             .debug(debug)
             .pic(true)
-            .warnings(false)
+            // -Wall, as distutils' flags give CFFI users: warnings about
+            // set_source() code are worth seeing.
+            .warnings(true)
             .extra_warnings(false)
             // We are not a build script: nothing must be printed for cargo.
             .cargo_metadata(false)
@@ -83,7 +85,14 @@ impl Compiler {
     }
 
     /// Compiles every source and links the library. `log` receives each command.
-    pub fn build(&self, job: &LinkJob<'_>, log: &mut Vec<String>) -> Result<(), BuildError> {
+    /// `log` receives each command and its output, `warnings` the output of
+    /// commands that succeeded.
+    pub fn build(
+        &self,
+        job: &LinkJob<'_>,
+        log: &mut Vec<String>,
+        warnings: &mut Vec<String>,
+    ) -> Result<(), BuildError> {
         let lib_dir = job
             .library
             .parent()
@@ -91,7 +100,7 @@ impl Compiler {
         std::fs::create_dir_all(lib_dir)
             .map_err(|e| BuildError::io(format!("cannot create {}", lib_dir.display()), e))?;
         let obj_dir = TempDir::new(job.cwd, "obj")?;
-        let result = self.build_in(job, &obj_dir.0, lib_dir, log);
+        let result = self.build_in(job, &obj_dir.0, lib_dir, log, warnings);
         drop(obj_dir);
         result
     }
@@ -102,6 +111,7 @@ impl Compiler {
         obj_dir: &Path,
         lib_dir: &Path,
         log: &mut Vec<String>,
+        warnings: &mut Vec<String>,
     ) -> Result<(), BuildError> {
         let opts = job.options;
         let mut sources: Vec<PathBuf> = vec![job.c_file.to_path_buf()];
@@ -125,7 +135,12 @@ impl Compiler {
             }
             cmd.arg("-c").arg(src).arg("-o").arg(&obj);
             cmd.args(&opts.extra_compile_args);
-            run(&mut cmd, &format!("compiling {}", src.display()), log)?;
+            run(
+                &mut cmd,
+                &format!("compiling {}", src.display()),
+                log,
+                warnings,
+            )?;
             objects.push(obj);
         }
 
@@ -139,6 +154,14 @@ impl Compiler {
         let tmp_lib = lib_dir.join(format!(".{file_name}.{}.tmp", unique_suffix()));
         let mut cmd = self.base_command(job.cwd);
         cmd.arg("-shared");
+        // A soname equal to the file name: a host linked with the library's
+        // path (`gcc host.c ./plugin-1.5.so`) then records the bare name and
+        // finds it through its rpath from any directory, instead of recording
+        // `./plugin-1.5.so`, which only resolves from the build directory.
+        // (CFFI sets none.) A -soname in extra_link_args comes later and wins.
+        if cfg!(all(unix, not(target_os = "macos"))) {
+            cmd.arg(format!("-Wl,-soname,{file_name}"));
+        }
         cmd.args(&self.ldflags);
         cmd.args(&objects);
         cmd.args(&opts.extra_objects);
@@ -155,7 +178,12 @@ impl Compiler {
         // The glue dlopen()s libpython and the runtime, and locks a mutex.
         cmd.args(["-ldl", "-lpthread"]);
         cmd.arg("-o").arg(&tmp_lib);
-        let linked = run(&mut cmd, &format!("linking {}", job.library.display()), log);
+        let linked = run(
+            &mut cmd,
+            &format!("linking {}", job.library.display()),
+            log,
+            warnings,
+        );
         let placed = linked.and_then(|()| {
             std::fs::rename(&tmp_lib, job.library).map_err(|e| {
                 BuildError::io(
@@ -176,7 +204,12 @@ impl Compiler {
 
 /// Runs one compiler command, logging it; a failure returns the command and
 /// the compiler's own output.
-fn run(cmd: &mut Command, what: &str, log: &mut Vec<String>) -> Result<(), BuildError> {
+fn run(
+    cmd: &mut Command,
+    what: &str,
+    log: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) -> Result<(), BuildError> {
     let line = command_line(cmd);
     log.push(line.clone());
     let out = cmd.output().map_err(|e| {
@@ -192,9 +225,11 @@ fn run(cmd: &mut Command, what: &str, log: &mut Vec<String>) -> Result<(), Build
     let stdout = String::from_utf8_lossy(&out.stdout);
     let output = format!("{stdout}{stderr}");
     if out.status.success() {
-        // Warnings are worth showing in verbose mode.
+        // Warnings are shown whatever the verbosity (as the compiler's
+        // stderr is with CFFI); they also go to the log in command order.
         if !output.trim().is_empty() {
             log.push(output.trim_end().to_string());
+            warnings.push(output.trim_end().to_string());
         }
         Ok(())
     } else {

@@ -28,6 +28,9 @@ pub struct Outcome {
     pub path: Option<PathBuf>,
     /// The consumer header, when one was written.
     pub header: Option<PathBuf>,
+    /// What the compiler printed for commands that succeeded (warnings):
+    /// shown to the user whatever the verbosity, as CFFI users see them.
+    pub warnings: Vec<String>,
 }
 
 /// Runs one JSON build request and returns the JSON response.
@@ -41,6 +44,7 @@ pub fn run_json(request: &str) -> String {
             ok: true,
             path: outcome.path.map(|p| p.to_string_lossy().into_owned()),
             header: outcome.header.map(|p| p.to_string_lossy().into_owned()),
+            warnings: outcome.warnings,
             kind: None,
             message: None,
             log,
@@ -49,6 +53,7 @@ pub fn run_json(request: &str) -> String {
             ok: false,
             path: None,
             header: None,
+            warnings: Vec::new(),
             kind: Some(e.kind),
             message: Some(e.message),
             log,
@@ -79,7 +84,7 @@ pub fn run(req: &BuildRequest, log: &mut Vec<String>) -> Result<Outcome, BuildEr
             log.push(format!("wrote {}", c_path.display()));
             Ok(Outcome {
                 path: Some(c_path),
-                header: None,
+                ..Outcome::default()
             })
         }
         Action::Compile => {
@@ -109,6 +114,7 @@ pub fn compile_program(
     compiler::write_atomic(&out.c_file, generated.c.as_bytes())?;
     log.push(format!("wrote {}", out.c_file.display()));
     let cc = compiler::Compiler::detect(req.debug)?;
+    let mut warnings = Vec::new();
     cc.build(
         &compiler::LinkJob {
             cwd: &out.tmpdir,
@@ -117,11 +123,13 @@ pub fn compile_program(
             library: &out.library,
         },
         log,
+        &mut warnings,
     )?;
     let header = write_consumer_header(&out.header, &generated.header, req.c_code.as_deref(), log)?;
     Ok(Outcome {
         path: Some(out.library),
         header,
+        warnings,
     })
 }
 

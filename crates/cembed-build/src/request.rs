@@ -182,6 +182,10 @@ pub struct Response {
     /// The consumer header written next to the library, if one was written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub header: Option<String>,
+    /// Compiler output of successful commands (warnings), shown whatever
+    /// the verbosity.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<ErrorKind>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

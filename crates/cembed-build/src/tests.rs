@@ -102,6 +102,7 @@ fn library_job(
             library: &library,
         },
         &mut log,
+        &mut Vec::new(),
     );
     (r, log)
 }
@@ -133,7 +134,14 @@ fn compiles_and_links_a_shared_library() {
         "{log:#?}"
     );
     let link = log.iter().find(|l| l.contains("-shared")).unwrap();
-    for part in ["-lm", "-Wl,-rpath,/opt/x", "-ldl", "-lpthread", "-fPIC"] {
+    for part in [
+        "-lm",
+        "-Wl,-rpath,/opt/x",
+        "-ldl",
+        "-lpthread",
+        "-fPIC",
+        "-Wl,-soname,libm_test.so",
+    ] {
         assert!(link.contains(part), "{part} missing from {link}");
     }
     // No temporary files or object directories are left behind.
@@ -274,13 +282,10 @@ fn compile_request(tmpdir: &Path, c_code: &str, target: Option<&str>) -> BuildRe
 #[test]
 fn compiles_generated_c_into_a_library_with_its_header() {
     let s = Scratch::new("gen");
-    let req = compile_request(
-        &s.0,
-        "static int helper(void) { return 1; }\n",
-        Some("libadder.*"),
-    );
+    let req = compile_request(&s.0, "int helper(void) { return 1; }\n", Some("libadder.*"));
     let mut log = Vec::new();
     let out = compile_program(&req, &add_program(), &mut log).unwrap();
+    let warnings = out.warnings.clone();
     // CFFI's placement for a dotted module: tmpdir/pkg/<target>.
     assert_eq!(
         out.path.as_deref(),
@@ -300,6 +305,20 @@ fn compiles_generated_c_into_a_library_with_its_header() {
     assert!(syms.contains(" T add\n"), "{syms}");
     assert!(syms.contains(" T PyInit_adder\n"), "{syms}");
     assert!(log.iter().any(|l| l.contains("-shared")), "{log:#?}");
+    assert!(warnings.is_empty(), "{warnings:?}");
+}
+
+#[test]
+fn compiler_warnings_are_reported() {
+    let s = Scratch::new("warn");
+    let req = compile_request(&s.0, "static int unused_helper(void) { return 1; }\n", None);
+    let out = compile_program(&req, &add_program(), &mut Vec::new()).unwrap();
+    assert_eq!(out.warnings.len(), 1, "{:?}", out.warnings);
+    assert!(
+        out.warnings[0].contains("unused_helper"),
+        "{:?}",
+        out.warnings
+    );
 }
 
 #[test]
@@ -337,4 +356,17 @@ fn check_points_a_declaration_error_at_the_build_script() {
             {"kind": "embedding_api", "text": "typedef struct { int x, y; } point_t; int do_stuff(point_t *);", "origin": "b.py:1"}]}"#,
     );
     assert_eq!(ok["ok"], true, "{ok}");
+}
+
+#[test]
+fn packing_is_refused_clearly() {
+    let r = response(
+        r#"{"action": "check", "module_name": "m", "sources": [
+            {"kind": "cdef", "text": "struct s { char c; int i; };", "origin": "build.py:3", "pack": 2}]}"#,
+    );
+    assert_eq!(r["kind"], "cdef", "{r}");
+    assert_eq!(
+        r["message"],
+        "build.py:3: packed=True / pack=N is not supported by cembed yet"
+    );
 }

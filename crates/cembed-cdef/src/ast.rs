@@ -45,8 +45,26 @@ pub enum Storage {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Declaration {
     pub spec: DeclSpec,
-    pub declarators: Vec<Declarator>,
+    pub declarators: Vec<InitDeclarator>,
     pub span: Span,
+}
+
+/// A declarator of a top-level declaration, with its initializer if any.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InitDeclarator {
+    pub decl: Declarator,
+    pub init: Option<Initializer>,
+}
+
+/// CFFI accepts initializers in cdef(): an integer literal on an integer-typed
+/// declaration makes an integer constant (`static const int N = 42;`), any
+/// other initializer is ignored.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Initializer {
+    /// An integer literal, possibly negated.
+    Int(i128, Span),
+    /// Anything else (skipped up to the next `,` or `;` outside brackets).
+    Other(Span),
 }
 
 /// Storage class, qualifiers and the type specifier of a declaration.
@@ -90,6 +108,9 @@ pub struct RecordBody {
     pub fields: Vec<FieldDecl>,
     /// A `...;` member was present.
     pub partial: bool,
+    /// The body's tokens joined by single spaces (comments and layout
+    /// removed): two definitions with the same text are the same definition.
+    pub text: String,
 }
 
 /// One member declaration: `int a, *b, c : 3;`. No declarators means an
@@ -119,6 +140,8 @@ pub struct EnumBody {
     pub items: Vec<EnumItem>,
     /// `...` was among the enumerators (or an enumerator was `= ...`).
     pub partial: bool,
+    /// As [`RecordBody::text`].
+    pub text: String,
 }
 
 #[derive(Clone, Debug, PartialEq)]

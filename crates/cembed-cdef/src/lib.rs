@@ -7,9 +7,71 @@
 //! * [`parse_type_expr`]: one type name (`"int(*)(int)"`, `"struct foo[3]"`)
 //!   as used by `ffi.new`, `ffi.cast`, `ffi.typeof` at run time, without a
 //!   program (names stay unresolved).
+//! * [`dump_program`]: a readable listing of a resolved program (tests, debugging).
 //!
 //! Pipeline: [`lexer`] -> [`parser`] (syntax tree in [`ast`], byte spans) ->
-//! [`resolve`] (typedefs resolved away, types interned, semantic checks).
+//! [`resolve`] (typedefs resolved away, types interned, semantic checks). The
+//! lexer and parser are hand-written (see [`parser`] for why).
+//!
+//! # The language
+//!
+//! * The C declarator grammar: pointers, arrays (`[n]`, `[]`, `[...]`),
+//!   functions (`(void)`, `()`, unnamed parameters, `...`), function pointers
+//!   and nested declarators, `const`/`volatile`/`restrict`, `typedef`,
+//!   `struct`/`union`/`enum` (named, anonymous, nested, forward-declared,
+//!   anonymous members), bitfields (named and unnamed).
+//! * All of CFFI's primitive type names; multi-keyword spellings in any order
+//!   are normalised to CFFI's names (`short unsigned int` -> `unsigned short`,
+//!   `unsigned` -> `unsigned int`); `bool` is `_Bool`; `FILE` is known.
+//! * Parameters are adjusted as C and CFFI do: arrays decay to pointers,
+//!   functions to function pointers, top-level qualifiers are dropped.
+//! * Constant integer expressions (array sizes, enum values, bitfield widths):
+//!   literals, `'c'` characters, `+ - * / % << >> & | ^ ~`, parentheses and
+//!   names of earlier enumerators and integer `#define`s. A value that depends
+//!   on a `#define N ...` (or an `= ...` enumerator) is left to the compiler.
+//! * `#define NAME <integer literal>` (decimal/hex/octal/binary, suffixes,
+//!   negative) and `#define NAME ...`; `extern "Python"`, `extern "Python+C"`
+//!   (also `"C+Python"`), single declarations and `{ }` blocks.
+//! * CFFI's `...` forms: `struct s { int x; ...; }`, `enum e { A, ... }`,
+//!   `A = ...`, `int a[...]`, `typedef int... t;`, `typedef float... t;`,
+//!   `typedef ... t;`.
+//! * What CFFI accepts and ignores is accepted and ignored: `inline`,
+//!   `register` parameters, `_Atomic`, `__cdecl`/`__stdcall`/`WINAPI`,
+//!   `[static n]` parameters, stray `;`, initializers (`static const int N = 42;`
+//!   makes `N` a constant; other initializers are ignored).
+//!
+//! # How declarations map to the model
+//!
+//! * Functions: [`cembed_model::FuncKind::Exported`] in an
+//!   [`SourceKind::EmbeddingApi`] source, `ExternPython`/`ExternPythonPlusC`
+//!   inside `extern "Python"`/`"Python+C"`, `CFunction` otherwise.
+//! * A `const`, non-array object is a `Decl::Constant`; so is an integer object
+//!   initialised with an integer literal (CFFI makes it an integer constant).
+//!   Other objects are `Decl::Global` (`in_api` in embedding_api sources).
+//! * Records get the C name CFFI shows: `struct tag`, or the name of the first
+//!   typedef that names them directly (`typedef struct foo foo_t;` makes
+//!   `struct foo` print as `foo_t`, as in CFFI), or `struct $N` for anonymous
+//!   ones no typedef names. Each record is listed once (`Decl::Record`) when
+//!   first mentioned.
+//! * Identical re-declarations (same type, or for struct/enum bodies the same
+//!   tokens) are accepted and listed once; different ones are errors.
+//!
+//! # Deliberate differences from CFFI's `cdef()`
+//!
+//! cembed refuses at once what C (or CFFI later, when building or verifying)
+//! refuses anyway: `void` objects, arrays of `void` or of functions, functions
+//! returning arrays or functions, negative array sizes, duplicate fields,
+//! bitfields on non-integers or with bad widths, incomplete field types, a tag
+//! used as both struct and union, one name declared as two kinds of things,
+//! variadic `extern "Python"`/embedding_api functions. It accepts some valid C
+//! that CFFI's parser does not (`~` in enum values, any specifier order,
+//! identical re-definitions). `tests/cffi_compare.py` lists every difference
+//! found on the test inputs against the real `cffi`.
+
+// Errors are the cold path (a syntax error ends the parse; semantic errors are
+// few), so a large `Err` variant costs nothing that matters; boxing every
+// diagnostic would only add noise.
+#![allow(clippy::result_large_err)]
 
 use std::collections::HashSet;
 
@@ -218,6 +280,195 @@ mod tests {
              function CFunction: unsigned long long big(const char *, ...)\n\
              global: int(*cb)(int)\n"
         );
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let n = 100_000;
+        let decl = format!("int {}x{};", "(*".repeat(n), ")".repeat(n));
+        let e = cdef(&decl).unwrap_err();
+        assert!(e.contains("nested too deeply"), "{}", &e[..200]);
+        let expr = format!("enum e {{ A = {}1{} }};", "(".repeat(n), ")".repeat(n));
+        assert!(cdef(&expr).unwrap_err().contains("nested too deeply"));
+        let neg = format!("enum e {{ A = {}1 }};", "~".repeat(n));
+        assert!(cdef(&neg).unwrap_err().contains("nested too deeply"));
+        let rec = format!("{} int x; {}", "struct s { ".repeat(n), "};".repeat(n));
+        assert!(cdef(&rec).unwrap_err().contains("nested too deeply"));
+        let ty = format!("int{}{}", "(*".repeat(n), ")".repeat(n));
+        assert!(parse_type_expr(&ty)
+            .unwrap_err()
+            .contains("nested too deeply"));
+        // Moderately deep nesting is fine.
+        let ok = format!("int {}x{};", "(*".repeat(30), ")".repeat(30));
+        assert!(cdef(&ok).is_ok());
+    }
+
+    #[test]
+    fn large_input_parses() {
+        // 2,000 structs, typedefs and functions: every declaration resolved.
+        let mut text = String::new();
+        for i in 0..2000 {
+            text.push_str(&format!(
+                "typedef struct s{i} {{ int a; double b[4]; struct s{i} *next; }} s{i}_t;\n\
+                 int f{i}(s{i}_t *, const char *, int (*cb)(int, void *));\n"
+            ));
+        }
+        let src = [Source {
+            name: "big".into(),
+            text,
+            kind: SourceKind::EmbeddingApi,
+        }];
+        let start = std::time::Instant::now();
+        let p = parse_program(&src).unwrap();
+        let took = start.elapsed();
+        assert_eq!(p.records.len(), 2000);
+        assert_eq!(p.functions().count(), 2000);
+        // One function-pointer type shared by all, one function type each.
+        assert_eq!(p.function_types().len(), 2001);
+        eprintln!("parsed 4000 declarations in {took:?}");
+    }
+
+    #[test]
+    fn deterministic() {
+        let text =
+            "typedef struct { int x; } a_t; struct q { union { int i; float f; }; a_t a; };\n\
+                    enum e { A = 1 << 3, B }; int f(a_t *, enum e, struct q);";
+        let a = cdef(text).unwrap();
+        for _ in 0..5 {
+            assert_eq!(cdef(text).unwrap(), a);
+        }
+    }
+
+    #[test]
+    fn crlf_and_unicode() {
+        let out =
+            cdef("// caf\u{e9} \u{2603}\r\n#define A \\\r\n 5\r\nint x; /* \u{e9} */\r\n").unwrap();
+        assert_eq!(out, "macro A = 5\nglobal: int x\n");
+        let e = cdef("int \u{e9}t\u{e9};\n").unwrap_err();
+        assert!(e.contains("unexpected character '\u{e9}'"), "{e}");
+        assert!(e.contains("cdef:1:5"), "{e}");
+        let e = cdef("const char *s = \"\u{e9}\\\u{e9}\";\nint y y;").unwrap_err();
+        assert!(e.contains("cdef:2:7"), "{e}");
+        assert_eq!(cdef("").unwrap(), "");
+    }
+
+    /// Random token soup never panics: every input gives a program or
+    /// diagnostics (the runtime parses user-supplied type strings).
+    #[test]
+    fn random_input_never_panics() {
+        const WORDS: &[&str] = &[
+            "int",
+            "char",
+            "unsigned",
+            "long",
+            "short",
+            "void",
+            "double",
+            "const",
+            "volatile",
+            "struct",
+            "union",
+            "enum",
+            "typedef",
+            "static",
+            "extern",
+            "\"Python\"",
+            "\"Python+C\"",
+            "s",
+            "t",
+            "x",
+            "size_t",
+            "bool",
+            "FILE",
+            "*",
+            "(",
+            ")",
+            "[",
+            "]",
+            "{",
+            "}",
+            ";",
+            ",",
+            "...",
+            ":",
+            "=",
+            "-",
+            "+",
+            "~",
+            "<<",
+            ">>",
+            "|",
+            "&",
+            "^",
+            "/",
+            "%",
+            "0",
+            "1",
+            "3",
+            "0x10",
+            "077",
+            "'a'",
+            "#define",
+            "#line",
+            "#pragma",
+            "#if",
+            "\n",
+            "A",
+            "B",
+            "__attribute__",
+            "sizeof",
+            "inline",
+            "_Atomic",
+            "restrict",
+            "__stdcall",
+            "/* c */",
+            "// c\n",
+            "\\\n",
+            "9999999999999999999999",
+            "0b",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        // CDEF_FUZZ_N=1000000 for a longer run.
+        let cases: usize = std::env::var("CDEF_FUZZ_N")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(20_000);
+        for _ in 0..cases {
+            let n = (next() % 24) as usize;
+            let mut text = String::new();
+            for _ in 0..n {
+                text.push_str(WORDS[(next() % WORDS.len() as u64) as usize]);
+                text.push(' ');
+            }
+            let src = [Source {
+                name: "fuzz".into(),
+                text: text.clone(),
+                kind: if next() % 2 == 0 {
+                    SourceKind::Cdef
+                } else {
+                    SourceKind::EmbeddingApi
+                },
+            }];
+            let r = std::panic::catch_unwind(|| match parse_program(&src) {
+                Ok(p) => {
+                    dump_program(&p);
+                }
+                Err(d) => {
+                    assert!(!d.render(&src).is_empty());
+                }
+            });
+            assert!(r.is_ok(), "panic on {text:?}");
+            let r = std::panic::catch_unwind(|| {
+                let _ = parse_type_expr(&text);
+            });
+            assert!(r.is_ok(), "panic in parse_type_expr on {text:?}");
+        }
     }
 
     #[test]

@@ -39,7 +39,15 @@ pub struct Parser<'a> {
     /// Type-expression mode: an unknown identifier in type position is taken as
     /// a typedef name (the caller resolves it against its own tables).
     lenient: bool,
+    /// Current nesting of recursive constructs (see [`MAX_DEPTH`]).
+    depth: u32,
 }
+
+/// Deepest nesting of declarators, struct bodies and parenthesised
+/// expressions accepted. Real declarations stay far below; the limit keeps a
+/// hostile type string (`ffi.typeof("((((...")`) from overflowing the stack of
+/// the host's thread.
+const MAX_DEPTH: u32 = 64;
 
 /// Identifiers CFFI removes before parsing on non-Windows platforms.
 fn is_ignored_ident(s: &str) -> bool {
@@ -68,6 +76,7 @@ impl<'a> Parser<'a> {
             source,
             typedefs,
             lenient,
+            depth: 0,
         }
     }
 
@@ -197,6 +206,18 @@ impl<'a> Parser<'a> {
         self.typedefs.contains(s) || named_prim(s).is_some() || s == "FILE"
     }
 
+    /// Enters one level of nesting; errors past [`MAX_DEPTH`].
+    fn enter(&mut self) -> PResult<()> {
+        if self.depth >= MAX_DEPTH {
+            return Err(self.err_here(
+                "declaration nested too deeply",
+                format!("more than {MAX_DEPTH} levels of nesting"),
+            ));
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
     // ---- top level -------------------------------------------------------
 
     pub fn parse_source(&mut self) -> PResult<Vec<TopDecl>> {
@@ -205,7 +226,7 @@ impl<'a> Parser<'a> {
             let t = self.tok();
             match t.kind {
                 TokKind::Eof => return Ok(out),
-                TokKind::Hash => out.push(self.directive()?),
+                TokKind::Hash => out.extend(self.directive()?),
                 TokKind::Punct if self.text_of(t) == ";" => {
                     // A stray `;` is accepted by pycparser (and so by CFFI).
                     self.bump();
@@ -223,10 +244,25 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn directive(&mut self) -> PResult<TopDecl> {
+    /// A `#` line. `None` for the lines CFFI ignores: `#line N "file"` and
+    /// `# N "file"` (as the C preprocessor writes them), `#pragma`, and the
+    /// empty directive `#`.
+    fn directive(&mut self) -> PResult<Option<TopDecl>> {
         let hash = self.bump();
         let t = self.tok();
         let word = self.cur_text();
+        let ignored = match t.kind {
+            TokKind::LineEnd | TokKind::Eof | TokKind::Number => true,
+            TokKind::Ident => matches!(word, "line" | "pragma"),
+            _ => false,
+        };
+        if ignored {
+            while !matches!(self.tok().kind, TokKind::LineEnd | TokKind::Eof) {
+                self.bump();
+            }
+            self.bump();
+            return Ok(None);
+        }
         if t.kind != TokKind::Ident {
             return Err(self.err_here(
                 "unsupported preprocessor line",
@@ -301,7 +337,20 @@ impl<'a> Parser<'a> {
                 return Err(bad(self, msg));
             }
         };
-        Ok(TopDecl::Define { name, value, span })
+        Ok(Some(TopDecl::Define { name, value, span }))
+    }
+
+    /// The texts of the tokens from index `start` to the last consumed one,
+    /// joined by single spaces.
+    fn text_since(&self, start: usize) -> String {
+        let mut out = String::new();
+        for t in &self.toks[start..self.pos] {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(self.text_of(*t));
+        }
+        out
     }
 
     fn span_from_tokens(&self, a: Token, b: Token) -> Span {
@@ -377,9 +426,14 @@ impl<'a> Parser<'a> {
         let mut declarators = Vec::new();
         if !self.is_punct(";") {
             loop {
-                let d = self.declarator(false)?;
-                self.after_declarator(&d)?;
-                declarators.push(d);
+                let decl = self.declarator(false)?;
+                let init = if ctx == Ctx::Top && self.is_punct("=") {
+                    Some(self.initializer()?)
+                } else {
+                    None
+                };
+                self.after_declarator(&decl)?;
+                declarators.push(InitDeclarator { decl, init });
                 if !self.eat_punct(",") {
                     break;
                 }
@@ -392,7 +446,7 @@ impl<'a> Parser<'a> {
         if matches!(spec.storage, Some((Storage::Typedef, _))) {
             // The lexer hack: from here on these names parse as types.
             for d in &declarators {
-                if let Some(n) = &d.name {
+                if let Some(n) = &d.decl.name {
                     self.typedefs.insert(n.name.clone());
                 }
             }
@@ -404,17 +458,70 @@ impl<'a> Parser<'a> {
         })
     }
 
+    /// `= ...` after a top-level declarator: an integer literal (possibly
+    /// negated) is kept, anything else is skipped as CFFI ignores it.
+    fn initializer(&mut self) -> PResult<Initializer> {
+        let eq = self.bump();
+        let start = self.pos;
+        let mut depth = 0usize;
+        loop {
+            let t = self.tok();
+            match t.kind {
+                TokKind::Eof | TokKind::Hash | TokKind::LineEnd => {
+                    return Err(Diag::new(
+                        "unterminated initializer",
+                        self.span_of(eq),
+                        "this initializer has no closing `;` (or its brackets do not match)",
+                    ))
+                }
+                TokKind::Punct => match self.text_of(t) {
+                    "(" | "[" | "{" => depth += 1,
+                    ")" | "]" | "}" if depth > 0 => depth -= 1,
+                    ")" | "]" | "}" => {
+                        return Err(self.err_here(
+                            format!("unbalanced `{}` in initializer", self.text_of(t)),
+                            "no matching opening bracket",
+                        ))
+                    }
+                    "," | ";" if depth == 0 => break,
+                    _ => {}
+                },
+                _ => {}
+            }
+            self.bump();
+        }
+        let toks = &self.toks[start..self.pos];
+        if toks.is_empty() {
+            return Err(self.expected("an initializer after `=`"));
+        }
+        let span = Span {
+            source: self.source,
+            start: toks[0].start,
+            end: toks[toks.len() - 1].end,
+        };
+        let kinds: Vec<TokKind> = toks.iter().map(|t| t.kind).collect();
+        Ok(match kinds.as_slice() {
+            [TokKind::Number] => match parse_int_literal(self.text_of(toks[0])) {
+                Ok(v) => Initializer::Int(v as i128, span),
+                Err(_) => Initializer::Other(span),
+            },
+            [TokKind::Punct, TokKind::Number] if self.text_of(toks[0]) == "-" => {
+                match parse_int_literal(self.text_of(toks[1])) {
+                    Ok(v) => Initializer::Int(-(v as i128), span),
+                    Err(_) => Initializer::Other(span),
+                }
+            }
+            _ => Initializer::Other(span),
+        })
+    }
+
     /// Errors for what may follow a declarator but is not supported.
     fn after_declarator(&self, d: &Declarator) -> PResult<()> {
         if self.is_punct("=") {
-            return Err(self
-                .err_here(
-                    "initializers are not supported in cdef()",
-                    "remove the `= ...` part",
-                )
-                .with_note(
-                    "for a constant write `static const int NAME;` and define it in set_source()",
-                ));
+            return Err(self.err_here(
+                "initializers are not allowed here",
+                "remove the `= ...` part",
+            ));
         }
         if self.is_punct("{") && matches!(d.ops.last(), Some(DeclOp::Function { .. })) {
             return Err(self
@@ -522,7 +629,8 @@ impl<'a> Parser<'a> {
                     is_volatile = true;
                     self.bump();
                 }
-                "restrict" | "__restrict" | "__restrict__" => {
+                // `_Atomic` is accepted and ignored, as CFFI does.
+                "restrict" | "__restrict" | "__restrict__" | "_Atomic" => {
                     self.bump();
                 }
                 "struct" | "union" | "enum" => {
@@ -548,8 +656,8 @@ impl<'a> Parser<'a> {
                 "register" if ctx == Ctx::Param => {
                     self.bump();
                 }
-                "_Noreturn" | "register" | "auto" | "_Thread_local" | "__thread" | "_Atomic"
-                | "_Alignas" | "__extension__" | "_Complex" | "__complex__" | "_Imaginary" => {
+                "_Noreturn" | "register" | "auto" | "_Thread_local" | "__thread" | "_Alignas"
+                | "__extension__" | "_Complex" | "__complex__" | "_Imaginary" => {
                     return Err(self.err_here(
                         format!("`{s}` is not supported in cdef()"),
                         "unsupported keyword",
@@ -678,6 +786,13 @@ impl<'a> Parser<'a> {
     }
 
     fn record_spec(&mut self) -> PResult<RecordSpec> {
+        self.enter()?;
+        let r = self.record_spec_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn record_spec_inner(&mut self) -> PResult<RecordSpec> {
         let kw = self.bump();
         let kind = if self.text_of(kw) == "union" {
             RecordKind::Union
@@ -693,6 +808,7 @@ impl<'a> Parser<'a> {
             None
         };
         let body = if self.is_punct("{") {
+            let open_pos = self.pos;
             let open = self.bump();
             let mut fields = Vec::new();
             let mut partial = false;
@@ -722,7 +838,11 @@ impl<'a> Parser<'a> {
                 }
                 fields.push(self.field_decl()?);
             }
-            Some(RecordBody { fields, partial })
+            Some(RecordBody {
+                fields,
+                partial,
+                text: self.text_since(open_pos),
+            })
         } else {
             None
         };
@@ -799,6 +919,7 @@ impl<'a> Parser<'a> {
             None
         };
         let body = if self.is_punct("{") {
+            let open_pos = self.pos;
             self.bump();
             let mut items = Vec::new();
             let mut partial = false;
@@ -828,10 +949,8 @@ impl<'a> Parser<'a> {
                     EnumValue::Implicit
                 };
                 items.push(EnumItem { name, value });
-                if !self.eat_punct(",") {
-                    if !self.is_punct("}") {
-                        return Err(self.expected("`,` or `}`"));
-                    }
+                if !self.eat_punct(",") && !self.is_punct("}") {
+                    return Err(self.expected("`,` or `}`"));
                 }
             }
             if items.is_empty() && !partial {
@@ -841,7 +960,11 @@ impl<'a> Parser<'a> {
                     "an enum needs at least one enumerator",
                 ));
             }
-            Some(EnumBody { items, partial })
+            Some(EnumBody {
+                items,
+                partial,
+                text: self.text_since(open_pos),
+            })
         } else {
             None
         };
@@ -861,6 +984,13 @@ impl<'a> Parser<'a> {
     /// Whether a name is required is checked by the caller / resolver, so that
     /// the error can say what needed it.
     fn declarator(&mut self, abstract_only: bool) -> PResult<Declarator> {
+        self.enter()?;
+        let r = self.declarator_inner(abstract_only);
+        self.depth -= 1;
+        r
+    }
+
+    fn declarator_inner(&mut self, abstract_only: bool) -> PResult<Declarator> {
         let start = self.tok().start;
         let mut ptrs = Vec::new();
         while self.is_punct("*") {
@@ -987,12 +1117,11 @@ impl<'a> Parser<'a> {
             // `f()` means no parameters in CFFI (as `f(void)`).
             return Ok((params, false));
         }
-        if self.is_ident("void") && self.tok_at(1).kind == TokKind::Punct {
-            if self.text_of(self.tok_at(1)) == ")" {
-                self.bump();
-                self.bump();
-                return Ok((params, false));
-            }
+        let next = self.tok_at(1);
+        if self.is_ident("void") && next.kind == TokKind::Punct && self.text_of(next) == ")" {
+            self.bump();
+            self.bump();
+            return Ok((params, false));
         }
         loop {
             if self.tok().kind == TokKind::Ellipsis {
@@ -1075,6 +1204,13 @@ impl<'a> Parser<'a> {
     }
 
     fn unary(&mut self) -> PResult<Expr> {
+        self.enter()?;
+        let r = self.unary_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn unary_inner(&mut self) -> PResult<Expr> {
         let t = self.tok();
         let start = t.start;
         match t.kind {

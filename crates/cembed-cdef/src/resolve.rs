@@ -54,6 +54,10 @@ pub struct Resolver {
     forced_records: HashSet<RecordId>,
     forced_enums: HashSet<EnumId>,
     listed_records: HashSet<RecordId>,
+    /// The text of each record's / enum's body once defined (to tell an
+    /// identical re-definition from a conflicting one).
+    record_bodies: HashMap<RecordId, String>,
+    enum_bodies: HashMap<EnumId, String>,
     pub errors: Vec<Diag>,
 }
 
@@ -95,6 +99,8 @@ impl Resolver {
             forced_records: HashSet::new(),
             forced_enums: HashSet::new(),
             listed_records: HashSet::new(),
+            record_bodies: HashMap::new(),
+            enum_bodies: HashMap::new(),
             errors: Vec::new(),
         }
     }
@@ -144,7 +150,18 @@ impl Resolver {
             if *prev == kind {
                 return Ok(false);
             }
-            let msg = if prev.what() == kind.what() {
+            let msg = if let (OrdKind::Function(t1, k1), OrdKind::Function(t2, k2)) = (prev, &kind)
+            {
+                if t1 == t2 {
+                    format!(
+                        "function `{name}` declared again as {} (it was declared as {})",
+                        func_kind_words(*k2),
+                        func_kind_words(*k1)
+                    )
+                } else {
+                    format!("redefinition of function `{name}` with a different type")
+                }
+            } else if prev.what() == kind.what() {
                 format!(
                     "redefinition of {} `{name}` with a different type",
                     kind.what()
@@ -163,7 +180,9 @@ impl Resolver {
                     self.describe_kind(prev, name),
                     self.describe_kind(&kind, name),
                 ) {
-                    d = d.with_note(format!("previously `{a}`, now `{b}`"));
+                    if a != b {
+                        d = d.with_note(format!("previously `{a}`, now `{b}`"));
+                    }
                 }
             }
             return Err(d);
@@ -211,30 +230,14 @@ impl Resolver {
 
     fn declaration(&mut self, d: &Declaration, ctx: DeclCtx) -> RResult<()> {
         let storage = d.spec.storage.map(|(s, _)| s);
-        if ctx.extern_python.is_some() {
-            if let Some((s, sp)) = d.spec.storage {
-                if s == Storage::Typedef {
-                    return Err(Diag::new(
-                        "a typedef is not allowed inside extern \"Python\"",
-                        sp,
-                        "only function declarations go here",
-                    ));
-                }
-            }
-        }
+        // Inside extern "Python" blocks typedefs and struct declarations are
+        // accepted (as CFFI does); only objects are refused, below.
         if storage == Some(Storage::Typedef) {
             return self.typedef_decl(d);
         }
         if d.declarators.is_empty() {
             return match &d.spec.ty {
                 TypeSpec::Record(_) | TypeSpec::Enum(_) => {
-                    if ctx.extern_python.is_some() {
-                        return Err(Diag::new(
-                            "extern \"Python\" only applies to function declarations",
-                            d.span,
-                            "not a function",
-                        ));
-                    }
                     self.resolve_spec(&d.spec, None).map(|_| ())
                 }
                 _ => Err(Diag::new(
@@ -245,8 +248,8 @@ impl Resolver {
             };
         }
         let (base, base_quals) = self.resolve_spec(&d.spec, None)?;
-        for decl in &d.declarators {
-            let r = self.object_decl(d, decl, base, base_quals, ctx);
+        for idecl in &d.declarators {
+            let r = self.object_decl(d, idecl, base, base_quals, ctx);
             if let Err(e) = r {
                 self.errors.push(e);
             }
@@ -257,11 +260,12 @@ impl Resolver {
     fn object_decl(
         &mut self,
         d: &Declaration,
-        decl: &Declarator,
+        idecl: &InitDeclarator,
         base: TypeId,
         base_quals: Quals,
         ctx: DeclCtx,
     ) -> RResult<()> {
+        let decl = &idecl.decl;
         let Some(name) = &decl.name else {
             return Err(Diag::new(
                 "expected a name in this declaration",
@@ -273,8 +277,38 @@ impl Resolver {
                 "this declares no name",
             ));
         };
-        let (ty, quals) = self.apply_ops(base, base_quals, &decl.ops, &d.spec)?;
+        let (ty, quals) = self.apply_ops(base, base_quals, &decl.ops, &d.spec, true)?;
         let span = d.span;
+        if let Some(init) = &idecl.init {
+            let init_span = match init {
+                Initializer::Int(_, sp) | Initializer::Other(sp) => *sp,
+            };
+            if matches!(self.prog.ty(ty), Type::Function { .. }) {
+                return Err(Diag::new(
+                    format!("function `{}` cannot have an initializer", name.name),
+                    init_span,
+                    "not allowed on a function",
+                ));
+            }
+            let is_int = matches!(self.prog.ty(ty), Type::Prim(p) if matches!(
+                p.class,
+                PrimClass::SignedInt | PrimClass::UnsignedInt | PrimClass::Bool | PrimClass::UnknownInt
+            ));
+            if ctx.extern_python.is_none() && is_int && matches!(init, Initializer::Int(..)) {
+                // CFFI: an integer declaration initialised with an integer
+                // literal is an integer constant (`static const int N = 42;`),
+                // whatever its qualifiers. Its value comes from the compiler.
+                if self.declare(&name.name, OrdKind::Constant(ty), name.span)? {
+                    self.prog.decls.push(Decl::Constant {
+                        name: name.name.clone(),
+                        ty,
+                        span,
+                    });
+                }
+                return Ok(());
+            }
+            // Any other initializer is ignored, as in CFFI.
+        }
         match self.prog.ty(ty) {
             Type::Function { .. } => {
                 let kind = match (ctx.source_kind, ctx.extern_python) {
@@ -283,6 +317,23 @@ impl Resolver {
                     (SourceKind::Cdef, Some(false)) => FuncKind::ExternPython,
                     (SourceKind::Cdef, Some(true)) => FuncKind::ExternPythonPlusC,
                 };
+                let variadic = matches!(self.prog.ty(ty), Type::Function { variadic: true, .. });
+                if variadic && kind != FuncKind::CFunction {
+                    // CFFI refuses these too (at build time): C cannot forward
+                    // a `...` argument list to Python.
+                    let label = match kind {
+                        FuncKind::Exported => "exported by embedding_api(), but takes `...`",
+                        _ => "an extern \"Python\" function, but takes `...`",
+                    };
+                    return Err(Diag::new(
+                        format!(
+                            "variadic function `{}` cannot be implemented in Python",
+                            name.name
+                        ),
+                        name.span,
+                        label,
+                    ));
+                }
                 if self.declare(&name.name, OrdKind::Function(ty, kind), name.span)? {
                     self.prog.decls.push(Decl::Function {
                         name: name.name.clone(),
@@ -349,9 +400,24 @@ impl Resolver {
         }
         if dots
             && (d.declarators.len() != 1
-                || !d.declarators[0].ops.is_empty()
-                || d.declarators[0].name.is_none())
+                || !d.declarators[0].decl.ops.is_empty()
+                || d.declarators[0].decl.name.is_none())
         {
+            if let [InitDeclarator { decl, .. }] = d.declarators.as_slice() {
+                if matches!(decl.ops.as_slice(), [DeclOp::Pointer { .. }])
+                    && d.spec.ty == TypeSpec::DotDotDot
+                {
+                    return Err(Diag::new(
+                        "`typedef ... *name;` is not supported",
+                        d.span,
+                        "pointer to a type of unknown kind",
+                    )
+                    .with_note(
+                        "declare what it points to, e.g. `typedef struct foo_s *name;` \
+                         (an opaque struct) or `typedef void *name;`",
+                    ));
+                }
+            }
             return Err(Diag::new(
                 "a `...` typedef must declare exactly one plain name",
                 d.span,
@@ -361,14 +427,22 @@ impl Resolver {
         // An anonymous struct/union/enum takes the name of the first declarator
         // if that declarator is the plain name (`typedef struct {..} point_t;`),
         // as in CFFI.
-        let first = &d.declarators[0];
+        let first = &d.declarators[0].decl;
         let force = match (&first.name, first.ops.is_empty()) {
             (Some(n), true) => Some(n),
             _ => None,
         };
         let (base, base_quals) = self.resolve_spec(&d.spec, force)?;
-        for decl in &d.declarators {
+        for idecl in &d.declarators {
+            let decl = &idecl.decl;
             let r = (|| {
+                if let Some(Initializer::Int(_, sp) | Initializer::Other(sp)) = &idecl.init {
+                    return Err(Diag::new(
+                        "a typedef cannot have an initializer",
+                        *sp,
+                        "remove the `= ...` part",
+                    ));
+                }
                 let Some(name) = &decl.name else {
                     return Err(Diag::new(
                         "typedef declares no name",
@@ -376,7 +450,7 @@ impl Resolver {
                         "expected a name here",
                     ));
                 };
-                let (ty, quals) = self.apply_ops(base, base_quals, &decl.ops, &d.spec)?;
+                let (ty, quals) = self.apply_ops(base, base_quals, &decl.ops, &d.spec, true)?;
                 if self.declare(&name.name, OrdKind::Typedef(ty, quals), name.span)? {
                     self.prog.decls.push(Decl::Typedef {
                         name: name.name.clone(),
@@ -527,9 +601,7 @@ impl Resolver {
                         span: r.span,
                     });
                     self.tags.insert(tag.name.clone(), Tag::Record(id));
-                    if r.body.is_none() {
-                        self.list_record(id);
-                    }
+                    self.list_record(id);
                     id
                 }
             },
@@ -544,6 +616,7 @@ impl Resolver {
                     dotdotdot_typedef: false,
                     span: r.span,
                 });
+                self.list_record(id);
                 id
             }
         };
@@ -554,41 +627,35 @@ impl Resolver {
             }
         }
         if let Some(body) = &r.body {
-            let fields = self.fields(body, r)?;
-            let rec = &mut self.prog.records[id.0 as usize];
-            match &rec.fields {
+            match self.record_bodies.get(&id) {
+                // Defined again with the same text: the same definition (as when
+                // two cdef() calls share a header), nothing to add.
+                Some(prev) if *prev == body.text => {}
+                Some(_) => {
+                    let rec = self.prog.record(id);
+                    return Err(Diag::new(
+                        format!("redefinition of `{}` with different fields", rec.c_name),
+                        r.span,
+                        "redefined here",
+                    )
+                    .with_secondary(rec.span, "first defined here"));
+                }
                 None => {
+                    let fields = self.fields(body, r)?;
+                    let rec = &mut self.prog.records[id.0 as usize];
                     rec.fields = Some(fields);
                     rec.partial = body.partial;
                     rec.span = r.span;
-                }
-                Some(old) => {
-                    let same = old.len() == fields.len()
-                        && old.iter().zip(&fields).all(|(a, b)| {
-                            a.name == b.name
-                                && a.ty == b.ty
-                                && a.quals == b.quals
-                                && a.bit_width == b.bit_width
-                        })
-                        && rec.partial == body.partial;
-                    if !same {
-                        return Err(Diag::new(
-                            format!("redefinition of `{}` with different fields", rec.c_name),
-                            r.span,
-                            "redefined here",
-                        )
-                        .with_secondary(rec.span, "first defined here"));
-                    }
+                    self.record_bodies.insert(id, body.text.clone());
                 }
             }
-            // Listed right after its body, so nested records come first.
-            self.list_record(id);
         }
         Ok(self.prog.intern(Type::Record(id)))
     }
 
-    /// Adds the `Decl::Record` of `id` (once): when a record is first
-    /// mentioned without a body, or else right after its body.
+    /// Adds the `Decl::Record` of `id` (once), when the record is first
+    /// mentioned: a record containing nested ones is listed before them (codegen
+    /// relies on this order to spell nested anonymous types inline).
     fn list_record(&mut self, id: RecordId) {
         if self.listed_records.insert(id) {
             self.prog.decls.push(Decl::Record { id });
@@ -633,7 +700,8 @@ impl Resolver {
                 continue;
             }
             for fdecl in &fd.declarators {
-                let (ty, quals) = self.apply_ops(base, base_quals, &fdecl.decl.ops, &fd.spec)?;
+                let (ty, quals) =
+                    self.apply_ops(base, base_quals, &fdecl.decl.ops, &fd.spec, true)?;
                 let fname = fdecl.decl.name.as_ref();
                 let where_span = fname.map(|n| n.span).unwrap_or(fd.span);
                 let shown = fname.map(|n| n.name.as_str()).unwrap_or("<unnamed>");
@@ -690,7 +758,13 @@ impl Resolver {
                                 "bitfields must have an integer type",
                             ));
                         }
-                        let w = self.eval(e)?;
+                        let Some(w) = self.eval(e)? else {
+                            return Err(Diag::new(
+                                format!("the width of bitfield `{shown}` must be known to cdef()"),
+                                e.span(),
+                                "uses a value only the compiler knows",
+                            ));
+                        };
                         if w < 0 {
                             return Err(Diag::new(
                                 format!("bitfield `{shown}` has a negative width ({w})"),
@@ -727,8 +801,45 @@ impl Resolver {
                 });
             }
         }
-        let _ = r;
+        if r.kind == RecordKind::Struct {
+            // The layout of a partial struct comes from offsetof(), which C
+            // does not allow on bitfields: CFFI refuses the combination, for a
+            // struct ending with `...;` and for one whose layout is partial
+            // because of a `[...]` field or a partial struct field.
+            let partial_field = out.iter().find(|f| self.makes_partial(f.ty));
+            let why = match (body.partial, partial_field) {
+                (true, _) => Some((r.span, "this struct ends with `...;`")),
+                (false, Some(f)) => Some((f.span, "this field's layout comes from the compiler")),
+                (false, None) => None,
+            };
+            if let (Some((sp, label)), Some(bf)) = (why, out.iter().find(|f| f.bit_width.is_some()))
+            {
+                return Err(Diag::new(
+                    "a partially declared struct cannot have bitfields",
+                    bf.span,
+                    "bitfield in a partial struct",
+                )
+                .with_secondary(sp, label)
+                .with_note("declare all the fields exactly, or leave the bitfields out"));
+            }
+        }
         Ok(out)
+    }
+
+    /// Does a field of type `ty` make its struct's layout partial (as CFFI
+    /// sees it): an array whose length the compiler supplies, or a partial
+    /// struct held by value.
+    fn makes_partial(&self, ty: TypeId) -> bool {
+        match self.prog.ty(ty) {
+            Type::Array { item, len } => {
+                *len == ArrayLen::FromCompiler || self.makes_partial(*item)
+            }
+            Type::Record(rid) => {
+                let rec = self.prog.record(*rid);
+                rec.kind == RecordKind::Struct && rec.partial
+            }
+            _ => false,
+        }
     }
 
     fn collect_field_names(&self, rid: RecordId, out: &mut Vec<(String, Span)>) {
@@ -788,14 +899,22 @@ impl Resolver {
         };
         if let Some(id) = existing {
             let old = self.prog.enum_def(id);
-            // A forward-declared enum (no values yet) may be completed once.
-            if !(old.enumerators.is_empty() && old.partial) {
-                return Err(Diag::new(
-                    format!("redefinition of `{}`", old.c_name),
-                    e.span,
-                    "redefined here",
-                )
-                .with_secondary(old.span, "first defined here"));
+            match self.enum_bodies.get(&id) {
+                // The same definition again: nothing to add.
+                Some(prev) if *prev == body.text => {
+                    self.force_enum_name(id, force);
+                    return Ok(self.prog.intern(Type::Enum(id)));
+                }
+                // A forward-declared enum (no values yet) may be completed once.
+                None => {}
+                Some(_) => {
+                    return Err(Diag::new(
+                        format!("redefinition of `{}`", old.c_name),
+                        e.span,
+                        "redefined here",
+                    )
+                    .with_secondary(old.span, "first defined here"))
+                }
             }
         }
         // Enumerators: values are computed as the C compiler would for a
@@ -806,7 +925,8 @@ impl Resolver {
         for item in &body.items {
             let value = match &item.value {
                 EnumValue::Implicit => next,
-                EnumValue::Expr(x) => Some(self.eval(x)?),
+                // None: refers to a value only the compiler knows (`...`).
+                EnumValue::Expr(x) => self.eval(x)?,
                 EnumValue::DotDotDot => None,
             };
             let declared = if body.partial && matches!(item.value, EnumValue::Implicit) {
@@ -853,10 +973,12 @@ impl Resolver {
         let id = match existing {
             Some(id) => {
                 self.prog.enums[id.0 as usize] = def;
+                self.enum_bodies.insert(id, body.text.clone());
                 id
             }
             None => {
                 let id = self.prog.add_enum(def);
+                self.enum_bodies.insert(id, body.text.clone());
                 if let Some(t) = &e.tag {
                     self.tags.insert(t.name.clone(), Tag::Enum(id));
                 }
@@ -884,10 +1006,33 @@ impl Resolver {
         base_quals: Quals,
         ops: &[DeclOp],
         spec: &DeclSpec,
+        partial_ok: bool,
     ) -> RResult<(TypeId, Quals)> {
         let mut ty = base;
         let mut quals = base_quals;
-        for op in ops {
+        for (i, op) in ops.iter().enumerate() {
+            // A length only the compiler knows (`[...]`) can be computed as
+            // `sizeof(x) / sizeof(x[0])` only for the outermost array
+            // dimensions of a global, a field or a typedef (CFFI's rule too).
+            let from_compiler_ok = partial_ok
+                && ops[i + 1..]
+                    .iter()
+                    .all(|o| matches!(o, DeclOp::Array { .. }));
+            let from_compiler = |span: Span| -> RResult<ArrayLen> {
+                if from_compiler_ok {
+                    Ok(ArrayLen::FromCompiler)
+                } else {
+                    Err(Diag::new(
+                        "an array length only the compiler knows is not supported here",
+                        span,
+                        "the length cannot be derived in this position",
+                    )
+                    .with_note(
+                        "`[...]` (or a length from `#define N ...`) is only allowed for the \
+                         outermost dimensions of a global variable, a field or a typedef",
+                    ))
+                }
+            };
             match op {
                 DeclOp::Pointer {
                     is_const,
@@ -930,9 +1075,15 @@ impl Resolver {
                     }
                     let len = match len {
                         ArraySize::Open => ArrayLen::Open,
-                        ArraySize::DotDotDot => ArrayLen::FromCompiler,
+                        ArraySize::DotDotDot => from_compiler(*span)?,
                         ArraySize::Expr(e) => {
-                            let n = self.eval(e)?;
+                            // A length computed from a `#define N ...` is, like
+                            // `[...]`, only known to the compiler.
+                            let Some(n) = self.eval(e)? else {
+                                let len = from_compiler(e.span())?;
+                                ty = self.prog.intern(Type::Array { item: ty, len });
+                                continue;
+                            };
                             if n < 0 {
                                 return Err(Diag::new(
                                     format!("array size is negative ({n})"),
@@ -975,6 +1126,24 @@ impl Resolver {
                         _ => {}
                     }
                     let mut ps = Vec::with_capacity(params.len());
+                    if let [p] = params.as_slice() {
+                        // `(void_t)` with `typedef void void_t;` also means no
+                        // parameters (CFFI agrees).
+                        let plain = matches!(p.spec.ty, TypeSpec::Named(_) | TypeSpec::Prim(_));
+                        if plain && p.decl.name.is_none() && p.decl.ops.is_empty() {
+                            let (t, _) = self.resolve_spec(&p.spec, None)?;
+                            if matches!(self.prog.ty(t), Type::Prim(pr) if pr.class == PrimClass::Void)
+                            {
+                                ty = self.prog.intern(Type::Function {
+                                    result: ty,
+                                    params: Vec::new(),
+                                    variadic: *variadic,
+                                });
+                                quals = Quals::default();
+                                continue;
+                            }
+                        }
+                    }
                     for p in params {
                         ps.push(self.param(p)?);
                     }
@@ -994,7 +1163,7 @@ impl Resolver {
     /// pointers, functions to function pointers, top-level qualifiers dropped.
     fn param(&mut self, p: &Param) -> RResult<TypeId> {
         let (base, bq) = self.resolve_spec(&p.spec, None)?;
-        let (ty, quals) = self.apply_ops(base, bq, &p.decl.ops, &p.spec)?;
+        let (ty, quals) = self.apply_ops(base, bq, &p.decl.ops, &p.spec, false)?;
         Ok(match self.prog.ty(ty).clone() {
             Type::Prim(pr) if pr.class == PrimClass::Void => {
                 return Err(Diag::new(
@@ -1016,22 +1185,16 @@ impl Resolver {
     }
 
     /// Evaluates a constant integer expression. Names refer to enumerators and
-    /// integer `#define`s declared earlier.
-    fn eval(&self, e: &Expr) -> RResult<i128> {
+    /// integer `#define`s declared earlier. `None`: the value depends on one
+    /// only the compiler knows (declared with `...`).
+    fn eval(&self, e: &Expr) -> RResult<Option<i128>> {
         let overflow =
             |sp: Span| Diag::new("integer overflow in constant expression", sp, "overflows");
-        Ok(match e {
+        Ok(Some(match e {
             Expr::Int(v, _) => *v,
             Expr::Name(id) => match self.ordinary.get(&id.name) {
                 Some((OrdKind::Enumerator(Some(v)) | OrdKind::Macro(Some(v)), _)) => *v,
-                Some((OrdKind::Enumerator(None) | OrdKind::Macro(None), prev)) => {
-                    return Err(Diag::new(
-                        format!("the value of `{}` is not known to cdef()", id.name),
-                        id.span,
-                        "value only known to the compiler",
-                    )
-                    .with_secondary(*prev, "declared with `...` here"))
-                }
+                Some((OrdKind::Enumerator(None) | OrdKind::Macro(None), _)) => return Ok(None),
                 Some((other, prev)) => {
                     return Err(Diag::new(
                         format!("`{}` is not an integer constant", id.name),
@@ -1049,7 +1212,9 @@ impl Resolver {
                 }
             },
             Expr::Unary(op, x, sp) => {
-                let v = self.eval(x)?;
+                let Some(v) = self.eval(x)? else {
+                    return Ok(None);
+                };
                 match op {
                     UnOp::Neg => v.checked_neg().ok_or_else(|| overflow(*sp))?,
                     UnOp::Plus => v,
@@ -1057,7 +1222,9 @@ impl Resolver {
                 }
             }
             Expr::Binary(op, a, b, sp) => {
-                let (x, y) = (self.eval(a)?, self.eval(b)?);
+                let (Some(x), Some(y)) = (self.eval(a)?, self.eval(b)?) else {
+                    return Ok(None);
+                };
                 let r = match op {
                     BinOp::Add => x.checked_add(y),
                     BinOp::Sub => x.checked_sub(y),
@@ -1086,7 +1253,16 @@ impl Resolver {
                 }
                 v
             }
-        })
+        }))
+    }
+}
+
+fn func_kind_words(k: FuncKind) -> &'static str {
+    match k {
+        FuncKind::Exported => "an embedding_api() function",
+        FuncKind::ExternPython => "an extern \"Python\" function",
+        FuncKind::ExternPythonPlusC => "an extern \"Python+C\" function",
+        FuncKind::CFunction => "a C function",
     }
 }
 

@@ -45,7 +45,8 @@ pub enum BaseType {
 /// In the model a const pointee is recorded on the pointer to it
 /// (`Type::Pointer { quals }`): for the first `Pointer` op that is `base_const`,
 /// for a later one the `is_const` of the previous `Pointer` op.
-/// `volatile` is accepted and ignored (CFFI ignores it in type names too).
+/// `volatile` and `restrict` are accepted and not represented (CFFI would show
+/// `volatile` in the type's name; it changes nothing else).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct TypeExpr {
     pub base: BaseType,
@@ -224,4 +225,144 @@ fn eval_literal(e: &Expr) -> CResult<u64> {
     }
     let v = ev(e)?;
     u64::try_from(v).map_err(|_| (format!("array length {v} is negative"), e.span().start))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prim(n: &str) -> TypeExpr {
+        TypeExpr {
+            base: BaseType::Prim(n.into()),
+            base_const: false,
+            ops: vec![],
+        }
+    }
+
+    fn ptr() -> TypeOp {
+        TypeOp::Pointer { is_const: false }
+    }
+
+    fn ok(s: &str) -> TypeExpr {
+        parse_type_expr(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    #[test]
+    fn simple() {
+        assert_eq!(ok("int"), prim("int"));
+        assert_eq!(ok("  unsigned  "), prim("unsigned int"));
+        assert_eq!(ok("long int unsigned"), prim("unsigned long"));
+        assert_eq!(ok("bool"), prim("_Bool"));
+        assert_eq!(ok("size_t"), prim("size_t"));
+        assert_eq!(ok("void"), prim("void"));
+        let t = ok("point_t *");
+        assert_eq!(t.base, BaseType::Named("point_t".into()));
+        assert_eq!(t.ops, vec![ptr()]);
+        assert_eq!(ok("struct foo[3]").base, BaseType::Struct("foo".into()));
+        assert_eq!(ok("struct foo[3]").ops, vec![TypeOp::Array(Some(3))]);
+        assert_eq!(ok("union u *").base, BaseType::Union("u".into()));
+        assert_eq!(ok("enum e").base, BaseType::Enum("e".into()));
+        assert_eq!(ok("FILE *").base, BaseType::Named("FILE".into()));
+    }
+
+    #[test]
+    fn declarator_order_is_base_outwards() {
+        assert_eq!(ok("char *[4]").ops, vec![ptr(), TypeOp::Array(Some(4))]);
+        assert_eq!(ok("int (*)[3]").ops, vec![TypeOp::Array(Some(3)), ptr()]);
+        assert_eq!(
+            ok("int[2][3]").ops,
+            vec![TypeOp::Array(Some(3)), TypeOp::Array(Some(2))]
+        );
+        assert_eq!(ok("int[]").ops, vec![TypeOp::Array(None)]);
+        assert_eq!(ok("int[0x10]").ops, vec![TypeOp::Array(Some(16))]);
+        assert_eq!(ok("int[2*3]").ops, vec![TypeOp::Array(Some(6))]);
+        assert_eq!(
+            ok("int(*)(int)").ops,
+            vec![
+                TypeOp::Function {
+                    params: vec![prim("int")],
+                    variadic: false
+                },
+                ptr()
+            ]
+        );
+        assert_eq!(
+            ok("void(*)(void)").ops,
+            vec![
+                TypeOp::Function {
+                    params: vec![],
+                    variadic: false
+                },
+                ptr()
+            ]
+        );
+        // a function returning a pointer to an array of 3 pointers to int
+        assert_eq!(
+            ok("int *(*(*)(long))[3]").ops,
+            vec![
+                ptr(),
+                TypeOp::Array(Some(3)),
+                ptr(),
+                TypeOp::Function {
+                    params: vec![prim("long")],
+                    variadic: false
+                },
+                ptr()
+            ]
+        );
+    }
+
+    #[test]
+    fn params_are_adjusted() {
+        let t = ok("int(*)(int[3], int(int), const char *, ...)");
+        let TypeOp::Function { params, variadic } = &t.ops[0] else {
+            panic!("{t:?}")
+        };
+        assert!(*variadic);
+        assert_eq!(params[0].ops, vec![ptr()]);
+        assert!(matches!(
+            params[1].ops.as_slice(),
+            [TypeOp::Function { .. }, TypeOp::Pointer { .. }]
+        ));
+        assert!(params[2].base_const);
+        // parameter names are allowed and ignored
+        assert_eq!(ok("int(*)(int x, char *name)"), ok("int(*)(int, char *)"));
+        assert_eq!(ok("int(*)()"), ok("int(*)(void)"));
+    }
+
+    #[test]
+    fn qualifiers() {
+        let t = ok("const char *");
+        assert!(t.base_const);
+        assert_eq!(t.ops, vec![ptr()]);
+        let t = ok("char *const");
+        assert!(!t.base_const);
+        assert_eq!(t.ops, vec![TypeOp::Pointer { is_const: true }]);
+        assert_eq!(ok("char const *"), ok("const char *"));
+        assert_eq!(ok("volatile int *"), ok("int *"));
+        assert_eq!(ok("int * restrict"), ok("int *"));
+    }
+
+    #[test]
+    fn errors() {
+        let err = |s: &str| parse_type_expr(s).unwrap_err();
+        assert!(err("").contains("column 1"), "{}", err(""));
+        assert!(
+            err("int x").contains("unexpected name `x`"),
+            "{}",
+            err("int x")
+        );
+        assert!(err("int x").starts_with("column 5:"), "{}", err("int x"));
+        assert!(err("struct { int x; }").contains("body"));
+        assert!(err("int[...]").contains("[...]"));
+        assert!(err("int[-1]").contains("negative"));
+        assert!(err("int (").contains("column"), "{}", err("int ("));
+        assert!(err("unsigned double").contains("invalid combination"));
+        assert!(err("int int").contains("invalid combination"));
+        assert!(err("typedef int").contains("`typedef` is not allowed"));
+        assert!(err("int[N]").contains("`N`"));
+        assert!(err("int(*)(void, int)").contains("void"));
+        assert!(err("int *)").contains("end of the type"));
+        assert!(err("struct").contains("tag"));
+    }
 }

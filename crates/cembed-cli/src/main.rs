@@ -42,6 +42,11 @@ enum Command {
         #[arg(long)]
         python: Option<PathBuf>,
     },
+    /// Run one raw JSON build request (docs/architecture.md) read from stdin
+    /// and print the JSON response: what the Python builder sends, for
+    /// debugging and for tools.
+    #[command(hide = true)]
+    Request,
     /// Compiler and linker flags for C programs using a cembed library.
     PkgConfig {
         /// `-I` for the directory of the consumer header.
@@ -123,6 +128,13 @@ fn run(command: Command) -> Result<(), BuildError> {
         Command::Config { python } => {
             let cfg = python::discover(python.as_deref())?;
             print!("{cfg}");
+            Ok(())
+        }
+        Command::Request => {
+            let mut input = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut input)
+                .map_err(|e| BuildError::io("cannot read the request from stdin", e))?;
+            println!("{}", cembed_build::run_json(&input));
             Ok(())
         }
         Command::PkgConfig {
@@ -245,6 +257,9 @@ fn build(args: BuildArgs, action: Action) -> Result<(), BuildError> {
         }
     }
     let outcome = result?;
+    for w in &outcome.warnings {
+        eprintln!("{w}");
+    }
     if let Some(p) = outcome.path {
         println!("{}", p.display());
     }

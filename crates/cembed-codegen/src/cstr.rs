@@ -34,7 +34,13 @@ pub fn literal_bytes(bytes: &[u8]) -> String {
 /// for C's adjacent-literal concatenation: readable, diff-friendly, and far
 /// from any compiler's limit on the length of one literal.
 pub fn multiline_literal(text: &str) -> Vec<String> {
-    let mut out: Vec<String> = text.split_inclusive('\n').map(literal).collect();
+    // A very long line is cut in pieces too (between bytes: concatenation
+    // restores them, and octal escapes are per byte anyway).
+    const MAX: usize = 1024;
+    let mut out: Vec<String> = text
+        .split_inclusive('\n')
+        .flat_map(|line| line.as_bytes().chunks(MAX).map(literal_bytes))
+        .collect();
     if out.is_empty() {
         out.push("\"\"".to_string());
     }
@@ -72,6 +78,10 @@ mod tests {
             vec![r#""x = 1\n""#.to_string(), r#""y = 2""#.to_string()]
         );
         assert_eq!(multiline_literal(""), vec!["\"\"".to_string()]);
+        let long = "é".repeat(1000);
+        let parts = multiline_literal(&long);
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts.concat().matches("\\303").count(), 1000);
         assert_eq!(ident_fragment("struct foo"), "struct_foo");
         assert_eq!(ident_fragment("unsigned long long"), "unsigned_long_long");
     }

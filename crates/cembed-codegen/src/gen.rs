@@ -625,7 +625,18 @@ impl<'p> Gen<'p> {
                 ),
                 "",
                 |w| {
+                    // A const bitfield cannot be assigned through the real
+                    // type: it is set through the shadow, which has the same
+                    // layout (checked above) and no qualifiers.
+                    let any_const = fields
+                        .iter()
+                        .any(|f| f.bit_width.is_some() && f.quals.is_const);
+                    let shadow = any_const && self.has_shadow(r);
                     w.line(format!("{spelled} *p = ({spelled} *)buf;"));
+                    if shadow {
+                        let st = n.shadow_type(r);
+                        w.line(format!("{st} *s = ({st} *)buf;"));
+                    }
                     w.line("uint64_t ones;");
                     w.line(format!("memset(buf, 0, sizeof({spelled}));"));
                     w.line(
@@ -635,7 +646,17 @@ impl<'p> Gen<'p> {
                     w.line("switch (field) {");
                     for (i, f) in fields.iter().enumerate() {
                         if let (Some(name), Some(_)) = (&f.name, f.bit_width) {
-                            w.line(format!("case {i}: p->{name} = ones; break;"));
+                            match (f.quals.is_const, shadow) {
+                                (false, _) => w.line(format!("case {i}: p->{name} = ones; break;")),
+                                (true, true) => {
+                                    w.line(format!("case {i}: s->{name} = ones; break;"))
+                                }
+                                // A partial record has no shadow: the
+                                // runtime sees no bits for this field.
+                                (true, false) => w.line(format!(
+                                    "case {i}: break; /* const bitfield of a partial record */"
+                                )),
+                            }
                         }
                     }
                     w.line("default: break;");
@@ -648,25 +669,6 @@ impl<'p> Gen<'p> {
 
     // ---- constants -------------------------------------------------------
 
-    /// Whether a constant of this type is stored as integer bits.
-    fn is_integer(&self, t: TypeId) -> bool {
-        match self.p.ty(t) {
-            Type::Prim(prim) => match prim.class {
-                PrimClass::Char
-                | PrimClass::Bool
-                | PrimClass::WideChar
-                | PrimClass::SignedInt
-                | PrimClass::UnsignedInt
-                | PrimClass::UnknownInt => true,
-                PrimClass::Void | PrimClass::Float | PrimClass::UnknownFloat => false,
-            },
-            Type::Enum(_) => true,
-            Type::Pointer { .. } | Type::Array { .. } | Type::Record(_) | Type::Function { .. } => {
-                false
-            }
-        }
-    }
-
     fn const_getters(&self, w: &mut SourceWriter) {
         let n = self.n();
         let mut any = false;
@@ -674,11 +676,11 @@ impl<'p> Gen<'p> {
             let Decl::Constant { name, ty, .. } = d else {
                 continue;
             };
-            if self.is_integer(*ty) {
-                continue;
-            }
             if !any {
-                w.line("/* ---- getters of non-integer constants ---- */");
+                w.line(
+                    "/* ---- getters of `static const` values: a value may be a variable, which a",
+                );
+                w.line(" * static table cannot hold (not a constant expression) ---- */");
                 w.blank();
                 any = true;
             }
@@ -946,9 +948,6 @@ impl<'p> Gen<'p> {
             .filter_map(|d| match d {
                 // Macros have no C type: type -1, the value is a plain integer.
                 Decl::Macro { name, .. } => Some(int_const_row(name, -1)),
-                Decl::Constant { name, ty, .. } if self.is_integer(*ty) => {
-                    Some(int_const_row(name, ty.0 as i64))
-                }
                 Decl::Constant { name, ty, .. } => Some(format!(
                     "{{ {}, {}, 0, 0, _cembed_const__{name} }},",
                     literal(name),

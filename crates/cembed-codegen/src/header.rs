@@ -17,7 +17,7 @@ use cembed_model::{
 
 use crate::cstr::ident_fragment;
 use crate::gen::comment_safe;
-use crate::spell::qual_words;
+use crate::spell::{pointer_inner, qual_words, tagged};
 use crate::writer::SourceWriter;
 
 pub fn generate(p: &Program, module_name: &str) -> String {
@@ -136,6 +136,7 @@ impl Header<'_> {
             self.w.blank();
         }
 
+        let used_enums = enums_used_as_types(p);
         for d in &p.decls {
             match d {
                 Decl::Record { id } => {
@@ -145,12 +146,10 @@ impl Header<'_> {
                 }
                 Decl::Enum { id } => {
                     let e = p.enum_def(*id);
-                    // An anonymous enum no typedef names declares its
+                    // An anonymous enum is written where it is used (a
+                    // typedef, a field); one used nowhere declares its
                     // constants on its own.
-                    let named_by_typedef = p.decls.iter().any(
-                        |d| matches!(d, Decl::Typedef { ty, .. } if *p.ty(*ty) == Type::Enum(*id)),
-                    );
-                    if e.tag.is_some() || !named_by_typedef {
+                    if e.tag.is_some() || !used_enums.contains(id) {
                         self.define_enum(*id);
                     }
                 }
@@ -224,11 +223,7 @@ impl Header<'_> {
             }
             match p.ty(cur) {
                 Type::Pointer { pointee, quals } => {
-                    inner = match (qual_words(q), inner.is_empty()) {
-                        (w, _) if w.is_empty() => format!("*{inner}"),
-                        (w, true) => format!("*{w}"),
-                        (w, false) => format!("*{w} {inner}"),
-                    };
+                    inner = pointer_inner(q, &inner);
                     if matches!(p.ty(*pointee), Type::Array { .. } | Type::Function { .. })
                         && self.typedef_for(*pointee).is_none()
                     {
@@ -307,8 +302,22 @@ impl Header<'_> {
         }
         match self.p.ty(t) {
             Type::Prim(prim) => prim.name.clone(),
-            Type::Record(r) => self.p.record(*r).c_name.clone(),
-            Type::Enum(e) => self.p.enum_def(*e).c_name.clone(),
+            // Tagged types by their tag: CFFI's name may be a typedef that
+            // is not declared yet at this point of the header.
+            Type::Record(r) => {
+                let rec = self.p.record(*r);
+                match &rec.tag {
+                    Some(tag) => tagged(rec.kind, tag),
+                    None => rec.c_name.clone(),
+                }
+            }
+            Type::Enum(e) => {
+                let en = self.p.enum_def(*e);
+                match &en.tag {
+                    Some(tag) => format!("enum {tag}"),
+                    None => en.c_name.clone(),
+                }
+            }
             Type::Pointer { .. } | Type::Array { .. } | Type::Function { .. } => {
                 unreachable!("split() stops at a base type or a typedef")
             }
@@ -479,7 +488,11 @@ impl Header<'_> {
             return;
         }
         self.define_deps(r);
-        self.w.line(format!("{} {{", rec.c_name));
+        let head = match &rec.tag {
+            Some(tag) => tagged(rec.kind, tag),
+            None => rec.c_name.clone(),
+        };
+        self.w.line(format!("{head} {{"));
         self.record_body(r);
         self.w.line("};");
         self.w.blank();
@@ -498,11 +511,14 @@ impl Header<'_> {
                 t = *item;
             }
             match p.ty(t) {
-                Type::Record(inner) if self.inline_records.contains(inner) => {
-                    if !self.typedef_named.contains(p.ty(t)) {
-                        self.define_deps(*inner)
-                    }
+                // Written inline in this record (unless a typedef names it).
+                Type::Record(inner)
+                    if self.inline_records.contains(inner)
+                        && !self.typedef_named.contains(p.ty(t)) =>
+                {
+                    self.define_deps(*inner)
                 }
+                Type::Record(inner) if self.inline_records.contains(inner) => {}
                 Type::Record(inner) => self.define_record(*inner),
                 Type::Enum(e) if !self.inline_enums.contains(e) => self.define_enum(*e),
                 _ => {}
@@ -525,7 +541,7 @@ impl Header<'_> {
             return;
         }
         let head = match &en.tag {
-            Some(_) => format!("{} {{", en.c_name),
+            Some(tag) => format!("enum {tag} {{"),
             None => "enum {".to_string(),
         };
         self.w.line(head);
@@ -616,4 +632,31 @@ fn header_literal(v: i128) -> String {
     } else {
         v.to_string()
     }
+}
+
+/// Enums that are the type (possibly through arrays and pointers) of a field
+/// or a typedef.
+fn enums_used_as_types(p: &Program) -> HashSet<EnumId> {
+    fn base(p: &Program, mut t: TypeId) -> Option<EnumId> {
+        loop {
+            match p.ty(t) {
+                Type::Array { item, .. } => t = *item,
+                Type::Pointer { pointee, .. } => t = *pointee,
+                Type::Enum(e) => return Some(*e),
+                _ => return None,
+            }
+        }
+    }
+    let mut used = HashSet::new();
+    for r in &p.records {
+        for f in r.fields.iter().flatten() {
+            used.extend(base(p, f.ty));
+        }
+    }
+    for d in &p.decls {
+        if let Decl::Typedef { ty, .. } = d {
+            used.extend(base(p, *ty));
+        }
+    }
+    used
 }

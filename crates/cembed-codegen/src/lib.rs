@@ -13,6 +13,27 @@
 //! deterministic (declaration order and type order, no hash-map order, no
 //! timestamps), so a rebuild of the same script gives the same bytes.
 //!
+//! How the tables are filled (what the runtime can rely on, beyond
+//! `cembed_abi.h`):
+//!
+//! * `types[i]` is `TypeId(i)`; records' fields, function types' parameters
+//!   and enums' enumerators are contiguous ranges, in type order.
+//! * Thunks: one per non-variadic function type, in type order
+//!   (`_cembed_thunk__<TypeId>`); a variadic function type has `thunk = -1`.
+//!   Array and function parameters are passed as the pointers C adjusts them
+//!   to (`args[i]` points to the pointer).
+//! * `consts`: `#define`s (type -1, value in `negative`/`bits`) and every
+//!   `static const` declaration (always through `get`, whatever its type);
+//!   enumerators are only in `enumerators`.
+//! * Anonymous struct/union members are fields named `""` whose type is the
+//!   member's record; their offset is the member's offset in the parent.
+//! * Bitfields have `offset = 0`; the record's probe locates them (field
+//!   index relative to the record's first field).
+//! * `externs` lists embedding_api, extern "Python" and "Python+C" functions
+//!   in declaration order; `cembed_extern.fn` is the generated C function.
+//! * Type names are CFFI's spellings (`"int[...]"` for a `[...]` array: the
+//!   length is in `length`).
+//!
 //! Errors the declarations can still contain at this point (a variadic
 //! function implemented in Python, a `[...]` array length nothing can give)
 //! become `#error` lines naming the declaration: the compile step reports them

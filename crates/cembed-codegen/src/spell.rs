@@ -64,15 +64,20 @@ impl Spellings {
         };
         // 1. Tagged records and enums are spelled by their tag; `typedef ...
         // foo_t;` (and CFFI's built-in FILE) by their typedef name.
+        // (Not `c_name`: CFFI names `struct foo` after a typedef of it, and
+        // the tag is the spelling that needs nothing else to be declared.)
         for (i, r) in p.records.iter().enumerate() {
-            if r.tag.is_some() || r.dotdotdot_typedef {
+            if let Some(tag) = &r.tag {
+                b.records[i] = Some(tagged(r.kind, tag));
+                b.display[i] = Some(r.c_name.clone());
+            } else if r.dotdotdot_typedef {
                 b.records[i] = Some(r.c_name.clone());
                 b.display[i] = Some(r.c_name.clone());
             }
         }
         for (i, e) in p.enums.iter().enumerate() {
-            if e.tag.is_some() {
-                b.enums[i] = Some(e.c_name.clone());
+            if let Some(tag) = &e.tag {
+                b.enums[i] = Some(format!("enum {tag}"));
             }
         }
         // 2. Typedef names, then globals and constants.
@@ -325,11 +330,7 @@ impl<'a> Namer<'a> {
                     self.s.arrays[&cur].spelling.clone()
                 }
                 Type::Pointer { pointee, quals } => {
-                    inner = match (qual_words(q), inner.is_empty()) {
-                        (w, _) if w.is_empty() => format!("*{inner}"),
-                        (w, true) => format!("*{w}"),
-                        (w, false) => format!("*{w} {inner}"),
-                    };
+                    inner = pointer_inner(q, &inner);
                     if self.needs_parens(*pointee) {
                         inner = format!("({inner})");
                     }
@@ -396,5 +397,23 @@ pub fn qual_words(q: Quals) -> &'static str {
         (true, false) => "const",
         (false, true) => "volatile",
         (true, true) => "const volatile",
+    }
+}
+
+/// `struct tag` / `union tag`.
+pub fn tagged(kind: cembed_model::RecordKind, tag: &str) -> String {
+    match kind {
+        cembed_model::RecordKind::Struct => format!("struct {tag}"),
+        cembed_model::RecordKind::Union => format!("union {tag}"),
+    }
+}
+
+/// `*inner` with the pointer itself qualified: `*name`, `*const name`,
+/// `*const` (abstract).
+pub fn pointer_inner(q: Quals, inner: &str) -> String {
+    match (qual_words(q), inner.is_empty()) {
+        ("", _) => format!("*{inner}"),
+        (w, true) => format!("*{w}"),
+        (w, false) => format!("*{w} {inner}"),
     }
 }

@@ -62,7 +62,7 @@ impl SourceWriter {
         if opener.is_empty() {
             self.line("{");
         } else {
-            self.line(format!("{opener}"));
+            self.line(opener);
             self.line("{");
         }
         self.indent += 1;

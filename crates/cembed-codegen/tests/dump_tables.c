@@ -29,6 +29,49 @@ static void _dump_int(const cembed_const *c)
         printf("%" PRIu64, c->bits);
 }
 
+/* Stores successive recognisable values (2, 3, 4...) into an object of
+ * `type`; returns 0 if the type has parts this cannot make up (pointers). */
+static int _dump_fill(const cembed_lib *l, int32_t type, unsigned char *p, int *counter)
+{
+    const cembed_type *t = &l->types[type];
+    uint32_t i;
+    switch (t->kind) {
+    case CEMBED_K_SINT:
+    case CEMBED_K_UINT:
+    case CEMBED_K_WCHAR:
+    case CEMBED_K_ENUM: {
+        uint64_t v = (uint64_t)(*counter)++;
+        memcpy(p, &v, t->size); /* little endian */
+        return 1;
+    }
+    case CEMBED_K_CHAR: *p = (unsigned char)('a' + (*counter)++); return 1;
+    case CEMBED_K_BOOL: *p = 1; (*counter)++; return 1;
+    case CEMBED_K_FLOAT:
+        if (t->size == sizeof(float)) *(float *)p = (float)(*counter)++ + 0.5f;
+        else if (t->size == sizeof(double)) *(double *)p = (double)(*counter)++ + 0.5;
+        else *(long double *)p = (long double)(*counter)++ + 0.5L;
+        return 1;
+    case CEMBED_K_STRUCT:
+        for (i = 0; i < t->count; i++) {
+            const cembed_field *f = &l->fields[t->first + i];
+            if (f->bit_width >= 0 || !_dump_fill(l, f->type, p + f->offset, counter))
+                return 0;
+        }
+        return 1;
+    case CEMBED_K_UNION: /* through its first member */
+        return t->count > 0 && l->fields[t->first].bit_width < 0
+               && _dump_fill(l, l->fields[t->first].type, p + l->fields[t->first].offset,
+                             counter);
+    case CEMBED_K_ARRAY:
+        for (i = 0; t->length > 0 && i < (uint32_t)t->length; i++)
+            if (!_dump_fill(l, t->item, p + i * l->types[t->item].size, counter))
+                return 0;
+        return t->length > 0;
+    default:
+        return 0;
+    }
+}
+
 int main(void)
 {
     const cembed_lib *l = &_cembed_lib;
@@ -115,25 +158,30 @@ int main(void)
         const cembed_cfunc *f = &l->cfuncs[i];
         const cembed_type *t = &l->types[f->type];
         const cembed_type *r = &l->types[t->item];
-        int64_t storage[16];
+        static unsigned char storage[16][256];
         void *args[16];
         unsigned char result[256];
+        int counter = 2;
         int callable = t->thunk >= 0 && t->count <= 16 && r->size <= sizeof result;
         printf("cfunc %s type=%d", f->name, f->type);
+        memset(storage, 0, sizeof storage);
         for (j = 0; callable && j < t->count; j++) {
             const cembed_type *pt = &l->types[l->params[t->first + j]];
-            callable = (pt->kind == CEMBED_K_SINT || pt->kind == CEMBED_K_UINT) && pt->size <= 8;
+            callable = pt->size <= sizeof storage[j]
+                       && _dump_fill(l, l->params[t->first + j], storage[j], &counter);
+            args[j] = storage[j];
         }
         if (callable) {
-            for (j = 0; j < t->count; j++) {
-                /* The value j + 2 stored as the parameter's type (little endian). */
-                storage[j] = (int64_t)j + 2;
-                args[j] = &storage[j];
-            }
             memset(result, 0, sizeof result);
             l->thunks[t->thunk](f->fn, args, r->size ? result : NULL);
             printf(" called: result bytes ");
             _dump_bytes(result, r->size);
+            if (r->kind == CEMBED_K_FLOAT && r->size == sizeof(float))
+                printf(" (%g)", (double)*(float *)result);
+            else if (r->kind == CEMBED_K_FLOAT && r->size == sizeof(double))
+                printf(" (%g)", *(double *)result);
+            else if (r->kind == CEMBED_K_FLOAT && r->size == sizeof(long double))
+                printf(" (%Lg)", *(long double *)result);
         }
         printf("\n");
     }

@@ -369,3 +369,51 @@ fn records_mismatch_is_named() {
         "{err}"
     );
 }
+
+/// The init code reaches the runtime byte for byte: every ASCII character,
+/// trigraph-looking sequences, CR/LF, non-ASCII UTF-8 and a very long line.
+#[test]
+fn init_code_round_trips() {
+    let mut code = String::from("# -*- coding: utf-8 -*-\nprint('héllo ✓ 🐍') ??= ??/ ???\r\n");
+    code.extend((1u8..128).map(|b| b as char));
+    code.push('\n');
+    code.push_str(&"x = '\"\\\\'  # ".repeat(800));
+    code.push_str("\nend");
+    let p = Program::new();
+    let bi = build_info();
+    let mut o = Options::new("init", &bi);
+    o.init_code = Some(&code);
+    let c = generate_c(&p, &o);
+    let main = "\n#include <stdio.h>\nint main(void) { fputs(_cembed_lib.init_code, stdout); return 0; }\n";
+    let d = tmpdir("init");
+    let src = d.join("init.c");
+    std::fs::write(&src, format!("{c}{main}")).unwrap();
+    let exe = d.join("init");
+    let out = Command::new("gcc")
+        .args(["-Wall", "-Werror", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .args(["-ldl", "-lpthread"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = Command::new(&exe).output().unwrap();
+    assert_eq!(run.stdout, code.as_bytes());
+    std::fs::remove_dir_all(&d).ok();
+}
+
+/// An empty program (no declarations, no C code, no init code) still makes
+/// a valid library: C has no zero-length arrays, empty tables are NULL.
+#[test]
+fn empty_program_compiles_and_links() {
+    let p = Program::new();
+    let bi = build_info();
+    let c = generate_c(&p, &Options::new("empty", &bi));
+    assert!(c.contains(".types = NULL, .n_types = 0,"));
+    assert!(c.contains(".init_code = NULL,"));
+    compile_shared("empty", &c).unwrap();
+}

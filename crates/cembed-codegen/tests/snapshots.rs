@@ -96,6 +96,15 @@ fn generate(stem: &str) -> Generated {
     };
     let c = generate_c(&program, &opts);
     let header = generate_header(&program, stem);
+    // Deterministic: a second run (new hash maps, new random seeds) gives the
+    // same bytes.
+    let again = parse_program(&srcs).unwrap();
+    assert_eq!(
+        generate_c(&again, &opts),
+        c,
+        "generated C differs between runs"
+    );
+    assert_eq!(generate_header(&again, stem), header);
     Generated { c, header, c_code }
 }
 
@@ -145,6 +154,33 @@ fn check_input(stem: &str) {
     run(Command::new("gcc")
         .args(["-Wall", "-Werror", "-fPIC", "-c", "-o"])
         .arg(&obj)
+        .arg(&c_path))
+    .unwrap_or_else(|e| panic!("{e}"));
+    // Optimisation enables more warnings; -Wextra is what careful users add.
+    run(Command::new("gcc")
+        .args([
+            "-Wall",
+            "-Wextra",
+            "-O2",
+            "-Werror",
+            "-fPIC",
+            "-c",
+            "-o",
+            "/dev/null",
+        ])
+        .arg(&c_path))
+    .unwrap_or_else(|e| panic!("{e}"));
+    // Strict C11 too (not the GNU dialect: only __-prefixed extensions).
+    run(Command::new("gcc")
+        .args([
+            "-std=c11",
+            "-Wall",
+            "-Werror",
+            "-fPIC",
+            "-c",
+            "-o",
+            "/dev/null",
+        ])
         .arg(&c_path))
     .unwrap_or_else(|e| panic!("{e}"));
     run(Command::new("gcc")

@@ -13,20 +13,25 @@
 //! (pinned thread states, the exit gate), `call.rs` (the C -> Python call),
 //! `convert.rs` over `ctypes.rs` (type-driven conversions), `module.rs` (each
 //! library's `ffi`/`lib` module), `libstate.rs` (per-library Rust state),
-//! `py.rs` (owned-reference wrapper and helpers). docs/runtime.md explains
+//! `py.rs` (owned-reference wrapper and helpers), `libobj.rs` (what
+//! `lib.<name>` is), `cfunc.rs` (calling C through the generated thunks). docs/runtime.md explains
 //! the design.
 //!
 //! Every function called from C or from CPython catches panics: nothing ever
 //! unwinds into C.
 
 mod call;
+mod cdata;
+mod cfunc;
 mod convert;
 mod ctypes;
 mod init;
+mod libobj;
 mod libstate;
 mod module;
 mod py;
 mod thread;
+mod toolbox;
 
 use cembed_abi::{Extern, Lib, RuntimeApi, ABI_VERSION};
 use module::SyncCell;
@@ -51,23 +56,22 @@ pub extern "C" fn cembed_runtime_v1() -> *const RuntimeApi {
     &API
 }
 
-fn errno_location() -> *mut i32 {
-    // SAFETY: __errno_location has no preconditions; the pointer is
-    // thread-local and valid for the thread's lifetime.
-    unsafe { libc::__errno_location() }
-}
-
-/// Runs `f` with errno preserved and panics reported, never unwound.
+/// Runs `f` with panics reported, never unwound, and CFFI's errno rule:
+/// the caller's errno is saved on entry (what `ffi.errno` reads), C calls
+/// made from Python update the saved value (`cfunc::errno`), `ffi.errno = x`
+/// sets it, and errno holds it on return. Without any of those errno is
+/// unchanged across the call.
 fn c_entry<R>(what: &str, fallback: R, f: impl FnOnce() -> R) -> R {
-    let e = errno_location();
-    // SAFETY: e is this thread's errno.
-    let saved = unsafe { *e };
+    let outer = cfunc::errno::get();
+    cfunc::errno::save();
     let r = catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
         py::c_stderr(&format!("cembed: internal error (panic) in {what}\n"));
         fallback
     });
-    // SAFETY: as above.
-    unsafe { *e = saved };
+    cfunc::errno::restore();
+    // A nested entry (C -> Python -> C -> Python) gives the outer Python
+    // code its saved value back (the C call it made then saves errno anew).
+    cfunc::errno::set(outer);
     r
 }
 

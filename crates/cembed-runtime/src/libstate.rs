@@ -44,6 +44,8 @@ pub(crate) struct LibState {
     pub(crate) module: AtomicPtr<ffi::PyObject>,
     /// A malformed table: reported as this library's init error.
     pub(crate) table_error: Option<String>,
+    /// `lib`'s name index (libobj.rs), built on first attribute access.
+    pub(crate) libobj: std::sync::OnceLock<crate::libobj::LibIndex>,
 }
 
 // SAFETY: the raw pointers in LibState point to the library's static tables
@@ -188,8 +190,13 @@ impl LibState {
             init: LibInit::new(),
             module: AtomicPtr::new(std::ptr::null_mut()),
             table_error,
+            libobj: std::sync::OnceLock::new(),
         });
         let lsp: *const LibState = &*ls;
+        // The Box never moves: type entries may point back to it (Conv::of).
+        for t in ls.types.types.iter_mut() {
+            t.lib = lsp;
+        }
         let mut externs = Vec::with_capacity(l.n_externs as usize);
         for i in 0..l.n_externs as usize {
             let ext = *l.externs.add(i);

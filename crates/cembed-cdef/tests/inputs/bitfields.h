@@ -15,3 +15,4 @@ struct flags {
     uint8_t small : 7;
     int plain;
 };
+union u { int i; unsigned bits : 3; ...; };

@@ -15,3 +15,11 @@ typedef ... opaque_t;
 opaque_t *make(handle_t h, real_t r);
 #define SIZE ...
 #define KNOWN 42
+#define LEN ...
+int from_macro[LEN];
+struct uses_len { char name[LEN + 1]; };
+enum partial_ref { PR_A = ..., PR_B = PR_A + 1, PR_C = 5, PR_D };
+enum uses_macro { UM_A = LEN, UM_B };
+int matrix[...][...];
+typedef int grid_t[...][3];
+struct with_ptr_arrays { char *names[...]; };

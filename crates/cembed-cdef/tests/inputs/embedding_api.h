@@ -6,7 +6,7 @@ extern "Python" int callback(int);
 //// embedding_api
 int do_stuff(point_t *);
 void api_void(void);
-double api_many(int, long, const char *, ...);
+double api_many(int, long, const char *);
 int api_global;
 const int api_const;
 extern "Python" int api_extern_python(int);

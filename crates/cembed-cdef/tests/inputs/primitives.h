@@ -22,3 +22,4 @@ intptr_t ip; uintptr_t uip; intmax_t im; uintmax_t uim;
 ptrdiff_t pd; size_t sz; ssize_t ssz;
 void *vp;
 void f_void(void);
+_Atomic int atomic_ignored;

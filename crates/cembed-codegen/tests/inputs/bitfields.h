@@ -9,6 +9,7 @@ struct flags {
     enum mode mode : 2;
     unsigned long long wide : 40;
     struct { unsigned char lo : 4, hi : 4; };
+    const unsigned version : 3;
     int plain;
 };
 int check(struct flags *);

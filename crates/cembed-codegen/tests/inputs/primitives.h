@@ -34,3 +34,5 @@ size_t sz(ssize_t);
 ptrdiff_t pd(ptrdiff_t);
 opaque_int_t oi(opaque_int_t);
 opaque_float_t of(opaque_float_t);
+/* cembed: cdef */
+long double through_thunk(long double, float, unsigned char, _Bool, wchar_t, int64_t, opaque_int_t);

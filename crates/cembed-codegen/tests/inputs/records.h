@@ -16,6 +16,9 @@ struct shape {
 struct partial { int known; ...; };
 typedef struct { double weight; ...; } partial_t;
 struct opaque;
+struct list { struct node *head; int length; };
+typedef struct node node_t;
+struct node { int value; node_t *next; };
 typedef struct opaque opaque_t;
 
 int area(struct rect);
@@ -25,3 +28,6 @@ union number as_number(union number);
 opaque_t *make(struct partial *, partial_t *);
 /* cembed: cdef */
 struct rect unit(void);
+int rect_width(struct rect);
+int list_length(struct list *);
+double weigh(point_t, double, char, union number);

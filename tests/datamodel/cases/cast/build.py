@@ -37,6 +37,6 @@ def run(p, addr):
             bad()
             out("no error")
         except Exception as e:
-            out("error", type(e).__name__)
+            out("error", "ffi.error" if isinstance(e, ffi.error) else type(e).__name__)
 """)
 ffibuilder.compile(target="libcase.*", verbose=False)

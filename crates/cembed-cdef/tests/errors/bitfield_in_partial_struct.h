@@ -1,0 +1,5 @@
+struct flags {
+    unsigned a : 1;
+    int b;
+    ...;
+};

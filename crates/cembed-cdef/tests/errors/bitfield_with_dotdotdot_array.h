@@ -1,0 +1,4 @@
+struct flags {
+    unsigned a : 1;
+    char name[...];
+};

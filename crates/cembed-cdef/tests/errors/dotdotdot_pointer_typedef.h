@@ -1,0 +1,1 @@
+typedef ... *handle_t;

@@ -1,4 +1,0 @@
-extern "Python" {
-    int ok(int);
-    typedef int t;
-}

@@ -1,0 +1,2 @@
+//// embedding_api
+int log_message(const char *fmt, ...);

@@ -1,0 +1,168 @@
+//! The generated library end to end without Python: a C host calls the
+//! exported functions (through the consumer header), set_source code calls
+//! extern "Python" and extern "Python+C" functions, and a fake runtime
+//! (`fake_runtime.c`, loaded by the glue as the real one would be) prints the
+//! arguments it receives, decoded with the library's own tables, and returns
+//! recognisable results. This checks the args buffer, the zeroed result, void
+//! functions, structs by value both ways and the loader, exactly.
+
+use std::path::Path;
+use std::process::Command;
+
+use cembed_cdef::{parse_program, Source, SourceKind};
+use cembed_codegen::{generate_c, generate_header, BuildInfo, Options};
+
+const API: &str = r#"
+typedef struct { int x, y; } point_t;
+int add(int, int);
+double mix(char, signed char, unsigned short, long long, float, double, _Bool);
+point_t flip(point_t);
+void touch(const char *, point_t *);
+long double precise(long double);
+const char *name(void);
+"#;
+
+const CDEF: &str = r#"
+extern "Python" int cb(int);
+extern "Python+C" point_t make_point(int, int);
+"#;
+
+const C_CODE: &str = r#"
+typedef struct { int x, y; } point_t;
+static int cb(int);
+CFFI_DLLEXPORT int use_cb(int v) { return cb(v) + 1; }
+"#;
+
+const HOST: &str = r#"
+#include <stdio.h>
+#include "fake.h"
+int use_cb(int);
+point_t make_point(int, int);
+int main(void)
+{
+    point_t p = { 3, -4 }, q;
+    printf("add -> %d\n", add(2, 40));
+    printf("mix -> %g\n", mix('a', -2, 65535, -5000000000LL, 0.5f, 1e100, 1));
+    q = flip(p);
+    printf("flip -> %d %d\n", q.x, q.y);
+    touch("text", &p);
+    printf("precise -> %Lg\n", precise(1.25L));
+    printf("name -> %s\n", name());
+    printf("use_cb -> %d\n", use_cb(7));
+    q = make_point(5, 6);
+    printf("make_point -> %d %d\n", q.x, q.y);
+    return 0;
+}
+"#;
+
+const EXPECTED: &str = r#"[runtime] add(int 2, int 40) -> int, result zeroed
+add -> 42
+[runtime] mix(char 'a', signed char -2, unsigned short 65535, long long -5000000000, float 0.5, double 1e+100, _Bool 1) -> double, result zeroed
+mix -> 2.5
+[runtime] flip(point_t {x: int 3, y: int -4}) -> point_t, result zeroed
+flip -> 42 42
+[runtime] touch(const char * "text", point_t * non-NULL) -> void, result NULL
+[runtime] precise(long double 1.25) -> long double, result zeroed
+precise -> 2.5
+[runtime] name() -> const char *, result zeroed
+name -> from the fake runtime
+[runtime] cb(int 7) -> int, result zeroed
+use_cb -> 43
+[runtime] make_point(int 5, int 6) -> point_t, result zeroed
+make_point -> 42 42
+"#;
+
+fn gcc(dir: &Path, args: &[&str]) {
+    let out = Command::new("gcc")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "gcc {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn calls_reach_the_runtime_with_the_right_arguments() {
+    let dir = std::env::temp_dir().join(format!("cembed-codegen-fake-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let srcs = vec![
+        Source {
+            name: "embedding_api".into(),
+            text: API.into(),
+            kind: SourceKind::EmbeddingApi,
+        },
+        Source {
+            name: "cdef".into(),
+            text: CDEF.into(),
+            kind: SourceKind::Cdef,
+        },
+    ];
+    let program = parse_program(&srcs).unwrap_or_else(|d| panic!("{}", d.render(&srcs)));
+
+    std::fs::write(dir.join("cembed_abi.h"), cembed_abi::ABI_HEADER).unwrap();
+    std::fs::write(dir.join("fake_runtime.c"), include_str!("fake_runtime.c")).unwrap();
+    gcc(
+        &dir,
+        &[
+            "-Wall",
+            "-Werror",
+            "-shared",
+            "-fPIC",
+            "-o",
+            "fake_runtime.so",
+            "fake_runtime.c",
+        ],
+    );
+    let runtime = dir.join("fake_runtime.so").to_str().unwrap().to_string();
+
+    // The fake stands in for libpython too: the glue only dlopen()s it.
+    let bi = BuildInfo {
+        python_version: "3.11".into(),
+        python_executable: "/nonexistent/python".into(),
+        libpython: runtime.clone(),
+        runtime,
+        cembed_version: "0.1.0".into(),
+    };
+    let mut opts = Options::new("fake", &bi);
+    opts.c_code = Some(C_CODE);
+    std::fs::write(dir.join("fake.c"), generate_c(&program, &opts)).unwrap();
+    std::fs::write(dir.join("fake.h"), generate_header(&program, "fake")).unwrap();
+    std::fs::write(dir.join("host.c"), HOST).unwrap();
+    gcc(
+        &dir,
+        &[
+            "-Wall",
+            "-Werror",
+            "-shared",
+            "-fPIC",
+            "-o",
+            "libfake.so",
+            "fake.c",
+            "-ldl",
+            "-lpthread",
+        ],
+    );
+    gcc(
+        &dir,
+        &[
+            "-Wall",
+            "-Werror",
+            "-o",
+            "host",
+            "host.c",
+            "-L.",
+            "-lfake",
+            "-Wl,-rpath,$ORIGIN",
+        ],
+    );
+
+    let out = Command::new(dir.join("host")).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), EXPECTED);
+    assert!(out.status.success());
+    std::fs::remove_dir_all(&dir).ok();
+}

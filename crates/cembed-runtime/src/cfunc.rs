@@ -1,0 +1,713 @@
+//! Calling C from Python without libffi: through the generated call thunks.
+//!
+//! Every function type of the declarations gets a thunk in the generated C
+//! (`cembed_thunk`: `void thunk(void *fn, void **args, void *result)`), which
+//! calls `fn` with the arguments stored at `args[i]` as their C types. This
+//! file turns Python arguments into that args buffer with CFFI's conversions,
+//! calls the thunk with the GIL released, and converts the result back.
+//!
+//! Two callers, two flavours of CFFI's behaviour:
+//! * `lib.f(...)` for a C function of the cdef (CFFI's generated
+//!   `_cffi_f_NAME` wrappers): argument-count errors come from CPython itself
+//!   (the functions are real builtins, see `libobj.rs`), and an integer
+//!   argument out of range names its width ("integer 300 does not fit
+//!   '8-bit int'"), as `_cffi_to_c_int` does;
+//! * calling a cdata function pointer (CFFI's `cdata_call`, libffi there):
+//!   "'int(*)(int)' expects 1 arguments, got 2", and range errors name the
+//!   C type.
+//!
+//! Pointer parameters accept what CFFI's `_prepare_pointer_call_argument`
+//! accepts in both cases: a cdata pointer or array, `bytes` for a `char *`
+//! (or `void *`, or any pointer to a 1-byte integer; the C code sees the bytes
+//! object's own buffer, NUL-terminated), and a list or tuple (or a `str` for a
+//! `wchar_t *`-like pointer), converted into a temporary array that lives for
+//! the duration of the call.
+//!
+//! ## The GIL and errno
+//! The thunk runs with the GIL released, as CFFI's wrappers do
+//! (`Py_BEGIN_ALLOW_THREADS`): other Python threads run during a long C call,
+//! and a C function that calls back into an extern "Python" function from
+//! this same thread simply re-takes the GIL in `call.rs`
+//! (`PyGILState_Ensure` finds this thread's detached thread state). Around
+//! the thunk, errno is set from and saved to this thread's "ffi.errno" slot
+//! ([`errno`]), like CFFI's `_cffi_restore_errno`/`_cffi_save_errno`.
+
+use crate::convert::{from_py, to_py, Conv};
+use crate::ctypes::{Prim, RtType};
+use crate::libstate::LibState;
+use crate::py::{raise, type_name, Owned, PyErrSet, PyResult};
+use cembed_abi::{type_flags, Kind, Thunk};
+use pyo3_ffi as ffi;
+use std::ffi::{c_void, CStr};
+use std::ptr::null_mut;
+
+/// This thread's `ffi.errno`: the errno C left behind after the last call
+/// made from Python on this thread, and the errno the next call starts with.
+/// Kept in a Rust thread-local (not in Python state) because C's errno is
+/// itself per thread and independent of the interpreter.
+pub(crate) mod errno {
+    use std::cell::Cell;
+
+    thread_local! {
+        static SAVED: Cell<i32> = const { Cell::new(0) };
+    }
+
+    fn location() -> *mut i32 {
+        // SAFETY: no preconditions; the pointer is valid for this thread.
+        unsafe { libc::__errno_location() }
+    }
+
+    /// `ffi.errno` (read).
+    pub(crate) fn get() -> i32 {
+        SAVED.with(Cell::get)
+    }
+
+    /// `ffi.errno = v`.
+    pub(crate) fn set(v: i32) {
+        SAVED.with(|s| s.set(v));
+    }
+
+    /// Before a C call from Python (and when a callback returns to C): C's
+    /// errno becomes the saved value.
+    pub(crate) fn restore() {
+        let v = get();
+        // SAFETY: this thread's errno.
+        unsafe { *location() = v };
+    }
+
+    /// After a C call from Python (and when C calls into a callback): the
+    /// saved value becomes C's errno.
+    pub(crate) fn save() {
+        // SAFETY: this thread's errno.
+        set(unsafe { *location() });
+    }
+}
+
+/// One slot of the argument buffer: 16 bytes, 16-aligned, the strictest
+/// alignment of any C scalar on the supported targets (long double).
+type Slot = u128;
+const SLOT: usize = std::mem::size_of::<Slot>();
+
+/// Storage for a C object of `size` bytes (at least one slot), zeroed.
+fn slots_for(size: usize) -> Vec<Slot> {
+    vec![0; size.div_ceil(SLOT).max(1)]
+}
+
+/// The parameter and result types of FUNCTION type `fty`, and its thunk.
+pub(crate) struct Signature<'a> {
+    pub(crate) func: &'a RtType,
+    pub(crate) params: &'a [u32],
+    /// `None` for `void`.
+    pub(crate) result: Option<u32>,
+    pub(crate) variadic: bool,
+    pub(crate) thunk: Option<Thunk>,
+}
+
+/// Reads the signature of FUNCTION type `fty` from `ls`'s tables.
+/// `None` if `fty` is not a function type of this library.
+pub(crate) fn signature(ls: &LibState, fty: u32) -> Option<Signature<'_>> {
+    let func = ls.types.types.get(fty as usize)?;
+    if func.kind != Kind::Function {
+        return None;
+    }
+    // SAFETY: `ls.lib` is the library's static table, which the type table
+    // was validated against (`TypeTable::from_lib`): index `fty` exists.
+    let raw = unsafe { &*(*ls.lib).types.add(fty as usize) };
+    let lib = unsafe { &*ls.lib };
+    let thunk = (raw.thunk >= 0 && (raw.thunk as u32) < lib.n_thunks)
+        // SAFETY: index checked against n_thunks.
+        .then(|| unsafe { *lib.thunks.add(raw.thunk as usize) })
+        .flatten();
+    let result = func.item.filter(|&r| ls.types.get(r).kind != Kind::Void);
+    Some(Signature {
+        func,
+        params: &func.params,
+        result,
+        variadic: raw.flags & type_flags::VARIADIC != 0,
+        thunk,
+    })
+}
+
+/// Finds the thunk for a function type, also under another index with the
+/// same spelling (the cdata side may make types of its own at run time, e.g.
+/// for `ffi.cast("int(*)(int)", p)`; the table's own copy has the thunk).
+fn find_thunk(ls: &LibState, fty: u32) -> Option<Thunk> {
+    let sig = signature(ls, fty)?;
+    if sig.thunk.is_some() {
+        return sig.thunk;
+    }
+    let name = &sig.func.name;
+    (0..ls.types.types.len() as u32)
+        .filter(|&i| i != fty && ls.types.get(i).name == *name)
+        .find_map(|i| signature(ls, i).and_then(|s| s.thunk))
+}
+
+/// CFFI's name of the pointer to function type `func` ("int(*)(int)" for
+/// "int(int)"): the `(*)` goes where the function's own parameter list
+/// starts, which in CFFI's spelling is the first `(` at nesting depth 0 after
+/// the result's base type, or for results that are themselves declarators
+/// ("int(*(int))(long)"), inside the innermost `(*`.
+pub(crate) fn pointer_name(func_name: &str) -> String {
+    // The function's own parameter list is the LAST top-level-of-its-
+    // declarator group whose matching ')' is followed by nothing or by a ')'
+    // closing an outer declarator. Simplest correct rule for CFFI's
+    // spellings: the own parameter list starts at the first '(' that is not
+    // immediately followed by '*'.
+    let b = func_name.as_bytes();
+    for (i, &c) in b.iter().enumerate() {
+        if c == b'(' && b.get(i + 1) != Some(&b'*') {
+            return format!("{}(*){}", &func_name[..i], &func_name[i..]);
+        }
+    }
+    format!("{func_name}(*)")
+}
+
+/// The message for a function type without a thunk.
+fn no_thunk_message(ptr_name: &str) -> String {
+    format!(
+        "cembed: no call thunk for function type '{ptr_name}': declare it in the cdef() \
+         (for example as a typedef) so the build generates one"
+    )
+}
+
+unsafe fn no_thunk(ptr_name: &str) -> PyErrSet {
+    raise(ffi::PyExc_TypeError, &no_thunk_message(ptr_name))
+}
+
+/// Calls the C function pointer `fnptr` of FUNCTION type `fty` with the
+/// Python arguments `args` (a tuple) and `kwargs` (NULL or a dict), the way
+/// CFFI calls a cdata function pointer: what the cdata type's `tp_call` uses.
+/// `ptr_type_name` is the cdata's type name for messages ("int(*)(int)").
+///
+/// Errors (all Python exceptions, never a crash): keyword arguments, a wrong
+/// argument count, a NULL pointer (RuntimeError, as CFFI), a function type
+/// without a generated thunk (TypeError naming it), variadic functions
+/// (libffi would be needed), conversion errors.
+///
+/// # Safety
+/// GIL held; `args` is a tuple, `kwargs` NULL or a dict; `fnptr` is NULL or
+/// a C function of type `fty` (the cdata's own type guarantees it).
+#[allow(dead_code)] // the cdata type's tp_call (src/cdata/) is the caller
+pub(crate) unsafe fn call_fnptr(
+    ls: &LibState,
+    fty: u32,
+    ptr_type_name: &CStr,
+    fnptr: *mut c_void,
+    args: *mut ffi::PyObject,
+    kwargs: *mut ffi::PyObject,
+) -> PyResult<*mut ffi::PyObject> {
+    let pname = ptr_type_name.to_string_lossy();
+    if !kwargs.is_null() && ffi::PyDict_Size(kwargs) != 0 {
+        return Err(raise(
+            ffi::PyExc_TypeError,
+            "a cdata function cannot be called with keyword arguments",
+        ));
+    }
+    let Some(sig) = signature(ls, fty) else {
+        return Err(raise(
+            ffi::PyExc_TypeError,
+            &format!("cdata of type '{pname}' is not a function pointer"),
+        ));
+    };
+    let n = ffi::PyTuple_Size(args);
+    if n < 0 {
+        return Err(PyErrSet);
+    }
+    let argv: Vec<*mut ffi::PyObject> = (0..n).map(|i| ffi::PyTuple_GetItem(args, i)).collect();
+    if sig.variadic {
+        return Err(raise(
+            ffi::PyExc_TypeError,
+            &format!(
+                "cembed: cannot call the variadic function pointer '{pname}': calls with a \
+                 variable argument list need libffi, which cembed does not use; declare a \
+                 function with the exact parameters instead"
+            ),
+        ));
+    }
+    if argv.len() != sig.params.len() {
+        return Err(raise(
+            ffi::PyExc_TypeError,
+            &format!(
+                "'{pname}' expects {} arguments, got {}",
+                sig.params.len(),
+                argv.len()
+            ),
+        ));
+    }
+    if fnptr.is_null() {
+        return Err(raise(
+            ffi::PyExc_RuntimeError,
+            &format!("cannot call null pointer pointer from cdata '{pname}'"),
+        ));
+    }
+    let thunk = find_thunk(ls, fty).ok_or_else(|| no_thunk(&pname))?;
+    call_with(ls, &sig, thunk, fnptr, &argv)
+}
+
+/// The conversion plan of one parameter of a C function of the cdef.
+struct Param {
+    conv: Conv,
+    ty: u32,
+    /// The type name in range errors (see [`lib_int_name`]).
+    msg_name: &'static CStr,
+    pointer: bool,
+    /// First slot of this argument in the call's buffer.
+    slot: usize,
+}
+
+/// Everything a call of `lib.f(...)` needs, computed once per library (in
+/// `libobj::LibIndex`), so the per-call work is the conversions and the call.
+pub(crate) struct CFuncPlan {
+    name: String,
+    fnptr: *mut c_void,
+    params: Box<[Param]>,
+    /// Result conversion, type and first slot; `None` for void.
+    result: Option<(Conv, u32, usize)>,
+    /// Slots for the arguments, then the result.
+    slots: usize,
+    /// Why the function cannot be called, if it cannot (no thunk, variadic,
+    /// broken table): raised as TypeError/SystemError at call time, not at
+    /// attribute access, as CFFI only fails when calling.
+    error: Option<(PlanError, String)>,
+    thunk: Option<Thunk>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum PlanError {
+    /// The generated tables are inconsistent (SystemError).
+    Table,
+    /// No thunk / variadic (TypeError).
+    Uncallable,
+}
+
+impl CFuncPlan {
+    /// Prepares C function `index` of `ls`'s `cfuncs` table.
+    ///
+    /// # Safety
+    /// `ls.lib` is the library's generated table; `ls` never moves or dies
+    /// (LibState invariant), so names borrowed from its type table are
+    /// `'static`.
+    pub(crate) unsafe fn new(ls: &LibState, index: usize) -> CFuncPlan {
+        let cf = &*(*ls.lib).cfuncs.add(index);
+        let name = crate::py::text(cf.name);
+        let mut plan = CFuncPlan {
+            name,
+            fnptr: cf.fn_,
+            params: Box::default(),
+            result: None,
+            slots: 0,
+            error: None,
+            thunk: None,
+        };
+        let Some(sig) = (cf.type_ >= 0)
+            .then(|| signature(ls, cf.type_ as u32))
+            .flatten()
+        else {
+            plan.error = Some((
+                PlanError::Table,
+                format!(
+                    "cembed: C function '{}' has no function type in the library's tables",
+                    plan.name
+                ),
+            ));
+            return plan;
+        };
+        let mut slot = 0;
+        let mut params = Vec::with_capacity(sig.params.len());
+        for &p in sig.params {
+            let t = ls.types.get(p);
+            let conv = Conv::of(t);
+            // SAFETY: the type table lives as long as the never-freed LibState.
+            let msg_name: &'static CStr =
+                std::mem::transmute::<&CStr, &'static CStr>(lib_int_name(t).unwrap_or(&t.name));
+            params.push(Param {
+                conv,
+                ty: p,
+                msg_name,
+                pointer: t.kind == Kind::Pointer,
+                slot,
+            });
+            slot += t.size.max(conv.size()).div_ceil(SLOT).max(1);
+        }
+        if let Some(r) = sig.result {
+            let t = ls.types.get(r);
+            let conv = Conv::of(t);
+            plan.result = Some((conv, r, slot));
+            slot += t.size.max(conv.size()).div_ceil(SLOT).max(1);
+        }
+        plan.params = params.into_boxed_slice();
+        plan.slots = slot;
+        let pname = || pointer_name(&sig.func.name.to_string_lossy());
+        if sig.variadic {
+            plan.error = Some((
+                PlanError::Uncallable,
+                format!(
+                    "cembed: cannot call the variadic C function '{}' ('{}'): calls with a \
+                     variable argument list need libffi, which cembed does not use; declare a \
+                     function with the exact parameters instead",
+                    plan.name,
+                    pname()
+                ),
+            ));
+        } else {
+            plan.thunk = find_thunk(ls, cf.type_ as u32);
+            if plan.thunk.is_none() {
+                plan.error = Some((PlanError::Uncallable, no_thunk_message(&pname())));
+            }
+        }
+        plan
+    }
+
+    /// Number of parameters (for the builtin's METH_* flags).
+    pub(crate) fn arity(&self) -> Option<usize> {
+        match self.error {
+            Some((PlanError::Table, _)) => None,
+            _ => Some(self.params.len()),
+        }
+    }
+}
+
+/// Stack room for the argument buffer of most calls (no allocation).
+const INLINE_SLOTS: usize = 24;
+const INLINE_ARGS: usize = 12;
+
+/// `lib.f(*argv)` for the C function `plan` describes. The argument count of
+/// 0 and 1 was checked by CPython (METH_NOARGS / METH_O); METH_VARARGS
+/// counts are checked here with `PyArg_UnpackTuple`'s message, as CFFI's
+/// generated wrappers do.
+///
+/// # Safety
+/// GIL held; every element of `argv` is a valid object.
+pub(crate) unsafe fn call_cfunc(
+    ls: &LibState,
+    plan: &CFuncPlan,
+    argv: &[*mut ffi::PyObject],
+) -> PyResult<*mut ffi::PyObject> {
+    if argv.len() != plan.params.len() {
+        return Err(raise(
+            ffi::PyExc_TypeError,
+            &format!(
+                "{} expected {} argument{}, got {}",
+                plan.name,
+                plan.params.len(),
+                if plan.params.len() == 1 { "" } else { "s" },
+                argv.len()
+            ),
+        ));
+    }
+    let thunk = match (&plan.error, plan.thunk) {
+        (None, Some(t)) => t,
+        (Some((PlanError::Table, msg)), _) => return Err(raise(ffi::PyExc_SystemError, msg)),
+        (Some((PlanError::Uncallable, msg)), _) => return Err(raise(ffi::PyExc_TypeError, msg)),
+        (None, None) => return Err(raise(ffi::PyExc_SystemError, "cembed: no thunk")),
+    };
+    let mut inline = [0 as Slot; INLINE_SLOTS];
+    let mut heap = Vec::new();
+    let buf: &mut [Slot] = if plan.slots <= INLINE_SLOTS {
+        &mut inline[..plan.slots]
+    } else {
+        heap.resize(plan.slots, 0);
+        &mut heap[..]
+    };
+    let base = buf.as_mut_ptr();
+    let mut inline_ptrs = [null_mut::<c_void>(); INLINE_ARGS];
+    let mut heap_ptrs = Vec::new();
+    let ptrs: &mut [*mut c_void] = if argv.len() <= INLINE_ARGS {
+        &mut inline_ptrs[..argv.len()]
+    } else {
+        heap_ptrs.resize(argv.len(), null_mut());
+        &mut heap_ptrs[..]
+    };
+    // Temporary arrays made from lists live until the call returned.
+    let mut keep: Vec<Vec<Slot>> = Vec::new();
+    for (i, (p, &obj)) in plan.params.iter().zip(argv).enumerate() {
+        let dst = base.add(p.slot) as *mut c_void;
+        if p.pointer {
+            pointer_argument(ls, p.ty, obj, dst, &mut keep)?;
+        } else {
+            from_py(p.conv, p.msg_name, obj, dst)?;
+        }
+        ptrs[i] = dst;
+    }
+    let rp = match plan.result {
+        Some((_, _, slot)) => base.add(slot) as *mut c_void,
+        None => null_mut(),
+    };
+    invoke_thunk(thunk, plan.fnptr, ptrs.as_mut_ptr(), rp);
+    drop(keep);
+    match plan.result {
+        None => Ok(crate::py::new_ref(ffi::Py_None())),
+        Some((conv, r, _)) => {
+            let o = to_py(conv, ls.type_name(r), rp);
+            if o.is_null() {
+                Err(PyErrSet)
+            } else {
+                Ok(o)
+            }
+        }
+    }
+}
+
+/// The name an integer parameter has in range errors: CFFI's generated
+/// wrappers convert `int`-like arguments with `_cffi_to_c_int`, whose message
+/// names the width ("8-bit int", "32-bit unsigned int"); enums, `_Bool` and
+/// 64-bit integers (CPython's own message) keep the normal path.
+fn lib_int_name(t: &RtType) -> Option<&'static CStr> {
+    if !matches!(t.kind, Kind::SInt | Kind::UInt) {
+        return None;
+    }
+    match t.prim? {
+        Prim::SInt(1) => Some(c"8-bit int"),
+        Prim::SInt(2) => Some(c"16-bit int"),
+        Prim::SInt(4) => Some(c"32-bit int"),
+        Prim::UInt(1) => Some(c"8-bit unsigned int"),
+        Prim::UInt(2) => Some(c"16-bit unsigned int"),
+        Prim::UInt(4) => Some(c"32-bit unsigned int"),
+        _ => None,
+    }
+}
+
+/// The C call itself, for every caller that runs a thunk from Python (lib
+/// functions here, cdata function pointers in `cdata/`): with the GIL
+/// released, as CFFI does, so other threads run meanwhile and a callback into
+/// Python from this thread re-takes it; and with errno set from this thread's
+/// `ffi.errno` before and saved into it after.
+///
+/// # Safety
+/// GIL held (by this thread); `thunk` is the generated thunk of `fnptr`'s
+/// function type; `args[i]` points to argument i stored as its C type, each
+/// 16-aligned (a thunk may load a `long double` or a struct with aligned
+/// moves), and `result` to storage of the result type (NULL for void). The
+/// caller keeps every Python object whose memory the arguments point into
+/// alive until this returns.
+pub(crate) unsafe fn invoke_thunk(
+    thunk: Thunk,
+    fnptr: *mut c_void,
+    args: *mut *mut c_void,
+    result: *mut c_void,
+) {
+    let ts = ffi::PyEval_SaveThread();
+    errno::restore();
+    thunk(fnptr, args, result);
+    errno::save();
+    ffi::PyEval_RestoreThread(ts);
+}
+
+/// Converts the arguments, calls the thunk with the GIL released, converts
+/// the result.
+///
+/// # Safety
+/// GIL held; `fnptr` is a C function of the signature's type; `thunk` is the
+/// thunk of that type.
+unsafe fn call_with(
+    ls: &LibState,
+    sig: &Signature<'_>,
+    thunk: Thunk,
+    fnptr: *mut c_void,
+    argv: &[*mut ffi::PyObject],
+) -> PyResult<*mut ffi::PyObject> {
+    let n = sig.params.len();
+    // One buffer per argument; temporaries (arrays made from lists) are kept
+    // in `keep` until the call returned.
+    let mut storage: Vec<Vec<Slot>> = Vec::with_capacity(n);
+    let mut keep: Vec<Vec<Slot>> = Vec::new();
+    let mut ptrs: Vec<*mut c_void> = Vec::with_capacity(n);
+    for (i, (&p, &obj)) in sig.params.iter().zip(argv).enumerate() {
+        let t = ls.types.get(p);
+        let conv = Conv::of(t);
+        let mut buf = slots_for(t.size.max(conv.size()));
+        let dst = buf.as_mut_ptr() as *mut c_void;
+        let _ = i;
+        match t.kind {
+            Kind::Pointer => pointer_argument(ls, p, obj, dst, &mut keep)?,
+            _ => from_py(conv, &t.name, obj, dst)?,
+        }
+        ptrs.push(dst);
+        storage.push(buf);
+    }
+    let (mut result, rconv, rtype) = match sig.result {
+        Some(r) => {
+            let t = ls.types.get(r);
+            let conv = Conv::of(t);
+            (slots_for(t.size.max(conv.size())), conv, Some(r))
+        }
+        None => (Vec::new(), Conv::Void, None),
+    };
+    let rp = if rtype.is_some() {
+        result.as_mut_ptr() as *mut c_void
+    } else {
+        null_mut()
+    };
+    invoke_thunk(thunk, fnptr, ptrs.as_mut_ptr(), rp);
+    drop(keep);
+    drop(storage);
+    match rtype {
+        None => Ok(crate::py::new_ref(ffi::Py_None())),
+        Some(r) => {
+            let o = to_py(rconv, ls.type_name(r), rp);
+            if o.is_null() {
+                Err(PyErrSet)
+            } else {
+                Ok(o)
+            }
+        }
+    }
+}
+
+/// CFFI's `_prepare_pointer_call_argument`: writes the pointer value for
+/// `obj` passed to a parameter of POINTER type `pty` at `dst`.
+///
+/// # Safety
+/// GIL held; `dst` has room for a pointer; `obj` valid and kept alive by the
+/// caller for the whole call (the C code may see its buffer).
+unsafe fn pointer_argument(
+    ls: &LibState,
+    pty: u32,
+    obj: *mut ffi::PyObject,
+    dst: *mut c_void,
+    keep: &mut Vec<Vec<Slot>>,
+) -> PyResult<()> {
+    let t = ls.types.get(pty);
+    let item = t.item.map(|i| ls.types.get(i));
+    let item_prim = item.and_then(|it| it.prim);
+    let char_sized = matches!(
+        item_prim,
+        Some(Prim::Char | Prim::Bool | Prim::SInt(1) | Prim::UInt(1))
+    );
+    let void_item = item.is_some_and(|it| it.kind == Kind::Void);
+    if ffi::PyBytes_Check(obj) != 0 && (char_sized || void_item) {
+        // The C code sees the bytes object's own (NUL-terminated) buffer; we
+        // assume, as CFFI does, that it does not write to it.
+        let data = ffi::PyBytes_AsString(obj);
+        if item_prim == Some(Prim::Bool) {
+            let len = ffi::PyBytes_Size(obj) as usize;
+            let bytes = std::slice::from_raw_parts(data as *const u8, len);
+            if bytes.iter().any(|&b| b > 1) {
+                return Err(raise(
+                    ffi::PyExc_ValueError,
+                    "an array of _Bool can only contain \\x00 or \\x01",
+                ));
+            }
+        }
+        (dst as *mut *mut c_void).write(data as *mut c_void);
+        return Ok(());
+    }
+    let is_list = ffi::PyList_Check(obj) != 0 || ffi::PyTuple_Check(obj) != 0;
+    let is_str = ffi::PyUnicode_Check(obj) != 0;
+    let Some(it) = item.filter(|it| it.size > 0 && (is_list || is_str)) else {
+        return default_pointer(ls, pty, obj, dst);
+    };
+    let item_idx = t.item.expect("item exists");
+    let iconv = Conv::of(it);
+    let (count, wide) = if is_list {
+        (ffi::PySequence_Size(obj) as usize, None)
+    } else {
+        match item_prim {
+            Some(p @ (Prim::WChar16 | Prim::WChar32)) => {
+                let units = wide_units(obj, p)?;
+                (units.len() + 1, Some(units))
+            }
+            _ if char_sized => {
+                return Err(raise(
+                    ffi::PyExc_TypeError,
+                    &format!(
+                        "initializer for ctype '{}' must be a bytes or list or tuple, not str",
+                        t.name.to_string_lossy()
+                    ),
+                ))
+            }
+            _ => return default_pointer(ls, pty, obj, dst),
+        }
+    };
+    let total = count.checked_mul(it.size).ok_or_else(|| {
+        raise(
+            ffi::PyExc_OverflowError,
+            "array size would overflow a Py_ssize_t",
+        )
+    })?;
+    let mut buf = slots_for(total);
+    let base = buf.as_mut_ptr() as *mut u8;
+    match wide {
+        Some(units) => {
+            for (i, u) in units.iter().enumerate() {
+                match it.size {
+                    2 => (base as *mut u16).add(i).write_unaligned(*u as u16),
+                    _ => (base as *mut u32).add(i).write_unaligned(*u),
+                }
+            }
+        }
+        None => {
+            let name = ls.type_name(item_idx);
+            for i in 0..count {
+                let o = Owned::check(ffi::PySequence_GetItem(obj, i as ffi::Py_ssize_t))?;
+                from_py(iconv, name, o.ptr(), base.add(i * it.size) as *mut c_void)?;
+            }
+        }
+    }
+    (dst as *mut *mut c_void).write(base as *mut c_void);
+    keep.push(buf);
+    Ok(())
+}
+
+/// The code units of `s` for a 2- or 4-byte wide character array (UTF-16
+/// surrogate pairs for 2), without the terminator.
+unsafe fn wide_units(s: *mut ffi::PyObject, p: Prim) -> PyResult<Vec<u32>> {
+    let n = ffi::PyUnicode_GetLength(s);
+    if n < 0 {
+        return Err(PyErrSet);
+    }
+    let mut out = Vec::with_capacity(n as usize);
+    for i in 0..n {
+        let c = ffi::PyUnicode_ReadChar(s, i);
+        if p == Prim::WChar16 && c > 0xFFFF {
+            let v = c - 0x10000;
+            out.push(0xD800 | (v >> 10));
+            out.push(0xDC00 | (v & 0x3FF));
+        } else {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
+/// A pointer argument that is not a Python initializer: a cdata pointer or
+/// array (the cdata conversions decide), else CFFI's TypeError.
+unsafe fn default_pointer(
+    ls: &LibState,
+    pty: u32,
+    obj: *mut ffi::PyObject,
+    dst: *mut c_void,
+) -> PyResult<()> {
+    let t = ls.types.get(pty);
+    match Conv::of(t) {
+        Conv::Unsupported => Err(raise(
+            ffi::PyExc_TypeError,
+            &format!(
+                "initializer for ctype '{}' must be a cdata pointer, not {}",
+                t.name.to_string_lossy(),
+                type_name(obj)
+            ),
+        )),
+        conv => from_py(conv, &t.name, obj, dst),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pointer_name;
+
+    #[test]
+    fn pointer_names_follow_cffi() {
+        assert_eq!(pointer_name("int(int, int)"), "int(*)(int, int)");
+        assert_eq!(pointer_name("void(void)"), "void(*)(void)");
+        assert_eq!(
+            pointer_name("int(*(int))(int, int)"),
+            "int(*(*)(int))(int, int)"
+        );
+        assert_eq!(
+            pointer_name("void(*(int, void(*)(int)))(int)"),
+            "void(*(*)(int, void(*)(int)))(int)"
+        );
+        assert_eq!(pointer_name("point_t(int)"), "point_t(*)(int)");
+    }
+}

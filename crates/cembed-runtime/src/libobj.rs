@@ -1,0 +1,604 @@
+//! What `lib.<name>` is: the library's C functions, global variables,
+//! constants, enum values and Python-implemented functions, with CFFI's
+//! semantics (its `lib_obj.c` is the model).
+//!
+//! * C functions of the cdef are real builtin functions
+//!   (`builtin_function_or_method`), made once per module and cached, with
+//!   CFFI's calling convention: `METH_NOARGS` for no parameter, `METH_O` for
+//!   one, `METH_VARARGS` otherwise. So a wrong argument count gives exactly
+//!   CPython's message for that Python version, as with CFFI. The builtin's
+//!   `self` is a second instance of the Lib type that carries the function's
+//!   index ([`LibObject::cfunc`]), which is how the one generic `ml_meth`
+//!   knows which C function to call, and why messages read
+//!   "my_plugin.Lib.f() takes no arguments (1 given)" as CFFI's do.
+//! * Global variables are read and written on every access (never cached):
+//!   `lib.x` converts the C object at its address, `lib.x = v` converts `v`
+//!   into it. Arrays and structs come back as cdata views on the global.
+//! * `#define` constants, `static const` values (and `const` globals, which
+//!   CFFI treats as constants) and enumerators are computed once and cached.
+//!   Writing any of them, or a function, raises AttributeError.
+//! * Unknown names raise AttributeError naming the library.
+//!
+//! Names are resolved through [`LibIndex`], built once per library from the
+//! generated tables; the per-module cache is a dict in the module state
+//! (`funcs` in `module.rs`), which owns every object it holds.
+
+use crate::convert::{from_py, to_py, Conv};
+use crate::libstate::LibState;
+use crate::module::SyncCell;
+use crate::py::{cstring_lossy, raise, str_text, text, Owned, PyErrSet, PyResult};
+use cembed_abi::global_flags;
+use pyo3_ffi as ffi;
+use std::collections::HashMap;
+use std::ffi::{c_int, c_void, CString};
+use std::ptr::null_mut;
+
+/// What a name of `lib` refers to: an index into one of the generated tables.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Entry {
+    /// `cembed_lib.cfuncs[i]`: a C function of the cdef.
+    CFunc(u32),
+    /// `cembed_lib.externs[i]`: a function implemented in Python.
+    Extern(u32),
+    /// `cembed_lib.globals[i]`.
+    Global(u32),
+    /// `cembed_lib.consts[i]`: `#define`, `static const`, `const` global.
+    Const(u32),
+    /// `cembed_lib.enumerators[i]`.
+    Enumerator(u32),
+}
+
+/// The names of one library, and the static method definitions of its C
+/// functions (CPython keeps pointers to them for as long as a builtin made
+/// from them lives, so they live as long as the LibState: forever).
+pub(crate) struct LibIndex {
+    names: HashMap<String, Entry>,
+    /// Every name, in table order (dir(lib) sorts them anyway).
+    order: Vec<(String, Entry)>,
+    methods: Box<[SyncCell<ffi::PyMethodDef>]>,
+    /// How to call each C function (same index as `methods`).
+    plans: Box<[crate::cfunc::CFuncPlan]>,
+    /// Backing storage of the method definitions' docstrings.
+    _docs: Vec<CString>,
+}
+
+// SAFETY: the raw pointers inside point to the library's static tables and to
+// `_docs`, all immutable after construction.
+unsafe impl Send for LibIndex {}
+unsafe impl Sync for LibIndex {}
+
+/// The Lib type's instance layout. The module's `lib` object has
+/// `cfunc == 0`; the `self` of the builtin for C function `i` has `i + 1`.
+#[repr(C)]
+pub(crate) struct LibObject {
+    ob_base: ffi::PyObject,
+    cfunc: usize,
+}
+
+impl LibIndex {
+    /// # Safety
+    /// `ls.lib` points to a complete generated `cembed_lib`.
+    unsafe fn build(ls: &LibState) -> LibIndex {
+        let lib = &*ls.lib;
+        let mut order = Vec::new();
+        let mut methods = Vec::new();
+        let mut plans = Vec::new();
+        let mut docs = Vec::new();
+        for i in 0..lib.n_cfuncs {
+            let cf = &*lib.cfuncs.add(i as usize);
+            let name = text(cf.name);
+            let plan = crate::cfunc::CFuncPlan::new(ls, i as usize);
+            let nparams = plan.arity();
+            plans.push(plan);
+            let (flags, meth) = match nparams {
+                Some(0) => (
+                    ffi::METH_NOARGS,
+                    ffi::PyMethodDefPointer {
+                        PyCFunction: cfunc_noargs,
+                    },
+                ),
+                Some(1) => (
+                    ffi::METH_O,
+                    ffi::PyMethodDefPointer {
+                        PyCFunction: cfunc_o,
+                    },
+                ),
+                _ => (
+                    ffi::METH_VARARGS,
+                    ffi::PyMethodDefPointer {
+                        PyCFunction: cfunc_varargs,
+                    },
+                ),
+            };
+            let decl = cf_declaration(ls, &name, cf.type_);
+            let doc = cstring_lossy(&format!(
+                "{decl};\n\nC function from {}.lib",
+                ls.name.to_string_lossy()
+            ));
+            methods.push(SyncCell::new(ffi::PyMethodDef {
+                ml_name: cf.name,
+                ml_meth: meth,
+                ml_flags: flags,
+                ml_doc: doc.as_ptr(),
+            }));
+            docs.push(doc);
+            order.push((name, Entry::CFunc(i)));
+        }
+        for i in 0..lib.n_externs {
+            let e = &**lib.externs.add(i as usize);
+            order.push((text(e.name), Entry::Extern(i)));
+        }
+        for i in 0..lib.n_globals {
+            order.push((text((*lib.globals.add(i as usize)).name), Entry::Global(i)));
+        }
+        for i in 0..lib.n_consts {
+            order.push((text((*lib.consts.add(i as usize)).name), Entry::Const(i)));
+        }
+        for i in 0..lib.n_enumerators {
+            order.push((
+                text((*lib.enumerators.add(i as usize)).name),
+                Entry::Enumerator(i),
+            ));
+        }
+        let mut names = HashMap::with_capacity(order.len());
+        for (n, e) in &order {
+            // A name declared twice keeps its first meaning (C would not
+            // compile such a library anyway).
+            names.entry(n.clone()).or_insert(*e);
+        }
+        LibIndex {
+            names,
+            order,
+            methods: methods.into_boxed_slice(),
+            plans: plans.into_boxed_slice(),
+            _docs: docs,
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<Entry> {
+        self.names.get(name).copied()
+    }
+}
+
+/// `int add(int, int)` for a C function, from its type's CFFI spelling.
+fn cf_declaration(ls: &LibState, name: &str, ty: i32) -> String {
+    if ty < 0 || ty as usize >= ls.types.types.len() {
+        return name.to_string();
+    }
+    let fname = ls.types.get(ty as u32).name.to_string_lossy().into_owned();
+    // The pointer spelling puts "(*)" where the name goes.
+    let p = crate::cfunc::pointer_name(&fname);
+    match p.find("(*)") {
+        Some(at) => {
+            let sep = if p[..at].ends_with('*') { "" } else { " " };
+            format!("{}{sep}{name}{}", &p[..at], &p[at + 3..])
+        }
+        None => format!("{name}: {fname}"),
+    }
+}
+
+/// The library's name index, built on first use.
+pub(crate) fn index(ls: &LibState) -> &LibIndex {
+    // SAFETY: `ls.lib` is the library's generated table (LibState invariant).
+    ls.libobj.get_or_init(|| unsafe { LibIndex::build(ls) })
+}
+
+/// CFFI's message for a name the library does not have.
+unsafe fn no_such_name(ls: &LibState, name: &str) -> PyErrSet {
+    raise(
+        ffi::PyExc_AttributeError,
+        &format!(
+            "cembed library '{}' has no function, constant or global variable named '{name}'",
+            ls.name.to_string_lossy()
+        ),
+    )
+}
+
+/// `lib.<name>` (tp_getattro). `cache` is the module's name -> object dict.
+///
+/// # Safety
+/// GIL held; `slf` is the module's lib object, `name` any object.
+pub(crate) unsafe fn getattr(
+    ls: &LibState,
+    slf: *mut ffi::PyObject,
+    cache: *mut ffi::PyObject,
+    name: *mut ffi::PyObject,
+) -> PyResult<*mut ffi::PyObject> {
+    let x = ffi::PyDict_GetItemWithError(cache, name);
+    if !x.is_null() {
+        return Ok(crate::py::new_ref(x));
+    }
+    if !ffi::PyErr_Occurred().is_null() {
+        return Err(PyErrSet);
+    }
+    if ffi::PyUnicode_Check(name) == 0 {
+        return Owned::check(ffi::PyObject_GenericGetAttr(slf, name)).map(Owned::into_ptr);
+    }
+    let s = str_text(name).ok_or(PyErrSet)?;
+    let idx = index(ls);
+    let obj = match idx.get(&s) {
+        Some(Entry::Global(i)) => return read_global(ls, i),
+        Some(Entry::CFunc(i)) => make_cfunc(ls, slf, idx, i)?,
+        Some(Entry::Const(i)) => const_value(ls, &*(*ls.lib).consts.add(i as usize))?,
+        Some(Entry::Enumerator(i)) => const_value(ls, &*(*ls.lib).enumerators.add(i as usize))?,
+        // The module puts the externs' objects in the cache when it is
+        // created; not being there means the module was cleared.
+        Some(Entry::Extern(_)) => {
+            return Err(raise(
+                ffi::PyExc_RuntimeError,
+                "cembed: the module was cleared",
+            ))
+        }
+        None => return special_or_generic(ls, slf, cache, name, &s),
+    };
+    if ffi::PyDict_SetItem(cache, name, obj.ptr()) < 0 {
+        return Err(PyErrSet);
+    }
+    Ok(obj.into_ptr())
+}
+
+/// Names that are not declarations: CFFI's `__all__`, `__dict__` and
+/// `__name__`, then ordinary attributes of the object (`__class__`, ...).
+unsafe fn special_or_generic(
+    ls: &LibState,
+    slf: *mut ffi::PyObject,
+    cache: *mut ffi::PyObject,
+    name: *mut ffi::PyObject,
+    s: &str,
+) -> PyResult<*mut ffi::PyObject> {
+    match s {
+        // `from lib import *`: everything but global variables (their values
+        // would be copies, not the variables).
+        "__all__" => return names_list(ls, false),
+        "__dict__" => {
+            let d = Owned::check(ffi::PyDict_New())?;
+            for (n, _) in &index(ls).order {
+                let key = Owned::check(ffi::PyUnicode_FromStringAndSize(
+                    n.as_ptr().cast(),
+                    n.len() as ffi::Py_ssize_t,
+                ))?;
+                let v = Owned::check(getattr(ls, slf, cache, key.ptr())?)?;
+                if ffi::PyDict_SetItem(d.ptr(), key.ptr(), v.ptr()) < 0 {
+                    return Err(PyErrSet);
+                }
+            }
+            return Ok(d.into_ptr());
+        }
+        "__name__" => {
+            let n = cstring_lossy(&format!("{}.lib", ls.name.to_string_lossy()));
+            return Owned::check(ffi::PyUnicode_FromString(n.as_ptr())).map(Owned::into_ptr);
+        }
+        _ => {}
+    }
+    let r = ffi::PyObject_GenericGetAttr(slf, name);
+    if r.is_null() && ffi::PyErr_ExceptionMatches(ffi::PyExc_AttributeError) != 0 {
+        ffi::PyErr_Clear();
+        return Err(no_such_name(ls, s));
+    }
+    Owned::check(r).map(Owned::into_ptr)
+}
+
+/// `lib.<name> = value` / `del lib.<name>` (tp_setattro; `value` NULL for del).
+///
+/// # Safety
+/// GIL held; `name` any object, `value` NULL or valid.
+pub(crate) unsafe fn setattr(
+    ls: &LibState,
+    name: *mut ffi::PyObject,
+    value: *mut ffi::PyObject,
+) -> PyResult<()> {
+    let Some(s) = (ffi::PyUnicode_Check(name) != 0)
+        .then(|| str_text(name))
+        .flatten()
+    else {
+        if ffi::PyErr_Occurred().is_null() {
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                "attribute name must be a string",
+            ));
+        }
+        return Err(PyErrSet);
+    };
+    let Some(entry) = index(ls).get(&s) else {
+        return Err(no_such_name(ls, &s));
+    };
+    if value.is_null() {
+        return Err(raise(
+            ffi::PyExc_AttributeError,
+            "C attribute cannot be deleted",
+        ));
+    }
+    match entry {
+        Entry::Global(i) => {
+            let g = &*(*ls.lib).globals.add(i as usize);
+            if g.flags & global_flags::CONST == 0 && g.type_ >= 0 {
+                let t = ls.types.get(g.type_ as u32);
+                return from_py(Conv::of(t), &t.name, value, g.address);
+            }
+        }
+        Entry::CFunc(_) | Entry::Extern(_) | Entry::Const(_) | Entry::Enumerator(_) => {}
+    }
+    Err(raise(
+        ffi::PyExc_AttributeError,
+        &format!("cannot write to function or constant '{s}'"),
+    ))
+}
+
+/// `dir(lib)`: every declared name.
+///
+/// # Safety
+/// GIL held.
+pub(crate) unsafe fn dir(ls: &LibState) -> PyResult<*mut ffi::PyObject> {
+    names_list(ls, true)
+}
+
+unsafe fn names_list(ls: &LibState, with_globals: bool) -> PyResult<*mut ffi::PyObject> {
+    let l = Owned::check(ffi::PyList_New(0))?;
+    let mut seen = std::collections::HashSet::new();
+    for (n, e) in &index(ls).order {
+        if (!with_globals && matches!(e, Entry::Global(_))) || !seen.insert(n.as_str()) {
+            continue;
+        }
+        let s = Owned::check(ffi::PyUnicode_FromStringAndSize(
+            n.as_ptr().cast(),
+            n.len() as ffi::Py_ssize_t,
+        ))?;
+        if ffi::PyList_Append(l.ptr(), s.ptr()) < 0 {
+            return Err(PyErrSet);
+        }
+    }
+    Ok(l.into_ptr())
+}
+
+/// The current value of global variable `i`.
+unsafe fn read_global(ls: &LibState, i: u32) -> PyResult<*mut ffi::PyObject> {
+    let g = &*(*ls.lib).globals.add(i as usize);
+    if g.type_ < 0 || g.type_ as usize >= ls.types.types.len() {
+        return Err(raise(
+            ffi::PyExc_SystemError,
+            &format!(
+                "cembed: global '{}' has no type in the library's tables",
+                text(g.name)
+            ),
+        ));
+    }
+    let t = ls.types.get(g.type_ as u32);
+    let o = to_py(Conv::of(t), &t.name, g.address);
+    if o.is_null() {
+        Err(PyErrSet)
+    } else {
+        Ok(o)
+    }
+}
+
+/// The Python value of a constant or enumerator.
+unsafe fn const_value(ls: &LibState, c: &cembed_abi::Const) -> PyResult<Owned> {
+    let Some(get) = c.get else {
+        // An integer: its 64 bits and sign, computed by the compiler.
+        let o = if c.negative != 0 {
+            ffi::PyLong_FromLongLong(c.bits as i64)
+        } else {
+            ffi::PyLong_FromUnsignedLongLong(c.bits)
+        };
+        return Owned::check(o);
+    };
+    if c.type_ < 0 || c.type_ as usize >= ls.types.types.len() {
+        return Err(raise(
+            ffi::PyExc_SystemError,
+            &format!(
+                "cembed: constant '{}' has no type in the library's tables",
+                text(c.name)
+            ),
+        ));
+    }
+    let t = ls.types.get(c.type_ as u32);
+    let conv = Conv::of(t);
+    let size = t.size.max(conv.size());
+    if size == 0 {
+        return Err(raise(
+            ffi::PyExc_TypeError,
+            &format!(
+                "constant '{}' is of type '{}', whose size is not known",
+                text(c.name),
+                t.name.to_string_lossy()
+            ),
+        ));
+    }
+    // A struct or array constant comes back as a cdata view on its value,
+    // which must then outlive it: the buffer is leaked, as in CFFI (once per
+    // constant and module, as the result is cached).
+    let buf: &'static mut [u128] = Box::leak(vec![0u128; size.div_ceil(16)].into_boxed_slice());
+    let p = buf.as_mut_ptr() as *mut c_void;
+    get(p);
+    Owned::check(to_py(conv, &t.name, p))
+}
+
+/// The builtin function for C function `i` of the library.
+unsafe fn make_cfunc(
+    ls: &LibState,
+    slf: *mut ffi::PyObject,
+    idx: &LibIndex,
+    i: u32,
+) -> PyResult<Owned> {
+    // `self` of the builtin: a Lib instance that knows the function index.
+    let tp = ffi::Py_TYPE(slf);
+    let binder = Owned::check(ffi::PyType_GenericAlloc(tp, 0))?;
+    (*(binder.ptr() as *mut LibObject)).cfunc = i as usize + 1;
+    let module = Owned::check(ffi::PyUnicode_FromString(ls.name.as_ptr()))?;
+    Owned::check(ffi::PyCFunction_NewEx(
+        idx.methods[i as usize].get(),
+        binder.ptr(),
+        module.ptr(),
+    ))
+}
+
+/// The library and the plan of the C function a builtin's `self` stands for.
+unsafe fn binder_plan(
+    slf: *mut ffi::PyObject,
+) -> PyResult<(&'static LibState, &'static crate::cfunc::CFuncPlan)> {
+    let (ls, i) = binder_target(slf)?;
+    Ok((ls, &index(ls).plans[i]))
+}
+
+/// The library and C function index a builtin's `self` stands for.
+unsafe fn binder_target(slf: *mut ffi::PyObject) -> PyResult<(&'static LibState, usize)> {
+    let m = ffi::PyType_GetModule(ffi::Py_TYPE(slf));
+    if m.is_null() {
+        return Err(PyErrSet);
+    }
+    let def = ffi::PyModule_GetDef(m);
+    if def.is_null() {
+        return Err(raise(
+            ffi::PyExc_SystemError,
+            "cembed: module without definition",
+        ));
+    }
+    // SAFETY: our modules are only created from the `def` field, which is the
+    // first field of a never-freed `repr(C)` LibState (see module.rs).
+    let ls = &*(def as *const LibState);
+    let i = (*(slf as *mut LibObject)).cfunc;
+    if i == 0 || i > (*ls.lib).n_cfuncs as usize {
+        return Err(raise(
+            ffi::PyExc_SystemError,
+            "cembed: builtin bound to no C function",
+        ));
+    }
+    Ok((ls, i - 1))
+}
+
+fn trampoline(f: impl FnOnce() -> PyResult<*mut ffi::PyObject>) -> *mut ffi::PyObject {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(Ok(p)) => p,
+        Ok(Err(PyErrSet)) => null_mut(),
+        Err(_) => {
+            // SAFETY: called from CPython with the GIL held.
+            unsafe { raise(ffi::PyExc_SystemError, "cembed: internal error (panic)") };
+            null_mut()
+        }
+    }
+}
+
+unsafe extern "C" fn cfunc_noargs(
+    slf: *mut ffi::PyObject,
+    _unused: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let (ls, plan) = binder_plan(slf)?;
+        crate::cfunc::call_cfunc(ls, plan, &[])
+    })
+}
+
+unsafe extern "C" fn cfunc_o(
+    slf: *mut ffi::PyObject,
+    arg: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let (ls, plan) = binder_plan(slf)?;
+        crate::cfunc::call_cfunc(ls, plan, &[arg])
+    })
+}
+
+unsafe extern "C" fn cfunc_varargs(
+    slf: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let (ls, plan) = binder_plan(slf)?;
+        let n = ffi::PyTuple_Size(args);
+        if n < 0 {
+            return Err(PyErrSet);
+        }
+        // SAFETY: METH_VARARGS passes an exact tuple of n items.
+        let items = (*(args as *mut ffi::PyTupleObject)).ob_item.as_ptr();
+        let argv = std::slice::from_raw_parts(items, n as usize);
+        crate::cfunc::call_cfunc(ls, plan, argv)
+    })
+}
+
+/// If `obj` is one of the builtins `lib.<C function>` returns, the library,
+/// the FUNCTION type index and the C function's address: CFFI accepts such
+/// a builtin wherever a function pointer is expected (`lib.cb = lib.f`,
+/// `ffi.typeof(lib.f)`, `ffi.addressof(lib, "f")`). For the cdata side.
+///
+/// # Safety
+/// GIL held; `obj` valid.
+#[allow(dead_code)] // used by the cdata conversions (function pointers)
+pub(crate) unsafe fn as_lib_function(
+    obj: *mut ffi::PyObject,
+) -> Option<(&'static LibState, u32, *mut c_void)> {
+    if ffi::PyCFunction_Check(obj) == 0 {
+        return None;
+    }
+    let ml = (*(obj as *mut ffi::PyCFunctionObject)).m_ml;
+    let slf = ffi::PyCFunction_GetSelf(obj);
+    if ml.is_null() || slf.is_null() {
+        return None;
+    }
+    // Only our own builtins: their ml_meth is one of the three above.
+    let meth = (*ml).ml_meth;
+    let ours = [
+        cfunc_noargs as *const () as usize,
+        cfunc_o as *const () as usize,
+        cfunc_varargs as *const () as usize,
+    ];
+    if !ours.contains(&(meth.PyCFunction as usize)) {
+        return None;
+    }
+    let (ls, i) = binder_target(slf).ok().or_else(|| {
+        ffi::PyErr_Clear();
+        None
+    })?;
+    let cf = &*(*ls.lib).cfuncs.add(i);
+    (cf.type_ >= 0).then_some((ls, cf.type_ as u32, cf.fn_))
+}
+
+/// Sentinel for `c_int` use in module.rs (tp_setattro returns 0 / -1).
+pub(crate) fn setattr_result(r: PyResult<()>) -> c_int {
+    match r {
+        Ok(()) => 0,
+        Err(PyErrSet) => -1,
+    }
+}
+
+/// What `ffi.addressof(lib, name)` needs (for the cdata side): for a global
+/// variable, its type index and address (the result is a pointer to that
+/// type); for a C function or a Python-implemented function, its FUNCTION
+/// type index and address (the result is a function pointer). `None` for
+/// constants and unknown names (CFFI: "cannot take the address of the
+/// constant 'X'" / the library's AttributeError).
+#[allow(dead_code)] // used by ffi.addressof (src/toolbox.rs)
+pub(crate) fn address_of(ls: &LibState, name: &str) -> Option<(AddressOf, u32, *mut c_void)> {
+    // SAFETY: the indexes come from the library's own tables.
+    unsafe {
+        let lib = &*ls.lib;
+        match index(ls).get(name)? {
+            Entry::Global(i) => {
+                let g = &*lib.globals.add(i as usize);
+                (g.type_ >= 0).then_some((AddressOf::Global, g.type_ as u32, g.address))
+            }
+            Entry::CFunc(i) => {
+                let f = &*lib.cfuncs.add(i as usize);
+                (f.type_ >= 0).then_some((AddressOf::Function, f.type_ as u32, f.fn_))
+            }
+            Entry::Extern(i) => {
+                let e = &**lib.externs.add(i as usize);
+                (e.type_ >= 0 && !e.fn_.is_null()).then_some((
+                    AddressOf::Function,
+                    e.type_ as u32,
+                    e.fn_,
+                ))
+            }
+            Entry::Const(_) | Entry::Enumerator(_) => None,
+        }
+    }
+}
+
+/// The two kinds of addressable names of `lib`.
+#[allow(dead_code)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum AddressOf {
+    /// A global variable: the type is the variable's.
+    Global,
+    /// A function: the type is its FUNCTION type.
+    Function,
+}

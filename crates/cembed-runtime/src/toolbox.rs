@@ -61,7 +61,6 @@ const METHODS: &[(&CStr, Meth, &CStr)] = &[
         ffi_unpack,
         c"unpack(cdata, length) -> bytes, str or list",
     ),
-    m(c"buffer", ffi_buffer, c"buffer(cdata, size=-1) -> buffer"),
     m(
         c"from_buffer",
         ffi_from_buffer,
@@ -152,6 +151,7 @@ pub(crate) fn ffi_getset(base: *const ffi::PyGetSetDef) -> *const ffi::PyGetSetD
         v.push(g(c"NULL", get_null, None));
         v.push(g(c"CData", get_cdata_type, None));
         v.push(g(c"CType", get_ctype_type, None));
+        v.push(g(c"buffer", get_buffer_type, None));
         v.push(g(c"errno", get_errno, Some(set_errno)));
         v.push(ffi::PyGetSetDef {
             name: std::ptr::null(),
@@ -959,13 +959,24 @@ unsafe extern "C" fn ffi_unpack(
 
 // ---- buffers -------------------------------------------------------------------------------
 
-unsafe extern "C" fn ffi_buffer(
+pub(crate) unsafe extern "C" fn ffi_buffer_new(
     slf: *mut ffi::PyObject,
     args: *mut ffi::PyObject,
     kwargs: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
     trampoline(|| {
-        let cx = cx_of(slf)?;
+        // `slf` is the buffer type (tp_new); its module leads to the Cx.
+        let m = ffi::PyType_GetModule(slf as *mut ffi::PyTypeObject);
+        if m.is_null() {
+            return Err(PyErrSet);
+        }
+        let cx = crate::module::cx_of_module(m);
+        if cx.is_null() {
+            return Err(raise(
+                ffi::PyExc_RuntimeError,
+                "cembed: the module was cleared",
+            ));
+        }
         let (a, _) = parse("buffer", args, kwargs, &["cdata", "size"], 1, false)?;
         let cd = cdata_arg(cx, a[0], "buffer")?;
         let t = info(cx, cd.tid);
@@ -1435,6 +1446,15 @@ unsafe extern "C" fn get_cdata_type(
     _c: *mut c_void,
 ) -> *mut ffi::PyObject {
     trampoline(|| Ok(crate::py::new_ref((*cx_of(slf)?).cdata_type)))
+}
+
+/// `ffi.buffer`: the buffer type itself, callable as `ffi.buffer(cdata,
+/// size=-1)` (CFFI's buffer type is both).
+unsafe extern "C" fn get_buffer_type(
+    slf: *mut ffi::PyObject,
+    _c: *mut c_void,
+) -> *mut ffi::PyObject {
+    trampoline(|| Ok(ffi::Py_NewRef((*cx_of(slf)?).buffer_type)))
 }
 
 unsafe extern "C" fn get_ctype_type(

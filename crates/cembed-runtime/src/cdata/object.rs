@@ -169,6 +169,10 @@ pub(crate) unsafe fn make_type(
             std::mem::size_of::<BufferObj>(),
             vec![
                 slot(ffi::Py_tp_dealloc, buffer_dealloc as *mut c_void),
+                slot(
+                    ffi::Py_tp_new,
+                    crate::toolbox::ffi_buffer_new as *mut c_void,
+                ),
                 slot(ffi::Py_tp_traverse, buffer_traverse as *mut c_void),
                 slot(ffi::Py_mp_length, buffer_len as *mut c_void),
                 slot(ffi::Py_sq_length, buffer_len as *mut c_void),

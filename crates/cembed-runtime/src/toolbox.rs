@@ -1454,7 +1454,7 @@ unsafe extern "C" fn get_buffer_type(
     slf: *mut ffi::PyObject,
     _c: *mut c_void,
 ) -> *mut ffi::PyObject {
-    trampoline(|| Ok(ffi::Py_NewRef((*cx_of(slf)?).buffer_type)))
+    trampoline(|| Ok(crate::py::new_ref((*cx_of(slf)?).buffer_type)))
 }
 
 unsafe extern "C" fn get_ctype_type(

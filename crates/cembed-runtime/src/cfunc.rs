@@ -437,7 +437,7 @@ pub(crate) unsafe fn call_cfunc(
     invoke_thunk(thunk, plan.fnptr, ptrs.as_mut_ptr(), rp);
     drop(keep);
     match plan.result {
-        None => Ok(ffi::Py_NewRef(ffi::Py_None())),
+        None => Ok(crate::py::new_ref(ffi::Py_None())),
         Some((conv, r, _)) => {
             let o = to_py_owned(conv, ls.type_name(r), rp);
             if o.is_null() {
@@ -560,7 +560,7 @@ unsafe fn call_with(
     drop(keep);
     drop(storage);
     match rtype {
-        None => Ok(ffi::Py_NewRef(ffi::Py_None())),
+        None => Ok(crate::py::new_ref(ffi::Py_None())),
         Some(r) => {
             let o = to_py_owned(rconv, ls.type_name(r), rp);
             if o.is_null() {

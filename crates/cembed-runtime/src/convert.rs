@@ -101,7 +101,7 @@ pub(crate) unsafe fn to_py(conv: Conv, ctype: &CStr, src: *const c_void) -> *mut
         Conv::CData { ls, ty, .. } => {
             return crate::cdata::value_to_py(&*ls, ty, src, crate::cdata::conv::Read::CopyRef)
         }
-        Conv::Void => return ffi::Py_NewRef(ffi::Py_None()),
+        Conv::Void => return crate::py::new_ref(ffi::Py_None()),
         Conv::Unsupported => {
             raise(
                 ffi::PyExc_NotImplementedError,

@@ -206,7 +206,7 @@ pub(crate) unsafe fn getattr(
 ) -> PyResult<*mut ffi::PyObject> {
     let x = ffi::PyDict_GetItemWithError(cache, name);
     if !x.is_null() {
-        return Ok(ffi::Py_NewRef(x));
+        return Ok(crate::py::new_ref(x));
     }
     if !ffi::PyErr_Occurred().is_null() {
         return Err(PyErrSet);

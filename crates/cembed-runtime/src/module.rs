@@ -212,11 +212,8 @@ unsafe fn exec_impl(module: *mut ffi::PyObject) -> PyResult<()> {
             return Err(PyErrSet);
         }
     }
-    if ffi::PyModule_AddObjectRef(module, c"ffi".as_ptr(), st.ffi) < 0
-        || ffi::PyModule_AddObjectRef(module, c"lib".as_ptr(), st.lib) < 0
-    {
-        return Err(PyErrSet);
-    }
+    py::module_add(module, c"ffi", st.ffi)?;
+    py::module_add(module, c"lib", st.lib)?;
     // `from <module>.lib import name` (CFFI registers "<module>.lib" too).
     let lib_name = cstring_lossy(&format!("{}.lib", ls.name.to_string_lossy()));
     if ffi::PyDict_SetItemString(ffi::PyImport_GetModuleDict(), lib_name.as_ptr(), st.lib) < 0 {
@@ -482,7 +479,7 @@ pub(crate) unsafe extern "C" fn ffi_get_error(
 ) -> *mut ffi::PyObject {
     trampoline(|| {
         let (_, _, st) = owner(slf)?;
-        Ok(ffi::Py_NewRef((*st).error))
+        Ok(py::new_ref((*st).error))
     })
 }
 
@@ -621,7 +618,7 @@ unsafe extern "C" fn def_extern_decorator(
         };
         let es = &ls.externs[i];
         attach(m, st, ls, es, func, error, onerror)?;
-        Ok(ffi::Py_NewRef(func))
+        Ok(py::new_ref(func))
     })
 }
 

@@ -61,7 +61,6 @@ const METHODS: &[(&CStr, Meth, &CStr)] = &[
         ffi_unpack,
         c"unpack(cdata, length) -> bytes, str or list",
     ),
-    m(c"buffer", ffi_buffer, c"buffer(cdata, size=-1) -> buffer"),
     m(
         c"from_buffer",
         ffi_from_buffer,
@@ -152,6 +151,7 @@ pub(crate) fn ffi_getset(base: *const ffi::PyGetSetDef) -> *const ffi::PyGetSetD
         v.push(g(c"NULL", get_null, None));
         v.push(g(c"CData", get_cdata_type, None));
         v.push(g(c"CType", get_ctype_type, None));
+        v.push(g(c"buffer", get_buffer_type, None));
         v.push(g(c"errno", get_errno, Some(set_errno)));
         v.push(ffi::PyGetSetDef {
             name: std::ptr::null(),
@@ -959,13 +959,24 @@ unsafe extern "C" fn ffi_unpack(
 
 // ---- buffers -------------------------------------------------------------------------------
 
-unsafe extern "C" fn ffi_buffer(
+pub(crate) unsafe extern "C" fn ffi_buffer_new(
     slf: *mut ffi::PyObject,
     args: *mut ffi::PyObject,
     kwargs: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
     trampoline(|| {
-        let cx = cx_of(slf)?;
+        // `slf` is the buffer type (tp_new); its module leads to the Cx.
+        let m = ffi::PyType_GetModule(slf as *mut ffi::PyTypeObject);
+        if m.is_null() {
+            return Err(PyErrSet);
+        }
+        let cx = crate::module::cx_of_module(m);
+        if cx.is_null() {
+            return Err(raise(
+                ffi::PyExc_RuntimeError,
+                "cembed: the module was cleared",
+            ));
+        }
         let (a, _) = parse("buffer", args, kwargs, &["cdata", "size"], 1, false)?;
         let cd = cdata_arg(cx, a[0], "buffer")?;
         let t = info(cx, cd.tid);
@@ -1158,7 +1169,7 @@ unsafe extern "C" fn ffi_memmove(
             if n > 0 {
                 std::ptr::copy(s, d, n as usize);
             }
-            Ok(ffi::Py_NewRef(ffi::Py_None()))
+            Ok(crate::py::new_ref(ffi::Py_None()))
         })();
         for mut v in views {
             ffi::PyBuffer_Release(&mut v);
@@ -1181,7 +1192,7 @@ unsafe extern "C" fn ffi_new_handle(
             .reg
             .parse("void *")
             .map_err(|e| raise((*cx).error, &e))?;
-        let o = new_cdata(cx, vp, null_mut(), Own::Handle(ffi::Py_NewRef(a[0])))?;
+        let o = new_cdata(cx, vp, null_mut(), Own::Handle(crate::py::new_ref(a[0])))?;
         // The handle's value is its own address: unique while it lives.
         (*(o.ptr() as *mut CDataObj)).data = o.ptr() as *mut u8;
         (*cx).handles.insert(o.ptr() as usize);
@@ -1221,7 +1232,7 @@ unsafe extern "C" fn ffi_from_handle(
             ));
         }
         match handle_target(addr as *mut ffi::PyObject) {
-            Some(t) => Ok(ffi::Py_NewRef(t)),
+            Some(t) => Ok(crate::py::new_ref(t)),
             None => Err(raise(
                 ffi::PyExc_RuntimeError,
                 "cembed: from_handle(): the handle was released",
@@ -1255,15 +1266,15 @@ unsafe extern "C" fn ffi_gc(
                     (*c).own = Own::Keep(orig);
                 }
             }
-            return Ok(ffi::Py_NewRef(ffi::Py_None()));
+            return Ok(crate::py::new_ref(ffi::Py_None()));
         }
         let o = new_cdata(
             cx,
             cd.tid,
             cd.data,
             Own::Gc {
-                orig: ffi::Py_NewRef(a[0]),
-                destructor: ffi::Py_NewRef(a[1]),
+                orig: crate::py::new_ref(a[0]),
+                destructor: crate::py::new_ref(a[1]),
             },
         )?;
         (*(o.ptr() as *mut CDataObj)).length = cd.length;
@@ -1281,7 +1292,7 @@ unsafe extern "C" fn ffi_release(
         let (a, _) = parse("release", args, kwargs, &["cdata"], 1, false)?;
         let cd = cdata_arg(cx, a[0], "release")?;
         release(cd as *const CDataObj as *mut CDataObj)?;
-        Ok(ffi::Py_NewRef(ffi::Py_None()))
+        Ok(crate::py::new_ref(ffi::Py_None()))
     })
 }
 
@@ -1298,7 +1309,7 @@ unsafe extern "C" fn ffi_init_once(
         let d = (*cx).init_once;
         let got = ffi::PyDict_GetItemWithError(d, a[1]);
         if !got.is_null() {
-            return Ok(ffi::Py_NewRef(got));
+            return Ok(crate::py::new_ref(got));
         }
         if !ffi::PyErr_Occurred().is_null() {
             return Err(PyErrSet);
@@ -1309,7 +1320,7 @@ unsafe extern "C" fn ffi_init_once(
         let r = Owned::check(ffi::PyObject_CallNoArgs(a[0]))?;
         let again = ffi::PyDict_GetItemWithError(d, a[1]);
         if !again.is_null() {
-            return Ok(ffi::Py_NewRef(again));
+            return Ok(crate::py::new_ref(again));
         }
         if ffi::PyDict_SetItem(d, a[1], r.ptr()) < 0 {
             return Err(PyErrSet);
@@ -1434,14 +1445,23 @@ unsafe extern "C" fn get_cdata_type(
     slf: *mut ffi::PyObject,
     _c: *mut c_void,
 ) -> *mut ffi::PyObject {
-    trampoline(|| Ok(ffi::Py_NewRef((*cx_of(slf)?).cdata_type)))
+    trampoline(|| Ok(crate::py::new_ref((*cx_of(slf)?).cdata_type)))
+}
+
+/// `ffi.buffer`: the buffer type itself, callable as `ffi.buffer(cdata,
+/// size=-1)` (CFFI's buffer type is both).
+unsafe extern "C" fn get_buffer_type(
+    slf: *mut ffi::PyObject,
+    _c: *mut c_void,
+) -> *mut ffi::PyObject {
+    trampoline(|| Ok(crate::py::new_ref((*cx_of(slf)?).buffer_type)))
 }
 
 unsafe extern "C" fn get_ctype_type(
     slf: *mut ffi::PyObject,
     _c: *mut c_void,
 ) -> *mut ffi::PyObject {
-    trampoline(|| Ok(ffi::Py_NewRef((*cx_of(slf)?).ctype_type)))
+    trampoline(|| Ok(crate::py::new_ref((*cx_of(slf)?).ctype_type)))
 }
 
 unsafe extern "C" fn get_errno(_slf: *mut ffi::PyObject, _c: *mut c_void) -> *mut ffi::PyObject {

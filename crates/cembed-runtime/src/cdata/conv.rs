@@ -36,7 +36,7 @@ pub(crate) enum Read {
 pub(crate) unsafe fn read(cx: *mut Cx, tid: Tid, src: *const u8, how: Read) -> *mut ffi::PyObject {
     let t = (*cx).reg.info(tid);
     match &t.kind {
-        TKind::Void => ffi::Py_NewRef(ffi::Py_None()),
+        TKind::Void => crate::py::new_ref(ffi::Py_None()),
         TKind::Prim(Prim::LongDouble) => {
             // CFFI keeps long double as a cdata (a float would lose precision).
             match new_cdata(cx, tid, null_mut(), Own::alloc(16, 16)) {

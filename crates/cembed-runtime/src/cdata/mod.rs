@@ -61,7 +61,7 @@ impl Cx {
             cdata_type: null_mut(),
             field_type: null_mut(),
             buffer_type: null_mut(),
-            error: ffi::Py_NewRef(error),
+            error: crate::py::new_ref(error),
             ctypes: Vec::new(),
             init_once: null_mut(),
             handles: Default::default(),
@@ -85,11 +85,11 @@ impl Cx {
         }
         let cur = c.ctypes[tid as usize];
         if !cur.is_null() {
-            return Ok(ffi::Py_NewRef(cur));
+            return Ok(crate::py::new_ref(cur));
         }
         let o = object::new_ctype_obj(cx, tid)?;
         let c = &mut *cx;
-        c.ctypes[tid as usize] = ffi::Py_NewRef(o.ptr());
+        c.ctypes[tid as usize] = crate::py::new_ref(o.ptr());
         Ok(o.into_ptr())
     }
 

@@ -169,6 +169,10 @@ pub(crate) unsafe fn make_type(
             std::mem::size_of::<BufferObj>(),
             vec![
                 slot(ffi::Py_tp_dealloc, buffer_dealloc as *mut c_void),
+                slot(
+                    ffi::Py_tp_new,
+                    crate::toolbox::ffi_buffer_new as *mut c_void,
+                ),
                 slot(ffi::Py_tp_traverse, buffer_traverse as *mut c_void),
                 slot(ffi::Py_mp_length, buffer_len as *mut c_void),
                 slot(ffi::Py_sq_length, buffer_len as *mut c_void),
@@ -528,17 +532,17 @@ unsafe extern "C" fn cdata_richcompare(
             let vb = match as_cdata(cx, b) {
                 Some(cb) => match prim_py(cb)? {
                     Some(v) => v,
-                    None => return Ok(ffi::Py_NewRef(ffi::Py_NotImplemented())),
+                    None => return Ok(crate::py::new_ref(ffi::Py_NotImplemented())),
                 },
                 None => Owned::from_borrowed(b),
             };
             return Ok(ffi::PyObject_RichCompare(va.ptr(), vb.ptr(), op));
         }
         let Some(cb) = as_cdata(cx, b) else {
-            return Ok(ffi::Py_NewRef(ffi::Py_NotImplemented()));
+            return Ok(crate::py::new_ref(ffi::Py_NotImplemented()));
         };
         if prim_py(cb)?.is_some() {
-            return Ok(ffi::Py_NewRef(ffi::Py_NotImplemented()));
+            return Ok(crate::py::new_ref(ffi::Py_NotImplemented()));
         }
         let (x, y) = (ca.data as usize, cb.data as usize);
         let r = match op {
@@ -657,7 +661,7 @@ unsafe fn add_impl(
         .then(|| cd(a))
         .filter(|c| ffi::Py_TYPE(a) as *mut ffi::PyObject == (*c.cx).cdata_type)
     else {
-        return Ok(ffi::Py_NewRef(ffi::Py_NotImplemented()));
+        return Ok(crate::py::new_ref(ffi::Py_NotImplemented()));
     };
     let cx = ca.cx;
     let t = tinfo(ca);
@@ -684,7 +688,7 @@ unsafe fn add_impl(
         }
     }
     if ffi::PyLong_Check(b) == 0 && ffi::PyIndex_Check(b) == 0 {
-        return Ok(ffi::Py_NewRef(ffi::Py_NotImplemented()));
+        return Ok(crate::py::new_ref(ffi::Py_NotImplemented()));
     }
     let n = ffi::PyNumber_AsSsize_t(b, ffi::PyExc_OverflowError);
     if n == -1 && !ffi::PyErr_Occurred().is_null() {
@@ -705,7 +709,7 @@ unsafe extern "C" fn cdata_add(a: *mut ffi::PyObject, b: *mut ffi::PyObject) -> 
             (b, a)
         };
         if !is_cdata_type(x) || is_cdata_type(y) && x != a {
-            return Ok(ffi::Py_NewRef(ffi::Py_NotImplemented()));
+            return Ok(crate::py::new_ref(ffi::Py_NotImplemented()));
         }
         if is_cdata_type(y) {
             return Err(raise(
@@ -728,7 +732,7 @@ unsafe fn is_cdata_type(o: *mut ffi::PyObject) -> bool {
 unsafe extern "C" fn cdata_sub(a: *mut ffi::PyObject, b: *mut ffi::PyObject) -> *mut ffi::PyObject {
     obj_guard(|| {
         if !is_cdata_type(a) {
-            return Ok(ffi::Py_NewRef(ffi::Py_NotImplemented()));
+            return Ok(crate::py::new_ref(ffi::Py_NotImplemented()));
         }
         add_impl(a, b, -1)
     })
@@ -1169,7 +1173,7 @@ unsafe extern "C" fn cdata_enter(
     slf: *mut ffi::PyObject,
     _a: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    ffi::Py_NewRef(slf)
+    crate::py::new_ref(slf)
 }
 
 unsafe extern "C" fn cdata_exit(
@@ -1178,7 +1182,7 @@ unsafe extern "C" fn cdata_exit(
 ) -> *mut ffi::PyObject {
     obj_guard(|| {
         release(slf as *mut CDataObj)?;
-        Ok(ffi::Py_NewRef(ffi::Py_None()))
+        Ok(crate::py::new_ref(ffi::Py_None()))
     })
 }
 
@@ -1302,11 +1306,11 @@ unsafe extern "C" fn ctype_get(
             },
             CtAttr::Length => match t.kind {
                 TKind::Array { len: Some(n), .. } => Ok(ffi::PyLong_FromSize_t(n)),
-                TKind::Array { len: None, .. } => Ok(ffi::Py_NewRef(ffi::Py_None())),
+                TKind::Array { len: None, .. } => Ok(crate::py::new_ref(ffi::Py_None())),
                 _ => no_attr("length"),
             },
             CtAttr::Fields => match &t.kind {
-                TKind::Record { fields: None, .. } => Ok(ffi::Py_NewRef(ffi::Py_None())),
+                TKind::Record { fields: None, .. } => Ok(crate::py::new_ref(ffi::Py_None())),
                 TKind::Record {
                     fields: Some(fs), ..
                 } => {
@@ -1531,7 +1535,7 @@ pub(crate) unsafe fn new_buffer(
     let b = o.ptr() as *mut BufferObj;
     (*b).data = data;
     (*b).size = size;
-    (*b).keep = ffi::Py_NewRef(keep);
+    (*b).keep = crate::py::new_ref(keep);
     Ok(o.into_ptr())
 }
 

@@ -206,3 +206,25 @@ def test_cflags_are_honoured(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "-DFROM_CFLAGS" in r.stdout
     assert "--no-undefined-version" in r.stdout
+
+
+def test_cc_is_honoured(tmp_path):
+    wrapper = tmp_path / "mycc"
+    wrapper.write_text('#!/bin/sh\necho "$@" >> "%s/cc-calls.txt"\nexec gcc "$@"\n' % tmp_path)
+    wrapper.chmod(0o755)
+    (tmp_path / "build.py").write_text(
+        "import cembed as cffi\n"
+        "ffibuilder = cffi.FFI()\n"
+        "ffibuilder.embedding_api('int f(int);')\n"
+        "ffibuilder.set_source('m', '')\n"
+        "ffibuilder.embedding_init_code('pass')\n"
+        "print(ffibuilder.compile())\n")
+    r = subprocess.run([sys.executable, "build.py"], cwd=str(tmp_path),
+                       env=clean_env(CC=str(wrapper)), capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    # (the cc crate also probes the compiler's family first)
+    calls = [c for c in (tmp_path / "cc-calls.txt").read_text().splitlines()
+             if str(tmp_path) in c and "detect_compiler" not in c]
+    assert len(calls) == 2, calls               # one compile, one link
+    assert " -c " in calls[0] and "-shared" in calls[1]

@@ -357,3 +357,16 @@ fn check_points_a_declaration_error_at_the_build_script() {
     );
     assert_eq!(ok["ok"], true, "{ok}");
 }
+
+#[test]
+fn packing_is_refused_clearly() {
+    let r = response(
+        r#"{"action": "check", "module_name": "m", "sources": [
+            {"kind": "cdef", "text": "struct s { char c; int i; };", "origin": "build.py:3", "pack": 2}]}"#,
+    );
+    assert_eq!(r["kind"], "cdef", "{r}");
+    assert_eq!(
+        r["message"],
+        "build.py:3: packed=True / pack=N is not supported by cembed yet"
+    );
+}

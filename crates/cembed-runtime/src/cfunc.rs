@@ -6,7 +6,7 @@
 //! file turns Python arguments into that args buffer with CFFI's conversions,
 //! calls the thunk with the GIL released, and converts the result back.
 //!
-//! Two callers, two flavours of CFFI's behaviour ([`Style`]):
+//! Two callers, two flavours of CFFI's behaviour:
 //! * `lib.f(...)` for a C function of the cdef (CFFI's generated
 //!   `_cffi_f_NAME` wrappers): argument-count errors come from CPython itself
 //!   (the functions are real builtins, see `libobj.rs`), and an integer
@@ -81,15 +81,6 @@ pub(crate) mod errno {
         // SAFETY: this thread's errno.
         set(unsafe { *location() });
     }
-}
-
-/// Which of CFFI's two call paths the caller imitates (see the module doc).
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Style {
-    /// `lib.f(...)`: a C function of the cdef.
-    LibFunction,
-    /// Calling a cdata of function-pointer type.
-    FnPtr,
 }
 
 /// One slot of the argument buffer: 16 bytes, 16-aligned, the strictest
@@ -172,14 +163,15 @@ pub(crate) fn pointer_name(func_name: &str) -> String {
 }
 
 /// The message for a function type without a thunk.
-unsafe fn no_thunk(ptr_name: &str) -> PyErrSet {
-    raise(
-        ffi::PyExc_TypeError,
-        &format!(
-            "cembed: no call thunk for function type '{ptr_name}': declare it in the cdef() \
-             (for example as a typedef) so the build generates one"
-        ),
+fn no_thunk_message(ptr_name: &str) -> String {
+    format!(
+        "cembed: no call thunk for function type '{ptr_name}': declare it in the cdef() \
+         (for example as a typedef) so the build generates one"
     )
+}
+
+unsafe fn no_thunk(ptr_name: &str) -> PyErrSet {
+    raise(ffi::PyExc_TypeError, &no_thunk_message(ptr_name))
 }
 
 /// Calls the C function pointer `fnptr` of FUNCTION type `fty` with the
@@ -249,58 +241,211 @@ pub(crate) unsafe fn call_fnptr(
         ));
     }
     let thunk = find_thunk(ls, fty).ok_or_else(|| no_thunk(&pname))?;
-    call_with(ls, &sig, thunk, fnptr, &argv, Style::FnPtr)
+    call_with(ls, &sig, thunk, fnptr, &argv)
 }
 
-/// Calls C function number `index` of `cembed_lib.cfuncs` with `argv`, whose
-/// length the caller (the builtin's METH_* flags) already checked.
+/// The conversion plan of one parameter of a C function of the cdef.
+struct Param {
+    conv: Conv,
+    ty: u32,
+    /// The type name in range errors (see [`lib_int_name`]).
+    msg_name: &'static CStr,
+    pointer: bool,
+    /// First slot of this argument in the call's buffer.
+    slot: usize,
+}
+
+/// Everything a call of `lib.f(...)` needs, computed once per library (in
+/// `libobj::LibIndex`), so the per-call work is the conversions and the call.
+pub(crate) struct CFuncPlan {
+    name: String,
+    fnptr: *mut c_void,
+    params: Box<[Param]>,
+    /// Result conversion, type and first slot; `None` for void.
+    result: Option<(Conv, u32, usize)>,
+    /// Slots for the arguments, then the result.
+    slots: usize,
+    /// Why the function cannot be called, if it cannot (no thunk, variadic,
+    /// broken table): raised as TypeError/SystemError at call time, not at
+    /// attribute access, as CFFI only fails when calling.
+    error: Option<(PlanError, String)>,
+    thunk: Option<Thunk>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum PlanError {
+    /// The generated tables are inconsistent (SystemError).
+    Table,
+    /// No thunk / variadic (TypeError).
+    Uncallable,
+}
+
+impl CFuncPlan {
+    /// Prepares C function `index` of `ls`'s `cfuncs` table.
+    ///
+    /// # Safety
+    /// `ls.lib` is the library's generated table; `ls` never moves or dies
+    /// (LibState invariant), so names borrowed from its type table are
+    /// `'static`.
+    pub(crate) unsafe fn new(ls: &LibState, index: usize) -> CFuncPlan {
+        let cf = &*(*ls.lib).cfuncs.add(index);
+        let name = crate::py::text(cf.name);
+        let mut plan = CFuncPlan {
+            name,
+            fnptr: cf.fn_,
+            params: Box::default(),
+            result: None,
+            slots: 0,
+            error: None,
+            thunk: None,
+        };
+        let Some(sig) = (cf.type_ >= 0)
+            .then(|| signature(ls, cf.type_ as u32))
+            .flatten()
+        else {
+            plan.error = Some((
+                PlanError::Table,
+                format!(
+                    "cembed: C function '{}' has no function type in the library's tables",
+                    plan.name
+                ),
+            ));
+            return plan;
+        };
+        let mut slot = 0;
+        let mut params = Vec::with_capacity(sig.params.len());
+        for &p in sig.params {
+            let t = ls.types.get(p);
+            let conv = Conv::of(t);
+            // SAFETY: the type table lives as long as the never-freed LibState.
+            let msg_name: &'static CStr =
+                std::mem::transmute::<&CStr, &'static CStr>(lib_int_name(t).unwrap_or(&t.name));
+            params.push(Param {
+                conv,
+                ty: p,
+                msg_name,
+                pointer: t.kind == Kind::Pointer,
+                slot,
+            });
+            slot += t.size.max(conv.size()).div_ceil(SLOT).max(1);
+        }
+        if let Some(r) = sig.result {
+            let t = ls.types.get(r);
+            let conv = Conv::of(t);
+            plan.result = Some((conv, r, slot));
+            slot += t.size.max(conv.size()).div_ceil(SLOT).max(1);
+        }
+        plan.params = params.into_boxed_slice();
+        plan.slots = slot;
+        let pname = || pointer_name(&sig.func.name.to_string_lossy());
+        if sig.variadic {
+            plan.error = Some((
+                PlanError::Uncallable,
+                format!(
+                    "cembed: cannot call the variadic C function '{}' ('{}'): calls with a \
+                     variable argument list need libffi, which cembed does not use; declare a \
+                     function with the exact parameters instead",
+                    plan.name,
+                    pname()
+                ),
+            ));
+        } else {
+            plan.thunk = find_thunk(ls, cf.type_ as u32);
+            if plan.thunk.is_none() {
+                plan.error = Some((PlanError::Uncallable, no_thunk_message(&pname())));
+            }
+        }
+        plan
+    }
+
+    /// Number of parameters (for the builtin's METH_* flags).
+    pub(crate) fn arity(&self) -> Option<usize> {
+        match self.error {
+            Some((PlanError::Table, _)) => None,
+            _ => Some(self.params.len()),
+        }
+    }
+}
+
+/// Stack room for the argument buffer of most calls (no allocation).
+const INLINE_SLOTS: usize = 24;
+const INLINE_ARGS: usize = 12;
+
+/// `lib.f(*argv)` for the C function `plan` describes. The argument count of
+/// 0 and 1 was checked by CPython (METH_NOARGS / METH_O); METH_VARARGS
+/// counts are checked here with `PyArg_UnpackTuple`'s message, as CFFI's
+/// generated wrappers do.
 ///
 /// # Safety
 /// GIL held; every element of `argv` is a valid object.
 pub(crate) unsafe fn call_cfunc(
     ls: &LibState,
-    index: usize,
+    plan: &CFuncPlan,
     argv: &[*mut ffi::PyObject],
 ) -> PyResult<*mut ffi::PyObject> {
-    let lib = &*ls.lib;
-    let cf = &*lib.cfuncs.add(index);
-    let name = crate::py::text(cf.name);
-    let sig = (cf.type_ >= 0)
-        .then(|| signature(ls, cf.type_ as u32))
-        .flatten()
-        .ok_or_else(|| {
-            raise(
-                ffi::PyExc_SystemError,
-                &format!(
-                    "cembed: C function '{name}' has no function type in the library's tables"
-                ),
-            )
-        })?;
-    if argv.len() != sig.params.len() {
-        // The METH_* flags check counts of 0 and 1; METH_VARARGS comes here.
+    if argv.len() != plan.params.len() {
         return Err(raise(
             ffi::PyExc_TypeError,
             &format!(
-                "{name} expected {} argument{}, got {}",
-                sig.params.len(),
-                if sig.params.len() == 1 { "" } else { "s" },
+                "{} expected {} argument{}, got {}",
+                plan.name,
+                plan.params.len(),
+                if plan.params.len() == 1 { "" } else { "s" },
                 argv.len()
             ),
         ));
     }
-    let pname = pointer_name(&sig.func.name.to_string_lossy());
-    if sig.variadic {
-        return Err(raise(
-            ffi::PyExc_TypeError,
-            &format!(
-                "cembed: cannot call the variadic C function '{name}' ('{pname}'): calls with \
-                 a variable argument list need libffi, which cembed does not use; declare a \
-                 function with the exact parameters instead"
-            ),
-        ));
+    let thunk = match (&plan.error, plan.thunk) {
+        (None, Some(t)) => t,
+        (Some((PlanError::Table, msg)), _) => return Err(raise(ffi::PyExc_SystemError, msg)),
+        (Some((PlanError::Uncallable, msg)), _) => return Err(raise(ffi::PyExc_TypeError, msg)),
+        (None, None) => return Err(raise(ffi::PyExc_SystemError, "cembed: no thunk")),
+    };
+    let mut inline = [0 as Slot; INLINE_SLOTS];
+    let mut heap = Vec::new();
+    let buf: &mut [Slot] = if plan.slots <= INLINE_SLOTS {
+        &mut inline[..plan.slots]
+    } else {
+        heap.resize(plan.slots, 0);
+        &mut heap[..]
+    };
+    let base = buf.as_mut_ptr();
+    let mut inline_ptrs = [null_mut::<c_void>(); INLINE_ARGS];
+    let mut heap_ptrs = Vec::new();
+    let ptrs: &mut [*mut c_void] = if argv.len() <= INLINE_ARGS {
+        &mut inline_ptrs[..argv.len()]
+    } else {
+        heap_ptrs.resize(argv.len(), null_mut());
+        &mut heap_ptrs[..]
+    };
+    // Temporary arrays made from lists live until the call returned.
+    let mut keep: Vec<Vec<Slot>> = Vec::new();
+    for (i, (p, &obj)) in plan.params.iter().zip(argv).enumerate() {
+        let dst = base.add(p.slot) as *mut c_void;
+        if p.pointer {
+            pointer_argument(ls, p.ty, obj, dst, &mut keep)?;
+        } else {
+            from_py(p.conv, p.msg_name, obj, dst)?;
+        }
+        ptrs[i] = dst;
     }
-    let thunk = find_thunk(ls, cf.type_ as u32).ok_or_else(|| no_thunk(&pname))?;
-    call_with(ls, &sig, thunk, cf.fn_, argv, Style::LibFunction)
+    let rp = match plan.result {
+        Some((_, _, slot)) => base.add(slot) as *mut c_void,
+        None => null_mut(),
+    };
+    invoke_thunk(thunk, plan.fnptr, ptrs.as_mut_ptr(), rp);
+    drop(keep);
+    match plan.result {
+        None => Ok(crate::py::new_ref(ffi::Py_None())),
+        Some((conv, r, _)) => {
+            let o = to_py(conv, ls.type_name(r), rp);
+            if o.is_null() {
+                Err(PyErrSet)
+            } else {
+                Ok(o)
+            }
+        }
+    }
 }
 
 /// The name an integer parameter has in range errors: CFFI's generated
@@ -360,7 +505,6 @@ unsafe fn call_with(
     thunk: Thunk,
     fnptr: *mut c_void,
     argv: &[*mut ffi::PyObject],
-    style: Style,
 ) -> PyResult<*mut ffi::PyObject> {
     let n = sig.params.len();
     // One buffer per argument; temporaries (arrays made from lists) are kept
@@ -376,13 +520,7 @@ unsafe fn call_with(
         let _ = i;
         match t.kind {
             Kind::Pointer => pointer_argument(ls, p, obj, dst, &mut keep)?,
-            _ => {
-                let name = match style {
-                    Style::LibFunction => lib_int_name(t).unwrap_or(&t.name),
-                    Style::FnPtr => &t.name,
-                };
-                from_py(conv, name, obj, dst)?;
-            }
+            _ => from_py(conv, &t.name, obj, dst)?,
         }
         ptrs.push(dst);
         storage.push(buf);
@@ -404,7 +542,7 @@ unsafe fn call_with(
     drop(keep);
     drop(storage);
     match rtype {
-        None => Ok(ffi::Py_NewRef(ffi::Py_None())),
+        None => Ok(crate::py::new_ref(ffi::Py_None())),
         Some(r) => {
             let o = to_py(rconv, ls.type_name(r), rp);
             if o.is_null() {

@@ -11,10 +11,14 @@
 //! * `void` results: the Python function must return None.
 //!
 //! [`Conv`] is the per-position plan computed once per extern (at its first
-//! call) so the per-call work is one `match` and the conversion itself. Issue
-//! 3 (cdata) adds variants for pointers, structs and arrays here.
+//! call) so the per-call work is one `match` and the conversion itself.
+//! Primitives are converted here directly; every other type (pointers,
+//! arrays, structs/unions by value, function pointers, `void *`, long
+//! double kept exact) goes through the data model in `cdata/` as
+//! [`Conv::CData`].
 
 use crate::ctypes::{Prim, RtType};
+use crate::libstate::LibState;
 use crate::py::{raise, repr_text, str_text, type_name, Owned, PyErrSet, PyResult};
 use cembed_abi::Kind;
 use pyo3_ffi as ffi;
@@ -26,16 +30,48 @@ pub(crate) enum Conv {
     /// `void` result (only valid as a result).
     Void,
     Prim(Prim),
-    /// A type the runtime cannot convert yet (cdata: issue 3). Calls report a
-    /// clear TypeError naming the type instead of guessing.
+    /// Any other type of the library's table (index `ty` into
+    /// `cembed_lib.types`), converted by the data model of the library's
+    /// module (`cdata/`): pointers and function pointers <-> `CData`
+    /// pointers; structs/unions by value <-> `CData` (copied); arrays <->
+    /// `CData` arrays; `void` items; enums as ints (from int or enumerator
+    /// name). `size` is the C size in bytes.
+    CData {
+        ls: *const LibState,
+        ty: u32,
+        size: usize,
+    },
+    /// A type the runtime cannot convert (opaque by value, malformed
+    /// table). Calls report a clear error naming the type.
     Unsupported,
 }
 
 impl Conv {
+    /// The plan for table type `t` (non-primitive types convert through
+    /// the data model of `t.lib`'s module).
     pub(crate) fn of(t: &RtType) -> Conv {
+        let (ls, ty) = (t.lib, t.index);
         match (t.kind, t.prim) {
+            (Kind::Enum, Some(p)) => Conv::Prim(p),
+            (Kind::Float, Some(Prim::LongDouble)) => Conv::Prim(Prim::LongDouble),
             (_, Some(p)) => Conv::Prim(p),
             (Kind::Void, None) => Conv::Void,
+            (Kind::Pointer | Kind::Array | Kind::Struct | Kind::Union | Kind::Function, None) => {
+                let size = match t.kind {
+                    Kind::Pointer | Kind::Function | Kind::Array => {
+                        if t.kind == Kind::Array && t.size > 0 {
+                            t.size
+                        } else {
+                            std::mem::size_of::<*mut c_void>()
+                        }
+                    }
+                    _ => t.size,
+                };
+                if ls.is_null() {
+                    return Conv::Unsupported;
+                }
+                Conv::CData { ls, ty, size }
+            }
             _ => Conv::Unsupported,
         }
     }
@@ -45,6 +81,7 @@ impl Conv {
         match self {
             Conv::Void | Conv::Unsupported => 0,
             Conv::Prim(p) => p.size(),
+            Conv::CData { size, .. } => size,
         }
     }
 }
@@ -54,10 +91,17 @@ impl Conv {
 ///
 /// # Safety
 /// GIL held; `src` points to a readable value of the C type `conv` describes.
+/// Structs and unions by value become a `CData` holding a copy (CFFI
+/// shows them as `'T &'`: the C storage itself is only valid during the
+/// call); pointers become pointer `CData`s. See [`to_py_owned`] for C
+/// function results.
 pub(crate) unsafe fn to_py(conv: Conv, ctype: &CStr, src: *const c_void) -> *mut ffi::PyObject {
     let p = match conv {
         Conv::Prim(p) => p,
-        Conv::Void => return ffi::Py_NewRef(ffi::Py_None()),
+        Conv::CData { ls, ty, .. } => {
+            return crate::cdata::value_to_py(&*ls, ty, src, crate::cdata::conv::Read::CopyRef)
+        }
+        Conv::Void => return crate::py::new_ref(ffi::Py_None()),
         Conv::Unsupported => {
             raise(
                 ffi::PyExc_NotImplementedError,
@@ -69,6 +113,57 @@ pub(crate) unsafe fn to_py(conv: Conv, ctype: &CStr, src: *const c_void) -> *mut
             return std::ptr::null_mut();
         }
     };
+    prim_to_py(p, &ctype.to_string_lossy(), src)
+}
+
+/// Like [`to_py`], for the result of a C function called from Python:
+/// structs/unions by value become an owning `CData` (CFFI's
+/// `'T' owning N bytes`).
+///
+/// # Safety
+/// As for [`to_py`].
+#[allow(dead_code)] // API for lib exposure (libobj.rs)
+pub(crate) unsafe fn to_py_owned(
+    conv: Conv,
+    ctype: &CStr,
+    src: *const c_void,
+) -> *mut ffi::PyObject {
+    match conv {
+        Conv::CData { ls, ty, .. } => {
+            crate::cdata::value_to_py(&*ls, ty, src, crate::cdata::conv::Read::Copy)
+        }
+        _ => to_py(conv, ctype, src),
+    }
+}
+
+/// Like [`to_py`], for a value living in C memory that stays valid (a
+/// global variable): structs, unions and arrays become views of that
+/// memory, so assigning their fields/items writes the C object.
+///
+/// # Safety
+/// As for [`to_py`]; `src` stays valid as long as the returned object.
+#[allow(dead_code)] // API for lib exposure (libobj.rs)
+pub(crate) unsafe fn to_py_view(
+    conv: Conv,
+    ctype: &CStr,
+    src: *const c_void,
+) -> *mut ffi::PyObject {
+    match conv {
+        Conv::CData { ls, ty, .. } => crate::cdata::value_to_py(
+            &*ls,
+            ty,
+            src,
+            crate::cdata::conv::Read::View(std::ptr::null_mut()),
+        ),
+        _ => to_py(conv, ctype, src),
+    }
+}
+
+/// A primitive C value at `src` to Python (`ctype` names it in errors).
+///
+/// # Safety
+/// GIL held; `src` readable for `p.size()` bytes.
+pub(crate) unsafe fn prim_to_py(p: Prim, ctype: &str, src: *const c_void) -> *mut ffi::PyObject {
     match p {
         Prim::Char => ffi::PyBytes_FromStringAndSize(src as *const _, 1),
         Prim::Bool => ffi::PyBool_FromLong((*(src as *const u8) != 0) as _),
@@ -78,10 +173,7 @@ pub(crate) unsafe fn to_py(conv: Conv, ctype: &CStr, src: *const c_void) -> *mut
             if v > 0x10FFFF {
                 raise(
                     ffi::PyExc_ValueError,
-                    &format!(
-                        "{} out of range for conversion to unicode: 0x{v:x}",
-                        ctype.to_string_lossy()
-                    ),
+                    &format!("{ctype} out of range for conversion to unicode: 0x{v:x}"),
                 );
                 return std::ptr::null_mut();
             }
@@ -99,7 +191,16 @@ pub(crate) unsafe fn to_py(conv: Conv, ctype: &CStr, src: *const c_void) -> *mut
 }
 
 /// Converts `obj` to the C type and writes it at `dst`. On error an
-/// exception is set and `dst` is left untouched.
+/// exception is set and `dst` is left untouched (aggregates: possibly
+/// partly written, as in CFFI).
+///
+/// Accepts what CFFI's `convert_from_object` accepts: for pointers a
+/// `CData` of the same pointer type, of `void *` (either way), or an array
+/// of the item type; for structs/unions a `CData` of the same type or a
+/// list/tuple/dict initializer; for arrays a list/tuple (bytes for `char[]`,
+/// str for `wchar_t[]`); enums also take an enumerator name. For function
+/// *call arguments* use [`arg_from_py`], which also takes bytes for
+/// `char *` and lists for `T *` (temporaries).
 ///
 /// # Safety
 /// GIL held; `obj` valid; `dst` points to writable storage of the C type.
@@ -111,6 +212,7 @@ pub(crate) unsafe fn from_py(
 ) -> PyResult<()> {
     let p = match conv {
         Conv::Prim(p) => p,
+        Conv::CData { ls, ty, .. } => return crate::cdata::value_from_py(&*ls, ty, obj, dst, None),
         Conv::Void => {
             if obj == ffi::Py_None() {
                 return Ok(());
@@ -130,6 +232,42 @@ pub(crate) unsafe fn from_py(
             ))
         }
     };
+    prim_from_py(p, &ctype.to_string_lossy(), obj, dst)
+}
+
+/// Converts a Python argument of a C function call (`lib.f(...)`, calling a
+/// function pointer): like [`from_py`], plus CFFI's call-only conveniences:
+/// `bytes` for `char *`/`void *`, `str` for `wchar_t *`, a list/tuple for
+/// `T *` (a temporary array). Temporaries are pushed to `keep`, which must
+/// outlive the C call.
+///
+/// # Safety
+/// As for [`from_py`].
+#[allow(dead_code)] // API for lib exposure (libobj.rs)
+pub(crate) unsafe fn arg_from_py(
+    conv: Conv,
+    ctype: &CStr,
+    obj: *mut ffi::PyObject,
+    dst: *mut c_void,
+    keep: &mut Vec<Owned>,
+) -> PyResult<()> {
+    match conv {
+        Conv::CData { ls, ty, .. } => crate::cdata::value_from_py(&*ls, ty, obj, dst, Some(keep)),
+        _ => from_py(conv, ctype, obj, dst),
+    }
+}
+
+/// Writes a Python value as primitive `p` at `dst` (`ctype` names it in
+/// errors).
+///
+/// # Safety
+/// GIL held; `dst` writable for `p.size()` bytes.
+pub(crate) unsafe fn prim_from_py(
+    p: Prim,
+    ctype: &str,
+    obj: *mut ffi::PyObject,
+    dst: *mut c_void,
+) -> PyResult<()> {
     match p {
         Prim::Char => {
             if ffi::PyBytes_Check(obj) != 0 && ffi::PyBytes_Size(obj) == 1 {
@@ -206,7 +344,7 @@ pub(crate) unsafe fn from_py(
 
 /// CFFI's `_convert_error`: "initializer for ctype 'T' must be a X, not Y".
 unsafe fn convert_error(
-    ctype: &CStr,
+    ctype: &str,
     obj: *mut ffi::PyObject,
     expected: &str,
     got: Option<&str>,
@@ -214,15 +352,12 @@ unsafe fn convert_error(
     let got = got.map_or_else(|| type_name(obj), str::to_string);
     raise(
         ffi::PyExc_TypeError,
-        &format!(
-            "initializer for ctype '{}' must be {expected}, not {got}",
-            ctype.to_string_lossy()
-        ),
+        &format!("initializer for ctype '{ctype}' must be {expected}, not {got}"),
     )
 }
 
 /// CFFI's `_convert_overflow`: "integer N does not fit 'T'".
-unsafe fn overflow(ctype: &CStr, obj: *mut ffi::PyObject) -> PyErrSet {
+unsafe fn overflow(ctype: &str, obj: *mut ffi::PyObject) -> PyErrSet {
     let s = Owned::new(ffi::PyObject_Str(obj))
         .and_then(|s| str_text(s.ptr()))
         .unwrap_or_else(|| {
@@ -231,7 +366,7 @@ unsafe fn overflow(ctype: &CStr, obj: *mut ffi::PyObject) -> PyErrSet {
         });
     raise(
         ffi::PyExc_OverflowError,
-        &format!("integer {s} does not fit '{}'", ctype.to_string_lossy()),
+        &format!("integer {s} does not fit '{ctype}'"),
     )
 }
 

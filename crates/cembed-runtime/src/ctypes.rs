@@ -60,6 +60,12 @@ pub(crate) struct RtType {
     pub(crate) params: Vec<u32>,
     /// Set for primitive kinds the runtime converts.
     pub(crate) prim: Option<Prim>,
+    /// This entry's index in the table, and the library owning the table
+    /// (set once the LibState has its final address, before it is
+    /// published): what `Conv::of` needs to hand non-primitive values to the
+    /// data model of that library's module.
+    pub(crate) index: u32,
+    pub(crate) lib: *const crate::libstate::LibState,
 }
 
 /// A library's types, indexed like `cembed_lib.types` (TypeId order).
@@ -132,6 +138,8 @@ impl TypeTable {
                 item,
                 params: ps,
                 prim,
+                index: i as u32,
+                lib: std::ptr::null(),
             });
         }
         Ok(TypeTable { types })

@@ -74,7 +74,7 @@ use crate::py::{self, text, Owned};
 use crate::thread;
 use pyo3_ffi as ffi;
 use std::ffi::CString;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -90,6 +90,12 @@ const ABANDONED: u8 = 6;
 const EXIT_GRACE: Duration = Duration::from_millis(500);
 
 static PROCESS: AtomicU8 = AtomicU8::new(UNINIT);
+
+/// The main thread state (created by Py_InitializeFromConfig on the thread
+/// that started Python) and that thread: a C struct of CPython's, not a
+/// Python object. Only set when we started Python.
+static MAIN_TSTATE: AtomicPtr<ffi::PyThreadState> = AtomicPtr::new(std::ptr::null_mut());
+static STARTER: AtomicUsize = AtomicUsize::new(0);
 
 struct Start {
     /// Thread running the start (to refuse, not deadlock on, a re-entrant start).
@@ -222,7 +228,10 @@ unsafe fn start_python() -> Result<(), String> {
     // Py_InitializeFromConfig left this thread holding the GIL with the main
     // thread state; release it (the thread state stays bound to this thread,
     // which the gate treats as "foreign": never pinned, never released by us).
-    ffi::PyEval_SaveThread();
+    // Exit finalizes with it: see `at_exit`.
+    let main = ffi::PyEval_SaveThread();
+    MAIN_TSTATE.store(main, Ordering::SeqCst);
+    STARTER.store(me() as usize, Ordering::SeqCst);
     // SAFETY: at_exit is an extern "C" fn with no arguments, as atexit wants.
     libc::atexit(at_exit);
     Ok(())
@@ -457,17 +466,29 @@ extern "C" fn at_exit() {
             return;
         }
         let drained = wait_for_calls_to_drain();
+        let main = MAIN_TSTATE.load(Ordering::SeqCst);
         // SAFETY: state EXITING: the gate admits no new call; if `drained`,
-        // no host thread is inside Python. We take the GIL with this thread's
-        // own gilstate (its pin, if any, was released by its thread-local
-        // destructor, which glibc runs before atexit handlers).
+        // no host thread is inside Python.
         unsafe {
-            let _ = ffi::PyGILState_Ensure();
             if drained {
+                // Finalize with the main thread state, whatever thread exits:
+                // CPython (3.13 explicitly) expects Py_FinalizeEx to run on
+                // the thread state that initialized it, and treats any other
+                // as a daemon thread that must exit. Nobody else can be using
+                // it: its thread is either us, or outside Python (drained).
+                if STARTER.load(Ordering::SeqCst) == me() as usize || main.is_null() {
+                    let _ = ffi::PyGILState_Ensure();
+                } else {
+                    ffi::PyEval_RestoreThread(main);
+                }
                 prepare_threading_for_finalize();
                 ffi::Py_FinalizeEx();
                 PROCESS.store(FINALIZED, Ordering::SeqCst);
             } else {
+                // Our own thread state (this thread's pin, if any, was
+                // released by its thread-local destructor, which glibc runs
+                // before atexit handlers).
+                let _ = ffi::PyGILState_Ensure();
                 run_python_atexit_and_flush();
                 // Keep the GIL: other host threads stay blocked at their next
                 // GIL request until the process is gone, so no Python code
@@ -493,32 +514,46 @@ fn wait_for_calls_to_drain() -> bool {
     }
 }
 
-/// `threading._shutdown()` (called by Py_FinalizeEx) joins non-daemon Python
-/// threads and expects `threading._main_thread` to be the thread that
-/// finalizes. When Python was started on a host worker thread (the common
-/// case for a library), `threading` recorded that worker, which may be long
-/// gone. Re-registering the current thread as the main thread (what CPython
-/// does after fork) keeps `_shutdown` correct.
+/// `threading._shutdown()` (called by Py_FinalizeEx) must not wait for the
+/// thread that started Python. Python calls "main thread" the thread that
+/// imported `threading` first; for a library that is some host thread that
+/// ran the init code, and on 3.9-3.12 `_shutdown` waits for that thread's
+/// "tstate lock", which is only released when its thread state is deleted.
+/// The thread that started Python owns the main thread state, which only
+/// finalization deletes: finalization would wait for itself forever. So,
+/// when the finalizing thread is not threading's main thread, we make it the
+/// main thread (as CPython does after fork) and drop the old main thread's
+/// lock from the set `_shutdown` joins. Non-daemon threads started by Python
+/// code are still joined, as in a normal interpreter exit. 3.13 tracks the
+/// main thread differently (`_thread._get_main_thread_ident`) and joins only
+/// threads started by `threading`: nothing to do there.
 ///
 /// # Safety
 /// GIL held.
 unsafe fn prepare_threading_for_finalize() {
     let modules = ffi::PyImport_GetModuleDict();
-    let threading = ffi::PyDict_GetItemString(modules, c"threading".as_ptr());
-    if threading.is_null() {
+    if ffi::PyDict_GetItemString(modules, c"threading".as_ptr()).is_null() {
         return;
     }
+    let Some(globals) = Owned::new(ffi::PyDict_New()) else {
+        ffi::PyErr_Clear();
+        return;
+    };
     let r = ffi::PyRun_String(
-        c"import threading as _t\n\
-if _t._main_thread.ident != _t.get_ident():\n\
-    _t._main_thread = _t._MainThread()\n"
-            .as_ptr(),
+        c"import threading as _t
+if hasattr(_t, '_shutdown_locks') and _t._main_thread.ident != _t.get_ident():
+    _old = _t._main_thread
+    with _t._shutdown_locks_lock:
+        _t._shutdown_locks.discard(_old._tstate_lock)
+    _t._main_thread = _t._MainThread()
+"
+        .as_ptr(),
         ffi::Py_file_input,
-        ffi::PyDict_New(),
-        std::ptr::null_mut(),
+        globals.ptr(),
+        globals.ptr(),
     );
     if r.is_null() {
-        ffi::PyErr_Clear();
+        ffi::PyErr_Print();
     } else {
         ffi::Py_DECREF(r);
     }
@@ -594,5 +629,5 @@ unsafe extern "C" fn host_exiting(
         }
     });
     // SAFETY: GIL held.
-    unsafe { ffi::Py_NewRef(ffi::Py_None()) }
+    unsafe { py::new_ref(ffi::Py_None()) }
 }

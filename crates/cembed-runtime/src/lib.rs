@@ -21,6 +21,7 @@
 //! unwinds into C.
 
 mod call;
+mod cdata;
 mod cfunc;
 mod convert;
 mod ctypes;
@@ -30,6 +31,7 @@ mod libstate;
 mod module;
 mod py;
 mod thread;
+mod toolbox;
 
 use cembed_abi::{Extern, Lib, RuntimeApi, ABI_VERSION};
 use module::SyncCell;
@@ -54,39 +56,29 @@ pub extern "C" fn cembed_runtime_v1() -> *const RuntimeApi {
     &API
 }
 
-fn errno_location() -> *mut i32 {
-    // SAFETY: __errno_location has no preconditions; the pointer is
-    // thread-local and valid for the thread's lifetime.
-    unsafe { libc::__errno_location() }
-}
-
-/// Runs `f` with errno preserved and panics reported, never unwound.
+/// Runs `f` with panics reported, never unwound, and CFFI's errno rule:
+/// the caller's errno is saved on entry (what `ffi.errno` reads), C calls
+/// made from Python update the saved value (`cfunc::errno`), `ffi.errno = x`
+/// sets it, and errno holds it on return. Without any of those errno is
+/// unchanged across the call.
 fn c_entry<R>(what: &str, fallback: R, f: impl FnOnce() -> R) -> R {
-    let e = errno_location();
-    // SAFETY: e is this thread's errno.
-    let saved = unsafe { *e };
+    let outer = cfunc::errno::get();
+    cfunc::errno::save();
     let r = catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
         py::c_stderr(&format!("cembed: internal error (panic) in {what}\n"));
         fallback
     });
-    // SAFETY: as above.
-    unsafe { *e = saved };
+    cfunc::errno::restore();
+    // A nested entry (C -> Python -> C -> Python) gives the outer Python
+    // code its saved value back (the C call it made then saves errno anew).
+    cfunc::errno::set(outer);
     r
 }
 
 unsafe extern "C" fn api_call(ext: *mut Extern, args: *mut *mut c_void, result: *mut c_void) {
     // SAFETY: the glue passes a generated descriptor and its argument/result
     // buffers (ABI contract of cembed_runtime_api.call).
-    c_entry("call", (), || unsafe {
-        // ffi.errno inside the callback is the caller's errno (CFFI's
-        // save_errno at callback entry) ...
-        cfunc::errno::save();
-        call::call(ext, args, result)
-    });
-    // ... and what the callback left in ffi.errno (including what a C call
-    // it made set) is C's errno on return, as with CFFI. When Python never
-    // ran, that is still the entry value saved above.
-    cfunc::errno::restore();
+    c_entry("call", (), || unsafe { call::call(ext, args, result) })
 }
 
 unsafe extern "C" fn api_start(lib: *mut Lib) -> i32 {

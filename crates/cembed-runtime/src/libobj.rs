@@ -27,7 +27,7 @@ use crate::convert::{from_py, to_py, Conv};
 use crate::libstate::LibState;
 use crate::module::SyncCell;
 use crate::py::{cstring_lossy, raise, str_text, text, Owned, PyErrSet, PyResult};
-use cembed_abi::{global_flags, Kind};
+use cembed_abi::global_flags;
 use pyo3_ffi as ffi;
 use std::collections::HashMap;
 use std::ffi::{c_int, c_void, CString};
@@ -56,6 +56,8 @@ pub(crate) struct LibIndex {
     /// Every name, in table order (dir(lib) sorts them anyway).
     order: Vec<(String, Entry)>,
     methods: Box<[SyncCell<ffi::PyMethodDef>]>,
+    /// How to call each C function (same index as `methods`).
+    plans: Box<[crate::cfunc::CFuncPlan]>,
     /// Backing storage of the method definitions' docstrings.
     _docs: Vec<CString>,
 }
@@ -80,14 +82,14 @@ impl LibIndex {
         let lib = &*ls.lib;
         let mut order = Vec::new();
         let mut methods = Vec::new();
+        let mut plans = Vec::new();
         let mut docs = Vec::new();
         for i in 0..lib.n_cfuncs {
             let cf = &*lib.cfuncs.add(i as usize);
             let name = text(cf.name);
-            let nparams = (cf.type_ >= 0 && (cf.type_ as usize) < ls.types.types.len())
-                .then(|| ls.types.get(cf.type_ as u32))
-                .filter(|t| t.kind == Kind::Function)
-                .map(|t| t.params.len());
+            let plan = crate::cfunc::CFuncPlan::new(ls, i as usize);
+            let nparams = plan.arity();
+            plans.push(plan);
             let (flags, meth) = match nparams {
                 Some(0) => (
                     ffi::METH_NOARGS,
@@ -148,6 +150,7 @@ impl LibIndex {
             names,
             order,
             methods: methods.into_boxed_slice(),
+            plans: plans.into_boxed_slice(),
             _docs: docs,
         }
     }
@@ -203,7 +206,7 @@ pub(crate) unsafe fn getattr(
 ) -> PyResult<*mut ffi::PyObject> {
     let x = ffi::PyDict_GetItemWithError(cache, name);
     if !x.is_null() {
-        return Ok(ffi::Py_NewRef(x));
+        return Ok(crate::py::new_ref(x));
     }
     if !ffi::PyErr_Occurred().is_null() {
         return Err(PyErrSet);
@@ -429,6 +432,14 @@ unsafe fn make_cfunc(
     ))
 }
 
+/// The library and the plan of the C function a builtin's `self` stands for.
+unsafe fn binder_plan(
+    slf: *mut ffi::PyObject,
+) -> PyResult<(&'static LibState, &'static crate::cfunc::CFuncPlan)> {
+    let (ls, i) = binder_target(slf)?;
+    Ok((ls, &index(ls).plans[i]))
+}
+
 /// The library and C function index a builtin's `self` stands for.
 unsafe fn binder_target(slf: *mut ffi::PyObject) -> PyResult<(&'static LibState, usize)> {
     let m = ffi::PyType_GetModule(ffi::Py_TYPE(slf));
@@ -472,8 +483,8 @@ unsafe extern "C" fn cfunc_noargs(
     _unused: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
     trampoline(|| {
-        let (ls, i) = binder_target(slf)?;
-        crate::cfunc::call_cfunc(ls, i, &[])
+        let (ls, plan) = binder_plan(slf)?;
+        crate::cfunc::call_cfunc(ls, plan, &[])
     })
 }
 
@@ -482,8 +493,8 @@ unsafe extern "C" fn cfunc_o(
     arg: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
     trampoline(|| {
-        let (ls, i) = binder_target(slf)?;
-        crate::cfunc::call_cfunc(ls, i, &[arg])
+        let (ls, plan) = binder_plan(slf)?;
+        crate::cfunc::call_cfunc(ls, plan, &[arg])
     })
 }
 
@@ -492,13 +503,15 @@ unsafe extern "C" fn cfunc_varargs(
     args: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
     trampoline(|| {
-        let (ls, i) = binder_target(slf)?;
+        let (ls, plan) = binder_plan(slf)?;
         let n = ffi::PyTuple_Size(args);
         if n < 0 {
             return Err(PyErrSet);
         }
-        let argv: Vec<_> = (0..n).map(|k| ffi::PyTuple_GetItem(args, k)).collect();
-        crate::cfunc::call_cfunc(ls, i, &argv)
+        // SAFETY: METH_VARARGS passes an exact tuple of n items.
+        let items = (*(args as *mut ffi::PyTupleObject)).ob_item.as_ptr();
+        let argv = std::slice::from_raw_parts(items, n as usize);
+        crate::cfunc::call_cfunc(ls, plan, argv)
     })
 }
 

@@ -193,6 +193,10 @@ impl LibState {
             libobj: std::sync::OnceLock::new(),
         });
         let lsp: *const LibState = &*ls;
+        // The Box never moves: type entries may point back to it (Conv::of).
+        for t in ls.types.types.iter_mut() {
+            t.lib = lsp;
+        }
         let mut externs = Vec::with_capacity(l.n_externs as usize);
         for i in 0..l.n_externs as usize {
             let ext = *l.externs.add(i);

@@ -80,6 +80,22 @@ struct ModState {
     /// name -> (fn, onerror or None, error bytes or None): owns what the
     /// ExternState caches borrow.
     attached: *mut ffi::PyObject,
+    /// The data model (CType/CData types, type registry): owned, created by
+    /// exec, its objects cleared by m_clear, freed by m_free.
+    cdata: *mut crate::cdata::Cx,
+}
+
+/// The data model context of one of our modules (NULL if not created or
+/// already freed).
+///
+/// # Safety
+/// GIL held; `module` is a module made from a LibState's def.
+pub(crate) unsafe fn cx_of_module(module: *mut ffi::PyObject) -> *mut crate::cdata::Cx {
+    let st = state(module);
+    if st.is_null() || (*st).ffi.is_null() {
+        return null_mut();
+    }
+    (*st).cdata
 }
 
 impl ModState {
@@ -175,6 +191,7 @@ unsafe fn exec_impl(module: *mut ffi::PyObject) -> PyResult<()> {
     if st.error.is_null() {
         return Err(PyErrSet);
     }
+    st.cdata = Box::into_raw(crate::cdata::Cx::new(module, ls, st.error)?);
     st.ffi = alloc_instance(st.ffi_type)?;
     st.lib = alloc_instance(st.lib_type)?;
     st.attached = Owned::check(ffi::PyDict_New())?.into_ptr();
@@ -188,11 +205,8 @@ unsafe fn exec_impl(module: *mut ffi::PyObject) -> PyResult<()> {
             return Err(PyErrSet);
         }
     }
-    if ffi::PyModule_AddObjectRef(module, c"ffi".as_ptr(), st.ffi) < 0
-        || ffi::PyModule_AddObjectRef(module, c"lib".as_ptr(), st.lib) < 0
-    {
-        return Err(PyErrSet);
-    }
+    py::module_add(module, c"ffi", st.ffi)?;
+    py::module_add(module, c"lib", st.lib)?;
     // `from <module>.lib import name` (CFFI registers "<module>.lib" too).
     let lib_name = cstring_lossy(&format!("{}.lib", ls.name.to_string_lossy()));
     if ffi::PyDict_SetItemString(ffi::PyImport_GetModuleDict(), lib_name.as_ptr(), st.lib) < 0 {
@@ -218,6 +232,9 @@ unsafe extern "C" fn module_traverse(
                 return r;
             }
         }
+    }
+    if !(*st).cdata.is_null() {
+        return (*(*st).cdata).traverse(visit, arg);
     }
     0
 }
@@ -246,11 +263,24 @@ unsafe extern "C" fn module_clear(module: *mut ffi::PyObject) -> c_int {
             ffi::Py_DECREF(p);
         }
     }
+    // Only the references: the registry stays until m_free (cdata of this
+    // module may still be deallocated after a GC clear; they never read it
+    // while dying, but their type's module state must stay valid).
+    if !(*st).cdata.is_null() {
+        (*(*st).cdata).clear();
+    }
     0
 }
 
 unsafe extern "C" fn module_free(module: *mut c_void) {
     module_clear(module as *mut ffi::PyObject);
+    let st = state(module as *mut ffi::PyObject);
+    if !st.is_null() && !(*st).cdata.is_null() {
+        drop(Box::from_raw(std::mem::replace(
+            &mut (*st).cdata,
+            null_mut(),
+        )));
+    }
 }
 
 fn detach(es: &ExternState) {
@@ -419,8 +449,16 @@ static FFI_GETSET: SyncCell<[ffi::PyGetSetDef; 2]> = SyncCell::new([
 
 fn ffi_slots() -> Vec<ffi::PyType_Slot> {
     let mut v = common_slots();
-    v.push(slot(ffi::Py_tp_methods, FFI_METHODS.get() as *mut c_void));
-    v.push(slot(ffi::Py_tp_getset, FFI_GETSET.get() as *mut c_void));
+    // The toolbox (`ffi.new`, `cast`, ...) adds its methods and attributes
+    // to def_extern and error.
+    v.push(slot(
+        ffi::Py_tp_methods,
+        crate::toolbox::ffi_methods(FFI_METHODS.get() as *const ffi::PyMethodDef) as *mut c_void,
+    ));
+    v.push(slot(
+        ffi::Py_tp_getset,
+        crate::toolbox::ffi_getset(FFI_GETSET.get() as *const ffi::PyGetSetDef) as *mut c_void,
+    ));
     v.push(slot(
         ffi::Py_tp_doc,
         c"The ffi object of a cembed library.".as_ptr() as *mut c_void,
@@ -428,16 +466,19 @@ fn ffi_slots() -> Vec<ffi::PyType_Slot> {
     v
 }
 
-unsafe extern "C" fn ffi_get_error(slf: *mut ffi::PyObject, _c: *mut c_void) -> *mut ffi::PyObject {
+pub(crate) unsafe extern "C" fn ffi_get_error(
+    slf: *mut ffi::PyObject,
+    _c: *mut c_void,
+) -> *mut ffi::PyObject {
     trampoline(|| {
         let (_, _, st) = owner(slf)?;
-        Ok(ffi::Py_NewRef((*st).error))
+        Ok(py::new_ref((*st).error))
     })
 }
 
 /// Runs a Python-facing function body: a panic becomes SystemError, never an
 /// unwind into CPython.
-fn trampoline(f: impl FnOnce() -> PyResult<*mut ffi::PyObject>) -> *mut ffi::PyObject {
+pub(crate) fn trampoline(f: impl FnOnce() -> PyResult<*mut ffi::PyObject>) -> *mut ffi::PyObject {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(Ok(p)) => p,
         Ok(Err(PyErrSet)) => null_mut(),
@@ -570,7 +611,7 @@ unsafe extern "C" fn def_extern_decorator(
         };
         let es = &ls.externs[i];
         attach(m, st, ls, es, func, error, onerror)?;
-        Ok(ffi::Py_NewRef(func))
+        Ok(py::new_ref(func))
     })
 }
 
@@ -707,6 +748,30 @@ unsafe extern "C" fn lib_dir(
 pub(crate) struct FuncObject {
     ob_base: ffi::PyObject,
     es: *const ExternState,
+}
+
+/// If `obj` is a `lib.<extern "Python" function>` object: its library, its
+/// FUNCTION type index and the generated C function's address (CFFI accepts
+/// it wherever a function pointer is expected). For the data model.
+///
+/// # Safety
+/// GIL held; `obj` valid.
+pub(crate) unsafe fn extern_function_target(
+    obj: *mut ffi::PyObject,
+) -> Option<(&'static LibState, u32, *mut c_void)> {
+    let tp = ffi::Py_TYPE(obj);
+    // Our ExternFunction type is the only one with this tp_call.
+    #[allow(unpredictable_function_pointer_comparisons)]
+    let ours =
+        (*tp).tp_call == Some(func_call as unsafe extern "C" fn(_, _, _) -> *mut ffi::PyObject);
+    if !ours {
+        return None;
+    }
+    let es = &*(*(obj as *mut FuncObject)).es;
+    let ls: &'static LibState = &*es.lib;
+    let i = *ls.by_name.get(&es.name)?;
+    let ext = &**(*ls.lib).externs.add(i);
+    (ext.type_ >= 0 && !ext.fn_.is_null()).then_some((ls, ext.type_ as u32, ext.fn_))
 }
 
 fn func_slots() -> Vec<ffi::PyType_Slot> {

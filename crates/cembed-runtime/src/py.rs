@@ -242,3 +242,29 @@ pub(crate) unsafe fn take_exception_text() -> String {
         }
     }
 }
+
+/// `Py_NewRef` (3.10+), for every supported version.
+///
+/// # Safety
+/// GIL held; `p` valid.
+pub(crate) unsafe fn new_ref(p: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    ffi::Py_INCREF(p);
+    p
+}
+
+/// `PyModule_AddObjectRef` (3.10+): adds `obj` to `module` without stealing.
+///
+/// # Safety
+/// GIL held; arguments valid.
+pub(crate) unsafe fn module_add(
+    module: *mut ffi::PyObject,
+    name: &CStr,
+    obj: *mut ffi::PyObject,
+) -> PyResult<()> {
+    ffi::Py_INCREF(obj);
+    if ffi::PyModule_AddObject(module, name.as_ptr(), obj) < 0 {
+        ffi::Py_DECREF(obj);
+        return Err(PyErrSet);
+    }
+    Ok(())
+}

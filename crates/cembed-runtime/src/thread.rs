@@ -197,21 +197,36 @@ pub(crate) fn anyone_inside() -> bool {
 }
 
 /// Whether the current thread holds the GIL, without the pitfalls of
-/// `PyGILState_Check` (which answers 1 when it cannot tell).
+/// `PyGILState_Check` (which answers 1 when it cannot tell, e.g. once a
+/// subinterpreter exists on 3.9-3.11).
 ///
 /// # Safety
 /// Python is initialised.
 pub(crate) unsafe fn holds_gil() -> bool {
+    // 3.12+: the "current thread state" is thread-local: non-NULL means this
+    // thread holds the GIL (of its interpreter).
     #[cfg(Py_3_13)]
-    extern "C" {
-        fn PyThreadState_GetUnchecked() -> *mut ffi::PyThreadState;
+    {
+        extern "C" {
+            fn PyThreadState_GetUnchecked() -> *mut ffi::PyThreadState;
+        }
+        !PyThreadState_GetUnchecked().is_null()
     }
-    #[cfg(Py_3_13)]
-    return !PyThreadState_GetUnchecked().is_null();
-    #[cfg(not(Py_3_13))]
-    extern "C" {
-        fn _PyThreadState_UncheckedGet() -> *mut ffi::PyThreadState;
+    #[cfg(all(Py_3_12, not(Py_3_13)))]
+    {
+        extern "C" {
+            fn _PyThreadState_UncheckedGet() -> *mut ffi::PyThreadState;
+        }
+        !_PyThreadState_UncheckedGet().is_null()
     }
-    #[cfg(not(Py_3_13))]
-    return !_PyThreadState_UncheckedGet().is_null();
+    // 3.9-3.11: the "current thread state" is process-wide (whoever holds
+    // the GIL), so it must also be *this* thread's state.
+    #[cfg(not(Py_3_12))]
+    {
+        extern "C" {
+            fn _PyThreadState_UncheckedGet() -> *mut ffi::PyThreadState;
+        }
+        let cur = _PyThreadState_UncheckedGet();
+        !cur.is_null() && cur == ffi::PyGILState_GetThisThreadState()
+    }
 }

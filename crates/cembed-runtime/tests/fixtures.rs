@@ -49,16 +49,6 @@ fn env() -> &'static Env {
         let base = std::env::var_os("CARGO_TARGET_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| crate_dir().join("../../target"));
-        let tdir = base.join("runtime-fixture-build");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        run_ok(
-            Command::new(cargo)
-                .args(["build", "-p", "cembed-runtime", "--features", "extension-module"])
-                .env("CARGO_TARGET_DIR", &tdir)
-                .current_dir(crate_dir()),
-        );
-        let runtime = tdir.join("debug/lib_runtime.so");
-        assert!(runtime.exists(), "{runtime:?} not built");
         let facts = run_ok(Command::new(python()).args([
             "-c",
             "import sys, sysconfig, os\n\
@@ -68,13 +58,26 @@ fn env() -> &'static Env {
         ]));
         let facts = String::from_utf8(facts.stdout).unwrap();
         let mut l = facts.lines().map(str::to_string);
-        let root = base.join("runtime-fixtures");
+        let (py_version, exe, libpython) = (l.next().unwrap(), l.next().unwrap(), l.next().unwrap());
+        // One runtime build and one scratch tree per Python version.
+        let tdir = base.join(format!("runtime-fixture-build-{py_version}"));
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        run_ok(
+            Command::new(cargo)
+                .args(["build", "-p", "cembed-runtime", "--features", "extension-module"])
+                .env("CARGO_TARGET_DIR", &tdir)
+                .env("PYO3_PYTHON", &exe)
+                .current_dir(crate_dir()),
+        );
+        let runtime = tdir.join("debug/lib_runtime.so");
+        assert!(runtime.exists(), "{runtime:?} not built");
+        let root = base.join(format!("runtime-fixtures-{py_version}"));
         std::fs::create_dir_all(&root).unwrap();
         Env {
             runtime,
-            py_version: l.next().unwrap(),
-            exe: l.next().unwrap(),
-            libpython: l.next().unwrap(),
+            py_version,
+            exe,
+            libpython,
             root,
         }
     })
@@ -163,6 +166,9 @@ fn build_host(dir: &Path, source: &str, link: &[&str]) -> PathBuf {
     if !link.is_empty() {
         cmd.arg(format!("-L{}", dir.join("lib").display()));
         cmd.arg(format!("-Wl,-rpath,{}", dir.join("lib").display()));
+        // Keep every named library even if the host only finds its symbols
+        // with dlsym (host_threads' second library).
+        cmd.arg("-Wl,--no-as-needed");
         for l in link {
             cmd.arg(format!("-l{l}"));
         }
@@ -256,4 +262,273 @@ fn linked_host_every_primitive() {
          extern \"Python\": function fix_a.unattached() called, but no code was attached to it yet with @ffi.def_extern().  Returning 0.\n"
     );
     assert_eq!(code, 0);
+}
+
+fn lib_a(d: &Path, init: &str) -> PathBuf {
+    build_lib(
+        d,
+        &LibSpec {
+            source: "fix_a.c",
+            module: "fix_a",
+            init: &fixture_init(init),
+            exe: None,
+        },
+    )
+}
+
+fn expected_threads(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("thread {i}: {}\n", 100_000 + i))
+        .collect()
+}
+
+#[test]
+fn ten_threads_first_call_at_once_20_runs() {
+    let d = scratch("threads");
+    lib_a(&d, "init_threads.py");
+    let host = build_host(&d, "host_threads.c", &["fix_a"]);
+    for run in 0..20 {
+        let (out, err, code) = run_host(&d, &host, &["10"]);
+        assert_eq!(
+            (out.as_str(), err.as_str(), code),
+            (
+                format!(
+                    "{}init fix_a start\ninit fix_a done\n",
+                    expected_threads(10)
+                )
+                .as_str(),
+                "",
+                0
+            ),
+            "run {run}"
+        );
+    }
+}
+
+#[test]
+fn twenty_threads_across_two_libraries() {
+    let d = scratch("two_libs");
+    lib_a(&d, "init_threads.py");
+    build_lib(
+        &d,
+        &LibSpec {
+            source: "fix_b.c",
+            module: "fix_b",
+            init: &fixture_init("init_b.py"),
+            exe: None,
+        },
+    );
+    let host = build_host(&d, "host_threads.c", &["fix_a", "fix_b"]);
+    for run in 0..10 {
+        let (out, err, code) = run_host(&d, &host, &["20", "two"]);
+        assert_eq!(err, "", "run {run}");
+        assert_eq!(code, 0, "run {run}");
+        // Each library's init code ran exactly once; the order of the two
+        // inits depends on which thread came first.
+        let (threads, inits) = out.split_at(expected_threads(20).len());
+        assert_eq!(threads, expected_threads(20), "run {run}");
+        let mut lines: Vec<&str> = inits.lines().collect();
+        lines.sort();
+        assert_eq!(
+            lines,
+            ["init fix_a done", "init fix_a start", "init fix_b"],
+            "run {run}: {out}"
+        );
+    }
+}
+
+#[test]
+fn dlopen_local_and_global_import_stdlib_extension_modules() {
+    let d = scratch("dlopen");
+    let lib = lib_a(&d, "init_stdlib.py");
+    let host = build_host(&d, "host_dlopen.c", &[]);
+    for mode in ["local", "global"] {
+        let (out, err, code) = run_host(&d, &host, &[lib.to_str().unwrap(), mode]);
+        assert_eq!(
+            (out.as_str(), err.as_str(), code),
+            (
+                "add=5\nadd=9\nstdlib ok 4.0 [1] b'\\x01\\x00' True\n",
+                "",
+                0
+            ),
+            "{mode}"
+        );
+    }
+}
+
+#[test]
+fn init_error_reports_once_and_every_call_returns_zero() {
+    let d = scratch("init_error");
+    lib_a(&d, "init_error.py");
+    let host = build_host(&d, "host_error.c", &["fix_a"]);
+    let (out, err, code) = run_host(&d, &host, &[]);
+    assert_eq!(
+        out,
+        "init_error before=NULL\nstart=-1\nadd=0\nadd=0\ncffi_start=-1\ninit_error has traceback=1\n"
+    );
+    let expected_head = "Failed to initialize the Python-cembed embedding logic:\n\n\
+         Traceback (most recent call last):\n  \
+           File \"<init code for 'fix_a'>\", line 7, in <module>\n";
+    assert!(err.starts_with(expected_head), "{err}");
+    assert!(
+        err.contains(
+            "ZeroDivisionError: division by zero\n\n\
+             From: fix_a\n\
+             compiled with cembed version: 0.1.0\n\
+             cembed runtime: <RUNTIME>\n\
+             python executable: <EXE>\n\
+             sys.path: ["
+        ),
+        "{err}"
+    );
+    assert!(
+        err.ends_with(
+            "]\n\n\
+             function fix_a.add() called, but initialization code failed.  Returning 0.\n\
+             function fix_a.add() called, but initialization code failed.  Returning 0.\n"
+        ),
+        "{err}"
+    );
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn recursive_call_during_init_does_not_deadlock() {
+    let d = scratch("recursion");
+    lib_a(&d, "init_recursion.py");
+    let host = build_host(&d, "host_add.c", &["fix_a"]);
+    let (out, err, code) = run_host(&d, &host, &[]);
+    assert_eq!(
+        (out.as_str(), err.as_str(), code),
+        ("add=3\nadd=7\nrecursive call: 21\n", "", 0)
+    );
+}
+
+#[test]
+fn exit_flushes_python_output_files_and_runs_atexit() {
+    let d = scratch("exit");
+    lib_a(&d, "init_exit.py");
+    let host = build_host(&d, "host_add.c", &["fix_a"]);
+    let (out, err, code) = run_host(&d, &host, &[]);
+    assert_eq!(
+        (out.as_str(), err.as_str(), code),
+        (
+            "add=3\nadd=7\npython add 1 2\npython add 3 4\npython atexit ran\n",
+            "",
+            0
+        )
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("run/unclosed.txt")).unwrap(),
+        "data in an unclosed file\n"
+    );
+}
+
+#[test]
+fn exit_with_another_thread_inside_python_does_not_hang() {
+    let d = scratch("exit_thread");
+    lib_a(&d, "init_exit_thread.py");
+    let host = build_host(&d, "host_exit_thread.c", &["fix_a"]);
+    for (mode, n) in [("busy", 1), ("sleep", 2)] {
+        let t = std::time::Instant::now();
+        let (out, err, code) = run_host(&d, &host, &[mode]);
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(5),
+            "{mode}: took {:?}",
+            t.elapsed()
+        );
+        assert_eq!(
+            (out.as_str(), err.as_str(), code),
+            (
+                format!("add=3\nmain returns\nspinning {n}\npython atexit ran\n").as_str(),
+                "",
+                0
+            ),
+            "{mode}"
+        );
+    }
+}
+
+#[test]
+fn uses_the_build_venv_site_packages() {
+    let d = scratch("venv");
+    let venv = d.join("venv");
+    run_ok(
+        Command::new(python())
+            .args(["-m", "venv", "--without-pip"])
+            .arg(&venv),
+    );
+    let site = run_ok(Command::new(venv.join("bin/python")).args([
+        "-c",
+        "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+    ]));
+    let site = String::from_utf8(site.stdout).unwrap();
+    std::fs::write(
+        Path::new(site.trim()).join("venvmarker.py"),
+        "MARK = 'from the venv'\n",
+    )
+    .unwrap();
+    let exe = venv.join("bin/python").display().to_string();
+    build_lib(
+        &d,
+        &LibSpec {
+            source: "fix_a.c",
+            module: "fix_a",
+            init: &fixture_init("init_venv.py"),
+            exe: Some(&exe),
+        },
+    );
+    let host = build_host(&d, "host_add.c", &["fix_a"]);
+    let (out, err, code) = run_host(&d, &host, &[]);
+    assert_eq!(
+        (out.as_str(), err.as_str(), code),
+        (
+            "add=3\nadd=7\nvenv marker: from the venv\nprefix is venv: True\n",
+            "",
+            0
+        )
+    );
+}
+
+#[test]
+fn importable_from_a_running_python() {
+    let d = scratch("pyhost");
+    let lib = lib_a(&d, "init_basic.py");
+    // A running Python imports it by module name.
+    std::fs::copy(&lib, d.join("lib/fix_a.so")).unwrap();
+    let script = "import sys\n\
+        sys.path.insert(0, sys.argv[1])\n\
+        import fix_a\n\
+        print(fix_a.lib.add(2, 3))\n\
+        print(fix_a.lib.add(40, 2), fix_a.lib.flip(True), fix_a.lib.next_char(b'x'))\n\
+        print(repr(fix_a.lib.add))\n\
+        try:\n    fix_a.lib.add(1)\nexcept TypeError as e:\n    print('TypeError:', e)\n\
+        try:\n    fix_a.lib.add(2**31, 1)\nexcept OverflowError as e:\n    print('OverflowError:', e)\n\
+        try:\n    fix_a.lib.nope\nexcept AttributeError as e:\n    print('AttributeError:', e)\n";
+    let out = Command::new(python())
+        .args(["-c", script])
+        .arg(d.join("lib"))
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .current_dir(d.join("run"))
+        .output()
+        .unwrap();
+    let (o, e) = (
+        normalize(&String::from_utf8_lossy(&out.stdout)),
+        normalize(&String::from_utf8_lossy(&out.stderr)),
+    );
+    assert_eq!(
+        o,
+        "error: ffi.def_extern('<lambda>'): no 'extern \"Python\"' function with this name\n\
+         init done\n\
+         5\n\
+         42 False b'y'\n\
+         <cembed function fix_a.add>\n\
+         TypeError: add() takes exactly 2 arguments (1 given)\n\
+         OverflowError: integer 2147483648 does not fit 'int'\n\
+         AttributeError: cembed library 'fix_a' has no function, constant or global variable named 'nope'\n\
+         python atexit ran\n",
+        "stderr: {e}"
+    );
+    assert_eq!(e, "");
 }

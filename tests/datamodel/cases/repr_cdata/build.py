@@ -44,7 +44,7 @@ def show(p, byval, fn, s):
     out(r(ffi.new("int[4]")[1:3]))
     out(r(ffi.new_handle(object())))
     out(r(ffi.typeof("point_t *")), r(ffi.typeof("int(*)(int)")), r(ffi.typeof("enum e")))
-    out(r(ffi.buffer(p)).startswith("<_cffi_backend.buffer") or r(ffi.buffer(p)).startswith("<cffi.buffer"))
+    out("buffer is an ffi.buffer:", isinstance(ffi.buffer(p), ffi.buffer))   # its repr is not part of the API
     out(r(ffi.gc(ffi.new("int *"), lambda x: None)))
     out(isinstance(p, ffi.CData), isinstance(ffi.typeof("int"), ffi.CType), isinstance(5, ffi.CData))
 """)

@@ -1,0 +1,475 @@
+//! Reading and writing C values of any registry type: CFFI's
+//! `convert_to_object` and `convert_from_object`.
+//!
+//! Primitives reuse `crate::convert` (one implementation of the integer,
+//! float and character rules); this file adds pointers, arrays, records,
+//! enums and bitfields.
+
+use super::object::{new_cdata, CDataObj, Own};
+use super::types::{FieldInfo, TKind, Tid};
+use super::Cx;
+use crate::convert::{prim_from_py, prim_to_py};
+use crate::ctypes::Prim;
+use crate::py::{raise, str_text, type_name, Owned, PyErrSet, PyResult};
+use pyo3_ffi as ffi;
+use std::ffi::c_void;
+use std::ptr::null_mut;
+
+/// How a record or array read from C memory becomes a Python object.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Read {
+    /// A view of the memory (field access, `p[i]`, globals), keeping `keep`
+    /// (the owner of that memory, may be NULL) alive.
+    View(*mut ffi::PyObject),
+    /// A copy owned by the new cdata (function results: the C storage is
+    /// gone after the call); repr "owning N bytes".
+    Copy,
+    /// A copy too, shown as CFFI shows by-value arguments of callbacks
+    /// (`'T &'`, a reference to the C argument).
+    CopyRef,
+}
+
+/// C value of type `tid` at `src` -> new Python object (NULL + exception).
+///
+/// # Safety
+/// GIL held; `src` readable for the type's size; `cx` alive.
+pub(crate) unsafe fn read(cx: *mut Cx, tid: Tid, src: *const u8, how: Read) -> *mut ffi::PyObject {
+    let t = (*cx).reg.info(tid);
+    match &t.kind {
+        TKind::Void => crate::py::new_ref(ffi::Py_None()),
+        TKind::Prim(Prim::LongDouble) => {
+            // CFFI keeps long double as a cdata (a float would lose precision).
+            match new_cdata(cx, tid, null_mut(), Own::alloc(16, 16)) {
+                Ok(o) => {
+                    let d = (*(o.ptr() as *mut CDataObj)).data;
+                    std::ptr::copy_nonoverlapping(src, d, 16);
+                    o.into_ptr()
+                }
+                Err(_) => null_mut(),
+            }
+        }
+        TKind::Prim(p) | TKind::Enum { prim: p, .. } => {
+            prim_to_py(*p, &t.name, src as *const c_void)
+        }
+        TKind::Pointer { .. } | TKind::Func { .. } => {
+            let v = (src as *const *mut u8).read_unaligned();
+            new_cdata(cx, tid, v, Own::None).map_or(null_mut(), Owned::into_ptr)
+        }
+        TKind::Array { .. } | TKind::Record { .. } => match how {
+            Read::View(keep) => {
+                let own = if keep.is_null() {
+                    Own::None
+                } else {
+                    ffi::Py_INCREF(keep);
+                    Own::Keep(keep)
+                };
+                new_cdata(cx, tid, src as *mut u8, own).map_or(null_mut(), Owned::into_ptr)
+            }
+            Read::Copy | Read::CopyRef => {
+                let size = t.size;
+                match new_cdata(cx, tid, null_mut(), Own::alloc(size, t.align)) {
+                    Ok(o) => {
+                        if how == Read::CopyRef {
+                            super::object::set_shown(o.ptr(), false);
+                        }
+                        let d = (*(o.ptr() as *mut CDataObj)).data;
+                        std::ptr::copy_nonoverlapping(src, d, size);
+                        o.into_ptr()
+                    }
+                    Err(_) => null_mut(),
+                }
+            }
+        },
+    }
+}
+
+/// `obj` as a cdata, if it is one of this module's.
+pub(crate) unsafe fn as_cdata(cx: *mut Cx, obj: *mut ffi::PyObject) -> Option<&'static CDataObj> {
+    if ffi::Py_TYPE(obj) as *mut ffi::PyObject == (*cx).cdata_type {
+        Some(&*(obj as *const CDataObj))
+    } else {
+        None
+    }
+}
+
+/// CFFI's `_convert_error`.
+pub(crate) unsafe fn convert_error(
+    cx: *mut Cx,
+    tid: Tid,
+    obj: *mut ffi::PyObject,
+    expected: &str,
+) -> PyErrSet {
+    let name = &(*cx).reg.info(tid).name;
+    if let Some(cd) = as_cdata(cx, obj) {
+        let other = &(*cx).reg.info(cd.tid).name;
+        return raise(
+            ffi::PyExc_TypeError,
+            &format!("initializer for ctype '{name}' must be a {expected}, not cdata '{other}'"),
+        );
+    }
+    raise(
+        ffi::PyExc_TypeError,
+        &format!(
+            "initializer for ctype '{name}' must be a {expected}, not {}",
+            type_name(obj)
+        ),
+    )
+}
+
+/// The pointer value a cdata gives when assigned to a pointer of type `tid`
+/// (CFFI accepts the same type, `void *` either way, and arrays decaying to
+/// a pointer to their item).
+pub(crate) unsafe fn pointer_value(
+    cx: *mut Cx,
+    tid: Tid,
+    obj: *mut ffi::PyObject,
+) -> PyResult<*mut u8> {
+    let reg = &mut (*cx).reg;
+    let Some(cd) = as_cdata(cx, obj) else {
+        // A C function of `lib` is accepted as a function pointer (CFFI).
+        let target = crate::libobj::as_lib_function(obj)
+            .or_else(|| crate::module::extern_function_target(obj));
+        if let Some((ls, fty, addr)) = target {
+            if std::ptr::eq(ls, (*cx).ls) {
+                let ft = reg.table_map[fty as usize];
+                if ft == tid || is_void_ptr(cx, tid) {
+                    return Ok(addr as *mut u8);
+                }
+            }
+        }
+        return Err(convert_error(cx, tid, obj, "cdata pointer"));
+    };
+    let src = reg.info(cd.tid);
+    let src_ptr = match src.kind {
+        TKind::Pointer { .. } | TKind::Func { .. } => cd.tid,
+        TKind::Array { item, .. } => reg.pointer_to(item),
+        _ => return Err(convert_error(cx, tid, obj, "cdata pointer")),
+    };
+    if src_ptr != tid && !is_void_ptr(cx, src_ptr) && !is_void_ptr(cx, tid) {
+        let charish = |t: Tid| match reg.info(t).kind {
+            TKind::Pointer { item } => matches!(
+                reg.info(item).kind,
+                TKind::Prim(Prim::Char) | TKind::Prim(Prim::SInt(1)) | TKind::Prim(Prim::UInt(1))
+            ),
+            _ => false,
+        };
+        // CFFI accepts `char *` for any pointer (with a warning) only when
+        // both sides point to single bytes: then it is silent.
+        if !(charish(src_ptr) && charish(tid)) {
+            return Err(convert_error(cx, tid, obj, "cdata pointer"));
+        }
+    }
+    Ok(cd.data)
+}
+
+pub(crate) unsafe fn is_void_ptr(cx: *mut Cx, tid: Tid) -> bool {
+    let reg = &(*cx).reg;
+    matches!(reg.info(tid).kind, TKind::Pointer { item } if matches!(reg.info(item).kind, TKind::Void))
+}
+
+/// Writes `obj` converted to type `tid` at `dst` (CFFI's
+/// `convert_from_object`): field and item assignment, `ffi.new`
+/// initializers, struct-by-value arguments. On error an exception is set;
+/// `dst` may be partially written only for aggregates (as in CFFI).
+///
+/// # Safety
+/// GIL held; `dst` writable for the type's size.
+pub(crate) unsafe fn write(
+    cx: *mut Cx,
+    tid: Tid,
+    obj: *mut ffi::PyObject,
+    dst: *mut u8,
+) -> PyResult<()> {
+    let t = (*cx).reg.info(tid);
+    match &t.kind {
+        TKind::Void => Err(raise(
+            ffi::PyExc_TypeError,
+            &format!("cannot initialize cdata '{}'", t.name),
+        )),
+        TKind::Prim(p) => {
+            if let Some(cd) = as_cdata(cx, obj) {
+                if cd.tid == tid {
+                    // Same primitive cdata (e.g. a long double): copy bits.
+                    std::ptr::copy_nonoverlapping(cd.data, dst, t.size);
+                    return Ok(());
+                }
+                if *p == Prim::LongDouble {
+                    let v = ffi::PyFloat_AsDouble(obj);
+                    if v == -1.0 && !ffi::PyErr_Occurred().is_null() {
+                        return Err(PyErrSet);
+                    }
+                    (dst as *mut [u8; 16]).write_unaligned(crate::convert::f64_to_x87(v));
+                    return Ok(());
+                }
+                if *p == Prim::Char {
+                    if let TKind::Prim(Prim::Char) = (*cx).reg.info(cd.tid).kind {
+                        *dst = *cd.data;
+                        return Ok(());
+                    }
+                }
+            }
+            prim_from_py(*p, &t.name, obj, dst as *mut c_void)
+        }
+        TKind::Enum { prim, values } => {
+            if ffi::PyUnicode_Check(obj) != 0 {
+                let s = str_text(obj).ok_or(PyErrSet)?;
+                return match values.iter().find(|(n, _)| *n == s) {
+                    Some((_, v)) => {
+                        let o = Owned::check(ffi::PyLong_FromLongLong(*v as i64))?;
+                        prim_from_py(*prim, &t.name, o.ptr(), dst as *mut c_void)
+                    }
+                    None => Err(raise(
+                        ffi::PyExc_ValueError,
+                        &format!("'{s}' is not an enumerator for '{}'", t.name),
+                    )),
+                };
+            }
+            prim_from_py(*prim, &t.name, obj, dst as *mut c_void)
+        }
+        TKind::Pointer { .. } | TKind::Func { .. } => {
+            let v = pointer_value(cx, tid, obj)?;
+            (dst as *mut *mut u8).write_unaligned(v);
+            Ok(())
+        }
+        TKind::Array { item, len } => write_array(cx, tid, *item, *len, obj, dst),
+        TKind::Record { fields, .. } => {
+            if let Some(cd) = as_cdata(cx, obj) {
+                if cd.tid == tid {
+                    std::ptr::copy(cd.data, dst, t.size);
+                    return Ok(());
+                }
+            }
+            let Some(fields) = fields else {
+                return Err(raise(
+                    ffi::PyExc_TypeError,
+                    &format!("'{}' is opaque", t.name),
+                ));
+            };
+            if ffi::PyList_Check(obj) != 0 || ffi::PyTuple_Check(obj) != 0 {
+                let seq = Owned::check(ffi::PySequence_Fast(obj, c"".as_ptr()))?;
+                let n = ffi::PySequence_Size(seq.ptr());
+                let usable: Vec<&FieldInfo> = fields.iter().filter(|f| f.flags & 1 == 0).collect();
+                if n as usize > usable.len() {
+                    return Err(raise(
+                        ffi::PyExc_ValueError,
+                        &format!("too many initializers for '{}' (got {n})", t.name),
+                    ));
+                }
+                for (i, f) in usable.iter().enumerate().take(n as usize) {
+                    let item = ffi::PySequence_GetItem(seq.ptr(), i as _);
+                    let item = Owned::check(item)?;
+                    write_field(cx, f, item.ptr(), dst)?;
+                }
+                return Ok(());
+            }
+            if ffi::PyDict_Check(obj) != 0 {
+                let mut pos: ffi::Py_ssize_t = 0;
+                let (mut k, mut v) = (null_mut(), null_mut());
+                while ffi::PyDict_Next(obj, &mut pos, &mut k, &mut v) != 0 {
+                    let key = str_text(k);
+                    let f = key
+                        .as_ref()
+                        .and_then(|key| fields.iter().find(|f| &f.name == key));
+                    match f {
+                        Some(f) => write_field(cx, f, v, dst)?,
+                        None => {
+                            ffi::PyErr_Clear();
+                            ffi::PyErr_SetObject(ffi::PyExc_KeyError, k);
+                            return Err(PyErrSet);
+                        }
+                    }
+                }
+                return Ok(());
+            }
+            Err(convert_error(
+                cx,
+                tid,
+                obj,
+                "list or tuple or dict or struct-cdata",
+            ))
+        }
+    }
+}
+
+unsafe fn write_array(
+    cx: *mut Cx,
+    tid: Tid,
+    item: Tid,
+    len: Option<usize>,
+    obj: *mut ffi::PyObject,
+    dst: *mut u8,
+) -> PyResult<()> {
+    let reg = &(*cx).reg;
+    let it = reg.info(item);
+    let name = &reg.info(tid).name;
+    let n = len.unwrap_or(usize::MAX);
+    if ffi::PyList_Check(obj) != 0 || ffi::PyTuple_Check(obj) != 0 {
+        let k = ffi::PySequence_Size(obj) as usize;
+        if k > n {
+            return Err(raise(
+                ffi::PyExc_IndexError,
+                &format!("too many initializers for '{name}' (got {k})"),
+            ));
+        }
+        for i in 0..k {
+            let o = Owned::check(ffi::PySequence_GetItem(obj, i as _))?;
+            write(cx, item, o.ptr(), dst.add(i * it.size))?;
+        }
+        return Ok(());
+    }
+    match it.kind {
+        TKind::Prim(Prim::Char) | TKind::Prim(Prim::SInt(1)) | TKind::Prim(Prim::UInt(1))
+            if ffi::PyBytes_Check(obj) != 0 =>
+        {
+            let k = ffi::PyBytes_Size(obj) as usize;
+            if k > n {
+                return Err(raise(
+                    ffi::PyExc_IndexError,
+                    &format!("initializer string is too long for '{name}' (got {k} characters)"),
+                ));
+            }
+            std::ptr::copy_nonoverlapping(ffi::PyBytes_AsString(obj) as *const u8, dst, k);
+            if k < n {
+                *dst.add(k) = 0;
+            }
+            return Ok(());
+        }
+        TKind::Prim(p @ (Prim::WChar16 | Prim::WChar32)) if ffi::PyUnicode_Check(obj) != 0 => {
+            let units = wide_units(obj, p)?;
+            if units.len() > n {
+                return Err(raise(
+                    ffi::PyExc_IndexError,
+                    &format!(
+                        "initializer unicode string is too long for '{name}' (got {} characters)",
+                        units.len()
+                    ),
+                ));
+            }
+            let w = p.size();
+            for (i, u) in units.iter().enumerate() {
+                write_wide(dst.add(i * w), *u, p);
+            }
+            if units.len() < n {
+                write_wide(dst.add(units.len() * w), 0, p);
+            }
+            return Ok(());
+        }
+        _ => {}
+    }
+    if let Some(cd) = as_cdata(cx, obj) {
+        if cd.tid == tid {
+            std::ptr::copy(cd.data, dst, reg.info(tid).size);
+            return Ok(());
+        }
+    }
+    let expected = match it.kind {
+        TKind::Prim(Prim::Char) => "list or tuple or bytes",
+        TKind::Prim(Prim::WChar16 | Prim::WChar32) => "list or tuple or unicode string",
+        _ => "list or tuple",
+    };
+    Err(convert_error(cx, tid, obj, expected))
+}
+
+/// The code units of a `str` for a wide-char array (UTF-16 with surrogates
+/// for 2-byte wchar).
+pub(crate) unsafe fn wide_units(obj: *mut ffi::PyObject, p: Prim) -> PyResult<Vec<u32>> {
+    let n = ffi::PyUnicode_GetLength(obj);
+    if n < 0 {
+        return Err(PyErrSet);
+    }
+    let mut out = Vec::with_capacity(n as usize);
+    for i in 0..n {
+        let c = ffi::PyUnicode_ReadChar(obj, i);
+        if p == Prim::WChar16 && c > 0xFFFF {
+            let c = c - 0x10000;
+            out.push(0xD800 | (c >> 10));
+            out.push(0xDC00 | (c & 0x3FF));
+        } else {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
+unsafe fn write_wide(dst: *mut u8, u: u32, p: Prim) {
+    if p == Prim::WChar16 {
+        (dst as *mut u16).write_unaligned(u as u16);
+    } else {
+        (dst as *mut u32).write_unaligned(u);
+    }
+}
+
+/// Writes one field of the record at `base` (bitfields included).
+pub(crate) unsafe fn write_field(
+    cx: *mut Cx,
+    f: &FieldInfo,
+    obj: *mut ffi::PyObject,
+    base: *mut u8,
+) -> PyResult<()> {
+    if f.bitsize < 0 {
+        return write(cx, f.ty, obj, base.add(f.offset));
+    }
+    let t = (*cx).reg.info(f.ty);
+    let signed = matches!(t.prim(), Some(Prim::SInt(_)));
+    let w = f.bitsize as u32;
+    let o = Owned::check(ffi::PyNumber_Index(obj)).map_err(|_| {
+        ffi::PyErr_Clear();
+        raise(ffi::PyExc_TypeError, "an integer is required")
+    })?;
+    let mut of = 0;
+    let v = ffi::PyLong_AsLongLongAndOverflow(o.ptr(), &mut of) as i128;
+    if v == -1 && !ffi::PyErr_Occurred().is_null() {
+        return Err(PyErrSet);
+    }
+    let (lo, hi): (i128, i128) = if signed {
+        (-(1i128 << (w - 1)), (1i128 << (w - 1)) - 1)
+    } else {
+        (0, (1i128 << w) - 1)
+    };
+    if of != 0 || v < lo || v > hi {
+        let s = crate::py::repr_text(o.ptr());
+        return Err(raise(
+            ffi::PyExc_OverflowError,
+            &format!(
+                "value {s} outside the range allowed by the bit field width: {lo} <= x <= {hi}"
+            ),
+        ));
+    }
+    let size = t.size.clamp(1, 8);
+    let p = base.add(f.offset);
+    let mut raw = [0u8; 8];
+    std::ptr::copy_nonoverlapping(p, raw.as_mut_ptr(), size);
+    let mut word = u64::from_le_bytes(raw);
+    let mask = if w >= 64 { u64::MAX } else { (1u64 << w) - 1 } << f.bitshift;
+    word = (word & !mask) | (((v as u64) << f.bitshift) & mask);
+    std::ptr::copy_nonoverlapping(word.to_le_bytes().as_ptr(), p, size);
+    Ok(())
+}
+
+/// Reads one field of the record at `base`; records and arrays are views
+/// keeping `keep` alive.
+pub(crate) unsafe fn read_field(
+    cx: *mut Cx,
+    f: &FieldInfo,
+    base: *mut u8,
+    keep: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    if f.bitsize < 0 {
+        return read(cx, f.ty, base.add(f.offset), Read::View(keep));
+    }
+    let t = (*cx).reg.info(f.ty);
+    let size = t.size.clamp(1, 8);
+    let mut raw = [0u8; 8];
+    std::ptr::copy_nonoverlapping(base.add(f.offset), raw.as_mut_ptr(), size);
+    let word = u64::from_le_bytes(raw);
+    let w = f.bitsize as u32;
+    let v = (word >> f.bitshift) & if w >= 64 { u64::MAX } else { (1u64 << w) - 1 };
+    match t.prim() {
+        Some(Prim::SInt(_)) => {
+            let shift = 64 - w;
+            ffi::PyLong_FromLongLong(((v << shift) as i64) >> shift)
+        }
+        Some(Prim::Bool) => ffi::PyBool_FromLong((v != 0) as _),
+        _ => ffi::PyLong_FromUnsignedLongLong(v),
+    }
+}

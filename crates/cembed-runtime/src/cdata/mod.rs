@@ -1,0 +1,209 @@
+//! The C data model on the Python side (issue 3): `CType` objects (what
+//! `ffi.typeof` returns), `CData` objects (C values and memory seen from
+//! Python), their conversions, and the per-module context holding both.
+//!
+//! * `types.rs`  the registry: every C type of the module, built from the
+//!   generated tables and grown on demand with derived types;
+//! * `conv.rs`   C value <-> Python object for every kind of type;
+//! * `object.rs` the CData and CType heap types and their behaviour.
+//!
+//! One [`Cx`] per module instance, owned by the module state (`module.rs`
+//! keeps a pointer to it at the end of its state struct). Every CType and
+//! CData holds a strong reference to an object of a heap type bound to the
+//! module, so the module (and its `Cx`) outlives them all.
+
+pub(crate) mod conv;
+pub(crate) mod object;
+pub(crate) mod types;
+
+use crate::libstate::LibState;
+use crate::py::{Owned, PyResult};
+use pyo3_ffi as ffi;
+use std::ffi::{c_int, c_void};
+use std::ptr::null_mut;
+use types::{Registry, Tid};
+
+/// Per-module context of the data model.
+pub(crate) struct Cx {
+    pub(crate) ls: *const LibState,
+    pub(crate) reg: Registry,
+    /// Heap types (strong references).
+    pub(crate) ctype_type: *mut ffi::PyObject,
+    pub(crate) cdata_type: *mut ffi::PyObject,
+    pub(crate) field_type: *mut ffi::PyObject,
+    pub(crate) buffer_type: *mut ffi::PyObject,
+    /// `ffi.error` (strong).
+    pub(crate) error: *mut ffi::PyObject,
+    /// CType objects by registry index, created on first use (strong).
+    pub(crate) ctypes: Vec<*mut ffi::PyObject>,
+    /// `ffi.init_once` results and locks: tag -> (done, result) (strong dict).
+    pub(crate) init_once: *mut ffi::PyObject,
+    /// Addresses of the live `ffi.new_handle` cdata (`from_handle` checks
+    /// here instead of trusting any pointer it is given).
+    pub(crate) handles: std::collections::HashSet<usize>,
+}
+
+impl Cx {
+    /// Creates the context and its heap types for `module`.
+    ///
+    /// # Safety
+    /// GIL held; `module` is the library's module being executed.
+    pub(crate) unsafe fn new(
+        module: *mut ffi::PyObject,
+        ls: &LibState,
+        error: *mut ffi::PyObject,
+    ) -> PyResult<Box<Cx>> {
+        let reg = Registry::from_lib(&*ls.lib);
+        let mut cx = Box::new(Cx {
+            ls,
+            reg,
+            ctype_type: null_mut(),
+            cdata_type: null_mut(),
+            field_type: null_mut(),
+            buffer_type: null_mut(),
+            error: crate::py::new_ref(error),
+            ctypes: Vec::new(),
+            init_once: null_mut(),
+            handles: Default::default(),
+        });
+        cx.ctype_type = object::make_type(module, object::TypeKindObj::CType)?;
+        cx.cdata_type = object::make_type(module, object::TypeKindObj::CData)?;
+        cx.field_type = object::make_type(module, object::TypeKindObj::Field)?;
+        cx.buffer_type = object::make_type(module, object::TypeKindObj::Buffer)?;
+        cx.init_once = Owned::check(ffi::PyDict_New())?.into_ptr();
+        Ok(cx)
+    }
+
+    /// The CType object of `tid` (new reference).
+    ///
+    /// # Safety
+    /// GIL held.
+    pub(crate) unsafe fn ctype(cx: *mut Cx, tid: Tid) -> PyResult<*mut ffi::PyObject> {
+        let c = &mut *cx;
+        if c.ctypes.len() <= tid as usize {
+            c.ctypes.resize(tid as usize + 1, null_mut());
+        }
+        let cur = c.ctypes[tid as usize];
+        if !cur.is_null() {
+            return Ok(crate::py::new_ref(cur));
+        }
+        let o = object::new_ctype_obj(cx, tid)?;
+        let c = &mut *cx;
+        c.ctypes[tid as usize] = crate::py::new_ref(o.ptr());
+        Ok(o.into_ptr())
+    }
+
+    fn objects(&mut self) -> impl Iterator<Item = &mut *mut ffi::PyObject> {
+        [
+            &mut self.ctype_type,
+            &mut self.cdata_type,
+            &mut self.field_type,
+            &mut self.buffer_type,
+            &mut self.error,
+            &mut self.init_once,
+        ]
+        .into_iter()
+        .chain(self.ctypes.iter_mut())
+    }
+
+    /// `m_traverse` of the module state.
+    ///
+    /// # Safety
+    /// Called by the GC with the GIL held.
+    pub(crate) unsafe fn traverse(&mut self, visit: ffi::visitproc, arg: *mut c_void) -> c_int {
+        for p in self.objects() {
+            if !p.is_null() {
+                let r = visit(*p, arg);
+                if r != 0 {
+                    return r;
+                }
+            }
+        }
+        0
+    }
+
+    /// `m_clear`: drops every reference (the Cx itself is freed by the
+    /// module afterwards).
+    ///
+    /// # Safety
+    /// GIL held.
+    pub(crate) unsafe fn clear(&mut self) {
+        for p in self.objects() {
+            let o = std::mem::replace(p, null_mut());
+            if !o.is_null() {
+                ffi::Py_DECREF(o);
+            }
+        }
+    }
+}
+
+/// The data model context of library `ls` in this interpreter (its module
+/// must exist: the call path creates it before running the init code).
+///
+/// # Safety
+/// GIL held.
+pub(crate) unsafe fn cx_of_lib(ls: &LibState) -> PyResult<*mut Cx> {
+    let m = ls.module.load(std::sync::atomic::Ordering::Acquire);
+    let cx = if m.is_null() {
+        null_mut()
+    } else {
+        crate::module::cx_of_module(m)
+    };
+    if cx.is_null() {
+        return Err(crate::py::raise(
+            ffi::PyExc_RuntimeError,
+            &format!(
+                "cembed: the module of library '{}' is not loaded",
+                ls.name.to_string_lossy()
+            ),
+        ));
+    }
+    Ok(cx)
+}
+
+/// `convert::to_py` for non-primitive table types.
+///
+/// # Safety
+/// GIL held; `src` readable for the type's size.
+pub(crate) unsafe fn value_to_py(
+    ls: &LibState,
+    table_ty: u32,
+    src: *const c_void,
+    how: conv::Read,
+) -> *mut ffi::PyObject {
+    let cx = match cx_of_lib(ls) {
+        Ok(cx) => cx,
+        Err(_) => return null_mut(),
+    };
+    let c = &*cx;
+    let Some(&tid) = c.reg.table_map.get(table_ty as usize) else {
+        crate::py::raise(ffi::PyExc_SystemError, "cembed: type index out of range");
+        return null_mut();
+    };
+    conv::read(cx, tid, src as *const u8, how)
+}
+
+/// `convert::from_py` / `arg_from_py` for non-primitive table types.
+///
+/// # Safety
+/// GIL held; `dst` writable for the type's size.
+pub(crate) unsafe fn value_from_py(
+    ls: &LibState,
+    table_ty: u32,
+    obj: *mut ffi::PyObject,
+    dst: *mut c_void,
+    keep: Option<&mut Vec<Owned>>,
+) -> PyResult<()> {
+    let cx = cx_of_lib(ls)?;
+    let c = &*cx;
+    let Some(&tid) = c.reg.table_map.get(table_ty as usize) else {
+        return Err(crate::py::raise(
+            ffi::PyExc_SystemError,
+            "cembed: type index out of range",
+        ));
+    };
+    match keep {
+        Some(k) => object::arg_from_py(cx, tid, obj, dst as *mut u8, k),
+        None => conv::write(cx, tid, obj, dst as *mut u8),
+    }
+}

@@ -1,0 +1,1486 @@
+//! The `ffi` toolbox: `ffi.new`, `cast`, `typeof`, `sizeof`, `string`,
+//! `buffer`, `from_buffer`, handles, `gc`, `errno`, ... with CFFI's
+//! semantics (CFFI's "ffi/ffibuilder.new() etc." reference).
+//!
+//! Methods are added to the FFI heap type's method table next to
+//! `def_extern` (see [`ffi_methods`]); they reach the module's data model
+//! through the type's module.
+
+use crate::cdata::conv::{as_cdata, is_void_ptr, read, write, Read};
+use crate::cdata::object::{
+    handle_target, new_buffer, new_cdata, release, set_length, CDataObj, CTypeObj, Own,
+};
+use crate::cdata::types::{TKind, Tid};
+use crate::cdata::Cx;
+use crate::ctypes::Prim;
+use crate::module::trampoline;
+use crate::py::{cstring_lossy, raise, str_text, type_name, Owned, PyErrSet, PyResult};
+use pyo3_ffi as ffi;
+use std::ffi::{c_void, CStr};
+use std::ptr::null_mut;
+use std::sync::OnceLock;
+
+type Meth = unsafe extern "C" fn(
+    *mut ffi::PyObject,
+    *mut ffi::PyObject,
+    *mut ffi::PyObject,
+) -> *mut ffi::PyObject;
+
+struct Table<T>(Box<[T]>);
+// SAFETY: only read by CPython with the GIL held; contents are static C
+// strings and function pointers.
+unsafe impl<T> Sync for Table<T> {}
+unsafe impl<T> Send for Table<T> {}
+
+const fn m(
+    name: &'static CStr,
+    f: Meth,
+    doc: &'static CStr,
+) -> (&'static CStr, Meth, &'static CStr) {
+    (name, f, doc)
+}
+
+const METHODS: &[(&CStr, Meth, &CStr)] = &[
+    m(c"new", ffi_new, c"new(cdecl, init=None) -> owning cdata"),
+    m(c"cast", ffi_cast, c"cast(cdecl, value) -> cdata"),
+    m(c"typeof", ffi_typeof, c"typeof(cdecl_or_cdata) -> ctype"),
+    m(c"sizeof", ffi_sizeof, c"sizeof(cdecl_or_cdata) -> int"),
+    m(c"alignof", ffi_alignof, c"alignof(cdecl) -> int"),
+    m(
+        c"offsetof",
+        ffi_offsetof,
+        c"offsetof(cdecl, *fields_or_indexes) -> int",
+    ),
+    m(
+        c"string",
+        ffi_string,
+        c"string(cdata, maxlen=-1) -> bytes or str",
+    ),
+    m(
+        c"unpack",
+        ffi_unpack,
+        c"unpack(cdata, length) -> bytes, str or list",
+    ),
+    m(
+        c"from_buffer",
+        ffi_from_buffer,
+        c"from_buffer([cdecl,] obj, require_writable=False)",
+    ),
+    m(c"memmove", ffi_memmove, c"memmove(dest, src, n)"),
+    m(
+        c"addressof",
+        ffi_addressof,
+        c"addressof(cdata, *fields_or_indexes) -> pointer cdata",
+    ),
+    m(
+        c"new_handle",
+        ffi_new_handle,
+        c"new_handle(obj) -> 'void *' cdata",
+    ),
+    m(
+        c"from_handle",
+        ffi_from_handle,
+        c"from_handle(p) -> the object",
+    ),
+    m(c"gc", ffi_gc, c"gc(cdata, destructor, size=0) -> cdata"),
+    m(c"release", ffi_release, c"release(cdata)"),
+    m(c"init_once", ffi_init_once, c"init_once(func, tag)"),
+    m(
+        c"list_types",
+        ffi_list_types,
+        c"list_types() -> (typedefs, structs, unions)",
+    ),
+    m(
+        c"getctype",
+        ffi_getctype,
+        c"getctype(cdecl, replace_with='') -> str",
+    ),
+];
+
+/// The FFI type's method table: `base` (def_extern, ...) plus the toolbox.
+pub(crate) fn ffi_methods(base: *const ffi::PyMethodDef) -> *const ffi::PyMethodDef {
+    static T: OnceLock<Table<ffi::PyMethodDef>> = OnceLock::new();
+    T.get_or_init(|| {
+        let mut v = Vec::new();
+        // SAFETY: `base` is a static, zero-terminated method table.
+        unsafe {
+            let mut p = base;
+            while !(*p).ml_name.is_null() {
+                v.push(std::ptr::read(p));
+                p = p.add(1);
+            }
+        }
+        for &(name, f, doc) in METHODS {
+            v.push(ffi::PyMethodDef {
+                ml_name: name.as_ptr(),
+                ml_meth: ffi::PyMethodDefPointer {
+                    PyCFunctionWithKeywords: f,
+                },
+                ml_flags: ffi::METH_VARARGS | ffi::METH_KEYWORDS,
+                ml_doc: doc.as_ptr(),
+            });
+        }
+        v.push(ffi::PyMethodDef::zeroed());
+        Table(v.into_boxed_slice())
+    })
+    .0
+    .as_ptr()
+}
+
+/// The FFI type's getset table: `base` (error) plus NULL, CData, CType, errno.
+pub(crate) fn ffi_getset(base: *const ffi::PyGetSetDef) -> *const ffi::PyGetSetDef {
+    static T: OnceLock<Table<ffi::PyGetSetDef>> = OnceLock::new();
+    T.get_or_init(|| {
+        let mut v = Vec::new();
+        // SAFETY: `base` is a static, NULL-terminated getset table.
+        unsafe {
+            let mut p = base;
+            while !(*p).name.is_null() {
+                v.push(std::ptr::read(p));
+                p = p.add(1);
+            }
+        }
+        let g =
+            |name: &'static CStr, get: ffi::getter, set: Option<ffi::setter>| ffi::PyGetSetDef {
+                name: name.as_ptr(),
+                get: Some(get),
+                set,
+                doc: std::ptr::null(),
+                closure: null_mut(),
+            };
+        v.push(g(c"NULL", get_null, None));
+        v.push(g(c"CData", get_cdata_type, None));
+        v.push(g(c"CType", get_ctype_type, None));
+        v.push(g(c"buffer", get_buffer_type, None));
+        v.push(g(c"errno", get_errno, Some(set_errno)));
+        v.push(ffi::PyGetSetDef {
+            name: std::ptr::null(),
+            get: None,
+            set: None,
+            doc: std::ptr::null(),
+            closure: null_mut(),
+        });
+        Table(v.into_boxed_slice())
+    })
+    .0
+    .as_ptr()
+}
+
+// ---- helpers ------------------------------------------------------------------
+
+unsafe fn cx_of(slf: *mut ffi::PyObject) -> PyResult<*mut Cx> {
+    let m = ffi::PyType_GetModule(ffi::Py_TYPE(slf));
+    if m.is_null() {
+        return Err(PyErrSet);
+    }
+    let cx = crate::module::cx_of_module(m);
+    if cx.is_null() {
+        return Err(raise(
+            ffi::PyExc_RuntimeError,
+            "cembed: the module was cleared",
+        ));
+    }
+    Ok(cx)
+}
+
+/// Parses positional/keyword arguments into `names.len()` slots (NULL when
+/// absent); the first `required` are mandatory.
+unsafe fn parse(
+    func: &str,
+    args: *mut ffi::PyObject,
+    kwargs: *mut ffi::PyObject,
+    names: &[&str],
+    required: usize,
+    varargs: bool,
+) -> PyResult<(Vec<*mut ffi::PyObject>, Vec<*mut ffi::PyObject>)> {
+    let n = ffi::PyTuple_Size(args) as usize;
+    let mut out = vec![null_mut(); names.len()];
+    let mut rest = Vec::new();
+    for i in 0..n {
+        let a = ffi::PyTuple_GetItem(args, i as _);
+        if i < names.len() {
+            out[i] = a;
+        } else if varargs {
+            rest.push(a);
+        } else {
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                &format!(
+                    "{func}() takes at most {} arguments ({n} given)",
+                    names.len()
+                ),
+            ));
+        }
+    }
+    if !kwargs.is_null() {
+        let mut pos: ffi::Py_ssize_t = 0;
+        let (mut k, mut v) = (null_mut(), null_mut());
+        while ffi::PyDict_Next(kwargs, &mut pos, &mut k, &mut v) != 0 {
+            let key = str_text(k).unwrap_or_default();
+            match names.iter().position(|&x| x == key) {
+                Some(i) if !out[i].is_null() => {
+                    return Err(raise(
+                        ffi::PyExc_TypeError,
+                        &format!("{func}() got multiple values for argument '{key}'"),
+                    ))
+                }
+                Some(i) => out[i] = v,
+                None => {
+                    return Err(raise(
+                        ffi::PyExc_TypeError,
+                        &format!("{func}() got an unexpected keyword argument '{key}'"),
+                    ))
+                }
+            }
+        }
+    }
+    for (i, o) in out.iter().enumerate().take(required) {
+        if o.is_null() {
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                &format!("{func}() missing required argument '{}'", names[i]),
+            ));
+        }
+    }
+    Ok((out, rest))
+}
+
+/// A type argument: a string (parsed), a CType, or (if `allow_cdata`) a
+/// cdata's type.
+unsafe fn type_arg(cx: *mut Cx, obj: *mut ffi::PyObject, allow_cdata: bool) -> PyResult<Tid> {
+    if ffi::PyUnicode_Check(obj) != 0 {
+        let s = str_text(obj).ok_or(PyErrSet)?;
+        return (*cx).reg.parse(&s).map_err(|e| raise((*cx).error, &e));
+    }
+    if ffi::Py_TYPE(obj) as *mut ffi::PyObject == (*cx).ctype_type {
+        return Ok((*(obj as *mut CTypeObj)).tid);
+    }
+    if allow_cdata {
+        if let Some(cd) = as_cdata(cx, obj) {
+            return Ok(cd.tid);
+        }
+        let target = crate::libobj::as_lib_function(obj)
+            .or_else(|| crate::module::extern_function_target(obj));
+        if let Some((ls, fty, _)) = target {
+            if std::ptr::eq(ls, (*cx).ls) {
+                return Ok((&(*cx).reg.table_map)[fty as usize]);
+            }
+        }
+    }
+    Err(raise(
+        ffi::PyExc_TypeError,
+        &format!(
+            "expected a {}ctype object or a str, got {}",
+            if allow_cdata { "cdata, " } else { "" },
+            type_name(obj)
+        ),
+    ))
+}
+
+fn info(cx: *mut Cx, t: Tid) -> &'static crate::cdata::types::TInfo {
+    // SAFETY: cx is alive (the ffi object keeps its module alive).
+    unsafe { (*cx).reg.info(t) }
+}
+
+unsafe fn cdata_arg(
+    cx: *mut Cx,
+    obj: *mut ffi::PyObject,
+    what: &str,
+) -> PyResult<&'static CDataObj> {
+    as_cdata(cx, obj).ok_or_else(|| {
+        raise(
+            ffi::PyExc_TypeError,
+            &format!("{what}: expected a cdata object, got {}", type_name(obj)),
+        )
+    })
+}
+
+// ---- new / cast / typeof ------------------------------------------------------------
+
+unsafe extern "C" fn ffi_new(
+    slf: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+    kwargs: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let cx = cx_of(slf)?;
+        let (a, _) = parse("new", args, kwargs, &["cdecl", "init"], 1, false)?;
+        let tid = type_arg(cx, a[0], false)?;
+        let init = a[1];
+        new_value(cx, tid, init)
+    })
+}
+
+/// `ffi.new(T, init)` for a type already resolved.
+pub(crate) unsafe fn new_value(
+    cx: *mut Cx,
+    tid: Tid,
+    init: *mut ffi::PyObject,
+) -> PyResult<*mut ffi::PyObject> {
+    let t = info(cx, tid);
+    let has_init = !init.is_null() && init != ffi::Py_None();
+    match t.kind {
+        TKind::Pointer { item } => {
+            let it = info(cx, item);
+            if it.size == 0 {
+                return Err(raise(
+                    ffi::PyExc_TypeError,
+                    &format!("cannot instantiate ctype '{}' of unknown size", it.name),
+                ));
+            }
+            let o = new_cdata(cx, tid, null_mut(), Own::alloc(it.size, it.align))?;
+            if has_init {
+                let d = (*(o.ptr() as *mut CDataObj)).data;
+                write(cx, item, init, d)?;
+            }
+            Ok(o.into_ptr())
+        }
+        TKind::Array { item, len } => {
+            let it = info(cx, item);
+            let (n, init_obj) = match len {
+                Some(n) => (n, if has_init { init } else { null_mut() }),
+                None => {
+                    if !has_init {
+                        return Err(raise(
+                            ffi::PyExc_TypeError,
+                            &format!("'{}' needs an explicit length or initializer", t.name),
+                        ));
+                    }
+                    if ffi::PyLong_Check(init) != 0 {
+                        let n = ffi::PyLong_AsSsize_t(init);
+                        if n == -1 && !ffi::PyErr_Occurred().is_null() {
+                            return Err(PyErrSet);
+                        }
+                        if n < 0 {
+                            return Err(raise(ffi::PyExc_ValueError, "negative array length"));
+                        }
+                        (n as usize, null_mut())
+                    } else if ffi::PyBytes_Check(init) != 0 {
+                        (ffi::PyBytes_Size(init) as usize + 1, init)
+                    } else if ffi::PyUnicode_Check(init) != 0
+                        && matches!(it.kind, TKind::Prim(Prim::WChar16 | Prim::WChar32))
+                    {
+                        let p = it.prim().expect("wchar");
+                        (crate::cdata::conv::wide_units(init, p)?.len() + 1, init)
+                    } else if ffi::PyList_Check(init) != 0 || ffi::PyTuple_Check(init) != 0 {
+                        (ffi::PySequence_Size(init) as usize, init)
+                    } else {
+                        return Err(raise(
+                            ffi::PyExc_TypeError,
+                            &format!(
+                                "expected new array length or list/tuple/str, not {}",
+                                type_name(init)
+                            ),
+                        ));
+                    }
+                }
+            };
+            let size = n.checked_mul(it.size).ok_or_else(|| {
+                raise(
+                    ffi::PyExc_OverflowError,
+                    "array size would overflow a ssize_t",
+                )
+            })?;
+            let o = new_cdata(cx, tid, null_mut(), Own::alloc(size, it.align))?;
+            set_length(o.ptr(), n as isize);
+            if let Own::Alloc { size: s, .. } = &mut (*(o.ptr() as *mut CDataObj)).own {
+                *s = size;
+            }
+            if !init_obj.is_null() {
+                let d = (*(o.ptr() as *mut CDataObj)).data;
+                let at = (*cx).reg.array_of(item, Some(n));
+                write(cx, at, init_obj, d)?;
+            }
+            Ok(o.into_ptr())
+        }
+        _ => Err(raise(
+            ffi::PyExc_TypeError,
+            &format!("expected a pointer or array ctype, got '{}'", t.name),
+        )),
+    }
+}
+
+unsafe extern "C" fn ffi_cast(
+    slf: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+    kwargs: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let cx = cx_of(slf)?;
+        let (a, _) = parse("cast", args, kwargs, &["cdecl", "source"], 2, false)?;
+        let tid = type_arg(cx, a[0], false)?;
+        cast(cx, tid, a[1])
+    })
+}
+
+/// The integer value of a cast source (CFFI's `_my_PyLong_AsUnsignedLongLong`
+/// with wraparound): ints, objects with `__index__`/`__int__`, floats
+/// truncated, pointers as their address, 1-char bytes/str as their ordinal.
+unsafe fn cast_source_bits(cx: *mut Cx, src: *mut ffi::PyObject) -> PyResult<u64> {
+    if let Some(cd) = as_cdata(cx, src) {
+        let st = info(cx, cd.tid);
+        match st.kind {
+            TKind::Pointer { .. } | TKind::Func { .. } | TKind::Array { .. } => {
+                return Ok(cd.data as usize as u64)
+            }
+            TKind::Prim(Prim::F32 | Prim::F64 | Prim::LongDouble) => {
+                let f = Owned::check(ffi::PyNumber_Float(src))?;
+                let v = ffi::PyFloat_AsDouble(f.ptr());
+                return Ok(float_to_bits(v));
+            }
+            TKind::Prim(_) | TKind::Enum { .. } => {
+                let i = Owned::check(ffi::PyNumber_Long(src))?;
+                return Ok(ffi::PyLong_AsUnsignedLongLongMask(i.ptr()));
+            }
+            _ => {
+                return Err(raise(
+                    ffi::PyExc_TypeError,
+                    &format!("cannot cast cdata '{}' to an integer", st.name),
+                ))
+            }
+        }
+    }
+    if ffi::PyBytes_Check(src) != 0 && ffi::PyBytes_Size(src) == 1 {
+        return Ok(*(ffi::PyBytes_AsString(src) as *const u8) as u64);
+    }
+    if ffi::PyUnicode_Check(src) != 0 && ffi::PyUnicode_GetLength(src) == 1 {
+        return Ok(ffi::PyUnicode_ReadChar(src, 0) as u64);
+    }
+    if ffi::PyFloat_Check(src) != 0 {
+        return Ok(float_to_bits(ffi::PyFloat_AsDouble(src)));
+    }
+    let i = ffi::PyNumber_Index(src);
+    let i = if i.is_null() {
+        ffi::PyErr_Clear();
+        let nb = (*ffi::Py_TYPE(src)).tp_as_number;
+        if nb.is_null() || (*nb).nb_int.is_none() {
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                &format!("an integer is required, got {}", type_name(src)),
+            ));
+        }
+        Owned::check(ffi::PyNumber_Long(src))?
+    } else {
+        Owned::new(i).expect("non-null")
+    };
+    let v = ffi::PyLong_AsUnsignedLongLongMask(i.ptr());
+    if v == u64::MAX && !ffi::PyErr_Occurred().is_null() {
+        return Err(PyErrSet);
+    }
+    Ok(v)
+}
+
+fn float_to_bits(v: f64) -> u64 {
+    if v < 0.0 {
+        (v as i64) as u64
+    } else {
+        v as u64
+    }
+}
+
+pub(crate) unsafe fn cast(
+    cx: *mut Cx,
+    tid: Tid,
+    src: *mut ffi::PyObject,
+) -> PyResult<*mut ffi::PyObject> {
+    let t = info(cx, tid);
+    match &t.kind {
+        TKind::Pointer { .. } | TKind::Func { .. } | TKind::Array { .. } => {
+            let bits = cast_source_bits(cx, src)?;
+            let o = new_cdata(cx, tid, bits as usize as *mut u8, Own::None)?;
+            Ok(o.into_ptr())
+        }
+        TKind::Prim(p) | TKind::Enum { prim: p, .. } => {
+            let p = *p;
+            let o = new_cdata(cx, tid, null_mut(), Own::alloc(16, 16))?;
+            let d = (*(o.ptr() as *mut CDataObj)).data;
+            match p {
+                Prim::F32 | Prim::F64 | Prim::LongDouble => {
+                    let v = if let Some(cd) = as_cdata(cx, src) {
+                        match info(cx, cd.tid).kind {
+                            TKind::Prim(_) | TKind::Enum { .. } => {
+                                let f = Owned::check(ffi::PyNumber_Float(src))?;
+                                ffi::PyFloat_AsDouble(f.ptr())
+                            }
+                            _ => {
+                                return Err(raise(
+                                    ffi::PyExc_TypeError,
+                                    &format!(
+                                        "cannot cast cdata '{}' to '{}'",
+                                        info(cx, cd.tid).name,
+                                        t.name
+                                    ),
+                                ))
+                            }
+                        }
+                    } else if ffi::PyBytes_Check(src) != 0 && ffi::PyBytes_Size(src) == 1 {
+                        *(ffi::PyBytes_AsString(src) as *const u8) as f64
+                    } else {
+                        let v = ffi::PyFloat_AsDouble(src);
+                        if v == -1.0 && !ffi::PyErr_Occurred().is_null() {
+                            return Err(PyErrSet);
+                        }
+                        v
+                    };
+                    match p {
+                        Prim::F32 => (d as *mut f32).write_unaligned(v as f32),
+                        Prim::F64 => (d as *mut f64).write_unaligned(v),
+                        _ => (d as *mut [u8; 16]).write_unaligned(crate::convert::f64_to_x87(v)),
+                    }
+                }
+                Prim::Bool if ffi::PyFloat_Check(src) != 0 => {
+                    *d = (ffi::PyFloat_AsDouble(src) != 0.0) as u8;
+                }
+                Prim::Bool => {
+                    let bits = cast_source_bits(cx, src)?;
+                    *d = (bits != 0) as u8;
+                }
+                _ => {
+                    let bits = cast_source_bits(cx, src)?;
+                    let b = bits.to_le_bytes();
+                    std::ptr::copy_nonoverlapping(b.as_ptr(), d, p.size().min(8));
+                }
+            }
+            Ok(o.into_ptr())
+        }
+        _ => Err(raise(
+            ffi::PyExc_TypeError,
+            &format!("cannot cast to ctype '{}'", t.name),
+        )),
+    }
+}
+
+unsafe extern "C" fn ffi_typeof(
+    slf: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+    kwargs: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let cx = cx_of(slf)?;
+        let (a, _) = parse("typeof", args, kwargs, &["cdecl"], 1, false)?;
+        let tid = type_arg(cx, a[0], true)?;
+        Cx::ctype(cx, tid)
+    })
+}
+
+unsafe fn size_of_arg(cx: *mut Cx, obj: *mut ffi::PyObject) -> PyResult<usize> {
+    if let Some(cd) = as_cdata(cx, obj) {
+        let t = info(cx, cd.tid);
+        if let TKind::Array { item, .. } = t.kind {
+            return Ok(cd.length.max(0) as usize * info(cx, item).size);
+        }
+        return Ok(t.size);
+    }
+    let tid = type_arg(cx, obj, false)?;
+    let t = info(cx, tid);
+    if t.size == 0 && !matches!(t.kind, TKind::Array { len: Some(0), .. }) {
+        return Err(raise(
+            ffi::PyExc_ValueError,
+            &format!("ctype '{}' is of unknown size", t.name),
+        ));
+    }
+    Ok(t.size)
+}
+
+unsafe extern "C" fn ffi_sizeof(
+    slf: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+    kwargs: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let cx = cx_of(slf)?;
+        let (a, _) = parse("sizeof", args, kwargs, &["cdecl"], 1, false)?;
+        Ok(ffi::PyLong_FromSize_t(size_of_arg(cx, a[0])?))
+    })
+}
+
+unsafe extern "C" fn ffi_alignof(
+    slf: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+    kwargs: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let cx = cx_of(slf)?;
+        let (a, _) = parse("alignof", args, kwargs, &["cdecl"], 1, false)?;
+        let tid = type_arg(cx, a[0], true)?;
+        let t = info(cx, tid);
+        if t.align == 0 || (t.size == 0 && !matches!(t.kind, TKind::Array { .. })) {
+            return Err(raise(
+                ffi::PyExc_ValueError,
+                &format!("ctype '{}' is of unknown alignment", t.name),
+            ));
+        }
+        Ok(ffi::PyLong_FromSize_t(t.align))
+    })
+}
+
+/// CFFI's `_ffi_type_offsetof` chain: `(final type, offset)` of
+/// `base.f1.f2[3]...`; a pointer base accepts an index or a field first.
+unsafe fn offset_chain(
+    cx: *mut Cx,
+    mut tid: Tid,
+    fields: &[*mut ffi::PyObject],
+) -> PyResult<(Tid, usize)> {
+    let mut off: isize = 0;
+    for (k, &f) in fields.iter().enumerate() {
+        let t = info(cx, tid);
+        if ffi::PyUnicode_Check(f) != 0 {
+            let name = str_text(f).ok_or(PyErrSet)?;
+            let rec = match t.kind {
+                TKind::Record { .. } => t,
+                TKind::Pointer { item } if k == 0 && info(cx, item).is_record() => info(cx, item),
+                _ => {
+                    return Err(raise(
+                        ffi::PyExc_TypeError,
+                        &format!("expected a struct or union ctype, got '{}'", t.name),
+                    ))
+                }
+            };
+            let TKind::Record {
+                fields: Some(fs), ..
+            } = &rec.kind
+            else {
+                return Err(raise(
+                    ffi::PyExc_TypeError,
+                    &format!("struct or union ctype '{}' is opaque", rec.name),
+                ));
+            };
+            let Some(fi) = fs.iter().find(|x| x.name == name) else {
+                ffi::PyErr_SetObject(ffi::PyExc_KeyError, f);
+                return Err(PyErrSet);
+            };
+            if fi.bitsize >= 0 {
+                return Err(raise(
+                    ffi::PyExc_TypeError,
+                    &format!("not supported for bitfield '{name}'"),
+                ));
+            }
+            off += fi.offset as isize;
+            tid = fi.ty;
+        } else {
+            let i = ffi::PyNumber_AsSsize_t(f, ffi::PyExc_OverflowError);
+            if i == -1 && !ffi::PyErr_Occurred().is_null() {
+                return Err(PyErrSet);
+            }
+            let item = match t.kind {
+                TKind::Array { item, .. } => item,
+                TKind::Pointer { item } if k == 0 => item,
+                _ => {
+                    return Err(raise(
+                        ffi::PyExc_TypeError,
+                        &format!("expected an array or ptr ctype, got '{}'", t.name),
+                    ))
+                }
+            };
+            if let TKind::Array { len: Some(n), .. } = t.kind {
+                if i < 0 || i as usize > n {
+                    return Err(raise(ffi::PyExc_IndexError, "array index out of bounds"));
+                }
+            }
+            off += i * info(cx, item).size as isize;
+            tid = item;
+        }
+    }
+    Ok((tid, off as usize))
+}
+
+unsafe extern "C" fn ffi_offsetof(
+    slf: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+    kwargs: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let cx = cx_of(slf)?;
+        let (a, rest) = parse("offsetof", args, kwargs, &["cdecl"], 1, true)?;
+        let tid = type_arg(cx, a[0], false)?;
+        if rest.is_empty() {
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                "offsetof() expects at least 2 arguments",
+            ));
+        }
+        if let TKind::Pointer { .. } = info(cx, tid).kind {
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                &format!(
+                    "expected a struct or union ctype, got '{}'",
+                    info(cx, tid).name
+                ),
+            ));
+        }
+        let (_, off) = offset_chain(cx, tid, &rest)?;
+        Ok(ffi::PyLong_FromSize_t(off))
+    })
+}
+
+unsafe extern "C" fn ffi_addressof(
+    slf: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+    kwargs: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let cx = cx_of(slf)?;
+        let (a, rest) = parse("addressof", args, kwargs, &["cdata"], 1, true)?;
+        if as_cdata(cx, a[0]).is_none() && rest.len() == 1 && ffi::PyUnicode_Check(rest[0]) != 0 {
+            // ffi.addressof(lib, "name"): a global's address or a function.
+            let ls = &*(*cx).ls;
+            let name = str_text(rest[0]).ok_or(PyErrSet)?;
+            let Some((what, ty, addr)) = crate::libobj::address_of(ls, &name) else {
+                return Err(raise(
+                    ffi::PyExc_AttributeError,
+                    &format!("cannot take the address of '{name}' (not a function or global variable of the library)"),
+                ));
+            };
+            let tid = (&(*cx).reg.table_map)[ty as usize];
+            let t = match what {
+                crate::libobj::AddressOf::Global => (*cx).reg.pointer_to(tid),
+                crate::libobj::AddressOf::Function => tid,
+            };
+            return Ok(new_cdata(cx, t, addr as *mut u8, Own::None)?.into_ptr());
+        }
+        let cd = cdata_arg(cx, a[0], "addressof")?;
+        let t = info(cx, cd.tid);
+        let ok = matches!(t.kind, TKind::Record { .. } | TKind::Array { .. })
+            || (matches!(t.kind, TKind::Pointer { .. }) && !rest.is_empty());
+        if !ok {
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                "expected a cdata struct/union/array/pointer object",
+            ));
+        }
+        let (ft, off) = offset_chain(cx, cd.tid, &rest)?;
+        let pt = (*cx).reg.pointer_to(ft);
+        ffi::Py_INCREF(a[0]);
+        let o = new_cdata(cx, pt, cd.data.wrapping_add(off), Own::Keep(a[0]))?;
+        Ok(o.into_ptr())
+    })
+}
+
+// ---- string / unpack -------------------------------------------------------------------
+
+unsafe fn null_check(cd: &CDataObj, what: &str) -> PyResult<()> {
+    if cd.data.is_null() {
+        return Err(raise(
+            ffi::PyExc_RuntimeError,
+            &format!(
+                "cannot use {what}() on {}",
+                crate::py::repr_text(cd as *const CDataObj as *mut ffi::PyObject)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+unsafe extern "C" fn ffi_string(
+    slf: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+    kwargs: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let cx = cx_of(slf)?;
+        let (a, _) = parse("string", args, kwargs, &["cdata", "maxlen"], 1, false)?;
+        let cd = cdata_arg(cx, a[0], "string")?;
+        let maxlen = if a[1].is_null() {
+            -1
+        } else {
+            let v = ffi::PyLong_AsSsize_t(a[1]);
+            if v == -1 && !ffi::PyErr_Occurred().is_null() {
+                return Err(PyErrSet);
+            }
+            v
+        };
+        let t = info(cx, cd.tid);
+        let (item, limit) = match t.kind {
+            TKind::Pointer { item } => {
+                null_check(cd, "string")?;
+                (item, if maxlen < 0 { isize::MAX } else { maxlen })
+            }
+            TKind::Array { item, .. } => {
+                let n = cd.length.max(0);
+                (item, if maxlen < 0 || maxlen > n { n } else { maxlen })
+            }
+            TKind::Prim(Prim::Char) => {
+                return Ok(ffi::PyBytes_FromStringAndSize(cd.data as *const _, 1))
+            }
+            TKind::Prim(Prim::WChar16 | Prim::WChar32) => {
+                return Ok(read(cx, cd.tid, cd.data, Read::Copy))
+            }
+            TKind::Enum { ref values, prim } => {
+                let v = Owned::check(read(cx, cd.tid, cd.data, Read::Copy))?;
+                let n = ffi::PyLong_AsLongLong(v.ptr()) as i128;
+                let _ = prim;
+                if let Some((name, _)) = values.iter().find(|(_, x)| *x == n) {
+                    let s = cstring_lossy(name);
+                    return Ok(ffi::PyUnicode_FromString(s.as_ptr()));
+                }
+                return Ok(ffi::PyObject_Str(v.ptr()));
+            }
+            _ => {
+                return Err(raise(
+                    ffi::PyExc_TypeError,
+                    &format!("string(): unexpected cdata '{}' argument", t.name),
+                ))
+            }
+        };
+        let it = info(cx, item);
+        match it.kind {
+            TKind::Prim(Prim::Char | Prim::SInt(1) | Prim::UInt(1)) | TKind::Void
+                if !matches!(it.kind, TKind::Void) =>
+            {
+                let mut n = 0isize;
+                while n < limit && *cd.data.offset(n) != 0 {
+                    n += 1;
+                }
+                Ok(ffi::PyBytes_FromStringAndSize(cd.data as *const _, n))
+            }
+            TKind::Prim(p @ (Prim::WChar16 | Prim::WChar32)) => {
+                let w = p.size() as isize;
+                let mut units = Vec::new();
+                let mut n = 0isize;
+                while n < limit {
+                    let u = if w == 2 {
+                        (cd.data.offset(n * 2) as *const u16).read_unaligned() as u32
+                    } else {
+                        (cd.data.offset(n * 4) as *const u32).read_unaligned()
+                    };
+                    if u == 0 {
+                        break;
+                    }
+                    units.push(u);
+                    n += 1;
+                }
+                wide_to_str(&units, p)
+            }
+            _ => Err(raise(
+                ffi::PyExc_TypeError,
+                &format!("string(): unexpected cdata '{}' argument", t.name),
+            )),
+        }
+    })
+}
+
+unsafe fn wide_to_str(units: &[u32], p: Prim) -> PyResult<*mut ffi::PyObject> {
+    let s: String = if p == Prim::WChar16 {
+        let u16s: Vec<u16> = units.iter().map(|&u| u as u16).collect();
+        String::from_utf16_lossy(&u16s)
+    } else {
+        let mut s = String::new();
+        for &u in units {
+            match char::from_u32(u) {
+                Some(c) => s.push(c),
+                None => {
+                    return Err(raise(
+                        ffi::PyExc_ValueError,
+                        &format!("wchar_t out of range for conversion to unicode: 0x{u:x}"),
+                    ))
+                }
+            }
+        }
+        s
+    };
+    Ok(ffi::PyUnicode_FromStringAndSize(
+        s.as_ptr() as *const _,
+        s.len() as _,
+    ))
+}
+
+unsafe extern "C" fn ffi_unpack(
+    slf: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+    kwargs: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let cx = cx_of(slf)?;
+        let (a, _) = parse("unpack", args, kwargs, &["cdata", "length"], 2, false)?;
+        let cd = cdata_arg(cx, a[0], "unpack")?;
+        let n = ffi::PyLong_AsSsize_t(a[1]);
+        if n == -1 && !ffi::PyErr_Occurred().is_null() {
+            return Err(PyErrSet);
+        }
+        if n < 0 {
+            return Err(raise(ffi::PyExc_ValueError, "negative array length"));
+        }
+        let t = info(cx, cd.tid);
+        let item = match t.kind {
+            TKind::Pointer { item } | TKind::Array { item, .. } => item,
+            _ => {
+                return Err(raise(
+                    ffi::PyExc_TypeError,
+                    &format!("expected a pointer or array, got '{}'", t.name),
+                ))
+            }
+        };
+        null_check(cd, "unpack")?;
+        let it = info(cx, item);
+        match it.kind {
+            TKind::Prim(Prim::Char) => {
+                return Ok(ffi::PyBytes_FromStringAndSize(cd.data as *const _, n))
+            }
+            TKind::Prim(p @ (Prim::WChar16 | Prim::WChar32)) => {
+                let w = p.size();
+                let units: Vec<u32> = (0..n as usize)
+                    .map(|i| {
+                        if w == 2 {
+                            (cd.data.add(i * 2) as *const u16).read_unaligned() as u32
+                        } else {
+                            (cd.data.add(i * 4) as *const u32).read_unaligned()
+                        }
+                    })
+                    .collect();
+                return wide_to_str(&units, p);
+            }
+            TKind::Void => {
+                return Err(raise(
+                    ffi::PyExc_ValueError,
+                    &format!("'{}' points to items of unknown size", t.name),
+                ))
+            }
+            _ => {}
+        }
+        if it.size == 0 {
+            return Err(raise(
+                ffi::PyExc_ValueError,
+                &format!("'{}' points to items of unknown size", t.name),
+            ));
+        }
+        let list = Owned::check(ffi::PyList_New(n))?;
+        for i in 0..n {
+            let o = Owned::check(read(
+                cx,
+                item,
+                cd.data.add(i as usize * it.size),
+                Read::View(a[0]),
+            ))?;
+            ffi::PyList_SetItem(list.ptr(), i, o.into_ptr());
+        }
+        Ok(list.into_ptr())
+    })
+}
+
+// ---- buffers -------------------------------------------------------------------------------
+
+pub(crate) unsafe extern "C" fn ffi_buffer_new(
+    slf: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+    kwargs: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    trampoline(|| {
+        // `slf` is the buffer type (tp_new); its module leads to the Cx.
+        let m = ffi::PyType_GetModule(slf as *mut ffi::PyTypeObject);
+        if m.is_null() {
+            return Err(PyErrSet);
+        }
+        let cx = crate::module::cx_of_module(m);
+        if cx.is_null() {
+            return Err(raise(
+                ffi::PyExc_RuntimeError,
+                "cembed: the module was cleared",
+            ));
+        }
+        let (a, _) = parse("buffer", args, kwargs, &["cdata", "size"], 1, false)?;
+        let cd = cdata_arg(cx, a[0], "buffer")?;
+        let t = info(cx, cd.tid);
+        let mut size = if a[1].is_null() {
+            -1
+        } else {
+            let v = ffi::PyLong_AsSsize_t(a[1]);
+            if v == -1 && !ffi::PyErr_Occurred().is_null() {
+                return Err(PyErrSet);
+            }
+            v
+        };
+        if size < 0 {
+            size = match t.kind {
+                TKind::Pointer { item } => info(cx, item).size as isize,
+                TKind::Array { item, .. } => cd.length.max(0) * info(cx, item).size as isize,
+                _ => {
+                    return Err(raise(
+                        ffi::PyExc_TypeError,
+                        &format!("expected a pointer or array cdata, got cdata '{}'", t.name),
+                    ))
+                }
+            };
+            if size <= 0 && !matches!(t.kind, TKind::Array { .. }) {
+                return Err(raise(
+                    ffi::PyExc_TypeError,
+                    &format!("don't know the size pointed to by '{}'", t.name),
+                ));
+            }
+        } else if !t.is_ptr_like() {
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                &format!("expected a pointer or array cdata, got cdata '{}'", t.name),
+            ));
+        }
+        new_buffer(cx, cd.data, size as usize, a[0])
+    })
+}
+
+unsafe extern "C" fn ffi_from_buffer(
+    slf: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+    kwargs: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let cx = cx_of(slf)?;
+        let (a, _) = parse(
+            "from_buffer",
+            args,
+            kwargs,
+            &["cdecl", "python_buffer", "require_writable"],
+            1,
+            false,
+        )?;
+        // from_buffer(obj) or from_buffer(cdecl, obj).
+        let (tid, obj) = if a[1].is_null()
+            || (ffi::PyUnicode_Check(a[0]) == 0
+                && ffi::Py_TYPE(a[0]) as *mut ffi::PyObject != (*cx).ctype_type)
+        {
+            if !a[1].is_null() && a[2].is_null() {
+                // from_buffer(obj, require_writable) positional
+                let t = (*cx)
+                    .reg
+                    .parse("char[]")
+                    .map_err(|e| raise((*cx).error, &e))?;
+                return from_buffer(cx, t, a[0], a[1]);
+            }
+            let t = (*cx)
+                .reg
+                .parse("char[]")
+                .map_err(|e| raise((*cx).error, &e))?;
+            (t, a[0])
+        } else {
+            (type_arg(cx, a[0], false)?, a[1])
+        };
+        from_buffer(cx, tid, obj, a[2])
+    })
+}
+
+unsafe fn from_buffer(
+    cx: *mut Cx,
+    tid: Tid,
+    obj: *mut ffi::PyObject,
+    writable: *mut ffi::PyObject,
+) -> PyResult<*mut ffi::PyObject> {
+    let t = info(cx, tid);
+    let (item, len) = match t.kind {
+        TKind::Array { item, len } => (item, len),
+        TKind::Pointer { item } => (item, None),
+        _ => {
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                &format!("expected a pointer or array ctype, got '{}'", t.name),
+            ))
+        }
+    };
+    let want_w = !writable.is_null() && ffi::PyObject_IsTrue(writable) == 1;
+    if ffi::PyUnicode_Check(obj) != 0 {
+        return Err(raise(
+            ffi::PyExc_TypeError,
+            &format!("from_buffer() cannot return the address of a unicode object"),
+        ));
+    }
+    let mut view: Box<ffi::Py_buffer> = Box::new(std::mem::zeroed());
+    let flags = if want_w {
+        ffi::PyBUF_WRITABLE
+    } else {
+        ffi::PyBUF_SIMPLE
+    };
+    if ffi::PyObject_GetBuffer(obj, &mut *view, flags) < 0 {
+        return Err(PyErrSet);
+    }
+    let isz = info(cx, item).size.max(1);
+    let nbytes = view.len as usize;
+    let data = view.buf as *mut u8;
+    let length = match len {
+        Some(n) => {
+            if n * isz > nbytes {
+                ffi::PyBuffer_Release(&mut *view);
+                return Err(raise(
+                    ffi::PyExc_ValueError,
+                    &format!(
+                        "buffer is too small ({nbytes} bytes) for '{}' ({} bytes)",
+                        t.name,
+                        n * isz
+                    ),
+                ));
+            }
+            n as isize
+        }
+        None => (nbytes / isz) as isize,
+    };
+    let o = new_cdata(cx, tid, data, Own::Buffer(view))?;
+    set_length(o.ptr(), length);
+    Ok(o.into_ptr())
+}
+
+/// Address (and writability) of a memmove operand.
+unsafe fn mem_operand(
+    cx: *mut Cx,
+    obj: *mut ffi::PyObject,
+    writable: bool,
+    views: &mut Vec<ffi::Py_buffer>,
+) -> PyResult<*mut u8> {
+    if let Some(cd) = as_cdata(cx, obj) {
+        if !info(cx, cd.tid).is_ptr_like() {
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                &format!(
+                    "expected a pointer or array cdata, got cdata '{}'",
+                    info(cx, cd.tid).name
+                ),
+            ));
+        }
+        return Ok(cd.data);
+    }
+    let mut v: ffi::Py_buffer = std::mem::zeroed();
+    let flags = if writable {
+        ffi::PyBUF_WRITABLE
+    } else {
+        ffi::PyBUF_SIMPLE
+    };
+    if ffi::PyObject_GetBuffer(obj, &mut v, flags) < 0 {
+        return Err(PyErrSet);
+    }
+    let p = v.buf as *mut u8;
+    views.push(v);
+    Ok(p)
+}
+
+unsafe extern "C" fn ffi_memmove(
+    slf: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+    kwargs: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let cx = cx_of(slf)?;
+        let (a, _) = parse("memmove", args, kwargs, &["dest", "src", "n"], 3, false)?;
+        let n = ffi::PyLong_AsSsize_t(a[2]);
+        if n == -1 && !ffi::PyErr_Occurred().is_null() {
+            return Err(PyErrSet);
+        }
+        if n < 0 {
+            return Err(raise(ffi::PyExc_ValueError, "negative size"));
+        }
+        let mut views = Vec::new();
+        let r = (|| {
+            let d = mem_operand(cx, a[0], true, &mut views)?;
+            let s = mem_operand(cx, a[1], false, &mut views)?;
+            if n > 0 {
+                std::ptr::copy(s, d, n as usize);
+            }
+            Ok(crate::py::new_ref(ffi::Py_None()))
+        })();
+        for mut v in views {
+            ffi::PyBuffer_Release(&mut v);
+        }
+        r
+    })
+}
+
+// ---- handles, gc, release ---------------------------------------------------------------
+
+unsafe extern "C" fn ffi_new_handle(
+    slf: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+    kwargs: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let cx = cx_of(slf)?;
+        let (a, _) = parse("new_handle", args, kwargs, &["x"], 1, false)?;
+        let vp = (*cx)
+            .reg
+            .parse("void *")
+            .map_err(|e| raise((*cx).error, &e))?;
+        let o = new_cdata(cx, vp, null_mut(), Own::Handle(crate::py::new_ref(a[0])))?;
+        // The handle's value is its own address: unique while it lives.
+        (*(o.ptr() as *mut CDataObj)).data = o.ptr() as *mut u8;
+        (*cx).handles.insert(o.ptr() as usize);
+        Ok(o.into_ptr())
+    })
+}
+
+unsafe extern "C" fn ffi_from_handle(
+    slf: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+    kwargs: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let cx = cx_of(slf)?;
+        let (a, _) = parse("from_handle", args, kwargs, &["x"], 1, false)?;
+        let cd = cdata_arg(cx, a[0], "from_handle")?;
+        if !info(cx, cd.tid).is_ptr_like() {
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                &format!(
+                    "expected a 'cdata' object with a 'void *' out of new_handle(), got '{}'",
+                    info(cx, cd.tid).name
+                ),
+            ));
+        }
+        if cd.data.is_null() {
+            return Err(raise(
+                ffi::PyExc_RuntimeError,
+                "cannot use from_handle() on NULL pointer",
+            ));
+        }
+        let addr = cd.data as usize;
+        if !(*cx).handles.contains(&addr) {
+            return Err(raise(
+                ffi::PyExc_RuntimeError,
+                "cembed: from_handle(): this pointer is not a live handle made by new_handle()",
+            ));
+        }
+        match handle_target(addr as *mut ffi::PyObject) {
+            Some(t) => Ok(crate::py::new_ref(t)),
+            None => Err(raise(
+                ffi::PyExc_RuntimeError,
+                "cembed: from_handle(): the handle was released",
+            )),
+        }
+    })
+}
+
+unsafe extern "C" fn ffi_gc(
+    slf: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+    kwargs: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let cx = cx_of(slf)?;
+        let (a, _) = parse(
+            "gc",
+            args,
+            kwargs,
+            &["cdata", "destructor", "size"],
+            2,
+            false,
+        )?;
+        let cd = cdata_arg(cx, a[0], "gc")?;
+        if a[1] == ffi::Py_None() {
+            // ffi.gc(p, None): detach a previous destructor.
+            let c = cd as *const CDataObj as *mut CDataObj;
+            if let Own::Gc { .. } = (*c).own {
+                if let Own::Gc { orig, destructor } = std::mem::replace(&mut (*c).own, Own::None) {
+                    ffi::Py_DECREF(destructor);
+                    (*c).own = Own::Keep(orig);
+                }
+            }
+            return Ok(crate::py::new_ref(ffi::Py_None()));
+        }
+        let o = new_cdata(
+            cx,
+            cd.tid,
+            cd.data,
+            Own::Gc {
+                orig: crate::py::new_ref(a[0]),
+                destructor: crate::py::new_ref(a[1]),
+            },
+        )?;
+        (*(o.ptr() as *mut CDataObj)).length = cd.length;
+        Ok(o.into_ptr())
+    })
+}
+
+unsafe extern "C" fn ffi_release(
+    slf: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+    kwargs: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let cx = cx_of(slf)?;
+        let (a, _) = parse("release", args, kwargs, &["cdata"], 1, false)?;
+        let cd = cdata_arg(cx, a[0], "release")?;
+        release(cd as *const CDataObj as *mut CDataObj)?;
+        Ok(crate::py::new_ref(ffi::Py_None()))
+    })
+}
+
+// ---- init_once, list_types, getctype ---------------------------------------------------
+
+unsafe extern "C" fn ffi_init_once(
+    slf: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+    kwargs: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let cx = cx_of(slf)?;
+        let (a, _) = parse("init_once", args, kwargs, &["func", "tag"], 2, false)?;
+        let d = (*cx).init_once;
+        let got = ffi::PyDict_GetItemWithError(d, a[1]);
+        if !got.is_null() {
+            return Ok(crate::py::new_ref(got));
+        }
+        if !ffi::PyErr_Occurred().is_null() {
+            return Err(PyErrSet);
+        }
+        // The GIL serialises callers; a recursive call from inside `func`
+        // for the same tag would call it again, as CFFI's deadlock guard
+        // would report — keep it simple: run, then record.
+        let r = Owned::check(ffi::PyObject_CallNoArgs(a[0]))?;
+        let again = ffi::PyDict_GetItemWithError(d, a[1]);
+        if !again.is_null() {
+            return Ok(crate::py::new_ref(again));
+        }
+        if ffi::PyDict_SetItem(d, a[1], r.ptr()) < 0 {
+            return Err(PyErrSet);
+        }
+        Ok(r.into_ptr())
+    })
+}
+
+unsafe extern "C" fn ffi_list_types(
+    slf: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+    kwargs: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let cx = cx_of(slf)?;
+        parse("list_types", args, kwargs, &[], 0, false)?;
+        let reg = &(*cx).reg;
+        let mut tds: Vec<&str> = reg.typedefs.iter().map(|(n, _)| n.as_str()).collect();
+        tds.sort();
+        tds.dedup();
+        let mut structs = Vec::new();
+        let mut unions = Vec::new();
+        for &tid in &reg.table_map {
+            let t = reg.info(tid);
+            if let TKind::Record { union, .. } = t.kind {
+                if let Some(tag) = t.name.strip_prefix("struct ") {
+                    if !tag.starts_with('$') {
+                        structs.push(tag);
+                    }
+                } else if let Some(tag) = t.name.strip_prefix("union ") {
+                    if !tag.starts_with('$') {
+                        unions.push(tag);
+                    }
+                }
+                let _ = union;
+            }
+        }
+        for v in [&mut structs, &mut unions] {
+            v.sort();
+            v.dedup();
+        }
+        let mk = |v: &[&str]| -> PyResult<Owned> {
+            let l = Owned::check(ffi::PyList_New(0))?;
+            for s in v {
+                let o = Owned::check(ffi::PyUnicode_FromStringAndSize(
+                    s.as_ptr() as *const _,
+                    s.len() as _,
+                ))?;
+                ffi::PyList_Append(l.ptr(), o.ptr());
+            }
+            Ok(l)
+        };
+        let (a, b, c) = (mk(&tds)?, mk(&structs)?, mk(&unions)?);
+        Ok(ffi::PyTuple_Pack(3, a.ptr(), b.ptr(), c.ptr()))
+    })
+}
+
+unsafe extern "C" fn ffi_getctype(
+    slf: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+    kwargs: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let cx = cx_of(slf)?;
+        let (a, _) = parse(
+            "getctype",
+            args,
+            kwargs,
+            &["cdecl", "replace_with"],
+            1,
+            false,
+        )?;
+        let tid = type_arg(cx, a[0], false)?;
+        let t = info(cx, tid);
+        let mut repl = if a[1].is_null() {
+            String::new()
+        } else {
+            str_text(a[1]).ok_or(PyErrSet)?
+        };
+        let repl_trim = repl.trim().to_string();
+        if !repl_trim.is_empty() {
+            // CFFI: a space before a name, and parentheses around a
+            // pointer declarator inserted before an array/function part.
+            let starts_ptr = repl_trim.starts_with('*');
+            let after_is_suffix = t.name[t.name_pos..].starts_with(['[', '(']);
+            repl = if starts_ptr && after_is_suffix {
+                format!("({repl_trim})")
+            } else {
+                repl_trim
+            };
+            if !repl.starts_with(['[', '(']) {
+                repl = format!(" {repl}");
+            }
+        } else {
+            repl.clear();
+        }
+        let mut s = String::new();
+        s.push_str(&t.name[..t.name_pos]);
+        s.push_str(&repl);
+        s.push_str(&t.name[t.name_pos..]);
+        // "int *" + " x" -> "int * x": CFFI gives "int * x".
+        let cs = cstring_lossy(&s);
+        Ok(ffi::PyUnicode_FromString(cs.as_ptr()))
+    })
+}
+
+// ---- attributes ----------------------------------------------------------------------------
+
+unsafe extern "C" fn get_null(slf: *mut ffi::PyObject, _c: *mut c_void) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let cx = cx_of(slf)?;
+        let vp = (*cx)
+            .reg
+            .parse("void *")
+            .map_err(|e| raise((*cx).error, &e))?;
+        debug_assert!(is_void_ptr(cx, vp));
+        Ok(new_cdata(cx, vp, null_mut(), Own::None)?.into_ptr())
+    })
+}
+
+unsafe extern "C" fn get_cdata_type(
+    slf: *mut ffi::PyObject,
+    _c: *mut c_void,
+) -> *mut ffi::PyObject {
+    trampoline(|| Ok(crate::py::new_ref((*cx_of(slf)?).cdata_type)))
+}
+
+/// `ffi.buffer`: the buffer type itself, callable as `ffi.buffer(cdata,
+/// size=-1)` (CFFI's buffer type is both).
+unsafe extern "C" fn get_buffer_type(
+    slf: *mut ffi::PyObject,
+    _c: *mut c_void,
+) -> *mut ffi::PyObject {
+    trampoline(|| Ok(crate::py::new_ref((*cx_of(slf)?).buffer_type)))
+}
+
+unsafe extern "C" fn get_ctype_type(
+    slf: *mut ffi::PyObject,
+    _c: *mut c_void,
+) -> *mut ffi::PyObject {
+    trampoline(|| Ok(crate::py::new_ref((*cx_of(slf)?).ctype_type)))
+}
+
+unsafe extern "C" fn get_errno(_slf: *mut ffi::PyObject, _c: *mut c_void) -> *mut ffi::PyObject {
+    ffi::PyLong_FromLong(crate::cfunc::errno::get() as _)
+}
+
+unsafe extern "C" fn set_errno(
+    _slf: *mut ffi::PyObject,
+    v: *mut ffi::PyObject,
+    _c: *mut c_void,
+) -> std::ffi::c_int {
+    if v.is_null() {
+        raise(ffi::PyExc_AttributeError, "cannot delete errno");
+        return -1;
+    }
+    let x = ffi::PyLong_AsLong(v);
+    if x == -1 && !ffi::PyErr_Occurred().is_null() {
+        return -1;
+    }
+    crate::cfunc::errno::set(x as i32);
+    0
+}

@@ -1,0 +1,106 @@
+"""The real sqlite3 shell loads examples/sqlite_ext (SQL functions written in
+Python) with `.load` and runs SQL through them."""
+
+import subprocess
+
+import pytest
+
+from cembed_e2e import lines
+
+pytestmark = pytest.mark.realhost
+
+
+def sqlite_version(shell):
+    return subprocess.run([shell, "--version"], capture_output=True, text=True,
+                          check=True).stdout.split()[0]
+
+
+def script(*statements):
+    return "".join(s + "\n" for s in statements)
+
+
+@pytest.mark.smoke
+def test_sqlite_shell_loads_the_extension_from_another_directory(sqlite3_shell,
+                                                                  sqlite_example):
+    _, lib = sqlite_example.build()
+    # The shell reads the script from stdin, in another directory than the
+    # library's; `.load` gets the path without `.so`, as users write it.
+    r = sqlite_example.run([sqlite3_shell, "-batch", ":memory:"], cwd="/", stdin=script(
+        ".load " + lib[:-len(".so")],
+        "SELECT py_upper('abc');",
+        "SELECT py_upper('grüße'), py_upper(NULL) IS NULL, typeof(py_upper(NULL));",
+        "SELECT py_eval('sum(range(10))'), typeof(py_eval('2**40')), py_eval('\"x\" * 3');",
+        "SELECT py_upper(name) FROM (SELECT 'ab' AS name UNION ALL SELECT 'cd') ORDER BY 1;",
+        "SELECT 'still running';",
+    ))
+    assert (r.returncode, r.stderr) == (0, "")
+    # The init code's print() is in Python's buffer (stdout is a pipe) until
+    # the process exits; the shell flushes its own output before that.
+    assert r.stdout == lines(
+        "ABC",
+        "GRÜSSE|1|null",
+        "45|integer|xxx",
+        "AB",
+        "CD",
+        "still running",
+        "[python] pyext loaded into sqlite %s" % sqlite_version(sqlite3_shell),
+    )
+
+
+def test_dot_load_relative_to_the_working_directory(sqlite3_shell, sqlite_example):
+    out, _ = sqlite_example.build()
+    # Exactly what a user types next to the library. sqlite tries the name
+    # as given, then with ".so", and derives the entry point from it:
+    # libpyext -> sqlite3_pyext_init.
+    r = sqlite_example.run([sqlite3_shell, ":memory:", ".load ./libpyext",
+                            "SELECT py_upper('abc');"], cwd=out)
+    assert (r.returncode, r.stderr) == (0, "")
+    # Here the shell leaves its output in its stdio buffer until exit(), and
+    # Python's exit-time flush runs first (an atexit handler, before exit()
+    # flushes stdio): the init code's line comes out first.
+    assert r.stdout == lines("[python] pyext loaded into sqlite %s"
+                             % sqlite_version(sqlite3_shell), "ABC")
+
+
+def test_python_errors_become_sql_errors_and_tracebacks(sqlite3_shell, sqlite_example):
+    _, lib = sqlite_example.build()
+    r = sqlite_example.run([sqlite3_shell, "-batch", ":memory:"], cwd="/", stdin=script(
+        ".load " + lib,
+        "SELECT py_eval('1/0');",           # caught: sqlite3_result_error
+        "SELECT py_eval('undefined_name');",
+        "SELECT quote(py_upper(X'FF'));",   # uncaught: traceback, result NULL
+        "SELECT 'still running';",
+    ))
+    # A statement failed: the shell's exit status says so.
+    assert r.returncode == 1
+    assert r.stdout == lines("NULL", "still running",
+                             "[python] pyext loaded into sqlite %s"
+                             % sqlite_version(sqlite3_shell))
+    err = r.stderr.splitlines()
+    assert err[0] == "Runtime error near line 2: ZeroDivisionError: division by zero"
+    assert err[1] == ("Runtime error near line 3: NameError: name 'undefined_name' "
+                      "is not defined")
+    assert err[2].startswith("Exception ignored from cffi callback <function py_upper")
+    assert err[3] == "Traceback (most recent call last):"
+    assert err[-1].startswith("UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff")
+
+
+def test_init_code_error_leaves_the_shell_running(sqlite3_shell, sqlite_example):
+    _, lib = sqlite_example.build(edit=lambda text: text.replace(
+        "    from pyext import ffi, lib\n",
+        "    from pyext import ffi, lib\n    raise RuntimeError('pyext refuses to start')\n"))
+    r = sqlite_example.run([sqlite3_shell, "-batch", ":memory:"], cwd="/", stdin=script(
+        ".load " + lib,
+        "SELECT py_upper('abc');",
+        "SELECT 'still running';",
+    ))
+    # The entry point returned 0, which is SQLITE_OK: the load "worked", but
+    # no function was registered, and the shell says so itself.
+    assert r.returncode == 1
+    assert r.stdout == lines("still running")
+    assert "Traceback (most recent call last):" in r.stderr
+    assert "RuntimeError: pyext refuses to start" in r.stderr
+    assert "From: pyext" in r.stderr.splitlines()      # the library is named
+    assert ("function pyext.sqlite3_pyext_init() called, but initialization code "
+            "failed.  Returning 0.") in r.stderr.splitlines()
+    assert "Parse error near line 2: no such function: py_upper" in r.stderr.splitlines()

@@ -210,19 +210,26 @@ TypeError: initializer for ctype 'char *' must be a cdata pointer, not bytes
 """
 
 
+def key_lines(stderr):
+    """The report headers and the exception lines: the traceback's layout
+    between them is CPython's and varies between versions."""
+    return [l for l in stderr.splitlines()
+            if l.startswith("Exception ignored") or re.match(r"^[A-Za-z]+Error: ", l)]
+
+
 def run(project, flavor):
     p = Project(project.file(flavor))
     p.build(BUILD, flavor=flavor)
     exe = p.gcc(HOST, libs=["libext.so"])
     r = p.run(exe, env=cffi_env() if flavor == "cffi" else None)
-    return r.stdout, re.sub(r"0x[0-9a-f]+", "ADDR", r.stderr)
+    return r.stdout, key_lines(re.sub(r"0x[0-9a-f]+", "ADDR", r.stderr))
 
 
 @pytest.mark.smoke
 def test_extern_python_every_type(project):
     out, err = run(project, "cembed")
     assert out == EXPECTED
-    assert err == STDERR_EXPECTED
+    assert err == key_lines(STDERR_EXPECTED)
 
 
 @pytest.mark.cffi
@@ -230,4 +237,4 @@ def test_extern_python_every_type_same_as_cffi(project):
     pytest.importorskip("cffi")
     out, err = run(project, "cffi")
     assert out == EXPECTED
-    assert err == STDERR_EXPECTED
+    assert err == key_lines(STDERR_EXPECTED)

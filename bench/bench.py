@@ -556,7 +556,8 @@ def build_report(args, info, results):
         row["ratio"] = {}
         for other in ("floor", "cffi", "python"):
             o = row["median"].get(other)
-            if c is not None and o:
+            # Differences (growth, threads) can be ~0 or negative: no ratio.
+            if c is not None and o and key not in ABS_TARGETS:
                 row["ratio"][other] = c / o
         if key in TARGETS:
             other, test, text = TARGETS[key]

@@ -17,11 +17,10 @@
 //!   C type.
 //!
 //! Pointer parameters accept what CFFI's `_prepare_pointer_call_argument`
-//! accepts in both cases: a cdata pointer or array, `bytes` for a `char *`
-//! (or `void *`, or any pointer to a 1-byte integer; the C code sees the bytes
-//! object's own buffer, NUL-terminated), and a list or tuple (or a `str` for a
-//! `wchar_t *`-like pointer), converted into a temporary array that lives for
-//! the duration of the call.
+//! accepts in both cases: a cdata pointer or array, `bytes` for a `char *`,
+//! a list or tuple as a temporary array, ... (`cdata::arg_from_py`, through
+//! `cdata::value_from_py` with a keep-alive list). Struct and union results
+//! come back as owning cdata (`convert::to_py_owned`).
 //!
 //! ## The GIL and errno
 //! The thunk runs with the GIL released, as CFFI's wrappers do
@@ -32,10 +31,10 @@
 //! the thunk, errno is set from and saved to this thread's "ffi.errno" slot
 //! ([`errno`]), like CFFI's `_cffi_restore_errno`/`_cffi_save_errno`.
 
-use crate::convert::{from_py, to_py, Conv};
+use crate::convert::{from_py, to_py_owned, Conv};
 use crate::ctypes::{Prim, RtType};
 use crate::libstate::LibState;
-use crate::py::{raise, type_name, Owned, PyErrSet, PyResult};
+use crate::py::{raise, Owned, PyErrSet, PyResult};
 use cembed_abi::{type_flags, Kind, Thunk};
 use pyo3_ffi as ffi;
 use std::ffi::{c_void, CStr};
@@ -250,7 +249,6 @@ struct Param {
     ty: u32,
     /// The type name in range errors (see [`lib_int_name`]).
     msg_name: &'static CStr,
-    pointer: bool,
     /// First slot of this argument in the call's buffer.
     slot: usize,
 }
@@ -270,6 +268,7 @@ pub(crate) struct CFuncPlan {
     /// attribute access, as CFFI only fails when calling.
     error: Option<(PlanError, String)>,
     thunk: Option<Thunk>,
+    variadic: bool,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -298,6 +297,7 @@ impl CFuncPlan {
             slots: 0,
             error: None,
             thunk: None,
+            variadic: false,
         };
         let Some(sig) = (cf.type_ >= 0)
             .then(|| signature(ls, cf.type_ as u32))
@@ -324,7 +324,6 @@ impl CFuncPlan {
                 conv,
                 ty: p,
                 msg_name,
-                pointer: t.kind == Kind::Pointer,
                 slot,
             });
             slot += t.size.max(conv.size()).div_ceil(SLOT).max(1);
@@ -338,6 +337,7 @@ impl CFuncPlan {
         plan.params = params.into_boxed_slice();
         plan.slots = slot;
         let pname = || pointer_name(&sig.func.name.to_string_lossy());
+        plan.variadic = sig.variadic;
         if sig.variadic {
             plan.error = Some((
                 PlanError::Uncallable,
@@ -356,6 +356,11 @@ impl CFuncPlan {
             }
         }
         plan
+    }
+
+    /// `lib.f` of a variadic C function is a cdata (libobj.rs).
+    pub(crate) fn is_variadic(&self) -> bool {
+        self.variadic
     }
 
     /// Number of parameters (for the builtin's METH_* flags).
@@ -418,15 +423,11 @@ pub(crate) unsafe fn call_cfunc(
         heap_ptrs.resize(argv.len(), null_mut());
         &mut heap_ptrs[..]
     };
-    // Temporary arrays made from lists live until the call returned.
-    let mut keep: Vec<Vec<Slot>> = Vec::new();
+    // Temporaries (arrays made from lists, bytes) live until the call returned.
+    let mut keep: Vec<Owned> = Vec::new();
     for (i, (p, &obj)) in plan.params.iter().zip(argv).enumerate() {
         let dst = base.add(p.slot) as *mut c_void;
-        if p.pointer {
-            pointer_argument(ls, p.ty, obj, dst, &mut keep)?;
-        } else {
-            from_py(p.conv, p.msg_name, obj, dst)?;
-        }
+        arg_from_py(ls, p.conv, p.ty, p.msg_name, obj, dst, &mut keep)?;
         ptrs[i] = dst;
     }
     let rp = match plan.result {
@@ -438,13 +439,34 @@ pub(crate) unsafe fn call_cfunc(
     match plan.result {
         None => Ok(crate::py::new_ref(ffi::Py_None())),
         Some((conv, r, _)) => {
-            let o = to_py(conv, ls.type_name(r), rp);
+            let o = to_py_owned(conv, ls.type_name(r), rp);
             if o.is_null() {
                 Err(PyErrSet)
             } else {
                 Ok(o)
             }
         }
+    }
+}
+
+/// Converts one argument into its slot: primitives here (with the message
+/// name the caller chose), everything else by the data model with CFFI's
+/// call-only conveniences, temporaries pushed to `keep`.
+///
+/// # Safety
+/// GIL held; `dst` has room for the parameter type, 16-aligned.
+unsafe fn arg_from_py(
+    ls: &LibState,
+    conv: Conv,
+    ty: u32,
+    msg_name: &CStr,
+    obj: *mut ffi::PyObject,
+    dst: *mut c_void,
+    keep: &mut Vec<Owned>,
+) -> PyResult<()> {
+    match conv {
+        Conv::CData { .. } => crate::cdata::value_from_py(ls, ty, obj, dst, Some(keep)),
+        _ => from_py(conv, msg_name, obj, dst),
     }
 }
 
@@ -510,18 +532,14 @@ unsafe fn call_with(
     // One buffer per argument; temporaries (arrays made from lists) are kept
     // in `keep` until the call returned.
     let mut storage: Vec<Vec<Slot>> = Vec::with_capacity(n);
-    let mut keep: Vec<Vec<Slot>> = Vec::new();
+    let mut keep: Vec<Owned> = Vec::new();
     let mut ptrs: Vec<*mut c_void> = Vec::with_capacity(n);
-    for (i, (&p, &obj)) in sig.params.iter().zip(argv).enumerate() {
+    for (&p, &obj) in sig.params.iter().zip(argv) {
         let t = ls.types.get(p);
         let conv = Conv::of(t);
         let mut buf = slots_for(t.size.max(conv.size()));
         let dst = buf.as_mut_ptr() as *mut c_void;
-        let _ = i;
-        match t.kind {
-            Kind::Pointer => pointer_argument(ls, p, obj, dst, &mut keep)?,
-            _ => from_py(conv, &t.name, obj, dst)?,
-        }
+        arg_from_py(ls, conv, p, &t.name, obj, dst, &mut keep)?;
         ptrs.push(dst);
         storage.push(buf);
     }
@@ -544,151 +562,13 @@ unsafe fn call_with(
     match rtype {
         None => Ok(crate::py::new_ref(ffi::Py_None())),
         Some(r) => {
-            let o = to_py(rconv, ls.type_name(r), rp);
+            let o = to_py_owned(rconv, ls.type_name(r), rp);
             if o.is_null() {
                 Err(PyErrSet)
             } else {
                 Ok(o)
             }
         }
-    }
-}
-
-/// CFFI's `_prepare_pointer_call_argument`: writes the pointer value for
-/// `obj` passed to a parameter of POINTER type `pty` at `dst`.
-///
-/// # Safety
-/// GIL held; `dst` has room for a pointer; `obj` valid and kept alive by the
-/// caller for the whole call (the C code may see its buffer).
-unsafe fn pointer_argument(
-    ls: &LibState,
-    pty: u32,
-    obj: *mut ffi::PyObject,
-    dst: *mut c_void,
-    keep: &mut Vec<Vec<Slot>>,
-) -> PyResult<()> {
-    let t = ls.types.get(pty);
-    let item = t.item.map(|i| ls.types.get(i));
-    let item_prim = item.and_then(|it| it.prim);
-    let char_sized = matches!(
-        item_prim,
-        Some(Prim::Char | Prim::Bool | Prim::SInt(1) | Prim::UInt(1))
-    );
-    let void_item = item.is_some_and(|it| it.kind == Kind::Void);
-    if ffi::PyBytes_Check(obj) != 0 && (char_sized || void_item) {
-        // The C code sees the bytes object's own (NUL-terminated) buffer; we
-        // assume, as CFFI does, that it does not write to it.
-        let data = ffi::PyBytes_AsString(obj);
-        if item_prim == Some(Prim::Bool) {
-            let len = ffi::PyBytes_Size(obj) as usize;
-            let bytes = std::slice::from_raw_parts(data as *const u8, len);
-            if bytes.iter().any(|&b| b > 1) {
-                return Err(raise(
-                    ffi::PyExc_ValueError,
-                    "an array of _Bool can only contain \\x00 or \\x01",
-                ));
-            }
-        }
-        (dst as *mut *mut c_void).write(data as *mut c_void);
-        return Ok(());
-    }
-    let is_list = ffi::PyList_Check(obj) != 0 || ffi::PyTuple_Check(obj) != 0;
-    let is_str = ffi::PyUnicode_Check(obj) != 0;
-    let Some(it) = item.filter(|it| it.size > 0 && (is_list || is_str)) else {
-        return default_pointer(ls, pty, obj, dst);
-    };
-    let item_idx = t.item.expect("item exists");
-    let iconv = Conv::of(it);
-    let (count, wide) = if is_list {
-        (ffi::PySequence_Size(obj) as usize, None)
-    } else {
-        match item_prim {
-            Some(p @ (Prim::WChar16 | Prim::WChar32)) => {
-                let units = wide_units(obj, p)?;
-                (units.len() + 1, Some(units))
-            }
-            _ if char_sized => {
-                return Err(raise(
-                    ffi::PyExc_TypeError,
-                    &format!(
-                        "initializer for ctype '{}' must be a bytes or list or tuple, not str",
-                        t.name.to_string_lossy()
-                    ),
-                ))
-            }
-            _ => return default_pointer(ls, pty, obj, dst),
-        }
-    };
-    let total = count.checked_mul(it.size).ok_or_else(|| {
-        raise(
-            ffi::PyExc_OverflowError,
-            "array size would overflow a Py_ssize_t",
-        )
-    })?;
-    let mut buf = slots_for(total);
-    let base = buf.as_mut_ptr() as *mut u8;
-    match wide {
-        Some(units) => {
-            for (i, u) in units.iter().enumerate() {
-                match it.size {
-                    2 => (base as *mut u16).add(i).write_unaligned(*u as u16),
-                    _ => (base as *mut u32).add(i).write_unaligned(*u),
-                }
-            }
-        }
-        None => {
-            let name = ls.type_name(item_idx);
-            for i in 0..count {
-                let o = Owned::check(ffi::PySequence_GetItem(obj, i as ffi::Py_ssize_t))?;
-                from_py(iconv, name, o.ptr(), base.add(i * it.size) as *mut c_void)?;
-            }
-        }
-    }
-    (dst as *mut *mut c_void).write(base as *mut c_void);
-    keep.push(buf);
-    Ok(())
-}
-
-/// The code units of `s` for a 2- or 4-byte wide character array (UTF-16
-/// surrogate pairs for 2), without the terminator.
-unsafe fn wide_units(s: *mut ffi::PyObject, p: Prim) -> PyResult<Vec<u32>> {
-    let n = ffi::PyUnicode_GetLength(s);
-    if n < 0 {
-        return Err(PyErrSet);
-    }
-    let mut out = Vec::with_capacity(n as usize);
-    for i in 0..n {
-        let c = ffi::PyUnicode_ReadChar(s, i);
-        if p == Prim::WChar16 && c > 0xFFFF {
-            let v = c - 0x10000;
-            out.push(0xD800 | (v >> 10));
-            out.push(0xDC00 | (v & 0x3FF));
-        } else {
-            out.push(c);
-        }
-    }
-    Ok(out)
-}
-
-/// A pointer argument that is not a Python initializer: a cdata pointer or
-/// array (the cdata conversions decide), else CFFI's TypeError.
-unsafe fn default_pointer(
-    ls: &LibState,
-    pty: u32,
-    obj: *mut ffi::PyObject,
-    dst: *mut c_void,
-) -> PyResult<()> {
-    let t = ls.types.get(pty);
-    match Conv::of(t) {
-        Conv::Unsupported => Err(raise(
-            ffi::PyExc_TypeError,
-            &format!(
-                "initializer for ctype '{}' must be a cdata pointer, not {}",
-                t.name.to_string_lossy(),
-                type_name(obj)
-            ),
-        )),
-        conv => from_py(conv, &t.name, obj, dst),
     }
 }
 

@@ -23,7 +23,7 @@
 //! generated tables; the per-module cache is a dict in the module state
 //! (`funcs` in `module.rs`), which owns every object it holds.
 
-use crate::convert::{from_py, to_py, Conv};
+use crate::convert::{from_py, to_py_view, Conv};
 use crate::libstate::LibState;
 use crate::module::SyncCell;
 use crate::py::{cstring_lossy, raise, str_text, text, Owned, PyErrSet, PyResult};
@@ -184,14 +184,15 @@ pub(crate) fn index(ls: &LibState) -> &LibIndex {
 }
 
 /// CFFI's message for a name the library does not have.
-unsafe fn no_such_name(ls: &LibState, name: &str) -> PyErrSet {
-    raise(
-        ffi::PyExc_AttributeError,
-        &format!(
-            "cembed library '{}' has no function, constant or global variable named '{name}'",
-            ls.name.to_string_lossy()
-        ),
+fn no_such_name_text(ls: &LibState, name: &str) -> String {
+    format!(
+        "cembed library '{}' has no function, constant or global variable named '{name}'",
+        ls.name.to_string_lossy()
     )
+}
+
+unsafe fn no_such_name(ls: &LibState, name: &str) -> PyErrSet {
+    raise(ffi::PyExc_AttributeError, &no_such_name_text(ls, name))
 }
 
 /// `lib.<name>` (tp_getattro). `cache` is the module's name -> object dict.
@@ -221,13 +222,17 @@ pub(crate) unsafe fn getattr(
         Some(Entry::CFunc(i)) => make_cfunc(ls, slf, idx, i)?,
         Some(Entry::Const(i)) => const_value(ls, &*(*ls.lib).consts.add(i as usize))?,
         Some(Entry::Enumerator(i)) => const_value(ls, &*(*ls.lib).enumerators.add(i as usize))?,
-        // The module puts the externs' objects in the cache when it is
-        // created; not being there means the module was cleared.
-        Some(Entry::Extern(_)) => {
-            return Err(raise(
-                ffi::PyExc_RuntimeError,
-                "cembed: the module was cleared",
-            ))
+        Some(Entry::Extern(i)) => {
+            let e = &**(*ls.lib).externs.add(i as usize);
+            if e.fn_.is_null() {
+                // The module cached a direct callable for such an extern
+                // when it was created: not being there means it was cleared.
+                return Err(raise(
+                    ffi::PyExc_RuntimeError,
+                    "cembed: the module was cleared",
+                ));
+            }
+            fnptr_cdata(ls, e.type_, e.fn_)?
         }
         None => return special_or_generic(ls, slf, cache, name, &s),
     };
@@ -362,8 +367,9 @@ unsafe fn read_global(ls: &LibState, i: u32) -> PyResult<*mut ffi::PyObject> {
             ),
         ));
     }
+    // Arrays and structs: a cdata view on the variable itself.
     let t = ls.types.get(g.type_ as u32);
-    let o = to_py(Conv::of(t), &t.name, g.address);
+    let o = to_py_view(Conv::of(t), &t.name, g.address);
     if o.is_null() {
         Err(PyErrSet)
     } else {
@@ -410,16 +416,37 @@ unsafe fn const_value(ls: &LibState, c: &cembed_abi::Const) -> PyResult<Owned> {
     let buf: &'static mut [u128] = Box::leak(vec![0u128; size.div_ceil(16)].into_boxed_slice());
     let p = buf.as_mut_ptr() as *mut c_void;
     get(p);
-    Owned::check(to_py(conv, &t.name, p))
+    Owned::check(to_py_view(conv, &t.name, p))
 }
 
-/// The builtin function for C function `i` of the library.
+/// A cdata of the function pointer type of FUNCTION table type `fty`,
+/// pointing to `addr`: what `lib.<name>` is for Python-implemented functions
+/// and variadic C functions, as in CFFI.
+unsafe fn fnptr_cdata(ls: &LibState, fty: i32, addr: *mut c_void) -> PyResult<Owned> {
+    let cx = crate::cdata::cx_of_lib(ls)?;
+    // SAFETY: the module's data model context, alive while the module is.
+    let map = &(&(*cx).reg).table_map;
+    let Some(&tid) = (fty >= 0).then(|| map.get(fty as usize)).flatten() else {
+        return Err(raise(
+            ffi::PyExc_SystemError,
+            "cembed: function without a type in the library's tables",
+        ));
+    };
+    crate::cdata::object::new_cdata(cx, tid, addr as *mut u8, crate::cdata::object::Own::None)
+}
+
+/// The builtin function for C function `i` of the library (a cdata function
+/// pointer for a variadic one, as in CFFI: only a cdata call describes it).
 unsafe fn make_cfunc(
     ls: &LibState,
     slf: *mut ffi::PyObject,
     idx: &LibIndex,
     i: u32,
 ) -> PyResult<Owned> {
+    if idx.plans[i as usize].is_variadic() {
+        let cf = &*(*ls.lib).cfuncs.add(i as usize);
+        return fnptr_cdata(ls, cf.type_, cf.fn_);
+    }
     // `self` of the builtin: a Lib instance that knows the function index.
     let tp = ffi::Py_TYPE(slf);
     let binder = Owned::check(ffi::PyType_GenericAlloc(tp, 0))?;
@@ -563,38 +590,49 @@ pub(crate) fn setattr_result(r: PyResult<()>) -> c_int {
 /// What `ffi.addressof(lib, name)` needs (for the cdata side): for a global
 /// variable, its type index and address (the result is a pointer to that
 /// type); for a C function or a Python-implemented function, its FUNCTION
-/// type index and address (the result is a function pointer). `None` for
-/// constants and unknown names (CFFI: "cannot take the address of the
-/// constant 'X'" / the library's AttributeError).
-#[allow(dead_code)] // used by ffi.addressof (src/toolbox.rs)
-pub(crate) fn address_of(ls: &LibState, name: &str) -> Option<(AddressOf, u32, *mut c_void)> {
+/// type index and address (the result is a function pointer). Otherwise the
+/// text of CFFI's AttributeError: "cannot take the address of the constant
+/// 'X'", or the library's unknown-name message.
+pub(crate) fn address_of(
+    ls: &LibState,
+    name: &str,
+) -> Result<(AddressOf, u32, *mut c_void), String> {
+    let untyped = || format!("cembed: '{name}' has no type in the library's tables");
     // SAFETY: the indexes come from the library's own tables.
     unsafe {
         let lib = &*ls.lib;
-        match index(ls).get(name)? {
-            Entry::Global(i) => {
+        let (what, ty, addr) = match index(ls).get(name) {
+            None => return Err(no_such_name_text(ls, name)),
+            Some(Entry::Const(_) | Entry::Enumerator(_)) => {
+                return Err(format!("cannot take the address of the constant '{name}'"))
+            }
+            Some(Entry::Global(i)) => {
                 let g = &*lib.globals.add(i as usize);
-                (g.type_ >= 0).then_some((AddressOf::Global, g.type_ as u32, g.address))
+                (AddressOf::Global, g.type_, g.address)
             }
-            Entry::CFunc(i) => {
+            Some(Entry::CFunc(i)) => {
                 let f = &*lib.cfuncs.add(i as usize);
-                (f.type_ >= 0).then_some((AddressOf::Function, f.type_ as u32, f.fn_))
+                (AddressOf::Function, f.type_, f.fn_)
             }
-            Entry::Extern(i) => {
+            Some(Entry::Extern(i)) => {
                 let e = &**lib.externs.add(i as usize);
-                (e.type_ >= 0 && !e.fn_.is_null()).then_some((
-                    AddressOf::Function,
-                    e.type_ as u32,
-                    e.fn_,
-                ))
+                if e.fn_.is_null() {
+                    return Err(format!(
+                        "cembed: the library's tables have no address for '{name}' \
+                         (built by an older cembed?)"
+                    ));
+                }
+                (AddressOf::Function, e.type_, e.fn_)
             }
-            Entry::Const(_) | Entry::Enumerator(_) => None,
+        };
+        if ty < 0 || ty as usize >= ls.types.types.len() {
+            return Err(untyped());
         }
+        Ok((what, ty as u32, addr))
     }
 }
 
 /// The two kinds of addressable names of `lib`.
-#[allow(dead_code)]
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) enum AddressOf {
     /// A global variable: the type is the variable's.

@@ -196,7 +196,14 @@ unsafe fn exec_impl(module: *mut ffi::PyObject) -> PyResult<()> {
     st.lib = alloc_instance(st.lib_type)?;
     st.attached = Owned::check(ffi::PyDict_New())?.into_ptr();
     st.funcs = Owned::check(ffi::PyDict_New())?.into_ptr();
-    for es in ls.externs.iter() {
+    for (i, es) in ls.externs.iter().enumerate() {
+        // `lib.<name>` of a Python-implemented function is, as in CFFI, a
+        // cdata function pointer to its generated C function (libobj.rs);
+        // this direct callable only stands in for libraries whose tables
+        // lack that function's address.
+        if !(**(*ls.lib).externs.add(i)).fn_.is_null() {
+            continue;
+        }
         let f = ffi::PyType_GenericAlloc(st.func_type as *mut ffi::PyTypeObject, 0);
         let f = Owned::check(f)?;
         (*(f.ptr() as *mut FuncObject)).es = es;

@@ -532,3 +532,12 @@ fn importable_from_a_running_python() {
     );
     assert_eq!(e, "");
 }
+
+#[test]
+fn short_lived_threads_release_their_thread_state() {
+    let d = scratch("many_threads");
+    lib_a(&d, "init_add.py");
+    let host = build_host(&d, "host_many_threads.c", &["fix_a"]);
+    let (out, err, code) = run_host(&d, &host, &["3000"]);
+    assert_eq!((out.as_str(), err.as_str(), code), ("flat\n", "", 0));
+}

@@ -89,8 +89,8 @@ def test_demo(tmp_path):
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     out = os.path.join(d, "out")
-    cc = subprocess.run(["gcc", "-Wall", "-o", os.path.join(out, "host"), "host.c",
-                         "-L" + out, "-ldemo", "-Wl,-rpath,$ORIGIN"], cwd=d,
+    cc = subprocess.run(["gcc", "-Wall", "-Werror", "-o", os.path.join(out, "host"), "host.c",
+                         "-I" + out, "-L" + out, "-ldemo", "-Wl,-rpath,$ORIGIN"], cwd=d,
                         capture_output=True, text=True)
     assert cc.returncode == 0, cc.stderr
     r = subprocess.run([os.path.join(out, "host")], cwd="/", env=clean_env(),

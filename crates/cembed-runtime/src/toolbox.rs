@@ -725,12 +725,8 @@ unsafe extern "C" fn ffi_addressof(
             // ffi.addressof(lib, "name"): a global's address or a function.
             let ls = &*(*cx).ls;
             let name = str_text(rest[0]).ok_or(PyErrSet)?;
-            let Some((what, ty, addr)) = crate::libobj::address_of(ls, &name) else {
-                return Err(raise(
-                    ffi::PyExc_AttributeError,
-                    &format!("cannot take the address of '{name}' (not a function or global variable of the library)"),
-                ));
-            };
+            let (what, ty, addr) = crate::libobj::address_of(ls, &name)
+                .map_err(|msg| raise(ffi::PyExc_AttributeError, &msg))?;
             let tid = (&(*cx).reg.table_map)[ty as usize];
             let t = match what {
                 crate::libobj::AddressOf::Global => (*cx).reg.pointer_to(tid),

@@ -143,7 +143,8 @@ pub(crate) unsafe fn pointer_value(
     let src_ptr = match src.kind {
         TKind::Pointer { .. } | TKind::Func { .. } => cd.tid,
         TKind::Array { item, .. } => reg.pointer_to(item),
-        _ => return Err(convert_error(cx, tid, obj, "cdata pointer")),
+        // CFFI's wording for a cdata that is neither.
+        _ => return Err(convert_error(cx, tid, obj, "pointer or array")),
     };
     if src_ptr != tid && !is_void_ptr(cx, src_ptr) && !is_void_ptr(cx, tid) {
         let charish = |t: Tid| match reg.info(t).kind {
@@ -156,7 +157,8 @@ pub(crate) unsafe fn pointer_value(
         // CFFI accepts `char *` for any pointer (with a warning) only when
         // both sides point to single bytes: then it is silent.
         if !(charish(src_ptr) && charish(tid)) {
-            return Err(convert_error(cx, tid, obj, "cdata pointer"));
+            // CFFI's wording for a pointer of another type.
+            return Err(convert_error(cx, tid, obj, "pointer to same type"));
         }
     }
     Ok(cd.data)

@@ -107,6 +107,46 @@ def test_init_code_error_leaves_the_shell_running(sqlite3_shell, sqlite_example)
     assert "Parse error near line 2: no such function: py_upper" in r.stderr.splitlines()
 
 
+def test_unloaded_by_open_and_loaded_again_elsewhere(sqlite3_shell, sqlite_example):
+    # `.open` closes the connection, and sqlite3_close() dlclose()s its
+    # extensions. A second cembed extension loaded meanwhile takes the freed
+    # address range, so the next `.load` maps libpyext at another address: a
+    # new library for cembed, whose init code runs again.
+    def announce(text):
+        return text.replace("    from pyext import ffi, lib\n",
+                            "    from pyext import ffi, lib\n"
+                            "    print('[python] init code of pyext', flush=True)\n")
+    _, lib = sqlite_example.build(edit=announce)
+    _, other = sqlite_example.build("other", edit=lambda text: announce(text).replace(
+        "pyext", "otherext").replace("py_upper", "other_upper"))
+    r = sqlite_example.run([sqlite3_shell, "-batch", ":memory:"], cwd="/", stdin=script(
+        ".load " + lib,
+        "SELECT py_upper('one');",
+        ".open :memory:",
+        "SELECT 'reopened';",
+        ".load " + other,
+        "SELECT other_upper('two');",
+        ".load " + lib,
+        "SELECT py_upper('three');",
+    ))
+    assert (r.returncode, r.stderr) == (0, "")
+    version = sqlite_version(sqlite3_shell)
+    # The entry point's "loaded" line stays in Python's buffer until the next
+    # print(flush=True) (or exit); the shell flushes after each statement.
+    assert r.stdout == lines(
+        "[python] init code of pyext",
+        "ONE",
+        "reopened",
+        "[python] pyext loaded into sqlite %s" % version,
+        "[python] init code of otherext",
+        "TWO",
+        "[python] otherext loaded into sqlite %s" % version,
+        "[python] init code of pyext",
+        "THREE",
+        "[python] pyext loaded into sqlite %s" % version,
+    )
+
+
 # The usual way to write a SQLite extension in C: sqlite3ext.h turns every
 # sqlite3_* name into a macro calling through the routines table
 # (`#define sqlite3_create_function sqlite3_api->create_function`), and the

@@ -115,7 +115,8 @@ def run():
         "lib.counter", "lib.ratio", "lib.VERSION", "lib.NEG_ONE", "lib.BIG_U",
         "lib.MAX_ITEMS", "lib.PI_ISH", "lib.RED", "lib.BLUE", "lib.limit",
         "lib.c_call_py_cb(3)", "lib.nope",
-        "sorted(dir(lib))", "sorted(lib.__all__)", "lib.__name__",
+        "sorted(dir(lib))", "sorted(lib.__all__)", "lib.__all__ == sorted(lib.__all__)",
+        "lib.__name__",
         "lib.c_add.__name__", "lib.c_add.__module__", "type(lib.c_add).__name__",
         "lib.c_add is lib.c_add",
     ]:
@@ -182,6 +183,7 @@ LIB_EXPECTED = [
     "sorted(lib.__all__) -> ['BIG_U', 'BLUE', 'GREEN', 'MAX_ITEMS', 'NEG_ONE', 'PI_ISH', 'RED', "
     "'VERSION', 'c_add', 'c_call_py_cb', 'c_len', 'c_next', 'c_noargs', 'c_not', 'c_nothing', "
     "'c_one', 'c_s64', 'c_scale', 'c_sum', 'c_uchar', 'limit', 'py_cb', 'run']",
+    "lib.__all__ == sorted(lib.__all__) -> True",
     "lib.__name__ -> 'dmlib.lib'",
     "lib.c_add.__name__ -> 'c_add'",
     "lib.c_add.__module__ -> 'dmlib'",

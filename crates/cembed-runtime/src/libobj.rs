@@ -430,8 +430,11 @@ unsafe fn const_value(ls: &LibState, c: &cembed_abi::Const) -> PyResult<Owned> {
 unsafe fn fnptr_cdata(ls: &LibState, fty: i32, addr: *mut c_void) -> PyResult<Owned> {
     let cx = crate::cdata::cx_of_lib(ls)?;
     // SAFETY: the module's data model context, alive while the module is.
-    let map = &(&(*cx).reg).table_map;
-    let Some(&tid) = (fty >= 0).then(|| map.get(fty as usize)).flatten() else {
+    let reg = &(*cx).reg;
+    let Some(&tid) = (fty >= 0)
+        .then(|| reg.table_map.get(fty as usize))
+        .flatten()
+    else {
         return Err(raise(
             ffi::PyExc_SystemError,
             "cembed: function without a type in the library's tables",

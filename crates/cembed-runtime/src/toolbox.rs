@@ -806,7 +806,8 @@ unsafe extern "C" fn ffi_string(
                 let n = cd.length.max(0);
                 (item, if maxlen < 0 || maxlen > n { n } else { maxlen })
             }
-            TKind::Prim(Prim::Char) => {
+            // Any one-byte character or integer is one byte (CFFI).
+            TKind::Prim(Prim::Char | Prim::SInt(1) | Prim::UInt(1)) => {
                 return Ok(ffi::PyBytes_FromStringAndSize(cd.data as *const _, 1))
             }
             TKind::Prim(Prim::WChar16 | Prim::WChar32) => {

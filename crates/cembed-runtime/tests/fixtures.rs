@@ -496,17 +496,8 @@ fn importable_from_a_running_python() {
     let lib = lib_a(&d, "init_basic.py");
     // A running Python imports it by module name.
     std::fs::copy(&lib, d.join("lib/fix_a.so")).unwrap();
-    let script = "import sys\n\
-        sys.path.insert(0, sys.argv[1])\n\
-        import fix_a\n\
-        print(fix_a.lib.add(2, 3))\n\
-        print(fix_a.lib.add(40, 2), fix_a.lib.flip(True), fix_a.lib.next_char(b'x'))\n\
-        print(repr(fix_a.lib.add))\n\
-        try:\n    fix_a.lib.add(1)\nexcept TypeError as e:\n    print('TypeError:', e)\n\
-        try:\n    fix_a.lib.add(2**31, 1)\nexcept OverflowError as e:\n    print('OverflowError:', e)\n\
-        try:\n    fix_a.lib.nope\nexcept AttributeError as e:\n    print('AttributeError:', e)\n";
     let out = Command::new(python())
-        .args(["-c", script])
+        .arg(crate_dir().join("tests/fixtures/pyhost.py"))
         .arg(d.join("lib"))
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
@@ -527,6 +518,13 @@ fn importable_from_a_running_python() {
          TypeError: add() takes exactly 2 arguments (1 given)\n\
          OverflowError: integer 2147483648 does not fit 'int'\n\
          AttributeError: cembed library 'fix_a' has no function, constant or global variable named 'nope'\n\
+         -4611686018427387904 -1\n\
+         OverflowError: can't convert negative number to unsigned\n\
+         OverflowError: int too big to convert\n\
+         OverflowError: integer 2 does not fit '_Bool'\n\
+         TypeError: an integer is required\n\
+         TypeError: initializer for ctype 'char' must be a bytes of length 1, not str\n\
+         TypeError: initializer for ctype 'wchar_t' must be a unicode string of length 1, not unicode string of length 2\n\
          python atexit ran\n",
         "stderr: {e}"
     );

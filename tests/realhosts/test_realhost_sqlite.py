@@ -35,7 +35,7 @@ def test_sqlite_shell_loads_the_extension_from_another_directory(sqlite3_shell,
         "SELECT 'still running';",
     ))
     assert (r.returncode, r.stderr) == (0, "")
-    # The init code's print() is in Python's buffer (stdout is a pipe) until
+    # The entry point's print() is in Python's buffer (stdout is a pipe) until
     # the process exits; the shell flushes its own output before that.
     assert r.stdout == lines(
         "ABC",
@@ -58,7 +58,7 @@ def test_dot_load_relative_to_the_working_directory(sqlite3_shell, sqlite_exampl
     assert (r.returncode, r.stderr) == (0, "")
     # Here the shell leaves its output in its stdio buffer until exit(), and
     # Python's exit-time flush runs first (an atexit handler, before exit()
-    # flushes stdio): the init code's line comes out first.
+    # flushes stdio): the entry point's line comes out first.
     assert r.stdout == lines("[python] pyext loaded into sqlite %s"
                              % sqlite_version(sqlite3_shell), "ABC")
 

@@ -115,7 +115,8 @@ def run():
         "lib.counter", "lib.ratio", "lib.VERSION", "lib.NEG_ONE", "lib.BIG_U",
         "lib.MAX_ITEMS", "lib.PI_ISH", "lib.RED", "lib.BLUE", "lib.limit",
         "lib.c_call_py_cb(3)", "lib.nope",
-        "sorted(dir(lib))", "sorted(lib.__all__)", "lib.__name__",
+        "sorted(dir(lib))", "sorted(lib.__all__)", "lib.__all__ == sorted(lib.__all__)",
+        "lib.__name__",
         "lib.c_add.__name__", "lib.c_add.__module__", "type(lib.c_add).__name__",
         "lib.c_add is lib.c_add",
     ]:
@@ -182,6 +183,7 @@ LIB_EXPECTED = [
     "sorted(lib.__all__) -> ['BIG_U', 'BLUE', 'GREEN', 'MAX_ITEMS', 'NEG_ONE', 'PI_ISH', 'RED', "
     "'VERSION', 'c_add', 'c_call_py_cb', 'c_len', 'c_next', 'c_noargs', 'c_not', 'c_nothing', "
     "'c_one', 'c_s64', 'c_scale', 'c_sum', 'c_uchar', 'limit', 'py_cb', 'run']",
+    "lib.__all__ == sorted(lib.__all__) -> True",
     "lib.__name__ -> 'dmlib.lib'",
     "lib.c_add.__name__ -> 'c_add'",
     "lib.c_add.__module__ -> 'dmlib'",
@@ -534,4 +536,116 @@ def test_uncallable_function_types_raise_clear_errors(project):
     assert out[0].startswith("TypeError: cembed: cannot call the variadic")
     assert "int(*)(int, ...)" in out[0] and "libffi" in out[0]
     assert out[1].startswith("TypeError: cembed: ") and "'int(*)(short)'" in out[1]
+    assert r.stderr == ""
+
+
+EXIT_CDEF = """
+    void c_callback_then_sleep(void);
+    extern "Python" void py_noop(void);
+"""
+
+EXIT_SOURCE = """
+    #include <pthread.h>
+    #include <time.h>
+    #include <stdio.h>
+    static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    static pthread_cond_t c = PTHREAD_COND_INITIALIZER;
+    static int called_back = 0;
+    static void py_noop(void);
+    /* Calls back into Python (a nested entry on this thread), tells the
+       main thread, then stays in C a while with the GIL released. */
+    static void c_callback_then_sleep(void) {
+        py_noop();
+        pthread_mutex_lock(&m); called_back = 1; pthread_cond_signal(&c); pthread_mutex_unlock(&m);
+        struct timespec t = { 0, 300 * 1000000L };
+        nanosleep(&t, NULL);
+    }
+    CFFI_DLLEXPORT void wait_called_back(void) {
+        pthread_mutex_lock(&m);
+        while (!called_back) pthread_cond_wait(&c, &m);
+        pthread_mutex_unlock(&m);
+    }
+"""
+
+EXIT_INIT = r'''
+from dmlib import ffi, lib
+
+@ffi.def_extern()
+def py_noop():
+    pass
+
+@ffi.def_extern()
+def run():
+    lib.c_callback_then_sleep()
+    print("back in Python after the C call", flush=True)
+'''
+
+EXIT_HOST = """
+#include <pthread.h>
+#include <stdio.h>
+void run(void);
+void wait_called_back(void);
+static void *worker(void *arg) { (void)arg; run(); return NULL; }
+int main(void) {
+    %s
+    pthread_t t;
+    pthread_create(&t, NULL, worker, NULL);
+    wait_called_back();
+    printf("main returns while the worker is in C\\n");
+    return 0;   /* exit() runs while the worker is still inside Python */
+}
+""" % UNBUFFERED_MAIN
+
+
+def test_exit_waits_for_a_thread_whose_callback_returned(project):
+    # The worker entered Python (run), called C, which called back into
+    # Python and returned: the worker is still inside Python (its C call
+    # returns into it), so process exit must wait for it, not finalize.
+    r = build_and_run(project, "cembed", "void run(void);", EXIT_CDEF, EXIT_SOURCE, EXIT_INIT,
+                      host=EXIT_HOST)
+    assert r.stdout == lines("main returns while the worker is in C",
+                             "back in Python after the C call")
+    assert r.returncode == 0 and r.stderr == ""
+
+
+STRESS_CDEF = """
+    int c_twice_via_python(int v);
+    extern "Python" int py_twice(int);
+"""
+
+STRESS_SOURCE = """
+    static int py_twice(int);
+    static int c_twice_via_python(int v) { return py_twice(v) + 1; }
+"""
+
+STRESS_INIT = r'''
+from dmlib import ffi, lib
+import threading
+
+@ffi.def_extern()
+def py_twice(v):
+    return 2 * v
+
+@ffi.def_extern()
+def run():
+    totals = [0] * 4
+    def work(k):
+        for i in range(2000):
+            totals[k] += lib.c_twice_via_python(i)
+    ts = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    print(totals, flush=True)
+'''
+
+
+def test_python_threads_calling_c_that_calls_back(project):
+    # Four Python threads call a C function that calls back into Python: the
+    # GIL is released around each C call and re-taken by the callback.
+    r = build_and_run(project, "cembed", "void run(void);", STRESS_CDEF, STRESS_SOURCE,
+                      STRESS_INIT)
+    each = sum(2 * i + 1 for i in range(2000))
+    assert r.stdout == lines(str([each] * 4))
     assert r.stderr == ""

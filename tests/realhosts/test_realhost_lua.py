@@ -1,9 +1,13 @@
 """The real lua5.4 interpreter loads examples/lua_module (a C module whose
 functions are written in Python) with `require`."""
 
+import os
+import subprocess
+import sysconfig
+
 import pytest
 
-from cembed_e2e import lines
+from cembed_e2e import cffi_env, lines
 
 pytestmark = pytest.mark.realhost
 
@@ -23,6 +27,7 @@ def test_lua_requires_the_module_through_package_cpath(lua54, lua_example):
         "print(pyfun.upper('grüße'), pyfun.upper(42))",
         "print(pyfun.sum(1, 2, 3), math.type(pyfun.sum(1, 2, 3)), pyfun.sum(1, 2.5), pyfun.sum())",
         "print(pyfun.sum(1, {}))",
+        "print(pyfun.sum(math.maxinteger, 1), math.type(pyfun.sum(math.maxinteger, 1)))",
         "print(pyfun.eval('6 * 7'), math.type(pyfun.eval('2**62')), pyfun.eval('[1, 2]'))",
         "print(pyfun.eval('1/0'))",
         "print(pyfun.eval('None'), pyfun.eval('1 < 2'), pyfun.eval('0.5'))",
@@ -46,6 +51,7 @@ def test_lua_requires_the_module_through_package_cpath(lua54, lua_example):
         "GRÜSSE\t42",
         "6\tinteger\t3.5\t0",
         "nil\tsum: number expected at 2, got table",
+        "9.2233720368548e+18\tfloat",
         "42\tinteger\t[1, 2]",
         "nil\tZeroDivisionError: division by zero",
         "nil\ttrue\t0.5",
@@ -122,3 +128,47 @@ def test_python_exit_code_after_lua_close_unloaded_the_module(lua54, lua_example
         str(out / "?.so"))
     r = lua_example.run([lua54, "-e", code], cwd="/")
     assert (r.returncode, r.stdout, r.stderr) == (0, lines("X", "[python] bye, Lua 504"), "")
+
+
+@pytest.mark.cffi
+def test_lua_same_output_as_cffi_which_needs_libpython_preloaded(lua54, lua_example):
+    # The same build script built by the real cffi. lua5.4 dlopen()s modules
+    # RTLD_LOCAL, so a cffi module's libpython (a DT_NEEDED of the module) is
+    # not in the global scope and _cffi_backend, which is not linked to
+    # libpython, cannot import; LD_PRELOAD puts libpython there. cembed needs
+    # neither that nor PYTHONPATH / LD_LIBRARY_PATH.
+    def flushed(text):
+        return text.replace('print("[python] pyfun initialising")',
+                            'print("[python] pyfun initialising", flush=True)')
+    main = "\n".join([
+        "print('before require')",
+        "local ok, pyfun = pcall(require, 'pyfun')",
+        "if type(pyfun) ~= 'table' then print('no module') os.exit(0) end",
+        "print(pyfun.upper('abc'), pyfun.sum(1, 2, 3.5), pyfun.eval('1/0'))",
+        "print(pyfun.eval('__import__(\"math\").comb(10, 3)'))",
+    ]) + "\n"
+    runs = {}
+    for flavor in ("cembed", "cffi"):
+        edit = flushed if flavor == "cembed" else (
+            lambda text: flushed(text).replace("import cembed as cffi", "import cffi"))
+        out, _ = lua_example.build(flavor, edit=edit)
+        (out / "main.lua").write_text(main, encoding="utf-8")
+        runs[flavor] = out
+    expected = lines("before require", "[python] pyfun initialising",
+                     "ABC\t6.5\tnil\tZeroDivisionError: division by zero", "120")
+
+    r = lua_example.run([lua54, "main.lua"], cwd=runs["cembed"])
+    assert (r.returncode, r.stdout, r.stderr) == (0, expected, "")
+
+    env = dict(cffi_env(), HOME=str(lua_example.home))
+    r = subprocess.run([lua54, "main.lua"], cwd=str(runs["cffi"]), env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.stdout == lines("before require", "no module")
+    assert "undefined symbol" in r.stderr
+
+    libpython = os.path.join(sysconfig.get_config_var("LIBDIR"),
+                             sysconfig.get_config_var("LDLIBRARY"))
+    r = subprocess.run([lua54, "main.lua"], cwd=str(runs["cffi"]),
+                       env=dict(env, LD_PRELOAD=libpython),
+                       capture_output=True, text=True, timeout=60)
+    assert (r.returncode, r.stdout, r.stderr) == (0, expected, "")

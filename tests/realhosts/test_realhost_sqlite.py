@@ -35,7 +35,7 @@ def test_sqlite_shell_loads_the_extension_from_another_directory(sqlite3_shell,
         "SELECT 'still running';",
     ))
     assert (r.returncode, r.stderr) == (0, "")
-    # The init code's print() is in Python's buffer (stdout is a pipe) until
+    # The entry point's print() is in Python's buffer (stdout is a pipe) until
     # the process exits; the shell flushes its own output before that.
     assert r.stdout == lines(
         "ABC",
@@ -58,7 +58,7 @@ def test_dot_load_relative_to_the_working_directory(sqlite3_shell, sqlite_exampl
     assert (r.returncode, r.stderr) == (0, "")
     # Here the shell leaves its output in its stdio buffer until exit(), and
     # Python's exit-time flush runs first (an atexit handler, before exit()
-    # flushes stdio): the init code's line comes out first.
+    # flushes stdio): the entry point's line comes out first.
     assert r.stdout == lines("[python] pyext loaded into sqlite %s"
                              % sqlite_version(sqlite3_shell), "ABC")
 
@@ -212,3 +212,37 @@ def test_sqlite3ext_macros_declared_as_cdef_functions(sqlite3_shell, project, fl
                                     "SELECT answer();"),
                        capture_output=True, text=True, timeout=60)
     assert (r.returncode, r.stdout, r.stderr) == (0, lines("42"), "")
+
+
+@pytest.mark.cffi
+def test_sqlite_same_output_as_cffi(sqlite3_shell, sqlite_example):
+    # The example built by the real cffi gives the same output in the shell
+    # (sqlite dlopen()s RTLD_GLOBAL, so a cffi library works with PYTHONPATH
+    # and LD_LIBRARY_PATH). The entry point's print() is flushed at once:
+    # cffi never finalizes Python, so a buffered line would be lost there.
+    def flushed(text):
+        return text.replace('        return lib.SQLITE_OK\n',
+                            '        sys.stdout.flush()\n        return lib.SQLITE_OK\n'
+                            ).replace("    from pyext import ffi, lib\n",
+                                      "    import sys\n    from pyext import ffi, lib\n")
+    libs = {}
+    for flavor in ("cembed", "cffi"):
+        edit = flushed if flavor == "cembed" else (
+            lambda text: flushed(text).replace("import cembed as cffi", "import cffi"))
+        _, libs[flavor] = sqlite_example.build(flavor, edit=edit)
+    sql = [
+        "SELECT py_upper('abc'), py_eval('6*7'), py_eval('\"é\" * 2');",
+        "SELECT py_eval('1/0');",
+        "SELECT quote(py_upper(NULL));",
+    ]
+    expected = lines("[python] pyext loaded into sqlite %s" % sqlite_version(sqlite3_shell),
+                     "ABC|42|éé", "NULL")
+    r = sqlite_example.run([sqlite3_shell, "-batch", ":memory:"], cwd="/",
+                           stdin=script(".load " + libs["cembed"], *sql))
+    assert (r.returncode, r.stdout) == (1, expected)
+    assert r.stderr == lines("Runtime error near line 3: ZeroDivisionError: division by zero")
+    env = dict(cffi_env(), HOME=str(sqlite_example.home))
+    c = subprocess.run([sqlite3_shell, "-batch", ":memory:"], cwd="/", env=env,
+                       input=script(".load " + libs["cffi"], *sql),
+                       capture_output=True, text=True, timeout=60)
+    assert (c.returncode, c.stdout, c.stderr) == (r.returncode, r.stdout, r.stderr)

@@ -48,11 +48,6 @@ pub struct Resolver {
     tags: HashMap<String, Tag>,
     anon_counter: u32,
     file_record: Option<RecordId>,
-    /// Records and enums whose C name was set by a typedef (CFFI names a
-    /// struct after the first typedef that names it directly:
-    /// `typedef struct foo foo_t;` makes `struct foo` print as `foo_t`).
-    forced_records: HashSet<RecordId>,
-    forced_enums: HashSet<EnumId>,
     listed_records: HashSet<RecordId>,
     /// The text of each record's / enum's body once defined (to tell an
     /// identical re-definition from a conflicting one).
@@ -96,8 +91,6 @@ impl Resolver {
             tags: HashMap::new(),
             anon_counter: 0,
             file_record: None,
-            forced_records: HashSet::new(),
-            forced_enums: HashSet::new(),
             listed_records: HashSet::new(),
             record_bodies: HashMap::new(),
             enum_bodies: HashMap::new(),
@@ -621,11 +614,6 @@ impl Resolver {
             }
         };
 
-        if let Some(f) = force {
-            if self.forced_records.insert(id) {
-                self.prog.records[id.0 as usize].c_name = f.name.clone();
-            }
-        }
         if let Some(body) = &r.body {
             match self.record_bodies.get(&id) {
                 // Defined again with the same text: the same definition (as when
@@ -894,7 +882,6 @@ impl Resolver {
                     id
                 }
             };
-            self.force_enum_name(id, force);
             return Ok(self.prog.intern(Type::Enum(id)));
         };
         if let Some(id) = existing {
@@ -902,7 +889,6 @@ impl Resolver {
             match self.enum_bodies.get(&id) {
                 // The same definition again: nothing to add.
                 Some(prev) if *prev == body.text => {
-                    self.force_enum_name(id, force);
                     return Ok(self.prog.intern(Type::Enum(id)));
                 }
                 // A forward-declared enum (no values yet) may be completed once.
@@ -986,16 +972,7 @@ impl Resolver {
                 id
             }
         };
-        self.force_enum_name(id, force);
         Ok(self.prog.intern(Type::Enum(id)))
-    }
-
-    fn force_enum_name(&mut self, id: EnumId, force: Option<&Ident>) {
-        if let Some(f) = force {
-            if self.forced_enums.insert(id) {
-                self.prog.enums[id.0 as usize].c_name = f.name.clone();
-            }
-        }
     }
 
     /// Applies declarator operators (base outwards) to a base type, checking

@@ -707,8 +707,16 @@ impl<'p> Gen<'p> {
     fn type_row(&self, id: TypeId) -> String {
         let n = self.n();
         let p = self.p;
-        let name = literal(&p.c_name(id));
         let spelled = n.ty(id);
+        let name = match p.ty(id) {
+            Type::Prim(prim) if prim.class == PrimClass::UnknownInt => {
+                unknown_int_name(&spelled, &prim.name)
+            }
+            Type::Prim(prim) if prim.class == PrimClass::UnknownFloat => {
+                unknown_float_name(&spelled)
+            }
+            _ => literal(&p.c_name(id)),
+        };
         let sized = |s: &str| (format!("sizeof({s})"), format!("_Alignof({s})"));
         let none = ("0".to_string(), "0".to_string());
         let (first, count) = self.ranges.get(&id).copied().unwrap_or((0, 0));
@@ -1279,4 +1287,27 @@ pub fn int_literal(v: i128) -> String {
 /// Text safe inside a `/* ... */` comment.
 pub fn comment_safe(s: &str) -> String {
     s.replace("*/", "* /").replace("/*", "/ *")
+}
+
+/// The table name of `typedef int... name`: what CFFI's `_cffi_prim_int`
+/// makes of it, the fixed-width type of the same size and signedness
+/// (`uint16_t`), chosen by the compiler (a constant expression of string
+/// literals). A size with no fixed-width type keeps the typedef name.
+fn unknown_int_name(spelled: &str, typedef_name: &str) -> String {
+    let mut e = literal(typedef_name);
+    for bits in [64, 32, 16, 8] {
+        e = format!(
+            "sizeof({spelled}) == {} ? ((({spelled})-1 <= 0) ? \"int{bits}_t\" : \"uint{bits}_t\") : {e}",
+            bits / 8
+        );
+    }
+    format!("({e})")
+}
+
+/// The table name of `typedef float... name`: CFFI's `_cffi_prim_float`
+/// (`float`, `double`, anything else is `long double`).
+fn unknown_float_name(spelled: &str) -> String {
+    format!(
+        "(sizeof({spelled}) == sizeof(float) ? \"float\" : sizeof({spelled}) == sizeof(double) ? \"double\" : \"long double\")"
+    )
 }

@@ -337,13 +337,18 @@ pub(crate) unsafe fn dir(ls: &LibState) -> PyResult<*mut ffi::PyObject> {
     names_list(ls, true)
 }
 
+/// The declared names, sorted like CFFI's (its globals table is sorted).
 unsafe fn names_list(ls: &LibState, with_globals: bool) -> PyResult<*mut ffi::PyObject> {
     let l = Owned::check(ffi::PyList_New(0))?;
-    let mut seen = std::collections::HashSet::new();
-    for (n, e) in &index(ls).order {
-        if (!with_globals && matches!(e, Entry::Global(_))) || !seen.insert(n.as_str()) {
-            continue;
-        }
+    let mut names: Vec<&str> = index(ls)
+        .order
+        .iter()
+        .filter(|(_, e)| with_globals || !matches!(e, Entry::Global(_)))
+        .map(|(n, _)| n.as_str())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    for n in names {
         let s = Owned::check(ffi::PyUnicode_FromStringAndSize(
             n.as_ptr().cast(),
             n.len() as ffi::Py_ssize_t,
@@ -425,8 +430,11 @@ unsafe fn const_value(ls: &LibState, c: &cembed_abi::Const) -> PyResult<Owned> {
 unsafe fn fnptr_cdata(ls: &LibState, fty: i32, addr: *mut c_void) -> PyResult<Owned> {
     let cx = crate::cdata::cx_of_lib(ls)?;
     // SAFETY: the module's data model context, alive while the module is.
-    let map = &(&(*cx).reg).table_map;
-    let Some(&tid) = (fty >= 0).then(|| map.get(fty as usize)).flatten() else {
+    let reg = &(*cx).reg;
+    let Some(&tid) = (fty >= 0)
+        .then(|| reg.table_map.get(fty as usize))
+        .flatten()
+    else {
         return Err(raise(
             ffi::PyExc_SystemError,
             "cembed: function without a type in the library's tables",

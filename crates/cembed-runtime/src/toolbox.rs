@@ -328,7 +328,13 @@ pub(crate) unsafe fn new_value(
                     &format!("cannot instantiate ctype '{}' of unknown size", it.name),
                 ));
             }
-            let o = new_cdata(cx, tid, null_mut(), Own::alloc(it.size, it.align))?;
+            // A struct with a flexible array member is sized by its
+            // initializer (CFFI's CT_WITH_VAR_ARRAY).
+            let mut size = it.size;
+            if has_init && it.var_array {
+                crate::cdata::conv::var_struct_size(cx, item, init, &mut size)?;
+            }
+            let o = new_cdata(cx, tid, null_mut(), Own::alloc(size, it.align))?;
             if has_init {
                 let d = (*(o.ptr() as *mut CDataObj)).data;
                 write(cx, item, init, d)?;
@@ -568,6 +574,11 @@ unsafe fn size_of_arg(cx: *mut Cx, obj: *mut ffi::PyObject) -> PyResult<usize> {
         let t = info(cx, cd.tid);
         if let TKind::Array { item, .. } = t.kind {
             return Ok(cd.length.max(0) as usize * info(cx, item).size);
+        }
+        if t.is_record() {
+            if let Some(n) = crate::cdata::object::var_byte_size(cd) {
+                return Ok(n);
+            }
         }
         return Ok(t.size);
     }
@@ -987,6 +998,9 @@ pub(crate) unsafe extern "C" fn ffi_buffer_new(
         };
         if size < 0 {
             size = match t.kind {
+                TKind::Pointer { .. } if crate::cdata::object::var_byte_size(cd).is_some() => {
+                    crate::cdata::object::var_byte_size(cd).unwrap_or(0) as isize
+                }
                 TKind::Pointer { item } => info(cx, item).size as isize,
                 TKind::Array { item, .. } => cd.length.max(0) * info(cx, item).size as isize,
                 _ => {

@@ -992,6 +992,67 @@ fn find_field<'a>(t: &'a TInfo, name: &str) -> Option<&'a FieldInfo> {
     }
 }
 
+/// CFFI's `_cdata_var_byte_size`: for a struct with a flexible array member
+/// (or a pointer to one) whose memory `ffi.new` allocated, the size really
+/// allocated (the initializer decided it); `None` for anything else.
+/// `p[0]` of an owning `T *` counts as owning, as in CFFI (where it is the
+/// very object that owns the memory).
+///
+/// # Safety
+/// GIL held; `c.cx` alive.
+pub(crate) unsafe fn var_byte_size(c: &CDataObj) -> Option<usize> {
+    let t = tinfo(c);
+    let rec = match t.kind {
+        TKind::Pointer { item } => (*c.cx).reg.info(item),
+        _ => t,
+    };
+    if !rec.var_array || !rec.is_record() {
+        return None;
+    }
+    match &c.own {
+        Own::Alloc { size, .. } => Some(*size),
+        Own::Keep(k) if t.is_record() => {
+            let parent = as_cdata(c.cx, *k)?;
+            match parent.own {
+                Own::Alloc { size, ptr, .. }
+                    if ptr == c.data && matches!(tinfo(parent).kind, TKind::Pointer { .. }) =>
+                {
+                    Some(size)
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Reads a flexible array member `f` (`T items[]`) of the record `c` is (or
+/// points to), as CFFI does: a `T[]` of the allocated length when the
+/// memory came from `ffi.new` (see `var_byte_size`), else a `T *`.
+unsafe fn read_var_array(
+    c: &CDataObj,
+    slf: *mut ffi::PyObject,
+    f: &FieldInfo,
+    item: Tid,
+    base: *mut u8,
+) -> PyResult<*mut ffi::PyObject> {
+    let cx = c.cx;
+    let data = base.wrapping_add(f.offset);
+    match var_byte_size(c) {
+        Some(size) if size >= f.offset => {
+            let isz = (*cx).reg.info(item).size.max(1);
+            ffi::Py_INCREF(slf);
+            let o = new_cdata(cx, f.ty, data, Own::Keep(slf))?;
+            (*(o.ptr() as *mut CDataObj)).length = ((size - f.offset) / isz) as isize;
+            Ok(o.into_ptr())
+        }
+        _ => {
+            let pt = (*cx).reg.pointer_to(item);
+            new_cdata(cx, pt, data, Own::None).map(Owned::into_ptr)
+        }
+    }
+}
+
 unsafe extern "C" fn cdata_getattro(
     slf: *mut ffi::PyObject,
     name: *mut ffi::PyObject,
@@ -1009,6 +1070,9 @@ unsafe extern "C" fn cdata_getattro(
                             tinfo(c).name
                         ),
                     ));
+                }
+                if let TKind::Array { item, len: None } = (*c.cx).reg.info(f.ty).kind {
+                    return read_var_array(c, slf, f, item, base);
                 }
                 return Ok(read_field(c.cx, f, base, slf));
             }

@@ -606,3 +606,46 @@ def test_exit_waits_for_a_thread_whose_callback_returned(project):
     assert r.stdout == lines("main returns while the worker is in C",
                              "back in Python after the C call")
     assert r.returncode == 0 and r.stderr == ""
+
+
+STRESS_CDEF = """
+    int c_twice_via_python(int v);
+    extern "Python" int py_twice(int);
+"""
+
+STRESS_SOURCE = """
+    static int py_twice(int);
+    static int c_twice_via_python(int v) { return py_twice(v) + 1; }
+"""
+
+STRESS_INIT = r'''
+from dmlib import ffi, lib
+import threading
+
+@ffi.def_extern()
+def py_twice(v):
+    return 2 * v
+
+@ffi.def_extern()
+def run():
+    totals = [0] * 4
+    def work(k):
+        for i in range(2000):
+            totals[k] += lib.c_twice_via_python(i)
+    ts = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    print(totals, flush=True)
+'''
+
+
+def test_python_threads_calling_c_that_calls_back(project):
+    # Four Python threads call a C function that calls back into Python: the
+    # GIL is released around each C call and re-taken by the callback.
+    r = build_and_run(project, "cembed", "void run(void);", STRESS_CDEF, STRESS_SOURCE,
+                      STRESS_INIT)
+    each = sum(2 * i + 1 for i in range(2000))
+    assert r.stdout == lines(str([each] * 4))
+    assert r.stderr == ""

@@ -320,8 +320,8 @@ impl LibInit {
 /// Makes sure Python runs and `ls`'s init code has run (or is running on this
 /// very thread). `Err(())` means it failed; the failure was already reported.
 ///
-/// `gil_held`: the caller holds the GIL (a call from Python code); it is
-/// released while waiting for another thread's init.
+/// A caller holding the GIL (a call from Python code) releases it while it
+/// waits for another thread's init, and takes it back afterwards.
 pub(crate) fn ensure_lib(ls: &LibState) -> Result<(), ()> {
     if ls.init.is_ready() {
         return Ok(());

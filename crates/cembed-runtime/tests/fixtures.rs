@@ -539,3 +539,29 @@ fn short_lived_threads_release_their_thread_state() {
     let (out, err, code) = run_host(&d, &host, &["3000"]);
     assert_eq!((out.as_str(), err.as_str(), code), ("flat\n", "", 0));
 }
+
+#[test]
+fn python_host_exits_with_a_daemon_thread_inside_a_call() {
+    let d = scratch("pyhost_daemon");
+    let lib = lib_a(&d, "init_daemon.py");
+    std::fs::copy(&lib, d.join("lib/fix_a.so")).unwrap();
+    for run in 0..3 {
+        let out = Command::new(python())
+            .arg(crate_dir().join("tests/fixtures/pyhost_daemon.py"))
+            .arg(d.join("lib"))
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .current_dir(d.join("run"))
+            .output()
+            .unwrap();
+        assert_eq!(
+            (
+                String::from_utf8_lossy(&out.stdout).as_ref(),
+                String::from_utf8_lossy(&out.stderr).as_ref(),
+                out.status.code()
+            ),
+            ("3\nping 3\nmain exits\n", "", Some(0)),
+            "run {run}"
+        );
+    }
+}

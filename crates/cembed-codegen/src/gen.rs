@@ -375,6 +375,11 @@ impl<'p> Gen<'p> {
             "/* {}: {what} */",
             comment_safe(&self.s.record_display[r.0 as usize])
         ));
+        // The declared packing (cdef(packed=True) / pack=N), so that the
+        // checks compare against the layout the cdef asked for.
+        if let Some(pack) = rec.pack {
+            w.line(format!("#pragma pack(push, {pack})"));
+        }
         w.inline_block(&n.shadow_type(r), ";", |w| {
             let mut anon = 0;
             for f in fields {
@@ -390,6 +395,9 @@ impl<'p> Gen<'p> {
                 w.line(format!("{decl};"));
             }
         });
+        if rec.pack.is_some() {
+            w.line("#pragma pack(pop)");
+        }
         w.blank();
     }
 

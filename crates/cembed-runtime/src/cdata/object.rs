@@ -1150,6 +1150,14 @@ unsafe extern "C" fn cdata_setattro(
                         ),
                     ));
                 }
+                if let TKind::Array { item, len: None } = (*c.cx).reg.info(f.ty).kind {
+                    if let Some(size) = var_byte_size(c) {
+                        let isz = (*c.cx).reg.info(item).size.max(1);
+                        let n = size.saturating_sub(f.offset) / isz;
+                        conv::write_var_array(c.cx, f.ty, item, n, value, base.add(f.offset))?;
+                        return Ok(0);
+                    }
+                }
                 write_field(c.cx, f, value, base)?;
                 return Ok(0);
             }

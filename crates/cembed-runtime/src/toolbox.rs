@@ -586,8 +586,8 @@ unsafe fn size_of_arg(cx: *mut Cx, obj: *mut ffi::PyObject) -> PyResult<usize> {
     let t = info(cx, tid);
     if t.size == 0 && !matches!(t.kind, TKind::Array { len: Some(0), .. }) {
         return Err(raise(
-            ffi::PyExc_ValueError,
-            &format!("ctype '{}' is of unknown size", t.name),
+            (*cx).error,
+            &format!("don't know the size of ctype '{}'", t.name),
         ));
     }
     Ok(t.size)

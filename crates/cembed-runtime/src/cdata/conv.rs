@@ -595,7 +595,8 @@ pub(crate) unsafe fn read_field(
             let shift = 64 - w;
             ffi::PyLong_FromLongLong(((v << shift) as i64) >> shift)
         }
-        Some(Prim::Bool) => ffi::PyBool_FromLong((v != 0) as _),
+        // A `_Bool` bitfield reads as the int 0/1 in CFFI (a plain `_Bool`
+        // field is a bool).
         _ => ffi::PyLong_FromUnsignedLongLong(v),
     }
 }

@@ -112,9 +112,6 @@ def test_init_code_error_leaves_lua_running(lua54, lua_example):
             "Returning 0.") in err
 
 
-@pytest.mark.xfail(strict=True, reason="lua_close() dlclose()s the module before "
-                   "Python's exit-time code runs; the library is not pinned, so "
-                   "lazily read lib data (here a constant) is unmapped: SIGSEGV")
 def test_python_exit_code_after_lua_close_unloaded_the_module(lua54, lua_example):
     # lua.c ends with lua_close(), whose package library dlclose()s every C
     # module. cembed finalizes Python later, at process exit (atexit handlers

@@ -25,20 +25,6 @@ pub struct Generated {
 /// is the place in the build script (or header file) where the declaration
 /// is written, not a line number inside the string.
 pub fn parse(sources: &[SourceSpec]) -> Result<Program, BuildError> {
-    // The parser does not model packing yet: refusing is better than a
-    // layout that silently differs from what the user asked for.
-    if let Some(s) = sources
-        .iter()
-        .find(|s| s.packed || s.pack.is_some_and(|p| p > 0))
-    {
-        return Err(BuildError::new(
-            ErrorKind::Cdef,
-            format!(
-                "{}: packed=True / pack=N is not supported by cembed yet",
-                s.origin
-            ),
-        ));
-    }
     let parser_sources: Vec<cembed_cdef::Source> = sources
         .iter()
         .map(|s| cembed_cdef::Source {
@@ -51,6 +37,13 @@ pub fn parse(sources: &[SourceSpec]) -> Result<Program, BuildError> {
             kind: match s.kind {
                 SourceKind::EmbeddingApi => cembed_cdef::SourceKind::EmbeddingApi,
                 SourceKind::Cdef => cembed_cdef::SourceKind::Cdef,
+            },
+            override_: s.override_,
+            // `packed=True` is `pack=1` (the builder refuses both at once).
+            pack: if s.packed {
+                Some(1)
+            } else {
+                s.pack.filter(|&p| p > 0)
             },
         })
         .collect();

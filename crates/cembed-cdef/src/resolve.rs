@@ -49,6 +49,10 @@ pub struct Resolver {
     anon_counter: u32,
     file_record: Option<RecordId>,
     listed_records: HashSet<RecordId>,
+    /// The source being resolved was given with `override=True`.
+    pub override_: bool,
+    /// The source being resolved was given with `packed=True` / `pack=N`.
+    pub pack: Option<u32>,
     /// The text of each record's / enum's body once defined (to tell an
     /// identical re-definition from a conflicting one).
     record_bodies: HashMap<RecordId, String>,
@@ -60,6 +64,31 @@ pub struct Resolver {
 enum Tag {
     Record(RecordId),
     Enum(EnumId),
+}
+
+/// What `cdef(..., override=True)` may replace: CFFI's `_declare` keys
+/// (functions, variables, constants, typedefs). Macros and enumerators are
+/// CFFI's "constants" table, which never accepts a second value.
+fn overridable(k: &OrdKind) -> bool {
+    match k {
+        OrdKind::Typedef(..)
+        | OrdKind::Function(..)
+        | OrdKind::Global(..)
+        | OrdKind::Constant(..) => true,
+        OrdKind::Enumerator(..) | OrdKind::Macro(..) => false,
+    }
+}
+
+/// The ordinary name a top-level declaration introduces, if any.
+fn decl_name(d: &Decl) -> Option<&str> {
+    match d {
+        Decl::Function { name, .. }
+        | Decl::Global { name, .. }
+        | Decl::Constant { name, .. }
+        | Decl::Macro { name, .. }
+        | Decl::Typedef { name, .. } => Some(name),
+        Decl::Record { .. } | Decl::Enum { .. } => None,
+    }
 }
 
 fn kind_word(k: RecordKind) -> &'static str {
@@ -92,6 +121,8 @@ impl Resolver {
             anon_counter: 0,
             file_record: None,
             listed_records: HashSet::new(),
+            override_: false,
+            pack: None,
             record_bodies: HashMap::new(),
             enum_bodies: HashMap::new(),
             errors: Vec::new(),
@@ -142,6 +173,14 @@ impl Resolver {
         if let Some((prev, prev_span)) = self.ordinary.get(name) {
             if *prev == kind {
                 return Ok(false);
+            }
+            if self.override_ && overridable(prev) && overridable(&kind) {
+                // CFFI's `override=True`: the new declaration replaces the
+                // old one (the declarations resolved with the old one keep
+                // what they resolved to, as in CFFI).
+                self.prog.decls.retain(|d| decl_name(d) != Some(name));
+                self.ordinary.insert(name.to_string(), (kind, span));
+                return Ok(true);
             }
             let msg = if let (OrdKind::Function(t1, k1), OrdKind::Function(t2, k2)) = (prev, &kind)
             {
@@ -519,6 +558,7 @@ impl Resolver {
                             fields: None,
                             partial: false,
                             dotdotdot_typedef: true,
+                            pack: None,
                             span: spec.span,
                         });
                         self.list_record(id);
@@ -544,6 +584,7 @@ impl Resolver {
                     fields: None,
                     partial: false,
                     dotdotdot_typedef: true,
+                    pack: None,
                     span: Span::default(),
                 });
                 self.file_record = Some(id);
@@ -591,6 +632,7 @@ impl Resolver {
                         fields: None,
                         partial: false,
                         dotdotdot_typedef: false,
+                        pack: None,
                         span: r.span,
                     });
                     self.tags.insert(tag.name.clone(), Tag::Record(id));
@@ -607,6 +649,7 @@ impl Resolver {
                     fields: None,
                     partial: false,
                     dotdotdot_typedef: false,
+                    pack: None,
                     span: r.span,
                 });
                 self.list_record(id);
@@ -633,6 +676,7 @@ impl Resolver {
                     let rec = &mut self.prog.records[id.0 as usize];
                     rec.fields = Some(fields);
                     rec.partial = body.partial;
+                    rec.pack = self.pack;
                     rec.span = r.span;
                     self.record_bodies.insert(id, body.text.clone());
                 }

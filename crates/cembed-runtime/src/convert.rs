@@ -53,6 +53,14 @@ impl Conv {
         let (ls, ty) = (t.lib, t.index);
         match (t.kind, t.prim) {
             (Kind::Enum, Some(p)) => Conv::Prim(p),
+            // long double stays a cdata, as in CFFI (a Python float would
+            // lose precision): arguments and results of callbacks, lib
+            // functions and globals all go through the data model.
+            (Kind::Float, Some(Prim::LongDouble)) if !ls.is_null() => Conv::CData {
+                ls,
+                ty,
+                size: Prim::LongDouble.size(),
+            },
             (Kind::Float, Some(Prim::LongDouble)) => Conv::Prim(Prim::LongDouble),
             (_, Some(p)) => Conv::Prim(p),
             (Kind::Void, None) => Conv::Void,

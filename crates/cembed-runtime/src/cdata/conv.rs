@@ -293,6 +293,20 @@ pub(crate) unsafe fn write(
     }
 }
 
+/// Writes `obj` into a flexible array member of type `tid` (`T[]`) that has
+/// room for `n` items (the allocation `ffi.new` made). CFFI writes past the
+/// end here; cembed raises CFFI's IndexError for too many initializers.
+pub(crate) unsafe fn write_var_array(
+    cx: *mut Cx,
+    tid: Tid,
+    item: Tid,
+    n: usize,
+    obj: *mut ffi::PyObject,
+    dst: *mut u8,
+) -> PyResult<()> {
+    write_array(cx, tid, item, Some(n), obj, dst)
+}
+
 unsafe fn write_array(
     cx: *mut Cx,
     tid: Tid,
@@ -595,7 +609,8 @@ pub(crate) unsafe fn read_field(
             let shift = 64 - w;
             ffi::PyLong_FromLongLong(((v << shift) as i64) >> shift)
         }
-        Some(Prim::Bool) => ffi::PyBool_FromLong((v != 0) as _),
+        // A `_Bool` bitfield reads as the int 0/1 in CFFI (a plain `_Bool`
+        // field is a bool).
         _ => ffi::PyLong_FromUnsignedLongLong(v),
     }
 }

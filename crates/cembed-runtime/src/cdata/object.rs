@@ -491,18 +491,33 @@ fn format_long_double(v: f64) -> String {
     }
 }
 
-/// The value a primitive cdata compares and hashes as.
+/// The value a primitive cdata compares and hashes as. A long double has
+/// none (its Python value is a cdata again): CFFI hashes it by address and
+/// refuses to compare it (see `cdata_richcompare`).
 unsafe fn prim_py(c: &CDataObj) -> PyResult<Option<Owned>> {
     let t = tinfo(c);
     match t.kind {
-        TKind::Prim(Prim::LongDouble) => {
-            let v = crate::convert::x87_to_f64((c.data as *const [u8; 16]).read_unaligned());
-            Ok(Some(Owned::check(ffi::PyFloat_FromDouble(v))?))
-        }
+        TKind::Prim(Prim::LongDouble) => Ok(None),
         TKind::Prim(_) | TKind::Enum { .. } => {
             Ok(Some(Owned::check(read(c.cx, c.tid, c.data, Read::Copy))?))
         }
         _ => Ok(None),
+    }
+}
+
+/// The Python number of a primitive cdata for int()/float()/bool(): as
+/// `prim_py`, and a long double as the nearest float.
+unsafe fn num_py(c: &CDataObj) -> PyResult<Owned> {
+    if let TKind::Prim(Prim::LongDouble) = tinfo(c).kind {
+        let v = crate::convert::x87_to_f64((c.data as *const [u8; 16]).read_unaligned());
+        return Owned::check(ffi::PyFloat_FromDouble(v));
+    }
+    match prim_py(c)? {
+        Some(v) => Ok(v),
+        None => Err(raise(
+            ffi::PyExc_SystemError,
+            "cembed: not a primitive cdata",
+        )),
     }
 }
 
@@ -527,6 +542,23 @@ unsafe extern "C" fn cdata_richcompare(
     obj_guard(|| {
         let ca = cd(a);
         let cx = ca.cx;
+        // Primitive cdata compare as their Python values; a long double
+        // cdata has no such value (CFFI's message).
+        for c in [Some(&*ca), as_cdata(cx, b)].into_iter().flatten() {
+            if let TKind::Prim(Prim::LongDouble) = tinfo(c).kind {
+                let other_is_ptr = [Some(&*ca), as_cdata(cx, b)]
+                    .into_iter()
+                    .flatten()
+                    .any(|o| !matches!(tinfo(o).kind, TKind::Prim(_) | TKind::Enum { .. }));
+                if other_is_ptr {
+                    return Ok(crate::py::new_ref(ffi::Py_NotImplemented()));
+                }
+                return Err(raise(
+                    ffi::PyExc_NotImplementedError,
+                    &format!("cannot use <cdata '{}'> in a comparison", tinfo(c).name),
+                ));
+            }
+        }
         if let Some(va) = prim_py(ca)? {
             // Primitives compare by value, with Python numbers too.
             let vb = match as_cdata(cx, b) {
@@ -565,7 +597,7 @@ unsafe extern "C" fn cdata_bool(slf: *mut ffi::PyObject) -> c_int {
         let t = tinfo(c);
         match t.kind {
             TKind::Prim(Prim::F32 | Prim::F64 | Prim::LongDouble) => {
-                let v = prim_py(c)?.expect("primitive");
+                let v = num_py(c)?;
                 Ok((ffi::PyFloat_AsDouble(v.ptr()) != 0.0) as c_int)
             }
             TKind::Prim(_) | TKind::Enum { .. } => {
@@ -590,11 +622,11 @@ unsafe extern "C" fn cdata_int(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
                 (c.data as *const u32).read_unaligned() as _,
             )),
             TKind::Prim(Prim::F32 | Prim::F64 | Prim::LongDouble) => {
-                let v = prim_py(c)?.expect("primitive");
+                let v = num_py(c)?;
                 Ok(ffi::PyNumber_Long(v.ptr()))
             }
             TKind::Prim(Prim::Bool) => Ok(ffi::PyLong_FromLong((*c.data != 0) as _)),
-            TKind::Prim(_) | TKind::Enum { .. } => Ok(prim_py(c)?.expect("primitive").into_ptr()),
+            TKind::Prim(_) | TKind::Enum { .. } => Ok(num_py(c)?.into_ptr()),
             _ => Err(raise(
                 ffi::PyExc_TypeError,
                 &format!("int() not supported on cdata '{}'", t.name),
@@ -608,9 +640,7 @@ unsafe extern "C" fn cdata_float(slf: *mut ffi::PyObject) -> *mut ffi::PyObject 
         let c = cd(slf);
         let t = tinfo(c);
         match t.kind {
-            TKind::Prim(Prim::F32 | Prim::F64 | Prim::LongDouble) => {
-                Ok(prim_py(c)?.expect("primitive").into_ptr())
-            }
+            TKind::Prim(Prim::F32 | Prim::F64 | Prim::LongDouble) => Ok(num_py(c)?.into_ptr()),
             _ => Err(raise(
                 ffi::PyExc_TypeError,
                 &format!("float() not supported on cdata '{}'", t.name),
@@ -1119,6 +1149,14 @@ unsafe extern "C" fn cdata_setattro(
                             tinfo(c).name
                         ),
                     ));
+                }
+                if let TKind::Array { item, len: None } = (*c.cx).reg.info(f.ty).kind {
+                    if let Some(size) = var_byte_size(c) {
+                        let isz = (*c.cx).reg.info(item).size.max(1);
+                        let n = size.saturating_sub(f.offset) / isz;
+                        conv::write_var_array(c.cx, f.ty, item, n, value, base.add(f.offset))?;
+                        return Ok(0);
+                    }
                 }
                 write_field(c.cx, f, value, base)?;
                 return Ok(0);

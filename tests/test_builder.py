@@ -139,7 +139,8 @@ def test_compile_error_shows_the_compiler_message_and_leaves_no_library(tmp_path
         "ffibuilder.compile(target='libm.*')\n"))
     assert r.returncode == 1
     assert "VerificationError" in r.stderr
-    assert "undeclared_name" in r.stderr        # gcc's own message
+    assert "undeclared_name" in r.stderr        # gcc's own message...
+    assert "build.py:4:" in r.stderr, r.stderr  # ...at the set_source() line
     assert "error:" in r.stderr
     assert not [n for n in os.listdir(tmp_path) if n.endswith(".so")]
 

@@ -115,7 +115,8 @@ def run():
         "lib.counter", "lib.ratio", "lib.VERSION", "lib.NEG_ONE", "lib.BIG_U",
         "lib.MAX_ITEMS", "lib.PI_ISH", "lib.RED", "lib.BLUE", "lib.limit",
         "lib.c_call_py_cb(3)", "lib.nope",
-        "sorted(dir(lib))", "sorted(lib.__all__)", "lib.__name__",
+        "sorted(dir(lib))", "sorted(lib.__all__)", "lib.__all__ == sorted(lib.__all__)",
+        "lib.__name__",
         "lib.c_add.__name__", "lib.c_add.__module__", "type(lib.c_add).__name__",
         "lib.c_add is lib.c_add",
     ]:
@@ -182,6 +183,7 @@ LIB_EXPECTED = [
     "sorted(lib.__all__) -> ['BIG_U', 'BLUE', 'GREEN', 'MAX_ITEMS', 'NEG_ONE', 'PI_ISH', 'RED', "
     "'VERSION', 'c_add', 'c_call_py_cb', 'c_len', 'c_next', 'c_noargs', 'c_not', 'c_nothing', "
     "'c_one', 'c_s64', 'c_scale', 'c_sum', 'c_uchar', 'limit', 'py_cb', 'run']",
+    "lib.__all__ == sorted(lib.__all__) -> True",
     "lib.__name__ -> 'dmlib.lib'",
     "lib.c_add.__name__ -> 'c_add'",
     "lib.c_add.__module__ -> 'dmlib'",
@@ -317,4 +319,333 @@ def test_c_calls_release_the_gil(project):
                       THREADS_INIT)
     assert r.stdout == lines("other thread ran during the C call: True",
                              "callback from a C thread: 1007")
+    assert r.stderr == ""
+
+
+# ---- the data model through lib: structs, pointers, arrays, function pointers
+
+DM_API = """
+    int counter;
+    int arr[3];
+    point_t origin;
+    binop_t my_callback;
+    int (*cb2)(long);
+    void run(void);
+"""
+
+DM_CDEF = """
+    typedef struct { int x, y; } point_t;
+    typedef int (*binop_t)(int, int);
+    int add(int, int);
+    int noargs(void);
+    point_t mkpoint(int, int);
+    int sump(point_t);
+    int sumptr(point_t *);
+    int suma(int *, int);
+    int call(binop_t, int, int);
+    int vsum(int n, ...);
+    static const point_t UNIT;
+    static const char *const GREETING;
+    #define FOO 42
+    extern "Python" int py_cb(int);
+    extern "Python+C" int py_c(int, int);
+"""
+
+DM_SOURCE = """
+    #include <stdarg.h>
+    typedef struct { int x, y; } point_t;
+    typedef int (*binop_t)(int, int);
+    static int add(int a, int b) { return a + b; }
+    static int noargs(void) { return 7; }
+    static point_t mkpoint(int x, int y) { point_t p = { x, y }; return p; }
+    static int sump(point_t p) { return p.x + p.y; }
+    static int sumptr(point_t *p) { return p->x + p->y; }
+    static int suma(int *a, int n) { int s = 0; for (int i = 0; i < n; i++) s += a[i]; return s; }
+    static int call(binop_t f, int a, int b) { return f(a, b); }
+    static int vsum(int n, ...) { va_list ap; int s = 0; va_start(ap, n); while (n--) s += va_arg(ap, int); va_end(ap); return s; }
+    static int mul(int a, int b) { return a * b; }
+    CFFI_DLLEXPORT int counter = 5;
+    CFFI_DLLEXPORT int arr[3] = { 1, 2, 3 };
+    CFFI_DLLEXPORT point_t origin = { 3, 4 };
+    CFFI_DLLEXPORT binop_t my_callback = mul;
+    CFFI_DLLEXPORT int (*cb2)(long) = 0;
+    static const point_t UNIT = { 1, 1 };
+    static const char *const GREETING = "hello";
+    #define FOO 42
+    static int py_cb(int);
+    int py_c(int, int);
+"""
+
+DM_INIT = r'''
+from dmlib import ffi, lib
+import re
+
+def out(*a):
+    print(*a, flush=True)
+
+def show(expr):
+    try:
+        s = repr(eval(expr))
+    except Exception as e:
+        s = "!! %s: %s" % (type(e).__name__, e)
+    s = re.sub(r"0x[0-9a-f]+", "ADDR", s).replace("cffi library", "cembed library")
+    out(expr, "->", s)
+
+@ffi.def_extern()
+def py_cb(x):
+    return -x
+
+@ffi.def_extern()
+def py_c(a, b):
+    return a - b
+
+@ffi.def_extern()
+def run():
+    for e in [
+        "lib.mkpoint(1, 2)", "lib.mkpoint(1, 2).y", "lib.sump(lib.mkpoint(1, 2))", "lib.sump((1, 2))",
+        "lib.sump({'x': 1, 'y': 5})", "lib.sump(1)", "lib.sump([1, 2, 3])",
+        "lib.sumptr(ffi.new('point_t *', (1, 2)))", "lib.sumptr([(1, 2)])", "lib.sumptr(None)",
+        "lib.sumptr(ffi.NULL) if False else 0", "lib.suma([1, 2, 3], 3)",
+        "lib.suma(ffi.new('int[]', [4, 5]), 2)", "lib.suma(b'ab', 2)",
+        "lib.arr", "list(lib.arr)", "lib.origin", "lib.origin.x", "lib.UNIT", "lib.UNIT.y",
+        "lib.GREETING", "ffi.string(lib.GREETING)",
+        "lib.my_callback", "lib.my_callback(3, 4)", "lib.my_callback(1)", "lib.my_callback(1, 2, x=3)",
+        "lib.cb2", "lib.cb2(1)",
+        "lib.py_cb", "ffi.typeof(lib.py_cb).cname", "lib.py_cb(3)", "lib.py_c(5, 2)",
+        "lib.call(lib.add, 3, 5)", "lib.call(lib.my_callback, 3, 5)", "lib.call(lib.py_c, 3, 5)",
+        "lib.call(lib.py_cb, 3, 5)", "lib.call(None, 1, 2)",
+        "ffi.typeof(lib.add).cname", "ffi.typeof(lib.vsum).cname",
+        "ffi.addressof(lib, 'counter')", "ffi.addressof(lib, 'counter')[0]",
+        "ffi.addressof(lib, 'add')", "ffi.addressof(lib, 'py_cb')", "ffi.addressof(lib, 'origin')",
+        "ffi.addressof(lib, 'FOO')", "ffi.addressof(lib, 'nope')",
+        "ffi.cast('int(*)(int, int)', 0)(1, 2)",
+    ]:
+        show(e)
+    lib.arr = [7, 8]
+    out("arr after [7, 8]:", list(lib.arr))
+    show("setattr(lib, 'arr', [1, 2, 3, 4])")
+    lib.origin = (9, 9)
+    out("origin after (9, 9):", lib.origin.x, lib.origin.y)
+    lib.origin.y = 10
+    out("origin.y after assigning through the view:", lib.origin.y)
+    lib.my_callback = lib.add
+    out("my_callback = lib.add:", lib.my_callback(2, 3))
+    lib.my_callback = lib.py_c
+    out("my_callback = lib.py_c:", lib.my_callback(2, 3))
+    lib.my_callback = ffi.NULL
+    show("lib.my_callback(1, 2)")
+    show("setattr(lib, 'my_callback', lib.py_cb)")
+'''
+
+DM_EXPECTED = lines(
+    "lib.mkpoint(1, 2) -> <cdata 'point_t' owning 8 bytes>",
+    "lib.mkpoint(1, 2).y -> 2",
+    "lib.sump(lib.mkpoint(1, 2)) -> 3",
+    "lib.sump((1, 2)) -> 3",
+    "lib.sump({'x': 1, 'y': 5}) -> 6",
+    "lib.sump(1) -> !! TypeError: initializer for ctype 'point_t' must be a list or tuple or dict or struct-cdata, not int",
+    "lib.sump([1, 2, 3]) -> !! ValueError: too many initializers for 'point_t' (got 3)",
+    "lib.sumptr(ffi.new('point_t *', (1, 2))) -> 3",
+    "lib.sumptr([(1, 2)]) -> 3",
+    "lib.sumptr(None) -> !! TypeError: initializer for ctype 'point_t *' must be a cdata pointer, not NoneType",
+    "lib.sumptr(ffi.NULL) if False else 0 -> 0",
+    "lib.suma([1, 2, 3], 3) -> 6",
+    "lib.suma(ffi.new('int[]', [4, 5]), 2) -> 9",
+    "lib.suma(b'ab', 2) -> !! TypeError: initializer for ctype 'int *' must be a cdata pointer, not bytes",
+    "lib.arr -> <cdata 'int[3]' ADDR>",
+    "list(lib.arr) -> [1, 2, 3]",
+    "lib.origin -> <cdata 'point_t &' ADDR>",
+    "lib.origin.x -> 3",
+    "lib.UNIT -> <cdata 'point_t &' ADDR>",
+    "lib.UNIT.y -> 1",
+    "lib.GREETING -> <cdata 'char *' ADDR>",
+    "ffi.string(lib.GREETING) -> b'hello'",
+    "lib.my_callback -> <cdata 'int(*)(int, int)' ADDR>",
+    "lib.my_callback(3, 4) -> 12",
+    "lib.my_callback(1) -> !! TypeError: 'int(*)(int, int)' expects 2 arguments, got 1",
+    "lib.my_callback(1, 2, x=3) -> !! TypeError: a cdata function cannot be called with keyword arguments",
+    "lib.cb2 -> <cdata 'int(*)(long)' NULL>",
+    "lib.cb2(1) -> !! RuntimeError: cannot call null pointer pointer from cdata 'int(*)(long)'",
+    "lib.py_cb -> <cdata 'int(*)(int)' ADDR>",
+    "ffi.typeof(lib.py_cb).cname -> 'int(*)(int)'",
+    "lib.py_cb(3) -> -3",
+    "lib.py_c(5, 2) -> 3",
+    "lib.call(lib.add, 3, 5) -> 8",
+    "lib.call(lib.my_callback, 3, 5) -> 15",
+    "lib.call(lib.py_c, 3, 5) -> -2",
+    "lib.call(lib.py_cb, 3, 5) -> !! TypeError: initializer for ctype 'int(*)(int, int)' must be a pointer to same type, not cdata 'int(*)(int)'",
+    "lib.call(None, 1, 2) -> !! TypeError: initializer for ctype 'int(*)(int, int)' must be a cdata pointer, not NoneType",
+    "ffi.typeof(lib.add).cname -> 'int(*)(int, int)'",
+    "ffi.typeof(lib.vsum).cname -> 'int(*)(int, ...)'",
+    "ffi.addressof(lib, 'counter') -> <cdata 'int *' ADDR>",
+    "ffi.addressof(lib, 'counter')[0] -> 5",
+    "ffi.addressof(lib, 'add') -> <cdata 'int(*)(int, int)' ADDR>",
+    "ffi.addressof(lib, 'py_cb') -> <cdata 'int(*)(int)' ADDR>",
+    "ffi.addressof(lib, 'origin') -> <cdata 'point_t *' ADDR>",
+    "ffi.addressof(lib, 'FOO') -> !! AttributeError: cannot take the address of the constant 'FOO'",
+    "ffi.addressof(lib, 'nope') -> !! AttributeError: cembed library 'dmlib' has no function, constant or global variable named 'nope'",
+    "ffi.cast('int(*)(int, int)', 0)(1, 2) -> !! RuntimeError: cannot call null pointer pointer from cdata 'int(*)(int, int)'",
+    "arr after [7, 8]: [7, 8, 3]",
+    "setattr(lib, 'arr', [1, 2, 3, 4]) -> !! IndexError: too many initializers for 'int[3]' (got 4)",
+    "origin after (9, 9): 9 9",
+    "origin.y after assigning through the view: 10",
+    "my_callback = lib.add: 5",
+    "my_callback = lib.py_c: -1",
+    "lib.my_callback(1, 2) -> !! RuntimeError: cannot call null pointer pointer from cdata 'int(*)(int, int)'",
+    "setattr(lib, 'my_callback', lib.py_cb) -> !! TypeError: initializer for ctype 'int(*)(int, int)' must be a pointer to same type, not cdata 'int(*)(int)'",
+)
+
+
+@pytest.mark.smoke
+def test_lib_data_model(project):
+    r = build_and_run(project, "cembed", DM_API, DM_CDEF, DM_SOURCE, DM_INIT)
+    assert r.stdout == DM_EXPECTED
+    assert r.stderr == ""
+
+
+@pytest.mark.cffi
+def test_lib_data_model_same_as_cffi(project):
+    pytest.importorskip("cffi")
+    r = build_and_run(project, "cffi", DM_API, DM_CDEF, DM_SOURCE, DM_INIT)
+    assert r.stdout == DM_EXPECTED
+
+
+VARIADIC_INIT = r'''
+from dmlib import ffi, lib
+
+@ffi.def_extern()
+def run():
+    try:
+        lib.vsum(2, ffi.cast("int", 3), ffi.cast("int", 4))
+    except TypeError as e:
+        print("TypeError:", e, flush=True)
+    f = ffi.cast("int(*)(short)", lib.my_callback)
+    try:
+        f(3)
+    except TypeError as e:
+        print("TypeError:", e, flush=True)
+'''
+
+
+def test_uncallable_function_types_raise_clear_errors(project):
+    # Without libffi, a variadic function or a function type the declarations
+    # never mention cannot be called: a TypeError says so (CFFI would call them).
+    r = build_and_run(project, "cembed", DM_API, DM_CDEF, DM_SOURCE, VARIADIC_INIT)
+    out = r.stdout.splitlines()
+    assert len(out) == 2, r.stdout
+    assert out[0].startswith("TypeError: cembed: cannot call the variadic")
+    assert "int(*)(int, ...)" in out[0] and "libffi" in out[0]
+    assert out[1].startswith("TypeError: cembed: ") and "'int(*)(short)'" in out[1]
+    assert r.stderr == ""
+
+
+EXIT_CDEF = """
+    void c_callback_then_sleep(void);
+    extern "Python" void py_noop(void);
+"""
+
+EXIT_SOURCE = """
+    #include <pthread.h>
+    #include <time.h>
+    #include <stdio.h>
+    static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    static pthread_cond_t c = PTHREAD_COND_INITIALIZER;
+    static int called_back = 0;
+    static void py_noop(void);
+    /* Calls back into Python (a nested entry on this thread), tells the
+       main thread, then stays in C a while with the GIL released. */
+    static void c_callback_then_sleep(void) {
+        py_noop();
+        pthread_mutex_lock(&m); called_back = 1; pthread_cond_signal(&c); pthread_mutex_unlock(&m);
+        struct timespec t = { 0, 300 * 1000000L };
+        nanosleep(&t, NULL);
+    }
+    CFFI_DLLEXPORT void wait_called_back(void) {
+        pthread_mutex_lock(&m);
+        while (!called_back) pthread_cond_wait(&c, &m);
+        pthread_mutex_unlock(&m);
+    }
+"""
+
+EXIT_INIT = r'''
+from dmlib import ffi, lib
+
+@ffi.def_extern()
+def py_noop():
+    pass
+
+@ffi.def_extern()
+def run():
+    lib.c_callback_then_sleep()
+    print("back in Python after the C call", flush=True)
+'''
+
+EXIT_HOST = """
+#include <pthread.h>
+#include <stdio.h>
+void run(void);
+void wait_called_back(void);
+static void *worker(void *arg) { (void)arg; run(); return NULL; }
+int main(void) {
+    %s
+    pthread_t t;
+    pthread_create(&t, NULL, worker, NULL);
+    wait_called_back();
+    printf("main returns while the worker is in C\\n");
+    return 0;   /* exit() runs while the worker is still inside Python */
+}
+""" % UNBUFFERED_MAIN
+
+
+def test_exit_waits_for_a_thread_whose_callback_returned(project):
+    # The worker entered Python (run), called C, which called back into
+    # Python and returned: the worker is still inside Python (its C call
+    # returns into it), so process exit must wait for it, not finalize.
+    r = build_and_run(project, "cembed", "void run(void);", EXIT_CDEF, EXIT_SOURCE, EXIT_INIT,
+                      host=EXIT_HOST)
+    assert r.stdout == lines("main returns while the worker is in C",
+                             "back in Python after the C call")
+    assert r.returncode == 0 and r.stderr == ""
+
+
+STRESS_CDEF = """
+    int c_twice_via_python(int v);
+    extern "Python" int py_twice(int);
+"""
+
+STRESS_SOURCE = """
+    static int py_twice(int);
+    static int c_twice_via_python(int v) { return py_twice(v) + 1; }
+"""
+
+STRESS_INIT = r'''
+from dmlib import ffi, lib
+import threading
+
+@ffi.def_extern()
+def py_twice(v):
+    return 2 * v
+
+@ffi.def_extern()
+def run():
+    totals = [0] * 4
+    def work(k):
+        for i in range(2000):
+            totals[k] += lib.c_twice_via_python(i)
+    ts = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    print(totals, flush=True)
+'''
+
+
+def test_python_threads_calling_c_that_calls_back(project):
+    # Four Python threads call a C function that calls back into Python: the
+    # GIL is released around each C call and re-taken by the callback.
+    r = build_and_run(project, "cembed", "void run(void);", STRESS_CDEF, STRESS_SOURCE,
+                      STRESS_INIT)
+    each = sum(2 * i + 1 for i in range(2000))
+    assert r.stdout == lines(str([each] * 4))
     assert r.stderr == ""

@@ -1,10 +1,9 @@
 /* A plain C program using libdemo.so. It knows nothing about Python: the
- * first call starts the interpreter inside the library. */
+ * first call starts the interpreter inside the library. demo.h is the
+ * consumer header cembed wrote next to the library from the declarations. */
 #include <stdio.h>
 
-int fib(int n);
-double fahrenheit(double celsius);
-long long count_words(int nwords_hint);
+#include "demo.h"
 
 int main(void)
 {

@@ -131,10 +131,12 @@ ffibuilder.embedding_init_code(r"""
                     return fail(L, "sum: number expected at %d, got %s"
                                 % (i, type_name(L, i)))
                 total += x
-        if isinstance(total, int):
+        if isinstance(total, int) and -2**63 <= total < 2**63:
             lib.lua_pushinteger(L, total)
         else:
-            lib.lua_pushnumber(L, total)
+            # Lua's integers would wrap around; Python's don't: past 64 bits
+            # the sum becomes a float.
+            lib.lua_pushnumber(L, float(total))
         return 1
 
     @ffi.def_extern()

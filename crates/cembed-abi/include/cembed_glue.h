@@ -19,6 +19,11 @@
  *      Otherwise the runtime recorded at build time is dlopen()ed, RTLD_GLOBAL
  *      so the next library finds it, RTLD_NODELETE because its thread-exit and
  *      process-exit hooks must outlive any dlclose() of ours.
+ *   3. This library pins itself (RTLD_NOLOAD|RTLD_NODELETE on its own file):
+ *      from its first call on, the runtime and Python objects point into its
+ *      tables until Python is finalized at process exit, so a host that
+ *      dlclose()s its plug-ins (lua_close(), sqlite3_close()) must not unmap
+ *      it. A library that was never called is not pinned and unloads freely.
  *
  * Loading happens once, under a mutex; afterwards every call is one acquire
  * load of `_cembed_rt` and an indirect call. A failure is reported once with
@@ -115,6 +120,13 @@ static const cembed_runtime_api *_cembed_do_load(void)
         _cembed_report("the cembed runtime speaks another ABI version",
                        b->runtime);
         return NULL;
+    }
+
+    /* 3. Pin this library (see the top of this file). */
+    {
+        Dl_info self;
+        if (dladdr((void *)&_cembed_lib, &self) != 0 && self.dli_fname != NULL)
+            (void)dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
     }
     return api;
 }

@@ -25,20 +25,6 @@ pub struct Generated {
 /// is the place in the build script (or header file) where the declaration
 /// is written, not a line number inside the string.
 pub fn parse(sources: &[SourceSpec]) -> Result<Program, BuildError> {
-    // The parser does not model packing yet: refusing is better than a
-    // layout that silently differs from what the user asked for.
-    if let Some(s) = sources
-        .iter()
-        .find(|s| s.packed || s.pack.is_some_and(|p| p > 0))
-    {
-        return Err(BuildError::new(
-            ErrorKind::Cdef,
-            format!(
-                "{}: packed=True / pack=N is not supported by cembed yet",
-                s.origin
-            ),
-        ));
-    }
     let parser_sources: Vec<cembed_cdef::Source> = sources
         .iter()
         .map(|s| cembed_cdef::Source {
@@ -51,6 +37,13 @@ pub fn parse(sources: &[SourceSpec]) -> Result<Program, BuildError> {
             kind: match s.kind {
                 SourceKind::EmbeddingApi => cembed_cdef::SourceKind::EmbeddingApi,
                 SourceKind::Cdef => cembed_cdef::SourceKind::Cdef,
+            },
+            override_: s.override_,
+            // `packed=True` is `pack=1` (the builder refuses both at once).
+            pack: if s.packed {
+                Some(1)
+            } else {
+                s.pack.filter(|&p| p > 0)
             },
         })
         .collect();
@@ -79,15 +72,24 @@ pub fn generate(
         runtime: python.runtime.clone(),
         cembed_version: python.cembed_version.clone(),
     };
-    // Errors in set_source() code are shown as `<build script>: set_source():LINE`.
-    let c_code_name = match req.c_origin.as_deref() {
-        Some(origin) => format!("{}: set_source()", origin_file(origin)),
-        None => "set_source()".to_string(),
+    // Compiler messages about set_source() code point into the build script:
+    // the code is named after the origin's file (codegen writes `#line 1
+    // "<name>"` before it) and preceded by blank lines up to the origin's
+    // line, as the declarations are for the parser.
+    let (c_code_name, c_code) = match (req.c_origin.as_deref(), req.c_code.as_deref()) {
+        (Some(origin), Some(code)) => (
+            origin_file(origin).to_string(),
+            Some(format!(
+                "{}{code}",
+                "\n".repeat(origin_line(origin) as usize - 1)
+            )),
+        ),
+        (_, code) => ("set_source()".to_string(), code.map(str::to_string)),
     };
     let c_file_name = c_file.to_string_lossy();
     let opts = cembed_codegen::Options {
         module_name: &req.module_name,
-        c_code: req.c_code.as_deref(),
+        c_code: c_code.as_deref(),
         c_code_name: &c_code_name,
         c_file_name: Some(&c_file_name),
         init_code: req.init_code.as_deref(),

@@ -11,6 +11,8 @@ fn main() {
     std::io::stdin().read_to_string(&mut input).expect("stdin");
     for text in input.split('\0') {
         let src = [Source {
+            override_: false,
+            pack: None,
             name: "case".into(),
             text: text.to_string(),
             kind: SourceKind::Cdef,

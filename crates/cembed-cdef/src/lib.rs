@@ -104,6 +104,14 @@ pub struct Source {
     pub name: String,
     pub text: String,
     pub kind: SourceKind,
+    /// CFFI's `cdef(..., override=True)`: a function, global variable,
+    /// constant or typedef declared again with a different type replaces
+    /// the earlier declaration instead of being an error (macros,
+    /// enumerators and struct bodies still may not change, as in CFFI).
+    pub override_: bool,
+    /// CFFI's `packed=True` (`Some(1)`) / `pack=N`: the structs and unions
+    /// defined in this source are declared with that packing.
+    pub pack: Option<u32>,
 }
 
 /// Parses and resolves `sources` in order (later sources see the typedefs,
@@ -127,6 +135,8 @@ pub fn parse_program(sources: &[Source]) -> Result<cembed_model::Program, Diagno
                 return Err(Diagnostics::new(all, sources));
             }
         };
+        resolver.override_ = src.override_;
+        resolver.pack = src.pack;
         resolver.resolve_source(&decls, src.kind);
     }
     if !resolver.errors.is_empty() {
@@ -252,6 +262,8 @@ mod tests {
 
     fn cdef(text: &str) -> Result<String, String> {
         let src = [Source {
+            override_: false,
+            pack: None,
             name: "cdef".into(),
             text: text.into(),
             kind: SourceKind::Cdef,
@@ -280,6 +292,54 @@ mod tests {
              function CFunction: unsigned long long big(const char *, ...)\n\
              global: int(*cb)(int)\n"
         );
+    }
+
+    /// Two cdef() calls, the second with `override`.
+    fn two(first: &str, second: &str, override_: bool) -> Result<String, String> {
+        let src = [
+            Source {
+                override_: false,
+                pack: None,
+                name: "a".into(),
+                text: first.into(),
+                kind: SourceKind::Cdef,
+            },
+            Source {
+                override_,
+                pack: None,
+                name: "b".into(),
+                text: second.into(),
+                kind: SourceKind::Cdef,
+            },
+        ];
+        parse_program(&src)
+            .map(|p| dump_program(&p))
+            .map_err(|d| d.render(&src))
+    }
+
+    #[test]
+    fn override_replaces_functions_globals_typedefs() {
+        let first = "int f(int); typedef int foo_t; extern int g; static const int K;";
+        let second = "long f(long); typedef long foo_t; extern long g; static const long K;";
+        let e = two(first, second, false).unwrap_err();
+        assert!(e.contains("redefinition of function `f`"), "{e}");
+        assert_eq!(
+            two(first, second, true).unwrap(),
+            "function CFunction: long f(long)\n\
+             typedef foo_t = long\n\
+             global: long g\n\
+             constant: long K\n"
+        );
+        // The same declaration again is fine either way; macros and
+        // enumerators never change (CFFI: "multiple declarations of constant").
+        assert!(two(first, first, false).is_ok());
+        let e = two("#define N 1", "#define N 2", true).unwrap_err();
+        assert!(e.contains("`N`"), "{e}");
+        let e = two("enum e { A };", "#define A 2", true).unwrap_err();
+        assert!(e.contains("`A`"), "{e}");
+        // Struct bodies cannot change either (CFFI: duplicate declaration).
+        let e = two("struct s { int a; };", "struct s { long b; };", true).unwrap_err();
+        assert!(e.contains("redefinition of `struct s`"), "{e}");
     }
 
     #[test]
@@ -314,6 +374,8 @@ mod tests {
             ));
         }
         let src = [Source {
+            override_: false,
+            pack: None,
             name: "big".into(),
             text,
             kind: SourceKind::EmbeddingApi,
@@ -447,6 +509,8 @@ mod tests {
                 text.push(' ');
             }
             let src = [Source {
+                override_: false,
+                pack: None,
                 name: "fuzz".into(),
                 text: text.clone(),
                 kind: if next() % 2 == 0 {

@@ -48,12 +48,11 @@ pub struct Resolver {
     tags: HashMap<String, Tag>,
     anon_counter: u32,
     file_record: Option<RecordId>,
-    /// Records and enums whose C name was set by a typedef (CFFI names a
-    /// struct after the first typedef that names it directly:
-    /// `typedef struct foo foo_t;` makes `struct foo` print as `foo_t`).
-    forced_records: HashSet<RecordId>,
-    forced_enums: HashSet<EnumId>,
     listed_records: HashSet<RecordId>,
+    /// The source being resolved was given with `override=True`.
+    pub override_: bool,
+    /// The source being resolved was given with `packed=True` / `pack=N`.
+    pub pack: Option<u32>,
     /// The text of each record's / enum's body once defined (to tell an
     /// identical re-definition from a conflicting one).
     record_bodies: HashMap<RecordId, String>,
@@ -65,6 +64,31 @@ pub struct Resolver {
 enum Tag {
     Record(RecordId),
     Enum(EnumId),
+}
+
+/// What `cdef(..., override=True)` may replace: CFFI's `_declare` keys
+/// (functions, variables, constants, typedefs). Macros and enumerators are
+/// CFFI's "constants" table, which never accepts a second value.
+fn overridable(k: &OrdKind) -> bool {
+    match k {
+        OrdKind::Typedef(..)
+        | OrdKind::Function(..)
+        | OrdKind::Global(..)
+        | OrdKind::Constant(..) => true,
+        OrdKind::Enumerator(..) | OrdKind::Macro(..) => false,
+    }
+}
+
+/// The ordinary name a top-level declaration introduces, if any.
+fn decl_name(d: &Decl) -> Option<&str> {
+    match d {
+        Decl::Function { name, .. }
+        | Decl::Global { name, .. }
+        | Decl::Constant { name, .. }
+        | Decl::Macro { name, .. }
+        | Decl::Typedef { name, .. } => Some(name),
+        Decl::Record { .. } | Decl::Enum { .. } => None,
+    }
 }
 
 fn kind_word(k: RecordKind) -> &'static str {
@@ -96,9 +120,9 @@ impl Resolver {
             tags: HashMap::new(),
             anon_counter: 0,
             file_record: None,
-            forced_records: HashSet::new(),
-            forced_enums: HashSet::new(),
             listed_records: HashSet::new(),
+            override_: false,
+            pack: None,
             record_bodies: HashMap::new(),
             enum_bodies: HashMap::new(),
             errors: Vec::new(),
@@ -149,6 +173,14 @@ impl Resolver {
         if let Some((prev, prev_span)) = self.ordinary.get(name) {
             if *prev == kind {
                 return Ok(false);
+            }
+            if self.override_ && overridable(prev) && overridable(&kind) {
+                // CFFI's `override=True`: the new declaration replaces the
+                // old one (the declarations resolved with the old one keep
+                // what they resolved to, as in CFFI).
+                self.prog.decls.retain(|d| decl_name(d) != Some(name));
+                self.ordinary.insert(name.to_string(), (kind, span));
+                return Ok(true);
             }
             let msg = if let (OrdKind::Function(t1, k1), OrdKind::Function(t2, k2)) = (prev, &kind)
             {
@@ -526,6 +558,7 @@ impl Resolver {
                             fields: None,
                             partial: false,
                             dotdotdot_typedef: true,
+                            pack: None,
                             span: spec.span,
                         });
                         self.list_record(id);
@@ -551,6 +584,7 @@ impl Resolver {
                     fields: None,
                     partial: false,
                     dotdotdot_typedef: true,
+                    pack: None,
                     span: Span::default(),
                 });
                 self.file_record = Some(id);
@@ -598,6 +632,7 @@ impl Resolver {
                         fields: None,
                         partial: false,
                         dotdotdot_typedef: false,
+                        pack: None,
                         span: r.span,
                     });
                     self.tags.insert(tag.name.clone(), Tag::Record(id));
@@ -614,6 +649,7 @@ impl Resolver {
                     fields: None,
                     partial: false,
                     dotdotdot_typedef: false,
+                    pack: None,
                     span: r.span,
                 });
                 self.list_record(id);
@@ -621,11 +657,6 @@ impl Resolver {
             }
         };
 
-        if let Some(f) = force {
-            if self.forced_records.insert(id) {
-                self.prog.records[id.0 as usize].c_name = f.name.clone();
-            }
-        }
         if let Some(body) = &r.body {
             match self.record_bodies.get(&id) {
                 // Defined again with the same text: the same definition (as when
@@ -645,6 +676,7 @@ impl Resolver {
                     let rec = &mut self.prog.records[id.0 as usize];
                     rec.fields = Some(fields);
                     rec.partial = body.partial;
+                    rec.pack = self.pack;
                     rec.span = r.span;
                     self.record_bodies.insert(id, body.text.clone());
                 }
@@ -894,7 +926,6 @@ impl Resolver {
                     id
                 }
             };
-            self.force_enum_name(id, force);
             return Ok(self.prog.intern(Type::Enum(id)));
         };
         if let Some(id) = existing {
@@ -902,7 +933,6 @@ impl Resolver {
             match self.enum_bodies.get(&id) {
                 // The same definition again: nothing to add.
                 Some(prev) if *prev == body.text => {
-                    self.force_enum_name(id, force);
                     return Ok(self.prog.intern(Type::Enum(id)));
                 }
                 // A forward-declared enum (no values yet) may be completed once.
@@ -986,16 +1016,7 @@ impl Resolver {
                 id
             }
         };
-        self.force_enum_name(id, force);
         Ok(self.prog.intern(Type::Enum(id)))
-    }
-
-    fn force_enum_name(&mut self, id: EnumId, force: Option<&Ident>) {
-        if let Some(f) = force {
-            if self.forced_enums.insert(id) {
-                self.prog.enums[id.0 as usize].c_name = f.name.clone();
-            }
-        }
     }
 
     /// Applies declarator operators (base outwards) to a base type, checking

@@ -30,6 +30,8 @@ fn sources_of(path: &Path) -> Vec<Source> {
     out.into_iter()
         .enumerate()
         .map(|(i, (kind, text))| Source {
+            override_: false,
+            pack: None,
             name: if n == 1 {
                 file.clone()
             } else {

@@ -119,3 +119,23 @@ fn build_needs_declarations() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn request_runs_a_raw_json_request() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cembed"))
+        .arg("request")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"action": "check", "module_name": "m", "sources": [{"kind": "cdef", "text": "int f(int);", "origin": "x.h:1"}]}"#)
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(text(&out.stdout), "{\"ok\":true,\"log\":[]}\n");
+}

@@ -141,6 +141,7 @@ impl<'p> Gen<'p> {
         self.thunks(&mut w);
         self.bit_probes(&mut w);
         self.const_getters(&mut w);
+        self.direct_wrappers(&mut w);
         self.tables(&mut w);
         self.externs(&mut w);
         self.lib(&mut w, opts);
@@ -374,6 +375,11 @@ impl<'p> Gen<'p> {
             "/* {}: {what} */",
             comment_safe(&self.s.record_display[r.0 as usize])
         ));
+        // The declared packing (cdef(packed=True) / pack=N), so that the
+        // checks compare against the layout the cdef asked for.
+        if let Some(pack) = rec.pack {
+            w.line(format!("#pragma pack(push, {pack})"));
+        }
         w.inline_block(&n.shadow_type(r), ";", |w| {
             let mut anon = 0;
             for f in fields {
@@ -389,6 +395,9 @@ impl<'p> Gen<'p> {
                 w.line(format!("{decl};"));
             }
         });
+        if rec.pack.is_some() {
+            w.line("#pragma pack(pop)");
+        }
         w.blank();
     }
 
@@ -499,10 +508,16 @@ impl<'p> Gen<'p> {
                     kind: FuncKind::CFunction,
                     ..
                 } => {
+                    // A function the C headers define as a macro (sqlite3ext.h's
+                    // `#define sqlite3_create_function sqlite3_api->create_function`,
+                    // Lua's `lua_tostring(L,i)`) has no address to check: the
+                    // direct-call wrapper below still calls it, as CFFI's does.
                     lines.push(format!("/* {} */", comment_safe(&self.p.c_decl(*ty, name))));
+                    lines.push(format!("#ifndef {name}"));
                     let var = format!("_cembed_check__{name}");
                     lines.push(format!("{} = &{name};", n.pointer_decl(*ty, &var)));
                     lines.push(format!("(void){var};"));
+                    lines.push("#endif".to_string());
                 }
                 Decl::Global {
                     name, ty, quals, ..
@@ -707,8 +722,16 @@ impl<'p> Gen<'p> {
     fn type_row(&self, id: TypeId) -> String {
         let n = self.n();
         let p = self.p;
-        let name = literal(&p.c_name(id));
         let spelled = n.ty(id);
+        let name = match p.ty(id) {
+            Type::Prim(prim) if prim.class == PrimClass::UnknownInt => {
+                unknown_int_name(&spelled, &prim.name)
+            }
+            Type::Prim(prim) if prim.class == PrimClass::UnknownFloat => {
+                unknown_float_name(&spelled)
+            }
+            _ => literal(&p.c_name(id)),
+        };
         let sized = |s: &str| (format!("sizeof({s})"), format!("_Alignof({s})"));
         let none = ("0".to_string(), "0".to_string());
         let (first, count) = self.ranges.get(&id).copied().unwrap_or((0, 0));
@@ -1005,7 +1028,14 @@ impl<'p> Gen<'p> {
         let rows: Vec<String> = p
             .functions()
             .filter(|(_, _, k)| *k == FuncKind::CFunction)
-            .map(|(name, ty, _)| format!("{{ {}, {}, (void *)&{name} }},", literal(name), ty.0))
+            .map(|(name, ty, _)| {
+                let target = if self.has_direct_wrapper(ty) {
+                    format!("_cembed_d__{name}")
+                } else {
+                    name.to_string()
+                };
+                format!("{{ {}, {}, (void *)&{target} }},", literal(name), ty.0)
+            })
             .collect();
         self.table(
             w,
@@ -1154,6 +1184,63 @@ impl<'p> Gen<'p> {
         }
     }
 
+    /// C functions of the cdef get a wrapper that calls them by name, and the
+    /// table points at the wrapper, not at the function: a "function" the C
+    /// headers only define as a macro (sqlite3ext.h routes every sqlite3_*
+    /// call through `sqlite3_api->...`; Lua's API has function-like macros)
+    /// has no address, but can be called. This is what CFFI does
+    /// (`_cffi_d_<name>`). Variadic functions cannot be forwarded in C, so
+    /// they keep their own address.
+    fn has_direct_wrapper(&self, ty: TypeId) -> bool {
+        matches!(
+            self.p.ty(ty),
+            Type::Function {
+                variadic: false,
+                ..
+            }
+        )
+    }
+
+    fn direct_wrappers(&self, w: &mut SourceWriter) {
+        let n = self.n();
+        let mut first = true;
+        for (name, ty, kind) in self.p.functions() {
+            if kind != FuncKind::CFunction || !self.has_direct_wrapper(ty) {
+                continue;
+            }
+            let Type::Function { result, params, .. } = self.p.ty(ty) else {
+                continue;
+            };
+            if first {
+                w.line("/* ---- direct-call wrappers of the cdef's C functions (macros work too) ---- */");
+                w.blank();
+                first = false;
+            }
+            let plist: Vec<String> = params
+                .iter()
+                .enumerate()
+                .map(|(i, t)| n.param_decl(*t, &format!("a{i}")))
+                .collect();
+            let plist = if plist.is_empty() {
+                "void".to_string()
+            } else {
+                plist.join(", ")
+            };
+            let call_args: Vec<String> = (0..params.len()).map(|i| format!("a{i}")).collect();
+            let call = format!("{name}({})", call_args.join(", "));
+            w.line(format!("/* {} */", comment_safe(&self.p.c_decl(ty, name))));
+            let signature = n.wrap_str(*result, format!("_cembed_d__{name}({plist})"));
+            w.block(&format!("static {signature}"), "", |w| {
+                if self.is_void(*result) {
+                    w.line(format!("{call};"));
+                } else {
+                    w.line(format!("return {call};"));
+                }
+            });
+            w.blank();
+        }
+    }
+
     // ---- the library -----------------------------------------------------
 
     fn lib(&self, w: &mut SourceWriter, opts: &Options) {
@@ -1279,4 +1366,27 @@ pub fn int_literal(v: i128) -> String {
 /// Text safe inside a `/* ... */` comment.
 pub fn comment_safe(s: &str) -> String {
     s.replace("*/", "* /").replace("/*", "/ *")
+}
+
+/// The table name of `typedef int... name`: what CFFI's `_cffi_prim_int`
+/// makes of it, the fixed-width type of the same size and signedness
+/// (`uint16_t`), chosen by the compiler (a constant expression of string
+/// literals). A size with no fixed-width type keeps the typedef name.
+fn unknown_int_name(spelled: &str, typedef_name: &str) -> String {
+    let mut e = literal(typedef_name);
+    for bits in [64, 32, 16, 8] {
+        e = format!(
+            "sizeof({spelled}) == {} ? ((({spelled})-1 <= 0) ? \"int{bits}_t\" : \"uint{bits}_t\") : {e}",
+            bits / 8
+        );
+    }
+    format!("({e})")
+}
+
+/// The table name of `typedef float... name`: CFFI's `_cffi_prim_float`
+/// (`float`, `double`, anything else is `long double`).
+fn unknown_float_name(spelled: &str) -> String {
+    format!(
+        "(sizeof({spelled}) == sizeof(float) ? \"float\" : sizeof({spelled}) == sizeof(double) ? \"double\" : \"long double\")"
+    )
 }

@@ -91,11 +91,15 @@ fn calls_reach_the_runtime_with_the_right_arguments() {
     std::fs::create_dir_all(&dir).unwrap();
     let srcs = vec![
         Source {
+            override_: false,
+            pack: None,
             name: "embedding_api".into(),
             text: API.into(),
             kind: SourceKind::EmbeddingApi,
         },
         Source {
+            override_: false,
+            pack: None,
             name: "cdef".into(),
             text: CDEF.into(),
             kind: SourceKind::Cdef,

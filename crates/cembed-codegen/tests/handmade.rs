@@ -151,6 +151,7 @@ mod build {
             fields: Some(fields),
             partial,
             dotdotdot_typedef: false,
+            pack: None,
             span: Span::default(),
         });
         p.decls.push(Decl::Record { id });

@@ -14,6 +14,8 @@ fn host_calls_exported_function_without_a_runtime() {
     let dir = std::env::temp_dir().join(format!("cembed-codegen-host-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let srcs = vec![Source {
+        override_: false,
+        pack: None,
         name: "embedding_api".into(),
         text: "typedef struct { int x, y; } point_t;\nint do_stuff(point_t *);\nint version;\n"
             .into(),

@@ -11,6 +11,8 @@ use cembed_codegen::{generate_c, BuildInfo, Options};
 /// own) and returns the compiler's stderr, or None if it compiled.
 fn compile_errors(cdef: &str, c_code: &str) -> Option<String> {
     let srcs = vec![Source {
+        override_: false,
+        pack: None,
         name: "cdef".into(),
         text: cdef.into(),
         kind: SourceKind::Cdef,

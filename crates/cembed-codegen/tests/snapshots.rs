@@ -46,6 +46,8 @@ fn sources(stem: &str, text: &str) -> Vec<Source> {
         if !cur.trim().is_empty() {
             n += 1;
             out.push(Source {
+                override_: false,
+                pack: None,
                 name: format!("{stem}.h (source {n})"),
                 text: std::mem::take(cur),
                 kind,

@@ -130,6 +130,11 @@ pub struct Record {
     pub partial: bool,
     /// `typedef ... foo_t;`: an opaque type of unknown kind (CFFI makes it a struct).
     pub dotdotdot_typedef: bool,
+    /// The fields were declared in a `cdef(..., packed=True)` (`Some(1)`) or
+    /// `cdef(..., pack=N)` (`Some(N)`): the declared layout aligns fields to
+    /// at most N bytes (GCC's `#pragma pack(N)`). Only the layout check
+    /// uses it: the real layout always comes from the compiler.
+    pub pack: Option<u32>,
     pub span: Span,
 }
 

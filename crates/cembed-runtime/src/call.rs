@@ -7,7 +7,7 @@
 //! conversion, `PyGILState_Release`. No lock, no allocation beyond the
 //! Python objects themselves (up to `INLINE_ARGS` arguments live on the stack).
 
-use crate::convert::{from_py, to_py, Conv};
+use crate::convert::{arg_to_py, from_py, result_from_py, Conv};
 use crate::init;
 use crate::libstate::{extern_state, ExternState};
 use crate::py::{self, cstring_lossy, repr_text};
@@ -83,7 +83,8 @@ unsafe fn invoke(es: &ExternState, args: *mut *mut c_void, result: *mut c_void) 
     }
     if es.bad_signature {
         py::c_stderr(&format!(
-            "cembed: function {}() has no function type in the library's tables              (broken generated code).  Returning 0.\n",
+            "cembed: function {}() has no function type in the library's tables \
+             (broken generated code).  Returning 0.\n",
             es.qualname
         ));
         return;
@@ -101,7 +102,7 @@ unsafe fn invoke(es: &ExternState, args: *mut *mut c_void, result: *mut c_void) 
     };
     let mut ok = true;
     for (i, &(conv, t)) in es.args.iter().enumerate() {
-        let o = to_py(conv, ls.type_name(t), *args.add(i));
+        let o = arg_to_py(conv, &es.arg_names[i], ls.type_name(t), *args.add(i));
         if o.is_null() {
             ok = false;
             break;
@@ -131,7 +132,7 @@ unsafe fn invoke(es: &ExternState, args: *mut *mut c_void, result: *mut c_void) 
     let r = if result.is_null() && rconv != Conv::Void {
         Ok(())
     } else {
-        from_py(rconv, ls.type_name(rtype), res, result)
+        result_from_py(rconv, &es.result_name, ls.type_name(rtype), res, result)
     };
     ffi::Py_DECREF(res);
     if r.is_err() {

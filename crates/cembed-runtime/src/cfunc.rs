@@ -25,10 +25,10 @@
 //! ## The GIL and errno
 //! The thunk runs with the GIL released, as CFFI's wrappers do
 //! (`Py_BEGIN_ALLOW_THREADS`): other Python threads run during a long C call,
-//! and a C function that calls back into an extern "Python" function from
-//! this same thread simply re-takes the GIL in `call.rs`
-//! (`PyGILState_Ensure` finds this thread's detached thread state). Around
-//! the thunk, errno is set from and saved to this thread's "ffi.errno" slot
+//! and a C function that calls back into an extern "Python" function, from
+//! this thread or another, takes the GIL in `call.rs` (on this thread,
+//! `PyGILState_Ensure` finds its detached thread state). Around the thunk,
+//! errno is set from and saved to this thread's `ffi.errno` slot
 //! ([`errno`]), like CFFI's `_cffi_restore_errno`/`_cffi_save_errno`.
 
 use crate::convert::{from_py, to_py_owned, Conv};
@@ -141,17 +141,12 @@ fn find_thunk(ls: &LibState, fty: u32) -> Option<Thunk> {
         .find_map(|i| signature(ls, i).and_then(|s| s.thunk))
 }
 
-/// CFFI's name of the pointer to function type `func` ("int(*)(int)" for
-/// "int(int)"): the `(*)` goes where the function's own parameter list
-/// starts, which in CFFI's spelling is the first `(` at nesting depth 0 after
-/// the result's base type, or for results that are themselves declarators
-/// ("int(*(int))(long)"), inside the innermost `(*`.
+/// CFFI's name of the pointer to function type `func_name` ("int(*)(int)"
+/// for "int(int)"): the `(*)` goes where the function's own parameter list
+/// starts. In CFFI's spellings that is the first `(` not followed by `*`:
+/// a result that is itself a declarator opens with `(*`
+/// ("int(*(int))(long)", a function returning `int(*)(long)`).
 pub(crate) fn pointer_name(func_name: &str) -> String {
-    // The function's own parameter list is the LAST top-level-of-its-
-    // declarator group whose matching ')' is followed by nothing or by a ')'
-    // closing an outer declarator. Simplest correct rule for CFFI's
-    // spellings: the own parameter list starts at the first '(' that is not
-    // immediately followed by '*'.
     let b = func_name.as_bytes();
     for (i, &c) in b.iter().enumerate() {
         if c == b'(' && b.get(i + 1) != Some(&b'*') {
@@ -186,7 +181,6 @@ unsafe fn no_thunk(ptr_name: &str) -> PyErrSet {
 /// # Safety
 /// GIL held; `args` is a tuple, `kwargs` NULL or a dict; `fnptr` is NULL or
 /// a C function of type `fty` (the cdata's own type guarantees it).
-#[allow(dead_code)] // the cdata type's tp_call (src/cdata/) is the caller
 pub(crate) unsafe fn call_fnptr(
     ls: &LibState,
     fty: u32,

@@ -53,6 +53,14 @@ impl Conv {
         let (ls, ty) = (t.lib, t.index);
         match (t.kind, t.prim) {
             (Kind::Enum, Some(p)) => Conv::Prim(p),
+            // long double stays a cdata, as in CFFI (a Python float would
+            // lose precision): arguments and results of callbacks, lib
+            // functions and globals all go through the data model.
+            (Kind::Float, Some(Prim::LongDouble)) if !ls.is_null() => Conv::CData {
+                ls,
+                ty,
+                size: Prim::LongDouble.size(),
+            },
             (Kind::Float, Some(Prim::LongDouble)) => Conv::Prim(Prim::LongDouble),
             (_, Some(p)) => Conv::Prim(p),
             (Kind::Void, None) => Conv::Void,
@@ -113,7 +121,50 @@ pub(crate) unsafe fn to_py(conv: Conv, ctype: &CStr, src: *const c_void) -> *mut
             return std::ptr::null_mut();
         }
     };
-    prim_to_py(p, &ctype.to_string_lossy(), src)
+    prim_to_py(p, ctype_str(ctype), src)
+}
+
+/// [`to_py`] with the type name already as `&str` (the call path keeps one
+/// per argument): primitives convert without looking at the name.
+///
+/// # Safety
+/// As for [`to_py`].
+#[inline(always)]
+pub(crate) unsafe fn arg_to_py(
+    conv: Conv,
+    name: &str,
+    ctype: &CStr,
+    src: *const c_void,
+) -> *mut ffi::PyObject {
+    match conv {
+        Conv::Prim(p) => prim_to_py(p, name, src),
+        other => to_py(other, ctype, src),
+    }
+}
+
+/// [`from_py`] with the type name already as `&str`.
+///
+/// # Safety
+/// As for [`from_py`].
+#[inline(always)]
+pub(crate) unsafe fn result_from_py(
+    conv: Conv,
+    name: &str,
+    ctype: &CStr,
+    obj: *mut ffi::PyObject,
+    dst: *mut c_void,
+) -> PyResult<()> {
+    match conv {
+        Conv::Prim(p) => prim_from_py(p, name, obj, dst),
+        other => from_py(other, ctype, obj, dst),
+    }
+}
+
+/// A type name for messages. Hot path: only a (fast, ASCII) UTF-8 check, no
+/// allocation; every table name was built from a `String`, so it is UTF-8.
+#[inline]
+fn ctype_str(ctype: &CStr) -> &str {
+    ctype.to_str().unwrap_or("<type name not UTF-8>")
 }
 
 /// Like [`to_py`], for the result of a C function called from Python:
@@ -232,7 +283,7 @@ pub(crate) unsafe fn from_py(
             ))
         }
     };
-    prim_from_py(p, &ctype.to_string_lossy(), obj, dst)
+    prim_from_py(p, ctype_str(ctype), obj, dst)
 }
 
 /// Converts a Python argument of a C function call (`lib.f(...)`, calling a
@@ -385,8 +436,15 @@ unsafe fn as_int_object(obj: *mut ffi::PyObject) -> PyResult<Owned> {
 }
 
 unsafe fn as_i64(obj: *mut ffi::PyObject) -> PyResult<i64> {
-    let i = as_int_object(obj)?;
-    let v = ffi::PyLong_AsLongLong(i.ptr());
+    // Hot path (every int result): an int is read in place, no new reference.
+    let holder;
+    let i = if ffi::PyLong_Check(obj) != 0 {
+        obj
+    } else {
+        holder = as_int_object(obj)?;
+        holder.ptr()
+    };
+    let v = ffi::PyLong_AsLongLong(i);
     if v == -1 && !ffi::PyErr_Occurred().is_null() {
         return Err(PyErrSet);
     }
@@ -394,20 +452,30 @@ unsafe fn as_i64(obj: *mut ffi::PyObject) -> PyResult<i64> {
 }
 
 unsafe fn as_u64(obj: *mut ffi::PyObject) -> PyResult<u64> {
-    let i = as_int_object(obj)?;
-    // Sign first: CPython's message for negative values is the one CFFI shows.
-    let zero = Owned::check(ffi::PyLong_FromLong(0))?;
-    let neg = ffi::PyObject_RichCompareBool(i.ptr(), zero.ptr(), ffi::Py_LT);
-    if neg < 0 {
+    let holder;
+    let i = if ffi::PyLong_Check(obj) != 0 {
+        obj
+    } else {
+        holder = as_int_object(obj)?;
+        holder.ptr()
+    };
+    let mut overflow = 0;
+    let v = ffi::PyLong_AsLongLongAndOverflow(i, &mut overflow);
+    if v == -1 && !ffi::PyErr_Occurred().is_null() {
         return Err(PyErrSet);
     }
-    if neg == 1 {
+    // The sign is checked first: CFFI's message for negative values.
+    if overflow < 0 || (overflow == 0 && v < 0) {
         return Err(raise(
             ffi::PyExc_OverflowError,
             "can't convert negative number to unsigned",
         ));
     }
-    let v = ffi::PyLong_AsUnsignedLongLong(i.ptr());
+    if overflow == 0 {
+        return Ok(v as u64);
+    }
+    // Above i64::MAX: CPython says "int too big to convert" past u64::MAX.
+    let v = ffi::PyLong_AsUnsignedLongLong(i);
     if v == u64::MAX && !ffi::PyErr_Occurred().is_null() {
         return Err(PyErrSet);
     }

@@ -143,7 +143,24 @@ pub(crate) fn ensure_python() -> Result<(), String> {
                 if g.starter == Some(me()) {
                     return Err("Python's own startup called into a cembed library".into());
                 }
+                // A Python thread (host is python) must not hold the GIL while
+                // it waits: the starter needs it to adopt the interpreter.
+                // SAFETY: holds_gil only reads thread-state pointers, valid
+                // (NULL or live) whether or not Python is fully initialised.
+                let saved = unsafe {
+                    if ffi::Py_IsInitialized() != 0 && thread::holds_gil() {
+                        ffi::PyEval_SaveThread()
+                    } else {
+                        std::ptr::null_mut()
+                    }
+                };
                 g = START_CV.wait(g).unwrap_or_else(|e| e.into_inner());
+                if !saved.is_null() {
+                    drop(g);
+                    // SAFETY: `saved` is this thread's state from SaveThread.
+                    unsafe { ffi::PyEval_RestoreThread(saved) };
+                    g = lock(&START);
+                }
             }
             _ => {
                 PROCESS.store(STARTING, Ordering::Release);
@@ -303,8 +320,8 @@ impl LibInit {
 /// Makes sure Python runs and `ls`'s init code has run (or is running on this
 /// very thread). `Err(())` means it failed; the failure was already reported.
 ///
-/// `gil_held`: the caller holds the GIL (a call from Python code); it is
-/// released while waiting for another thread's init.
+/// A caller holding the GIL (a call from Python code) releases it while it
+/// waits for another thread's init, and takes it back afterwards.
 pub(crate) fn ensure_lib(ls: &LibState) -> Result<(), ()> {
     if ls.init.is_ready() {
         return Ok(());

@@ -184,14 +184,15 @@ pub(crate) fn index(ls: &LibState) -> &LibIndex {
 }
 
 /// CFFI's message for a name the library does not have.
-unsafe fn no_such_name(ls: &LibState, name: &str) -> PyErrSet {
-    raise(
-        ffi::PyExc_AttributeError,
-        &format!(
-            "cembed library '{}' has no function, constant or global variable named '{name}'",
-            ls.name.to_string_lossy()
-        ),
+fn no_such_name_text(ls: &LibState, name: &str) -> String {
+    format!(
+        "cembed library '{}' has no function, constant or global variable named '{name}'",
+        ls.name.to_string_lossy()
     )
+}
+
+unsafe fn no_such_name(ls: &LibState, name: &str) -> PyErrSet {
+    raise(ffi::PyExc_AttributeError, &no_such_name_text(ls, name))
 }
 
 /// `lib.<name>` (tp_getattro). `cache` is the module's name -> object dict.
@@ -336,13 +337,18 @@ pub(crate) unsafe fn dir(ls: &LibState) -> PyResult<*mut ffi::PyObject> {
     names_list(ls, true)
 }
 
+/// The declared names, sorted like CFFI's (its globals table is sorted).
 unsafe fn names_list(ls: &LibState, with_globals: bool) -> PyResult<*mut ffi::PyObject> {
     let l = Owned::check(ffi::PyList_New(0))?;
-    let mut seen = std::collections::HashSet::new();
-    for (n, e) in &index(ls).order {
-        if (!with_globals && matches!(e, Entry::Global(_))) || !seen.insert(n.as_str()) {
-            continue;
-        }
+    let mut names: Vec<&str> = index(ls)
+        .order
+        .iter()
+        .filter(|(_, e)| with_globals || !matches!(e, Entry::Global(_)))
+        .map(|(n, _)| n.as_str())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    for n in names {
         let s = Owned::check(ffi::PyUnicode_FromStringAndSize(
             n.as_ptr().cast(),
             n.len() as ffi::Py_ssize_t,
@@ -424,8 +430,11 @@ unsafe fn const_value(ls: &LibState, c: &cembed_abi::Const) -> PyResult<Owned> {
 unsafe fn fnptr_cdata(ls: &LibState, fty: i32, addr: *mut c_void) -> PyResult<Owned> {
     let cx = crate::cdata::cx_of_lib(ls)?;
     // SAFETY: the module's data model context, alive while the module is.
-    let map = &(&(*cx).reg).table_map;
-    let Some(&tid) = (fty >= 0).then(|| map.get(fty as usize)).flatten() else {
+    let reg = &(*cx).reg;
+    let Some(&tid) = (fty >= 0)
+        .then(|| reg.table_map.get(fty as usize))
+        .flatten()
+    else {
         return Err(raise(
             ffi::PyExc_SystemError,
             "cembed: function without a type in the library's tables",
@@ -589,38 +598,49 @@ pub(crate) fn setattr_result(r: PyResult<()>) -> c_int {
 /// What `ffi.addressof(lib, name)` needs (for the cdata side): for a global
 /// variable, its type index and address (the result is a pointer to that
 /// type); for a C function or a Python-implemented function, its FUNCTION
-/// type index and address (the result is a function pointer). `None` for
-/// constants and unknown names (CFFI: "cannot take the address of the
-/// constant 'X'" / the library's AttributeError).
-#[allow(dead_code)] // used by ffi.addressof (src/toolbox.rs)
-pub(crate) fn address_of(ls: &LibState, name: &str) -> Option<(AddressOf, u32, *mut c_void)> {
+/// type index and address (the result is a function pointer). Otherwise the
+/// text of CFFI's AttributeError: "cannot take the address of the constant
+/// 'X'", or the library's unknown-name message.
+pub(crate) fn address_of(
+    ls: &LibState,
+    name: &str,
+) -> Result<(AddressOf, u32, *mut c_void), String> {
+    let untyped = || format!("cembed: '{name}' has no type in the library's tables");
     // SAFETY: the indexes come from the library's own tables.
     unsafe {
         let lib = &*ls.lib;
-        match index(ls).get(name)? {
-            Entry::Global(i) => {
+        let (what, ty, addr) = match index(ls).get(name) {
+            None => return Err(no_such_name_text(ls, name)),
+            Some(Entry::Const(_) | Entry::Enumerator(_)) => {
+                return Err(format!("cannot take the address of the constant '{name}'"))
+            }
+            Some(Entry::Global(i)) => {
                 let g = &*lib.globals.add(i as usize);
-                (g.type_ >= 0).then_some((AddressOf::Global, g.type_ as u32, g.address))
+                (AddressOf::Global, g.type_, g.address)
             }
-            Entry::CFunc(i) => {
+            Some(Entry::CFunc(i)) => {
                 let f = &*lib.cfuncs.add(i as usize);
-                (f.type_ >= 0).then_some((AddressOf::Function, f.type_ as u32, f.fn_))
+                (AddressOf::Function, f.type_, f.fn_)
             }
-            Entry::Extern(i) => {
+            Some(Entry::Extern(i)) => {
                 let e = &**lib.externs.add(i as usize);
-                (e.type_ >= 0 && !e.fn_.is_null()).then_some((
-                    AddressOf::Function,
-                    e.type_ as u32,
-                    e.fn_,
-                ))
+                if e.fn_.is_null() {
+                    return Err(format!(
+                        "cembed: the library's tables have no address for '{name}' \
+                         (built by an older cembed?)"
+                    ));
+                }
+                (AddressOf::Function, e.type_, e.fn_)
             }
-            Entry::Const(_) | Entry::Enumerator(_) => None,
+        };
+        if ty < 0 || ty as usize >= ls.types.types.len() {
+            return Err(untyped());
         }
+        Ok((what, ty as u32, addr))
     }
 }
 
 /// The two kinds of addressable names of `lib`.
-#[allow(dead_code)]
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) enum AddressOf {
     /// A global variable: the type is the variable's.

@@ -62,6 +62,9 @@ pub(crate) struct ExternState {
     pub(crate) qualname: String,
     pub(crate) args: Box<[(Conv, u32)]>,
     pub(crate) result: (Conv, u32),
+    /// Type names of `args` and `result`, as `&str` for the hot path.
+    pub(crate) arg_names: Box<[Box<str>]>,
+    pub(crate) result_name: Box<str>,
     /// Set when the extern's type is not a function type (malformed table).
     pub(crate) bad_signature: bool,
     /// Borrowed from the module state's `attached` dict; NULL if nothing is
@@ -246,12 +249,17 @@ unsafe fn prepare_extern(ls: &LibState, lsp: *const LibState, ext: *mut Extern) 
         }
         None => (Box::default(), (Conv::Void, u32::MAX), true),
     };
+    let name_of = |t: u32| -> Box<str> { ls.type_name(t).to_string_lossy().into() };
+    let arg_names = args.iter().map(|&(_, t)| name_of(t)).collect();
+    let result_name = name_of(result.1);
     ExternState {
         lib: lsp,
         name,
         qualname,
         args,
         result,
+        arg_names,
+        result_name,
         bad_signature: bad,
         func: AtomicPtr::new(std::ptr::null_mut()),
         onerror: AtomicPtr::new(std::ptr::null_mut()),

@@ -119,6 +119,11 @@ impl Drop for ThreadSlot {
 /// Proof that this thread passed the gate; leaving drops it.
 pub(crate) struct Gate {
     shared: Option<*const SlotShared>,
+    /// The flag's value before this entry. Entries nest (Python code calls a
+    /// C function, which calls back into Python on the same thread: the GIL
+    /// is released around C calls, cfunc.rs), and leaving the inner one must
+    /// not mark the thread as outside while the outer call still runs Python.
+    was_inside: bool,
 }
 
 impl Drop for Gate {
@@ -126,7 +131,7 @@ impl Drop for Gate {
         match self.shared {
             // SAFETY: the slot's Arc lives in this thread's thread-local,
             // which outlives the Gate (a Gate never leaves the call).
-            Some(s) => unsafe { (*s).inside.store(false, Ordering::Release) },
+            Some(s) => unsafe { (*s).inside.store(self.was_inside, Ordering::Release) },
             None => {
                 UNSLOTTED.fetch_sub(1, Ordering::Release);
             }
@@ -140,9 +145,9 @@ impl Drop for Gate {
 #[inline]
 pub(crate) fn enter() -> Option<Gate> {
     let r = SLOT.try_with(|slot| {
-        slot.shared.inside.store(true, Ordering::SeqCst);
+        let was_inside = slot.shared.inside.swap(true, Ordering::SeqCst);
         if !init::python_usable() {
-            slot.shared.inside.store(false, Ordering::Release);
+            slot.shared.inside.store(was_inside, Ordering::Release);
             return None;
         }
         if slot.pin.get() == Pin::Unknown {
@@ -150,6 +155,7 @@ pub(crate) fn enter() -> Option<Gate> {
         }
         Some(Gate {
             shared: Some(&*slot.shared as *const SlotShared),
+            was_inside,
         })
     });
     match r {
@@ -160,7 +166,10 @@ pub(crate) fn enter() -> Option<Gate> {
                 UNSLOTTED.fetch_sub(1, Ordering::Release);
                 return None;
             }
-            Some(Gate { shared: None })
+            Some(Gate {
+                shared: None,
+                was_inside: false,
+            })
         }
     }
 }

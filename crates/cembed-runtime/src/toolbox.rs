@@ -328,7 +328,13 @@ pub(crate) unsafe fn new_value(
                     &format!("cannot instantiate ctype '{}' of unknown size", it.name),
                 ));
             }
-            let o = new_cdata(cx, tid, null_mut(), Own::alloc(it.size, it.align))?;
+            // A struct with a flexible array member is sized by its
+            // initializer (CFFI's CT_WITH_VAR_ARRAY).
+            let mut size = it.size;
+            if has_init && it.var_array {
+                crate::cdata::conv::var_struct_size(cx, item, init, &mut size)?;
+            }
+            let o = new_cdata(cx, tid, null_mut(), Own::alloc(size, it.align))?;
             if has_init {
                 let d = (*(o.ptr() as *mut CDataObj)).data;
                 write(cx, item, init, d)?;
@@ -569,14 +575,19 @@ unsafe fn size_of_arg(cx: *mut Cx, obj: *mut ffi::PyObject) -> PyResult<usize> {
         if let TKind::Array { item, .. } = t.kind {
             return Ok(cd.length.max(0) as usize * info(cx, item).size);
         }
+        if t.is_record() {
+            if let Some(n) = crate::cdata::object::var_byte_size(cd) {
+                return Ok(n);
+            }
+        }
         return Ok(t.size);
     }
     let tid = type_arg(cx, obj, false)?;
     let t = info(cx, tid);
     if t.size == 0 && !matches!(t.kind, TKind::Array { len: Some(0), .. }) {
         return Err(raise(
-            ffi::PyExc_ValueError,
-            &format!("ctype '{}' is of unknown size", t.name),
+            (*cx).error,
+            &format!("don't know the size of ctype '{}'", t.name),
         ));
     }
     Ok(t.size)
@@ -725,12 +736,8 @@ unsafe extern "C" fn ffi_addressof(
             // ffi.addressof(lib, "name"): a global's address or a function.
             let ls = &*(*cx).ls;
             let name = str_text(rest[0]).ok_or(PyErrSet)?;
-            let Some((what, ty, addr)) = crate::libobj::address_of(ls, &name) else {
-                return Err(raise(
-                    ffi::PyExc_AttributeError,
-                    &format!("cannot take the address of '{name}' (not a function or global variable of the library)"),
-                ));
-            };
+            let (what, ty, addr) = crate::libobj::address_of(ls, &name)
+                .map_err(|msg| raise(ffi::PyExc_AttributeError, &msg))?;
             let tid = (&(*cx).reg.table_map)[ty as usize];
             let t = match what {
                 crate::libobj::AddressOf::Global => (*cx).reg.pointer_to(tid),
@@ -799,7 +806,8 @@ unsafe extern "C" fn ffi_string(
                 let n = cd.length.max(0);
                 (item, if maxlen < 0 || maxlen > n { n } else { maxlen })
             }
-            TKind::Prim(Prim::Char) => {
+            // Any one-byte character or integer is one byte (CFFI).
+            TKind::Prim(Prim::Char | Prim::SInt(1) | Prim::UInt(1)) => {
                 return Ok(ffi::PyBytes_FromStringAndSize(cd.data as *const _, 1))
             }
             TKind::Prim(Prim::WChar16 | Prim::WChar32) => {
@@ -991,6 +999,9 @@ pub(crate) unsafe extern "C" fn ffi_buffer_new(
         };
         if size < 0 {
             size = match t.kind {
+                TKind::Pointer { .. } if crate::cdata::object::var_byte_size(cd).is_some() => {
+                    crate::cdata::object::var_byte_size(cd).unwrap_or(0) as isize
+                }
                 TKind::Pointer { item } => info(cx, item).size as isize,
                 TKind::Array { item, .. } => cd.length.max(0) * info(cx, item).size as isize,
                 _ => {
@@ -1298,6 +1309,86 @@ unsafe extern "C" fn ffi_release(
 
 // ---- init_once, list_types, getctype ---------------------------------------------------
 
+/// The lock of one `ffi.init_once` tag while its function has not returned
+/// yet (CFFI's per-tag `PyThread_type_lock`). It lives in a capsule stored as
+/// the tag's value in the module's init_once dict; once the function has
+/// returned, the value becomes `(True, result)`.
+///
+/// `running` names the thread running the function. Waiters block on `done`
+/// with the GIL released (the running thread needs it); the mutex is only
+/// ever held briefly and never while waiting for the GIL, so the two cannot
+/// deadlock. A second call for the same tag from the running thread itself
+/// (from inside the function) would wait for itself forever in CFFI; here it
+/// raises RuntimeError instead.
+struct OnceSlot {
+    running: std::sync::Mutex<Option<std::thread::ThreadId>>,
+    done: std::sync::Condvar,
+}
+
+const ONCE_CAPSULE: &std::ffi::CStr = c"cembed.init_once_lock";
+
+unsafe extern "C" fn once_capsule_free(cap: *mut ffi::PyObject) {
+    let p = ffi::PyCapsule_GetPointer(cap, ONCE_CAPSULE.as_ptr());
+    if !p.is_null() {
+        // SAFETY: the pointer was made by Arc::into_raw in `once_slot`.
+        drop(std::sync::Arc::from_raw(p as *const OnceSlot));
+    } else {
+        ffi::PyErr_Clear();
+    }
+}
+
+/// The result recorded for `tag`, or the lock to take before running.
+enum OnceEntry {
+    Done(*mut ffi::PyObject),
+    Pending(std::sync::Arc<OnceSlot>),
+}
+
+/// Looks up `tag`, adding a fresh lock if it has no entry yet.
+unsafe fn once_entry(d: *mut ffi::PyObject, tag: *mut ffi::PyObject) -> PyResult<OnceEntry> {
+    let mut v = ffi::PyDict_GetItemWithError(d, tag);
+    if v.is_null() {
+        if !ffi::PyErr_Occurred().is_null() {
+            return Err(PyErrSet);
+        }
+        let slot = std::sync::Arc::new(OnceSlot {
+            running: std::sync::Mutex::new(None),
+            done: std::sync::Condvar::new(),
+        });
+        let raw = std::sync::Arc::into_raw(slot) as *mut std::ffi::c_void;
+        let cap = ffi::PyCapsule_New(raw, ONCE_CAPSULE.as_ptr(), Some(once_capsule_free));
+        if cap.is_null() {
+            // SAFETY: not given to a capsule, still ours.
+            drop(std::sync::Arc::from_raw(raw as *const OnceSlot));
+            return Err(PyErrSet);
+        }
+        let cap = Owned::check(cap)?;
+        // setdefault: a tag whose __eq__ runs Python code may let another
+        // thread add the entry first; both then use the same one.
+        let name = Owned::check(ffi::PyUnicode_FromString(c"setdefault".as_ptr()))?;
+        let got = Owned::check(ffi::PyObject_CallMethodObjArgs(
+            d,
+            name.ptr(),
+            tag,
+            cap.ptr(),
+            std::ptr::null_mut::<ffi::PyObject>(),
+        ))?;
+        // Borrowed from here on: the dict holds it.
+        v = got.ptr();
+    }
+    if ffi::PyTuple_Check(v) != 0 && ffi::PyTuple_Size(v) == 2 {
+        return Ok(OnceEntry::Done(ffi::PyTuple_GetItem(v, 1)));
+    }
+    let p = ffi::PyCapsule_GetPointer(v, ONCE_CAPSULE.as_ptr());
+    if p.is_null() {
+        return Err(PyErrSet);
+    }
+    // SAFETY: the capsule holds one strong count; add one for the caller.
+    std::sync::Arc::increment_strong_count(p as *const OnceSlot);
+    Ok(OnceEntry::Pending(std::sync::Arc::from_raw(
+        p as *const OnceSlot,
+    )))
+}
+
 unsafe extern "C" fn ffi_init_once(
     slf: *mut ffi::PyObject,
     args: *mut ffi::PyObject,
@@ -1306,26 +1397,66 @@ unsafe extern "C" fn ffi_init_once(
     trampoline(|| {
         let cx = cx_of(slf)?;
         let (a, _) = parse("init_once", args, kwargs, &["func", "tag"], 2, false)?;
-        let d = (*cx).init_once;
-        let got = ffi::PyDict_GetItemWithError(d, a[1]);
-        if !got.is_null() {
-            return Ok(crate::py::new_ref(got));
+        let (func, tag) = (a[0], a[1]);
+        let d = Owned::from_borrowed((*cx).init_once);
+        let me = std::thread::current().id();
+        // Take the tag's lock, or return the recorded result (perhaps after
+        // waiting for another thread to record it).
+        let slot = loop {
+            let slot = match once_entry(d.ptr(), tag)? {
+                OnceEntry::Done(r) => return Ok(crate::py::new_ref(r)),
+                OnceEntry::Pending(slot) => slot,
+            };
+            let mine = {
+                let mut running = slot.running.lock().unwrap_or_else(|e| e.into_inner());
+                match *running {
+                    None => {
+                        *running = Some(me);
+                        true
+                    }
+                    Some(t) if t == me => {
+                        return Err(raise(
+                            ffi::PyExc_RuntimeError,
+                            "ffi.init_once() called again for the same tag from inside its \
+                             own function (this would wait for itself forever)",
+                        ));
+                    }
+                    Some(_) => false,
+                }
+            };
+            if mine {
+                break slot;
+            }
+            // Another thread runs the function: wait without the GIL, then
+            // look again (it may have failed, and then this thread runs it).
+            let ts = ffi::PyEval_SaveThread();
+            {
+                let mut running = slot.running.lock().unwrap_or_else(|e| e.into_inner());
+                while running.is_some() {
+                    running = slot.done.wait(running).unwrap_or_else(|e| e.into_inner());
+                }
+            }
+            ffi::PyEval_RestoreThread(ts);
+        };
+        let r = Owned::new(ffi::PyObject_CallNoArgs(func));
+        let recorded = match &r {
+            Some(r) => {
+                let tup = Owned::check(ffi::PyTuple_Pack(2, ffi::Py_True(), r.ptr()));
+                match tup {
+                    Ok(t) => ffi::PyDict_SetItem(d.ptr(), tag, t.ptr()) == 0,
+                    Err(_) => false,
+                }
+            }
+            None => false,
+        };
+        // Wake the waiters whatever happened: on failure the next one runs
+        // the function itself, as in CFFI.
+        *slot.running.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        slot.done.notify_all();
+        match (r, recorded) {
+            (Some(r), true) => Ok(r.into_ptr()),
+            _ => Err(PyErrSet),
         }
-        if !ffi::PyErr_Occurred().is_null() {
-            return Err(PyErrSet);
-        }
-        // The GIL serialises callers; a recursive call from inside `func`
-        // for the same tag would call it again, as CFFI's deadlock guard
-        // would report — keep it simple: run, then record.
-        let r = Owned::check(ffi::PyObject_CallNoArgs(a[0]))?;
-        let again = ffi::PyDict_GetItemWithError(d, a[1]);
-        if !again.is_null() {
-            return Ok(crate::py::new_ref(again));
-        }
-        if ffi::PyDict_SetItem(d, a[1], r.ptr()) < 0 {
-            return Err(PyErrSet);
-        }
-        Ok(r.into_ptr())
     })
 }
 

@@ -496,17 +496,8 @@ fn importable_from_a_running_python() {
     let lib = lib_a(&d, "init_basic.py");
     // A running Python imports it by module name.
     std::fs::copy(&lib, d.join("lib/fix_a.so")).unwrap();
-    let script = "import sys\n\
-        sys.path.insert(0, sys.argv[1])\n\
-        import fix_a\n\
-        print(fix_a.lib.add(2, 3))\n\
-        print(fix_a.lib.add(40, 2), fix_a.lib.flip(True), fix_a.lib.next_char(b'x'))\n\
-        print(repr(fix_a.lib.add))\n\
-        try:\n    fix_a.lib.add(1)\nexcept TypeError as e:\n    print('TypeError:', e)\n\
-        try:\n    fix_a.lib.add(2**31, 1)\nexcept OverflowError as e:\n    print('OverflowError:', e)\n\
-        try:\n    fix_a.lib.nope\nexcept AttributeError as e:\n    print('AttributeError:', e)\n";
     let out = Command::new(python())
-        .args(["-c", script])
+        .arg(crate_dir().join("tests/fixtures/pyhost.py"))
         .arg(d.join("lib"))
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
@@ -527,8 +518,50 @@ fn importable_from_a_running_python() {
          TypeError: add() takes exactly 2 arguments (1 given)\n\
          OverflowError: integer 2147483648 does not fit 'int'\n\
          AttributeError: cembed library 'fix_a' has no function, constant or global variable named 'nope'\n\
+         -4611686018427387904 -1\n\
+         OverflowError: can't convert negative number to unsigned\n\
+         OverflowError: int too big to convert\n\
+         OverflowError: integer 2 does not fit '_Bool'\n\
+         TypeError: an integer is required\n\
+         TypeError: initializer for ctype 'char' must be a bytes of length 1, not str\n\
+         TypeError: initializer for ctype 'wchar_t' must be a unicode string of length 1, not unicode string of length 2\n\
          python atexit ran\n",
         "stderr: {e}"
     );
     assert_eq!(e, "");
+}
+
+#[test]
+fn short_lived_threads_release_their_thread_state() {
+    let d = scratch("many_threads");
+    lib_a(&d, "init_add.py");
+    let host = build_host(&d, "host_many_threads.c", &["fix_a"]);
+    let (out, err, code) = run_host(&d, &host, &["3000"]);
+    assert_eq!((out.as_str(), err.as_str(), code), ("flat\n", "", 0));
+}
+
+#[test]
+fn python_host_exits_with_a_daemon_thread_inside_a_call() {
+    let d = scratch("pyhost_daemon");
+    let lib = lib_a(&d, "init_daemon.py");
+    std::fs::copy(&lib, d.join("lib/fix_a.so")).unwrap();
+    for run in 0..3 {
+        let out = Command::new(python())
+            .arg(crate_dir().join("tests/fixtures/pyhost_daemon.py"))
+            .arg(d.join("lib"))
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .current_dir(d.join("run"))
+            .output()
+            .unwrap();
+        assert_eq!(
+            (
+                String::from_utf8_lossy(&out.stdout).as_ref(),
+                String::from_utf8_lossy(&out.stderr).as_ref(),
+                out.status.code()
+            ),
+            ("3\nping 3\nmain exits\n", "", Some(0)),
+            "run {run}"
+        );
+    }
 }

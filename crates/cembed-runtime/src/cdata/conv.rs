@@ -143,7 +143,8 @@ pub(crate) unsafe fn pointer_value(
     let src_ptr = match src.kind {
         TKind::Pointer { .. } | TKind::Func { .. } => cd.tid,
         TKind::Array { item, .. } => reg.pointer_to(item),
-        _ => return Err(convert_error(cx, tid, obj, "cdata pointer")),
+        // CFFI's wording for a cdata that is neither.
+        _ => return Err(convert_error(cx, tid, obj, "pointer or array")),
     };
     if src_ptr != tid && !is_void_ptr(cx, src_ptr) && !is_void_ptr(cx, tid) {
         let charish = |t: Tid| match reg.info(t).kind {
@@ -156,7 +157,8 @@ pub(crate) unsafe fn pointer_value(
         // CFFI accepts `char *` for any pointer (with a warning) only when
         // both sides point to single bytes: then it is silent.
         if !(charish(src_ptr) && charish(tid)) {
-            return Err(convert_error(cx, tid, obj, "cdata pointer"));
+            // CFFI's wording for a pointer of another type.
+            return Err(convert_error(cx, tid, obj, "pointer to same type"));
         }
     }
     Ok(cd.data)
@@ -258,7 +260,7 @@ pub(crate) unsafe fn write(
                 for (i, f) in usable.iter().enumerate().take(n as usize) {
                     let item = ffi::PySequence_GetItem(seq.ptr(), i as _);
                     let item = Owned::check(item)?;
-                    write_field(cx, f, item.ptr(), dst)?;
+                    write_vfield(cx, f, item.ptr(), dst)?;
                 }
                 return Ok(());
             }
@@ -271,7 +273,7 @@ pub(crate) unsafe fn write(
                         .as_ref()
                         .and_then(|key| fields.iter().find(|f| &f.name == key));
                     match f {
-                        Some(f) => write_field(cx, f, v, dst)?,
+                        Some(f) => write_vfield(cx, f, v, dst)?,
                         None => {
                             ffi::PyErr_Clear();
                             ffi::PyErr_SetObject(ffi::PyExc_KeyError, k);
@@ -289,6 +291,20 @@ pub(crate) unsafe fn write(
             ))
         }
     }
+}
+
+/// Writes `obj` into a flexible array member of type `tid` (`T[]`) that has
+/// room for `n` items (the allocation `ffi.new` made). CFFI writes past the
+/// end here; cembed raises CFFI's IndexError for too many initializers.
+pub(crate) unsafe fn write_var_array(
+    cx: *mut Cx,
+    tid: Tid,
+    item: Tid,
+    n: usize,
+    obj: *mut ffi::PyObject,
+    dst: *mut u8,
+) -> PyResult<()> {
+    write_array(cx, tid, item, Some(n), obj, dst)
 }
 
 unsafe fn write_array(
@@ -399,6 +415,130 @@ unsafe fn write_wide(dst: *mut u8, u: u32, p: Prim) {
     }
 }
 
+/// CFFI's `get_new_array_length`: the length of a new `T[]` made from
+/// `obj` (a list/tuple, bytes or str with room for the terminator, or a
+/// length) and whether `obj` was only that length (nothing to copy).
+pub(crate) unsafe fn new_array_length(
+    cx: *mut Cx,
+    item: Tid,
+    obj: *mut ffi::PyObject,
+) -> PyResult<(usize, bool)> {
+    if ffi::PyList_Check(obj) != 0 || ffi::PyTuple_Check(obj) != 0 {
+        return Ok((ffi::PySequence_Size(obj) as usize, false));
+    }
+    if ffi::PyBytes_Check(obj) != 0 {
+        return Ok((ffi::PyBytes_Size(obj) as usize + 1, false));
+    }
+    if ffi::PyUnicode_Check(obj) != 0 {
+        let p = match (*cx).reg.info(item).prim() {
+            Some(p @ Prim::WChar16) => p,
+            _ => Prim::WChar32,
+        };
+        return Ok((wide_units(obj, p)?.len() + 1, false));
+    }
+    let n = ffi::PyNumber_AsSsize_t(obj, ffi::PyExc_OverflowError);
+    if n == -1 && !ffi::PyErr_Occurred().is_null() {
+        if ffi::PyErr_ExceptionMatches(ffi::PyExc_TypeError) != 0 {
+            ffi::PyErr_Clear();
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                &format!(
+                    "expected new array length or list/tuple/str, not {}",
+                    type_name(obj)
+                ),
+            ));
+        }
+        return Err(PyErrSet);
+    }
+    if n < 0 {
+        return Err(raise(ffi::PyExc_ValueError, "negative array length"));
+    }
+    Ok((n as usize, true))
+}
+
+/// CFFI's `convert_vfield_from_object`: a field of a struct initializer. A
+/// flexible array member (`T items[]`) may be given as a bare length, which
+/// only sized the allocation (see `var_struct_size`): nothing to write then.
+unsafe fn write_vfield(
+    cx: *mut Cx,
+    f: &FieldInfo,
+    obj: *mut ffi::PyObject,
+    base: *mut u8,
+) -> PyResult<()> {
+    if let TKind::Array { item, len: None } = (*cx).reg.info(f.ty).kind {
+        if f.bitsize < 0 && new_array_length(cx, item, obj)?.1 {
+            return Ok(());
+        }
+    }
+    write_field(cx, f, obj, base)
+}
+
+/// CFFI's `convert_struct_from_object` in its sizing mode: the size `ffi.new`
+/// must allocate for the record `tid` (which has a flexible array member)
+/// so that the initializer `obj` fits; `size` starts at `sizeof` and only
+/// grows. Initializers of the wrong shape are left for `write` to report.
+pub(crate) unsafe fn var_struct_size(
+    cx: *mut Cx,
+    tid: Tid,
+    obj: *mut ffi::PyObject,
+    size: &mut usize,
+) -> PyResult<()> {
+    let t = (*cx).reg.info(tid);
+    let TKind::Record {
+        fields: Some(fields),
+        ..
+    } = &t.kind
+    else {
+        return Ok(());
+    };
+    let mut vfield = |f: &FieldInfo, v: *mut ffi::PyObject| -> PyResult<()> {
+        if f.bitsize >= 0 {
+            return Ok(());
+        }
+        let ft = (*cx).reg.info(f.ty);
+        let need = match ft.kind {
+            TKind::Array { item, len: None } => {
+                let (n, _) = new_array_length(cx, item, v)?;
+                let isz = (*cx).reg.info(item).size;
+                n.checked_mul(isz).and_then(|b| b.checked_add(f.offset))
+            }
+            TKind::Record { .. } if ft.var_array && as_cdata(cx, v).is_none() => {
+                let mut sub = ft.size;
+                var_struct_size(cx, f.ty, v, &mut sub)?;
+                sub.checked_add(f.offset)
+            }
+            _ => return Ok(()),
+        };
+        let need = need.ok_or_else(|| {
+            raise(
+                ffi::PyExc_OverflowError,
+                "array size would overflow a Py_ssize_t",
+            )
+        })?;
+        *size = (*size).max(need);
+        Ok(())
+    };
+    if ffi::PyList_Check(obj) != 0 || ffi::PyTuple_Check(obj) != 0 {
+        let usable = fields.iter().filter(|f| f.flags & 1 == 0);
+        let n = ffi::PySequence_Size(obj).max(0) as usize;
+        for (i, f) in usable.enumerate().take(n) {
+            let v = Owned::check(ffi::PySequence_GetItem(obj, i as _))?;
+            vfield(f, v.ptr())?;
+        }
+    } else if ffi::PyDict_Check(obj) != 0 {
+        let mut pos: ffi::Py_ssize_t = 0;
+        let (mut k, mut v) = (null_mut(), null_mut());
+        while ffi::PyDict_Next(obj, &mut pos, &mut k, &mut v) != 0 {
+            let key = str_text(k);
+            ffi::PyErr_Clear();
+            if let Some(f) = key.and_then(|key| fields.iter().find(|f| f.name == key)) {
+                vfield(f, v)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Writes one field of the record at `base` (bitfields included).
 pub(crate) unsafe fn write_field(
     cx: *mut Cx,
@@ -469,7 +609,8 @@ pub(crate) unsafe fn read_field(
             let shift = 64 - w;
             ffi::PyLong_FromLongLong(((v << shift) as i64) >> shift)
         }
-        Some(Prim::Bool) => ffi::PyBool_FromLong((v != 0) as _),
+        // A `_Bool` bitfield reads as the int 0/1 in CFFI (a plain `_Bool`
+        // field is a bool).
         _ => ffi::PyLong_FromUnsignedLongLong(v),
     }
 }

@@ -491,18 +491,33 @@ fn format_long_double(v: f64) -> String {
     }
 }
 
-/// The value a primitive cdata compares and hashes as.
+/// The value a primitive cdata compares and hashes as. A long double has
+/// none (its Python value is a cdata again): CFFI hashes it by address and
+/// refuses to compare it (see `cdata_richcompare`).
 unsafe fn prim_py(c: &CDataObj) -> PyResult<Option<Owned>> {
     let t = tinfo(c);
     match t.kind {
-        TKind::Prim(Prim::LongDouble) => {
-            let v = crate::convert::x87_to_f64((c.data as *const [u8; 16]).read_unaligned());
-            Ok(Some(Owned::check(ffi::PyFloat_FromDouble(v))?))
-        }
+        TKind::Prim(Prim::LongDouble) => Ok(None),
         TKind::Prim(_) | TKind::Enum { .. } => {
             Ok(Some(Owned::check(read(c.cx, c.tid, c.data, Read::Copy))?))
         }
         _ => Ok(None),
+    }
+}
+
+/// The Python number of a primitive cdata for int()/float()/bool(): as
+/// `prim_py`, and a long double as the nearest float.
+unsafe fn num_py(c: &CDataObj) -> PyResult<Owned> {
+    if let TKind::Prim(Prim::LongDouble) = tinfo(c).kind {
+        let v = crate::convert::x87_to_f64((c.data as *const [u8; 16]).read_unaligned());
+        return Owned::check(ffi::PyFloat_FromDouble(v));
+    }
+    match prim_py(c)? {
+        Some(v) => Ok(v),
+        None => Err(raise(
+            ffi::PyExc_SystemError,
+            "cembed: not a primitive cdata",
+        )),
     }
 }
 
@@ -527,6 +542,23 @@ unsafe extern "C" fn cdata_richcompare(
     obj_guard(|| {
         let ca = cd(a);
         let cx = ca.cx;
+        // Primitive cdata compare as their Python values; a long double
+        // cdata has no such value (CFFI's message).
+        for c in [Some(&*ca), as_cdata(cx, b)].into_iter().flatten() {
+            if let TKind::Prim(Prim::LongDouble) = tinfo(c).kind {
+                let other_is_ptr = [Some(&*ca), as_cdata(cx, b)]
+                    .into_iter()
+                    .flatten()
+                    .any(|o| !matches!(tinfo(o).kind, TKind::Prim(_) | TKind::Enum { .. }));
+                if other_is_ptr {
+                    return Ok(crate::py::new_ref(ffi::Py_NotImplemented()));
+                }
+                return Err(raise(
+                    ffi::PyExc_NotImplementedError,
+                    &format!("cannot use <cdata '{}'> in a comparison", tinfo(c).name),
+                ));
+            }
+        }
         if let Some(va) = prim_py(ca)? {
             // Primitives compare by value, with Python numbers too.
             let vb = match as_cdata(cx, b) {
@@ -565,7 +597,7 @@ unsafe extern "C" fn cdata_bool(slf: *mut ffi::PyObject) -> c_int {
         let t = tinfo(c);
         match t.kind {
             TKind::Prim(Prim::F32 | Prim::F64 | Prim::LongDouble) => {
-                let v = prim_py(c)?.expect("primitive");
+                let v = num_py(c)?;
                 Ok((ffi::PyFloat_AsDouble(v.ptr()) != 0.0) as c_int)
             }
             TKind::Prim(_) | TKind::Enum { .. } => {
@@ -590,11 +622,11 @@ unsafe extern "C" fn cdata_int(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
                 (c.data as *const u32).read_unaligned() as _,
             )),
             TKind::Prim(Prim::F32 | Prim::F64 | Prim::LongDouble) => {
-                let v = prim_py(c)?.expect("primitive");
+                let v = num_py(c)?;
                 Ok(ffi::PyNumber_Long(v.ptr()))
             }
             TKind::Prim(Prim::Bool) => Ok(ffi::PyLong_FromLong((*c.data != 0) as _)),
-            TKind::Prim(_) | TKind::Enum { .. } => Ok(prim_py(c)?.expect("primitive").into_ptr()),
+            TKind::Prim(_) | TKind::Enum { .. } => Ok(num_py(c)?.into_ptr()),
             _ => Err(raise(
                 ffi::PyExc_TypeError,
                 &format!("int() not supported on cdata '{}'", t.name),
@@ -608,9 +640,7 @@ unsafe extern "C" fn cdata_float(slf: *mut ffi::PyObject) -> *mut ffi::PyObject 
         let c = cd(slf);
         let t = tinfo(c);
         match t.kind {
-            TKind::Prim(Prim::F32 | Prim::F64 | Prim::LongDouble) => {
-                Ok(prim_py(c)?.expect("primitive").into_ptr())
-            }
+            TKind::Prim(Prim::F32 | Prim::F64 | Prim::LongDouble) => Ok(num_py(c)?.into_ptr()),
             _ => Err(raise(
                 ffi::PyExc_TypeError,
                 &format!("float() not supported on cdata '{}'", t.name),
@@ -992,6 +1022,67 @@ fn find_field<'a>(t: &'a TInfo, name: &str) -> Option<&'a FieldInfo> {
     }
 }
 
+/// CFFI's `_cdata_var_byte_size`: for a struct with a flexible array member
+/// (or a pointer to one) whose memory `ffi.new` allocated, the size really
+/// allocated (the initializer decided it); `None` for anything else.
+/// `p[0]` of an owning `T *` counts as owning, as in CFFI (where it is the
+/// very object that owns the memory).
+///
+/// # Safety
+/// GIL held; `c.cx` alive.
+pub(crate) unsafe fn var_byte_size(c: &CDataObj) -> Option<usize> {
+    let t = tinfo(c);
+    let rec = match t.kind {
+        TKind::Pointer { item } => (*c.cx).reg.info(item),
+        _ => t,
+    };
+    if !rec.var_array || !rec.is_record() {
+        return None;
+    }
+    match &c.own {
+        Own::Alloc { size, .. } => Some(*size),
+        Own::Keep(k) if t.is_record() => {
+            let parent = as_cdata(c.cx, *k)?;
+            match parent.own {
+                Own::Alloc { size, ptr, .. }
+                    if ptr == c.data && matches!(tinfo(parent).kind, TKind::Pointer { .. }) =>
+                {
+                    Some(size)
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Reads a flexible array member `f` (`T items[]`) of the record `c` is (or
+/// points to), as CFFI does: a `T[]` of the allocated length when the
+/// memory came from `ffi.new` (see `var_byte_size`), else a `T *`.
+unsafe fn read_var_array(
+    c: &CDataObj,
+    slf: *mut ffi::PyObject,
+    f: &FieldInfo,
+    item: Tid,
+    base: *mut u8,
+) -> PyResult<*mut ffi::PyObject> {
+    let cx = c.cx;
+    let data = base.wrapping_add(f.offset);
+    match var_byte_size(c) {
+        Some(size) if size >= f.offset => {
+            let isz = (*cx).reg.info(item).size.max(1);
+            ffi::Py_INCREF(slf);
+            let o = new_cdata(cx, f.ty, data, Own::Keep(slf))?;
+            (*(o.ptr() as *mut CDataObj)).length = ((size - f.offset) / isz) as isize;
+            Ok(o.into_ptr())
+        }
+        _ => {
+            let pt = (*cx).reg.pointer_to(item);
+            new_cdata(cx, pt, data, Own::None).map(Owned::into_ptr)
+        }
+    }
+}
+
 unsafe extern "C" fn cdata_getattro(
     slf: *mut ffi::PyObject,
     name: *mut ffi::PyObject,
@@ -1009,6 +1100,9 @@ unsafe extern "C" fn cdata_getattro(
                             tinfo(c).name
                         ),
                     ));
+                }
+                if let TKind::Array { item, len: None } = (*c.cx).reg.info(f.ty).kind {
+                    return read_var_array(c, slf, f, item, base);
                 }
                 return Ok(read_field(c.cx, f, base, slf));
             }
@@ -1055,6 +1149,14 @@ unsafe extern "C" fn cdata_setattro(
                             tinfo(c).name
                         ),
                     ));
+                }
+                if let TKind::Array { item, len: None } = (*c.cx).reg.info(f.ty).kind {
+                    if let Some(size) = var_byte_size(c) {
+                        let isz = (*c.cx).reg.info(item).size.max(1);
+                        let n = size.saturating_sub(f.offset) / isz;
+                        conv::write_var_array(c.cx, f.ty, item, n, value, base.add(f.offset))?;
+                        return Ok(0);
+                    }
                 }
                 write_field(c.cx, f, value, base)?;
                 return Ok(0);

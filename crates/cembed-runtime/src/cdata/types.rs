@@ -86,6 +86,11 @@ pub(crate) struct TInfo {
     pub(crate) align: usize,
     /// The table entry declared the record/enum with `...`.
     pub(crate) partial: bool,
+    /// A struct/union with a flexible array member (`double items[];`),
+    /// directly or in a nested struct field: CFFI's CT_WITH_VAR_ARRAY.
+    /// `ffi.new("T *", init)` sizes such a struct from the initializer,
+    /// and the owner remembers the size (see `object::var_byte_size`).
+    pub(crate) var_array: bool,
 }
 
 impl TInfo {
@@ -417,6 +422,9 @@ impl Registry {
                         Some((o, s)) => (o, s, f.bit_width),
                         None => continue,
                     }
+                } else if matches!(r.get(ft).kind, TKind::Array { len: None, .. }) {
+                    // CFFI's BS_EMPTY_ARRAY: a flexible array member.
+                    (f.offset, -2, -1)
                 } else {
                     (f.offset, -1, -1)
                 };
@@ -454,6 +462,7 @@ impl Registry {
         for id in ids {
             r.flatten(id, 0);
         }
+        r.mark_var_arrays();
         let tds = if lib.n_typedefs == 0 {
             &[][..]
         } else {
@@ -480,6 +489,43 @@ impl Registry {
         }
         if let TKind::Record { fields: f, .. } = &mut self.types[id as usize].kind {
             *f = Some(fields);
+        }
+    }
+
+    /// Sets `var_array` on every record with a flexible array member, or
+    /// with a struct field that has one (CFFI propagates the flag through
+    /// nested structs, whatever the field's position: GCC accepts them).
+    fn mark_var_arrays(&mut self) {
+        loop {
+            let mut changed = false;
+            for id in 0..self.types.len() {
+                let t = &self.types[id];
+                let TKind::Record {
+                    fields: Some(fs), ..
+                } = &t.kind
+                else {
+                    continue;
+                };
+                if t.var_array {
+                    continue;
+                }
+                let var = fs.iter().any(|f| {
+                    let ft = &self.types[f.ty as usize];
+                    f.bitsize < 0
+                        && match ft.kind {
+                            TKind::Array { len: None, .. } => true,
+                            TKind::Record { .. } => ft.var_array,
+                            _ => false,
+                        }
+                });
+                if var {
+                    self.types[id].var_array = true;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
         }
     }
 
@@ -550,6 +596,7 @@ impl Registry {
             size,
             align,
             partial: false,
+            var_array: false,
         }));
         id
     }

@@ -632,63 +632,61 @@ unsafe fn offset_chain(
     mut tid: Tid,
     fields: &[*mut ffi::PyObject],
 ) -> PyResult<(Tid, usize)> {
+    // CFFI's `direct_typeoffsetof`, step by step (messages included): a
+    // field name applies to a struct/union (or, first in the chain, to a
+    // pointer to one); an index to an array or pointer of sized items, with
+    // no bounds check (as in C's offsetof).
     let mut off: isize = 0;
     for (k, &f) in fields.iter().enumerate() {
-        let t = info(cx, tid);
+        let mut t = info(cx, tid);
         if ffi::PyUnicode_Check(f) != 0 {
-            let name = str_text(f).ok_or(PyErrSet)?;
-            let rec = match t.kind {
-                TKind::Record { .. } => t,
-                TKind::Pointer { item } if k == 0 && info(cx, item).is_record() => info(cx, item),
-                _ => {
-                    return Err(raise(
-                        ffi::PyExc_TypeError,
-                        &format!("expected a struct or union ctype, got '{}'", t.name),
-                    ))
-                }
-            };
-            let TKind::Record {
-                fields: Some(fs), ..
-            } = &rec.kind
-            else {
+            if let (TKind::Pointer { item }, 0) = (&t.kind, k) {
+                t = info(cx, *item);
+            }
+            let TKind::Record { fields: fs, .. } = &t.kind else {
                 return Err(raise(
                     ffi::PyExc_TypeError,
-                    &format!("struct or union ctype '{}' is opaque", rec.name),
+                    "with a field name argument, expected a struct or union ctype",
                 ));
             };
+            let Some(fs) = fs else {
+                return Err(raise(ffi::PyExc_TypeError, "struct/union is opaque"));
+            };
+            let name = str_text(f).ok_or(PyErrSet)?;
             let Some(fi) = fs.iter().find(|x| x.name == name) else {
                 ffi::PyErr_SetObject(ffi::PyExc_KeyError, f);
                 return Err(PyErrSet);
             };
             if fi.bitsize >= 0 {
-                return Err(raise(
-                    ffi::PyExc_TypeError,
-                    &format!("not supported for bitfield '{name}'"),
-                ));
+                return Err(raise(ffi::PyExc_TypeError, "not supported for bitfields"));
             }
-            off += fi.offset as isize;
+            off = off.wrapping_add(fi.offset as isize);
             tid = fi.ty;
         } else {
-            let i = ffi::PyNumber_AsSsize_t(f, ffi::PyExc_OverflowError);
+            let i = ffi::PyLong_AsSsize_t(f);
             if i == -1 && !ffi::PyErr_Occurred().is_null() {
-                return Err(PyErrSet);
+                ffi::PyErr_Clear();
+                return Err(raise(
+                    ffi::PyExc_TypeError,
+                    "field name or array index expected",
+                ));
             }
             let item = match t.kind {
-                TKind::Array { item, .. } => item,
-                TKind::Pointer { item } if k == 0 => item,
-                _ => {
-                    return Err(raise(
-                        ffi::PyExc_TypeError,
-                        &format!("expected an array or ptr ctype, got '{}'", t.name),
-                    ))
+                TKind::Array { item, .. } | TKind::Pointer { item } if info(cx, item).size > 0 => {
+                    item
                 }
+                _ => return Err(raise(
+                    ffi::PyExc_TypeError,
+                    "with an integer argument, expected an array ctype or a pointer to non-opaque",
+                )),
             };
-            if let TKind::Array { len: Some(n), .. } = t.kind {
-                if i < 0 || i as usize > n {
-                    return Err(raise(ffi::PyExc_IndexError, "array index out of bounds"));
-                }
-            }
-            off += i * info(cx, item).size as isize;
+            let delta = i.checked_mul(info(cx, item).size as isize).ok_or_else(|| {
+                raise(
+                    ffi::PyExc_OverflowError,
+                    "array offset would overflow a Py_ssize_t",
+                )
+            })?;
+            off = off.wrapping_add(delta);
             tid = item;
         }
     }
@@ -710,17 +708,8 @@ unsafe extern "C" fn ffi_offsetof(
                 "offsetof() expects at least 2 arguments",
             ));
         }
-        if let TKind::Pointer { .. } = info(cx, tid).kind {
-            return Err(raise(
-                ffi::PyExc_TypeError,
-                &format!(
-                    "expected a struct or union ctype, got '{}'",
-                    info(cx, tid).name
-                ),
-            ));
-        }
         let (_, off) = offset_chain(cx, tid, &rest)?;
-        Ok(ffi::PyLong_FromSize_t(off))
+        Ok(ffi::PyLong_FromSsize_t(off as isize))
     })
 }
 
@@ -747,9 +736,14 @@ unsafe extern "C" fn ffi_addressof(
         }
         let cd = cdata_arg(cx, a[0], "addressof")?;
         let t = info(cx, cd.tid);
-        let ok = matches!(t.kind, TKind::Record { .. } | TKind::Array { .. })
-            || (matches!(t.kind, TKind::Pointer { .. }) && !rest.is_empty());
-        if !ok {
+        let aggregate = matches!(t.kind, TKind::Record { .. } | TKind::Array { .. });
+        if rest.is_empty() && !aggregate {
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                "expected a cdata struct/union/array object",
+            ));
+        }
+        if !aggregate && !matches!(t.kind, TKind::Pointer { .. }) {
             return Err(raise(
                 ffi::PyExc_TypeError,
                 "expected a cdata struct/union/array/pointer object",

@@ -803,6 +803,14 @@ unsafe fn item_ptr(c: &CDataObj, i: isize) -> PyResult<(Tid, *mut u8)> {
             }
             item
         }
+        // A pointer that owns its memory (`ffi.new("T *")`, a handle)
+        // points to exactly one item (CFFI's CDataOwn_Check).
+        TKind::Pointer { .. } if i != 0 && matches!(c.own, Own::Alloc { .. } | Own::Handle(_)) => {
+            return Err(raise(
+                ffi::PyExc_IndexError,
+                &format!("cdata '{}' can only be indexed by 0", t.name),
+            ));
+        }
         TKind::Pointer { item } => {
             if c.data.is_null() {
                 return Err(raise(

@@ -1401,11 +1401,9 @@ unsafe extern "C" fn ctype_get(
         let (c, t) = ct(slf);
         let cx = c.cx;
         let which: CtAttr = std::mem::transmute::<usize, CtAttr>(closure as usize);
+        // CFFI's `nosuchattr`: the message is the attribute name alone.
         let no_attr = |what: &str| -> PyResult<*mut ffi::PyObject> {
-            Err(raise(
-                ffi::PyExc_AttributeError,
-                &format!("'{}' ctype has no '{what}' attribute", t.kind_name()),
-            ))
+            Err(raise(ffi::PyExc_AttributeError, what))
         };
         match which {
             CtAttr::Kind => Ok(str_obj(t.kind_name())),

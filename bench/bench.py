@@ -92,7 +92,7 @@ def parse_args(argv):
     a.calls = a.calls or (1_000_000 if full else 20_000)
     a.data_calls = 300_000 if full else 5_000
     a.buffer_calls = 20_000 if full else 300
-    a.first_runs = max(a.runs, 11) if full else 1
+    a.first_runs = max(3 * a.runs, 21) if full else 1
     a.build_runs = a.runs if full else 1
     a.mem_runs = 3 if full else 1
     a.rss_calls = 1_000_000 if full else 20_000

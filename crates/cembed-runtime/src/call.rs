@@ -18,32 +18,36 @@ use std::ffi::c_void;
 use std::ptr::null_mut;
 use std::sync::atomic::Ordering;
 
-/// Arguments passed without a heap allocation (plus the vectorcall slot).
-const INLINE_ARGS: usize = 8;
+use crate::plan::INLINE_ARGS;
 
 /// Entry from C. `result` was zeroed by the caller (ABI).
 ///
 /// # Safety
 /// `ext` is a generated extern descriptor; `args[i]` points to argument i of
 /// its C type; `result` points to storage for the result (NULL for void).
-#[inline]
+#[inline(always)]
 pub(crate) unsafe fn call(ext: *mut Extern, args: *mut *mut c_void, result: *mut c_void) {
     let es = extern_state(ext);
-    let ls = es.lib();
-    if !ls.init.is_ready() && init::ensure_lib(ls).is_err() {
-        py::c_stderr(&format!(
-            "function {}() called, but initialization code failed.  Returning 0.\n",
-            es.qualname
-        ));
+    if !es.lib().init.is_ready() && init_failed(es) {
         return;
     }
-    // Refused: the process is exiting; the result stays zero.
-    let Some(_gate) = thread::enter() else {
-        return;
-    };
-    let g = ffi::PyGILState_Ensure();
-    invoke(es, args, result);
-    ffi::PyGILState_Release(g);
+    // Refused (`false`): the process is exiting; the result stays zero.
+    thread::with_python(|| invoke(es, args, result));
+}
+
+/// The first call (or one after a failed init): runs the init machinery.
+/// True if the call must return zero.
+#[cold]
+#[inline(never)]
+fn init_failed(es: &ExternState) -> bool {
+    if init::ensure_lib(es.lib()).is_ok() {
+        return false;
+    }
+    py::c_stderr(&format!(
+        "function {}() called, but initialization code failed.  Returning 0.\n",
+        es.qualname
+    ));
+    true
 }
 
 /// Entry from Python (`lib.func(...)`): the GIL is held, the arguments are
@@ -71,8 +75,102 @@ pub(crate) unsafe fn call_from_python(
 ///
 /// # Safety
 /// GIL held; arguments as for [`call`].
+#[inline(always)]
 unsafe fn invoke(es: &ExternState, args: *mut *mut c_void, result: *mut c_void) {
     let f = es.func.load(Ordering::Relaxed);
+    let plan = &es.plan;
+    if f.is_null() || !plan.fast {
+        return invoke_general(es, f, args, result);
+    }
+    // The common case: primitive arguments, each with its own converter
+    // chosen when the extern was prepared (plan.rs), at most INLINE_ARGS.
+    let n = plan.n as usize;
+    // argv[0] is scratch space for the callee (PY_VECTORCALL_ARGUMENTS_OFFSET);
+    // only argv[1..=n] is read, each written before.
+    let mut argv = [std::mem::MaybeUninit::<*mut ffi::PyObject>::uninit(); INLINE_ARGS + 1];
+    let argp = argv.as_mut_ptr() as *mut *mut ffi::PyObject;
+    for i in 0..n {
+        let o = (plan.to_py[i])(*args.add(i));
+        if o.is_null() {
+            return arg_failed(es, f, argp.add(1), i, result);
+        }
+        *argp.add(i + 1) = o;
+    }
+    let res = ffi::PyObject_Vectorcall(
+        f,
+        argp.add(1),
+        n | ffi::PY_VECTORCALL_ARGUMENTS_OFFSET,
+        null_mut(),
+    );
+    for i in 0..n {
+        ffi::Py_DECREF(*argp.add(i + 1));
+    }
+    if res.is_null() {
+        return on_error(es, f, result, "");
+    }
+    let ok = (plan.from_py)(res, result);
+    if !ok {
+        // Not the simple case (not an int, out of range, ...): the general
+        // conversion decides, and raises the precise error.
+        return result_general(es, f, res, result);
+    }
+    ffi::Py_DECREF(res);
+}
+
+/// An argument conversion failed (exception set): drops the `done` objects
+/// already made and reports.
+#[cold]
+#[inline(never)]
+unsafe fn arg_failed(
+    es: &ExternState,
+    f: *mut ffi::PyObject,
+    made: *mut *mut ffi::PyObject,
+    done: usize,
+    result: *mut c_void,
+) {
+    for i in 0..done {
+        ffi::Py_DECREF(*made.add(i));
+    }
+    on_error(es, f, result, "");
+}
+
+/// The result through the general conversion; consumes `res`.
+#[cold]
+#[inline(never)]
+unsafe fn result_general(
+    es: &ExternState,
+    f: *mut ffi::PyObject,
+    res: *mut ffi::PyObject,
+    result: *mut c_void,
+) {
+    let (rconv, rtype) = es.result;
+    let r = if result.is_null() && rconv != Conv::Void {
+        Ok(())
+    } else {
+        result_from_py(
+            rconv,
+            &es.result_name,
+            es.lib().type_name(rtype),
+            res,
+            result,
+        )
+    };
+    ffi::Py_DECREF(res);
+    if r.is_err() {
+        on_error(es, f, result, ", trying to convert the result back to C");
+    }
+}
+
+/// Every call the fast plan does not cover: nothing attached, a broken
+/// signature, more than INLINE_ARGS arguments, non-primitive arguments.
+#[cold]
+#[inline(never)]
+unsafe fn invoke_general(
+    es: &ExternState,
+    f: *mut ffi::PyObject,
+    args: *mut *mut c_void,
+    result: *mut c_void,
+) {
     if f.is_null() {
         py::c_stderr(&format!(
             "extern \"Python\": function {}() called, but no code was attached \
@@ -91,7 +189,6 @@ unsafe fn invoke(es: &ExternState, args: *mut *mut c_void, result: *mut c_void) 
     }
     let ls = es.lib();
     let n = es.args.len();
-    // argv[0] is scratch space for the callee (PY_VECTORCALL_ARGUMENTS_OFFSET).
     let mut inline = [null_mut::<ffi::PyObject>(); INLINE_ARGS + 1];
     let mut heap = Vec::new();
     let argv: &mut [*mut ffi::PyObject] = if n <= INLINE_ARGS {
@@ -124,20 +221,11 @@ unsafe fn invoke(es: &ExternState, args: *mut *mut c_void, result: *mut c_void) 
             ffi::Py_DECREF(o);
         }
     }
-    let (rconv, rtype) = es.result;
     if res.is_null() {
         on_error(es, f, result, "");
         return;
     }
-    let r = if result.is_null() && rconv != Conv::Void {
-        Ok(())
-    } else {
-        result_from_py(rconv, &es.result_name, ls.type_name(rtype), res, result)
-    };
-    ffi::Py_DECREF(res);
-    if r.is_err() {
-        on_error(es, f, result, ", trying to convert the result back to C");
-    }
+    result_general(es, f, res, result);
 }
 
 /// CFFI's error path (`general_invoke_callback`): the result becomes the
@@ -150,6 +238,8 @@ unsafe fn invoke(es: &ExternState, args: *mut *mut c_void, result: *mut c_void) 
 /// # Safety
 /// GIL held; an exception is set.
 #[allow(deprecated)] // PyErr_Fetch/Restore: present on every version 3.9-3.13
+#[cold]
+#[inline(never)]
 unsafe fn on_error(es: &ExternState, f: *mut ffi::PyObject, result: *mut c_void, extra: &str) {
     let (rconv, rtype) = es.result;
     let size = rconv.size();

@@ -34,7 +34,7 @@ pub(crate) enum Conv {
     /// `cembed_lib.types`), converted by the data model of the library's
     /// module (`cdata/`): pointers and function pointers <-> `CData`
     /// pointers; structs/unions by value <-> `CData` (copied); arrays <->
-    /// `CData` arrays; `void` items; enums as ints (from int or enumerator
+    /// `CData` arrays; `void` items; enums as ints (CFFI takes no enumerator
     /// name). `size` is the C size in bytes.
     CData {
         ls: *const LibState,
@@ -249,7 +249,7 @@ pub(crate) unsafe fn prim_to_py(p: Prim, ctype: &str, src: *const c_void) -> *mu
 /// `CData` of the same pointer type, of `void *` (either way), or an array
 /// of the item type; for structs/unions a `CData` of the same type or a
 /// list/tuple/dict initializer; for arrays a list/tuple (bytes for `char[]`,
-/// str for `wchar_t[]`); enums also take an enumerator name. For function
+/// str for `wchar_t[]`); enums take integers only, as in CFFI. For function
 /// *call arguments* use [`arg_from_py`], which also takes bytes for
 /// `char *` and lists for `T *` (temporaries).
 ///

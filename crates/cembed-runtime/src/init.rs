@@ -97,6 +97,13 @@ static PROCESS: AtomicU8 = AtomicU8::new(UNINIT);
 static MAIN_TSTATE: AtomicPtr<ffi::PyThreadState> = AtomicPtr::new(std::ptr::null_mut());
 static STARTER: AtomicUsize = AtomicUsize::new(0);
 
+/// The main thread state if we started Python (else NULL). It lives until
+/// `at_exit` finalizes, after the gate closed, so the thread it belongs to
+/// may use it directly on the hot path (thread.rs).
+pub(crate) fn main_tstate() -> *mut ffi::PyThreadState {
+    MAIN_TSTATE.load(Ordering::SeqCst)
+}
+
 struct Start {
     /// Thread running the start (to refuse, not deadlock on, a re-entrant start).
     starter: Option<libc::pthread_t>,
@@ -171,7 +178,12 @@ pub(crate) fn ensure_python() -> Result<(), String> {
                 g = lock(&START);
                 g.starter = None;
                 match r {
-                    Ok(()) => PROCESS.store(READY, Ordering::SeqCst),
+                    Ok(()) => {
+                        // Before READY: every thread that passes the gate
+                        // sees the gate's final barrier mode (thread.rs).
+                        thread::register_membarrier();
+                        PROCESS.store(READY, Ordering::SeqCst)
+                    }
                     Err(e) => {
                         py::c_stderr(&e);
                         g.error = Some(e);

@@ -29,6 +29,7 @@ mod init;
 mod libobj;
 mod libstate;
 mod module;
+mod plan;
 mod py;
 mod thread;
 mod toolbox;

@@ -67,6 +67,8 @@ pub(crate) struct ExternState {
     pub(crate) result_name: Box<str>,
     /// Set when the extern's type is not a function type (malformed table).
     pub(crate) bad_signature: bool,
+    /// The hot path's converters (plan.rs), derived from `args`/`result`.
+    pub(crate) plan: crate::plan::Plan,
     /// Borrowed from the module state's `attached` dict; NULL if nothing is
     /// attached. Written by def_extern and module clear, with the GIL held.
     pub(crate) func: AtomicPtr<ffi::PyObject>,
@@ -252,6 +254,7 @@ unsafe fn prepare_extern(ls: &LibState, lsp: *const LibState, ext: *mut Extern) 
     let name_of = |t: u32| -> Box<str> { ls.type_name(t).to_string_lossy().into() };
     let arg_names = args.iter().map(|&(_, t)| name_of(t)).collect();
     let result_name = name_of(result.1);
+    let plan = crate::plan::Plan::new(&args, result.0, bad);
     ExternState {
         lib: lsp,
         name,
@@ -260,6 +263,7 @@ unsafe fn prepare_extern(ls: &LibState, lsp: *const LibState, ext: *mut Extern) 
         result,
         arg_names,
         result_name,
+        plan,
         bad_signature: bad,
         func: AtomicPtr::new(std::ptr::null_mut()),
         onerror: AtomicPtr::new(std::ptr::null_mut()),

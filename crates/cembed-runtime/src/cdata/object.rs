@@ -803,6 +803,14 @@ unsafe fn item_ptr(c: &CDataObj, i: isize) -> PyResult<(Tid, *mut u8)> {
             }
             item
         }
+        // A pointer that owns its memory (`ffi.new("T *")`, a handle)
+        // points to exactly one item (CFFI's CDataOwn_Check).
+        TKind::Pointer { .. } if i != 0 && matches!(c.own, Own::Alloc { .. } | Own::Handle(_)) => {
+            return Err(raise(
+                ffi::PyExc_IndexError,
+                &format!("cdata '{}' can only be indexed by 0", t.name),
+            ));
+        }
         TKind::Pointer { item } => {
             if c.data.is_null() {
                 return Err(raise(
@@ -1393,11 +1401,9 @@ unsafe extern "C" fn ctype_get(
         let (c, t) = ct(slf);
         let cx = c.cx;
         let which: CtAttr = std::mem::transmute::<usize, CtAttr>(closure as usize);
+        // CFFI's `nosuchattr`: the message is the attribute name alone.
         let no_attr = |what: &str| -> PyResult<*mut ffi::PyObject> {
-            Err(raise(
-                ffi::PyExc_AttributeError,
-                &format!("'{}' ctype has no '{what}' attribute", t.kind_name()),
-            ))
+            Err(raise(ffi::PyExc_AttributeError, what))
         };
         match which {
             CtAttr::Kind => Ok(str_obj(t.kind_name())),

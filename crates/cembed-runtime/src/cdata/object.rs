@@ -751,6 +751,31 @@ unsafe extern "C" fn cdata_add(a: *mut ffi::PyObject, b: *mut ffi::PyObject) -> 
     })
 }
 
+/// The character a `char`/`wchar_t`/`char16_t`/`char32_t` cdata holds, for
+/// conversions that take such a cdata where a one-character bytes/str is
+/// expected (CFFI's `_convert_to_char` / `_convert_to_unichar`); any
+/// module's cdata qualifies.
+///
+/// # Safety
+/// GIL held.
+pub(crate) unsafe fn char_cdata_value(o: *mut ffi::PyObject) -> Option<(Prim, u32)> {
+    if !is_cdata_type(o) {
+        return None;
+    }
+    let c = cd(o);
+    match tinfo(c).kind {
+        TKind::Prim(Prim::Char) => Some((Prim::Char, *c.data as u32)),
+        TKind::Prim(Prim::WChar16) => Some((
+            Prim::WChar16,
+            (c.data as *const u16).read_unaligned() as u32,
+        )),
+        TKind::Prim(Prim::WChar32) => {
+            Some((Prim::WChar32, (c.data as *const u32).read_unaligned()))
+        }
+        _ => None,
+    }
+}
+
 unsafe fn is_cdata_type(o: *mut ffi::PyObject) -> bool {
     let tp = ffi::Py_TYPE(o);
     // Our CData type is the only one with this dealloc function.

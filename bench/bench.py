@@ -92,7 +92,7 @@ def parse_args(argv):
     a.calls = a.calls or (1_000_000 if full else 20_000)
     a.data_calls = 300_000 if full else 5_000
     a.buffer_calls = 20_000 if full else 300
-    a.first_runs = max(a.runs, 11) if full else 1
+    a.first_runs = max(3 * a.runs, 21) if full else 1
     a.build_runs = a.runs if full else 1
     a.mem_runs = 3 if full else 1
     a.rss_calls = 1_000_000 if full else 20_000
@@ -161,6 +161,7 @@ def machine_info(py):
         "gcc": gcc[0] if gcc else "unknown",
         "commit": commit + ("+dirty" if dirty else ""),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "load": "%.2f at start" % os.getloadavg()[0],
     }
 
 
@@ -598,7 +599,7 @@ def render_md(report, args):
     w("|---|---|")
     for k, label in (("cpu", "CPU"), ("cores", "cores"), ("kernel", "kernel"), ("python", "Python"),
                      ("cffi", "cffi"), ("cembed", "cembed"), ("gcc", "C compiler"), ("commit", "cembed commit"),
-                     ("date", "date")):
+                     ("date", "date"), ("load", "load")):
         w("| %s | %s |" % (label, m.get(k) if m.get(k) is not None else "n/a"))
     w("")
     w("## Results")
@@ -776,6 +777,8 @@ def main(argv):
     except CaseError as e:
         log("HARNESS ERROR: " + str(e))
         return 2
+    # The machine may be shared: the load average tells how quiet it was.
+    info["load"] += ", %.2f at end (1-minute load average; %d cores)" % (os.getloadavg()[0], os.cpu_count())
     report = build_report(args, info, results)
     for d in (args.md, args.json, args.png):
         os.makedirs(os.path.dirname(d), exist_ok=True)

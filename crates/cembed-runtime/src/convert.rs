@@ -34,7 +34,7 @@ pub(crate) enum Conv {
     /// `cembed_lib.types`), converted by the data model of the library's
     /// module (`cdata/`): pointers and function pointers <-> `CData`
     /// pointers; structs/unions by value <-> `CData` (copied); arrays <->
-    /// `CData` arrays; `void` items; enums as ints (from int or enumerator
+    /// `CData` arrays; `void` items; enums as ints (CFFI takes no enumerator
     /// name). `size` is the C size in bytes.
     CData {
         ls: *const LibState,
@@ -249,7 +249,7 @@ pub(crate) unsafe fn prim_to_py(p: Prim, ctype: &str, src: *const c_void) -> *mu
 /// `CData` of the same pointer type, of `void *` (either way), or an array
 /// of the item type; for structs/unions a `CData` of the same type or a
 /// list/tuple/dict initializer; for arrays a list/tuple (bytes for `char[]`,
-/// str for `wchar_t[]`); enums also take an enumerator name. For function
+/// str for `wchar_t[]`); enums take integers only, as in CFFI. For function
 /// *call arguments* use [`arg_from_py`], which also takes bytes for
 /// `char *` and lists for `T *` (temporaries).
 ///
@@ -324,12 +324,28 @@ pub(crate) unsafe fn prim_from_py(
             if ffi::PyBytes_Check(obj) != 0 && ffi::PyBytes_Size(obj) == 1 {
                 *(dst as *mut u8) = *(ffi::PyBytes_AsString(obj) as *const u8);
                 Ok(())
+            } else if let Some((Prim::Char, v)) = crate::cdata::object::char_cdata_value(obj) {
+                // A `char` cdata is accepted too (CFFI's _convert_to_char).
+                *(dst as *mut u8) = v as u8;
+                Ok(())
             } else {
                 Err(convert_error(ctype, obj, "a bytes of length 1", None))
             }
         }
         Prim::WChar16 | Prim::WChar32 => {
             let expected = "a unicode string of length 1";
+            // A wide-char cdata of the same size is accepted too (CFFI's
+            // _convert_to_unichar).
+            if let Some((q, v)) = crate::cdata::object::char_cdata_value(obj) {
+                if q == p {
+                    if p == Prim::WChar16 {
+                        (dst as *mut u16).write_unaligned(v as u16);
+                    } else {
+                        (dst as *mut u32).write_unaligned(v);
+                    }
+                    return Ok(());
+                }
+            }
             if ffi::PyUnicode_Check(obj) == 0 {
                 return Err(convert_error(ctype, obj, expected, None));
             }

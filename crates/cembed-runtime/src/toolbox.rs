@@ -446,6 +446,13 @@ unsafe fn cast_source_bits(cx: *mut Cx, src: *mut ffi::PyObject) -> PyResult<u64
             }
         }
     }
+    // A C function of `lib` (or an extern "Python" function) casts as its
+    // address, as in CFFI (`try_extract_directfnptr`).
+    if let Some((_, _, addr)) =
+        crate::libobj::as_lib_function(src).or_else(|| crate::module::extern_function_target(src))
+    {
+        return Ok(addr as usize as u64);
+    }
     if ffi::PyBytes_Check(src) != 0 && ffi::PyBytes_Size(src) == 1 {
         return Ok(*(ffi::PyBytes_AsString(src) as *const u8) as u64);
     }

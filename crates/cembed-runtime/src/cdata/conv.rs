@@ -212,22 +212,9 @@ pub(crate) unsafe fn write(
             }
             prim_from_py(*p, &t.name, obj, dst as *mut c_void)
         }
-        TKind::Enum { prim, values } => {
-            if ffi::PyUnicode_Check(obj) != 0 {
-                let s = str_text(obj).ok_or(PyErrSet)?;
-                return match values.iter().find(|(n, _)| *n == s) {
-                    Some((_, v)) => {
-                        let o = Owned::check(ffi::PyLong_FromLongLong(*v as i64))?;
-                        prim_from_py(*prim, &t.name, o.ptr(), dst as *mut c_void)
-                    }
-                    None => Err(raise(
-                        ffi::PyExc_ValueError,
-                        &format!("'{s}' is not an enumerator for '{}'", t.name),
-                    )),
-                };
-            }
-            prim_from_py(*prim, &t.name, obj, dst as *mut c_void)
-        }
+        // An enum converts as its integer type: CFFI (since 1.0) does not
+        // take enumerator names as values ("an integer is required").
+        TKind::Enum { prim, .. } => prim_from_py(*prim, &t.name, obj, dst as *mut c_void),
         TKind::Pointer { .. } | TKind::Func { .. } => {
             let v = pointer_value(cx, tid, obj)?;
             (dst as *mut *mut u8).write_unaligned(v);
@@ -333,56 +320,68 @@ unsafe fn write_array(
         }
         return Ok(());
     }
-    match it.kind {
-        TKind::Prim(Prim::Char) | TKind::Prim(Prim::SInt(1)) | TKind::Prim(Prim::UInt(1))
-            if ffi::PyBytes_Check(obj) != 0 =>
-        {
-            let k = ffi::PyBytes_Size(obj) as usize;
-            if k > n {
-                return Err(raise(
-                    ffi::PyExc_IndexError,
-                    &format!("initializer string is too long for '{name}' (got {k} characters)"),
-                ));
+    // CFFI's `convert_array_from_object`: arrays of one-byte characters or
+    // integers (`_Bool` included) take bytes, arrays of wide characters a
+    // str; the terminator is written when there is room for it.
+    let expected = match it.kind {
+        TKind::Prim(Prim::Char | Prim::Bool | Prim::SInt(1) | Prim::UInt(1)) => {
+            if ffi::PyBytes_Check(obj) != 0 {
+                let k = ffi::PyBytes_Size(obj) as usize;
+                if k > n {
+                    return Err(raise(
+                        ffi::PyExc_IndexError,
+                        &format!("initializer bytes is too long for '{name}' (got {k} characters)"),
+                    ));
+                }
+                let src = ffi::PyBytes_AsString(obj) as *const u8;
+                let with_nul = if k < n { k + 1 } else { k };
+                if matches!(it.kind, TKind::Prim(Prim::Bool))
+                    && std::slice::from_raw_parts(src, with_nul)
+                        .iter()
+                        .any(|&b| b > 1)
+                {
+                    return Err(raise(
+                        ffi::PyExc_ValueError,
+                        "an array of _Bool can only contain \\x00 or \\x01",
+                    ));
+                }
+                // The bytes object's buffer always has its terminating NUL.
+                std::ptr::copy_nonoverlapping(src, dst, with_nul);
+                return Ok(());
             }
-            std::ptr::copy_nonoverlapping(ffi::PyBytes_AsString(obj) as *const u8, dst, k);
-            if k < n {
-                *dst.add(k) = 0;
-            }
-            return Ok(());
+            "bytes or list or tuple"
         }
-        TKind::Prim(p @ (Prim::WChar16 | Prim::WChar32)) if ffi::PyUnicode_Check(obj) != 0 => {
-            let units = wide_units(obj, p)?;
-            if units.len() > n {
-                return Err(raise(
-                    ffi::PyExc_IndexError,
-                    &format!(
-                        "initializer unicode string is too long for '{name}' (got {} characters)",
-                        units.len()
-                    ),
-                ));
+        TKind::Prim(p @ (Prim::WChar16 | Prim::WChar32)) => {
+            if ffi::PyUnicode_Check(obj) != 0 {
+                let units = wide_units(obj, p)?;
+                if units.len() > n {
+                    return Err(raise(
+                        ffi::PyExc_IndexError,
+                        &format!(
+                            "initializer unicode is too long for '{name}' (got {} characters)",
+                            units.len()
+                        ),
+                    ));
+                }
+                let w = p.size();
+                for (i, u) in units.iter().enumerate() {
+                    write_wide(dst.add(i * w), *u, p);
+                }
+                if units.len() < n {
+                    write_wide(dst.add(units.len() * w), 0, p);
+                }
+                return Ok(());
             }
-            let w = p.size();
-            for (i, u) in units.iter().enumerate() {
-                write_wide(dst.add(i * w), *u, p);
-            }
-            if units.len() < n {
-                write_wide(dst.add(units.len() * w), 0, p);
-            }
-            return Ok(());
+            "unicode or list or tuple"
         }
-        _ => {}
-    }
+        _ => "list or tuple",
+    };
     if let Some(cd) = as_cdata(cx, obj) {
         if cd.tid == tid {
             std::ptr::copy(cd.data, dst, reg.info(tid).size);
             return Ok(());
         }
     }
-    let expected = match it.kind {
-        TKind::Prim(Prim::Char) => "list or tuple or bytes",
-        TKind::Prim(Prim::WChar16 | Prim::WChar32) => "list or tuple or unicode string",
-        _ => "list or tuple",
-    };
     Err(convert_error(cx, tid, obj, expected))
 }
 

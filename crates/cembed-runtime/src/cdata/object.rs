@@ -751,6 +751,31 @@ unsafe extern "C" fn cdata_add(a: *mut ffi::PyObject, b: *mut ffi::PyObject) -> 
     })
 }
 
+/// The character a `char`/`wchar_t`/`char16_t`/`char32_t` cdata holds, for
+/// conversions that take such a cdata where a one-character bytes/str is
+/// expected (CFFI's `_convert_to_char` / `_convert_to_unichar`); any
+/// module's cdata qualifies.
+///
+/// # Safety
+/// GIL held.
+pub(crate) unsafe fn char_cdata_value(o: *mut ffi::PyObject) -> Option<(Prim, u32)> {
+    if !is_cdata_type(o) {
+        return None;
+    }
+    let c = cd(o);
+    match tinfo(c).kind {
+        TKind::Prim(Prim::Char) => Some((Prim::Char, *c.data as u32)),
+        TKind::Prim(Prim::WChar16) => Some((
+            Prim::WChar16,
+            (c.data as *const u16).read_unaligned() as u32,
+        )),
+        TKind::Prim(Prim::WChar32) => {
+            Some((Prim::WChar32, (c.data as *const u32).read_unaligned()))
+        }
+        _ => None,
+    }
+}
+
 unsafe fn is_cdata_type(o: *mut ffi::PyObject) -> bool {
     let tp = ffi::Py_TYPE(o);
     // Our CData type is the only one with this dealloc function.
@@ -802,6 +827,14 @@ unsafe fn item_ptr(c: &CDataObj, i: isize) -> PyResult<(Tid, *mut u8)> {
                 ));
             }
             item
+        }
+        // A pointer that owns its memory (`ffi.new("T *")`, a handle)
+        // points to exactly one item (CFFI's CDataOwn_Check).
+        TKind::Pointer { .. } if i != 0 && matches!(c.own, Own::Alloc { .. } | Own::Handle(_)) => {
+            return Err(raise(
+                ffi::PyExc_IndexError,
+                &format!("cdata '{}' can only be indexed by 0", t.name),
+            ));
         }
         TKind::Pointer { item } => {
             if c.data.is_null() {
@@ -1393,11 +1426,9 @@ unsafe extern "C" fn ctype_get(
         let (c, t) = ct(slf);
         let cx = c.cx;
         let which: CtAttr = std::mem::transmute::<usize, CtAttr>(closure as usize);
+        // CFFI's `nosuchattr`: the message is the attribute name alone.
         let no_attr = |what: &str| -> PyResult<*mut ffi::PyObject> {
-            Err(raise(
-                ffi::PyExc_AttributeError,
-                &format!("'{}' ctype has no '{what}' attribute", t.kind_name()),
-            ))
+            Err(raise(ffi::PyExc_AttributeError, what))
         };
         match which {
             CtAttr::Kind => Ok(str_obj(t.kind_name())),

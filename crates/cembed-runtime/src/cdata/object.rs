@@ -422,10 +422,13 @@ unsafe fn repr_body(c: &CDataObj, t: &TInfo) -> PyResult<String> {
             } else {
                 type_name(b.obj)
             };
-            return Ok(format!(
-                "' buffer len {} from '{src}' object>",
-                c.length.max(0)
-            ));
+            // Arrays show their length, pointers do not (CFFI).
+            return Ok(match t.kind {
+                TKind::Array { .. } => {
+                    format!("' buffer len {} from '{src}' object>", c.length.max(0))
+                }
+                _ => format!("' buffer from '{src}' object>"),
+            });
         }
         Own::Keep(k) if t.is_record() => {
             // `p[0]` of an owning `T *` from ffi.new shows as owning too.
@@ -1775,9 +1778,20 @@ unsafe extern "C" fn buffer_setitem(
                 i += len;
             }
             if i < 0 || i >= len {
-                return Err(raise(ffi::PyExc_IndexError, "buffer index out of range"));
+                return Err(raise(
+                    ffi::PyExc_IndexError,
+                    "buffer assignment index out of range",
+                ));
             }
-            (i, 1, 1)
+            // CFFI's mb_ass_item: exactly one byte.
+            if ffi::PyBytes_Check(value) == 0 || ffi::PyBytes_Size(value) != 1 {
+                return Err(raise(
+                    ffi::PyExc_TypeError,
+                    &format!("must assign a bytes of length 1, not {}", type_name(value)),
+                ));
+            }
+            *b.data.offset(i) = *(ffi::PyBytes_AsString(value) as *const u8);
+            return Ok(0);
         };
         if ffi::PyObject_GetBuffer(value, &mut view, ffi::PyBUF_SIMPLE) < 0 {
             return Err(PyErrSet);

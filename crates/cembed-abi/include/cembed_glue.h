@@ -51,9 +51,17 @@
 #if defined(__GNUC__)
 #  define CEMBED_UNUSED __attribute__((unused))
 #  define CEMBED_UNLIKELY(x) __builtin_expect(!!(x), 0)
+/* The hot path is inlined into every generated function whatever the
+ * optimisation level (the generated part of the file is compiled at -O0, see
+ * codegen's boilerplate_optimisation); the load/failure path is kept out of
+ * line, once. */
+#  define CEMBED_HOT_INLINE __attribute__((always_inline)) inline
+#  define CEMBED_COLD __attribute__((noinline, cold))
 #else
 #  define CEMBED_UNUSED
 #  define CEMBED_UNLIKELY(x) (x)
+#  define CEMBED_HOT_INLINE inline
+#  define CEMBED_COLD
 #endif
 
 /* Completed by the generated tables at the end of the file (a tentative
@@ -132,7 +140,7 @@ static const cembed_runtime_api *_cembed_do_load(void)
 }
 
 /* Returns the runtime, loading it on first use; NULL if it cannot be loaded. */
-static const cembed_runtime_api *_cembed_runtime(void)
+static CEMBED_COLD const cembed_runtime_api *_cembed_runtime(void)
 {
     const cembed_runtime_api *rt = __atomic_load_n(&_cembed_rt, __ATOMIC_ACQUIRE);
     if (CEMBED_UNLIKELY(rt == NULL)) {
@@ -152,22 +160,30 @@ static const cembed_runtime_api *_cembed_runtime(void)
     return rt;
 }
 
-/* Every generated function implemented in Python goes through here. */
-static inline void _cembed_call(cembed_extern *ext, void **args, void *result)
+/* First call (or the runtime could not be loaded): out of line, once. */
+static CEMBED_COLD void _cembed_call_slow(cembed_extern *ext, void **args, void *result)
 {
-    const cembed_runtime_api *rt = __atomic_load_n(&_cembed_rt, __ATOMIC_ACQUIRE);
-    if (CEMBED_UNLIKELY(rt == NULL)) {
-        rt = _cembed_runtime();
-        if (rt == NULL) {
-            int saved_errno = errno;
-            fprintf(stderr, "function %s() called, but the Python runtime could "
-                            "not be loaded (see above).  Returning 0.\n", ext->name);
-            fflush(stderr);
-            errno = saved_errno;
-            return;
-        }
+    const cembed_runtime_api *rt = _cembed_runtime();
+    if (rt == NULL) {
+        int saved_errno = errno;
+        fprintf(stderr, "function %s() called, but the Python runtime could "
+                        "not be loaded (see above).  Returning 0.\n", ext->name);
+        fflush(stderr);
+        errno = saved_errno;
+        return;
     }
     rt->call(ext, args, result);
+}
+
+/* Every generated function implemented in Python goes through here: one
+ * acquire load and an indirect call. */
+static CEMBED_HOT_INLINE void _cembed_call(cembed_extern *ext, void **args, void *result)
+{
+    const cembed_runtime_api *rt = __atomic_load_n(&_cembed_rt, __ATOMIC_ACQUIRE);
+    if (CEMBED_UNLIKELY(rt == NULL))
+        _cembed_call_slow(ext, args, result);
+    else
+        rt->call(ext, args, result);
 }
 
 /* Forces Python to start and this library's init code to run. 0 or -1. */

@@ -23,7 +23,11 @@
 
 use std::collections::HashMap;
 
-use cembed_model::{ArrayLen, Decl, Program, Quals, Type, TypeId};
+use cembed_model::cdecl::{self, DeclStyle};
+// The qualifier and pointer spellings are the declarator printer's; header.rs
+// uses them through this module.
+pub use cembed_model::cdecl::{pointer_inner, qual_words};
+use cembed_model::{ArrayLen, Decl, EnumId, Program, Quals, RecordId, Type, TypeId};
 
 use crate::cstr::ident_fragment;
 
@@ -306,97 +310,63 @@ impl<'a> Namer<'a> {
     }
 
     fn needs_parens(&self, id: TypeId) -> bool {
-        match self.p.ty(id) {
-            Type::Array { .. } => !self.s.arrays.contains_key(&id),
-            Type::Function { .. } => true,
-            _ => false,
-        }
+        cdecl::needs_parens(self.p, self, id)
     }
 
     fn wrap(&self, id: TypeId, inner: String) -> String {
         self.wrap_q(id, inner, Quals::default())
     }
 
-    /// The core printer. `quals` qualify the type `id` itself; C has no
-    /// qualified array types (qualifying an array qualifies its elements), so
-    /// they travel through arrays down to the element.
-    fn wrap_q(&self, id: TypeId, mut inner: String, quals: Quals) -> String {
-        let mut cur = id;
-        let mut pending = quals;
-        loop {
-            let q = std::mem::take(&mut pending);
-            let base = match self.p.ty(cur) {
-                Type::Array { .. } if self.s.arrays.contains_key(&cur) => {
-                    self.s.arrays[&cur].spelling.clone()
-                }
-                Type::Pointer { pointee, quals } => {
-                    inner = pointer_inner(q, &inner);
-                    if self.needs_parens(*pointee) {
-                        inner = format!("({inner})");
-                    }
-                    pending = *quals;
-                    cur = *pointee;
-                    continue;
-                }
-                Type::Array { item, len } => {
-                    let n = match len {
-                        cembed_model::ArrayLen::Fixed(n) => n.to_string(),
-                        // Only reached for a `[...]` array no declaration
-                        // spells (see Spellings): the layout section emits an
-                        // #error for it, this keeps the rest readable.
-                        cembed_model::ArrayLen::Open | cembed_model::ArrayLen::FromCompiler => {
-                            String::new()
-                        }
-                    };
-                    inner = format!("{inner}[{n}]");
-                    pending = q;
-                    cur = *item;
-                    continue;
-                }
-                Type::Function {
-                    result,
-                    params,
-                    variadic,
-                } => {
-                    let mut ps: Vec<String> = params.iter().map(|t| self.ty(*t)).collect();
-                    if *variadic {
-                        ps.push("...".into());
-                    }
-                    if ps.is_empty() {
-                        ps.push("void".into());
-                    }
-                    inner = format!("{inner}({})", ps.join(", "));
-                    cur = *result;
-                    continue;
-                }
-                Type::Prim(prim) => prim.name.clone(),
-                Type::Record(r) => self.record(*r),
-                Type::Enum(e) => self.s.enums[e.0 as usize].clone(),
-            };
-            let words = qual_words(q);
-            let base = if words.is_empty() {
-                base
-            } else {
-                format!("{words} {base}")
-            };
-            return if inner.is_empty() {
-                base
-            } else if inner.starts_with('[') {
-                format!("{base}{inner}")
-            } else {
-                format!("{base} {inner}")
-            };
-        }
+    /// The core printer: the model's one declarator walk
+    /// ([`cdecl::declare`]) in this module's compilable-C style (see the
+    /// `DeclStyle` impl below). `quals` qualify the type `id` itself.
+    fn wrap_q(&self, id: TypeId, inner: String, quals: Quals) -> String {
+        cdecl::declare(self.p, self, id, inner, quals)
     }
 }
 
-/// `const`, `volatile`, `const volatile` or nothing.
-pub fn qual_words(q: Quals) -> &'static str {
-    match (q.is_const, q.is_volatile) {
-        (false, false) => "",
-        (true, false) => "const",
-        (false, true) => "volatile",
-        (true, true) => "const volatile",
+/// The compilable-C spelling. It differs from CFFI's display spelling
+/// (`Program::c_name`) on purpose: every name here must compile, and
+/// qualifiers must keep their meaning in the generated code.
+impl DeclStyle for Namer<'_> {
+    /// Tag, typedef name, `__typeof__(...)` or shadow (see [`Spellings`]),
+    /// never CFFI's name, which may not exist in C (`struct $1`).
+    fn record(&self, r: RecordId) -> String {
+        Namer::record(self, r)
+    }
+
+    fn enum_name(&self, e: EnumId) -> String {
+        self.s.enums[e.0 as usize].clone()
+    }
+
+    /// `volatile` changes what the compiler may do with an access: keep it.
+    fn shown_quals(&self, q: Quals) -> Quals {
+        q
+    }
+
+    /// C qualifies an array's elements, not the array: `const int (*)[3]`.
+    fn quals_through_arrays(&self) -> bool {
+        true
+    }
+
+    fn array_len(&self, len: ArrayLen) -> String {
+        match len {
+            ArrayLen::Fixed(n) => n.to_string(),
+            // Only reached for a `[...]` array no declaration spells (see
+            // Spellings and `whole_type`): the layout section emits an #error
+            // for it, this keeps the rest readable.
+            ArrayLen::Open | ArrayLen::FromCompiler => String::new(),
+        }
+    }
+
+    /// A `[...]` array's length is only known to the compiler, so it is
+    /// spelled whole from a declaration that uses it (`__typeof__(g)`).
+    fn whole_type(&self, id: TypeId) -> Option<String> {
+        self.s.arrays.get(&id).map(|a| a.spelling.clone())
+    }
+
+    fn paren_hugs_base(&self) -> bool {
+        false
     }
 }
 
@@ -405,15 +375,5 @@ pub fn tagged(kind: cembed_model::RecordKind, tag: &str) -> String {
     match kind {
         cembed_model::RecordKind::Struct => format!("struct {tag}"),
         cembed_model::RecordKind::Union => format!("union {tag}"),
-    }
-}
-
-/// `*inner` with the pointer itself qualified: `*name`, `*const name`,
-/// `*const` (abstract).
-pub fn pointer_inner(q: Quals, inner: &str) -> String {
-    match (qual_words(q), inner.is_empty()) {
-        ("", _) => format!("*{inner}"),
-        (w, true) => format!("*{w}"),
-        (w, false) => format!("*{w} {inner}"),
     }
 }

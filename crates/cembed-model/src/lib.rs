@@ -1,8 +1,10 @@
 //! The resolved C type model: what a set of `cdef()` / `embedding_api()` sources
 //! declares, after typedefs are resolved and names are checked.
 //!
-//! This crate is pure data: no parsing (that is `cembed-cdef`), no printing of C
-//! (that is `cembed-codegen`), no I/O, no Python. It deliberately carries **no
+//! This crate is pure data: no parsing (that is `cembed-cdef`), no generated C
+//! (that is `cembed-codegen`; the one thing shared with it is the declarator
+//! walk in [`cdecl`], so both spellings of a type come from one printer), no
+//! I/O, no Python. It deliberately carries **no
 //! sizes, alignments or offsets**: those always come from the C compiler (the
 //! generated C fills the ABI tables with `sizeof`/`offsetof`, and checks the
 //! declarations against the real definitions with static assertions). Guessing
@@ -14,6 +16,8 @@
 
 use std::collections::HashMap;
 use std::fmt;
+
+pub mod cdecl;
 
 /// Index into [`Program::types`].
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -329,75 +333,16 @@ impl Program {
     /// declarator syntax, structurally (no string surgery on names): the
     /// function is `int (*name)(int)`, the array of pointers `char *name[4]`.
     /// With an empty name this gives CFFI's spelling of the type itself.
+    /// The walk is [`cdecl::declare`], shared with codegen's compilable-C
+    /// spelling; [`cdecl::DeclStyle`] says where the two differ.
     pub fn c_decl(&self, id: TypeId, name: &str) -> String {
-        // Walk from the outermost type inwards; each step wraps `inner`.
-        // `pending_const` is a `const` that qualifies the type reached next.
-        let mut inner = name.to_string();
-        let mut cur = id;
-        let mut pending_const = false;
-        loop {
-            let konst = std::mem::take(&mut pending_const);
-            let base = match self.ty(cur) {
-                Type::Pointer { pointee, quals } => {
-                    inner = if konst {
-                        format!("*const {inner}")
-                    } else {
-                        format!("*{inner}")
-                    };
-                    // A pointer to an array or a function needs parentheses.
-                    if matches!(
-                        self.ty(*pointee),
-                        Type::Array { .. } | Type::Function { .. }
-                    ) {
-                        inner = format!("({inner})");
-                    }
-                    pending_const = quals.is_const;
-                    cur = *pointee;
-                    continue;
-                }
-                Type::Array { item, len } => {
-                    let n = match len {
-                        ArrayLen::Fixed(n) => n.to_string(),
-                        ArrayLen::Open => String::new(),
-                        ArrayLen::FromCompiler => "...".to_string(),
-                    };
-                    inner = format!("{inner}[{n}]");
-                    cur = *item;
-                    continue;
-                }
-                Type::Function {
-                    result,
-                    params,
-                    variadic,
-                } => {
-                    let mut ps: Vec<String> = params.iter().map(|p| self.c_name(*p)).collect();
-                    if *variadic {
-                        ps.push("...".into());
-                    }
-                    if ps.is_empty() {
-                        ps.push("void".into());
-                    }
-                    inner = format!("{inner}({})", ps.join(", "));
-                    cur = *result;
-                    continue;
-                }
-                Type::Prim(p) => p.name.clone(),
-                Type::Record(r) => self.record(*r).c_name.clone(),
-                Type::Enum(e) => self.enum_def(*e).c_name.clone(),
-            };
-            let base = if konst { format!("const {base}") } else { base };
-            return join_decl(&base, &inner);
-        }
-    }
-}
-
-/// Joins a base type and a declarator the way CFFI prints them: `int *`,
-/// `int[3]`, `int(*)(int)`, `int x`, `int *x`.
-fn join_decl(base: &str, declarator: &str) -> String {
-    if declarator.is_empty() || declarator.starts_with('[') || declarator.starts_with('(') {
-        format!("{base}{declarator}")
-    } else {
-        format!("{base} {declarator}")
+        cdecl::declare(
+            self,
+            &cdecl::CffiStyle(self),
+            id,
+            name.to_string(),
+            Quals::default(),
+        )
     }
 }
 

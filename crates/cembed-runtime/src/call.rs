@@ -27,12 +27,18 @@ use crate::plan::INLINE_ARGS;
 /// its C type; `result` points to storage for the result (NULL for void).
 #[inline(always)]
 pub(crate) unsafe fn call(ext: *mut Extern, args: *mut *mut c_void, result: *mut c_void) {
+    let entry = thread::c_entry();
     let es = extern_state(ext);
     if !es.lib().init.is_ready() && init_failed(es) {
         return;
     }
-    // Refused (`false`): the process is exiting; the result stays zero.
-    thread::with_python(|| invoke(es, args, result));
+    // Refused: the process is exiting; the result stays zero.
+    let Some(leave) = thread::enter_python(&entry) else {
+        return;
+    };
+    invoke(es, args, result);
+    drop(leave);
+    drop(entry);
 }
 
 /// The first call (or one after a failed init): runs the init machinery.

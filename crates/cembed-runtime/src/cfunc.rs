@@ -45,25 +45,20 @@ use std::ptr::null_mut;
 /// Kept in a Rust thread-local (not in Python state) because C's errno is
 /// itself per thread and independent of the interpreter.
 pub(crate) mod errno {
-    use std::cell::Cell;
-
-    thread_local! {
-        static SAVED: Cell<i32> = const { Cell::new(0) };
-    }
-
     fn location() -> *mut i32 {
         // SAFETY: no preconditions; the pointer is valid for this thread.
         unsafe { libc::__errno_location() }
     }
 
-    /// `ffi.errno` (read).
+    /// `ffi.errno` (read). The value lives in the call path's one
+    /// thread-local (thread.rs), which also saves it on each call from C.
     pub(crate) fn get() -> i32 {
-        SAVED.with(Cell::get)
+        crate::thread::errno_get()
     }
 
     /// `ffi.errno = v`.
     pub(crate) fn set(v: i32) {
-        SAVED.with(|s| s.set(v));
+        crate::thread::errno_set(v);
     }
 
     /// Before a C call from Python (and when a callback returns to C): C's

@@ -324,12 +324,28 @@ pub(crate) unsafe fn prim_from_py(
             if ffi::PyBytes_Check(obj) != 0 && ffi::PyBytes_Size(obj) == 1 {
                 *(dst as *mut u8) = *(ffi::PyBytes_AsString(obj) as *const u8);
                 Ok(())
+            } else if let Some((Prim::Char, v)) = crate::cdata::object::char_cdata_value(obj) {
+                // A `char` cdata is accepted too (CFFI's _convert_to_char).
+                *(dst as *mut u8) = v as u8;
+                Ok(())
             } else {
                 Err(convert_error(ctype, obj, "a bytes of length 1", None))
             }
         }
         Prim::WChar16 | Prim::WChar32 => {
             let expected = "a unicode string of length 1";
+            // A wide-char cdata of the same size is accepted too (CFFI's
+            // _convert_to_unichar).
+            if let Some((q, v)) = crate::cdata::object::char_cdata_value(obj) {
+                if q == p {
+                    if p == Prim::WChar16 {
+                        (dst as *mut u16).write_unaligned(v as u16);
+                    } else {
+                        (dst as *mut u32).write_unaligned(v);
+                    }
+                    return Ok(());
+                }
+            }
             if ffi::PyUnicode_Check(obj) == 0 {
                 return Err(convert_error(ctype, obj, expected, None));
             }

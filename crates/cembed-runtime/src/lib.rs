@@ -66,7 +66,7 @@ fn c_entry<R>(what: &str, fallback: R, f: impl FnOnce() -> R) -> R {
     let outer = cfunc::errno::get();
     cfunc::errno::save();
     let r = catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
-        py::c_stderr(&format!("cembed: internal error (panic) in {what}\n"));
+        report_panic(what);
         fallback
     });
     cfunc::errno::restore();
@@ -77,9 +77,23 @@ fn c_entry<R>(what: &str, fallback: R, f: impl FnOnce() -> R) -> R {
 }
 
 unsafe extern "C" fn api_call(ext: *mut Extern, args: *mut *mut c_void, result: *mut c_void) {
+    // The hot path: errno is handled inside (`thread::c_entry`, with the one
+    // thread-local access of the call), so only the panic guard is here.
     // SAFETY: the glue passes a generated descriptor and its argument/result
     // buffers (ABI contract of cembed_runtime_api.call).
-    c_entry("call", (), || unsafe { call::call(ext, args, result) })
+    if catch_unwind(AssertUnwindSafe(|| unsafe {
+        call::call(ext, args, result)
+    }))
+    .is_err()
+    {
+        report_panic("call");
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn report_panic(what: &str) {
+    py::c_stderr(&format!("cembed: internal error (panic) in {what}\n"));
 }
 
 unsafe extern "C" fn api_start(lib: *mut Lib) -> i32 {

@@ -35,7 +35,7 @@
 
 use crate::init;
 use pyo3_ffi as ffi;
-use std::cell::Cell;
+use std::cell::{Cell, OnceCell};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -50,7 +50,7 @@ enum Pin {
     /// Not decided yet (no call got through the gate on this thread).
     Unknown,
     /// We own one gilstate reference, released at thread exit; `ts` is the
-    /// thread state it keeps alive (this thread's, used by [`with_python`]).
+    /// thread state it keeps alive (this thread's, used by [`enter_python`]).
     Pinned {
         ts: *mut ffi::PyThreadState,
         state: ffi::PyGILState_STATE,
@@ -76,8 +76,94 @@ static REGISTRY: Mutex<Vec<Arc<SlotShared>>> = Mutex::new(Vec::new());
 /// from another library's thread-local destructor): counted globally instead.
 static UNSLOTTED: AtomicUsize = AtomicUsize::new(0);
 
+/// Everything the call path keeps per thread, in ONE thread-local: the
+/// runtime is a `dlopen()`ed shared object, so each thread-local access is a
+/// `__tls_get_addr` call (general-dynamic TLS model); a call from C makes
+/// exactly one.
+pub(crate) struct Tls {
+    /// `ffi.errno`: CFFI's saved errno of this thread (cfunc.rs).
+    pub(crate) errno: Cell<i32>,
+    /// Created on the first call through the gate (it registers the thread).
+    slot: OnceCell<ThreadSlot>,
+}
+
 thread_local! {
-    static SLOT: ThreadSlot = ThreadSlot::new();
+    static TLS: Tls = const {
+        Tls {
+            errno: Cell::new(0),
+            slot: OnceCell::new(),
+        }
+    };
+}
+
+impl Tls {
+    #[inline(always)]
+    fn slot(&self) -> &ThreadSlot {
+        self.slot.get_or_init(ThreadSlot::new)
+    }
+}
+
+/// `ffi.errno` of this thread (0 while the thread-local is being destroyed).
+pub(crate) fn errno_get() -> i32 {
+    TLS.try_with(|t| t.errno.get()).unwrap_or(0)
+}
+
+/// Sets `ffi.errno` of this thread.
+pub(crate) fn errno_set(v: i32) {
+    let _ = TLS.try_with(|t| t.errno.set(v));
+}
+
+fn errno_location() -> *mut i32 {
+    // SAFETY: no preconditions; the pointer is valid for this thread.
+    unsafe { libc::__errno_location() }
+}
+
+/// A call from C in progress: CFFI's errno rule (the caller's errno is
+/// saved on entry, what `ffi.errno` reads; C calls made from Python update
+/// the saved value; `ffi.errno = x` sets it; errno holds it when this is
+/// dropped; a nested entry gives the outer Python code its saved value
+/// back), and this thread's [`Tls`] for [`CallEntry::enter_python`].
+pub(crate) struct CallEntry {
+    /// NULL while the thread-local is being destroyed (a call from another
+    /// library's thread-local destructor).
+    tls: *const Tls,
+    loc: *mut i32,
+    outer: i32,
+}
+
+/// Starts a call from C (the one thread-local access of the call).
+#[inline(always)]
+pub(crate) fn c_entry() -> CallEntry {
+    let loc = errno_location();
+    // SAFETY: `loc` is this thread's errno.
+    let now = unsafe { *loc };
+    // The pointer does not leave this thread, and the thread-local lives
+    // until the thread exits, past the call.
+    match TLS.try_with(|t| (t as *const Tls, t.errno.replace(now))) {
+        Ok((tls, outer)) => CallEntry { tls, loc, outer },
+        Err(_) => CallEntry {
+            tls: std::ptr::null(),
+            loc,
+            outer: now,
+        },
+    }
+}
+
+impl Drop for CallEntry {
+    #[inline(always)]
+    fn drop(&mut self) {
+        // SAFETY: see c_entry: `tls` is this thread's live thread-local (or
+        // NULL), `loc` this thread's errno.
+        unsafe {
+            match self.tls.as_ref() {
+                Some(t) => {
+                    *self.loc = t.errno.get();
+                    t.errno.set(self.outer);
+                }
+                None => *self.loc = self.outer,
+            }
+        }
+    }
 }
 
 impl ThreadSlot {
@@ -152,7 +238,8 @@ impl Drop for Gate {
 /// thread, pins its thread state (see the module comment).
 #[inline]
 pub(crate) fn enter() -> Option<Gate> {
-    let r = SLOT.try_with(|slot| {
+    let r = TLS.try_with(|t| {
+        let slot = t.slot();
         let was_inside = gate_enter(&slot.shared.inside);
         if !init::python_usable() {
             slot.shared.inside.store(was_inside, Ordering::Release);
@@ -214,7 +301,10 @@ pub(crate) fn anyone_inside() -> bool {
     if UNSLOTTED.load(Ordering::SeqCst) != 0 {
         return true;
     }
-    let me = SLOT.try_with(|s| Arc::as_ptr(&s.shared)).ok();
+    let me = TLS
+        .try_with(|t| t.slot.get().map(|s| Arc::as_ptr(&s.shared)))
+        .ok()
+        .flatten();
     lock_registry().iter().any(|s| {
         // The exiting thread itself is not "inside" (it is running the exit
         // handler, outside any call), whatever its flag says.
@@ -373,7 +463,7 @@ unsafe fn current_tstate() -> *mut ffi::PyThreadState {
     }
 }
 
-/// How [`with_python`] took the GIL, so it gives it back the same way.
+/// How [`enter_python`] took the GIL, so it gives it back the same way.
 #[derive(Copy, Clone)]
 enum Held {
     /// Took the GIL with this thread's pinned state (`PyEval_RestoreThread`).
@@ -387,7 +477,7 @@ enum Held {
 /// Leaves Python on drop, also when `f` panics: gives the GIL back and
 /// restores the gate flag, so a panic (reported by the C entry) can neither
 /// keep the GIL nor make process exit wait forever.
-struct Leave {
+pub(crate) struct Leave {
     inside: *const AtomicBool,
     was_inside: bool,
     held: Held,
@@ -415,9 +505,10 @@ impl Drop for Leave {
     }
 }
 
-/// Runs `f` inside Python for a call from C: passes the exit gate, takes
-/// the GIL, runs `f`, gives the GIL back, leaves the gate. `false` (and `f`
-/// not run) if Python is not or no longer usable.
+/// Enters Python for a call from C: passes the exit gate and takes the GIL;
+/// dropping the returned [`Leave`] gives the GIL back and leaves the gate
+/// (also when unwinding). `None` (Python untouched) if Python is not or no
+/// longer usable.
 ///
 /// The GIL: a pinned thread owns its thread state, so it takes the GIL with
 /// `PyEval_RestoreThread(ts)` / `PyEval_SaveThread()` — what
@@ -432,63 +523,55 @@ impl Drop for Leave {
 /// # Safety
 /// Python was started (the library's init passed).
 #[inline(always)]
-pub(crate) unsafe fn with_python(f: impl FnOnce()) -> bool {
-    let r = SLOT.try_with(|slot| {
-        let inside = &slot.shared.inside;
-        let was_inside = gate_enter(inside);
-        if !init::python_usable() {
-            inside.store(was_inside, Ordering::Release);
-            return None;
-        }
-        let mut pin = slot.pin.get();
-        if pin == Pin::Unknown {
-            pin = pin_this_thread();
-            slot.pin.set(pin);
-        }
-        let held = match pin {
-            Pin::Pinned { ts, .. } | Pin::Main { ts } => {
-                if current_tstate() == ts {
-                    Held::Already
-                } else {
-                    ffi::PyEval_RestoreThread(ts);
-                    Held::Restored
-                }
-            }
-            Pin::Foreign | Pin::Unknown => Held::GilState(ffi::PyGILState_Ensure()),
-        };
-        // The flag lives in the slot's Arc, which this thread-local keeps
-        // alive past the call.
-        Some(Leave {
-            inside: inside as *const AtomicBool,
-            was_inside,
-            held,
-        })
-    });
-    match r {
-        Ok(Some(leave)) => {
-            f();
-            drop(leave);
-            true
-        }
-        Ok(None) => false,
-        Err(_) => with_python_unslotted(f),
+pub(crate) unsafe fn enter_python(entry: &CallEntry) -> Option<Leave> {
+    let Some(tls) = entry.tls.as_ref() else {
+        return enter_python_unslotted();
+    };
+    let slot = tls.slot();
+    let inside = &slot.shared.inside;
+    let was_inside = gate_enter(inside);
+    if !init::python_usable() {
+        inside.store(was_inside, Ordering::Release);
+        return None;
     }
+    let mut pin = slot.pin.get();
+    if pin == Pin::Unknown {
+        pin = pin_this_thread();
+        slot.pin.set(pin);
+    }
+    let held = match pin {
+        Pin::Pinned { ts, .. } | Pin::Main { ts } => {
+            if current_tstate() == ts {
+                Held::Already
+            } else {
+                ffi::PyEval_RestoreThread(ts);
+                Held::Restored
+            }
+        }
+        Pin::Foreign | Pin::Unknown => Held::GilState(ffi::PyGILState_Ensure()),
+    };
+    // The flag lives in the slot's Arc, which the thread-local keeps alive
+    // past the call.
+    Some(Leave {
+        inside: inside as *const AtomicBool,
+        was_inside,
+        held,
+    })
 }
 
-/// [`with_python`] for a call made while this thread's thread-local is
+/// [`enter_python`] for a call made while this thread's thread-local is
 /// already destroyed (from another library's thread-local destructor).
 #[cold]
-unsafe fn with_python_unslotted(f: impl FnOnce()) -> bool {
+#[inline(never)]
+unsafe fn enter_python_unslotted() -> Option<Leave> {
     UNSLOTTED.fetch_add(1, Ordering::SeqCst);
     if !init::python_usable() {
         UNSLOTTED.fetch_sub(1, Ordering::Release);
-        return false;
+        return None;
     }
-    let _leave = Leave {
+    Some(Leave {
         inside: std::ptr::null(),
         was_inside: false,
         held: Held::GilState(ffi::PyGILState_Ensure()),
-    };
-    f();
-    true
+    })
 }

@@ -345,46 +345,18 @@ pub(crate) unsafe fn new_value(
             let it = info(cx, item);
             let (n, init_obj) = match len {
                 Some(n) => (n, if has_init { init } else { null_mut() }),
+                // CFFI's get_new_array_length: a length, or the length of
+                // a list/tuple/bytes/str initializer (with its terminator).
                 None => {
-                    if !has_init {
-                        return Err(raise(
-                            ffi::PyExc_TypeError,
-                            &format!("'{}' needs an explicit length or initializer", t.name),
-                        ));
-                    }
-                    if ffi::PyLong_Check(init) != 0 {
-                        let n = ffi::PyLong_AsSsize_t(init);
-                        if n == -1 && !ffi::PyErr_Occurred().is_null() {
-                            return Err(PyErrSet);
-                        }
-                        if n < 0 {
-                            return Err(raise(ffi::PyExc_ValueError, "negative array length"));
-                        }
-                        (n as usize, null_mut())
-                    } else if ffi::PyBytes_Check(init) != 0 {
-                        (ffi::PyBytes_Size(init) as usize + 1, init)
-                    } else if ffi::PyUnicode_Check(init) != 0
-                        && matches!(it.kind, TKind::Prim(Prim::WChar16 | Prim::WChar32))
-                    {
-                        let p = it.prim().expect("wchar");
-                        (crate::cdata::conv::wide_units(init, p)?.len() + 1, init)
-                    } else if ffi::PyList_Check(init) != 0 || ffi::PyTuple_Check(init) != 0 {
-                        (ffi::PySequence_Size(init) as usize, init)
-                    } else {
-                        return Err(raise(
-                            ffi::PyExc_TypeError,
-                            &format!(
-                                "expected new array length or list/tuple/str, not {}",
-                                type_name(init)
-                            ),
-                        ));
-                    }
+                    let init = if init.is_null() { ffi::Py_None() } else { init };
+                    let (n, only_length) = crate::cdata::conv::new_array_length(cx, item, init)?;
+                    (n, if only_length { null_mut() } else { init })
                 }
             };
             let size = n.checked_mul(it.size).ok_or_else(|| {
                 raise(
                     ffi::PyExc_OverflowError,
-                    "array size would overflow a ssize_t",
+                    "array size would overflow a Py_ssize_t",
                 )
             })?;
             let o = new_cdata(cx, tid, null_mut(), Own::alloc(size, it.align))?;
@@ -394,8 +366,9 @@ pub(crate) unsafe fn new_value(
             }
             if !init_obj.is_null() {
                 let d = (*(o.ptr() as *mut CDataObj)).data;
-                let at = (*cx).reg.array_of(item, Some(n));
-                write(cx, at, init_obj, d)?;
+                // Written as the type asked for (`int[]` in messages), with
+                // room for exactly `n` items.
+                crate::cdata::conv::write_var_array(cx, tid, item, n, init_obj, d)?;
             }
             Ok(o.into_ptr())
         }
@@ -445,6 +418,13 @@ unsafe fn cast_source_bits(cx: *mut Cx, src: *mut ffi::PyObject) -> PyResult<u64
                 ))
             }
         }
+    }
+    // A C function of `lib` (or an extern "Python" function) casts as its
+    // address, as in CFFI (`try_extract_directfnptr`).
+    if let Some((_, _, addr)) =
+        crate::libobj::as_lib_function(src).or_else(|| crate::module::extern_function_target(src))
+    {
+        return Ok(addr as usize as u64);
     }
     if ffi::PyBytes_Check(src) != 0 && ffi::PyBytes_Size(src) == 1 {
         return Ok(*(ffi::PyBytes_AsString(src) as *const u8) as u64);
@@ -900,7 +880,7 @@ unsafe extern "C" fn ffi_unpack(
             return Err(PyErrSet);
         }
         if n < 0 {
-            return Err(raise(ffi::PyExc_ValueError, "negative array length"));
+            return Err(raise(ffi::PyExc_ValueError, "'length' cannot be negative"));
         }
         let t = info(cx, cd.tid);
         let item = match t.kind {

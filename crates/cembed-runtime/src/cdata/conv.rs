@@ -429,9 +429,12 @@ pub(crate) unsafe fn new_array_length(
         return Ok((ffi::PyBytes_Size(obj) as usize + 1, false));
     }
     if ffi::PyUnicode_Check(obj) != 0 {
-        let p = match (*cx).reg.info(item).prim() {
-            Some(p @ Prim::WChar16) => p,
-            _ => Prim::WChar32,
+        // Counted as CFFI does: UTF-16 units for 2-byte items, code points
+        // otherwise.
+        let p = if (*cx).reg.info(item).size == 2 {
+            Prim::WChar16
+        } else {
+            Prim::WChar32
         };
         return Ok((wide_units(obj, p)?.len() + 1, false));
     }

@@ -422,16 +422,22 @@ unsafe fn repr_body(c: &CDataObj, t: &TInfo) -> PyResult<String> {
             } else {
                 type_name(b.obj)
             };
-            return Ok(format!(
-                "' buffer len {} from '{src}' object>",
-                c.length.max(0)
-            ));
+            // Arrays show their length, pointers do not (CFFI).
+            return Ok(match t.kind {
+                TKind::Array { .. } => {
+                    format!("' buffer len {} from '{src}' object>", c.length.max(0))
+                }
+                _ => format!("' buffer from '{src}' object>"),
+            });
         }
         Own::Keep(k) if t.is_record() => {
-            // `p[0]` of an owning `T *` from ffi.new shows as owning too.
+            // `p[0]` of an owning `T *` from ffi.new shows as owning too
+            // (not a first field at the same address: its parent is `T`).
             if let Some(parent) = as_cdata(c.cx, *k) {
                 if let Own::Alloc { size, ptr, .. } = parent.own {
-                    if ptr == c.data {
+                    let item_of_parent =
+                        matches!(tinfo(parent).kind, TKind::Pointer { item } if item == c.tid);
+                    if ptr == c.data && item_of_parent {
                         return Ok(format!("' owning {size} bytes>"));
                     }
                 }
@@ -751,6 +757,31 @@ unsafe extern "C" fn cdata_add(a: *mut ffi::PyObject, b: *mut ffi::PyObject) -> 
     })
 }
 
+/// The character a `char`/`wchar_t`/`char16_t`/`char32_t` cdata holds, for
+/// conversions that take such a cdata where a one-character bytes/str is
+/// expected (CFFI's `_convert_to_char` / `_convert_to_unichar`); any
+/// module's cdata qualifies.
+///
+/// # Safety
+/// GIL held.
+pub(crate) unsafe fn char_cdata_value(o: *mut ffi::PyObject) -> Option<(Prim, u32)> {
+    if !is_cdata_type(o) {
+        return None;
+    }
+    let c = cd(o);
+    match tinfo(c).kind {
+        TKind::Prim(Prim::Char) => Some((Prim::Char, *c.data as u32)),
+        TKind::Prim(Prim::WChar16) => Some((
+            Prim::WChar16,
+            (c.data as *const u16).read_unaligned() as u32,
+        )),
+        TKind::Prim(Prim::WChar32) => {
+            Some((Prim::WChar32, (c.data as *const u32).read_unaligned()))
+        }
+        _ => None,
+    }
+}
+
 unsafe fn is_cdata_type(o: *mut ffi::PyObject) -> bool {
     let tp = ffi::Py_TYPE(o);
     // Our CData type is the only one with this dealloc function.
@@ -1053,7 +1084,8 @@ pub(crate) unsafe fn var_byte_size(c: &CDataObj) -> Option<usize> {
             let parent = as_cdata(c.cx, *k)?;
             match parent.own {
                 Own::Alloc { size, ptr, .. }
-                    if ptr == c.data && matches!(tinfo(parent).kind, TKind::Pointer { .. }) =>
+                    if ptr == c.data
+                        && matches!(tinfo(parent).kind, TKind::Pointer { item } if item == c.tid) =>
                 {
                     Some(size)
                 }
@@ -1750,9 +1782,20 @@ unsafe extern "C" fn buffer_setitem(
                 i += len;
             }
             if i < 0 || i >= len {
-                return Err(raise(ffi::PyExc_IndexError, "buffer index out of range"));
+                return Err(raise(
+                    ffi::PyExc_IndexError,
+                    "buffer assignment index out of range",
+                ));
             }
-            (i, 1, 1)
+            // CFFI's mb_ass_item: exactly one byte.
+            if ffi::PyBytes_Check(value) == 0 || ffi::PyBytes_Size(value) != 1 {
+                return Err(raise(
+                    ffi::PyExc_TypeError,
+                    &format!("must assign a bytes of length 1, not {}", type_name(value)),
+                ));
+            }
+            *b.data.offset(i) = *(ffi::PyBytes_AsString(value) as *const u8);
+            return Ok(0);
         };
         if ffi::PyObject_GetBuffer(value, &mut view, ffi::PyBUF_SIMPLE) < 0 {
             return Err(PyErrSet);

@@ -431,10 +431,13 @@ unsafe fn repr_body(c: &CDataObj, t: &TInfo) -> PyResult<String> {
             });
         }
         Own::Keep(k) if t.is_record() => {
-            // `p[0]` of an owning `T *` from ffi.new shows as owning too.
+            // `p[0]` of an owning `T *` from ffi.new shows as owning too
+            // (not a first field at the same address: its parent is `T`).
             if let Some(parent) = as_cdata(c.cx, *k) {
                 if let Own::Alloc { size, ptr, .. } = parent.own {
-                    if ptr == c.data {
+                    let item_of_parent =
+                        matches!(tinfo(parent).kind, TKind::Pointer { item } if item == c.tid);
+                    if ptr == c.data && item_of_parent {
                         return Ok(format!("' owning {size} bytes>"));
                     }
                 }
@@ -1081,7 +1084,8 @@ pub(crate) unsafe fn var_byte_size(c: &CDataObj) -> Option<usize> {
             let parent = as_cdata(c.cx, *k)?;
             match parent.own {
                 Own::Alloc { size, ptr, .. }
-                    if ptr == c.data && matches!(tinfo(parent).kind, TKind::Pointer { .. }) =>
+                    if ptr == c.data
+                        && matches!(tinfo(parent).kind, TKind::Pointer { item } if item == c.tid) =>
                 {
                     Some(size)
                 }

@@ -616,12 +616,12 @@ def render_md(report, args):
             cells = [c + (" (%s)" % per_second(med[i]) if med.get(i) else "") for c, i in zip(cells, IMPLS)]
         rf = row["ratio"].get("floor")
         rc = row["ratio"].get("cffi")
-        ratio_floor = "%.2fx" % rf if rf is not None else ""
-        ratio_cffi = "%.2fx" % rc if rc is not None else ""
+        ratio_floor = "%.3fx" % rf if rf is not None else ""
+        ratio_cffi = "%.3fx" % rc if rc is not None else ""
         if row["case"] == "first_call":
             py = med.get("python")
             rp = row["ratio"].get("python")
-            ratio_floor += " (bare start %s ms: %s)" % (fmt(py, "ms"), "%.2fx" % rp if rp else "n/a")
+            ratio_floor += " (bare start %s ms: %s)" % (fmt(py, "ms"), "%.3fx" % rp if rp else "n/a")
         t = row.get("target")
         target = t["text"] if t else ""
         met = "" if not t else ("n/a" if t["met"] is None else ("yes" if t["met"] else "**no**"))

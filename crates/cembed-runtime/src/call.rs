@@ -1,11 +1,15 @@
 //! The C -> Python call path: `cembed_runtime_api.call`.
 //!
-//! Hot path, once the library is initialised and the thread pinned:
-//! one acquire load (extern state), one acquire load (library ready), the
-//! gate (a SeqCst store and a load on this thread's own cache line),
-//! `PyGILState_Ensure`, argument objects, `PyObject_Vectorcall`, result
-//! conversion, `PyGILState_Release`. No lock, no allocation beyond the
-//! Python objects themselves (up to `INLINE_ARGS` arguments live on the stack).
+//! Hot path, once the library is initialised and the thread pinned
+//! (docs/performance.md has the instruction counts): one thread-local
+//! access with errno saved (`thread::c_entry`), one acquire load (extern
+//! state), one acquire load (library ready), the gate (a plain store and a
+//! load on this thread's own cache line, see thread.rs),
+//! `PyEval_RestoreThread` with the thread's own thread state, one converter
+//! call per argument from the extern's plan (plan.rs), `PyObject_Vectorcall`,
+//! the plan's result writer, `PyEval_SaveThread`. No lock, no allocation
+//! beyond the Python objects themselves. Everything else (first call, errors,
+//! types the plan does not cover) is out of line and `#[cold]`.
 
 use crate::convert::{arg_to_py, from_py, result_from_py, Conv};
 use crate::init;

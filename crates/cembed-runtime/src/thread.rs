@@ -8,13 +8,16 @@
 //! thread-state setup) on every call, ~100x the cost of the call. So the
 //! first call on a thread does one extra `PyGILState_Ensure()` that is only
 //! released when the thread exits ("the pin"): the thread state's gilstate
-//! counter never drops to zero, so every later call is one
-//! Ensure/Release pair that only takes and drops the GIL, with no allocation.
+//! counter never drops to zero, and every later call takes and drops the
+//! GIL with that thread state (`PyEval_RestoreThread`/`SaveThread`, see
+//! [`enter_python`]), with no allocation.
 //!
-//! A thread that already has a thread state when it first calls in (a Python
-//! thread calling C, or the thread that initialised Python, which owns the
-//! main thread state) is "foreign": its thread state is owned by someone
-//! else, so we do not pin it.
+//! The thread that started Python owns the main thread state, which lives
+//! until process exit finalizes: it is used the same way (`Pin::Main`),
+//! with nothing to release. A thread that already has another thread state
+//! when it first calls in (a Python thread calling C) is "foreign": its
+//! thread state is owned by someone else, so we do not pin it, and its calls
+//! use `PyGILState_Ensure`/`Release`.
 //!
 //! The pin is released by the destructor of a thread-local, which runs when
 //! the thread exits — unless Python is exiting or finalized (the gate below
@@ -30,8 +33,11 @@
 //! and exit is
 //!     state = EXITING (SeqCst); wait until every inside flag is false.
 //! This is Dekker's protocol: either the entering thread sees EXITING, or the
-//! exiting thread sees the flag, never neither. Cost per call: one SeqCst
-//! store and one load on thread-private memory, no lock, no contention.
+//! exiting thread sees the flag, never neither. Cost per call: one store
+//! and one load on thread-private memory, no lock, no contention. The full
+//! barrier the protocol needs between the store and the load is moved to
+//! the exiting side with `membarrier()` where Linux offers it (see
+//! `gate_enter`); otherwise the store is a SeqCst swap.
 
 use crate::init;
 use pyo3_ffi as ffi;

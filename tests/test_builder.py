@@ -229,3 +229,16 @@ def test_cc_is_honoured(tmp_path):
              if str(tmp_path) in c and "detect_compiler" not in c]
     assert len(calls) == 2, calls               # one compile, one link
     assert " -c " in calls[0] and "-shared" in calls[1]
+
+
+def test_version_is_the_packaged_one():
+    # cembed.__version__ is a literal (importlib.metadata is slow at import):
+    # it must stay equal to what pip installed and to the Cargo workspace's.
+    import importlib.metadata
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(root, "Cargo.toml")) as f:
+        cargo = re.search(r'^version = "([^"]+)"', f.read(), re.M).group(1)
+    with open(os.path.join(root, "pyproject.toml")) as f:
+        pyproject = re.search(r'^version = "([^"]+)"', f.read(), re.M).group(1)
+    assert cembed.__version__ == importlib.metadata.version("cembed") == cargo == pyproject

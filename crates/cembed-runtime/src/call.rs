@@ -70,12 +70,7 @@ pub(crate) unsafe fn call_from_python(
     args: *mut *mut c_void,
     result: *mut c_void,
 ) {
-    let ls = es.lib();
-    if !ls.init.is_ready() && init::ensure_lib(ls).is_err() {
-        py::c_stderr(&format!(
-            "function {}() called, but initialization code failed.  Returning 0.\n",
-            es.qualname
-        ));
+    if !es.lib().init.is_ready() && init_failed(es) {
         return;
     }
     invoke(es, args, result);

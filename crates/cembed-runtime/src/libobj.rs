@@ -25,13 +25,12 @@
 
 use crate::convert::{from_py, to_py_view, Conv};
 use crate::libstate::LibState;
-use crate::module::SyncCell;
+use crate::module::{trampoline, SyncCell};
 use crate::py::{cstring_lossy, raise, str_text, text, Owned, PyErrSet, PyResult};
 use cembed_abi::global_flags;
 use pyo3_ffi as ffi;
 use std::collections::HashMap;
 use std::ffi::{c_int, c_void, CString};
-use std::ptr::null_mut;
 
 /// What a name of `lib` refers to: an index into one of the generated tables.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -499,18 +498,6 @@ unsafe fn binder_target(slf: *mut ffi::PyObject) -> PyResult<(&'static LibState,
         ));
     }
     Ok((ls, i - 1))
-}
-
-fn trampoline(f: impl FnOnce() -> PyResult<*mut ffi::PyObject>) -> *mut ffi::PyObject {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-        Ok(Ok(p)) => p,
-        Ok(Err(PyErrSet)) => null_mut(),
-        Err(_) => {
-            // SAFETY: called from CPython with the GIL held.
-            unsafe { raise(ffi::PyExc_SystemError, "cembed: internal error (panic)") };
-            null_mut()
-        }
-    }
 }
 
 unsafe extern "C" fn cfunc_noargs(

@@ -490,15 +490,7 @@ pub(crate) unsafe extern "C" fn ffi_get_error(
 /// Runs a Python-facing function body: a panic becomes SystemError, never an
 /// unwind into CPython.
 pub(crate) fn trampoline(f: impl FnOnce() -> PyResult<*mut ffi::PyObject>) -> *mut ffi::PyObject {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-        Ok(Ok(p)) => p,
-        Ok(Err(PyErrSet)) => null_mut(),
-        Err(_) => {
-            // SAFETY: called from CPython with the GIL held.
-            unsafe { raise(ffi::PyExc_SystemError, "cembed: internal error (panic)") };
-            null_mut()
-        }
-    }
+    py::guard(null_mut(), f)
 }
 
 /// Parses `(name=None, error=None, onerror=None)`, positional or keyword.

@@ -268,3 +268,19 @@ pub(crate) unsafe fn module_add(
     }
     Ok(())
 }
+
+/// Runs the body of a function CPython calls (method, slot, module hook):
+/// a Python error becomes `err` (the exception is already set), a panic
+/// becomes SystemError and `err`. The one place where the runtime's Python-
+/// facing entry points stop unwinding before it reaches C.
+pub(crate) fn guard<T>(err: T, f: impl FnOnce() -> PyResult<T>) -> T {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(Ok(v)) => v,
+        Ok(Err(PyErrSet)) => err,
+        Err(_) => {
+            // SAFETY: CPython calls these entry points with the GIL held.
+            unsafe { raise(ffi::PyExc_SystemError, "cembed: internal error (panic)") };
+            err
+        }
+    }
+}

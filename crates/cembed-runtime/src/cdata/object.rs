@@ -11,7 +11,7 @@ use super::types::{FieldInfo, TInfo, TKind, Tid};
 use super::Cx;
 use crate::ctypes::Prim;
 use crate::module::SyncCell;
-use crate::py::{cstring_lossy, raise, repr_text, type_name, Owned, PyErrSet, PyResult};
+use crate::py::{cstring_lossy, guard, raise, repr_text, type_name, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 use std::ffi::{c_int, c_void, CStr};
 use std::ptr::null_mut;
@@ -194,19 +194,6 @@ pub(crate) unsafe fn make_type(
     };
     let t = ffi::PyType_FromModuleAndSpec(module, &mut spec, null_mut());
     Owned::check(t).map(Owned::into_ptr)
-}
-
-/// Runs a slot body: panics become SystemError, never an unwind into C.
-fn guard<T>(err: T, f: impl FnOnce() -> PyResult<T>) -> T {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-        Ok(Ok(v)) => v,
-        Ok(Err(PyErrSet)) => err,
-        Err(_) => {
-            // SAFETY: slots run with the GIL held.
-            unsafe { raise(ffi::PyExc_SystemError, "cembed: internal error (panic)") };
-            err
-        }
-    }
 }
 
 fn obj_guard(f: impl FnOnce() -> PyResult<*mut ffi::PyObject>) -> *mut ffi::PyObject {

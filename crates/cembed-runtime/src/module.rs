@@ -113,6 +113,25 @@ impl ModState {
     }
 }
 
+/// `ffi.error` of one of our modules (borrowed), created on first use.
+///
+/// # Safety
+/// GIL held; `module` is a module made from a LibState's def.
+pub(crate) unsafe fn ffi_error(module: *mut ffi::PyObject) -> PyResult<*mut ffi::PyObject> {
+    let st = state(module);
+    if st.is_null() || (*st).ffi.is_null() {
+        return Err(raise(
+            ffi::PyExc_RuntimeError,
+            "cembed: the module was cleared",
+        ));
+    }
+    if (*st).error.is_null() {
+        let e = ffi::PyErr_NewException(c"ffi.error".as_ptr(), null_mut(), null_mut());
+        (*st).error = Owned::check(e)?.into_ptr();
+    }
+    Ok((*st).error)
+}
+
 unsafe fn state(module: *mut ffi::PyObject) -> *mut ModState {
     ffi::PyModule_GetState(module) as *mut ModState
 }
@@ -186,12 +205,9 @@ unsafe fn exec_impl(module: *mut ffi::PyObject) -> PyResult<()> {
     let st = &mut *state(module);
     st.ffi_type = new_type(module, c"_cembed.FFI", ffi_slots())?;
     st.lib_type = new_type(module, c"_cembed.Lib", lib_slots())?;
-    st.func_type = new_type(module, c"_cembed.ExternFunction", func_slots())?;
-    st.error = ffi::PyErr_NewException(c"ffi.error".as_ptr(), null_mut(), null_mut());
-    if st.error.is_null() {
-        return Err(PyErrSet);
-    }
-    st.cdata = Box::into_raw(crate::cdata::Cx::new(module, ls, st.error)?);
+    // `ffi.error` is made on first use (`ffi_error`), like the cdata types:
+    // a library whose code never raises or reads it does not pay for it.
+    st.cdata = Box::into_raw(crate::cdata::Cx::new(module, ls)?);
     st.ffi = alloc_instance(st.ffi_type)?;
     st.lib = alloc_instance(st.lib_type)?;
     st.attached = Owned::check(ffi::PyDict_New())?.into_ptr();
@@ -203,6 +219,11 @@ unsafe fn exec_impl(module: *mut ffi::PyObject) -> PyResult<()> {
         // lack that function's address.
         if !(**(*ls.lib).externs.add(i)).fn_.is_null() {
             continue;
+        }
+        // Made here, not up front: generated libraries give every function's
+        // address, so the type is usually never needed (first-call latency).
+        if st.func_type.is_null() {
+            st.func_type = new_type(module, c"_cembed.ExternFunction", func_slots())?;
         }
         let f = ffi::PyType_GenericAlloc(st.func_type as *mut ffi::PyTypeObject, 0);
         let f = Owned::check(f)?;
@@ -482,8 +503,8 @@ pub(crate) unsafe extern "C" fn ffi_get_error(
     _c: *mut c_void,
 ) -> *mut ffi::PyObject {
     trampoline(|| {
-        let (_, _, st) = owner(slf)?;
-        Ok(py::new_ref((*st).error))
+        let (m, _, _) = owner(slf)?;
+        Ok(py::new_ref(ffi_error(m)?))
     })
 }
 
@@ -606,7 +627,7 @@ unsafe extern "C" fn def_extern_decorator(
         }
         let Some(&i) = ls.by_name.get(&name_text) else {
             return Err(raise(
-                (*st).error,
+                ffi_error(m)?,
                 &format!(
                     "ffi.def_extern('{name_text}'): no 'extern \"Python\"' function with this name"
                 ),

@@ -8,7 +8,7 @@
 
 use crate::cdata::conv::{as_cdata, is_void_ptr, read, write, Read};
 use crate::cdata::object::{
-    handle_target, new_buffer, new_cdata, release, set_length, CDataObj, CTypeObj, Own,
+    handle_target, new_buffer, new_cdata, release, set_length, CDataObj, CTypeObj, Own, TypeKindObj,
 };
 use crate::cdata::types::{TKind, Tid};
 use crate::cdata::Cx;
@@ -250,7 +250,7 @@ unsafe fn parse(
 unsafe fn type_arg(cx: *mut Cx, obj: *mut ffi::PyObject, allow_cdata: bool) -> PyResult<Tid> {
     if ffi::PyUnicode_Check(obj) != 0 {
         let s = str_text(obj).ok_or(PyErrSet)?;
-        return (*cx).reg.parse(&s).map_err(|e| raise((*cx).error, &e));
+        return (*cx).reg.parse(&s).map_err(|e| Cx::raise_error(cx, &e));
     }
     if ffi::Py_TYPE(obj) as *mut ffi::PyObject == (*cx).ctype_type {
         return Ok((*(obj as *mut CTypeObj)).tid);
@@ -565,8 +565,8 @@ unsafe fn size_of_arg(cx: *mut Cx, obj: *mut ffi::PyObject) -> PyResult<usize> {
     let tid = type_arg(cx, obj, false)?;
     let t = info(cx, tid);
     if t.size == 0 && !matches!(t.kind, TKind::Array { len: Some(0), .. }) {
-        return Err(raise(
-            (*cx).error,
+        return Err(Cx::raise_error(
+            cx,
             &format!("don't know the size of ctype '{}'", t.name),
         ));
     }
@@ -1026,13 +1026,13 @@ unsafe extern "C" fn ffi_from_buffer(
                 let t = (*cx)
                     .reg
                     .parse("char[]")
-                    .map_err(|e| raise((*cx).error, &e))?;
+                    .map_err(|e| Cx::raise_error(cx, &e))?;
                 return from_buffer(cx, t, a[0], a[1]);
             }
             let t = (*cx)
                 .reg
                 .parse("char[]")
-                .map_err(|e| raise((*cx).error, &e))?;
+                .map_err(|e| Cx::raise_error(cx, &e))?;
             (t, a[0])
         } else {
             (type_arg(cx, a[0], false)?, a[1])
@@ -1176,7 +1176,7 @@ unsafe extern "C" fn ffi_new_handle(
         let vp = (*cx)
             .reg
             .parse("void *")
-            .map_err(|e| raise((*cx).error, &e))?;
+            .map_err(|e| Cx::raise_error(cx, &e))?;
         let o = new_cdata(cx, vp, null_mut(), Own::Handle(crate::py::new_ref(a[0])))?;
         // The handle's value is its own address: unique while it lives.
         (*(o.ptr() as *mut CDataObj)).data = o.ptr() as *mut u8;
@@ -1540,7 +1540,7 @@ unsafe extern "C" fn get_null(slf: *mut ffi::PyObject, _c: *mut c_void) -> *mut 
         let vp = (*cx)
             .reg
             .parse("void *")
-            .map_err(|e| raise((*cx).error, &e))?;
+            .map_err(|e| Cx::raise_error(cx, &e))?;
         debug_assert!(is_void_ptr(cx, vp));
         Ok(new_cdata(cx, vp, null_mut(), Own::None)?.into_ptr())
     })
@@ -1550,7 +1550,10 @@ unsafe extern "C" fn get_cdata_type(
     slf: *mut ffi::PyObject,
     _c: *mut c_void,
 ) -> *mut ffi::PyObject {
-    trampoline(|| Ok(crate::py::new_ref((*cx_of(slf)?).cdata_type)))
+    trampoline(|| {
+        let tp = Cx::heap_type(cx_of(slf)?, TypeKindObj::CData)?;
+        Ok(crate::py::new_ref(tp as *mut ffi::PyObject))
+    })
 }
 
 /// `ffi.buffer`: the buffer type itself, callable as `ffi.buffer(cdata,
@@ -1559,14 +1562,20 @@ unsafe extern "C" fn get_buffer_type(
     slf: *mut ffi::PyObject,
     _c: *mut c_void,
 ) -> *mut ffi::PyObject {
-    trampoline(|| Ok(crate::py::new_ref((*cx_of(slf)?).buffer_type)))
+    trampoline(|| {
+        let tp = Cx::heap_type(cx_of(slf)?, TypeKindObj::Buffer)?;
+        Ok(crate::py::new_ref(tp as *mut ffi::PyObject))
+    })
 }
 
 unsafe extern "C" fn get_ctype_type(
     slf: *mut ffi::PyObject,
     _c: *mut c_void,
 ) -> *mut ffi::PyObject {
-    trampoline(|| Ok(crate::py::new_ref((*cx_of(slf)?).ctype_type)))
+    trampoline(|| {
+        let tp = Cx::heap_type(cx_of(slf)?, TypeKindObj::CType)?;
+        Ok(crate::py::new_ref(tp as *mut ffi::PyObject))
+    })
 }
 
 unsafe extern "C" fn get_errno(_slf: *mut ffi::PyObject, _c: *mut c_void) -> *mut ffi::PyObject {

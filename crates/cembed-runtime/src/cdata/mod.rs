@@ -17,7 +17,7 @@ pub(crate) mod object;
 pub(crate) mod types;
 
 use crate::libstate::LibState;
-use crate::py::{Owned, PyResult};
+use crate::py::{Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 use std::ffi::{c_int, c_void};
 use std::ptr::null_mut;
@@ -27,13 +27,20 @@ use types::{Registry, Tid};
 pub(crate) struct Cx {
     pub(crate) ls: *const LibState,
     pub(crate) reg: Registry,
-    /// Heap types (strong references).
+    /// The module the heap types are bound to (borrowed: the module owns
+    /// this context; NULL once the module state was cleared).
+    module: *mut ffi::PyObject,
+    /// Heap types (strong references), each created on first use by
+    /// [`Cx::heap_type`]: a library whose calls never make a cdata (`int
+    /// add(int, int)`) does not pay their creation on its first call, about
+    /// 80,000 instructions each (`PyType_FromModuleAndSpec`). NULL means "not
+    /// created yet", so comparing an object's type with one of these fields
+    /// is still a correct type check: no instance of a type that does not
+    /// exist yet can exist.
     pub(crate) ctype_type: *mut ffi::PyObject,
     pub(crate) cdata_type: *mut ffi::PyObject,
     pub(crate) field_type: *mut ffi::PyObject,
     pub(crate) buffer_type: *mut ffi::PyObject,
-    /// `ffi.error` (strong).
-    pub(crate) error: *mut ffi::PyObject,
     /// CType objects by registry index, created on first use (strong).
     pub(crate) ctypes: Vec<*mut ffi::PyObject>,
     /// `ffi.init_once` results and locks: tag -> (done, result) (strong dict).
@@ -44,34 +51,98 @@ pub(crate) struct Cx {
 }
 
 impl Cx {
-    /// Creates the context and its heap types for `module`.
+    /// Creates the context for `module` (its heap types come later, on
+    /// first use).
     ///
     /// # Safety
-    /// GIL held; `module` is the library's module being executed.
-    pub(crate) unsafe fn new(
-        module: *mut ffi::PyObject,
-        ls: &LibState,
-        error: *mut ffi::PyObject,
-    ) -> PyResult<Box<Cx>> {
+    /// GIL held; `module` is the library's module being executed and owns
+    /// the returned context.
+    pub(crate) unsafe fn new(module: *mut ffi::PyObject, ls: &LibState) -> PyResult<Box<Cx>> {
         let reg = Registry::from_lib(&*ls.lib);
         let mut cx = Box::new(Cx {
             ls,
             reg,
+            module,
             ctype_type: null_mut(),
             cdata_type: null_mut(),
             field_type: null_mut(),
             buffer_type: null_mut(),
-            error: crate::py::new_ref(error),
             ctypes: Vec::new(),
             init_once: null_mut(),
             handles: Default::default(),
         });
-        cx.ctype_type = object::make_type(module, object::TypeKindObj::CType)?;
-        cx.cdata_type = object::make_type(module, object::TypeKindObj::CData)?;
-        cx.field_type = object::make_type(module, object::TypeKindObj::Field)?;
-        cx.buffer_type = object::make_type(module, object::TypeKindObj::Buffer)?;
         cx.init_once = Owned::check(ffi::PyDict_New())?.into_ptr();
         Ok(cx)
+    }
+
+    /// One of the module's heap types (borrowed), created on first use.
+    ///
+    /// # Safety
+    /// GIL held; `cx` alive.
+    #[inline]
+    pub(crate) unsafe fn heap_type(
+        cx: *mut Cx,
+        which: object::TypeKindObj,
+    ) -> PyResult<*mut ffi::PyTypeObject> {
+        let c = &mut *cx;
+        let slot = match which {
+            object::TypeKindObj::CType => &mut c.ctype_type,
+            object::TypeKindObj::CData => &mut c.cdata_type,
+            object::TypeKindObj::Field => &mut c.field_type,
+            object::TypeKindObj::Buffer => &mut c.buffer_type,
+        };
+        if !slot.is_null() {
+            return Ok(*slot as *mut ffi::PyTypeObject);
+        }
+        Cx::create_heap_type(cx, which)
+    }
+
+    #[cold]
+    #[inline(never)]
+    unsafe fn create_heap_type(
+        cx: *mut Cx,
+        which: object::TypeKindObj,
+    ) -> PyResult<*mut ffi::PyTypeObject> {
+        let module = (*cx).module;
+        if module.is_null() {
+            return Err(crate::py::raise(
+                ffi::PyExc_RuntimeError,
+                "cembed: the library's module was already torn down",
+            ));
+        }
+        // No Python code runs in here, but the allocation may run the GC,
+        // which traverses this context: store only the finished type.
+        let t = object::make_type(module, which)?;
+        let c = &mut *cx;
+        let slot = match which {
+            object::TypeKindObj::CType => &mut c.ctype_type,
+            object::TypeKindObj::CData => &mut c.cdata_type,
+            object::TypeKindObj::Field => &mut c.field_type,
+            object::TypeKindObj::Buffer => &mut c.buffer_type,
+        };
+        debug_assert!(slot.is_null());
+        *slot = t;
+        Ok(t as *mut ffi::PyTypeObject)
+    }
+
+    /// Raises `ffi.error` (made on first use: `module::ffi_error`) with
+    /// `msg`; if the module is gone, raises that instead.
+    ///
+    /// # Safety
+    /// GIL held; `cx` alive.
+    #[cold]
+    pub(crate) unsafe fn raise_error(cx: *mut Cx, msg: &str) -> PyErrSet {
+        let module = (*cx).module;
+        if module.is_null() {
+            return crate::py::raise(
+                ffi::PyExc_RuntimeError,
+                "cembed: the library's module was already torn down",
+            );
+        }
+        match crate::module::ffi_error(module) {
+            Ok(e) => crate::py::raise(e, msg),
+            Err(set) => set,
+        }
     }
 
     /// The CType object of `tid` (new reference).
@@ -99,7 +170,6 @@ impl Cx {
             &mut self.cdata_type,
             &mut self.field_type,
             &mut self.buffer_type,
-            &mut self.error,
             &mut self.init_once,
         ]
         .into_iter()
@@ -128,6 +198,7 @@ impl Cx {
     /// # Safety
     /// GIL held.
     pub(crate) unsafe fn clear(&mut self) {
+        self.module = null_mut();
         for p in self.objects() {
             let o = std::mem::replace(p, null_mut());
             if !o.is_null() {

@@ -100,6 +100,7 @@ pub(crate) struct BufferObj {
     keep: *mut ffi::PyObject,
 }
 
+#[derive(Clone, Copy)]
 pub(crate) enum TypeKindObj {
     CType,
     CData,
@@ -232,7 +233,15 @@ pub(crate) unsafe fn new_cdata(cx: *mut Cx, tid: Tid, data: *mut u8, own: Own) -
             return Err(e);
         }
     };
-    let o = ffi::PyType_GenericAlloc((*cx).cdata_type as *mut ffi::PyTypeObject, 0);
+    let tp = match Cx::heap_type(cx, TypeKindObj::CData) {
+        Ok(tp) => tp,
+        Err(e) => {
+            ffi::Py_DECREF(ctype);
+            drop_own(own);
+            return Err(e);
+        }
+    };
+    let o = ffi::PyType_GenericAlloc(tp, 0);
     if o.is_null() {
         ffi::Py_DECREF(ctype);
         drop_own(own);
@@ -1374,7 +1383,7 @@ static CDATA_METHODS: SyncCell<[ffi::PyMethodDef; 4]> = SyncCell::new([
 /// GIL held.
 pub(crate) unsafe fn new_ctype_obj(cx: *mut Cx, tid: Tid) -> PyResult<Owned> {
     let o = Owned::check(ffi::PyType_GenericAlloc(
-        (*cx).ctype_type as *mut ffi::PyTypeObject,
+        Cx::heap_type(cx, TypeKindObj::CType)?,
         0,
     ))?;
     let p = o.ptr() as *mut CTypeObj;
@@ -1444,7 +1453,7 @@ unsafe extern "C" fn ctype_get(
                     let list = Owned::check(ffi::PyList_New(0))?;
                     for (i, f) in fs.iter().enumerate() {
                         let fo = Owned::check(ffi::PyType_GenericAlloc(
-                            (*cx).field_type as *mut ffi::PyTypeObject,
+                            Cx::heap_type(cx, TypeKindObj::Field)?,
                             0,
                         ))?;
                         let p = fo.ptr() as *mut FieldObj;
@@ -1656,7 +1665,7 @@ pub(crate) unsafe fn new_buffer(
     keep: *mut ffi::PyObject,
 ) -> PyResult<*mut ffi::PyObject> {
     let o = Owned::check(ffi::PyType_GenericAlloc(
-        (*cx).buffer_type as *mut ffi::PyTypeObject,
+        Cx::heap_type(cx, TypeKindObj::Buffer)?,
         0,
     ))?;
     let b = o.ptr() as *mut BufferObj;

@@ -35,10 +35,27 @@ pub struct Outcome {
 
 /// Runs one JSON build request and returns the JSON response.
 pub fn run_json(request: &str) -> String {
+    let response = match serde_json::from_str::<serde_json::Value>(request) {
+        Ok(value) => run_value(value),
+        Err(e) => response_value(
+            Err(BuildError::usage(format!("malformed build request: {e}"))),
+            Vec::new(),
+        ),
+    };
+    serde_json::to_string(&response).expect("a Response always serializes")
+}
+
+/// [`run_json`] on an already parsed document: `cembed._runtime.build`
+/// converts the Python dict straight to a JSON value (no `json` module).
+pub fn run_value(request: serde_json::Value) -> serde_json::Value {
     let mut log = Vec::new();
-    let result = serde_json::from_str::<BuildRequest>(request)
+    let result = serde_json::from_value::<BuildRequest>(request)
         .map_err(|e| BuildError::usage(format!("malformed build request: {e}")))
         .and_then(|req| run(&req, &mut log));
+    response_value(result, log)
+}
+
+fn response_value(result: Result<Outcome, BuildError>, log: Vec<String>) -> serde_json::Value {
     let response = match result {
         Ok(outcome) => Response {
             ok: true,
@@ -59,7 +76,7 @@ pub fn run_json(request: &str) -> String {
             log,
         },
     };
-    serde_json::to_string(&response).expect("a Response always serializes")
+    serde_json::to_value(&response).expect("a Response always serializes")
 }
 
 /// Runs one build request. `log` receives every command run and notes worth

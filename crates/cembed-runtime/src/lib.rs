@@ -37,7 +37,7 @@ mod toolbox;
 
 use cembed_abi::{Extern, Lib, RuntimeApi, ABI_VERSION};
 use module::SyncCell;
-use py::{cstring_lossy, Owned};
+use py::Owned;
 use pyo3_ffi as ffi;
 use std::ffi::{c_char, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -93,18 +93,27 @@
 #if defined(__x86_64__) && !defined(__ILP32__) && defined(__ELF__) && \
     defined(__GNUC__) && !defined(CEMBED_NO_ASM_ENTRIES)
 #  define CEMBED_ASM_ENTRIES 1
+/* The instructions are written as bytes, so the stubs assemble the same
+ * whatever assembler syntax the file is compiled with (-masm=intel makes gcc
+ * emit Intel syntax, and top-level asm has no dialect alternatives); the
+ * directives are the same in both. A rel32 field is `target - . - 4`: the
+ * displacement counts from the end of the instruction, 4 bytes on. */
 #  if defined(__CET__) && (__CET__ & 1)
-#    define CEMBED_ASM_ENDBR "\tendbr64\n"   /* an indirect-branch target */
+#    define CEMBED_ASM_ENDBR "\t.byte 0xf3, 0x0f, 0x1e, 0xfa\n"  /* endbr64 */
 #  else
 #    define CEMBED_ASM_ENDBR ""
 #  endif
 /* Highest register first, so that nothing is overwritten before it moves. */
 #  define CEMBED_ASM_SHIFT0 ""
-#  define CEMBED_ASM_SHIFT1 "\tmovq %rdi, %rsi\n"
-#  define CEMBED_ASM_SHIFT2 "\tmovq %rsi, %rdx\n" CEMBED_ASM_SHIFT1
-#  define CEMBED_ASM_SHIFT3 "\tmovq %rdx, %rcx\n" CEMBED_ASM_SHIFT2
-#  define CEMBED_ASM_SHIFT4 "\tmovq %rcx, %r8\n" CEMBED_ASM_SHIFT3
-#  define CEMBED_ASM_SHIFT5 "\tmovq %r8, %r9\n" CEMBED_ASM_SHIFT4
+#  define CEMBED_ASM_SHIFT1 "\t.byte 0x48, 0x89, 0xfe\n"  /* movq %rdi, %rsi */
+#  define CEMBED_ASM_SHIFT2 "\t.byte 0x48, 0x89, 0xf2\n"  /* movq %rsi, %rdx */ \
+                            CEMBED_ASM_SHIFT1
+#  define CEMBED_ASM_SHIFT3 "\t.byte 0x48, 0x89, 0xd1\n"  /* movq %rdx, %rcx */ \
+                            CEMBED_ASM_SHIFT2
+#  define CEMBED_ASM_SHIFT4 "\t.byte 0x49, 0x89, 0xc8\n"  /* movq %rcx, %r8 */  \
+                            CEMBED_ASM_SHIFT3
+#  define CEMBED_ASM_SHIFT5 "\t.byte 0x4d, 0x89, 0xc1\n"  /* movq %r8, %r9 */   \
+                            CEMBED_ASM_SHIFT4
 #  define CEMBED_ASM_ENTRY(name, desc, helper, shift)                     \
     __asm__("\t.pushsection .text\n"                                       \
             "\t.globl " #name "\n"                                         \
@@ -114,8 +123,10 @@
             "\t.cfi_startproc\n"                                           \
             CEMBED_ASM_ENDBR                                               \
             shift                                                          \
-            "\tleaq " #desc "(%rip), %rdi\n"                               \
-            "\tjmp " #helper "\n"                                          \
+            "\t.byte 0x48, 0x8d, 0x3d\n"    /* leaq desc(%rip), %rdi */    \
+            "\t.long " #desc " - . - 4\n"                                  \
+            "\t.byte 0xe9\n"                /* jmp helper */               \
+            "\t.long " #helper " - . - 4\n"                                \
             "\t.cfi_endproc\n"                                             \
             "\t.size " #name ", .-" #name "\n"                             \
             "\t.popsection\n");

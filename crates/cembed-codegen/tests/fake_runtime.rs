@@ -176,13 +176,15 @@ fn calls_reach_the_runtime_with_the_right_arguments() {
     // signature allows (`six`, `nine`, `flip` and `precise` get C wrappers):
     // the same output whatever the optimisation level, with the C wrappers
     // everywhere (CEMBED_NO_ASM_ENTRIES), under LTO (which renames statics
-    // and drops what it thinks unused) and with CET's endbr64.
+    // and drops what it thinks unused), with CET's endbr64 and with Intel
+    // assembler syntax.
     let modes: &[&[&str]] = &[
         &[],
         &["-O2"],
         &["-O2", "-DCEMBED_NO_ASM_ENTRIES"],
         &["-O2", "-flto"],
         &["-O2", "-fcf-protection=full"],
+        &["-O2", "-masm=intel"],
     ];
     for mode in modes {
         let mut args = vec!["-Wall", "-Werror", "-shared", "-fPIC"];

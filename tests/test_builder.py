@@ -190,7 +190,9 @@ def test_verbose_prints_every_command(tmp_path):
         "ffibuilder.compile(verbose=True)\n"))
     assert r.returncode == 0, r.stderr
     assert "the current directory is" in r.stdout
-    assert " -c " in r.stdout and "-shared" in r.stdout, r.stdout
+    # The generated file alone: compiled and linked by one command.
+    cmds = [l for l in r.stdout.splitlines() if "-shared" in l]
+    assert len(cmds) == 1 and "m.c" in cmds[0] and " -c " not in cmds[0], r.stdout
 
 
 def test_cflags_are_honoured(tmp_path):
@@ -217,18 +219,23 @@ def test_cc_is_honoured(tmp_path):
         "import cembed as cffi\n"
         "ffibuilder = cffi.FFI()\n"
         "ffibuilder.embedding_api('int f(int);')\n"
-        "ffibuilder.set_source('m', '')\n"
+        "ffibuilder.set_source('m', '#ifndef FROM_CC\\n#error CC arguments ignored\\n#endif\\n',\n"
+        "                      sources=['extra.c'])\n"
         "ffibuilder.embedding_init_code('pass')\n"
         "print(ffibuilder.compile())\n")
+    (tmp_path / "extra.c").write_text("int extra(void) { return 1; }\n")
+    # CC is split like a shell's words: a wrapper with arguments works.
     r = subprocess.run([sys.executable, "build.py"], cwd=str(tmp_path),
-                       env=clean_env(CC=str(wrapper)), capture_output=True, text=True,
-                       timeout=120)
+                       env=clean_env(CC="%s -DFROM_CC" % wrapper), capture_output=True,
+                       text=True, timeout=120)
     assert r.returncode == 0, r.stderr
-    # (the cc crate also probes the compiler's family first)
-    calls = [c for c in (tmp_path / "cc-calls.txt").read_text().splitlines()
-             if str(tmp_path) in c and "detect_compiler" not in c]
-    assert len(calls) == 2, calls               # one compile, one link
-    assert " -c " in calls[0] and "-shared" in calls[1]
+    # Nothing but the compiles and the link: no probing of the compiler.
+    calls = (tmp_path / "cc-calls.txt").read_text().splitlines()
+    assert len(calls) == 3, calls               # two compiles, one link
+    assert all(c.startswith("-DFROM_CC ") for c in calls), calls
+    assert " -c " in calls[0] and "m.c" in calls[0], calls
+    assert " -c " in calls[1] and "extra.c" in calls[1], calls
+    assert "-shared" in calls[2] and " -c " not in calls[2], calls
 
 
 def test_version_is_the_packaged_one():

@@ -35,11 +35,32 @@ pub struct Outcome {
 
 /// Runs one JSON build request and returns the JSON response.
 pub fn run_json(request: &str) -> String {
+    let response = match serde_json::from_str::<serde_json::Value>(request) {
+        Ok(value) => run_response(value),
+        Err(e) => response(
+            Err(BuildError::usage(format!("malformed build request: {e}"))),
+            Vec::new(),
+        ),
+    };
+    serde_json::to_string(&response).expect("a Response always serializes")
+}
+
+/// [`run_json`] on an already parsed document: `cembed._runtime.build`
+/// converts the Python dict straight to a JSON value (no `json` module).
+pub fn run_value(request: serde_json::Value) -> serde_json::Value {
+    serde_json::to_value(run_response(request)).expect("a Response always serializes")
+}
+
+fn run_response(request: serde_json::Value) -> Response {
     let mut log = Vec::new();
-    let result = serde_json::from_str::<BuildRequest>(request)
+    let result = serde_json::from_value::<BuildRequest>(request)
         .map_err(|e| BuildError::usage(format!("malformed build request: {e}")))
         .and_then(|req| run(&req, &mut log));
-    let response = match result {
+    response(result, log)
+}
+
+fn response(result: Result<Outcome, BuildError>, log: Vec<String>) -> Response {
+    match result {
         Ok(outcome) => Response {
             ok: true,
             path: outcome.path.map(|p| p.to_string_lossy().into_owned()),
@@ -58,8 +79,7 @@ pub fn run_json(request: &str) -> String {
             message: Some(e.message),
             log,
         },
-    };
-    serde_json::to_string(&response).expect("a Response always serializes")
+    }
 }
 
 /// Runs one build request. `log` receives every command run and notes worth

@@ -189,8 +189,49 @@ fn a_link_error_leaves_no_library() {
     let e = r.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Compile);
     assert!(e.message.contains("does_not_exist_cembed"), "{}", e.message);
-    assert!(e.message.starts_with("linking "), "{}", e.message);
+    // The generated file alone is compiled and linked by one command.
+    assert!(e.message.starts_with("building "), "{}", e.message);
     assert!(fs::read_dir(s.0.join("out")).unwrap().next().is_none());
+
+    // With an extra source, the link is its own command, and named so.
+    fs::write(s.0.join("extra.c"), "int extra(void) { return 7; }\n").unwrap();
+    let opts = BuildOptions {
+        sources: vec!["extra.c".into()],
+        ..opts
+    };
+    let (r, log) = library_job(&s.0, "int f(void) { return 1; }\n", &opts);
+    let e = r.unwrap_err();
+    assert!(e.message.starts_with("linking "), "{}", e.message);
+    assert_eq!(log.len(), 3, "two compiles and the link: {log:#?}");
+    assert!(fs::read_dir(s.0.join("out")).unwrap().next().is_none());
+}
+
+#[test]
+fn the_generated_file_alone_is_built_by_one_command() {
+    let s = Scratch::new("one");
+    let opts = BuildOptions {
+        define_macros: vec![("ANSWER".into(), Some("42".into()))],
+        extra_compile_args: vec!["-DEXTRA=1".into()],
+        ..Default::default()
+    };
+    let (r, log) = library_job(
+        &s.0,
+        "#if !EXTRA\n#error extra_compile_args ignored\n#endif\nint f(void) { return ANSWER; }\n",
+        &opts,
+    );
+    r.unwrap();
+    assert_eq!(log.len(), 1, "{log:#?}");
+    for part in ["-shared", "-fPIC", "-pipe", "-DANSWER=42", "-ldl", "m.c"] {
+        assert!(log[0].contains(part), "{part} missing from {}", log[0]);
+    }
+    assert!(!log[0].contains(" -c "), "{}", log[0]);
+    assert!(s.0.join("out/libm_test.so").exists());
+    let leftovers: Vec<_> = fs::read_dir(&s.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
 #[test]
@@ -329,7 +370,13 @@ fn an_error_in_set_source_code_names_the_build_script() {
     assert_eq!(e.kind, ErrorKind::Compile);
     // set_source() was called on line 7 of build.py: the error is there.
     assert!(e.message.contains("build.py:7:27: error:"), "{}", e.message);
-    assert!(e.message.contains("'nope' undeclared"), "{}", e.message);
+    // gcc's own words, in the user's locale (quotes are typographic in a
+    // UTF-8 one).
+    assert!(
+        e.message.contains("nope") && e.message.contains("undeclared"),
+        "{}",
+        e.message
+    );
     assert!(!s.0.join("pkg/pkg.adder.so").exists());
 }
 

@@ -14,6 +14,20 @@ use crate::spell::{Namer, RecordSpelling, Spellings};
 use crate::writer::SourceWriter;
 use crate::Options;
 
+/// Where a parameter or result travels in the x86-64 System V convention
+/// (for the assembly entry stubs).
+enum RegClass {
+    Int,
+    Sse,
+    /// `void`: no value (a result only).
+    Void,
+}
+
+/// The entry helper of function type `ty` (see `Gen::entry_helpers`).
+fn entry_helper_name(ty: TypeId) -> String {
+    format!("_cembed_entry__{}", ty.0)
+}
+
 /// One entry of `_cembed_fields[]`, with where it came from.
 struct FieldRow<'p> {
     record: RecordId,
@@ -136,6 +150,7 @@ impl<'p> Gen<'p> {
         let mut w = SourceWriter::new();
         self.prologue(&mut w, opts);
         self.user_code(&mut w, opts);
+        self.entry_helpers(&mut w);
         self.boilerplate_optimisation(&mut w);
         self.layout_checks(&mut w);
         self.decl_checks(&mut w);
@@ -203,19 +218,164 @@ impl<'p> Gen<'p> {
         w.blank();
     }
 
-    /// Everything after the user's code is generated boilerplate: small
-    /// wrappers, thunks, tables. gcc's -O2 pipeline costs about 2 ms per
-    /// function whatever its size: a 200-function library took 0.8 s to
-    /// compile (cffi's whole build takes 0.9 s). At -O0 the same file takes
-    /// 0.18 s. What that costs at run time is a dozen stack moves per call
-    /// (about 1% of a C->Python call), because the hot `_cembed_call` is
-    /// always_inline and the load path is cold and out of line (checked with
+    // ---- entry helpers -------------------------------------------------------
+
+    /// The function types of the functions implemented in Python, once each,
+    /// in declaration order (variadic ones cannot be implemented: `externs`
+    /// reports them).
+    fn entry_types(&self) -> Vec<TypeId> {
+        let mut seen = std::collections::HashSet::new();
+        self.p
+            .functions()
+            .filter(|(_, _, kind)| *kind != FuncKind::CFunction)
+            .map(|(_, ty, _)| ty)
+            .filter(|ty| {
+                matches!(
+                    self.p.ty(*ty),
+                    Type::Function {
+                        variadic: false,
+                        ..
+                    }
+                )
+            })
+            .filter(|ty| seen.insert(*ty))
+            .collect()
+    }
+
+    /// One entry helper per function type: the C->Python call itself (pack
+    /// the arguments' addresses, call the runtime). It is placed before the
+    /// -O0 pragma, so it is compiled once at the command line's level with
+    /// `_cembed_call` inlined, however many functions share the type. Each
+    /// function implemented in Python is then only a jump into its helper
+    /// with its descriptor as an extra first argument: an assembly stub
+    /// where the ABI allows it (see `asm_shift`), else a one-line C wrapper.
+    /// Why: gcc spends about 0.25 ms on even the smallest C function at
+    /// -O0 (0.6 ms with the call inlined), so a 200-function library spent
+    /// most of its build compiling wrappers; a stub costs the assembler
+    /// microseconds.
+    fn entry_helpers(&self, w: &mut SourceWriter) {
+        let types = self.entry_types();
+        if types.is_empty() {
+            return;
+        }
+        let n = self.n();
+        w.line("/* ---- entry helpers: one per function type, the call into Python (at the");
+        w.line(" * command line's optimisation level; each function jumps here) ---- */");
+        w.blank();
+        for ty in types {
+            let Type::Function { result, params, .. } = self.p.ty(ty) else {
+                unreachable!("entry_types only holds function types")
+            };
+            let mut plist = vec!["cembed_extern *d".to_string()];
+            plist.extend(
+                params
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| n.param_decl(*t, &format!("a{i}"))),
+            );
+            let signature = n.wrap_str(
+                *result,
+                format!("{}({})", entry_helper_name(ty), plist.join(", ")),
+            );
+            w.line(format!("/* {} */", comment_safe(&self.p.c_name(ty))));
+            w.block(&format!("CEMBED_ENTRY {signature}"), "", |w| {
+                let void = self.is_void(*result);
+                if !void {
+                    w.line(format!("{};", n.decl(*result, "result")));
+                }
+                if !params.is_empty() {
+                    w.line(format!("void *args[{}];", params.len()));
+                }
+                if !void {
+                    w.line("memset(&result, 0, sizeof result);");
+                }
+                for a in 0..params.len() {
+                    w.line(format!("args[{a}] = &a{a};"));
+                }
+                let args = if params.is_empty() { "NULL" } else { "args" };
+                let res = if void { "NULL" } else { "&result" };
+                w.line(format!("_cembed_call(d, {args}, {res});"));
+                if !void {
+                    w.line("return result;");
+                }
+            });
+            w.blank();
+        }
+    }
+
+    /// How many integer registers an assembly entry stub must shift up by
+    /// one to insert the descriptor as the first argument, if a stub can
+    /// stand for the function. x86-64 System V only (the glue enables stubs
+    /// there and nowhere else). Adding a pointer argument in front moves
+    /// every integer-class argument one register up (rdi->rsi, ...) and
+    /// leaves floating-point registers alone, so the stub is exactly the
+    /// helper's calling convention when: every parameter is an integer,
+    /// character, enum or pointer (one integer register) or a float/double
+    /// (one SSE register); at most 5 integer parameters (so that with the
+    /// descriptor all 6 fit in registers) and 8 floating ones (no stack
+    /// arguments); and the result comes back in a register (no struct or
+    /// long double result, which changes where arguments go). Everything
+    /// else, and every type whose size only the compiler knows
+    /// (`typedef int... t`), gets the C wrapper.
+    fn asm_shift(&self, ty: TypeId) -> Option<usize> {
+        let Type::Function {
+            result,
+            params,
+            variadic: false,
+        } = self.p.ty(ty)
+        else {
+            return None;
+        };
+        let (mut ints, mut floats) = (0, 0);
+        for &t in params {
+            match self.register_class(t)? {
+                RegClass::Int => ints += 1,
+                RegClass::Sse => floats += 1,
+                RegClass::Void => return None,
+            }
+        }
+        if self.register_class(*result).is_none() || ints > 5 || floats > 8 {
+            return None;
+        }
+        Some(ints)
+    }
+
+    /// The register a value of type `t` travels in (x86-64 System V), for
+    /// the types an assembly stub handles; None for the others.
+    fn register_class(&self, t: TypeId) -> Option<RegClass> {
+        match self.p.ty(t) {
+            Type::Pointer { .. } | Type::Array { .. } | Type::Function { .. } | Type::Enum(_) => {
+                Some(RegClass::Int)
+            }
+            Type::Prim(prim) => match prim.class {
+                PrimClass::Void => Some(RegClass::Void),
+                PrimClass::Char
+                | PrimClass::Bool
+                | PrimClass::WideChar
+                | PrimClass::SignedInt
+                | PrimClass::UnsignedInt => Some(RegClass::Int),
+                PrimClass::Float => {
+                    matches!(prim.name.as_str(), "float" | "double").then_some(RegClass::Sse)
+                }
+                PrimClass::UnknownInt | PrimClass::UnknownFloat => None,
+            },
+            Type::Record(_) => None,
+        }
+    }
+
+    /// Everything after the user's code and the entry helpers is generated
+    /// boilerplate: thunks, layout checks, tables, small C wrappers. gcc's
+    /// -O2 pipeline costs about 1-2 ms per function whatever its size: a
+    /// 200-function library once took 0.8 s to compile (cffi's whole build
+    /// takes 0.5 s). At -O0 the boilerplate costs a fraction of that, and
+    /// nothing in it is hot: the call into Python is in the entry helpers,
+    /// above the pragma, at the command line's level (checked with
     /// objdump). -Og: 0.29 s for identical code to -O2. The user's
-    /// set_source() code above keeps the command line's level (CFLAGS,
+    /// set_source() code keeps the command line's level too (CFLAGS,
     /// extra_compile_args). clang has no such pragma.
     fn boilerplate_optimisation(&self, w: &mut SourceWriter) {
         w.line("/* ---- generated code: compiled at -O0 (a fraction of -O2's compile time;");
-        w.line(" * the hot path is always_inline, see cembed_glue.h) ---- */");
+        w.line(" * the calls into Python are in the entry helpers above) ---- */");
         w.line("#if defined(__GNUC__) && !defined(__clang__) && defined(__OPTIMIZE__)");
         w.line("#pragma GCC optimize (\"O0\")");
         w.line("#endif");
@@ -1159,35 +1319,38 @@ impl<'p> Gen<'p> {
                 plist.join(", ")
             };
             let signature = n.wrap_str(*result, format!("{name}({plist})"));
+            let helper = entry_helper_name(ty);
             w.line(format!("{storage}{signature};"));
             w.line(format!(
-                "static cembed_extern _cembed_desc__{name} = {{ {}, {}, {flags}, &_cembed_lib, NULL, (void *)&{name} }};",
+                "CEMBED_DESC cembed_extern _cembed_desc__{name} = {{ {}, {}, {flags}, &_cembed_lib, NULL, (void *)&{name} }};",
                 literal(name),
                 ty.0
             ));
-            w.block(&format!("{storage}{signature}"), "", |w| {
-                let void = self.is_void(*result);
-                if !void {
-                    w.line(format!("{};", n.decl(*result, "result")));
+            // The C definition: one call of the type's entry helper.
+            let c_wrapper = |w: &mut SourceWriter| {
+                w.block(&format!("{storage}{signature}"), "", |w| {
+                    let mut args = vec![format!("&_cembed_desc__{name}")];
+                    args.extend(pnames.iter().cloned());
+                    let call = format!("{helper}({})", args.join(", "));
+                    if self.is_void(*result) {
+                        w.line(format!("{call};"));
+                    } else {
+                        w.line(format!("return {call};"));
+                    }
+                });
+            };
+            match (kind, self.asm_shift(ty)) {
+                (FuncKind::Exported, Some(shift)) => {
+                    w.line("#if CEMBED_ASM_ENTRIES");
+                    w.line(format!(
+                        "CEMBED_ASM_ENTRY({name}, _cembed_desc__{name}, {helper}, CEMBED_ASM_SHIFT{shift})"
+                    ));
+                    w.line("#else");
+                    c_wrapper(w);
+                    w.line("#endif");
                 }
-                if !params.is_empty() {
-                    w.line(format!("void *args[{}];", params.len()));
-                }
-                if !void {
-                    w.line("memset(&result, 0, sizeof result);");
-                }
-                for a in 0..params.len() {
-                    w.line(format!("args[{a}] = &a{a};"));
-                }
-                let args = if params.is_empty() { "NULL" } else { "args" };
-                let res = if void { "NULL" } else { "&result" };
-                w.line(format!(
-                    "_cembed_call(&_cembed_desc__{name}, {args}, {res});"
-                ));
-                if !void {
-                    w.line("return result;");
-                }
-            });
+                _ => c_wrapper(w),
+            }
             w.blank();
         }
         if !descs.is_empty() {

@@ -70,7 +70,7 @@ static void fill_result(const cembed_lib *l, int32_t type, void *p)
     switch (t->kind) {
     case CEMBED_K_SINT:
     case CEMBED_K_UINT: {
-        unsigned long long v = 42;
+        long long v = -42; /* negative: sign extension shows */
         memcpy(p, &v, t->size);
         break;
     }

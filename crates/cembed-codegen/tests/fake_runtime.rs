@@ -20,6 +20,12 @@ point_t flip(point_t);
 void touch(const char *, point_t *);
 long double precise(long double);
 const char *name(void);
+long many(int, long, const char *, short, unsigned char, double, float);
+int six(int, int, int, int, int, int);
+signed char small(signed char, unsigned short);
+float floats(float, double, float, double, float, double, float, double);
+double nine(double, double, double, double, double, double, double, double, double);
+void *ptr(void *, int);
 "#;
 
 const CDEF: &str = r#"
@@ -48,6 +54,12 @@ int main(void)
     touch("text", &p);
     printf("precise -> %Lg\n", precise(1.25L));
     printf("name -> %s\n", name());
+    printf("many -> %ld\n", many(-1, 2000000000000L, "s", -3, 250, 0.25, -0.5f));
+    printf("six -> %d\n", six(1, 2, 3, 4, 5, 6));
+    printf("small -> %d\n", small(-7, 60000));
+    printf("floats -> %g\n", floats(1.5f, 2.5, 3.5f, 4.5, 5.5f, 6.5, 7.5f, 8.5));
+    printf("nine -> %g\n", nine(1, 2, 3, 4, 5, 6, 7, 8, 9));
+    printf("ptr -> %s\n", (const char *)ptr(&p, 9));
     printf("use_cb -> %d\n", use_cb(7));
     q = make_point(5, 6);
     printf("make_point -> %d %d\n", q.x, q.y);
@@ -56,20 +68,32 @@ int main(void)
 "#;
 
 const EXPECTED: &str = r#"[runtime] add(int 2, int 40) -> int, result zeroed
-add -> 42
+add -> -42
 [runtime] mix(char 'a', signed char -2, unsigned short 65535, long long -5000000000, float 0.5, double 1e+100, _Bool 1) -> double, result zeroed
 mix -> 2.5
 [runtime] flip(point_t {x: int 3, y: int -4}) -> point_t, result zeroed
-flip -> 42 42
+flip -> -42 -42
 [runtime] touch(const char * "text", point_t * non-NULL) -> void, result NULL
 [runtime] precise(long double 1.25) -> long double, result zeroed
 precise -> 2.5
 [runtime] name() -> const char *, result zeroed
 name -> from the fake runtime
+[runtime] many(int -1, long 2000000000000, const char * "s", short -3, unsigned char 250, double 0.25, float -0.5) -> long, result zeroed
+many -> -42
+[runtime] six(int 1, int 2, int 3, int 4, int 5, int 6) -> int, result zeroed
+six -> -42
+[runtime] small(signed char -7, unsigned short 60000) -> signed char, result zeroed
+small -> -42
+[runtime] floats(float 1.5, double 2.5, float 3.5, double 4.5, float 5.5, double 6.5, float 7.5, double 8.5) -> float, result zeroed
+floats -> 2.5
+[runtime] nine(double 1, double 2, double 3, double 4, double 5, double 6, double 7, double 8, double 9) -> double, result zeroed
+nine -> 2.5
+[runtime] ptr(void * non-NULL, int 9) -> void *, result zeroed
+ptr -> from the fake runtime
 [runtime] cb(int 7) -> int, result zeroed
-use_cb -> 43
+use_cb -> -41
 [runtime] make_point(int 5, int 6) -> point_t, result zeroed
-make_point -> 42 42
+make_point -> -42 -42
 "#;
 
 fn gcc(dir: &Path, args: &[&str]) {
@@ -133,40 +157,57 @@ fn calls_reach_the_runtime_with_the_right_arguments() {
     };
     let mut opts = Options::new("fake", &bi);
     opts.c_code = Some(C_CODE);
-    std::fs::write(dir.join("fake.c"), generate_c(&program, &opts)).unwrap();
+    let c = generate_c(&program, &opts);
+    // Which functions are stubs: every register-only signature.
+    for f in [
+        "add", "mix", "touch", "name", "many", "small", "floats", "ptr",
+    ] {
+        assert!(c.contains(&format!("CEMBED_ASM_ENTRY({f}, ")), "{f}");
+    }
+    // Struct or long double in or out, more than 5 integer or 8 floating
+    // arguments: C wrappers only.
+    for f in ["flip", "precise", "six", "nine"] {
+        assert!(!c.contains(&format!("CEMBED_ASM_ENTRY({f}, ")), "{f}");
+    }
+    std::fs::write(dir.join("fake.c"), c).unwrap();
     std::fs::write(dir.join("fake.h"), generate_header(&program, "fake")).unwrap();
     std::fs::write(dir.join("host.c"), HOST).unwrap();
-    gcc(
-        &dir,
-        &[
-            "-Wall",
-            "-Werror",
-            "-shared",
-            "-fPIC",
-            "-o",
-            "libfake.so",
-            "fake.c",
-            "-ldl",
-            "-lpthread",
-        ],
-    );
-    gcc(
-        &dir,
-        &[
-            "-Wall",
-            "-Werror",
-            "-o",
-            "host",
-            "host.c",
-            "-L.",
-            "-lfake",
-            "-Wl,-rpath,$ORIGIN",
-        ],
-    );
-
-    let out = Command::new(dir.join("host")).output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), EXPECTED);
-    assert!(out.status.success());
+    // The exported functions are assembly stubs on x86-64 where the
+    // signature allows (`six`, `nine`, `flip` and `precise` get C wrappers):
+    // the same output whatever the optimisation level, with the C wrappers
+    // everywhere (CEMBED_NO_ASM_ENTRIES), under LTO (which renames statics
+    // and drops what it thinks unused), with CET's endbr64 and with Intel
+    // assembler syntax.
+    let modes: &[&[&str]] = &[
+        &[],
+        &["-O2"],
+        &["-O2", "-DCEMBED_NO_ASM_ENTRIES"],
+        &["-O2", "-flto"],
+        &["-O2", "-fcf-protection=full"],
+        &["-O2", "-masm=intel"],
+    ];
+    for mode in modes {
+        let mut args = vec!["-Wall", "-Werror", "-shared", "-fPIC"];
+        args.extend_from_slice(mode);
+        args.extend_from_slice(&["-o", "libfake.so", "fake.c", "-ldl", "-lpthread"]);
+        gcc(&dir, &args);
+        gcc(
+            &dir,
+            &[
+                "-Wall",
+                "-Werror",
+                "-o",
+                "host",
+                "host.c",
+                "-L.",
+                "-lfake",
+                "-Wl,-rpath,$ORIGIN",
+            ],
+        );
+        let out = Command::new(dir.join("host")).output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{mode:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), EXPECTED, "{mode:?}");
+        assert!(out.status.success(), "{mode:?}");
+    }
     std::fs::remove_dir_all(&dir).ok();
 }

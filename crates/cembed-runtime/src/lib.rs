@@ -6,7 +6,7 @@
 //! * for generated libraries, the C ABI of `cembed_abi.h`: the exported
 //!   symbol `cembed_runtime_v1()` returns the `cembed_runtime_api` table
 //!   (`call`, `start`, `module_init`, `init_error`);
-//! * for Python, the module `cembed._runtime` with `build(request) -> str`
+//! * for Python, the module `cembed._runtime` with `build(request) -> dict`
 //!   (the builder's entry point into `cembed_build`).
 //!
 //! Layout: `init.rs` (lazy init and exit state machines), `thread.rs`
@@ -31,12 +31,13 @@ mod libstate;
 mod module;
 mod plan;
 mod py;
+mod pyjson;
 mod thread;
 mod toolbox;
 
 use cembed_abi::{Extern, Lib, RuntimeApi, ABI_VERSION};
 use module::SyncCell;
-use py::{cstring_lossy, Owned};
+use py::Owned;
 use pyo3_ffi as ffi;
 use std::ffi::{c_char, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -135,8 +136,8 @@ static RUNTIME_METHODS: SyncCell<[ffi::PyMethodDef; 2]> = SyncCell::new([
             PyCFunction: py_build,
         },
         ml_flags: ffi::METH_O,
-        ml_doc: c"build(request: str) -> str\n--\n\n\
-Runs one JSON build request (docs/architecture.md) and returns the JSON response."
+        ml_doc: c"build(request: dict) -> dict\n--\n\n\
+Runs one build request (a dict of the JSON document in docs/architecture.md) and returns the response as a dict."
             .as_ptr(),
     },
     ffi::PyMethodDef::zeroed(),
@@ -200,29 +201,25 @@ unsafe extern "C" fn py_build(
     let r = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: CPython calls us with the GIL held and a valid argument.
         unsafe {
-            if ffi::PyUnicode_Check(request) == 0 {
+            if ffi::PyDict_Check(request) == 0 {
                 py::raise(
                     ffi::PyExc_TypeError,
                     &format!(
-                        "build() argument must be str, not {}",
+                        "build() argument must be a dict, not {}",
                         py::type_name(request)
                     ),
                 );
                 return null_mut();
             }
-            let Some(req) = py::str_text(request) else {
+            let Ok(req) = pyjson::to_value(request, "request") else {
                 return null_mut();
             };
             // A build compiles C for a while: let other Python threads run.
             let ts = ffi::PyEval_SaveThread();
-            let resp = catch_unwind(|| cembed_build::run_json(&req));
+            let resp = catch_unwind(|| cembed_build::run_value(req));
             ffi::PyEval_RestoreThread(ts);
             match resp {
-                Ok(resp) => {
-                    let c = cstring_lossy(&resp);
-                    Owned::new(ffi::PyUnicode_FromString(c.as_ptr()))
-                        .map_or(null_mut(), Owned::into_ptr)
-                }
+                Ok(resp) => pyjson::from_value(&resp).map_or(null_mut(), Owned::into_ptr),
                 Err(_) => {
                     py::raise(
                         ffi::PyExc_SystemError,

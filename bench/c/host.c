@@ -17,6 +17,8 @@
  *                                   (what bench/profile counts with callgrind)
  *   host first   LIB                dlopen + first add(1, 2); prints the
  *                                   CLOCK_MONOTONIC time of the result
+ *   host firststop LIB              the same, then _exit(0) (for profiling
+ *                                   the first call against bare_init)
  *   host rss     LIB CALLS          RSS after 1 call, after 1000, after CALLS
  *   host threads LIB N BATCH        N short-lived threads (BATCH at a time)
  *                                   each call add once; RSS at the end
@@ -29,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef struct {
     int x;
@@ -236,7 +239,7 @@ static int mode_buffer(long calls)
 
 /* ---- first call ---------------------------------------------------------- */
 
-static int mode_first(void)
+static int mode_first(int stop)
 {
     add_fn f = (add_fn)sym("add");
     int r = f(1, 2);
@@ -245,6 +248,11 @@ static int mode_first(void)
         wrong("add(1, 2)", r, 3);
     printf("{\"t_ns\": %lld}\n", (long long)t);
     fflush(stdout);
+    /* firststop: end the process right at the result, as bare_init does, so
+     * that a whole-process profile (callgrind, perf stat) of this host and of
+     * bare_init covers the same span: process start to first result. */
+    if (stop)
+        _exit(0);
     return 0;
 }
 
@@ -342,7 +350,9 @@ int main(int argc, char **argv)
     if (strcmp(mode, "buffer") == 0)
         return mode_buffer(a);
     if (strcmp(mode, "first") == 0)
-        return mode_first();
+        return mode_first(0);
+    if (strcmp(mode, "firststop") == 0)
+        return mode_first(1);
     if (strcmp(mode, "rss") == 0)
         return mode_rss(a);
     if (strcmp(mode, "threads") == 0)

@@ -158,49 +158,22 @@ fn check_input(stem: &str) {
         .arg(&obj)
         .arg(&c_path))
     .unwrap_or_else(|e| panic!("{e}"));
-    // Optimisation enables more warnings; -Wextra is what careful users add.
-    run(Command::new("gcc")
-        .args([
-            "-Wall",
-            "-Wextra",
-            "-O2",
-            "-Werror",
-            "-fPIC",
-            "-c",
-            "-o",
-            "/dev/null",
-        ])
-        .arg(&c_path))
-    .unwrap_or_else(|e| panic!("{e}"));
-    // The C wrappers that stand for the assembly entry stubs elsewhere
-    // than x86-64 are warning-free too.
-    run(Command::new("gcc")
-        .args([
-            "-DCEMBED_NO_ASM_ENTRIES",
-            "-Wall",
-            "-Wextra",
-            "-O2",
-            "-Werror",
-            "-fPIC",
-            "-c",
-            "-o",
-            "/dev/null",
-        ])
-        .arg(&c_path))
-    .unwrap_or_else(|e| panic!("{e}"));
-    // Strict C11 too (not the GNU dialect: only __-prefixed extensions).
-    run(Command::new("gcc")
-        .args([
-            "-std=c11",
-            "-Wall",
-            "-Werror",
-            "-fPIC",
-            "-c",
-            "-o",
-            "/dev/null",
-        ])
-        .arg(&c_path))
-    .unwrap_or_else(|e| panic!("{e}"));
+    let extra_checks: &[&[&str]] = &[
+        // Optimisation enables more warnings; -Wextra is what careful users add.
+        &["-Wextra", "-O2"],
+        // The C wrappers that stand for the assembly entry stubs elsewhere
+        // than x86-64 are warning-free too.
+        &["-DCEMBED_NO_ASM_ENTRIES", "-Wextra", "-O2"],
+        // Strict C11 too (not the GNU dialect: only __-prefixed extensions).
+        &["-std=c11"],
+    ];
+    for flags in extra_checks {
+        run(Command::new("gcc")
+            .args(*flags)
+            .args(["-Wall", "-Werror", "-fPIC", "-c", "-o", "/dev/null"])
+            .arg(&c_path))
+        .unwrap_or_else(|e| panic!("{flags:?}: {e}"));
+    }
     run(Command::new("gcc")
         .args(["-shared", "-o"])
         .arg(d.join(format!("lib{stem}.so")))

@@ -472,6 +472,35 @@ def test_a_host_that_never_calls_pays_nothing(project):
     assert (r.stdout, r.stderr) == ("ok\n", "")
 
 
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/maps")
+def test_first_call_does_not_load_libgcc_s(project):
+    # The runtime links its unwinder statically: loading libgcc_s.so.1 would
+    # run its CPUID-heavy constructor on every first call (~180 us in a VM,
+    # docs/performance.md "First-call latency").
+    build_lib(project, "nogcc", "int f(void);", """
+        from nogcc import ffi
+        @ffi.def_extern()
+        def f():
+            return 7
+    """, "libnogcc.*")
+    exe = project.gcc("""
+        #include <stdio.h>
+        #include <string.h>
+        int f(void);
+        int main(void)
+        {
+            char line[4096];
+            int n = f(), gcc_s = 0;
+            FILE *maps = fopen("/proc/self/maps", "r");
+            while (maps && fgets(line, sizeof line, maps))
+                gcc_s |= strstr(line, "libgcc_s") != NULL;
+            printf("f %d, libgcc_s mapped: %d\\n", n, gcc_s);
+            return 0;
+        }
+    """, libs=["libnogcc.so"])
+    assert project.run(exe).stdout == "f 7, libgcc_s mapped: 0\n"
+
 PRIMITIVES = [
     # (C type, values the host passes; each printed back through Python)
     ("signed char", ["-128", "127"], "%d"),

@@ -84,17 +84,22 @@ impl Cx {
         cx: *mut Cx,
         which: object::TypeKindObj,
     ) -> PyResult<*mut ffi::PyTypeObject> {
-        let c = &mut *cx;
-        let slot = match which {
-            object::TypeKindObj::CType => &mut c.ctype_type,
-            object::TypeKindObj::CData => &mut c.cdata_type,
-            object::TypeKindObj::Field => &mut c.field_type,
-            object::TypeKindObj::Buffer => &mut c.buffer_type,
-        };
+        let slot = (*cx).type_slot(which);
         if !slot.is_null() {
             return Ok(*slot as *mut ffi::PyTypeObject);
         }
         Cx::create_heap_type(cx, which)
+    }
+
+    /// Where the heap type `which` is kept (NULL until first use).
+    #[inline]
+    fn type_slot(&mut self, which: object::TypeKindObj) -> &mut *mut ffi::PyObject {
+        match which {
+            object::TypeKindObj::CType => &mut self.ctype_type,
+            object::TypeKindObj::CData => &mut self.cdata_type,
+            object::TypeKindObj::Field => &mut self.field_type,
+            object::TypeKindObj::Buffer => &mut self.buffer_type,
+        }
     }
 
     #[cold]
@@ -113,13 +118,7 @@ impl Cx {
         // No Python code runs in here, but the allocation may run the GC,
         // which traverses this context: store only the finished type.
         let t = object::make_type(module, which)?;
-        let c = &mut *cx;
-        let slot = match which {
-            object::TypeKindObj::CType => &mut c.ctype_type,
-            object::TypeKindObj::CData => &mut c.cdata_type,
-            object::TypeKindObj::Field => &mut c.field_type,
-            object::TypeKindObj::Buffer => &mut c.buffer_type,
-        };
+        let slot = (*cx).type_slot(which);
         debug_assert!(slot.is_null());
         *slot = t;
         Ok(t as *mut ffi::PyTypeObject)

@@ -87,7 +87,8 @@ unsafe fn invoke(es: &ExternState, args: *mut *mut c_void, result: *mut c_void) 
     if f.is_null() || !plan.fast {
         return invoke_general(es, f, args, result);
     }
-    // The common case: primitive arguments, each with its own converter
+    // The common case: primitive or data-model (pointer, struct, ...)
+    // arguments, each with its own converter
     // chosen when the extern was prepared (plan.rs), at most INLINE_ARGS.
     let n = plan.n as usize;
     // argv[0] is scratch space for the callee (PY_VECTORCALL_ARGUMENTS_OFFSET);
@@ -95,7 +96,7 @@ unsafe fn invoke(es: &ExternState, args: *mut *mut c_void, result: *mut c_void) 
     let mut argv = [std::mem::MaybeUninit::<*mut ffi::PyObject>::uninit(); INLINE_ARGS + 1];
     let argp = argv.as_mut_ptr() as *mut *mut ffi::PyObject;
     for i in 0..n {
-        let o = (plan.to_py[i])(*args.add(i));
+        let o = (plan.to_py[i])(*args.add(i), plan.conv[i]);
         if o.is_null() {
             return arg_failed(es, f, argp.add(1), i, result);
         }
@@ -167,7 +168,9 @@ unsafe fn result_general(
 }
 
 /// Every call the fast plan does not cover: nothing attached, a broken
-/// signature, more than INLINE_ARGS arguments, non-primitive arguments.
+/// signature, more than INLINE_ARGS arguments, an argument type the runtime
+/// cannot convert (`Conv::Unsupported`: the error comes from here), a
+/// `wchar_t` or odd-sized integer argument.
 #[cold]
 #[inline(never)]
 unsafe fn invoke_general(

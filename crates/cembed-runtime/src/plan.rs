@@ -1,5 +1,5 @@
 //! The per-extern call plan: for the common signatures (at most
-//! `INLINE_ARGS` primitive arguments) one converter function per argument
+//! `INLINE_ARGS` arguments of primitive or data-model types) one converter function per argument
 //! and one for the result, chosen once when the extern is prepared, so the
 //! hot path (`call::invoke`) is an indirect call per value instead of
 //! re-deciding from the type table on every call.
@@ -19,8 +19,9 @@ use std::ffi::{c_long, c_longlong, c_ulong, c_ulonglong, c_void};
 pub(crate) const INLINE_ARGS: usize = 8;
 
 /// A C argument at `src` to a new Python object (NULL + exception set on
-/// failure).
-pub(crate) type ToPy = unsafe fn(src: *const c_void) -> *mut ffi::PyObject;
+/// failure). `conv` is the argument's own plan: the primitive converters
+/// ignore it, the data-model one ([`cdata_to_py`]) reads the type from it.
+pub(crate) type ToPy = unsafe fn(src: *const c_void, conv: Conv) -> *mut ffi::PyObject;
 
 /// Writes `obj` to the C result at `dst` (NULL: nothing to write) if it is
 /// the simple case; `false` (no exception set, nothing written) otherwise.
@@ -31,6 +32,8 @@ pub(crate) struct Plan {
     pub(crate) fast: bool,
     pub(crate) n: u8,
     pub(crate) to_py: [ToPy; INLINE_ARGS],
+    /// What `to_py[i]` is given as its `conv`.
+    pub(crate) conv: [Conv; INLINE_ARGS],
     pub(crate) from_py: FromPy,
 }
 
@@ -40,6 +43,7 @@ impl Plan {
             fast: false,
             n: 0,
             to_py: [unreachable_to_py; INLINE_ARGS],
+            conv: [Conv::Unsupported; INLINE_ARGS],
             from_py: result_writer(result),
         };
         if bad_signature || args.len() > INLINE_ARGS {
@@ -47,7 +51,10 @@ impl Plan {
         }
         for (i, &(conv, _)) in args.iter().enumerate() {
             match arg_converter(conv) {
-                Some(f) => plan.to_py[i] = f,
+                Some(f) => {
+                    plan.to_py[i] = f;
+                    plan.conv[i] = conv;
+                }
                 None => return plan,
             }
         }
@@ -58,7 +65,7 @@ impl Plan {
 }
 
 /// Never called: fills the unused converter slots.
-unsafe fn unreachable_to_py(_src: *const c_void) -> *mut ffi::PyObject {
+unsafe fn unreachable_to_py(_src: *const c_void, _conv: Conv) -> *mut ffi::PyObject {
     crate::py::raise(
         ffi::PyExc_SystemError,
         "cembed: call plan slot out of range",
@@ -69,7 +76,10 @@ unsafe fn unreachable_to_py(_src: *const c_void) -> *mut ffi::PyObject {
 fn arg_converter(conv: Conv) -> Option<ToPy> {
     let p = match conv {
         Conv::Prim(p) => p,
-        Conv::Void | Conv::CData { .. } | Conv::Unsupported => return None,
+        // Pointers, structs by value, arrays, function pointers, long
+        // double: a cdata of the extern's fixed argument type.
+        Conv::CData { .. } => return Some(cdata_to_py),
+        Conv::Void | Conv::Unsupported => return None,
     };
     Some(match p {
         Prim::Char => char_to_py,
@@ -92,43 +102,55 @@ fn arg_converter(conv: Conv) -> Option<ToPy> {
     })
 }
 
-unsafe fn char_to_py(src: *const c_void) -> *mut ffi::PyObject {
+/// Exactly what the general path does for these types (`convert::to_py`
+/// with a `Conv::CData`): a pointer becomes a pointer cdata, a struct or
+/// union by value a cdata holding a copy.
+unsafe fn cdata_to_py(src: *const c_void, conv: Conv) -> *mut ffi::PyObject {
+    match conv {
+        Conv::CData { ls, ty, .. } => {
+            crate::cdata::value_to_py(&*ls, ty, src, crate::cdata::conv::Read::CopyRef)
+        }
+        Conv::Void | Conv::Prim(_) | Conv::Unsupported => unreachable_to_py(src, conv),
+    }
+}
+
+unsafe fn char_to_py(src: *const c_void, _conv: Conv) -> *mut ffi::PyObject {
     ffi::PyBytes_FromStringAndSize(src as *const _, 1)
 }
-unsafe fn bool_to_py(src: *const c_void) -> *mut ffi::PyObject {
+unsafe fn bool_to_py(src: *const c_void, _conv: Conv) -> *mut ffi::PyObject {
     ffi::PyBool_FromLong((*(src as *const u8) != 0) as c_long)
 }
-unsafe fn wchar16_to_py(src: *const c_void) -> *mut ffi::PyObject {
+unsafe fn wchar16_to_py(src: *const c_void, _conv: Conv) -> *mut ffi::PyObject {
     ffi::PyUnicode_FromOrdinal((src as *const u16).read_unaligned() as _)
 }
-unsafe fn i8_to_py(src: *const c_void) -> *mut ffi::PyObject {
+unsafe fn i8_to_py(src: *const c_void, _conv: Conv) -> *mut ffi::PyObject {
     ffi::PyLong_FromLong(*(src as *const i8) as c_long)
 }
-unsafe fn i16_to_py(src: *const c_void) -> *mut ffi::PyObject {
+unsafe fn i16_to_py(src: *const c_void, _conv: Conv) -> *mut ffi::PyObject {
     ffi::PyLong_FromLong((src as *const i16).read_unaligned() as c_long)
 }
-unsafe fn i32_to_py(src: *const c_void) -> *mut ffi::PyObject {
+unsafe fn i32_to_py(src: *const c_void, _conv: Conv) -> *mut ffi::PyObject {
     ffi::PyLong_FromLong((src as *const i32).read_unaligned() as c_long)
 }
-unsafe fn i64_to_py(src: *const c_void) -> *mut ffi::PyObject {
+unsafe fn i64_to_py(src: *const c_void, _conv: Conv) -> *mut ffi::PyObject {
     ffi::PyLong_FromLongLong((src as *const i64).read_unaligned() as c_longlong)
 }
-unsafe fn u8_to_py(src: *const c_void) -> *mut ffi::PyObject {
+unsafe fn u8_to_py(src: *const c_void, _conv: Conv) -> *mut ffi::PyObject {
     ffi::PyLong_FromLong(*(src as *const u8) as c_long)
 }
-unsafe fn u16_to_py(src: *const c_void) -> *mut ffi::PyObject {
+unsafe fn u16_to_py(src: *const c_void, _conv: Conv) -> *mut ffi::PyObject {
     ffi::PyLong_FromLong((src as *const u16).read_unaligned() as c_long)
 }
-unsafe fn u32_to_py(src: *const c_void) -> *mut ffi::PyObject {
+unsafe fn u32_to_py(src: *const c_void, _conv: Conv) -> *mut ffi::PyObject {
     ffi::PyLong_FromUnsignedLong((src as *const u32).read_unaligned() as c_ulong)
 }
-unsafe fn u64_to_py(src: *const c_void) -> *mut ffi::PyObject {
+unsafe fn u64_to_py(src: *const c_void, _conv: Conv) -> *mut ffi::PyObject {
     ffi::PyLong_FromUnsignedLongLong((src as *const u64).read_unaligned() as c_ulonglong)
 }
-unsafe fn f32_to_py(src: *const c_void) -> *mut ffi::PyObject {
+unsafe fn f32_to_py(src: *const c_void, _conv: Conv) -> *mut ffi::PyObject {
     ffi::PyFloat_FromDouble((src as *const f32).read_unaligned() as f64)
 }
-unsafe fn f64_to_py(src: *const c_void) -> *mut ffi::PyObject {
+unsafe fn f64_to_py(src: *const c_void, _conv: Conv) -> *mut ffi::PyObject {
     ffi::PyFloat_FromDouble((src as *const f64).read_unaligned())
 }
 

@@ -20,11 +20,48 @@ use std::ffi::{c_void, CStr};
 use std::ptr::null_mut;
 use std::sync::OnceLock;
 
-type Meth = unsafe extern "C" fn(
+/// What CPython calls for a `METH_FASTCALL | METH_KEYWORDS` method.
+type FastMeth = unsafe extern "C" fn(
     *mut ffi::PyObject,
-    *mut ffi::PyObject,
+    *const *mut ffi::PyObject,
+    ffi::Py_ssize_t,
     *mut ffi::PyObject,
 ) -> *mut ffi::PyObject;
+
+/// A method's body: the module's data model context and the arguments.
+type Body = unsafe fn(*mut Cx, CallArgs) -> PyResult<*mut ffi::PyObject>;
+
+/// The one prologue of every `ffi` method: the entry point CPython calls,
+/// the panic guard, and the context found from `self` (the FFI object,
+/// whose type belongs to the module). Each method is only its [`Body`].
+#[inline(always)]
+unsafe fn enter(
+    slf: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+    body: Body,
+) -> *mut ffi::PyObject {
+    trampoline(|| body(cx_of(slf)?, CallArgs::fast(args, nargs, kwnames)))
+}
+
+/// The `FastMeth` entry point running `body` (one function per body, so
+/// the body is a direct, inlinable call).
+macro_rules! fast {
+    ($body:path) => {{
+        unsafe extern "C" fn entry(
+            slf: *mut ffi::PyObject,
+            args: *const *mut ffi::PyObject,
+            nargs: ffi::Py_ssize_t,
+            kwnames: *mut ffi::PyObject,
+        ) -> *mut ffi::PyObject {
+            // SAFETY: called by CPython as a METH_FASTCALL | METH_KEYWORDS
+            // method of the FFI type, with the GIL held.
+            unsafe { enter(slf, args, nargs, kwnames, $body) }
+        }
+        entry as FastMeth
+    }};
+}
 
 struct Table<T>(Box<[T]>);
 // SAFETY: only read by CPython with the GIL held; contents are static C
@@ -34,65 +71,81 @@ unsafe impl<T> Send for Table<T> {}
 
 const fn m(
     name: &'static CStr,
-    f: Meth,
+    f: FastMeth,
     doc: &'static CStr,
-) -> (&'static CStr, Meth, &'static CStr) {
+) -> (&'static CStr, FastMeth, &'static CStr) {
     (name, f, doc)
 }
 
-const METHODS: &[(&CStr, Meth, &CStr)] = &[
-    m(c"new", ffi_new, c"new(cdecl, init=None) -> owning cdata"),
-    m(c"cast", ffi_cast, c"cast(cdecl, value) -> cdata"),
-    m(c"typeof", ffi_typeof, c"typeof(cdecl_or_cdata) -> ctype"),
-    m(c"sizeof", ffi_sizeof, c"sizeof(cdecl_or_cdata) -> int"),
-    m(c"alignof", ffi_alignof, c"alignof(cdecl) -> int"),
+const METHODS: &[(&CStr, FastMeth, &CStr)] = &[
+    m(
+        c"new",
+        fast!(ffi_new),
+        c"new(cdecl, init=None) -> owning cdata",
+    ),
+    m(c"cast", fast!(ffi_cast), c"cast(cdecl, value) -> cdata"),
+    m(
+        c"typeof",
+        fast!(ffi_typeof),
+        c"typeof(cdecl_or_cdata) -> ctype",
+    ),
+    m(
+        c"sizeof",
+        fast!(ffi_sizeof),
+        c"sizeof(cdecl_or_cdata) -> int",
+    ),
+    m(c"alignof", fast!(ffi_alignof), c"alignof(cdecl) -> int"),
     m(
         c"offsetof",
-        ffi_offsetof,
+        fast!(ffi_offsetof),
         c"offsetof(cdecl, *fields_or_indexes) -> int",
     ),
     m(
         c"string",
-        ffi_string,
+        fast!(ffi_string),
         c"string(cdata, maxlen=-1) -> bytes or str",
     ),
     m(
         c"unpack",
-        ffi_unpack,
+        fast!(ffi_unpack),
         c"unpack(cdata, length) -> bytes, str or list",
     ),
     m(
         c"from_buffer",
-        ffi_from_buffer,
+        fast!(ffi_from_buffer),
         c"from_buffer([cdecl,] obj, require_writable=False)",
     ),
-    m(c"memmove", ffi_memmove, c"memmove(dest, src, n)"),
+    m(c"memmove", fast!(ffi_memmove), c"memmove(dest, src, n)"),
     m(
         c"addressof",
-        ffi_addressof,
+        fast!(ffi_addressof),
         c"addressof(cdata, *fields_or_indexes) -> pointer cdata",
     ),
     m(
         c"new_handle",
-        ffi_new_handle,
+        fast!(ffi_new_handle),
         c"new_handle(obj) -> 'void *' cdata",
     ),
     m(
         c"from_handle",
-        ffi_from_handle,
+        fast!(ffi_from_handle),
         c"from_handle(p) -> the object",
     ),
-    m(c"gc", ffi_gc, c"gc(cdata, destructor, size=0) -> cdata"),
-    m(c"release", ffi_release, c"release(cdata)"),
-    m(c"init_once", ffi_init_once, c"init_once(func, tag)"),
+    m(
+        c"gc",
+        fast!(ffi_gc),
+        c"gc(cdata, destructor, size=0) -> cdata",
+    ),
+    m(c"release", fast!(ffi_release), c"release(cdata)"),
+    m(c"init_once", fast!(ffi_init_once), c"init_once(func, tag)"),
     m(
         c"list_types",
-        ffi_list_types,
+        fast!(ffi_list_types),
         c"list_types() -> (typedefs, structs, unions)",
     ),
     m(
         c"getctype",
-        ffi_getctype,
+        fast!(ffi_getctype),
         c"getctype(cdecl, replace_with='') -> str",
     ),
 ];
@@ -114,9 +167,9 @@ pub(crate) fn ffi_methods(base: *const ffi::PyMethodDef) -> *const ffi::PyMethod
             v.push(ffi::PyMethodDef {
                 ml_name: name.as_ptr(),
                 ml_meth: ffi::PyMethodDefPointer {
-                    PyCFunctionWithKeywords: f,
+                    PyCFunctionFastWithKeywords: f,
                 },
-                ml_flags: ffi::METH_VARARGS | ffi::METH_KEYWORDS,
+                ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
                 ml_doc: doc.as_ptr(),
             });
         }
@@ -183,66 +236,163 @@ unsafe fn cx_of(slf: *mut ffi::PyObject) -> PyResult<*mut Cx> {
     Ok(cx)
 }
 
-/// Parses positional/keyword arguments into `names.len()` slots (NULL when
-/// absent); the first `required` are mandatory.
-unsafe fn parse(
-    func: &str,
-    args: *mut ffi::PyObject,
-    kwargs: *mut ffi::PyObject,
-    names: &[&str],
-    required: usize,
-    varargs: bool,
-) -> PyResult<(Vec<*mut ffi::PyObject>, Vec<*mut ffi::PyObject>)> {
-    let n = ffi::PyTuple_Size(args) as usize;
-    let mut out = vec![null_mut(); names.len()];
-    let mut rest = Vec::new();
-    for i in 0..n {
-        let a = ffi::PyTuple_GetItem(args, i as _);
-        if i < names.len() {
-            out[i] = a;
-        } else if varargs {
-            rest.push(a);
+/// The arguments of one call of an `ffi` method, in either of the forms
+/// CPython passes them: `METH_FASTCALL | METH_KEYWORDS` (the methods: no
+/// argument tuple or keyword dict is built per call) or a tuple and a dict
+/// (`ffi.buffer(...)`, which is a call of the buffer type's `tp_new`).
+pub(crate) struct CallArgs<'a> {
+    pos: &'a [*mut ffi::PyObject],
+    kw: Kw<'a>,
+}
+
+enum Kw<'a> {
+    None,
+    /// The keyword names (a tuple) and their values, in call order.
+    Names(*mut ffi::PyObject, &'a [*mut ffi::PyObject]),
+    /// A keyword dict (not NULL).
+    Dict(*mut ffi::PyObject),
+}
+
+impl<'a> CallArgs<'a> {
+    /// From a vectorcall: `nargs` positionals, then one value per name of
+    /// `kwnames` (NULL: none).
+    ///
+    /// # Safety
+    /// As CPython passes them to a `METH_FASTCALL | METH_KEYWORDS` method.
+    unsafe fn fast(
+        args: *const *mut ffi::PyObject,
+        nargs: ffi::Py_ssize_t,
+        kwnames: *mut ffi::PyObject,
+    ) -> CallArgs<'a> {
+        let n = ffi::PyVectorcall_NARGS(nargs as usize) as usize;
+        let nkw = if kwnames.is_null() {
+            0
         } else {
+            ffi::PyTuple_GET_SIZE(kwnames) as usize
+        };
+        let all: &[*mut ffi::PyObject] = if n + nkw == 0 {
+            &[]
+        } else {
+            std::slice::from_raw_parts(args, n + nkw)
+        };
+        CallArgs {
+            pos: &all[..n],
+            kw: if nkw == 0 {
+                Kw::None
+            } else {
+                Kw::Names(kwnames, &all[n..])
+            },
+        }
+    }
+
+    /// From a tuple and a keyword dict (NULL: none).
+    ///
+    /// # Safety
+    /// `args` a tuple, `kwargs` NULL or a dict, both alive for `'a`.
+    pub(crate) unsafe fn tuple(
+        args: *mut ffi::PyObject,
+        kwargs: *mut ffi::PyObject,
+    ) -> CallArgs<'a> {
+        let n = ffi::PyTuple_GET_SIZE(args) as usize;
+        let pos: &[*mut ffi::PyObject] = if n == 0 {
+            &[]
+        } else {
+            let items = (*(args as *mut ffi::PyTupleObject)).ob_item.as_ptr();
+            std::slice::from_raw_parts(items, n)
+        };
+        CallArgs {
+            pos,
+            kw: if kwargs.is_null() {
+                Kw::None
+            } else {
+                Kw::Dict(kwargs)
+            },
+        }
+    }
+
+    /// The arguments named `names` (positional or keyword; NULL when
+    /// absent), the first `required` mandatory, nothing else accepted.
+    unsafe fn parse<const N: usize>(
+        &self,
+        func: &str,
+        names: &[&str; N],
+        required: usize,
+    ) -> PyResult<[*mut ffi::PyObject; N]> {
+        if self.pos.len() > N {
             return Err(raise(
                 ffi::PyExc_TypeError,
                 &format!(
-                    "{func}() takes at most {} arguments ({n} given)",
-                    names.len()
+                    "{func}() takes at most {N} arguments ({} given)",
+                    self.pos.len()
                 ),
             ));
         }
+        self.parse_var(func, names, required).map(|(out, _)| out)
     }
-    if !kwargs.is_null() {
-        let mut pos: ffi::Py_ssize_t = 0;
-        let (mut k, mut v) = (null_mut(), null_mut());
-        while ffi::PyDict_Next(kwargs, &mut pos, &mut k, &mut v) != 0 {
-            let key = str_text(k).unwrap_or_default();
-            match names.iter().position(|&x| x == key) {
-                Some(i) if !out[i].is_null() => {
-                    return Err(raise(
-                        ffi::PyExc_TypeError,
-                        &format!("{func}() got multiple values for argument '{key}'"),
-                    ))
+
+    /// Like [`CallArgs::parse`], and the positionals after the named ones
+    /// (`*rest`).
+    unsafe fn parse_var<const N: usize>(
+        &self,
+        func: &str,
+        names: &[&str; N],
+        required: usize,
+    ) -> PyResult<([*mut ffi::PyObject; N], &'a [*mut ffi::PyObject])> {
+        let mut out = [null_mut(); N];
+        let k = self.pos.len().min(N);
+        out[..k].copy_from_slice(&self.pos[..k]);
+        let rest = &self.pos[k..];
+        match self.kw {
+            Kw::None => {}
+            Kw::Names(kwnames, values) => {
+                for (i, &v) in values.iter().enumerate() {
+                    let key = ffi::PyTuple_GET_ITEM(kwnames, i as ffi::Py_ssize_t);
+                    set_keyword(func, names, &mut out, key, v)?;
                 }
-                Some(i) => out[i] = v,
-                None => {
-                    return Err(raise(
-                        ffi::PyExc_TypeError,
-                        &format!("{func}() got an unexpected keyword argument '{key}'"),
-                    ))
+            }
+            Kw::Dict(kwargs) => {
+                let mut pos: ffi::Py_ssize_t = 0;
+                let (mut key, mut v) = (null_mut(), null_mut());
+                while ffi::PyDict_Next(kwargs, &mut pos, &mut key, &mut v) != 0 {
+                    set_keyword(func, names, &mut out, key, v)?;
                 }
             }
         }
-    }
-    for (i, o) in out.iter().enumerate().take(required) {
-        if o.is_null() {
-            return Err(raise(
-                ffi::PyExc_TypeError,
-                &format!("{func}() missing required argument '{}'", names[i]),
-            ));
+        for (i, o) in out.iter().enumerate().take(required) {
+            if o.is_null() {
+                return Err(raise(
+                    ffi::PyExc_TypeError,
+                    &format!("{func}() missing required argument '{}'", names[i]),
+                ));
+            }
         }
+        Ok((out, rest))
     }
-    Ok((out, rest))
+}
+
+/// Stores keyword argument `key=v` in its slot of `out`.
+unsafe fn set_keyword(
+    func: &str,
+    names: &[&str],
+    out: &mut [*mut ffi::PyObject],
+    key: *mut ffi::PyObject,
+    v: *mut ffi::PyObject,
+) -> PyResult<()> {
+    let key = crate::cdata::conv::str_ref(key).unwrap_or_default();
+    match names.iter().position(|&x| x == key) {
+        Some(i) if !out[i].is_null() => Err(raise(
+            ffi::PyExc_TypeError,
+            &format!("{func}() got multiple values for argument '{key}'"),
+        )),
+        Some(i) => {
+            out[i] = v;
+            Ok(())
+        }
+        None => Err(raise(
+            ffi::PyExc_TypeError,
+            &format!("{func}() got an unexpected keyword argument '{key}'"),
+        )),
+    }
 }
 
 /// A type argument: a string (parsed), a CType, or (if `allow_cdata`) a
@@ -297,18 +447,11 @@ unsafe fn cdata_arg(
 
 // ---- new / cast / typeof ------------------------------------------------------------
 
-unsafe extern "C" fn ffi_new(
-    slf: *mut ffi::PyObject,
-    args: *mut ffi::PyObject,
-    kwargs: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    trampoline(|| {
-        let cx = cx_of(slf)?;
-        let (a, _) = parse("new", args, kwargs, &["cdecl", "init"], 1, false)?;
-        let tid = type_arg(cx, a[0], false)?;
-        let init = a[1];
-        new_value(cx, tid, init)
-    })
+unsafe fn ffi_new(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
+    let a = args.parse("new", &["cdecl", "init"], 1)?;
+    let tid = type_arg(cx, a[0], false)?;
+    let init = a[1];
+    new_value(cx, tid, init)
 }
 
 /// `ffi.new(T, init)` for a type already resolved.
@@ -379,17 +522,10 @@ pub(crate) unsafe fn new_value(
     }
 }
 
-unsafe extern "C" fn ffi_cast(
-    slf: *mut ffi::PyObject,
-    args: *mut ffi::PyObject,
-    kwargs: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    trampoline(|| {
-        let cx = cx_of(slf)?;
-        let (a, _) = parse("cast", args, kwargs, &["cdecl", "source"], 2, false)?;
-        let tid = type_arg(cx, a[0], false)?;
-        cast(cx, tid, a[1])
-    })
+unsafe fn ffi_cast(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
+    let a = args.parse("cast", &["cdecl", "source"], 2)?;
+    let tid = type_arg(cx, a[0], false)?;
+    cast(cx, tid, a[1])
 }
 
 /// The integer value of a cast source (CFFI's `_my_PyLong_AsUnsignedLongLong`
@@ -536,17 +672,10 @@ pub(crate) unsafe fn cast(
     }
 }
 
-unsafe extern "C" fn ffi_typeof(
-    slf: *mut ffi::PyObject,
-    args: *mut ffi::PyObject,
-    kwargs: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    trampoline(|| {
-        let cx = cx_of(slf)?;
-        let (a, _) = parse("typeof", args, kwargs, &["cdecl"], 1, false)?;
-        let tid = type_arg(cx, a[0], true)?;
-        Cx::ctype(cx, tid)
-    })
+unsafe fn ffi_typeof(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
+    let a = args.parse("typeof", &["cdecl"], 1)?;
+    let tid = type_arg(cx, a[0], true)?;
+    Cx::ctype(cx, tid)
 }
 
 unsafe fn size_of_arg(cx: *mut Cx, obj: *mut ffi::PyObject) -> PyResult<usize> {
@@ -573,36 +702,22 @@ unsafe fn size_of_arg(cx: *mut Cx, obj: *mut ffi::PyObject) -> PyResult<usize> {
     Ok(t.size)
 }
 
-unsafe extern "C" fn ffi_sizeof(
-    slf: *mut ffi::PyObject,
-    args: *mut ffi::PyObject,
-    kwargs: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    trampoline(|| {
-        let cx = cx_of(slf)?;
-        let (a, _) = parse("sizeof", args, kwargs, &["cdecl"], 1, false)?;
-        Ok(ffi::PyLong_FromSize_t(size_of_arg(cx, a[0])?))
-    })
+unsafe fn ffi_sizeof(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
+    let a = args.parse("sizeof", &["cdecl"], 1)?;
+    Ok(ffi::PyLong_FromSize_t(size_of_arg(cx, a[0])?))
 }
 
-unsafe extern "C" fn ffi_alignof(
-    slf: *mut ffi::PyObject,
-    args: *mut ffi::PyObject,
-    kwargs: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    trampoline(|| {
-        let cx = cx_of(slf)?;
-        let (a, _) = parse("alignof", args, kwargs, &["cdecl"], 1, false)?;
-        let tid = type_arg(cx, a[0], true)?;
-        let t = info(cx, tid);
-        if t.align == 0 || (t.size == 0 && !matches!(t.kind, TKind::Array { .. })) {
-            return Err(raise(
-                ffi::PyExc_ValueError,
-                &format!("ctype '{}' is of unknown alignment", t.name),
-            ));
-        }
-        Ok(ffi::PyLong_FromSize_t(t.align))
-    })
+unsafe fn ffi_alignof(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
+    let a = args.parse("alignof", &["cdecl"], 1)?;
+    let tid = type_arg(cx, a[0], true)?;
+    let t = info(cx, tid);
+    if t.align == 0 || (t.size == 0 && !matches!(t.kind, TKind::Array { .. })) {
+        return Err(raise(
+            ffi::PyExc_ValueError,
+            &format!("ctype '{}' is of unknown alignment", t.name),
+        ));
+    }
+    Ok(ffi::PyLong_FromSize_t(t.align))
 }
 
 /// CFFI's `_ffi_type_offsetof` chain: `(final type, offset)` of
@@ -673,68 +788,54 @@ unsafe fn offset_chain(
     Ok((tid, off as usize))
 }
 
-unsafe extern "C" fn ffi_offsetof(
-    slf: *mut ffi::PyObject,
-    args: *mut ffi::PyObject,
-    kwargs: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    trampoline(|| {
-        let cx = cx_of(slf)?;
-        let (a, rest) = parse("offsetof", args, kwargs, &["cdecl"], 1, true)?;
-        let tid = type_arg(cx, a[0], false)?;
-        if rest.is_empty() {
-            return Err(raise(
-                ffi::PyExc_TypeError,
-                "offsetof() expects at least 2 arguments",
-            ));
-        }
-        let (_, off) = offset_chain(cx, tid, &rest)?;
-        Ok(ffi::PyLong_FromSsize_t(off as isize))
-    })
+unsafe fn ffi_offsetof(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
+    let (a, rest) = args.parse_var("offsetof", &["cdecl"], 1)?;
+    let tid = type_arg(cx, a[0], false)?;
+    if rest.is_empty() {
+        return Err(raise(
+            ffi::PyExc_TypeError,
+            "offsetof() expects at least 2 arguments",
+        ));
+    }
+    let (_, off) = offset_chain(cx, tid, &rest)?;
+    Ok(ffi::PyLong_FromSsize_t(off as isize))
 }
 
-unsafe extern "C" fn ffi_addressof(
-    slf: *mut ffi::PyObject,
-    args: *mut ffi::PyObject,
-    kwargs: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    trampoline(|| {
-        let cx = cx_of(slf)?;
-        let (a, rest) = parse("addressof", args, kwargs, &["cdata"], 1, true)?;
-        if as_cdata(cx, a[0]).is_none() && rest.len() == 1 && ffi::PyUnicode_Check(rest[0]) != 0 {
-            // ffi.addressof(lib, "name"): a global's address or a function.
-            let ls = &*(*cx).ls;
-            let name = str_text(rest[0]).ok_or(PyErrSet)?;
-            let (what, ty, addr) = crate::libobj::address_of(ls, &name)
-                .map_err(|msg| raise(ffi::PyExc_AttributeError, &msg))?;
-            let tid = (&(*cx).reg.table_map)[ty as usize];
-            let t = match what {
-                crate::libobj::AddressOf::Global => (*cx).reg.pointer_to(tid),
-                crate::libobj::AddressOf::Function => tid,
-            };
-            return Ok(new_cdata(cx, t, addr as *mut u8, Own::None)?.into_ptr());
-        }
-        let cd = cdata_arg(cx, a[0], "addressof")?;
-        let t = info(cx, cd.tid);
-        let aggregate = matches!(t.kind, TKind::Record { .. } | TKind::Array { .. });
-        if rest.is_empty() && !aggregate {
-            return Err(raise(
-                ffi::PyExc_TypeError,
-                "expected a cdata struct/union/array object",
-            ));
-        }
-        if !aggregate && !matches!(t.kind, TKind::Pointer { .. }) {
-            return Err(raise(
-                ffi::PyExc_TypeError,
-                "expected a cdata struct/union/array/pointer object",
-            ));
-        }
-        let (ft, off) = offset_chain(cx, cd.tid, &rest)?;
-        let pt = (*cx).reg.pointer_to(ft);
-        ffi::Py_INCREF(a[0]);
-        let o = new_cdata(cx, pt, cd.data.wrapping_add(off), Own::Keep(a[0]))?;
-        Ok(o.into_ptr())
-    })
+unsafe fn ffi_addressof(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
+    let (a, rest) = args.parse_var("addressof", &["cdata"], 1)?;
+    if as_cdata(cx, a[0]).is_none() && rest.len() == 1 && ffi::PyUnicode_Check(rest[0]) != 0 {
+        // ffi.addressof(lib, "name"): a global's address or a function.
+        let ls = &*(*cx).ls;
+        let name = str_text(rest[0]).ok_or(PyErrSet)?;
+        let (what, ty, addr) = crate::libobj::address_of(ls, &name)
+            .map_err(|msg| raise(ffi::PyExc_AttributeError, &msg))?;
+        let tid = (&(*cx).reg.table_map)[ty as usize];
+        let t = match what {
+            crate::libobj::AddressOf::Global => (*cx).reg.pointer_to(tid),
+            crate::libobj::AddressOf::Function => tid,
+        };
+        return Ok(new_cdata(cx, t, addr as *mut u8, Own::None)?.into_ptr());
+    }
+    let cd = cdata_arg(cx, a[0], "addressof")?;
+    let t = info(cx, cd.tid);
+    let aggregate = matches!(t.kind, TKind::Record { .. } | TKind::Array { .. });
+    if rest.is_empty() && !aggregate {
+        return Err(raise(
+            ffi::PyExc_TypeError,
+            "expected a cdata struct/union/array object",
+        ));
+    }
+    if !aggregate && !matches!(t.kind, TKind::Pointer { .. }) {
+        return Err(raise(
+            ffi::PyExc_TypeError,
+            "expected a cdata struct/union/array/pointer object",
+        ));
+    }
+    let (ft, off) = offset_chain(cx, cd.tid, &rest)?;
+    let pt = (*cx).reg.pointer_to(ft);
+    ffi::Py_INCREF(a[0]);
+    let o = new_cdata(cx, pt, cd.data.wrapping_add(off), Own::Keep(a[0]))?;
+    Ok(o.into_ptr())
 }
 
 // ---- string / unpack -------------------------------------------------------------------
@@ -752,93 +853,86 @@ unsafe fn null_check(cd: &CDataObj, what: &str) -> PyResult<()> {
     Ok(())
 }
 
-unsafe extern "C" fn ffi_string(
-    slf: *mut ffi::PyObject,
-    args: *mut ffi::PyObject,
-    kwargs: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    trampoline(|| {
-        let cx = cx_of(slf)?;
-        let (a, _) = parse("string", args, kwargs, &["cdata", "maxlen"], 1, false)?;
-        let cd = cdata_arg(cx, a[0], "string")?;
-        let maxlen = if a[1].is_null() {
-            -1
-        } else {
-            let v = ffi::PyLong_AsSsize_t(a[1]);
-            if v == -1 && !ffi::PyErr_Occurred().is_null() {
-                return Err(PyErrSet);
+unsafe fn ffi_string(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
+    let a = args.parse("string", &["cdata", "maxlen"], 1)?;
+    let cd = cdata_arg(cx, a[0], "string")?;
+    let maxlen = if a[1].is_null() {
+        -1
+    } else {
+        let v = ffi::PyLong_AsSsize_t(a[1]);
+        if v == -1 && !ffi::PyErr_Occurred().is_null() {
+            return Err(PyErrSet);
+        }
+        v
+    };
+    let t = info(cx, cd.tid);
+    let (item, limit) = match t.kind {
+        TKind::Pointer { item } => {
+            null_check(cd, "string")?;
+            (item, if maxlen < 0 { isize::MAX } else { maxlen })
+        }
+        TKind::Array { item, .. } => {
+            let n = cd.length.max(0);
+            (item, if maxlen < 0 || maxlen > n { n } else { maxlen })
+        }
+        // Any one-byte character or integer is one byte (CFFI).
+        TKind::Prim(Prim::Char | Prim::SInt(1) | Prim::UInt(1)) => {
+            return Ok(ffi::PyBytes_FromStringAndSize(cd.data as *const _, 1))
+        }
+        TKind::Prim(Prim::WChar16 | Prim::WChar32) => {
+            return Ok(read(cx, cd.tid, cd.data, Read::Copy))
+        }
+        TKind::Enum { ref values, prim } => {
+            let v = Owned::check(read(cx, cd.tid, cd.data, Read::Copy))?;
+            let n = ffi::PyLong_AsLongLong(v.ptr()) as i128;
+            let _ = prim;
+            if let Some((name, _)) = values.iter().find(|(_, x)| *x == n) {
+                let s = cstring_lossy(name);
+                return Ok(ffi::PyUnicode_FromString(s.as_ptr()));
             }
-            v
-        };
-        let t = info(cx, cd.tid);
-        let (item, limit) = match t.kind {
-            TKind::Pointer { item } => {
-                null_check(cd, "string")?;
-                (item, if maxlen < 0 { isize::MAX } else { maxlen })
-            }
-            TKind::Array { item, .. } => {
-                let n = cd.length.max(0);
-                (item, if maxlen < 0 || maxlen > n { n } else { maxlen })
-            }
-            // Any one-byte character or integer is one byte (CFFI).
-            TKind::Prim(Prim::Char | Prim::SInt(1) | Prim::UInt(1)) => {
-                return Ok(ffi::PyBytes_FromStringAndSize(cd.data as *const _, 1))
-            }
-            TKind::Prim(Prim::WChar16 | Prim::WChar32) => {
-                return Ok(read(cx, cd.tid, cd.data, Read::Copy))
-            }
-            TKind::Enum { ref values, prim } => {
-                let v = Owned::check(read(cx, cd.tid, cd.data, Read::Copy))?;
-                let n = ffi::PyLong_AsLongLong(v.ptr()) as i128;
-                let _ = prim;
-                if let Some((name, _)) = values.iter().find(|(_, x)| *x == n) {
-                    let s = cstring_lossy(name);
-                    return Ok(ffi::PyUnicode_FromString(s.as_ptr()));
-                }
-                return Ok(ffi::PyObject_Str(v.ptr()));
-            }
-            _ => {
-                return Err(raise(
-                    ffi::PyExc_TypeError,
-                    &format!("string(): unexpected cdata '{}' argument", t.name),
-                ))
-            }
-        };
-        let it = info(cx, item);
-        match it.kind {
-            TKind::Prim(Prim::Char | Prim::SInt(1) | Prim::UInt(1)) | TKind::Void
-                if !matches!(it.kind, TKind::Void) =>
-            {
-                let mut n = 0isize;
-                while n < limit && *cd.data.offset(n) != 0 {
-                    n += 1;
-                }
-                Ok(ffi::PyBytes_FromStringAndSize(cd.data as *const _, n))
-            }
-            TKind::Prim(p @ (Prim::WChar16 | Prim::WChar32)) => {
-                let w = p.size() as isize;
-                let mut units = Vec::new();
-                let mut n = 0isize;
-                while n < limit {
-                    let u = if w == 2 {
-                        (cd.data.offset(n * 2) as *const u16).read_unaligned() as u32
-                    } else {
-                        (cd.data.offset(n * 4) as *const u32).read_unaligned()
-                    };
-                    if u == 0 {
-                        break;
-                    }
-                    units.push(u);
-                    n += 1;
-                }
-                wide_to_str(&units, p)
-            }
-            _ => Err(raise(
+            return Ok(ffi::PyObject_Str(v.ptr()));
+        }
+        _ => {
+            return Err(raise(
                 ffi::PyExc_TypeError,
                 &format!("string(): unexpected cdata '{}' argument", t.name),
-            )),
+            ))
         }
-    })
+    };
+    let it = info(cx, item);
+    match it.kind {
+        TKind::Prim(Prim::Char | Prim::SInt(1) | Prim::UInt(1)) | TKind::Void
+            if !matches!(it.kind, TKind::Void) =>
+        {
+            let mut n = 0isize;
+            while n < limit && *cd.data.offset(n) != 0 {
+                n += 1;
+            }
+            Ok(ffi::PyBytes_FromStringAndSize(cd.data as *const _, n))
+        }
+        TKind::Prim(p @ (Prim::WChar16 | Prim::WChar32)) => {
+            let w = p.size() as isize;
+            let mut units = Vec::new();
+            let mut n = 0isize;
+            while n < limit {
+                let u = if w == 2 {
+                    (cd.data.offset(n * 2) as *const u16).read_unaligned() as u32
+                } else {
+                    (cd.data.offset(n * 4) as *const u32).read_unaligned()
+                };
+                if u == 0 {
+                    break;
+                }
+                units.push(u);
+                n += 1;
+            }
+            wide_to_str(&units, p)
+        }
+        _ => Err(raise(
+            ffi::PyExc_TypeError,
+            &format!("string(): unexpected cdata '{}' argument", t.name),
+        )),
+    }
 }
 
 unsafe fn wide_to_str(units: &[u32], p: Prim) -> PyResult<*mut ffi::PyObject> {
@@ -866,77 +960,70 @@ unsafe fn wide_to_str(units: &[u32], p: Prim) -> PyResult<*mut ffi::PyObject> {
     ))
 }
 
-unsafe extern "C" fn ffi_unpack(
-    slf: *mut ffi::PyObject,
-    args: *mut ffi::PyObject,
-    kwargs: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    trampoline(|| {
-        let cx = cx_of(slf)?;
-        let (a, _) = parse("unpack", args, kwargs, &["cdata", "length"], 2, false)?;
-        let cd = cdata_arg(cx, a[0], "unpack")?;
-        let n = ffi::PyLong_AsSsize_t(a[1]);
-        if n == -1 && !ffi::PyErr_Occurred().is_null() {
-            return Err(PyErrSet);
+unsafe fn ffi_unpack(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
+    let a = args.parse("unpack", &["cdata", "length"], 2)?;
+    let cd = cdata_arg(cx, a[0], "unpack")?;
+    let n = ffi::PyLong_AsSsize_t(a[1]);
+    if n == -1 && !ffi::PyErr_Occurred().is_null() {
+        return Err(PyErrSet);
+    }
+    if n < 0 {
+        return Err(raise(ffi::PyExc_ValueError, "'length' cannot be negative"));
+    }
+    let t = info(cx, cd.tid);
+    let item = match t.kind {
+        TKind::Pointer { item } | TKind::Array { item, .. } => item,
+        _ => {
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                &format!("expected a pointer or array, got '{}'", t.name),
+            ))
         }
-        if n < 0 {
-            return Err(raise(ffi::PyExc_ValueError, "'length' cannot be negative"));
+    };
+    null_check(cd, "unpack")?;
+    let it = info(cx, item);
+    match it.kind {
+        TKind::Prim(Prim::Char) => {
+            return Ok(ffi::PyBytes_FromStringAndSize(cd.data as *const _, n))
         }
-        let t = info(cx, cd.tid);
-        let item = match t.kind {
-            TKind::Pointer { item } | TKind::Array { item, .. } => item,
-            _ => {
-                return Err(raise(
-                    ffi::PyExc_TypeError,
-                    &format!("expected a pointer or array, got '{}'", t.name),
-                ))
-            }
-        };
-        null_check(cd, "unpack")?;
-        let it = info(cx, item);
-        match it.kind {
-            TKind::Prim(Prim::Char) => {
-                return Ok(ffi::PyBytes_FromStringAndSize(cd.data as *const _, n))
-            }
-            TKind::Prim(p @ (Prim::WChar16 | Prim::WChar32)) => {
-                let w = p.size();
-                let units: Vec<u32> = (0..n as usize)
-                    .map(|i| {
-                        if w == 2 {
-                            (cd.data.add(i * 2) as *const u16).read_unaligned() as u32
-                        } else {
-                            (cd.data.add(i * 4) as *const u32).read_unaligned()
-                        }
-                    })
-                    .collect();
-                return wide_to_str(&units, p);
-            }
-            TKind::Void => {
-                return Err(raise(
-                    ffi::PyExc_ValueError,
-                    &format!("'{}' points to items of unknown size", t.name),
-                ))
-            }
-            _ => {}
+        TKind::Prim(p @ (Prim::WChar16 | Prim::WChar32)) => {
+            let w = p.size();
+            let units: Vec<u32> = (0..n as usize)
+                .map(|i| {
+                    if w == 2 {
+                        (cd.data.add(i * 2) as *const u16).read_unaligned() as u32
+                    } else {
+                        (cd.data.add(i * 4) as *const u32).read_unaligned()
+                    }
+                })
+                .collect();
+            return wide_to_str(&units, p);
         }
-        if it.size == 0 {
+        TKind::Void => {
             return Err(raise(
                 ffi::PyExc_ValueError,
                 &format!("'{}' points to items of unknown size", t.name),
-            ));
+            ))
         }
-        let list = Owned::check(ffi::PyList_New(n))?;
-        for i in 0..n {
-            let o = Owned::check(read(
-                cx,
-                item,
-                cd.data.add(i as usize * it.size),
-                Read::View(a[0]),
-            ))?;
-            ffi::PyList_SetItem(list.ptr(), i, o.into_ptr());
-        }
-        Ok(list.into_ptr())
-    })
+        _ => {}
+    }
+    if it.size == 0 {
+        return Err(raise(
+            ffi::PyExc_ValueError,
+            &format!("'{}' points to items of unknown size", t.name),
+        ));
+    }
+    let list = Owned::check(ffi::PyList_New(n))?;
+    for i in 0..n {
+        let o = Owned::check(read(
+            cx,
+            item,
+            cd.data.add(i as usize * it.size),
+            Read::View(a[0]),
+        ))?;
+        ffi::PyList_SetItem(list.ptr(), i, o.into_ptr());
+    }
+    Ok(list.into_ptr())
 }
 
 // ---- buffers -------------------------------------------------------------------------------
@@ -959,7 +1046,7 @@ pub(crate) unsafe extern "C" fn ffi_buffer_new(
                 "cembed: the module was cleared",
             ));
         }
-        let (a, _) = parse("buffer", args, kwargs, &["cdata", "size"], 1, false)?;
+        let a = CallArgs::tuple(args, kwargs).parse("buffer", &["cdata", "size"], 1)?;
         let cd = cdata_arg(cx, a[0], "buffer")?;
         let t = info(cx, cd.tid);
         let mut size = if a[1].is_null() {
@@ -1001,44 +1088,34 @@ pub(crate) unsafe extern "C" fn ffi_buffer_new(
     })
 }
 
-unsafe extern "C" fn ffi_from_buffer(
-    slf: *mut ffi::PyObject,
-    args: *mut ffi::PyObject,
-    kwargs: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    trampoline(|| {
-        let cx = cx_of(slf)?;
-        let (a, _) = parse(
-            "from_buffer",
-            args,
-            kwargs,
-            &["cdecl", "python_buffer", "require_writable"],
-            1,
-            false,
-        )?;
-        // from_buffer(obj) or from_buffer(cdecl, obj).
-        let (tid, obj) = if a[1].is_null()
-            || (ffi::PyUnicode_Check(a[0]) == 0
-                && ffi::Py_TYPE(a[0]) as *mut ffi::PyObject != (*cx).ctype_type)
-        {
-            if !a[1].is_null() && a[2].is_null() {
-                // from_buffer(obj, require_writable) positional
-                let t = (*cx)
-                    .reg
-                    .parse("char[]")
-                    .map_err(|e| Cx::raise_error(cx, &e))?;
-                return from_buffer(cx, t, a[0], a[1]);
-            }
+unsafe fn ffi_from_buffer(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
+    let a = args.parse(
+        "from_buffer",
+        &["cdecl", "python_buffer", "require_writable"],
+        1,
+    )?;
+    // from_buffer(obj) or from_buffer(cdecl, obj).
+    let (tid, obj) = if a[1].is_null()
+        || (ffi::PyUnicode_Check(a[0]) == 0
+            && ffi::Py_TYPE(a[0]) as *mut ffi::PyObject != (*cx).ctype_type)
+    {
+        if !a[1].is_null() && a[2].is_null() {
+            // from_buffer(obj, require_writable) positional
             let t = (*cx)
                 .reg
                 .parse("char[]")
                 .map_err(|e| Cx::raise_error(cx, &e))?;
-            (t, a[0])
-        } else {
-            (type_arg(cx, a[0], false)?, a[1])
-        };
-        from_buffer(cx, tid, obj, a[2])
-    })
+            return from_buffer(cx, t, a[0], a[1]);
+        }
+        let t = (*cx)
+            .reg
+            .parse("char[]")
+            .map_err(|e| Cx::raise_error(cx, &e))?;
+        (t, a[0])
+    } else {
+        (type_arg(cx, a[0], false)?, a[1])
+    };
+    from_buffer(cx, tid, obj, a[2])
 }
 
 unsafe fn from_buffer(
@@ -1132,153 +1209,111 @@ unsafe fn mem_operand(
     Ok(p)
 }
 
-unsafe extern "C" fn ffi_memmove(
-    slf: *mut ffi::PyObject,
-    args: *mut ffi::PyObject,
-    kwargs: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    trampoline(|| {
-        let cx = cx_of(slf)?;
-        let (a, _) = parse("memmove", args, kwargs, &["dest", "src", "n"], 3, false)?;
-        let n = ffi::PyLong_AsSsize_t(a[2]);
-        if n == -1 && !ffi::PyErr_Occurred().is_null() {
-            return Err(PyErrSet);
+unsafe fn ffi_memmove(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
+    let a = args.parse("memmove", &["dest", "src", "n"], 3)?;
+    let n = ffi::PyLong_AsSsize_t(a[2]);
+    if n == -1 && !ffi::PyErr_Occurred().is_null() {
+        return Err(PyErrSet);
+    }
+    if n < 0 {
+        return Err(raise(ffi::PyExc_ValueError, "negative size"));
+    }
+    let mut views = Vec::new();
+    let r = (|| {
+        let d = mem_operand(cx, a[0], true, &mut views)?;
+        let s = mem_operand(cx, a[1], false, &mut views)?;
+        if n > 0 {
+            std::ptr::copy(s, d, n as usize);
         }
-        if n < 0 {
-            return Err(raise(ffi::PyExc_ValueError, "negative size"));
-        }
-        let mut views = Vec::new();
-        let r = (|| {
-            let d = mem_operand(cx, a[0], true, &mut views)?;
-            let s = mem_operand(cx, a[1], false, &mut views)?;
-            if n > 0 {
-                std::ptr::copy(s, d, n as usize);
-            }
-            Ok(crate::py::new_ref(ffi::Py_None()))
-        })();
-        for mut v in views {
-            ffi::PyBuffer_Release(&mut v);
-        }
-        r
-    })
+        Ok(crate::py::new_ref(ffi::Py_None()))
+    })();
+    for mut v in views {
+        ffi::PyBuffer_Release(&mut v);
+    }
+    r
 }
 
 // ---- handles, gc, release ---------------------------------------------------------------
 
-unsafe extern "C" fn ffi_new_handle(
-    slf: *mut ffi::PyObject,
-    args: *mut ffi::PyObject,
-    kwargs: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    trampoline(|| {
-        let cx = cx_of(slf)?;
-        let (a, _) = parse("new_handle", args, kwargs, &["x"], 1, false)?;
-        let vp = (*cx)
-            .reg
-            .parse("void *")
-            .map_err(|e| Cx::raise_error(cx, &e))?;
-        let o = new_cdata(cx, vp, null_mut(), Own::Handle(crate::py::new_ref(a[0])))?;
-        // The handle's value is its own address: unique while it lives.
-        (*(o.ptr() as *mut CDataObj)).data = o.ptr() as *mut u8;
-        (*cx).handles.insert(o.ptr() as usize);
-        Ok(o.into_ptr())
-    })
+unsafe fn ffi_new_handle(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
+    let a = args.parse("new_handle", &["x"], 1)?;
+    let vp = (*cx)
+        .reg
+        .parse("void *")
+        .map_err(|e| Cx::raise_error(cx, &e))?;
+    let o = new_cdata(cx, vp, null_mut(), Own::Handle(crate::py::new_ref(a[0])))?;
+    // The handle's value is its own address: unique while it lives.
+    (*(o.ptr() as *mut CDataObj)).data = o.ptr() as *mut u8;
+    (*cx).handles.insert(o.ptr() as usize);
+    Ok(o.into_ptr())
 }
 
-unsafe extern "C" fn ffi_from_handle(
-    slf: *mut ffi::PyObject,
-    args: *mut ffi::PyObject,
-    kwargs: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    trampoline(|| {
-        let cx = cx_of(slf)?;
-        let (a, _) = parse("from_handle", args, kwargs, &["x"], 1, false)?;
-        let cd = cdata_arg(cx, a[0], "from_handle")?;
-        if !info(cx, cd.tid).is_ptr_like() {
-            return Err(raise(
-                ffi::PyExc_TypeError,
-                &format!(
-                    "expected a 'cdata' object with a 'void *' out of new_handle(), got '{}'",
-                    info(cx, cd.tid).name
-                ),
-            ));
-        }
-        if cd.data.is_null() {
-            return Err(raise(
-                ffi::PyExc_RuntimeError,
-                "cannot use from_handle() on NULL pointer",
-            ));
-        }
-        let addr = cd.data as usize;
-        if !(*cx).handles.contains(&addr) {
-            return Err(raise(
-                ffi::PyExc_RuntimeError,
-                "cembed: from_handle(): this pointer is not a live handle made by new_handle()",
-            ));
-        }
-        match handle_target(addr as *mut ffi::PyObject) {
-            Some(t) => Ok(crate::py::new_ref(t)),
-            None => Err(raise(
-                ffi::PyExc_RuntimeError,
-                "cembed: from_handle(): the handle was released",
-            )),
-        }
-    })
+unsafe fn ffi_from_handle(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
+    let a = args.parse("from_handle", &["x"], 1)?;
+    let cd = cdata_arg(cx, a[0], "from_handle")?;
+    if !info(cx, cd.tid).is_ptr_like() {
+        return Err(raise(
+            ffi::PyExc_TypeError,
+            &format!(
+                "expected a 'cdata' object with a 'void *' out of new_handle(), got '{}'",
+                info(cx, cd.tid).name
+            ),
+        ));
+    }
+    if cd.data.is_null() {
+        return Err(raise(
+            ffi::PyExc_RuntimeError,
+            "cannot use from_handle() on NULL pointer",
+        ));
+    }
+    let addr = cd.data as usize;
+    if !(*cx).handles.contains(&addr) {
+        return Err(raise(
+            ffi::PyExc_RuntimeError,
+            "cembed: from_handle(): this pointer is not a live handle made by new_handle()",
+        ));
+    }
+    match handle_target(addr as *mut ffi::PyObject) {
+        Some(t) => Ok(crate::py::new_ref(t)),
+        None => Err(raise(
+            ffi::PyExc_RuntimeError,
+            "cembed: from_handle(): the handle was released",
+        )),
+    }
 }
 
-unsafe extern "C" fn ffi_gc(
-    slf: *mut ffi::PyObject,
-    args: *mut ffi::PyObject,
-    kwargs: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    trampoline(|| {
-        let cx = cx_of(slf)?;
-        let (a, _) = parse(
-            "gc",
-            args,
-            kwargs,
-            &["cdata", "destructor", "size"],
-            2,
-            false,
-        )?;
-        let cd = cdata_arg(cx, a[0], "gc")?;
-        if a[1] == ffi::Py_None() {
-            // ffi.gc(p, None): detach a previous destructor.
-            let c = cd as *const CDataObj as *mut CDataObj;
-            if let Own::Gc { .. } = (*c).own {
-                if let Own::Gc { orig, destructor } = std::mem::replace(&mut (*c).own, Own::None) {
-                    ffi::Py_DECREF(destructor);
-                    (*c).own = Own::Keep(orig);
-                }
+unsafe fn ffi_gc(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
+    let a = args.parse("gc", &["cdata", "destructor", "size"], 2)?;
+    let cd = cdata_arg(cx, a[0], "gc")?;
+    if a[1] == ffi::Py_None() {
+        // ffi.gc(p, None): detach a previous destructor.
+        let c = cd as *const CDataObj as *mut CDataObj;
+        if let Own::Gc { .. } = (*c).own {
+            if let Own::Gc { orig, destructor } = std::mem::replace(&mut (*c).own, Own::None) {
+                ffi::Py_DECREF(destructor);
+                (*c).own = Own::Keep(orig);
             }
-            return Ok(crate::py::new_ref(ffi::Py_None()));
         }
-        let o = new_cdata(
-            cx,
-            cd.tid,
-            cd.data,
-            Own::Gc {
-                orig: crate::py::new_ref(a[0]),
-                destructor: crate::py::new_ref(a[1]),
-            },
-        )?;
-        (*(o.ptr() as *mut CDataObj)).length = cd.length;
-        Ok(o.into_ptr())
-    })
+        return Ok(crate::py::new_ref(ffi::Py_None()));
+    }
+    let o = new_cdata(
+        cx,
+        cd.tid,
+        cd.data,
+        Own::Gc {
+            orig: crate::py::new_ref(a[0]),
+            destructor: crate::py::new_ref(a[1]),
+        },
+    )?;
+    (*(o.ptr() as *mut CDataObj)).length = cd.length;
+    Ok(o.into_ptr())
 }
 
-unsafe extern "C" fn ffi_release(
-    slf: *mut ffi::PyObject,
-    args: *mut ffi::PyObject,
-    kwargs: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    trampoline(|| {
-        let cx = cx_of(slf)?;
-        let (a, _) = parse("release", args, kwargs, &["cdata"], 1, false)?;
-        let cd = cdata_arg(cx, a[0], "release")?;
-        release(cd as *const CDataObj as *mut CDataObj)?;
-        Ok(crate::py::new_ref(ffi::Py_None()))
-    })
+unsafe fn ffi_release(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
+    let a = args.parse("release", &["cdata"], 1)?;
+    let cd = cdata_arg(cx, a[0], "release")?;
+    release(cd as *const CDataObj as *mut CDataObj)?;
+    Ok(crate::py::new_ref(ffi::Py_None()))
 }
 
 // ---- init_once, list_types, getctype ---------------------------------------------------
@@ -1363,173 +1398,145 @@ unsafe fn once_entry(d: *mut ffi::PyObject, tag: *mut ffi::PyObject) -> PyResult
     )))
 }
 
-unsafe extern "C" fn ffi_init_once(
-    slf: *mut ffi::PyObject,
-    args: *mut ffi::PyObject,
-    kwargs: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    trampoline(|| {
-        let cx = cx_of(slf)?;
-        let (a, _) = parse("init_once", args, kwargs, &["func", "tag"], 2, false)?;
-        let (func, tag) = (a[0], a[1]);
-        let d = Owned::from_borrowed((*cx).init_once);
-        let me = std::thread::current().id();
-        // Take the tag's lock, or return the recorded result (perhaps after
-        // waiting for another thread to record it).
-        let slot = loop {
-            let slot = match once_entry(d.ptr(), tag)? {
-                OnceEntry::Done(r) => return Ok(crate::py::new_ref(r)),
-                OnceEntry::Pending(slot) => slot,
-            };
-            let mine = {
-                let mut running = slot.running.lock().unwrap_or_else(|e| e.into_inner());
-                match *running {
-                    None => {
-                        *running = Some(me);
-                        true
-                    }
-                    Some(t) if t == me => {
-                        return Err(raise(
-                            ffi::PyExc_RuntimeError,
-                            "ffi.init_once() called again for the same tag from inside its \
-                             own function (this would wait for itself forever)",
-                        ));
-                    }
-                    Some(_) => false,
-                }
-            };
-            if mine {
-                break slot;
-            }
-            // Another thread runs the function: wait without the GIL, then
-            // look again (it may have failed, and then this thread runs it).
-            let ts = ffi::PyEval_SaveThread();
-            {
-                let mut running = slot.running.lock().unwrap_or_else(|e| e.into_inner());
-                while running.is_some() {
-                    running = slot.done.wait(running).unwrap_or_else(|e| e.into_inner());
-                }
-            }
-            ffi::PyEval_RestoreThread(ts);
+unsafe fn ffi_init_once(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
+    let a = args.parse("init_once", &["func", "tag"], 2)?;
+    let (func, tag) = (a[0], a[1]);
+    let d = Owned::from_borrowed((*cx).init_once);
+    let me = std::thread::current().id();
+    // Take the tag's lock, or return the recorded result (perhaps after
+    // waiting for another thread to record it).
+    let slot = loop {
+        let slot = match once_entry(d.ptr(), tag)? {
+            OnceEntry::Done(r) => return Ok(crate::py::new_ref(r)),
+            OnceEntry::Pending(slot) => slot,
         };
-        let r = Owned::new(ffi::PyObject_CallNoArgs(func));
-        let recorded = match &r {
-            Some(r) => {
-                let tup = Owned::check(ffi::PyTuple_Pack(2, ffi::Py_True(), r.ptr()));
-                match tup {
-                    Ok(t) => ffi::PyDict_SetItem(d.ptr(), tag, t.ptr()) == 0,
-                    Err(_) => false,
+        let mine = {
+            let mut running = slot.running.lock().unwrap_or_else(|e| e.into_inner());
+            match *running {
+                None => {
+                    *running = Some(me);
+                    true
                 }
+                Some(t) if t == me => {
+                    return Err(raise(
+                        ffi::PyExc_RuntimeError,
+                        "ffi.init_once() called again for the same tag from inside its \
+                         own function (this would wait for itself forever)",
+                    ));
+                }
+                Some(_) => false,
             }
-            None => false,
         };
-        // Wake the waiters whatever happened: on failure the next one runs
-        // the function itself, as in CFFI.
-        *slot.running.lock().unwrap_or_else(|e| e.into_inner()) = None;
-        slot.done.notify_all();
-        match (r, recorded) {
-            (Some(r), true) => Ok(r.into_ptr()),
-            _ => Err(PyErrSet),
+        if mine {
+            break slot;
         }
-    })
+        // Another thread runs the function: wait without the GIL, then
+        // look again (it may have failed, and then this thread runs it).
+        let ts = ffi::PyEval_SaveThread();
+        {
+            let mut running = slot.running.lock().unwrap_or_else(|e| e.into_inner());
+            while running.is_some() {
+                running = slot.done.wait(running).unwrap_or_else(|e| e.into_inner());
+            }
+        }
+        ffi::PyEval_RestoreThread(ts);
+    };
+    let r = Owned::new(ffi::PyObject_CallNoArgs(func));
+    let recorded = match &r {
+        Some(r) => {
+            let tup = Owned::check(ffi::PyTuple_Pack(2, ffi::Py_True(), r.ptr()));
+            match tup {
+                Ok(t) => ffi::PyDict_SetItem(d.ptr(), tag, t.ptr()) == 0,
+                Err(_) => false,
+            }
+        }
+        None => false,
+    };
+    // Wake the waiters whatever happened: on failure the next one runs
+    // the function itself, as in CFFI.
+    *slot.running.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    slot.done.notify_all();
+    match (r, recorded) {
+        (Some(r), true) => Ok(r.into_ptr()),
+        _ => Err(PyErrSet),
+    }
 }
 
-unsafe extern "C" fn ffi_list_types(
-    slf: *mut ffi::PyObject,
-    args: *mut ffi::PyObject,
-    kwargs: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    trampoline(|| {
-        let cx = cx_of(slf)?;
-        parse("list_types", args, kwargs, &[], 0, false)?;
-        let reg = &(*cx).reg;
-        let mut tds: Vec<&str> = reg.typedefs.iter().map(|(n, _)| n.as_str()).collect();
-        tds.sort();
-        tds.dedup();
-        let mut structs = Vec::new();
-        let mut unions = Vec::new();
-        for &tid in &reg.table_map {
-            let t = reg.info(tid);
-            if let TKind::Record { union, .. } = t.kind {
-                if let Some(tag) = t.name.strip_prefix("struct ") {
-                    if !tag.starts_with('$') {
-                        structs.push(tag);
-                    }
-                } else if let Some(tag) = t.name.strip_prefix("union ") {
-                    if !tag.starts_with('$') {
-                        unions.push(tag);
-                    }
+unsafe fn ffi_list_types(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
+    args.parse("list_types", &[], 0)?;
+    let reg = &(*cx).reg;
+    let mut tds: Vec<&str> = reg.typedefs.iter().map(|(n, _)| n.as_str()).collect();
+    tds.sort();
+    tds.dedup();
+    let mut structs = Vec::new();
+    let mut unions = Vec::new();
+    for &tid in &reg.table_map {
+        let t = reg.info(tid);
+        if let TKind::Record { union, .. } = t.kind {
+            if let Some(tag) = t.name.strip_prefix("struct ") {
+                if !tag.starts_with('$') {
+                    structs.push(tag);
                 }
-                let _ = union;
+            } else if let Some(tag) = t.name.strip_prefix("union ") {
+                if !tag.starts_with('$') {
+                    unions.push(tag);
+                }
             }
+            let _ = union;
         }
-        for v in [&mut structs, &mut unions] {
-            v.sort();
-            v.dedup();
+    }
+    for v in [&mut structs, &mut unions] {
+        v.sort();
+        v.dedup();
+    }
+    let mk = |v: &[&str]| -> PyResult<Owned> {
+        let l = Owned::check(ffi::PyList_New(0))?;
+        for s in v {
+            let o = Owned::check(ffi::PyUnicode_FromStringAndSize(
+                s.as_ptr() as *const _,
+                s.len() as _,
+            ))?;
+            ffi::PyList_Append(l.ptr(), o.ptr());
         }
-        let mk = |v: &[&str]| -> PyResult<Owned> {
-            let l = Owned::check(ffi::PyList_New(0))?;
-            for s in v {
-                let o = Owned::check(ffi::PyUnicode_FromStringAndSize(
-                    s.as_ptr() as *const _,
-                    s.len() as _,
-                ))?;
-                ffi::PyList_Append(l.ptr(), o.ptr());
-            }
-            Ok(l)
-        };
-        let (a, b, c) = (mk(&tds)?, mk(&structs)?, mk(&unions)?);
-        Ok(ffi::PyTuple_Pack(3, a.ptr(), b.ptr(), c.ptr()))
-    })
+        Ok(l)
+    };
+    let (a, b, c) = (mk(&tds)?, mk(&structs)?, mk(&unions)?);
+    Ok(ffi::PyTuple_Pack(3, a.ptr(), b.ptr(), c.ptr()))
 }
 
-unsafe extern "C" fn ffi_getctype(
-    slf: *mut ffi::PyObject,
-    args: *mut ffi::PyObject,
-    kwargs: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    trampoline(|| {
-        let cx = cx_of(slf)?;
-        let (a, _) = parse(
-            "getctype",
-            args,
-            kwargs,
-            &["cdecl", "replace_with"],
-            1,
-            false,
-        )?;
-        let tid = type_arg(cx, a[0], false)?;
-        let t = info(cx, tid);
-        let mut repl = if a[1].is_null() {
-            String::new()
+unsafe fn ffi_getctype(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
+    let a = args.parse("getctype", &["cdecl", "replace_with"], 1)?;
+    let tid = type_arg(cx, a[0], false)?;
+    let t = info(cx, tid);
+    let mut repl = if a[1].is_null() {
+        String::new()
+    } else {
+        str_text(a[1]).ok_or(PyErrSet)?
+    };
+    let repl_trim = repl.trim().to_string();
+    if !repl_trim.is_empty() {
+        // CFFI: a space before a name, and parentheses around a
+        // pointer declarator inserted before an array/function part.
+        let starts_ptr = repl_trim.starts_with('*');
+        let after_is_suffix = t.name[t.name_pos..].starts_with(['[', '(']);
+        repl = if starts_ptr && after_is_suffix {
+            format!("({repl_trim})")
         } else {
-            str_text(a[1]).ok_or(PyErrSet)?
+            repl_trim
         };
-        let repl_trim = repl.trim().to_string();
-        if !repl_trim.is_empty() {
-            // CFFI: a space before a name, and parentheses around a
-            // pointer declarator inserted before an array/function part.
-            let starts_ptr = repl_trim.starts_with('*');
-            let after_is_suffix = t.name[t.name_pos..].starts_with(['[', '(']);
-            repl = if starts_ptr && after_is_suffix {
-                format!("({repl_trim})")
-            } else {
-                repl_trim
-            };
-            if !repl.starts_with(['[', '(']) {
-                repl = format!(" {repl}");
-            }
-        } else {
-            repl.clear();
+        if !repl.starts_with(['[', '(']) {
+            repl = format!(" {repl}");
         }
-        let mut s = String::new();
-        s.push_str(&t.name[..t.name_pos]);
-        s.push_str(&repl);
-        s.push_str(&t.name[t.name_pos..]);
-        // "int *" + " x" -> "int * x": CFFI gives "int * x".
-        let cs = cstring_lossy(&s);
-        Ok(ffi::PyUnicode_FromString(cs.as_ptr()))
-    })
+    } else {
+        repl.clear();
+    }
+    let mut s = String::new();
+    s.push_str(&t.name[..t.name_pos]);
+    s.push_str(&repl);
+    s.push_str(&t.name[t.name_pos..]);
+    // "int *" + " x" -> "int * x": CFFI gives "int * x".
+    let cs = cstring_lossy(&s);
+    Ok(ffi::PyUnicode_FromString(cs.as_ptr()))
 }
 
 // ---- attributes ----------------------------------------------------------------------------

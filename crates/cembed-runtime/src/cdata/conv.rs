@@ -83,6 +83,24 @@ pub(crate) unsafe fn read(cx: *mut Cx, tid: Tid, src: *const u8, how: Read) -> *
     }
 }
 
+/// The text of a `str` without copying it (CPython caches the UTF-8 form
+/// in the object; for ASCII it is the object's own data), for the hot
+/// lookups (`p.x`, keyword names) that `py::str_text` would allocate a
+/// `String` for. `None` (exception set) if `obj` has no UTF-8 form.
+///
+/// # Safety
+/// GIL held; `obj` a `str`, alive for `'a`.
+pub(crate) unsafe fn str_ref<'a>(obj: *mut ffi::PyObject) -> Option<&'a str> {
+    let mut len: ffi::Py_ssize_t = 0;
+    let p = ffi::PyUnicode_AsUTF8AndSize(obj, &mut len);
+    if p.is_null() {
+        return None;
+    }
+    let bytes = std::slice::from_raw_parts(p as *const u8, len as usize);
+    // CPython's UTF-8 form is valid UTF-8 (it refuses lone surrogates).
+    std::str::from_utf8(bytes).ok()
+}
+
 /// `obj` as a cdata, if it is one of this module's.
 pub(crate) unsafe fn as_cdata(cx: *mut Cx, obj: *mut ffi::PyObject) -> Option<&'static CDataObj> {
     if ffi::Py_TYPE(obj) as *mut ffi::PyObject == (*cx).cdata_type {

@@ -241,7 +241,25 @@ pub(crate) unsafe fn new_cdata(cx: *mut Cx, tid: Tid, data: *mut u8, own: Own) -
             return Err(e);
         }
     };
-    let o = ffi::PyType_GenericAlloc(tp, 0);
+    // Not `PyType_GenericAlloc`: it zeroes the object (every field is
+    // written below) and always links it into the GC. A cdata that holds no
+    // Python reference of its own (a pointer value, memory it owns) cannot
+    // be part of a reference cycle: its only references are its type and
+    // its CType, and neither refers to instances. Leaving it untracked saves
+    // the GC link/unlink on every pointer passed to Python (the call path);
+    // one that keeps an object alive (`Keep`, `Gc`, `Handle`, `Buffer`) is
+    // tracked, so the GC can traverse it. `own` never goes from the first
+    // group to the second after creation (`ffi.gc(p, None)` turns a `Gc`
+    // into a `Keep`; `release` into `None`), and an untracked instance of a
+    // GC type is valid (CPython untracks tuples and dicts the same way;
+    // `PyObject_GC_UnTrack` in dealloc accepts it).
+    let track = match own {
+        Own::None | Own::Alloc { .. } => false,
+        Own::Keep(_) | Own::Gc { .. } | Own::Handle(_) | Own::Buffer(_) => true,
+    };
+    // Also counts the allocation for the GC's generation 0 and takes a
+    // reference to the heap type (`PyObject_Init`), as GenericAlloc does.
+    let o = ffi::_PyObject_GC_New(tp);
     if o.is_null() {
         ffi::Py_DECREF(ctype);
         drop_own(own);
@@ -269,6 +287,9 @@ pub(crate) unsafe fn new_cdata(cx: *mut Cx, tid: Tid, data: *mut u8, own: Own) -
             released: false,
         },
     );
+    if track {
+        ffi::PyObject_GC_Track(o as *mut c_void);
+    }
     Ok(Owned::new(o).expect("non-null"))
 }
 
@@ -1126,7 +1147,7 @@ unsafe extern "C" fn cdata_getattro(
     obj_guard(|| {
         let c = cd(slf);
         if let Some((rt, base, via_ptr)) = record_of(c) {
-            let n = crate::py::str_text(name).ok_or(PyErrSet)?;
+            let n = conv::str_ref(name).ok_or(PyErrSet)?;
             if let Some(f) = find_field(rt, &n) {
                 if via_ptr && base.is_null() {
                     return Err(raise(
@@ -1169,7 +1190,7 @@ unsafe extern "C" fn cdata_setattro(
     guard(-1, || {
         let c = cd(slf);
         if let Some((rt, base, via_ptr)) = record_of(c) {
-            let n = crate::py::str_text(name).ok_or(PyErrSet)?;
+            let n = conv::str_ref(name).ok_or(PyErrSet)?;
             if let Some(f) = find_field(rt, &n) {
                 if value.is_null() {
                     return Err(raise(

@@ -96,7 +96,7 @@ unsafe fn invoke(es: &ExternState, args: *mut *mut c_void, result: *mut c_void) 
     let mut argv = [std::mem::MaybeUninit::<*mut ffi::PyObject>::uninit(); INLINE_ARGS + 1];
     let argp = argv.as_mut_ptr() as *mut *mut ffi::PyObject;
     for i in 0..n {
-        let o = (plan.to_py[i])(*args.add(i), plan.conv[i]);
+        let o = (plan.to_py[i])(*args.add(i), &plan.conv[i]);
         if o.is_null() {
             return arg_failed(es, f, argp.add(1), i, result);
         }

@@ -6,7 +6,7 @@
 //! `def_extern` (see [`ffi_methods`]); they reach the module's data model
 //! through the type's module.
 
-use crate::cdata::conv::{as_cdata, is_void_ptr, read, write, Read};
+use crate::cdata::conv::{as_cdata, is_void_ptr, read, str_ref, write, Read};
 use crate::cdata::object::{
     handle_target, new_buffer, new_cdata, release, set_length, CDataObj, CTypeObj, Own, TypeKindObj,
 };
@@ -20,34 +20,39 @@ use std::ffi::{c_void, CStr};
 use std::ptr::null_mut;
 use std::sync::OnceLock;
 
-/// What CPython calls for a `METH_FASTCALL | METH_KEYWORDS` method.
-type FastMeth = unsafe extern "C" fn(
-    *mut ffi::PyObject,
-    *const *mut ffi::PyObject,
-    ffi::Py_ssize_t,
-    *mut ffi::PyObject,
-) -> *mut ffi::PyObject;
+/// How CPython calls one `ffi` method. Each has the calling convention of
+/// its CFFI counterpart (`ffi_obj.c`), so CPython itself raises CFFI's
+/// argument-count errors ("FFI.sizeof() takes exactly one argument (2
+/// given)", "FFI.cast() takes no keyword arguments"), and none builds an
+/// argument tuple per call (CFFI's `METH_VARARGS` does; here it is
+/// `METH_FASTCALL`).
+#[derive(Clone, Copy)]
+enum Entry {
+    /// `METH_FASTCALL | METH_KEYWORDS`: CFFI's `METH_VARARGS |
+    /// METH_KEYWORDS` methods, parsed by [`CallArgs::parse`].
+    Keywords(ffi::PyCFunctionFastWithKeywords),
+    /// `METH_FASTCALL`: CFFI's positional-only `METH_VARARGS` methods.
+    Positional(ffi::PyCFunctionFast),
+    /// `METH_O`.
+    One(ffi::PyCFunction),
+    /// `METH_NOARGS`.
+    NoArgs(ffi::PyCFunction),
+}
 
-/// A method's body: the module's data model context and the arguments.
-type Body = unsafe fn(*mut Cx, CallArgs) -> PyResult<*mut ffi::PyObject>;
-
-/// The one prologue of every `ffi` method: the entry point CPython calls,
-/// the panic guard, and the context found from `self` (the FFI object,
-/// whose type belongs to the module). Each method is only its [`Body`].
+/// The one prologue of every `ffi` method: the panic guard and the module's
+/// data model context, found from `self` (the FFI object, whose type
+/// belongs to the module). The entry macros below wrap a body in it, so
+/// each method is only its body.
 #[inline(always)]
 unsafe fn enter(
     slf: *mut ffi::PyObject,
-    args: *const *mut ffi::PyObject,
-    nargs: ffi::Py_ssize_t,
-    kwnames: *mut ffi::PyObject,
-    body: Body,
+    body: impl FnOnce(*mut Cx) -> PyResult<*mut ffi::PyObject>,
 ) -> *mut ffi::PyObject {
-    trampoline(|| body(cx_of(slf)?, CallArgs::fast(args, nargs, kwnames)))
+    trampoline(|| body(cx_of(slf)?))
 }
 
-/// The `FastMeth` entry point running `body` (one function per body, so
-/// the body is a direct, inlinable call).
-macro_rules! fast {
+/// `body(cx, args: CallArgs)` as a `METH_FASTCALL | METH_KEYWORDS` method.
+macro_rules! keywords {
     ($body:path) => {{
         unsafe extern "C" fn entry(
             slf: *mut ffi::PyObject,
@@ -55,11 +60,59 @@ macro_rules! fast {
             nargs: ffi::Py_ssize_t,
             kwnames: *mut ffi::PyObject,
         ) -> *mut ffi::PyObject {
-            // SAFETY: called by CPython as a METH_FASTCALL | METH_KEYWORDS
-            // method of the FFI type, with the GIL held.
-            unsafe { enter(slf, args, nargs, kwnames, $body) }
+            // SAFETY: CPython calls this with the GIL held and the
+            // arguments of a METH_FASTCALL | METH_KEYWORDS method.
+            unsafe { enter(slf, |cx| $body(cx, CallArgs::fast(args, nargs, kwnames))) }
         }
-        entry as FastMeth
+        Entry::Keywords(entry)
+    }};
+}
+
+/// `body(cx, args: &[*mut PyObject])` as a `METH_FASTCALL` method.
+macro_rules! positional {
+    ($body:path) => {{
+        unsafe extern "C" fn entry(
+            slf: *mut ffi::PyObject,
+            args: *mut *mut ffi::PyObject,
+            nargs: ffi::Py_ssize_t,
+        ) -> *mut ffi::PyObject {
+            // SAFETY: CPython calls this with the GIL held and `nargs`
+            // arguments at `args` (METH_FASTCALL).
+            unsafe {
+                enter(slf, |cx| {
+                    $body(cx, CallArgs::fast(args, nargs, null_mut()).pos)
+                })
+            }
+        }
+        Entry::Positional(entry)
+    }};
+}
+
+/// `body(cx, arg)` as a `METH_O` method.
+macro_rules! one {
+    ($body:path) => {{
+        unsafe extern "C" fn entry(
+            slf: *mut ffi::PyObject,
+            arg: *mut ffi::PyObject,
+        ) -> *mut ffi::PyObject {
+            // SAFETY: CPython calls this with the GIL held (METH_O).
+            unsafe { enter(slf, |cx| $body(cx, arg)) }
+        }
+        Entry::One(entry)
+    }};
+}
+
+/// `body(cx)` as a `METH_NOARGS` method.
+macro_rules! no_args {
+    ($body:path) => {{
+        unsafe extern "C" fn entry(
+            slf: *mut ffi::PyObject,
+            _unused: *mut ffi::PyObject,
+        ) -> *mut ffi::PyObject {
+            // SAFETY: CPython calls this with the GIL held (METH_NOARGS).
+            unsafe { enter(slf, |cx| $body(cx)) }
+        }
+        Entry::NoArgs(entry)
     }};
 }
 
@@ -69,83 +122,83 @@ struct Table<T>(Box<[T]>);
 unsafe impl<T> Sync for Table<T> {}
 unsafe impl<T> Send for Table<T> {}
 
-const fn m(
-    name: &'static CStr,
-    f: FastMeth,
-    doc: &'static CStr,
-) -> (&'static CStr, FastMeth, &'static CStr) {
-    (name, f, doc)
-}
-
-const METHODS: &[(&CStr, FastMeth, &CStr)] = &[
-    m(
+const METHODS: &[(&CStr, Entry, &CStr)] = &[
+    (
         c"new",
-        fast!(ffi_new),
+        keywords!(ffi_new),
         c"new(cdecl, init=None) -> owning cdata",
     ),
-    m(c"cast", fast!(ffi_cast), c"cast(cdecl, value) -> cdata"),
-    m(
+    (
+        c"cast",
+        positional!(ffi_cast),
+        c"cast(cdecl, value) -> cdata",
+    ),
+    (
         c"typeof",
-        fast!(ffi_typeof),
+        one!(ffi_typeof),
         c"typeof(cdecl_or_cdata) -> ctype",
     ),
-    m(
+    (
         c"sizeof",
-        fast!(ffi_sizeof),
+        one!(ffi_sizeof),
         c"sizeof(cdecl_or_cdata) -> int",
     ),
-    m(c"alignof", fast!(ffi_alignof), c"alignof(cdecl) -> int"),
-    m(
+    (c"alignof", one!(ffi_alignof), c"alignof(cdecl) -> int"),
+    (
         c"offsetof",
-        fast!(ffi_offsetof),
+        positional!(ffi_offsetof),
         c"offsetof(cdecl, *fields_or_indexes) -> int",
     ),
-    m(
+    (
         c"string",
-        fast!(ffi_string),
+        keywords!(ffi_string),
         c"string(cdata, maxlen=-1) -> bytes or str",
     ),
-    m(
+    (
         c"unpack",
-        fast!(ffi_unpack),
+        keywords!(ffi_unpack),
         c"unpack(cdata, length) -> bytes, str or list",
     ),
-    m(
+    (
         c"from_buffer",
-        fast!(ffi_from_buffer),
+        keywords!(ffi_from_buffer),
         c"from_buffer([cdecl,] obj, require_writable=False)",
     ),
-    m(c"memmove", fast!(ffi_memmove), c"memmove(dest, src, n)"),
-    m(
+    (c"memmove", keywords!(ffi_memmove), c"memmove(dest, src, n)"),
+    (
         c"addressof",
-        fast!(ffi_addressof),
+        positional!(ffi_addressof),
         c"addressof(cdata, *fields_or_indexes) -> pointer cdata",
     ),
-    m(
+    (
         c"new_handle",
-        fast!(ffi_new_handle),
+        one!(ffi_new_handle),
         c"new_handle(obj) -> 'void *' cdata",
     ),
-    m(
+    (
         c"from_handle",
-        fast!(ffi_from_handle),
+        one!(ffi_from_handle),
         c"from_handle(p) -> the object",
     ),
-    m(
+    (
         c"gc",
-        fast!(ffi_gc),
+        keywords!(ffi_gc),
         c"gc(cdata, destructor, size=0) -> cdata",
     ),
-    m(c"release", fast!(ffi_release), c"release(cdata)"),
-    m(c"init_once", fast!(ffi_init_once), c"init_once(func, tag)"),
-    m(
+    (c"release", one!(ffi_release), c"release(cdata)"),
+    (
+        c"init_once",
+        keywords!(ffi_init_once),
+        c"init_once(func, tag)",
+    ),
+    (
         c"list_types",
-        fast!(ffi_list_types),
+        no_args!(ffi_list_types),
         c"list_types() -> (typedefs, structs, unions)",
     ),
-    m(
+    (
         c"getctype",
-        fast!(ffi_getctype),
+        keywords!(ffi_getctype),
         c"getctype(cdecl, replace_with='') -> str",
     ),
 ];
@@ -163,13 +216,25 @@ pub(crate) fn ffi_methods(base: *const ffi::PyMethodDef) -> *const ffi::PyMethod
                 p = p.add(1);
             }
         }
-        for &(name, f, doc) in METHODS {
+        for &(name, entry, doc) in METHODS {
+            let (ml_meth, ml_flags) = match entry {
+                Entry::Keywords(f) => (
+                    ffi::PyMethodDefPointer {
+                        PyCFunctionFastWithKeywords: f,
+                    },
+                    ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
+                ),
+                Entry::Positional(f) => (
+                    ffi::PyMethodDefPointer { PyCFunctionFast: f },
+                    ffi::METH_FASTCALL,
+                ),
+                Entry::One(f) => (ffi::PyMethodDefPointer { PyCFunction: f }, ffi::METH_O),
+                Entry::NoArgs(f) => (ffi::PyMethodDefPointer { PyCFunction: f }, ffi::METH_NOARGS),
+            };
             v.push(ffi::PyMethodDef {
                 ml_name: name.as_ptr(),
-                ml_meth: ffi::PyMethodDefPointer {
-                    PyCFunctionFastWithKeywords: f,
-                },
-                ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
+                ml_meth,
+                ml_flags,
                 ml_doc: doc.as_ptr(),
             });
         }
@@ -311,87 +376,138 @@ impl<'a> CallArgs<'a> {
     }
 
     /// The arguments named `names` (positional or keyword; NULL when
-    /// absent), the first `required` mandatory, nothing else accepted.
+    /// absent), the first `required` mandatory. The checks and their
+    /// messages are CPython's `PyArg_ParseTupleAndKeywords`, which CFFI's
+    /// methods use, in the same order (so the same mistake gets the same
+    /// error): too many, a missing required one (in order), one given by
+    /// name and position, an unknown keyword (in call order).
     unsafe fn parse<const N: usize>(
         &self,
         func: &str,
         names: &[&str; N],
         required: usize,
     ) -> PyResult<[*mut ffi::PyObject; N]> {
-        if self.pos.len() > N {
+        let npos = self.pos.len();
+        let mut left = self.kw_len();
+        if npos + left > N {
             return Err(raise(
                 ffi::PyExc_TypeError,
                 &format!(
-                    "{func}() takes at most {N} arguments ({} given)",
-                    self.pos.len()
+                    "{func}() takes at most {N} {}argument{} ({} given)",
+                    if npos == 0 { "keyword " } else { "" },
+                    if N == 1 { "" } else { "s" },
+                    npos + left
                 ),
             ));
         }
-        self.parse_var(func, names, required).map(|(out, _)| out)
-    }
-
-    /// Like [`CallArgs::parse`], and the positionals after the named ones
-    /// (`*rest`).
-    unsafe fn parse_var<const N: usize>(
-        &self,
-        func: &str,
-        names: &[&str; N],
-        required: usize,
-    ) -> PyResult<([*mut ffi::PyObject; N], &'a [*mut ffi::PyObject])> {
         let mut out = [null_mut(); N];
-        let k = self.pos.len().min(N);
-        out[..k].copy_from_slice(&self.pos[..k]);
-        let rest = &self.pos[k..];
-        match self.kw {
-            Kw::None => {}
-            Kw::Names(kwnames, values) => {
-                for (i, &v) in values.iter().enumerate() {
-                    let key = ffi::PyTuple_GET_ITEM(kwnames, i as ffi::Py_ssize_t);
-                    set_keyword(func, names, &mut out, key, v)?;
+        for (i, (o, name)) in out.iter_mut().zip(names).enumerate() {
+            if i < npos {
+                *o = self.pos[i];
+            } else if left > 0 {
+                *o = self.keyword(name);
+                if !o.is_null() {
+                    left -= 1;
                 }
             }
-            Kw::Dict(kwargs) => {
-                let mut pos: ffi::Py_ssize_t = 0;
-                let (mut key, mut v) = (null_mut(), null_mut());
-                while ffi::PyDict_Next(kwargs, &mut pos, &mut key, &mut v) != 0 {
-                    set_keyword(func, names, &mut out, key, v)?;
-                }
-            }
-        }
-        for (i, o) in out.iter().enumerate().take(required) {
-            if o.is_null() {
+            if o.is_null() && i < required {
                 return Err(raise(
                     ffi::PyExc_TypeError,
-                    &format!("{func}() missing required argument '{}'", names[i]),
+                    &format!(
+                        "{func}() missing required argument '{name}' (pos {})",
+                        i + 1
+                    ),
                 ));
             }
         }
-        Ok((out, rest))
-    }
-}
-
-/// Stores keyword argument `key=v` in its slot of `out`.
-unsafe fn set_keyword(
-    func: &str,
-    names: &[&str],
-    out: &mut [*mut ffi::PyObject],
-    key: *mut ffi::PyObject,
-    v: *mut ffi::PyObject,
-) -> PyResult<()> {
-    let key = crate::cdata::conv::str_ref(key).unwrap_or_default();
-    match names.iter().position(|&x| x == key) {
-        Some(i) if !out[i].is_null() => Err(raise(
-            ffi::PyExc_TypeError,
-            &format!("{func}() got multiple values for argument '{key}'"),
-        )),
-        Some(i) => {
-            out[i] = v;
-            Ok(())
+        if left == 0 {
+            return Ok(out);
         }
-        None => Err(raise(
-            ffi::PyExc_TypeError,
-            &format!("{func}() got an unexpected keyword argument '{key}'"),
-        )),
+        for (i, name) in names.iter().enumerate().take(npos) {
+            if !self.keyword(name).is_null() {
+                return Err(raise(
+                    ffi::PyExc_TypeError,
+                    &format!(
+                        "argument for {func}() given by name ('{name}') and position ({})",
+                        i + 1
+                    ),
+                ));
+            }
+        }
+        let mut bad = None;
+        self.each_keyword(|key| {
+            let k = str_ref(key).unwrap_or_default();
+            if bad.is_none() && !names.contains(&k) {
+                bad = Some(key);
+            }
+        });
+        match bad {
+            Some(key) => Err(raise(
+                ffi::PyExc_TypeError,
+                &format!(
+                    "'{}' is an invalid keyword argument for {func}()",
+                    str_ref(key).unwrap_or_default()
+                ),
+            )),
+            // Unreachable: `left` counts keywords that match no name.
+            None => Ok(out),
+        }
+    }
+
+    fn kw_len(&self) -> usize {
+        match self.kw {
+            Kw::None => 0,
+            Kw::Names(_, values) => values.len(),
+            // SAFETY: a dict, alive for 'a.
+            Kw::Dict(d) => unsafe { ffi::PyDict_Size(d) as usize },
+        }
+    }
+
+    /// The value of keyword argument `name` (NULL: not given).
+    unsafe fn keyword(&self, name: &str) -> *mut ffi::PyObject {
+        match self.kw {
+            Kw::None => null_mut(),
+            Kw::Names(kwnames, values) => {
+                for (i, &v) in values.iter().enumerate() {
+                    let key = ffi::PyTuple_GET_ITEM(kwnames, i as ffi::Py_ssize_t);
+                    if str_ref(key) == Some(name) {
+                        return v;
+                    }
+                }
+                null_mut()
+            }
+            Kw::Dict(d) => {
+                let mut found = null_mut();
+                let mut pos: ffi::Py_ssize_t = 0;
+                let (mut key, mut v) = (null_mut(), null_mut());
+                while ffi::PyDict_Next(d, &mut pos, &mut key, &mut v) != 0 {
+                    if str_ref(key) == Some(name) {
+                        found = v;
+                        break;
+                    }
+                }
+                found
+            }
+        }
+    }
+
+    /// Calls `f` with each keyword name, in call order.
+    unsafe fn each_keyword(&self, mut f: impl FnMut(*mut ffi::PyObject)) {
+        match self.kw {
+            Kw::None => {}
+            Kw::Names(kwnames, values) => {
+                for i in 0..values.len() {
+                    f(ffi::PyTuple_GET_ITEM(kwnames, i as ffi::Py_ssize_t));
+                }
+            }
+            Kw::Dict(d) => {
+                let mut pos: ffi::Py_ssize_t = 0;
+                let (mut key, mut v) = (null_mut(), null_mut());
+                while ffi::PyDict_Next(d, &mut pos, &mut key, &mut v) != 0 {
+                    f(key);
+                }
+            }
+        }
     }
 }
 
@@ -522,8 +638,13 @@ pub(crate) unsafe fn new_value(
     }
 }
 
-unsafe fn ffi_cast(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
-    let a = args.parse("cast", &["cdecl", "source"], 2)?;
+unsafe fn ffi_cast(cx: *mut Cx, a: &[*mut ffi::PyObject]) -> PyResult<*mut ffi::PyObject> {
+    if a.len() != 2 {
+        return Err(raise(
+            ffi::PyExc_TypeError,
+            &format!("cast() takes exactly 2 arguments ({} given)", a.len()),
+        ));
+    }
     let tid = type_arg(cx, a[0], false)?;
     cast(cx, tid, a[1])
 }
@@ -672,9 +793,8 @@ pub(crate) unsafe fn cast(
     }
 }
 
-unsafe fn ffi_typeof(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
-    let a = args.parse("typeof", &["cdecl"], 1)?;
-    let tid = type_arg(cx, a[0], true)?;
+unsafe fn ffi_typeof(cx: *mut Cx, cdecl: *mut ffi::PyObject) -> PyResult<*mut ffi::PyObject> {
+    let tid = type_arg(cx, cdecl, true)?;
     Cx::ctype(cx, tid)
 }
 
@@ -702,14 +822,12 @@ unsafe fn size_of_arg(cx: *mut Cx, obj: *mut ffi::PyObject) -> PyResult<usize> {
     Ok(t.size)
 }
 
-unsafe fn ffi_sizeof(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
-    let a = args.parse("sizeof", &["cdecl"], 1)?;
-    Ok(ffi::PyLong_FromSize_t(size_of_arg(cx, a[0])?))
+unsafe fn ffi_sizeof(cx: *mut Cx, cdecl: *mut ffi::PyObject) -> PyResult<*mut ffi::PyObject> {
+    Ok(ffi::PyLong_FromSize_t(size_of_arg(cx, cdecl)?))
 }
 
-unsafe fn ffi_alignof(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
-    let a = args.parse("alignof", &["cdecl"], 1)?;
-    let tid = type_arg(cx, a[0], true)?;
+unsafe fn ffi_alignof(cx: *mut Cx, cdecl: *mut ffi::PyObject) -> PyResult<*mut ffi::PyObject> {
+    let tid = type_arg(cx, cdecl, true)?;
     let t = info(cx, tid);
     if t.align == 0 || (t.size == 0 && !matches!(t.kind, TKind::Array { .. })) {
         return Err(raise(
@@ -788,21 +906,32 @@ unsafe fn offset_chain(
     Ok((tid, off as usize))
 }
 
-unsafe fn ffi_offsetof(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
-    let (a, rest) = args.parse_var("offsetof", &["cdecl"], 1)?;
-    let tid = type_arg(cx, a[0], false)?;
+unsafe fn ffi_offsetof(cx: *mut Cx, a: &[*mut ffi::PyObject]) -> PyResult<*mut ffi::PyObject> {
+    let [cdecl, rest @ ..] = a else {
+        return Err(raise(
+            ffi::PyExc_TypeError,
+            "offsetof() expects at least 2 arguments",
+        ));
+    };
     if rest.is_empty() {
         return Err(raise(
             ffi::PyExc_TypeError,
             "offsetof() expects at least 2 arguments",
         ));
     }
-    let (_, off) = offset_chain(cx, tid, &rest)?;
+    let tid = type_arg(cx, *cdecl, false)?;
+    let (_, off) = offset_chain(cx, tid, rest)?;
     Ok(ffi::PyLong_FromSsize_t(off as isize))
 }
 
-unsafe fn ffi_addressof(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
-    let (a, rest) = args.parse_var("addressof", &["cdata"], 1)?;
+unsafe fn ffi_addressof(cx: *mut Cx, args: &[*mut ffi::PyObject]) -> PyResult<*mut ffi::PyObject> {
+    let [first, rest @ ..] = args else {
+        return Err(raise(
+            ffi::PyExc_TypeError,
+            "addressof() expects at least 1 argument",
+        ));
+    };
+    let a = [*first];
     if as_cdata(cx, a[0]).is_none() && rest.len() == 1 && ffi::PyUnicode_Check(rest[0]) != 0 {
         // ffi.addressof(lib, "name"): a global's address or a function.
         let ls = &*(*cx).ls;
@@ -831,7 +960,7 @@ unsafe fn ffi_addressof(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObj
             "expected a cdata struct/union/array/pointer object",
         ));
     }
-    let (ft, off) = offset_chain(cx, cd.tid, &rest)?;
+    let (ft, off) = offset_chain(cx, cd.tid, rest)?;
     let pt = (*cx).reg.pointer_to(ft);
     ffi::Py_INCREF(a[0]);
     let o = new_cdata(cx, pt, cd.data.wrapping_add(off), Own::Keep(a[0]))?;
@@ -904,11 +1033,14 @@ unsafe fn ffi_string(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject
         TKind::Prim(Prim::Char | Prim::SInt(1) | Prim::UInt(1)) | TKind::Void
             if !matches!(it.kind, TKind::Void) =>
         {
-            let mut n = 0isize;
-            while n < limit && *cd.data.offset(n) != 0 {
-                n += 1;
-            }
-            Ok(ffi::PyBytes_FromStringAndSize(cd.data as *const _, n))
+            // libc's vectorised scan (reads nothing past the terminator or
+            // the limit), not a byte loop: ~200 instructions less for a
+            // 43-byte string.
+            let n = libc::strnlen(cd.data as *const libc::c_char, limit as usize);
+            Ok(ffi::PyBytes_FromStringAndSize(
+                cd.data as *const _,
+                n as isize,
+            ))
         }
         TKind::Prim(p @ (Prim::WChar16 | Prim::WChar32)) => {
             let w = p.size() as isize;
@@ -1235,8 +1367,8 @@ unsafe fn ffi_memmove(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObjec
 
 // ---- handles, gc, release ---------------------------------------------------------------
 
-unsafe fn ffi_new_handle(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
-    let a = args.parse("new_handle", &["x"], 1)?;
+unsafe fn ffi_new_handle(cx: *mut Cx, x: *mut ffi::PyObject) -> PyResult<*mut ffi::PyObject> {
+    let a = [x];
     let vp = (*cx)
         .reg
         .parse("void *")
@@ -1248,8 +1380,8 @@ unsafe fn ffi_new_handle(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyOb
     Ok(o.into_ptr())
 }
 
-unsafe fn ffi_from_handle(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
-    let a = args.parse("from_handle", &["x"], 1)?;
+unsafe fn ffi_from_handle(cx: *mut Cx, x: *mut ffi::PyObject) -> PyResult<*mut ffi::PyObject> {
+    let a = [x];
     let cd = cdata_arg(cx, a[0], "from_handle")?;
     if !info(cx, cd.tid).is_ptr_like() {
         return Err(raise(
@@ -1309,8 +1441,8 @@ unsafe fn ffi_gc(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
     Ok(o.into_ptr())
 }
 
-unsafe fn ffi_release(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
-    let a = args.parse("release", &["cdata"], 1)?;
+unsafe fn ffi_release(cx: *mut Cx, cdata: *mut ffi::PyObject) -> PyResult<*mut ffi::PyObject> {
+    let a = [cdata];
     let cd = cdata_arg(cx, a[0], "release")?;
     release(cd as *const CDataObj as *mut CDataObj)?;
     Ok(crate::py::new_ref(ffi::Py_None()))
@@ -1462,8 +1594,7 @@ unsafe fn ffi_init_once(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObj
     }
 }
 
-unsafe fn ffi_list_types(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
-    args.parse("list_types", &[], 0)?;
+unsafe fn ffi_list_types(cx: *mut Cx) -> PyResult<*mut ffi::PyObject> {
     let reg = &(*cx).reg;
     let mut tds: Vec<&str> = reg.typedefs.iter().map(|(n, _)| n.as_str()).collect();
     tds.sort();

@@ -1148,7 +1148,7 @@ unsafe extern "C" fn cdata_getattro(
         let c = cd(slf);
         if let Some((rt, base, via_ptr)) = record_of(c) {
             let n = conv::str_ref(name).ok_or(PyErrSet)?;
-            if let Some(f) = find_field(rt, &n) {
+            if let Some(f) = find_field(rt, n) {
                 if via_ptr && base.is_null() {
                     return Err(raise(
                         ffi::PyExc_RuntimeError,
@@ -1191,7 +1191,7 @@ unsafe extern "C" fn cdata_setattro(
         let c = cd(slf);
         if let Some((rt, base, via_ptr)) = record_of(c) {
             let n = conv::str_ref(name).ok_or(PyErrSet)?;
-            if let Some(f) = find_field(rt, &n) {
+            if let Some(f) = find_field(rt, n) {
                 if value.is_null() {
                     return Err(raise(
                         ffi::PyExc_AttributeError,

@@ -20,19 +20,17 @@ use std::ffi::{c_void, CStr};
 use std::ptr::null_mut;
 use std::sync::OnceLock;
 
-/// How CPython calls one `ffi` method. Each has the calling convention of
-/// its CFFI counterpart (`ffi_obj.c`), so CPython itself raises CFFI's
-/// argument-count errors ("FFI.sizeof() takes exactly one argument (2
-/// given)", "FFI.cast() takes no keyword arguments"), and none builds an
-/// argument tuple per call (CFFI's `METH_VARARGS` does; here it is
-/// `METH_FASTCALL`).
+/// How CPython calls one `ffi` method. Each behaves as its CFFI counterpart
+/// (`ffi_obj.c`) does, argument errors included ("FFI.sizeof() takes
+/// exactly one argument (2 given)", "cast() takes no keyword arguments"),
+/// but none builds an argument tuple per call (CFFI's `METH_VARARGS`
+/// methods do; here they are `METH_FASTCALL`).
 #[derive(Clone, Copy)]
 enum Entry {
-    /// `METH_FASTCALL | METH_KEYWORDS`: CFFI's `METH_VARARGS |
-    /// METH_KEYWORDS` methods, parsed by [`CallArgs::parse`].
+    /// `METH_FASTCALL | METH_KEYWORDS`: CFFI's `METH_VARARGS` methods,
+    /// with keywords ([`CallArgs::parse`]) or without
+    /// ([`CallArgs::positional`]).
     Keywords(ffi::PyCFunctionFastWithKeywords),
-    /// `METH_FASTCALL`: CFFI's positional-only `METH_VARARGS` methods.
-    Positional(ffi::PyCFunctionFast),
     /// `METH_O`.
     One(ffi::PyCFunction),
     /// `METH_NOARGS`.
@@ -68,23 +66,27 @@ macro_rules! keywords {
     }};
 }
 
-/// `body(cx, args: &[*mut PyObject])` as a `METH_FASTCALL` method.
+/// `body(cx, args: &[*mut PyObject])` for method `$name`, which takes no
+/// keyword arguments. Not plain `METH_FASTCALL`: CPython's message for
+/// that names the type ("FFI.cast() takes no keyword arguments"), CFFI's
+/// (`METH_VARARGS`) does not.
 macro_rules! positional {
-    ($body:path) => {{
+    ($name:literal, $body:path) => {{
         unsafe extern "C" fn entry(
             slf: *mut ffi::PyObject,
-            args: *mut *mut ffi::PyObject,
+            args: *const *mut ffi::PyObject,
             nargs: ffi::Py_ssize_t,
+            kwnames: *mut ffi::PyObject,
         ) -> *mut ffi::PyObject {
-            // SAFETY: CPython calls this with the GIL held and `nargs`
-            // arguments at `args` (METH_FASTCALL).
+            // SAFETY: CPython calls this with the GIL held and the
+            // arguments of a METH_FASTCALL | METH_KEYWORDS method.
             unsafe {
                 enter(slf, |cx| {
-                    $body(cx, CallArgs::fast(args, nargs, null_mut()).pos)
+                    $body(cx, CallArgs::fast(args, nargs, kwnames).positional($name)?)
                 })
             }
         }
-        Entry::Positional(entry)
+        Entry::Keywords(entry)
     }};
 }
 
@@ -130,7 +132,7 @@ const METHODS: &[(&CStr, Entry, &CStr)] = &[
     ),
     (
         c"cast",
-        positional!(ffi_cast),
+        positional!("cast", ffi_cast),
         c"cast(cdecl, value) -> cdata",
     ),
     (
@@ -146,7 +148,7 @@ const METHODS: &[(&CStr, Entry, &CStr)] = &[
     (c"alignof", one!(ffi_alignof), c"alignof(cdecl) -> int"),
     (
         c"offsetof",
-        positional!(ffi_offsetof),
+        positional!("offsetof", ffi_offsetof),
         c"offsetof(cdecl, *fields_or_indexes) -> int",
     ),
     (
@@ -167,7 +169,7 @@ const METHODS: &[(&CStr, Entry, &CStr)] = &[
     (c"memmove", keywords!(ffi_memmove), c"memmove(dest, src, n)"),
     (
         c"addressof",
-        positional!(ffi_addressof),
+        positional!("addressof", ffi_addressof),
         c"addressof(cdata, *fields_or_indexes) -> pointer cdata",
     ),
     (
@@ -223,10 +225,6 @@ pub(crate) fn ffi_methods(base: *const ffi::PyMethodDef) -> *const ffi::PyMethod
                         PyCFunctionFastWithKeywords: f,
                     },
                     ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
-                ),
-                Entry::Positional(f) => (
-                    ffi::PyMethodDefPointer { PyCFunctionFast: f },
-                    ffi::METH_FASTCALL,
                 ),
                 Entry::One(f) => (ffi::PyMethodDefPointer { PyCFunction: f }, ffi::METH_O),
                 Entry::NoArgs(f) => (ffi::PyMethodDefPointer { PyCFunction: f }, ffi::METH_NOARGS),
@@ -375,12 +373,28 @@ impl<'a> CallArgs<'a> {
         }
     }
 
+    /// The positional arguments of a method taking no keywords.
+    fn positional(&self, name: &str) -> PyResult<&'a [*mut ffi::PyObject]> {
+        if self.kw_len() != 0 {
+            // SAFETY: called from a method, with the GIL held.
+            return Err(unsafe {
+                raise(
+                    ffi::PyExc_TypeError,
+                    &format!("{name}() takes no keyword arguments"),
+                )
+            });
+        }
+        Ok(self.pos)
+    }
+
     /// The arguments named `names` (positional or keyword; NULL when
     /// absent), the first `required` mandatory. The checks and their
     /// messages are CPython's `PyArg_ParseTupleAndKeywords`, which CFFI's
     /// methods use, in the same order (so the same mistake gets the same
     /// error): too many, a missing required one (in order), one given by
-    /// name and position, an unknown keyword (in call order).
+    /// name and position, an unknown keyword (in call order). `func` is the
+    /// name in the messages: "string()", or "function" for the CFFI methods
+    /// whose format string gives none (`init_once`, `memmove`).
     unsafe fn parse<const N: usize>(
         &self,
         func: &str,
@@ -393,7 +407,7 @@ impl<'a> CallArgs<'a> {
             return Err(raise(
                 ffi::PyExc_TypeError,
                 &format!(
-                    "{func}() takes at most {N} {}argument{} ({} given)",
+                    "{func} takes at most {N} {}argument{} ({} given)",
                     if npos == 0 { "keyword " } else { "" },
                     if N == 1 { "" } else { "s" },
                     npos + left
@@ -413,10 +427,7 @@ impl<'a> CallArgs<'a> {
             if o.is_null() && i < required {
                 return Err(raise(
                     ffi::PyExc_TypeError,
-                    &format!(
-                        "{func}() missing required argument '{name}' (pos {})",
-                        i + 1
-                    ),
+                    &format!("{func} missing required argument '{name}' (pos {})", i + 1),
                 ));
             }
         }
@@ -428,7 +439,7 @@ impl<'a> CallArgs<'a> {
                 return Err(raise(
                     ffi::PyExc_TypeError,
                     &format!(
-                        "argument for {func}() given by name ('{name}') and position ({})",
+                        "argument for {func} given by name ('{name}') and position ({})",
                         i + 1
                     ),
                 ));
@@ -445,7 +456,7 @@ impl<'a> CallArgs<'a> {
             Some(key) => Err(raise(
                 ffi::PyExc_TypeError,
                 &format!(
-                    "'{}' is an invalid keyword argument for {func}()",
+                    "'{}' is an invalid keyword argument for {func}",
                     str_ref(key).unwrap_or_default()
                 ),
             )),
@@ -564,7 +575,7 @@ unsafe fn cdata_arg(
 // ---- new / cast / typeof ------------------------------------------------------------
 
 unsafe fn ffi_new(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
-    let a = args.parse("new", &["cdecl", "init"], 1)?;
+    let a = args.parse("new()", &["cdecl", "init"], 1)?;
     let tid = type_arg(cx, a[0], false)?;
     let init = a[1];
     new_value(cx, tid, init)
@@ -983,7 +994,7 @@ unsafe fn null_check(cd: &CDataObj, what: &str) -> PyResult<()> {
 }
 
 unsafe fn ffi_string(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
-    let a = args.parse("string", &["cdata", "maxlen"], 1)?;
+    let a = args.parse("string()", &["cdata", "maxlen"], 1)?;
     let cd = cdata_arg(cx, a[0], "string")?;
     let maxlen = if a[1].is_null() {
         -1
@@ -1093,7 +1104,7 @@ unsafe fn wide_to_str(units: &[u32], p: Prim) -> PyResult<*mut ffi::PyObject> {
 }
 
 unsafe fn ffi_unpack(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
-    let a = args.parse("unpack", &["cdata", "length"], 2)?;
+    let a = args.parse("unpack()", &["cdata", "length"], 2)?;
     let cd = cdata_arg(cx, a[0], "unpack")?;
     let n = ffi::PyLong_AsSsize_t(a[1]);
     if n == -1 && !ffi::PyErr_Occurred().is_null() {
@@ -1178,7 +1189,7 @@ pub(crate) unsafe extern "C" fn ffi_buffer_new(
                 "cembed: the module was cleared",
             ));
         }
-        let a = CallArgs::tuple(args, kwargs).parse("buffer", &["cdata", "size"], 1)?;
+        let a = CallArgs::tuple(args, kwargs).parse("buffer()", &["cdata", "size"], 1)?;
         let cd = cdata_arg(cx, a[0], "buffer")?;
         let t = info(cx, cd.tid);
         let mut size = if a[1].is_null() {
@@ -1222,7 +1233,7 @@ pub(crate) unsafe extern "C" fn ffi_buffer_new(
 
 unsafe fn ffi_from_buffer(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
     let a = args.parse(
-        "from_buffer",
+        "from_buffer()",
         &["cdecl", "python_buffer", "require_writable"],
         1,
     )?;
@@ -1342,7 +1353,7 @@ unsafe fn mem_operand(
 }
 
 unsafe fn ffi_memmove(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
-    let a = args.parse("memmove", &["dest", "src", "n"], 3)?;
+    let a = args.parse("function", &["dest", "src", "n"], 3)?;
     let n = ffi::PyLong_AsSsize_t(a[2]);
     if n == -1 && !ffi::PyErr_Occurred().is_null() {
         return Err(PyErrSet);
@@ -1415,7 +1426,7 @@ unsafe fn ffi_from_handle(cx: *mut Cx, x: *mut ffi::PyObject) -> PyResult<*mut f
 }
 
 unsafe fn ffi_gc(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
-    let a = args.parse("gc", &["cdata", "destructor", "size"], 2)?;
+    let a = args.parse("gc()", &["cdata", "destructor", "size"], 2)?;
     let cd = cdata_arg(cx, a[0], "gc")?;
     if a[1] == ffi::Py_None() {
         // ffi.gc(p, None): detach a previous destructor.
@@ -1531,7 +1542,7 @@ unsafe fn once_entry(d: *mut ffi::PyObject, tag: *mut ffi::PyObject) -> PyResult
 }
 
 unsafe fn ffi_init_once(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
-    let a = args.parse("init_once", &["func", "tag"], 2)?;
+    let a = args.parse("function", &["func", "tag"], 2)?;
     let (func, tag) = (a[0], a[1]);
     let d = Owned::from_borrowed((*cx).init_once);
     let me = std::thread::current().id();
@@ -1636,7 +1647,7 @@ unsafe fn ffi_list_types(cx: *mut Cx) -> PyResult<*mut ffi::PyObject> {
 }
 
 unsafe fn ffi_getctype(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
-    let a = args.parse("getctype", &["cdecl", "replace_with"], 1)?;
+    let a = args.parse("getctype()", &["cdecl", "replace_with"], 1)?;
     let tid = type_arg(cx, a[0], false)?;
     let t = info(cx, tid);
     let mut repl = if a[1].is_null() {

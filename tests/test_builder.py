@@ -62,6 +62,10 @@ INIT_SAMPLES = [
     "    a = 1\n  b = 2\n",          # not all lines share the indent
     "\n    \n    print('hi')",       # no trailing newline
     "",
+    "\t\n\tx = 1\n\ty = 2\n",         # tabs
+    "  \r\n  x = 1\r\n",               # CRLF
+    "\u00a0\nx = 1\n",                 # a non-ASCII space before the first newline
+    "   x = 1\n",                       # leading blanks, no newline before
 ]
 
 
@@ -78,6 +82,18 @@ def test_init_code_is_normalised_exactly_like_cffi(src):
         return
     ours.embedding_init_code(src)
     assert ours._embedding == theirs._embedding
+
+
+def test_the_runtime_build_entry_takes_a_dict():
+    # The builder's request goes to the runtime as a dict (no json module);
+    # anything JSON cannot hold is refused with where it is.
+    from cembed import _runtime
+    with pytest.raises(TypeError, match="must be a dict, not str"):
+        _runtime.build("{}")
+    with pytest.raises(TypeError, match=r'request\["options"\]\["x"\] is a set'):
+        _runtime.build({"action": "check", "options": {"x": {1}}})
+    r = _runtime.build({"action": "explode", "module_name": "m"})
+    assert r["ok"] is False and r["kind"] == "usage", r
 
 
 def test_init_code_syntax_error_is_raised_at_build_time():

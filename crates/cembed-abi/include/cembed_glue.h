@@ -81,12 +81,13 @@
 #  define CEMBED_ENTRY
 #endif
 
-/* On x86-64 System V (ELF) an exported function is a four-instruction
- * stub: shift the integer argument registers up by one, load the
- * descriptor's address into the first, jump (a tail call: the helper
- * returns straight to the caller). Codegen only emits a stub for a
- * signature where this is exactly the helper's calling convention (all
- * arguments in registers, result in a register) and a C wrapper otherwise;
+/* On x86-64 System V and on AArch64 (ELF: Linux, the BSDs) an exported
+ * function is a stub of a few instructions: shift the integer argument
+ * registers up by one, load the descriptor's address into the first, jump
+ * (a tail call: the helper returns straight to the caller). Codegen only
+ * emits a stub for a signature where this is exactly the helper's calling
+ * convention in both ABIs (at most 5 integer and 8 floating-point arguments,
+ * all in registers; the result in a register), and a C wrapper otherwise;
  * -DCEMBED_NO_ASM_ENTRIES selects the C wrappers everywhere. The point is
  * build time: gcc spends a quarter of a millisecond on even an empty C
  * function, the assembler microseconds on a stub. */
@@ -127,6 +128,36 @@
             "\t.long " #desc " - . - 4\n"                                  \
             "\t.byte 0xe9\n"                /* jmp helper */               \
             "\t.long " #helper " - . - 4\n"                                \
+            "\t.cfi_endproc\n"                                             \
+            "\t.size " #name ", .-" #name "\n"                             \
+            "\t.popsection\n");
+#elif defined(__aarch64__) && !defined(__ILP32__) && defined(__ELF__) && \
+    defined(__GNUC__) && !defined(CEMBED_NO_ASM_ENTRIES)
+#  define CEMBED_ASM_ENTRIES 1
+#  if defined(__ARM_FEATURE_BTI_DEFAULT) && __ARM_FEATURE_BTI_DEFAULT
+#    define CEMBED_ASM_BTI "\thint #34\n"   /* bti c: an indirect-call target */
+#  else
+#    define CEMBED_ASM_BTI ""
+#  endif
+/* Highest register first, so that nothing is overwritten before it moves. */
+#  define CEMBED_ASM_SHIFT0 ""
+#  define CEMBED_ASM_SHIFT1 "\tmov x1, x0\n"
+#  define CEMBED_ASM_SHIFT2 "\tmov x2, x1\n" CEMBED_ASM_SHIFT1
+#  define CEMBED_ASM_SHIFT3 "\tmov x3, x2\n" CEMBED_ASM_SHIFT2
+#  define CEMBED_ASM_SHIFT4 "\tmov x4, x3\n" CEMBED_ASM_SHIFT3
+#  define CEMBED_ASM_SHIFT5 "\tmov x5, x4\n" CEMBED_ASM_SHIFT4
+#  define CEMBED_ASM_ENTRY(name, desc, helper, shift)                     \
+    __asm__("\t.pushsection .text\n"                                       \
+            "\t.globl " #name "\n"                                         \
+            "\t.type " #name ", %function\n"                               \
+            "\t.p2align 2\n"                                               \
+            #name ":\n"                                                    \
+            "\t.cfi_startproc\n"                                           \
+            CEMBED_ASM_BTI                                                 \
+            shift                                                          \
+            "\tadrp x0, " #desc "\n"                                       \
+            "\tadd x0, x0, :lo12:" #desc "\n"                              \
+            "\tb " #helper "\n"                                            \
             "\t.cfi_endproc\n"                                             \
             "\t.size " #name ", .-" #name "\n"                             \
             "\t.popsection\n");

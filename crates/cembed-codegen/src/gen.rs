@@ -14,8 +14,8 @@ use crate::spell::{Namer, RecordSpelling, Spellings};
 use crate::writer::SourceWriter;
 use crate::Options;
 
-/// Where a parameter or result travels in the x86-64 System V convention
-/// (for the assembly entry stubs).
+/// Where a parameter or result travels in the x86-64 System V and AArch64
+/// conventions (for the assembly entry stubs).
 enum RegClass {
     Int,
     Sse,
@@ -305,17 +305,18 @@ impl<'p> Gen<'p> {
 
     /// How many integer registers an assembly entry stub must shift up by
     /// one to insert the descriptor as the first argument, if a stub can
-    /// stand for the function. x86-64 System V only (the glue enables stubs
-    /// there and nowhere else). Adding a pointer argument in front moves
-    /// every integer-class argument one register up (rdi->rsi, ...) and
-    /// leaves floating-point registers alone, so the stub is exactly the
-    /// helper's calling convention when: every parameter is an integer,
-    /// character, enum or pointer (one integer register) or a float/double
-    /// (one SSE register); at most 5 integer parameters (so that with the
-    /// descriptor all 6 fit in registers) and 8 floating ones (no stack
-    /// arguments); and the result comes back in a register (no struct or
-    /// long double result, which changes where arguments go). Everything
-    /// else, and every type whose size only the compiler knows
+    /// stand for the function. The glue has stubs for x86-64 System V and
+    /// AArch64 (AAPCS64), and the same rule holds in both: adding a pointer
+    /// argument in front moves every integer-class argument one register up
+    /// (rdi->rsi, ... / x0->x1, ...) and leaves floating-point registers
+    /// alone, so the stub is exactly the helper's calling convention when:
+    /// every parameter is an integer, character, enum or pointer (one
+    /// integer register) or a float/double (one SIMD register); at most 5
+    /// integer parameters (x86-64 has 6 integer argument registers, the
+    /// descriptor takes one) and 8 floating ones (no stack arguments); and
+    /// the result comes back in a register (no struct, which x86-64 may
+    /// return through a hidden first argument, and no long double).
+    /// Everything else, and every type whose size only the compiler knows
     /// (`typedef int... t`), gets the C wrapper.
     fn asm_shift(&self, ty: TypeId) -> Option<usize> {
         let Type::Function {
@@ -340,8 +341,9 @@ impl<'p> Gen<'p> {
         Some(ints)
     }
 
-    /// The register a value of type `t` travels in (x86-64 System V), for
-    /// the types an assembly stub handles; None for the others.
+    /// The register class a value of type `t` travels in (the same in
+    /// x86-64 System V and AAPCS64 for these types), for the types an
+    /// assembly stub handles; None for the others.
     fn register_class(&self, t: TypeId) -> Option<RegClass> {
         match self.p.ty(t) {
             Type::Pointer { .. } | Type::Array { .. } | Type::Function { .. } | Type::Enum(_) => {

@@ -96,22 +96,34 @@ use_cb -> -41
 make_point -> -42 -42
 "#;
 
-fn gcc(dir: &Path, args: &[&str]) {
-    let out = Command::new("gcc")
+fn cc(compiler: &str, dir: &Path, args: &[&str]) {
+    let out = Command::new(compiler)
         .current_dir(dir)
         .args(args)
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "gcc {args:?}: {}",
+        "{compiler} {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
 }
 
-#[test]
-fn calls_reach_the_runtime_with_the_right_arguments() {
-    let dir = std::env::temp_dir().join(format!("cembed-codegen-fake-{}", std::process::id()));
+/// A C toolchain and how to run what it builds.
+struct Target<'a> {
+    /// The compiler driver (gcc, or a cross gcc).
+    cc: &'a str,
+    /// The host program is run through this (an emulator), if not empty.
+    run: &'a [&'a str],
+    /// Compiler options the library is built with, one build each; every
+    /// build must give the host exactly EXPECTED.
+    modes: &'a [&'a [&'a str]],
+}
+
+/// Builds the fake runtime, the library (once per mode) and the host with
+/// `t`, runs the host and compares its output.
+fn run_fake(t: &Target<'_>, name: &str) {
+    let dir = std::env::temp_dir().join(format!("cembed-codegen-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let srcs = vec![
         Source {
@@ -133,7 +145,8 @@ fn calls_reach_the_runtime_with_the_right_arguments() {
 
     std::fs::write(dir.join("cembed_abi.h"), cembed_abi::ABI_HEADER).unwrap();
     std::fs::write(dir.join("fake_runtime.c"), include_str!("fake_runtime.c")).unwrap();
-    gcc(
+    cc(
+        t.cc,
         &dir,
         &[
             "-Wall",
@@ -172,26 +185,13 @@ fn calls_reach_the_runtime_with_the_right_arguments() {
     std::fs::write(dir.join("fake.c"), c).unwrap();
     std::fs::write(dir.join("fake.h"), generate_header(&program, "fake")).unwrap();
     std::fs::write(dir.join("host.c"), HOST).unwrap();
-    // The exported functions are assembly stubs on x86-64 where the
-    // signature allows (`six`, `nine`, `flip` and `precise` get C wrappers):
-    // the same output whatever the optimisation level, with the C wrappers
-    // everywhere (CEMBED_NO_ASM_ENTRIES), under LTO (which renames statics
-    // and drops what it thinks unused), with CET's endbr64 and with Intel
-    // assembler syntax.
-    let modes: &[&[&str]] = &[
-        &[],
-        &["-O2"],
-        &["-O2", "-DCEMBED_NO_ASM_ENTRIES"],
-        &["-O2", "-flto"],
-        &["-O2", "-fcf-protection=full"],
-        &["-O2", "-masm=intel"],
-    ];
-    for mode in modes {
+    for mode in t.modes {
         let mut args = vec!["-Wall", "-Werror", "-shared", "-fPIC"];
         args.extend_from_slice(mode);
         args.extend_from_slice(&["-o", "libfake.so", "fake.c", "-ldl", "-lpthread"]);
-        gcc(&dir, &args);
-        gcc(
+        cc(t.cc, &dir, &args);
+        cc(
+            t.cc,
             &dir,
             &[
                 "-Wall",
@@ -204,10 +204,74 @@ fn calls_reach_the_runtime_with_the_right_arguments() {
                 "-Wl,-rpath,$ORIGIN",
             ],
         );
-        let out = Command::new(dir.join("host")).output().unwrap();
+        let host = dir.join("host");
+        let out = match t.run.split_first() {
+            Some((emulator, args)) => Command::new(emulator).args(args).arg(&host).output(),
+            None => Command::new(&host).output(),
+        }
+        .unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{mode:?}");
         assert_eq!(String::from_utf8_lossy(&out.stdout), EXPECTED, "{mode:?}");
         assert!(out.status.success(), "{mode:?}");
     }
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn calls_reach_the_runtime_with_the_right_arguments() {
+    // The exported functions are assembly stubs on x86-64 where the
+    // signature allows (`six`, `nine`, `flip` and `precise` get C wrappers):
+    // the same output whatever the optimisation level, with the C wrappers
+    // everywhere (CEMBED_NO_ASM_ENTRIES), under LTO (which renames statics
+    // and drops what it thinks unused), with CET's endbr64 and with Intel
+    // assembler syntax.
+    run_fake(
+        &Target {
+            cc: "gcc",
+            run: &[],
+            modes: &[
+                &[],
+                &["-O2"],
+                &["-O2", "-DCEMBED_NO_ASM_ENTRIES"],
+                &["-O2", "-flto"],
+                &["-O2", "-fcf-protection=full"],
+                &["-O2", "-masm=intel"],
+            ],
+        },
+        "fake",
+    );
+}
+
+/// The AArch64 stubs, built with Debian's cross gcc and run under
+/// qemu-user (`./dev test` installs both: gcc-aarch64-linux-gnu,
+/// libc6-dev-arm64-cross, qemu-user). Without them this test says so on
+/// stderr and checks nothing.
+#[test]
+fn aarch64_calls_reach_the_runtime_with_the_right_arguments() {
+    let cross = "aarch64-linux-gnu-gcc";
+    let have = |prog: &str| {
+        Command::new(prog)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !have(cross) || !have("qemu-aarch64") {
+        eprintln!("SKIPPED: {cross} or qemu-aarch64 is not installed (./dev test installs them)");
+        return;
+    }
+    // With BTI landing pads (-mbranch-protection) and under LTO too.
+    run_fake(
+        &Target {
+            cc: cross,
+            run: &["qemu-aarch64", "-L", "/usr/aarch64-linux-gnu"],
+            modes: &[
+                &[],
+                &["-O2"],
+                &["-O2", "-DCEMBED_NO_ASM_ENTRIES"],
+                &["-O2", "-flto"],
+                &["-O2", "-mbranch-protection=standard"],
+            ],
+        },
+        "fake-aarch64",
+    );
 }

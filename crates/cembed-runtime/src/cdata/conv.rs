@@ -6,7 +6,7 @@
 //! enums and bitfields.
 
 use super::object::{new_cdata, CDataObj, Own};
-use super::types::{FieldInfo, TKind, Tid};
+use super::types::{FieldInfo, TInfo, TKind, Tid};
 use super::Cx;
 use crate::convert::{prim_from_py, prim_to_py};
 use crate::ctypes::Prim;
@@ -33,8 +33,29 @@ pub(crate) enum Read {
 ///
 /// # Safety
 /// GIL held; `src` readable for the type's size; `cx` alive.
+#[inline]
 pub(crate) unsafe fn read(cx: *mut Cx, tid: Tid, src: *const u8, how: Read) -> *mut ffi::PyObject {
     let t = (*cx).reg.info(tid);
+    // The common case (a struct field, an array item of a primitive type)
+    // inline; everything else, which makes a cdata, out of line.
+    match t.kind {
+        TKind::Prim(p) | TKind::Enum { prim: p, .. } if p != Prim::LongDouble => {
+            prim_to_py(p, &t.name, src as *const c_void)
+        }
+        _ => read_other(cx, tid, t, src, how),
+    }
+}
+
+/// [`read`] for every type but the primitives other than `long double`
+/// (it handles those too).
+#[inline(never)]
+pub(crate) unsafe fn read_other(
+    cx: *mut Cx,
+    tid: Tid,
+    t: &TInfo,
+    src: *const u8,
+    how: Read,
+) -> *mut ffi::PyObject {
     match &t.kind {
         TKind::Void => crate::py::new_ref(ffi::Py_None()),
         TKind::Prim(Prim::LongDouble) => {

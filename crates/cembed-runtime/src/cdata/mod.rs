@@ -235,6 +235,7 @@ pub(crate) unsafe fn cx_of_lib(ls: &LibState) -> PyResult<*mut Cx> {
 ///
 /// # Safety
 /// GIL held; `src` readable for the type's size.
+#[inline(always)]
 pub(crate) unsafe fn value_to_py(
     ls: &LibState,
     table_ty: u32,
@@ -250,7 +251,9 @@ pub(crate) unsafe fn value_to_py(
         crate::py::raise(ffi::PyExc_SystemError, "cembed: type index out of range");
         return null_mut();
     };
-    conv::read(cx, tid, src as *const u8, how)
+    // Never a primitive but `long double` (`Conv::of`): straight to the
+    // out-of-line part of `conv::read`.
+    conv::read_other(cx, tid, c.reg.info(tid), src as *const u8, how)
 }
 
 /// `convert::from_py` / `arg_from_py` for non-primitive table types.

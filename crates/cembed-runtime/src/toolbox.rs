@@ -256,19 +256,26 @@ pub(crate) fn ffi_getset(base: *const ffi::PyGetSetDef) -> *const ffi::PyGetSetD
                 p = p.add(1);
             }
         }
-        let g =
-            |name: &'static CStr, get: ffi::getter, set: Option<ffi::setter>| ffi::PyGetSetDef {
-                name: name.as_ptr(),
-                get: Some(get),
-                set,
-                doc: std::ptr::null(),
-                closure: null_mut(),
-            };
-        v.push(g(c"NULL", get_null, None));
-        v.push(g(c"CData", get_cdata_type, None));
-        v.push(g(c"CType", get_ctype_type, None));
-        v.push(g(c"buffer", get_buffer_type, None));
-        v.push(g(c"errno", get_errno, Some(set_errno)));
+        let g = |name: &'static CStr,
+                 get: ffi::getter,
+                 set: Option<ffi::setter>,
+                 closure: Option<&'static TypeKindObj>| ffi::PyGetSetDef {
+            name: name.as_ptr(),
+            get: Some(get),
+            set,
+            doc: std::ptr::null(),
+            closure: closure.map_or(null_mut(), |c| c as *const TypeKindObj as *mut c_void),
+        };
+        v.push(g(c"NULL", get_null, None, None));
+        v.push(g(c"CData", get_heap_type, None, Some(&TypeKindObj::CData)));
+        v.push(g(c"CType", get_heap_type, None, Some(&TypeKindObj::CType)));
+        v.push(g(
+            c"buffer",
+            get_heap_type,
+            None,
+            Some(&TypeKindObj::Buffer),
+        ));
+        v.push(g(c"errno", get_errno, Some(set_errno), None));
         v.push(ffi::PyGetSetDef {
             name: std::ptr::null(),
             get: None,
@@ -1695,34 +1702,19 @@ unsafe extern "C" fn get_null(slf: *mut ffi::PyObject, _c: *mut c_void) -> *mut 
     })
 }
 
-unsafe extern "C" fn get_cdata_type(
+/// `ffi.CData`, `ffi.CType`, `ffi.buffer`: the heap type the getset
+/// entry's closure names (a `&'static TypeKindObj`). `ffi.buffer` is the
+/// buffer type itself, callable as `ffi.buffer(cdata, size=-1)` (CFFI's
+/// buffer type is both).
+unsafe extern "C" fn get_heap_type(
     slf: *mut ffi::PyObject,
-    _c: *mut c_void,
+    which: *mut c_void,
 ) -> *mut ffi::PyObject {
     trampoline(|| {
-        let tp = Cx::heap_type(cx_of(slf)?, TypeKindObj::CData)?;
-        Ok(crate::py::new_ref(tp as *mut ffi::PyObject))
-    })
-}
-
-/// `ffi.buffer`: the buffer type itself, callable as `ffi.buffer(cdata,
-/// size=-1)` (CFFI's buffer type is both).
-unsafe extern "C" fn get_buffer_type(
-    slf: *mut ffi::PyObject,
-    _c: *mut c_void,
-) -> *mut ffi::PyObject {
-    trampoline(|| {
-        let tp = Cx::heap_type(cx_of(slf)?, TypeKindObj::Buffer)?;
-        Ok(crate::py::new_ref(tp as *mut ffi::PyObject))
-    })
-}
-
-unsafe extern "C" fn get_ctype_type(
-    slf: *mut ffi::PyObject,
-    _c: *mut c_void,
-) -> *mut ffi::PyObject {
-    trampoline(|| {
-        let tp = Cx::heap_type(cx_of(slf)?, TypeKindObj::CType)?;
+        // SAFETY: every getset entry with this getter has a closure made
+        // from a `&'static TypeKindObj` (`ffi_getset`).
+        let which = *(which as *const TypeKindObj);
+        let tp = Cx::heap_type(cx_of(slf)?, which)?;
         Ok(crate::py::new_ref(tp as *mut ffi::PyObject))
     })
 }

@@ -202,12 +202,32 @@ fn obj_guard(f: impl FnOnce() -> PyResult<*mut ffi::PyObject>) -> *mut ffi::PyOb
 }
 
 unsafe extern "C" fn plain_dealloc(slf: *mut ffi::PyObject) {
-    let tp = ffi::Py_TYPE(slf);
     ffi::PyObject_GC_UnTrack(slf as *mut c_void);
+    free_instance(slf);
+}
+
+/// The end of every dealloc here: frees the object and drops the reference
+/// each instance of a heap type holds to its type.
+///
+/// # Safety
+/// GIL held; `slf` untracked, with nothing left to release.
+unsafe fn free_instance(slf: *mut ffi::PyObject) {
+    let tp = ffi::Py_TYPE(slf);
     if let Some(free) = (*tp).tp_free {
         free(slf as *mut c_void);
     }
     ffi::Py_DECREF(tp as *mut ffi::PyObject);
+}
+
+/// Drops the strong reference in `slot` (if any) and clears it.
+///
+/// # Safety
+/// GIL held; `slot` NULL or a strong reference.
+unsafe fn drop_ref(slot: &mut *mut ffi::PyObject) {
+    let o = std::mem::replace(slot, null_mut());
+    if !o.is_null() {
+        ffi::Py_DECREF(o);
+    }
 }
 
 unsafe extern "C" fn plain_traverse(
@@ -354,7 +374,6 @@ pub(crate) unsafe fn release(cd: *mut CDataObj) -> PyResult<()> {
 }
 
 unsafe extern "C" fn cdata_dealloc(slf: *mut ffi::PyObject) {
-    let tp = ffi::Py_TYPE(slf);
     ffi::PyObject_GC_UnTrack(slf as *mut c_void);
     let cd = slf as *mut CDataObj;
     if let Own::Handle(_) = (*cd).own {
@@ -364,14 +383,8 @@ unsafe extern "C" fn cdata_dealloc(slf: *mut ffi::PyObject) {
     let own = std::mem::replace(&mut (*cd).own, Own::None);
     // A destructor may run Python code: keep any exception it finds intact.
     drop_own(own);
-    let ct = std::mem::replace(&mut (*cd).ctype, null_mut());
-    if !ct.is_null() {
-        ffi::Py_DECREF(ct);
-    }
-    if let Some(free) = (*tp).tp_free {
-        free(slf as *mut c_void);
-    }
-    ffi::Py_DECREF(tp as *mut ffi::PyObject);
+    drop_ref(&mut (*cd).ctype);
+    free_instance(slf);
 }
 
 unsafe extern "C" fn cdata_traverse(
@@ -1697,17 +1710,9 @@ pub(crate) unsafe fn new_buffer(
 }
 
 unsafe extern "C" fn buffer_dealloc(slf: *mut ffi::PyObject) {
-    let tp = ffi::Py_TYPE(slf);
     ffi::PyObject_GC_UnTrack(slf as *mut c_void);
-    let b = slf as *mut BufferObj;
-    let k = std::mem::replace(&mut (*b).keep, null_mut());
-    if !k.is_null() {
-        ffi::Py_DECREF(k);
-    }
-    if let Some(free) = (*tp).tp_free {
-        free(slf as *mut c_void);
-    }
-    ffi::Py_DECREF(tp as *mut ffi::PyObject);
+    drop_ref(&mut (*(slf as *mut BufferObj)).keep);
+    free_instance(slf);
 }
 
 unsafe extern "C" fn buffer_traverse(

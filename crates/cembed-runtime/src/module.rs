@@ -693,14 +693,7 @@ unsafe fn attach(
 // ---- lib ------------------------------------------------------------------
 
 static LIB_METHODS: SyncCell<[ffi::PyMethodDef; 2]> = SyncCell::new([
-    ffi::PyMethodDef {
-        ml_name: c"__dir__".as_ptr(),
-        ml_meth: ffi::PyMethodDefPointer {
-            PyCFunction: lib_dir,
-        },
-        ml_flags: ffi::METH_NOARGS,
-        ml_doc: std::ptr::null(),
-    },
+    crate::py::method(c"__dir__", lib_dir, ffi::METH_NOARGS),
     ffi::PyMethodDef::zeroed(),
 ]);
 

@@ -284,3 +284,18 @@ pub(crate) fn guard<T>(err: T, f: impl FnOnce() -> PyResult<T>) -> T {
         }
     }
 }
+
+/// A `PyMethodDef` entry of a plain (`PyCFunction`) method without a
+/// docstring: the shape of most of the runtime's static method tables.
+pub(crate) const fn method(
+    name: &'static CStr,
+    meth: ffi::PyCFunction,
+    flags: std::ffi::c_int,
+) -> ffi::PyMethodDef {
+    ffi::PyMethodDef {
+        ml_name: name.as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer { PyCFunction: meth },
+        ml_flags: flags,
+        ml_doc: std::ptr::null(),
+    }
+}

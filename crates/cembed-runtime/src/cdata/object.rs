@@ -1382,30 +1382,9 @@ unsafe extern "C" fn cdata_dir(
 }
 
 static CDATA_METHODS: SyncCell<[ffi::PyMethodDef; 4]> = SyncCell::new([
-    ffi::PyMethodDef {
-        ml_name: c"__enter__".as_ptr(),
-        ml_meth: ffi::PyMethodDefPointer {
-            PyCFunction: cdata_enter,
-        },
-        ml_flags: ffi::METH_NOARGS,
-        ml_doc: std::ptr::null(),
-    },
-    ffi::PyMethodDef {
-        ml_name: c"__exit__".as_ptr(),
-        ml_meth: ffi::PyMethodDefPointer {
-            PyCFunction: cdata_exit,
-        },
-        ml_flags: ffi::METH_VARARGS,
-        ml_doc: std::ptr::null(),
-    },
-    ffi::PyMethodDef {
-        ml_name: c"__dir__".as_ptr(),
-        ml_meth: ffi::PyMethodDefPointer {
-            PyCFunction: cdata_dir,
-        },
-        ml_flags: ffi::METH_NOARGS,
-        ml_doc: std::ptr::null(),
-    },
+    crate::py::method(c"__enter__", cdata_enter, ffi::METH_NOARGS),
+    crate::py::method(c"__exit__", cdata_exit, ffi::METH_VARARGS),
+    crate::py::method(c"__dir__", cdata_dir, ffi::METH_NOARGS),
     ffi::PyMethodDef::zeroed(),
 ]);
 
@@ -1616,14 +1595,7 @@ unsafe extern "C" fn ctype_dir(
 }
 
 static CTYPE_METHODS: SyncCell<[ffi::PyMethodDef; 2]> = SyncCell::new([
-    ffi::PyMethodDef {
-        ml_name: c"__dir__".as_ptr(),
-        ml_meth: ffi::PyMethodDefPointer {
-            PyCFunction: ctype_dir,
-        },
-        ml_flags: ffi::METH_NOARGS,
-        ml_doc: std::ptr::null(),
-    },
+    crate::py::method(c"__dir__", ctype_dir, ffi::METH_NOARGS),
     ffi::PyMethodDef::zeroed(),
 ]);
 
@@ -1859,14 +1831,7 @@ unsafe extern "C" fn buffer_tobytes(
 }
 
 static BUFFER_METHODS: SyncCell<[ffi::PyMethodDef; 2]> = SyncCell::new([
-    ffi::PyMethodDef {
-        ml_name: c"__bytes__".as_ptr(),
-        ml_meth: ffi::PyMethodDefPointer {
-            PyCFunction: buffer_tobytes,
-        },
-        ml_flags: ffi::METH_NOARGS,
-        ml_doc: std::ptr::null(),
-    },
+    crate::py::method(c"__bytes__", buffer_tobytes, ffi::METH_NOARGS),
     ffi::PyMethodDef::zeroed(),
 ]);
 

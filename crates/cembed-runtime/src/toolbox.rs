@@ -1289,7 +1289,7 @@ unsafe fn from_buffer(
     if ffi::PyUnicode_Check(obj) != 0 {
         return Err(raise(
             ffi::PyExc_TypeError,
-            &format!("from_buffer() cannot return the address of a unicode object"),
+            "from_buffer() cannot return the address of a unicode object",
         ));
     }
     let mut view: Box<ffi::Py_buffer> = Box::new(std::mem::zeroed());

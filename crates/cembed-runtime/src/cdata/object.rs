@@ -565,7 +565,7 @@ unsafe extern "C" fn cdata_hash(slf: *mut ffi::PyObject) -> ffi::Py_hash_t {
             return if h == -1 { Err(PyErrSet) } else { Ok(h) };
         }
         let a = c.data as usize as u64;
-        let h = (a >> 4 | a << 60) as ffi::Py_hash_t;
+        let h = a.rotate_right(4) as ffi::Py_hash_t;
         Ok(if h == -1 { -2 } else { h })
     })
 }
@@ -932,7 +932,7 @@ unsafe fn slice_bounds(c: &CDataObj, key: *mut ffi::PyObject) -> PyResult<(isize
     let a = get(start, "start")?;
     let b = get(stop, "stop")?;
     if a > b {
-        return Err(raise(ffi::PyExc_IndexError, &format!("slice start > stop")));
+        return Err(raise(ffi::PyExc_IndexError, "slice start > stop"));
     }
     if is_array {
         if a < 0 {

@@ -127,6 +127,9 @@ impl TInfo {
 
 /// Every type of one module (see the module comment).
 pub(crate) struct Registry {
+    // Boxed on purpose: a `&TInfo` must stay valid while the Vec grows
+    // (see the module comment).
+    #[allow(clippy::vec_box)]
     pub(crate) types: Vec<Box<TInfo>>,
     by_name: HashMap<String, Tid>,
     /// Table index -> registry index (table `const char *` and `char *` are
@@ -244,6 +247,8 @@ impl Registry {
         };
         let mut map: Vec<Option<Tid>> = vec![None; n];
         // Pass 1: every type (derived ones after their items, recursively).
+        // The pass's whole state, threaded through the recursion.
+        #[allow(clippy::too_many_arguments)]
         fn map_one(
             r: &mut Registry,
             map: &mut Vec<Option<Tid>>,
@@ -559,7 +564,7 @@ impl Registry {
                         s.flags = f.flags;
                     }
                     if k == 0 {
-                        s.flags = f.flags | s.flags;
+                        s.flags |= f.flags;
                     }
                     out.push(s);
                 }

@@ -11,6 +11,10 @@
 //! compile and link ([`compiler`]), then write the consumer header next to
 //! the library ([`write_consumer_header`]).
 
+// Only cembed-runtime may use `unsafe` (docs/architecture.md); the
+// compiler enforces it for every other crate.
+#![forbid(unsafe_code)]
+
 pub mod compiler;
 pub mod frontend;
 pub mod paths;

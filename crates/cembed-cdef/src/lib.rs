@@ -68,6 +68,9 @@
 //! identical re-definitions). `tests/cffi_compare.py` lists every difference
 //! found on the test inputs against the real `cffi`.
 
+// Only cembed-runtime may use `unsafe` (docs/architecture.md); the
+// compiler enforces it for every other crate.
+#![forbid(unsafe_code)]
 // Errors are the cold path (a syntax error ends the parse; semantic errors are
 // few), so a large `Err` variant costs nothing that matters; boxing every
 // diagnostic would only add noise.

@@ -10,6 +10,10 @@
 //! cembed pkg-config --cflags|--libs libfoo.so
 //! ```
 
+// Only cembed-runtime may use `unsafe` (docs/architecture.md); the
+// compiler enforces it for every other crate.
+#![forbid(unsafe_code)]
+
 use cembed_build::paths;
 use cembed_build::python::{self, InterpreterConfig};
 use cembed_build::request::{

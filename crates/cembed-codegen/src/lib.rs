@@ -39,6 +39,10 @@
 //! become `#error` lines naming the declaration: the compile step reports them
 //! like any other C error.
 
+// Only cembed-runtime may use `unsafe` (docs/architecture.md); the
+// compiler enforces it for every other crate.
+#![forbid(unsafe_code)]
+
 mod cstr;
 mod gen;
 mod header;

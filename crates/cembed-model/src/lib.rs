@@ -14,6 +14,10 @@
 //! equal types have the same [`TypeId`], so `int *` declared twice is one type and
 //! codegen emits one call thunk per distinct function type.
 
+// Only cembed-runtime may use `unsafe` (docs/architecture.md); the
+// compiler enforces it for every other crate.
+#![forbid(unsafe_code)]
+
 use std::collections::HashMap;
 use std::fmt;
 

@@ -254,6 +254,25 @@ def test_cc_is_honoured(tmp_path):
     assert "-shared" in calls[2] and " -c " not in calls[2], calls
 
 
+def test_a_missing_compiler_is_named(tmp_path):
+    (tmp_path / "build.py").write_text(
+        "import cembed as cffi\n"
+        "ffibuilder = cffi.FFI()\n"
+        "ffibuilder.embedding_api('int f(int);')\n"
+        "ffibuilder.set_source('m', '')\n"
+        "ffibuilder.embedding_init_code('pass')\n"
+        "ffibuilder.compile()\n")
+    r = subprocess.run([sys.executable, "build.py"], cwd=str(tmp_path),
+                       env=clean_env(CC="/nonexistent/cc -O1"), capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 1
+    assert "VerificationError" in r.stderr, r.stderr
+    assert "cannot run the C compiler '/nonexistent/cc'" in r.stderr, r.stderr
+    assert "(set CC to choose another)" in r.stderr, r.stderr
+    assert not list(tmp_path.glob("*.so")) and not list(tmp_path.glob(".*")), \
+        list(tmp_path.iterdir())
+
+
 def test_version_is_the_packaged_one():
     # cembed.__version__ is a literal (importlib.metadata is slow at import):
     # it must stay equal to what pip installed and to the Cargo workspace's.

@@ -52,9 +52,8 @@
 #  define CEMBED_UNUSED __attribute__((unused))
 #  define CEMBED_UNLIKELY(x) __builtin_expect(!!(x), 0)
 /* The hot path is inlined into every entry helper (the one function per
- * signature that calls into Python, see below) and into the C wrappers of
- * extern "Python" functions, whatever their optimisation level (most of the
- * generated file is compiled at -O0, see codegen's boilerplate_optimisation);
+ * signature that calls into Python, see below; every function implemented
+ * in Python goes through one), at the command line's optimisation level;
  * the load/failure path is kept out of line, once. */
 #  define CEMBED_HOT_INLINE __attribute__((always_inline)) inline
 #  define CEMBED_COLD __attribute__((noinline, cold))

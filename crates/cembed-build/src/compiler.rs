@@ -60,8 +60,9 @@ pub struct LinkJob<'a> {
 
 impl Compiler {
     /// The compiler of `CC` (else `cc`) with position-independent code, the
-    /// optimisation level for `debug`, and the user's flags variables.
-    pub fn detect(debug: bool) -> Result<Compiler, BuildError> {
+    /// optimisation level for `debug`, and the user's flags variables. A
+    /// compiler that does not exist is reported by the first command run.
+    pub fn detect(debug: bool) -> Compiler {
         let command = env_flags("CC");
         let command = if command.is_empty() {
             vec!["cc".to_string()]
@@ -79,11 +80,11 @@ impl Compiler {
         cflags.push("-Wall".to_string());
         cflags.extend(env_flags("CPPFLAGS"));
         cflags.extend(env_flags("CFLAGS"));
-        Ok(Compiler {
+        Compiler {
             command,
             cflags,
             ldflags: env_flags("LDFLAGS"),
-        })
+        }
     }
 
     fn base_command(&self, cwd: &Path) -> Command {

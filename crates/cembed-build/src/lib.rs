@@ -137,7 +137,7 @@ pub fn compile_program(
     let generated = frontend::generate(program, req, python, &out.c_file)?;
     compiler::write_atomic(&out.c_file, generated.c.as_bytes())?;
     log.push(format!("wrote {}", out.c_file.display()));
-    let cc = compiler::Compiler::detect(req.debug)?;
+    let cc = compiler::Compiler::detect(req.debug);
     let mut warnings = Vec::new();
     cc.build(
         &compiler::LinkJob {

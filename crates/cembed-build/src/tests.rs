@@ -94,7 +94,7 @@ fn library_job(
     fs::write(&c_file, c).unwrap();
     let library = dir.join("out").join("libm_test.so");
     let mut log = Vec::new();
-    let r = Compiler::detect(false).unwrap().build(
+    let r = Compiler::detect(false).build(
         &LinkJob {
             cwd: dir,
             c_file: &c_file,

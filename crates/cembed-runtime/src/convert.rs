@@ -173,7 +173,6 @@ fn ctype_str(ctype: &CStr) -> &str {
 ///
 /// # Safety
 /// As for [`to_py`].
-#[allow(dead_code)] // API for lib exposure (libobj.rs)
 pub(crate) unsafe fn to_py_owned(
     conv: Conv,
     ctype: &CStr,
@@ -193,7 +192,6 @@ pub(crate) unsafe fn to_py_owned(
 ///
 /// # Safety
 /// As for [`to_py`]; `src` stays valid as long as the returned object.
-#[allow(dead_code)] // API for lib exposure (libobj.rs)
 pub(crate) unsafe fn to_py_view(
     conv: Conv,
     ctype: &CStr,
@@ -284,28 +282,6 @@ pub(crate) unsafe fn from_py(
         }
     };
     prim_from_py(p, ctype_str(ctype), obj, dst)
-}
-
-/// Converts a Python argument of a C function call (`lib.f(...)`, calling a
-/// function pointer): like [`from_py`], plus CFFI's call-only conveniences:
-/// `bytes` for `char *`/`void *`, `str` for `wchar_t *`, a list/tuple for
-/// `T *` (a temporary array). Temporaries are pushed to `keep`, which must
-/// outlive the C call.
-///
-/// # Safety
-/// As for [`from_py`].
-#[allow(dead_code)] // API for lib exposure (libobj.rs)
-pub(crate) unsafe fn arg_from_py(
-    conv: Conv,
-    ctype: &CStr,
-    obj: *mut ffi::PyObject,
-    dst: *mut c_void,
-    keep: &mut Vec<Owned>,
-) -> PyResult<()> {
-    match conv {
-        Conv::CData { ls, ty, .. } => crate::cdata::value_from_py(&*ls, ty, obj, dst, Some(keep)),
-        _ => from_py(conv, ctype, obj, dst),
-    }
 }
 
 /// Writes a Python value as primitive `p` at `dst` (`ctype` names it in

@@ -52,7 +52,6 @@ pub(crate) struct RtType {
     pub(crate) kind: Kind,
     /// `sizeof`, from the compiler (0 if incomplete). Unused by primitive
     /// conversions (`Prim` knows its size); cdata (issue 3) reads it.
-    #[allow(dead_code)]
     pub(crate) size: usize,
     /// Item type (pointee, element, function result), if any.
     pub(crate) item: Option<u32>,

@@ -544,7 +544,6 @@ unsafe extern "C" fn cfunc_varargs(
 ///
 /// # Safety
 /// GIL held; `obj` valid.
-#[allow(dead_code)] // used by the cdata conversions (function pointers)
 pub(crate) unsafe fn as_lib_function(
     obj: *mut ffi::PyObject,
 ) -> Option<(&'static LibState, u32, *mut c_void)> {

@@ -70,9 +70,6 @@ pub(crate) struct FieldInfo {
     /// CFFI's BF_IGNORE_IN_CTOR: union members after the first are skipped
     /// by list initializers.
     pub(crate) flags: i32,
-    /// Declared `const` (CFFI itself does not refuse writes to it).
-    #[allow(dead_code)]
-    pub(crate) is_const: bool,
 }
 
 #[derive(Debug)]
@@ -443,7 +440,6 @@ impl Registry {
                         bitshift,
                         bitsize,
                         flags: 0,
-                        is_const: false,
                     });
                     continue;
                 }
@@ -457,7 +453,6 @@ impl Registry {
                     bitshift,
                     bitsize,
                     flags: 0,
-                    is_const: f.flags & type_flags::CONST_ITEM != 0,
                 });
             }
             r.set_fields(id, out);

@@ -362,6 +362,49 @@ def test_exception_prints_traceback_and_returns_error_value(project):
     assert "KeyError: 2" in r.stderr
 
 
+def test_error_report_survives_a_failing_repr_and_a_replaced_function(project):
+    # The report names the function with repr(): a repr that raises must not
+    # swallow the user's exception (traceback, onerror's arguments). And a
+    # function that re-attaches the name while it runs, then raises, is
+    # reported without touching the replaced (possibly freed) object.
+    build_lib(project, "badrepr", "int f(int); int g(int); int h(int);", """
+        from badrepr import ffi
+        class Callee:
+            def __call__(self, x):
+                raise ValueError("boom %d" % x)
+            def __repr__(self):
+                raise RuntimeError("no repr")
+        ffi.def_extern(name="f")(Callee())
+        def handler(exc, value, tb):
+            print("onerror got", exc.__name__, value, tb is not None, flush=True)
+            return 5
+        ffi.def_extern(name="g", onerror=handler)(Callee())
+        @ffi.def_extern()
+        def h(x):
+            ffi.def_extern(name="h")(lambda x: x * 10)
+            raise KeyError("replaced %d" % x)
+    """, "libbadrepr.*")
+    exe = project.gcc("""
+        #include <stdio.h>
+        int f(int); int g(int); int h(int);
+        int main(void) {
+            %s
+            printf("f %%d\\n", f(1));
+            printf("g %%d\\n", g(2));
+            printf("h %%d\\n", h(3));
+            printf("h %%d\\n", h(4));
+            return 0;
+        }
+    """ % UNBUFFERED_MAIN, libs=["libbadrepr.so"])
+    r = project.run(exe)
+    assert r.stdout == lines("f 0", "onerror got ValueError boom 2 True", "g 5",
+                             "h 0", "h 40"), (r.stdout, r.stderr)
+    assert "<object with a failing repr>" in r.stderr, r.stderr
+    assert "ValueError: boom 1" in r.stderr, r.stderr
+    assert "KeyError: 'replaced 3'" in r.stderr, r.stderr
+    assert "RuntimeError" not in r.stderr, r.stderr
+
+
 def test_unattached_function_prints_and_returns_zero(project):
     build_lib(project, "half", "int attached(void); int missing(int);", """
         from half import ffi

@@ -98,7 +98,7 @@ unsafe fn invoke(es: &ExternState, args: *mut *mut c_void, result: *mut c_void) 
     for i in 0..n {
         let o = (plan.to_py[i])(*args.add(i), &plan.conv[i]);
         if o.is_null() {
-            return arg_failed(es, f, argp.add(1), i, result);
+            return arg_failed(es, argp.add(1), i, result);
         }
         *argp.add(i + 1) = o;
     }
@@ -112,13 +112,13 @@ unsafe fn invoke(es: &ExternState, args: *mut *mut c_void, result: *mut c_void) 
         ffi::Py_DECREF(*argp.add(i + 1));
     }
     if res.is_null() {
-        return on_error(es, f, result, "");
+        return on_error(es, result, "");
     }
     let ok = (plan.from_py)(res, result);
     if !ok {
         // Not the simple case (not an int, out of range, ...): the general
         // conversion decides, and raises the precise error.
-        return result_general(es, f, res, result);
+        return result_general(es, res, result);
     }
     ffi::Py_DECREF(res);
 }
@@ -129,7 +129,6 @@ unsafe fn invoke(es: &ExternState, args: *mut *mut c_void, result: *mut c_void) 
 #[inline(never)]
 unsafe fn arg_failed(
     es: &ExternState,
-    f: *mut ffi::PyObject,
     made: *mut *mut ffi::PyObject,
     done: usize,
     result: *mut c_void,
@@ -137,18 +136,13 @@ unsafe fn arg_failed(
     for i in 0..done {
         ffi::Py_DECREF(*made.add(i));
     }
-    on_error(es, f, result, "");
+    on_error(es, result, "");
 }
 
 /// The result through the general conversion; consumes `res`.
 #[cold]
 #[inline(never)]
-unsafe fn result_general(
-    es: &ExternState,
-    f: *mut ffi::PyObject,
-    res: *mut ffi::PyObject,
-    result: *mut c_void,
-) {
+unsafe fn result_general(es: &ExternState, res: *mut ffi::PyObject, result: *mut c_void) {
     let (rconv, rtype) = es.result;
     let r = if result.is_null() && rconv != Conv::Void {
         Ok(())
@@ -163,7 +157,7 @@ unsafe fn result_general(
     };
     ffi::Py_DECREF(res);
     if r.is_err() {
-        on_error(es, f, result, ", trying to convert the result back to C");
+        on_error(es, result, ", trying to convert the result back to C");
     }
 }
 
@@ -230,10 +224,10 @@ unsafe fn invoke_general(
         }
     }
     if res.is_null() {
-        on_error(es, f, result, "");
+        on_error(es, result, "");
         return;
     }
-    result_general(es, f, res, result);
+    result_general(es, res, result);
 }
 
 /// CFFI's error path (`general_invoke_callback`): the result becomes the
@@ -248,7 +242,7 @@ unsafe fn invoke_general(
 #[allow(deprecated)] // PyErr_Fetch/Restore: present on every version 3.9-3.13
 #[cold]
 #[inline(never)]
-unsafe fn on_error(es: &ExternState, f: *mut ffi::PyObject, result: *mut c_void, extra: &str) {
+unsafe fn on_error(es: &ExternState, result: *mut c_void, extra: &str) {
     let (rconv, rtype) = es.result;
     let size = rconv.size();
     if !result.is_null() && size > 0 {
@@ -259,6 +253,10 @@ unsafe fn on_error(es: &ExternState, f: *mut ffi::PyObject, result: *mut c_void,
             std::ptr::copy_nonoverlapping(e, result as *mut u8, size);
         }
     }
+    // The function attached now, not the one that was called: that one is
+    // only borrowed from the `attached` dict, and the call may have replaced
+    // it (def_extern again) and so freed it. The current one is alive.
+    let f = es.func.load(Ordering::Relaxed);
     let what = format!("from cffi callback {}{extra}", repr_text(f));
     let onerror = es.onerror.load(Ordering::Relaxed);
     if onerror.is_null() {

@@ -87,6 +87,12 @@ fn slots_for(size: usize) -> Vec<Slot> {
     vec![0; size.div_ceil(SLOT).max(1)]
 }
 
+/// A zeroed, 16-aligned buffer for one C value of type `t` converted with
+/// `conv`: large enough for the type and for what the converter writes.
+pub(crate) fn value_buffer(t: &RtType, conv: Conv) -> Vec<Slot> {
+    slots_for(t.size.max(conv.size()))
+}
+
 /// The parameter and result types of FUNCTION type `fty`, and its thunk.
 pub(crate) struct Signature<'a> {
     pub(crate) func: &'a RtType,
@@ -526,7 +532,7 @@ unsafe fn call_with(
     for (&p, &obj) in sig.params.iter().zip(argv) {
         let t = ls.types.get(p);
         let conv = Conv::of(t);
-        let mut buf = slots_for(t.size.max(conv.size()));
+        let mut buf = value_buffer(t, conv);
         let dst = buf.as_mut_ptr() as *mut c_void;
         arg_from_py(ls, conv, p, &t.name, obj, dst, &mut keep)?;
         ptrs.push(dst);
@@ -536,7 +542,7 @@ unsafe fn call_with(
         Some(r) => {
             let t = ls.types.get(r);
             let conv = Conv::of(t);
-            (slots_for(t.size.max(conv.size())), conv, Some(r))
+            (value_buffer(t, conv), conv, Some(r))
         }
         None => (Vec::new(), Conv::Void, None),
     };

@@ -174,7 +174,9 @@ pub(crate) fn ensure_python() -> Result<(), String> {
                 g.starter = Some(me());
                 drop(g);
                 // SAFETY: we are the only thread starting Python (STARTING).
-                let r = unsafe { start_python() };
+                // A panic becomes a failed start: the threads waiting on
+                // START_CV must be woken whatever happens.
+                let r = no_panic("starting Python", || unsafe { start_python() });
                 g = lock(&START);
                 g.starter = None;
                 match r {
@@ -380,7 +382,8 @@ pub(crate) fn ensure_lib(ls: &LibState) -> Result<(), ()> {
             Phase::NotStarted => {
                 *ph = Phase::Running(me());
                 drop(ph);
-                let r = run_init(ls);
+                // As above: the waiting threads are woken even on a panic.
+                let r = no_panic("running the init code", || run_init(ls));
                 ph = lock(&ls.init.phase);
                 match r {
                     Ok(()) => {
@@ -659,4 +662,14 @@ unsafe extern "C" fn host_exiting(
     });
     // SAFETY: GIL held.
     unsafe { py::new_ref(ffi::Py_None()) }
+}
+
+/// `f()`, with a panic turned into an error: used where other threads wait
+/// for the outcome (a state left at "running" would block them forever).
+fn no_panic(what: &str, f: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        Err(format!(
+            "cembed: internal error (panic) while {what}; this library's calls return 0"
+        ))
+    })
 }

@@ -37,7 +37,6 @@ mod toolbox;
 
 use cembed_abi::{Extern, Lib, RuntimeApi, ABI_VERSION};
 use module::SyncCell;
-use py::Owned;
 use pyo3_ffi as ffi;
 use std::ffi::{c_char, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -198,37 +197,30 @@ unsafe extern "C" fn py_build(
     _m: *mut ffi::PyObject,
     request: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    let r = catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: CPython calls us with the GIL held and a valid argument.
-        unsafe {
-            if ffi::PyDict_Check(request) == 0 {
-                py::raise(
-                    ffi::PyExc_TypeError,
-                    &format!(
-                        "build() argument must be a dict, not {}",
-                        py::type_name(request)
-                    ),
-                );
-                return null_mut();
-            }
-            let Ok(req) = pyjson::to_value(request, "request") else {
-                return null_mut();
-            };
-            // A build compiles C for a while: let other Python threads run.
-            let ts = ffi::PyEval_SaveThread();
-            let resp = catch_unwind(|| cembed_build::run_value(req));
-            ffi::PyEval_RestoreThread(ts);
-            match resp {
-                Ok(resp) => pyjson::from_value(&resp).map_or(null_mut(), Owned::into_ptr),
-                Err(_) => {
-                    py::raise(
-                        ffi::PyExc_SystemError,
-                        "cembed: internal error (panic) in build()",
-                    );
-                    null_mut()
-                }
-            }
+    // SAFETY: CPython calls us with the GIL held and a valid argument.
+    py::guard(null_mut(), || unsafe {
+        if ffi::PyDict_Check(request) == 0 {
+            return Err(py::raise(
+                ffi::PyExc_TypeError,
+                &format!(
+                    "build() argument must be a dict, not {}",
+                    py::type_name(request)
+                ),
+            ));
         }
-    }));
-    r.unwrap_or(null_mut())
+        let req = pyjson::to_value(request, "request")?;
+        // A build compiles C for a while: let other Python threads run. The
+        // build is pure Rust: a panic in it is caught here, with the GIL
+        // released, and reported once the GIL is back.
+        let ts = ffi::PyEval_SaveThread();
+        let resp = catch_unwind(|| cembed_build::run_value(req));
+        ffi::PyEval_RestoreThread(ts);
+        match resp {
+            Ok(resp) => Ok(pyjson::from_value(&resp)?.into_ptr()),
+            Err(_) => Err(py::raise(
+                ffi::PyExc_SystemError,
+                "cembed: internal error (panic) in build()",
+            )),
+        }
+    })
 }

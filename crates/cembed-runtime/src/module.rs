@@ -617,7 +617,12 @@ unsafe extern "C" fn def_extern_decorator(
         } else {
             py::str_text(name).ok_or(PyErrSet)?
         };
-        let ls = lib_state_of(m).ok_or(PyErrSet)?;
+        let ls = lib_state_of(m).ok_or_else(|| {
+            raise(
+                ffi::PyExc_SystemError,
+                "cembed: ffi object of a foreign module",
+            )
+        })?;
         let st = state(m);
         if (*st).attached.is_null() {
             return Err(raise(
@@ -832,16 +837,25 @@ unsafe extern "C" fn func_call(
             ));
         }
         let ls = es.lib();
-        // 16 bytes, 16-aligned, per argument: enough for every primitive.
-        let mut store = vec![[0u128; 1]; n];
+        // One buffer per value, sized by its type: a struct passed by value
+        // can be larger than any primitive.
+        let mut store: Vec<_> = es
+            .args
+            .iter()
+            .map(|&(conv, t)| crate::cfunc::value_buffer(ls.types.get(t), conv))
+            .collect();
         let mut ptrs: Vec<*mut c_void> = Vec::with_capacity(n);
         for (i, &(conv, t)) in es.args.iter().enumerate() {
             let p = store[i].as_mut_ptr() as *mut c_void;
             from_py(conv, ls.type_name(t), ffi::PyTuple_GetItem(args, i as _), p)?;
             ptrs.push(p);
         }
-        let mut result = [0u128; 1];
         let (rconv, rtype) = es.result;
+        let mut result = if rconv == Conv::Void {
+            Vec::new()
+        } else {
+            crate::cfunc::value_buffer(ls.types.get(rtype), rconv)
+        };
         let rp = if rconv == Conv::Void {
             null_mut()
         } else {

@@ -115,18 +115,30 @@ pub(crate) unsafe fn str_text(obj: *mut ffi::PyObject) -> Option<String> {
 }
 
 /// `repr(obj)` as text; a placeholder if repr itself fails (the failure is
-/// swallowed: this is only used to build messages).
+/// swallowed: this is only used to build messages). An exception already
+/// set (the one the message is about) is set again afterwards: `repr()`
+/// must not run with an exception set, and its own failure must not clear
+/// the user's.
 ///
 /// # Safety
 /// GIL held; `obj` valid.
+#[allow(deprecated)] // PyErr_Fetch/Restore: present on every version 3.9-3.13
 pub(crate) unsafe fn repr_text(obj: *mut ffi::PyObject) -> String {
-    match Owned::new(ffi::PyObject_Repr(obj)).and_then(|r| str_text(r.ptr())) {
+    let (mut t, mut v, mut tb) = (
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+    );
+    ffi::PyErr_Fetch(&mut t, &mut v, &mut tb);
+    let text = match Owned::new(ffi::PyObject_Repr(obj)).and_then(|r| str_text(r.ptr())) {
         Some(s) => s,
         None => {
             ffi::PyErr_Clear();
             "<object with a failing repr>".to_string()
         }
-    }
+    };
+    ffi::PyErr_Restore(t, v, tb);
+    text
 }
 
 /// Name of the type of `obj` (`tp_name`), for TypeError messages.

@@ -45,10 +45,7 @@ use std::ptr::null_mut;
 /// Kept in a Rust thread-local (not in Python state) because C's errno is
 /// itself per thread and independent of the interpreter.
 pub(crate) mod errno {
-    fn location() -> *mut i32 {
-        // SAFETY: no preconditions; the pointer is valid for this thread.
-        unsafe { libc::__errno_location() }
-    }
+    use crate::thread::errno_location as location;
 
     /// `ffi.errno` (read). The value lives in the call path's one
     /// thread-local (thread.rs), which also saves it on each call from C.

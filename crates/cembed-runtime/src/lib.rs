@@ -63,17 +63,13 @@ pub extern "C" fn cembed_runtime_v1() -> *const RuntimeApi {
 /// sets it, and errno holds it on return. Without any of those errno is
 /// unchanged across the call.
 fn c_entry<R>(what: &str, fallback: R, f: impl FnOnce() -> R) -> R {
-    let outer = cfunc::errno::get();
-    cfunc::errno::save();
-    let r = catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
+    // The errno rule is the call path's own (thread::c_entry): restored
+    // when `_errno` drops, after the panic guard.
+    let _errno = thread::c_entry();
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
         report_panic(what);
         fallback
-    });
-    cfunc::errno::restore();
-    // A nested entry (C -> Python -> C -> Python) gives the outer Python
-    // code its saved value back (the C call it made then saves errno anew).
-    cfunc::errno::set(outer);
-    r
+    })
 }
 
 unsafe extern "C" fn api_call(ext: *mut Extern, args: *mut *mut c_void, result: *mut c_void) {

@@ -30,7 +30,7 @@ use crate::py::{cstring_lossy, raise, str_text, text, Owned, PyErrSet, PyResult}
 use cembed_abi::global_flags;
 use pyo3_ffi as ffi;
 use std::collections::HashMap;
-use std::ffi::{c_int, c_void, CString};
+use std::ffi::{c_void, CString};
 
 /// What a name of `lib` refers to: an index into one of the generated tables.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -571,14 +571,6 @@ pub(crate) unsafe fn as_lib_function(
     })?;
     let cf = &*(*ls.lib).cfuncs.add(i);
     (cf.type_ >= 0).then_some((ls, cf.type_ as u32, cf.fn_))
-}
-
-/// Sentinel for `c_int` use in module.rs (tp_setattro returns 0 / -1).
-pub(crate) fn setattr_result(r: PyResult<()>) -> c_int {
-    match r {
-        Ok(()) => 0,
-        Err(PyErrSet) => -1,
-    }
 }
 
 /// What `ffi.addressof(lib, name)` needs (for the cdata side): for a global

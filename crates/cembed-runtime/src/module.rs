@@ -731,17 +731,10 @@ unsafe extern "C" fn lib_setattro(
     name: *mut ffi::PyObject,
     value: *mut ffi::PyObject,
 ) -> c_int {
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    py::guard(-1, || {
         let (_, ls, _) = owner(slf)?;
-        crate::libobj::setattr(ls, name, value)
-    }));
-    match r {
-        Ok(r) => crate::libobj::setattr_result(r),
-        Err(_) => {
-            raise(ffi::PyExc_SystemError, "cembed: internal error (panic)");
-            -1
-        }
-    }
+        crate::libobj::setattr(ls, name, value).map(|()| 0)
+    })
 }
 
 unsafe extern "C" fn lib_repr(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {

@@ -119,7 +119,8 @@ pub(crate) fn errno_set(v: i32) {
     let _ = TLS.try_with(|t| t.errno.set(v));
 }
 
-fn errno_location() -> *mut i32 {
+/// This thread's `errno`.
+pub(crate) fn errno_location() -> *mut i32 {
     // SAFETY: no preconditions; the pointer is valid for this thread.
     unsafe { libc::__errno_location() }
 }

@@ -10,7 +10,7 @@ use super::conv::{self, as_cdata, read, read_field, write, write_field, Read};
 use super::types::{FieldInfo, TInfo, TKind, Tid};
 use super::Cx;
 use crate::ctypes::Prim;
-use crate::module::SyncCell;
+use crate::module::{trampoline, SyncCell};
 use crate::py::{cstring_lossy, guard, raise, repr_text, type_name, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 use std::ffi::{c_int, c_void, CStr};
@@ -195,10 +195,6 @@ pub(crate) unsafe fn make_type(
     };
     let t = ffi::PyType_FromModuleAndSpec(module, &mut spec, null_mut());
     Owned::check(t).map(Owned::into_ptr)
-}
-
-fn obj_guard(f: impl FnOnce() -> PyResult<*mut ffi::PyObject>) -> *mut ffi::PyObject {
-    guard(null_mut(), f)
 }
 
 unsafe extern "C" fn plain_dealloc(slf: *mut ffi::PyObject) {
@@ -428,7 +424,7 @@ fn tinfo(cd: &CDataObj) -> &'static TInfo {
 // ---- repr / hash / compare --------------------------------------------------
 
 unsafe extern "C" fn cdata_repr(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    obj_guard(|| {
+    trampoline(|| {
         let c = cd(slf);
         let t = tinfo(c);
         let body = repr_body(c, t)?;
@@ -575,7 +571,7 @@ unsafe extern "C" fn cdata_richcompare(
     b: *mut ffi::PyObject,
     op: c_int,
 ) -> *mut ffi::PyObject {
-    obj_guard(|| {
+    trampoline(|| {
         let ca = cd(a);
         let cx = ca.cx;
         // Primitive cdata compare as their Python values; a long double
@@ -646,7 +642,7 @@ unsafe extern "C" fn cdata_bool(slf: *mut ffi::PyObject) -> c_int {
 }
 
 unsafe extern "C" fn cdata_int(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    obj_guard(|| {
+    trampoline(|| {
         let c = cd(slf);
         let t = tinfo(c);
         match t.kind {
@@ -672,7 +668,7 @@ unsafe extern "C" fn cdata_int(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
 }
 
 unsafe extern "C" fn cdata_float(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    obj_guard(|| {
+    trampoline(|| {
         let c = cd(slf);
         let t = tinfo(c);
         match t.kind {
@@ -767,7 +763,7 @@ unsafe fn add_impl(
 }
 
 unsafe extern "C" fn cdata_add(a: *mut ffi::PyObject, b: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    obj_guard(|| {
+    trampoline(|| {
         // Either operand may be the cdata (n + p).
         let (x, y) = if ffi::Py_TYPE(a) == ffi::Py_TYPE(b) || is_cdata_type(a) {
             (a, b)
@@ -821,7 +817,7 @@ unsafe fn is_cdata_type(o: *mut ffi::PyObject) -> bool {
 }
 
 unsafe extern "C" fn cdata_sub(a: *mut ffi::PyObject, b: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    obj_guard(|| {
+    trampoline(|| {
         if !is_cdata_type(a) {
             return Ok(crate::py::new_ref(ffi::Py_NotImplemented()));
         }
@@ -960,7 +956,7 @@ unsafe extern "C" fn cdata_getitem(
     slf: *mut ffi::PyObject,
     key: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    obj_guard(|| {
+    trampoline(|| {
         let c = cd(slf);
         let cx = c.cx;
         if ffi::PySlice_Check(key) != 0 {
@@ -1045,7 +1041,7 @@ unsafe extern "C" fn cdata_setitem(
 }
 
 unsafe extern "C" fn cdata_iter(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    obj_guard(|| {
+    trampoline(|| {
         let c = cd(slf);
         let t = tinfo(c);
         if !matches!(t.kind, TKind::Array { .. }) {
@@ -1157,7 +1153,7 @@ unsafe extern "C" fn cdata_getattro(
     slf: *mut ffi::PyObject,
     name: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    obj_guard(|| {
+    trampoline(|| {
         let c = cd(slf);
         if let Some((rt, base, via_ptr)) = record_of(c) {
             let n = conv::str_ref(name).ok_or(PyErrSet)?;
@@ -1250,7 +1246,7 @@ unsafe extern "C" fn cdata_call(
     args: *mut ffi::PyObject,
     kwargs: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    obj_guard(|| {
+    trampoline(|| {
         let c = cd(slf);
         let t = tinfo(c);
         let TKind::Func { table_fn, .. } = &t.kind else {
@@ -1352,7 +1348,7 @@ unsafe extern "C" fn cdata_exit(
     slf: *mut ffi::PyObject,
     _a: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    obj_guard(|| {
+    trampoline(|| {
         release(slf as *mut CDataObj)?;
         Ok(crate::py::new_ref(ffi::Py_None()))
     })
@@ -1362,7 +1358,7 @@ unsafe extern "C" fn cdata_dir(
     slf: *mut ffi::PyObject,
     _a: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    obj_guard(|| {
+    trampoline(|| {
         let c = cd(slf);
         let list = Owned::check(ffi::PyList_New(0))?;
         if let Some((rt, _, _)) = record_of(c) {
@@ -1411,7 +1407,7 @@ unsafe fn ct<'a>(slf: *mut ffi::PyObject) -> (&'a CTypeObj, &'static TInfo) {
 }
 
 unsafe extern "C" fn ctype_repr(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    obj_guard(|| {
+    trampoline(|| {
         let (_, t) = ct(slf);
         let s = cstring_lossy(&format!("<ctype '{}'>", t.name));
         Ok(ffi::PyUnicode_FromString(s.as_ptr()))
@@ -1438,7 +1434,7 @@ unsafe extern "C" fn ctype_get(
     slf: *mut ffi::PyObject,
     closure: *mut c_void,
 ) -> *mut ffi::PyObject {
-    obj_guard(|| {
+    trampoline(|| {
         let (c, t) = ct(slf);
         let cx = c.cx;
         let which: CtAttr = std::mem::transmute::<usize, CtAttr>(closure as usize);
@@ -1575,7 +1571,7 @@ unsafe extern "C" fn ctype_dir(
     slf: *mut ffi::PyObject,
     _a: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    obj_guard(|| {
+    trampoline(|| {
         let (_, t) = ct(slf);
         let names: &[&str] = match t.kind {
             TKind::Void | TKind::Prim(_) => &["kind", "cname"],
@@ -1615,7 +1611,7 @@ unsafe extern "C" fn field_get(
     slf: *mut ffi::PyObject,
     closure: *mut c_void,
 ) -> *mut ffi::PyObject {
-    obj_guard(|| {
+    trampoline(|| {
         let fo = &*(slf as *const FieldObj);
         let rt = (*fo.cx).reg.info(fo.rec);
         let TKind::Record {
@@ -1714,7 +1710,7 @@ unsafe extern "C" fn buffer_getitem(
     slf: *mut ffi::PyObject,
     key: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    obj_guard(|| {
+    trampoline(|| {
         let b = &*(slf as *mut BufferObj);
         let len = b.size as ffi::Py_ssize_t;
         if ffi::PySlice_Check(key) != 0 {

@@ -257,8 +257,8 @@ unsafe fn start_python() -> Result<(), String> {
         ));
     }
     // Py_InitializeFromConfig left this thread holding the GIL with the main
-    // thread state; release it (the thread state stays bound to this thread,
-    // which the gate treats as "foreign": never pinned, never released by us).
+    // thread state; release it (the thread state stays bound to this thread:
+    // thread.rs pins it as `Pin::Main`, and it is never released by us).
     // Exit finalizes with it: see `at_exit`.
     let main = ffi::PyEval_SaveThread();
     MAIN_TSTATE.store(main, Ordering::SeqCst);

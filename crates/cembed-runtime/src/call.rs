@@ -26,6 +26,10 @@ use crate::plan::INLINE_ARGS;
 
 /// Entry from C. `result` was zeroed by the caller (ABI).
 ///
+/// No destructor and no `catch_unwind` spans the call into Python: a forced
+/// unwind (unwind.rs) passes through to the host. Each Rust step guards its
+/// own panics ([`crate::unwind::piece`]).
+///
 /// # Safety
 /// `ext` is a generated extern descriptor; `args[i]` points to argument i of
 /// its C type; `result` points to storage for the result (NULL for void).
@@ -34,15 +38,16 @@ pub(crate) unsafe fn call(ext: *mut Extern, args: *mut *mut c_void, result: *mut
     let entry = thread::c_entry();
     let es = extern_state(ext);
     if !es.lib().init.is_ready() && init_failed(es) {
-        return;
+        return entry.finish();
     }
-    // Refused: the process is exiting; the result stays zero.
     let Some(leave) = thread::enter_python(&entry) else {
-        return;
+        // The process is exiting, or Python was finalized: said, then zero.
+        refused(es);
+        return entry.finish();
     };
     invoke(es, args, result);
-    drop(leave);
-    drop(entry);
+    leave.leave();
+    entry.finish();
 }
 
 /// The first call (or one after a failed init): runs the init machinery.
@@ -53,11 +58,32 @@ fn init_failed(es: &ExternState) -> bool {
     if init::ensure_lib(es.lib()).is_ok() {
         return false;
     }
-    py::c_stderr(&format!(
-        "function {}() called, but initialization code failed.  Returning 0.\n",
-        es.qualname
-    ));
+    let said = crate::unwind::piece(|| {
+        py::c_stderr(&format!(
+            "function {}() called, but initialization code failed.  Returning 0.\n",
+            es.qualname
+        ))
+    });
+    if said.is_none() {
+        crate::report_panic("call");
+    }
     true
+}
+
+/// A call the exit gate refused: one line on stderr, never a silent zero.
+#[cold]
+#[inline(never)]
+fn refused(es: &ExternState) {
+    let said = crate::unwind::piece(|| {
+        py::c_stderr(&format!(
+            "cembed: function {}() called {}.  Returning 0.\n",
+            es.qualname,
+            init::refusal_reason()
+        ))
+    });
+    if said.is_none() {
+        crate::report_panic("call");
+    }
 }
 
 /// Entry from Python (`lib.func(...)`): the GIL is held, the arguments are
@@ -95,32 +121,54 @@ unsafe fn invoke(es: &ExternState, args: *mut *mut c_void, result: *mut c_void) 
     // only argv[1..=n] is read, each written before.
     let mut argv = [std::mem::MaybeUninit::<*mut ffi::PyObject>::uninit(); INLINE_ARGS + 1];
     let argp = argv.as_mut_ptr() as *mut *mut ffi::PyObject;
-    for i in 0..n {
-        let o = (plan.to_py[i])(*args.add(i), &plan.conv[i]);
-        if o.is_null() {
-            return arg_failed(es, argp.add(1), i, result);
+    let converted = crate::unwind::piece(|| {
+        for i in 0..n {
+            let o = (plan.to_py[i])(*args.add(i), &plan.conv[i]);
+            if o.is_null() {
+                arg_failed(es, argp.add(1), i, result);
+                return false;
+            }
+            *argp.add(i + 1) = o;
         }
-        *argp.add(i + 1) = o;
+        true
+    });
+    if converted != Some(true) {
+        return piece_failed(converted);
     }
-    let res = ffi::PyObject_Vectorcall(
+    let res = crate::unwind::vectorcall(
         f,
         argp.add(1),
         n | ffi::PY_VECTORCALL_ARGUMENTS_OFFSET,
         null_mut(),
     );
-    for i in 0..n {
-        ffi::Py_DECREF(*argp.add(i + 1));
+    let done = crate::unwind::piece(|| {
+        for i in 0..n {
+            ffi::Py_DECREF(*argp.add(i + 1));
+        }
+        if res.is_null() {
+            return on_error(es, result, "");
+        }
+        let ok = (plan.from_py)(res, result);
+        if !ok {
+            // Not the simple case (not an int, out of range, ...): the general
+            // conversion decides, and raises the precise error.
+            return result_general(es, res, result);
+        }
+        ffi::Py_DECREF(res);
+    });
+    if done.is_none() {
+        piece_failed(None);
     }
-    if res.is_null() {
-        return on_error(es, result, "");
+}
+
+/// A piece of the call path panicked (`None`; reported here) or failed with
+/// the error already reported (`Some(false)`).
+#[cold]
+#[inline(never)]
+fn piece_failed(r: Option<bool>) {
+    if r.is_none() {
+        crate::report_panic("call");
     }
-    let ok = (plan.from_py)(res, result);
-    if !ok {
-        // Not the simple case (not an int, out of range, ...): the general
-        // conversion decides, and raises the precise error.
-        return result_general(es, res, result);
-    }
-    ffi::Py_DECREF(res);
 }
 
 /// An argument conversion failed (exception set): drops the `done` objects
@@ -173,61 +221,70 @@ unsafe fn invoke_general(
     args: *mut *mut c_void,
     result: *mut c_void,
 ) {
-    if f.is_null() {
-        py::c_stderr(&format!(
-            "extern \"Python\": function {}() called, but no code was attached \
-             to it yet with @ffi.def_extern().  Returning 0.\n",
-            es.qualname
-        ));
-        return;
-    }
-    if es.bad_signature {
-        py::c_stderr(&format!(
-            "cembed: function {}() has no function type in the library's tables \
-             (broken generated code).  Returning 0.\n",
-            es.qualname
-        ));
-        return;
-    }
-    let ls = es.lib();
-    let n = es.args.len();
-    let mut inline = [null_mut::<ffi::PyObject>(); INLINE_ARGS + 1];
-    let mut heap = Vec::new();
-    let argv: &mut [*mut ffi::PyObject] = if n <= INLINE_ARGS {
-        &mut inline[..n + 1]
-    } else {
-        heap.resize(n + 1, null_mut());
-        &mut heap[..]
-    };
-    let mut ok = true;
-    for (i, &(conv, t)) in es.args.iter().enumerate() {
-        let o = arg_to_py(conv, &es.arg_names[i], ls.type_name(t), *args.add(i));
-        if o.is_null() {
-            ok = false;
-            break;
+    let callable = crate::unwind::piece(|| {
+        if f.is_null() {
+            py::c_stderr(&format!(
+                "extern \"Python\": function {}() called, but no code was attached \
+                 to it yet with @ffi.def_extern().  Returning 0.\n",
+                es.qualname
+            ));
+            return false;
         }
-        argv[i + 1] = o;
+        if es.bad_signature {
+            py::c_stderr(&format!(
+                "cembed: function {}() has no function type in the library's tables \
+                 (broken generated code).  Returning 0.\n",
+                es.qualname
+            ));
+            return false;
+        }
+        true
+    });
+    if callable != Some(true) {
+        return piece_failed(callable);
     }
-    let res = if ok {
-        ffi::PyObject_Vectorcall(
+    let n = es.args.len();
+    let mut argv: Vec<*mut ffi::PyObject> = vec![null_mut(); n + 1];
+    let converted = crate::unwind::piece(|| {
+        let ls = es.lib();
+        for (i, &(conv, t)) in es.args.iter().enumerate() {
+            let o = arg_to_py(conv, &es.arg_names[i], ls.type_name(t), *args.add(i));
+            if o.is_null() {
+                return false;
+            }
+            argv[i + 1] = o;
+        }
+        true
+    });
+    // Python is called outside any piece (unwind.rs); the vector holds plain
+    // pointers, so nothing but its memory is released if that unwinds.
+    let res = match converted {
+        Some(true) => crate::unwind::vectorcall(
             f,
             argv.as_ptr().add(1),
             n | ffi::PY_VECTORCALL_ARGUMENTS_OFFSET,
             null_mut(),
-        )
-    } else {
-        null_mut()
+        ),
+        _ => null_mut(),
     };
-    for &o in argv[1..].iter() {
-        if !o.is_null() {
-            ffi::Py_DECREF(o);
+    let done = crate::unwind::piece(|| {
+        for &o in argv[1..].iter() {
+            if !o.is_null() {
+                ffi::Py_DECREF(o);
+            }
         }
+        if converted.is_none() {
+            return;
+        }
+        if res.is_null() {
+            on_error(es, result, "");
+            return;
+        }
+        result_general(es, res, result);
+    });
+    if converted.is_none() || done.is_none() {
+        piece_failed(None);
     }
-    if res.is_null() {
-        on_error(es, result, "");
-        return;
-    }
-    result_general(es, res, result);
 }
 
 /// CFFI's error path (`general_invoke_callback`): the result becomes the

@@ -15,7 +15,7 @@ use crate::convert::{arg_to_py, from_py, result_from_py, Conv};
 use crate::init;
 use crate::libstate::{extern_state, ExternState};
 use crate::py::{self, cstring_lossy, repr_text};
-use crate::thread;
+use crate::thread::{self, Tls};
 use cembed_abi::Extern;
 use pyo3_ffi as ffi;
 use std::ffi::c_void;
@@ -45,7 +45,7 @@ pub(crate) unsafe fn call(ext: *mut Extern, args: *mut *mut c_void, result: *mut
         refused(es);
         return entry.finish();
     };
-    invoke(es, args, result);
+    invoke(es, args, result, entry.tls());
     leave.leave();
     entry.finish();
 }
@@ -99,7 +99,7 @@ pub(crate) unsafe fn call_from_python(
     if !es.lib().init.is_ready() && init_failed(es) {
         return;
     }
-    invoke(es, args, result);
+    invoke(es, args, result, &*thread::tls());
 }
 
 /// Calls the attached function. Never leaves an exception set.
@@ -107,7 +107,7 @@ pub(crate) unsafe fn call_from_python(
 /// # Safety
 /// GIL held; arguments as for [`call`].
 #[inline(always)]
-unsafe fn invoke(es: &ExternState, args: *mut *mut c_void, result: *mut c_void) {
+unsafe fn invoke(es: &ExternState, args: *mut *mut c_void, result: *mut c_void, tls: &Tls) {
     let f = es.func.load(Ordering::Relaxed);
     let plan = &es.plan;
     if f.is_null() || !plan.fast {
@@ -117,12 +117,23 @@ unsafe fn invoke(es: &ExternState, args: *mut *mut c_void, result: *mut c_void) 
     // arguments, each with its own converter
     // chosen when the extern was prepared (plan.rs), at most INLINE_ARGS.
     let n = plan.n as usize;
-    // argv[0] is scratch space for the callee (PY_VECTORCALL_ARGUMENTS_OFFSET);
-    // only argv[1..=n] is read, each written before.
-    let mut argv = [std::mem::MaybeUninit::<*mut ffi::PyObject>::uninit(); INLINE_ARGS + 1];
-    let argp = argv.as_mut_ptr() as *mut *mut ffi::PyObject;
-    let converted = crate::unwind::piece(|| {
-        for i in 0..n {
+    // The argument vector is on this thread's scratch stack, not on the C
+    // stack, which a deep Python -> C -> Python recursion pays per level
+    // (thread::scratch_alloc). argv[0] is scratch space for the callee
+    // (PY_VECTORCALL_ARGUMENTS_OFFSET); only argv[1..=n] is read, each
+    // written before.
+    const ARGV_SLOTS: usize = (INLINE_ARGS + 1).div_ceil(2);
+    let (mem, mark) = match tls.scratch_take(ARGV_SLOTS) {
+        Some((mem, mark)) => (mem, Some(mark)),
+        // Scratch stack full (a deep recursion): the heap, same path.
+        None => (heap_argv(), None),
+    };
+    let argp = mem as *mut *mut ffi::PyObject;
+    // The pieces capture plain values (`move`), which keeps this frame,
+    // live during the whole Python call, small.
+    let converted = crate::unwind::piece(move || {
+        let plan = &es.plan;
+        for i in 0..plan.n as usize {
             let o = (plan.to_py[i])(*args.add(i), &plan.conv[i]);
             if o.is_null() {
                 arg_failed(es, argp.add(1), i, result);
@@ -133,6 +144,7 @@ unsafe fn invoke(es: &ExternState, args: *mut *mut c_void, result: *mut c_void) 
         true
     });
     if converted != Some(true) {
+        give_back_argv(tls, mem, mark);
         return piece_failed(converted);
     }
     let res = crate::unwind::vectorcall(
@@ -141,8 +153,9 @@ unsafe fn invoke(es: &ExternState, args: *mut *mut c_void, result: *mut c_void) 
         n | ffi::PY_VECTORCALL_ARGUMENTS_OFFSET,
         null_mut(),
     );
-    let done = crate::unwind::piece(|| {
-        for i in 0..n {
+    let done = crate::unwind::piece(move || {
+        let plan = &es.plan;
+        for i in 0..plan.n as usize {
             ffi::Py_DECREF(*argp.add(i + 1));
         }
         if res.is_null() {
@@ -156,8 +169,28 @@ unsafe fn invoke(es: &ExternState, args: *mut *mut c_void, result: *mut c_void) 
         }
         ffi::Py_DECREF(res);
     });
+    give_back_argv(tls, mem, mark);
     if done.is_none() {
         piece_failed(None);
+    }
+}
+
+type ArgvMem = [u128; (INLINE_ARGS + 1).div_ceil(2)];
+
+/// An argument vector on the heap, when the scratch stack is full.
+#[cold]
+#[inline(never)]
+fn heap_argv() -> *mut u128 {
+    Box::into_raw(Box::new([0u128; (INLINE_ARGS + 1).div_ceil(2)])) as *mut u128
+}
+
+/// Releases an argument vector of [`invoke`].
+#[inline(always)]
+fn give_back_argv(tls: &Tls, mem: *mut u128, mark: Option<usize>) {
+    match mark {
+        Some(mark) => tls.scratch_back(mark),
+        // SAFETY: made by heap_argv, not used again.
+        None => drop(unsafe { Box::from_raw(mem as *mut ArgvMem) }),
     }
 }
 

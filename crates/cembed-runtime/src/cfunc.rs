@@ -38,7 +38,6 @@ use crate::py::{raise, Owned, PyErrSet, PyResult};
 use cembed_abi::{type_flags, Kind, Thunk};
 use pyo3_ffi as ffi;
 use std::ffi::{c_void, CStr};
-use std::mem::ManuallyDrop;
 use std::ptr::null_mut;
 
 /// This thread's `ffi.errno`: the errno C left behind after the last call
@@ -189,98 +188,84 @@ pub(crate) unsafe fn call_fnptr(
     args: *mut ffi::PyObject,
     kwargs: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    let result_conv = std::cell::Cell::new((Conv::Void, 0));
-    c_call(
-        |buf| {
-            let pname = ptr_type_name.to_string_lossy();
-            if !kwargs.is_null() && ffi::PyDict_Size(kwargs) != 0 {
-                return Err(raise(
-                    ffi::PyExc_TypeError,
-                    "a cdata function cannot be called with keyword arguments",
-                ));
-            }
-            let Some(sig) = signature(ls, fty) else {
-                return Err(raise(
-                    ffi::PyExc_TypeError,
-                    &format!("cdata of type '{pname}' is not a function pointer"),
-                ));
-            };
-            let n = ffi::PyTuple_Size(args);
-            if n < 0 {
-                return Err(PyErrSet);
-            }
-            if sig.variadic {
-                return Err(raise(
-                    ffi::PyExc_TypeError,
-                    &format!(
-                        "cembed: cannot call the variadic function pointer '{pname}': calls with a \
+    c_call(|buf| {
+        let pname = ptr_type_name.to_string_lossy();
+        if !kwargs.is_null() && ffi::PyDict_Size(kwargs) != 0 {
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                "a cdata function cannot be called with keyword arguments",
+            ));
+        }
+        let Some(sig) = signature(ls, fty) else {
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                &format!("cdata of type '{pname}' is not a function pointer"),
+            ));
+        };
+        let n = ffi::PyTuple_Size(args);
+        if n < 0 {
+            return Err(PyErrSet);
+        }
+        if sig.variadic {
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                &format!(
+                    "cembed: cannot call the variadic function pointer '{pname}': calls with a \
                          variable argument list need libffi, which cembed does not use; declare a \
                          function with the exact parameters instead"
-                    ),
-                ));
-            }
-            if n as usize != sig.params.len() {
-                return Err(raise(
-                    ffi::PyExc_TypeError,
-                    &format!("'{pname}' expects {} arguments, got {n}", sig.params.len()),
-                ));
-            }
-            if fnptr.is_null() {
-                return Err(raise(
-                    ffi::PyExc_RuntimeError,
-                    &format!("cannot call null pointer pointer from cdata '{pname}'"),
-                ));
-            }
-            let thunk = find_thunk(ls, fty).ok_or_else(|| no_thunk(&pname))?;
-            let mut slot = 0;
-            let mut layout = Vec::with_capacity(sig.params.len());
-            for &p in sig.params {
-                let t = ls.types.get(p);
-                let conv = Conv::of(t);
-                layout.push(slot);
-                slot += slots_of(t, conv);
-            }
-            let result = sig.result.map(|r| {
-                let t = ls.types.get(r);
-                let conv = Conv::of(t);
-                result_conv.set((conv, r));
-                (slot, slots_of(t, conv))
-            });
-            let total = slot + result.map_or(0, |(_, k)| k);
-            buf.reserve(total, sig.params.len());
-            for (i, (&p, &at)) in sig.params.iter().zip(&layout).enumerate() {
-                let t = ls.types.get(p);
-                let dst = buf.slot(at);
-                arg_from_py(
-                    ls,
-                    Conv::of(t),
-                    p,
-                    &t.name,
-                    ffi::PyTuple_GetItem(args, i as _),
-                    dst,
-                    &mut buf.keep,
-                )?;
-                buf.set_arg(i, dst);
-            }
-            Ok(ThunkCall {
-                thunk,
-                fnptr,
-                args: buf.args(),
-                result: result.map_or(null_mut(), |(at, _)| buf.slot(at)),
-            })
-        },
-        |call| match result_conv.get() {
-            (Conv::Void, _) if call.result.is_null() => Ok(crate::py::new_ref(ffi::Py_None())),
-            (conv, r) => {
-                let o = to_py_owned(conv, ls.type_name(r), call.result);
-                if o.is_null() {
-                    Err(PyErrSet)
-                } else {
-                    Ok(o)
-                }
-            }
-        },
-    )
+                ),
+            ));
+        }
+        if n as usize != sig.params.len() {
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                &format!("'{pname}' expects {} arguments, got {n}", sig.params.len()),
+            ));
+        }
+        if fnptr.is_null() {
+            return Err(raise(
+                ffi::PyExc_RuntimeError,
+                &format!("cannot call null pointer pointer from cdata '{pname}'"),
+            ));
+        }
+        let thunk = find_thunk(ls, fty).ok_or_else(|| no_thunk(&pname))?;
+        let mut slot = 0;
+        let mut layout = Vec::with_capacity(sig.params.len());
+        for &p in sig.params {
+            let t = ls.types.get(p);
+            let conv = Conv::of(t);
+            layout.push(slot);
+            slot += slots_of(t, conv);
+        }
+        let result = sig.result.map(|r| {
+            let t = ls.types.get(r);
+            (slot, slots_of(t, Conv::of(t)), r)
+        });
+        let total = slot + result.map_or(0, |(_, k, _)| k);
+        buf.reserve(total, sig.params.len());
+        for (i, (&p, &at)) in sig.params.iter().zip(&layout).enumerate() {
+            let t = ls.types.get(p);
+            let dst = buf.slot(at);
+            arg_from_py(
+                ls,
+                Conv::of(t),
+                p,
+                &t.name,
+                ffi::PyTuple_GetItem(args, i as _),
+                dst,
+                &mut buf.keep,
+            )?;
+            buf.set_arg(i, dst);
+        }
+        Ok(ThunkCall {
+            thunk,
+            fnptr,
+            args: buf.args(),
+            result: result.map_or(null_mut(), |(at, _, _)| buf.slot(at)),
+            ret: result.map(|(_, _, r)| (Conv::of(ls.types.get(r)), r)),
+            ls,
+        })
+    })
 }
 
 /// Slots for one C value of type `t` converted with `conv`.
@@ -417,60 +402,87 @@ impl CFuncPlan {
     }
 }
 
-/// Stack room for the argument buffer of most calls (no allocation). Small:
-/// this storage is on the stack of every Python -> C -> Python recursion
-/// level; larger calls use the heap.
-const INLINE_SLOTS: usize = 6;
-const INLINE_ARGS: usize = 5;
-
-/// The argument and result storage of one C call from Python, and the
-/// temporaries its arguments point into (arrays made from lists, bytes),
-/// which live until the call returned.
+/// Everything one C call from Python needs while and after the C function
+/// runs: the argument and result storage, the temporaries its arguments
+/// point into (arrays made from lists, bytes), and the call itself. It lives
+/// on this thread's scratch stack (`thread::scratch_alloc`), and so do the
+/// slots (arguments, result, then the argument pointers) when they fit;
+/// otherwise the heap. Why not the C stack: see `scratch_alloc`.
 pub(crate) struct CallBuf {
-    inline: [Slot; INLINE_SLOTS],
-    inline_ptrs: [*mut c_void; INLINE_ARGS],
+    base: *mut Slot,
+    /// Where the argument pointers start (in slots from `base`).
+    ptrs_at: usize,
     heap: Vec<Slot>,
-    heap_ptrs: Vec<*mut c_void>,
     keep: Vec<Owned>,
+    /// Set by the first step of [`c_call`].
+    call: Option<ThunkCall>,
+    /// The scratch stack's mark to release; `None`: the buffer is boxed.
+    mark: Option<usize>,
 }
 
 impl CallBuf {
-    fn new() -> CallBuf {
-        CallBuf {
-            inline: [0; INLINE_SLOTS],
-            inline_ptrs: [null_mut(); INLINE_ARGS],
+    /// A buffer on the scratch stack, or boxed when it is full.
+    fn make() -> *mut CallBuf {
+        let fresh = |mark| CallBuf {
+            base: null_mut(),
+            ptrs_at: 0,
             heap: Vec::new(),
-            heap_ptrs: Vec::new(),
             keep: Vec::new(),
+            call: None,
+            mark,
+        };
+        let n = std::mem::size_of::<CallBuf>().div_ceil(SLOT);
+        match crate::thread::scratch_alloc(n) {
+            Some((p, mark)) => {
+                let buf = p as *mut CallBuf;
+                // SAFETY: `n` 16-aligned slots hold a CallBuf (align <= 16).
+                unsafe { buf.write(fresh(Some(mark))) };
+                buf
+            }
+            None => Box::into_raw(Box::new(fresh(None))),
+        }
+    }
+
+    /// Drops the buffer (its temporaries: GIL held) and gives its memory
+    /// back, with everything taken on the scratch stack after it.
+    ///
+    /// # Safety
+    /// GIL held; `buf` came from [`CallBuf::make`] and is not used again.
+    unsafe fn free(buf: *mut CallBuf) {
+        match (*buf).mark {
+            Some(mark) => {
+                std::ptr::drop_in_place(buf);
+                crate::thread::scratch_release(mark);
+            }
+            None => drop(Box::from_raw(buf)),
         }
     }
 
     /// Room for `slots` zeroed slots and `nargs` argument pointers.
     fn reserve(&mut self, slots: usize, nargs: usize) {
-        if slots > INLINE_SLOTS {
-            self.heap = vec![0; slots];
-        }
-        if nargs > INLINE_ARGS {
-            self.heap_ptrs = vec![null_mut(); nargs];
+        let n = slots + (nargs * std::mem::size_of::<*mut c_void>()).div_ceil(SLOT);
+        self.ptrs_at = slots;
+        match crate::thread::scratch_alloc(n) {
+            Some((p, _)) => {
+                // SAFETY: `n` slots were handed to us (released with the
+                // buffer, which was taken before them).
+                unsafe { std::ptr::write_bytes(p, 0, n) };
+                self.base = p;
+            }
+            None => {
+                self.heap = vec![0; n.max(1)];
+                self.base = self.heap.as_mut_ptr();
+            }
         }
     }
 
     fn slot(&mut self, i: usize) -> *mut c_void {
-        let base = if self.heap.is_empty() {
-            self.inline.as_mut_ptr()
-        } else {
-            self.heap.as_mut_ptr()
-        };
         // SAFETY (of the offset): callers stay below what `reserve` made.
-        unsafe { base.add(i) as *mut c_void }
+        unsafe { self.base.add(i) as *mut c_void }
     }
 
     fn args(&mut self) -> *mut *mut c_void {
-        if self.heap_ptrs.is_empty() {
-            self.inline_ptrs.as_mut_ptr()
-        } else {
-            self.heap_ptrs.as_mut_ptr()
-        }
+        self.slot(self.ptrs_at) as *mut *mut c_void
     }
 
     fn set_arg(&mut self, i: usize, p: *mut c_void) {
@@ -479,45 +491,82 @@ impl CallBuf {
     }
 }
 
-/// A prepared thunk call (pointers into a [`CallBuf`]).
+/// A prepared thunk call (pointers into a [`CallBuf`]) and how to convert
+/// its result.
 #[derive(Copy, Clone)]
 pub(crate) struct ThunkCall {
     thunk: Thunk,
     fnptr: *mut c_void,
     args: *mut *mut c_void,
     result: *mut c_void,
+    /// The result's conversion and type; `None` for void.
+    ret: Option<(Conv, u32)>,
+    ls: *const LibState,
 }
 
 /// One C call from Python, in the three steps of `unwind.rs`: `prepare` (a
 /// guarded piece) checks and converts the arguments into a [`CallBuf`] and
 /// says what to call; the thunk then runs outside any `catch_unwind` with no
-/// destructor pending (the buffer is `ManuallyDrop`), so a `pthread_exit()`
-/// inside it, or in CPython when the GIL is taken back, unwinds through;
-/// `finish` (a guarded piece) converts the result, and the buffer is
-/// released. Returns a new reference, or NULL with an exception set.
+/// destructor pending, so a `pthread_exit()` inside it, or in CPython when
+/// the GIL is taken back, unwinds through; then (a guarded piece) the
+/// result is converted and the buffer released. Returns a new reference, or
+/// NULL with an exception set.
+///
+/// Both steps are out of line and the buffer is off the C stack, so that
+/// this frame, which stays on the stack while the C function runs, is
+/// small (deep Python -> C -> Python recursion on small thread stacks).
 ///
 /// # Safety
 /// GIL held; what `prepare` returns is a valid thunk call (see
 /// [`invoke_thunk`]) into the buffer it was given.
 #[inline(always)]
-unsafe fn c_call(
-    prepare: impl FnOnce(&mut CallBuf) -> PyResult<ThunkCall>,
-    finish: impl FnOnce(&ThunkCall) -> PyResult<*mut ffi::PyObject>,
-) -> *mut ffi::PyObject {
-    let mut buf = ManuallyDrop::new(CallBuf::new());
-    let call = match crate::unwind::piece(|| prepare(&mut buf)) {
-        Some(Ok(c)) => c,
-        r => {
-            // SAFETY: the buffer is not used again.
-            crate::unwind::piece(|| ManuallyDrop::drop(&mut buf));
-            return failed(r);
-        }
+unsafe fn c_call(prepare: impl FnOnce(&mut CallBuf) -> PyResult<ThunkCall>) -> *mut ffi::PyObject {
+    let buf = prepare_step(prepare);
+    if buf.is_null() {
+        return null_mut();
+    }
+    if let Some(c) = &(*buf).call {
+        invoke_thunk(c.thunk, c.fnptr, c.args, c.result);
+    }
+    finish_step(buf)
+}
+
+/// The first step of [`c_call`]: NULL with an exception set on failure.
+#[inline(never)]
+unsafe fn prepare_step(prepare: impl FnOnce(&mut CallBuf) -> PyResult<ThunkCall>) -> *mut CallBuf {
+    let Some(buf) = crate::unwind::piece(CallBuf::make) else {
+        return crate::unwind::panicked(null_mut());
     };
-    invoke_thunk(call.thunk, call.fnptr, call.args, call.result);
+    match crate::unwind::piece(|| prepare(&mut *buf)) {
+        Some(Ok(c)) => {
+            (*buf).call = Some(c);
+            buf
+        }
+        r => {
+            crate::unwind::piece(|| CallBuf::free(buf));
+            failed(r);
+            null_mut()
+        }
+    }
+}
+
+/// The last step of [`c_call`].
+#[inline(never)]
+unsafe fn finish_step(buf: *mut CallBuf) -> *mut ffi::PyObject {
     let r = crate::unwind::piece(|| {
-        let r = finish(&call);
-        // SAFETY: the call returned; the buffer is not used again.
-        ManuallyDrop::drop(&mut buf);
+        let c = (*buf).call.expect("set by prepare_step");
+        let r = match c.ret {
+            None => Ok(crate::py::new_ref(ffi::Py_None())),
+            Some((conv, r)) => {
+                let o = to_py_owned(conv, (*c.ls).type_name(r), c.result);
+                if o.is_null() {
+                    Err(PyErrSet)
+                } else {
+                    Ok(o)
+                }
+            }
+        };
+        CallBuf::free(buf);
         r
     });
     match r {
@@ -551,64 +600,46 @@ pub(crate) unsafe fn call_cfunc<'a>(
     find: impl FnOnce() -> PyResult<(&'a LibState, &'a CFuncPlan)>,
     argv: &[*mut ffi::PyObject],
 ) -> *mut ffi::PyObject {
-    let found: std::cell::Cell<Option<(&LibState, &CFuncPlan)>> = std::cell::Cell::new(None);
-    c_call(
-        |buf| {
-            let (ls, plan) = find()?;
-            found.set(Some((ls, plan)));
-            if argv.len() != plan.params.len() {
-                return Err(raise(
-                    ffi::PyExc_TypeError,
-                    &format!(
-                        "{} expected {} argument{}, got {}",
-                        plan.name,
-                        plan.params.len(),
-                        if plan.params.len() == 1 { "" } else { "s" },
-                        argv.len()
-                    ),
-                ));
+    c_call(|buf| {
+        let (ls, plan) = find()?;
+        if argv.len() != plan.params.len() {
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                &format!(
+                    "{} expected {} argument{}, got {}",
+                    plan.name,
+                    plan.params.len(),
+                    if plan.params.len() == 1 { "" } else { "s" },
+                    argv.len()
+                ),
+            ));
+        }
+        let thunk = match (&plan.error, plan.thunk) {
+            (None, Some(t)) => t,
+            (Some((PlanError::Table, msg)), _) => return Err(raise(ffi::PyExc_SystemError, msg)),
+            (Some((PlanError::Uncallable, msg)), _) => {
+                return Err(raise(ffi::PyExc_TypeError, msg))
             }
-            let thunk = match (&plan.error, plan.thunk) {
-                (None, Some(t)) => t,
-                (Some((PlanError::Table, msg)), _) => {
-                    return Err(raise(ffi::PyExc_SystemError, msg))
-                }
-                (Some((PlanError::Uncallable, msg)), _) => {
-                    return Err(raise(ffi::PyExc_TypeError, msg))
-                }
-                (None, None) => return Err(raise(ffi::PyExc_SystemError, "cembed: no thunk")),
-            };
-            buf.reserve(plan.slots, argv.len());
-            for (i, (p, &obj)) in plan.params.iter().zip(argv).enumerate() {
-                let dst = buf.slot(p.slot);
-                arg_from_py(ls, p.conv, p.ty, p.msg_name, obj, dst, &mut buf.keep)?;
-                buf.set_arg(i, dst);
-            }
-            Ok(ThunkCall {
-                thunk,
-                fnptr: plan.fnptr,
-                args: buf.args(),
-                result: match plan.result {
-                    Some((_, _, slot)) => buf.slot(slot),
-                    None => null_mut(),
-                },
-            })
-        },
-        |call| {
-            let (ls, plan) = found.get().expect("set by prepare");
-            match plan.result {
-                None => Ok(crate::py::new_ref(ffi::Py_None())),
-                Some((conv, r, _)) => {
-                    let o = to_py_owned(conv, ls.type_name(r), call.result);
-                    if o.is_null() {
-                        Err(PyErrSet)
-                    } else {
-                        Ok(o)
-                    }
-                }
-            }
-        },
-    )
+            (None, None) => return Err(raise(ffi::PyExc_SystemError, "cembed: no thunk")),
+        };
+        buf.reserve(plan.slots, argv.len());
+        for (i, (p, &obj)) in plan.params.iter().zip(argv).enumerate() {
+            let dst = buf.slot(p.slot);
+            arg_from_py(ls, p.conv, p.ty, p.msg_name, obj, dst, &mut buf.keep)?;
+            buf.set_arg(i, dst);
+        }
+        Ok(ThunkCall {
+            thunk,
+            fnptr: plan.fnptr,
+            args: buf.args(),
+            result: match plan.result {
+                Some((_, _, slot)) => buf.slot(slot),
+                None => null_mut(),
+            },
+            ret: plan.result.map(|(conv, r, _)| (conv, r)),
+            ls,
+        })
+    })
 }
 
 /// Converts one argument into its slot: primitives here (with the message

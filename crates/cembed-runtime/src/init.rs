@@ -626,6 +626,7 @@ unsafe fn prepare_init_code(
     let Some(code) = &ls.init_code else {
         return Ok(None);
     };
+    add_build_environment(ls)?;
     let filename = py::cstring_lossy(&format!("<init code for '{}'>", ls.name.to_string_lossy()));
     let compiled = Owned::new(ffi::Py_CompileString(
         code.as_ptr(),
@@ -643,6 +644,46 @@ unsafe fn prepare_init_code(
     Ok(Some((compiled.into_ptr(), globals.into_ptr())))
 }
 
+/// Several environments: Python runs with the environment of the library
+/// that started it. A library built in another virtualenv (same Python
+/// version: the glue refuses another one) gets that venv's site-packages
+/// added at the end of `sys.path` before its init code runs, as
+/// `site.addsitedir` does (`.pth` files included); the first environment's
+/// packages keep precedence. Other kinds of installation are left alone.
+///
+/// # Safety
+/// GIL held.
+unsafe fn add_build_environment(ls: &LibState) -> Result<(), ()> {
+    if ls.python_executable.is_empty() {
+        return Ok(());
+    }
+    let globals = Owned::new(ffi::PyDict_New()).ok_or(())?;
+    let exe = Owned::new(ffi::PyUnicode_DecodeFSDefault(
+        py::cstring_lossy(&ls.python_executable).as_ptr(),
+    ))
+    .ok_or(())?;
+    if ffi::PyDict_SetItemString(globals.ptr(), c"exe".as_ptr(), exe.ptr()) < 0 {
+        return Err(());
+    }
+    let r = ffi::PyRun_String(
+        c"import os, sys
+if os.path.abspath(exe) != os.path.abspath(sys.executable or ''):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(exe)))
+    if os.path.isfile(os.path.join(root, 'pyvenv.cfg')):
+        sp = os.path.join(root, 'lib', 'python%d.%d' % sys.version_info[:2], 'site-packages')
+        if os.path.isdir(sp) and sp not in sys.path:
+            import site
+            site.addsitedir(sp)
+"
+        .as_ptr(),
+        ffi::Py_file_input,
+        globals.ptr(),
+        globals.ptr(),
+    );
+    drop(Owned::new(r).ok_or(())?);
+    Ok(())
+}
+
 /// Prints (to `sys.stderr`) and returns the failure report; the current
 /// exception is consumed. Mirrors CFFI's report, plus where we looked.
 ///
@@ -658,17 +699,36 @@ unsafe fn report_init_failure(ls: &LibState) -> String {
             py::repr_text(p)
         }
     };
+    // The interpreter actually running, which is the build interpreter of
+    // the library that started Python, not necessarily this one's.
+    let running = {
+        let p = ffi::PySys_GetObject(c"executable".as_ptr());
+        if p.is_null() {
+            "(unknown)".to_string()
+        } else {
+            py::str_text(p).unwrap_or_else(|| py::repr_text(p))
+        }
+    };
+    let built_with = if ls.python_executable.is_empty() || ls.python_executable == running {
+        String::new()
+    } else {
+        format!(
+            "this library was built with: {} (Python was started for another library \
+             of this process; see docs/runtime.md, \"Several environments\")\n",
+            ls.python_executable
+        )
+    };
     let text = format!(
         "Failed to initialize the Python-cembed embedding logic:\n\n{tb}\n\
          From: {}\n\
          compiled with cembed version: {}\n\
          cembed runtime: {}\n\
-         python executable: {}\n\
+         python executable (running): {running}\n\
+         {built_with}\
          sys.path: {sys_path}\n\n",
         ls.name.to_string_lossy(),
         ls.cembed_version,
         runtime_location(),
-        ls.python_executable,
     );
     py::write_stderr(&text);
     text

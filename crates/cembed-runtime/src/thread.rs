@@ -102,6 +102,56 @@ pub(crate) struct Tls {
     /// NULL until the first call through the gate (which registers the
     /// thread), and again after the key's destructor freed it.
     slot: Cell<*const ThreadSlot>,
+    /// Argument buffers of C calls made from Python ([`scratch_alloc`]).
+    scratch: UnsafeCell<[u128; SCRATCH_SLOTS]>,
+    scratch_top: Cell<usize>,
+}
+
+/// 16-byte slots of [`Tls::scratch`] (4 KiB a thread).
+const SCRATCH_SLOTS: usize = 256;
+
+/// Takes `n` 16-byte, 16-aligned slots of this thread's scratch stack:
+/// `(memory, mark)`, or `None` when they do not fit (the caller uses the
+/// heap). Released with [`scratch_release`] in reverse order of taking
+/// (calls nest: Python -> C -> Python -> C). Why a stack beside the C
+/// stack: these buffers (a C call's arguments, a Python call's argument
+/// vector) must live while the callee runs, and on the C stack they would
+/// be paid at every level of a deep Python -> C -> Python recursion (threads
+/// of hosts often have small stacks). A thread that ends inside a call
+/// (unwind.rs) never releases: it has no later call.
+pub(crate) fn scratch_alloc(n: usize) -> Option<(*mut u128, usize)> {
+    TLS.with(|t| t.scratch_take(n))
+}
+
+/// Releases what [`scratch_alloc`] took (and everything taken after it).
+pub(crate) fn scratch_release(mark: usize) {
+    TLS.with(|t| t.scratch_back(mark));
+}
+
+impl Tls {
+    /// [`scratch_alloc`] on this (the current thread's) thread-local.
+    #[inline(always)]
+    pub(crate) fn scratch_take(&self, n: usize) -> Option<(*mut u128, usize)> {
+        let top = self.scratch_top.get();
+        if n > SCRATCH_SLOTS - top {
+            return None;
+        }
+        self.scratch_top.set(top + n);
+        // SAFETY: `top + n` is within the array; this range is handed out
+        // once until released.
+        Some((unsafe { (self.scratch.get() as *mut u128).add(top) }, top))
+    }
+
+    /// [`scratch_release`] on this thread-local.
+    #[inline(always)]
+    pub(crate) fn scratch_back(&self, mark: usize) {
+        self.scratch_top.set(mark);
+    }
+}
+
+/// This thread's thread-local (for the call path, which already has it).
+pub(crate) fn tls() -> *const Tls {
+    TLS.with(|t| t as *const Tls)
 }
 
 thread_local! {
@@ -109,6 +159,8 @@ thread_local! {
         Tls {
             errno: Cell::new(0),
             slot: Cell::new(std::ptr::null()),
+            scratch: UnsafeCell::new([0; SCRATCH_SLOTS]),
+            scratch_top: Cell::new(0),
         }
     };
 }
@@ -215,6 +267,13 @@ pub(crate) fn c_entry() -> CallEntry {
 }
 
 impl CallEntry {
+    /// This thread's thread-local, found when the call started.
+    #[inline(always)]
+    pub(crate) fn tls(&self) -> &Tls {
+        // SAFETY: see c_entry.
+        unsafe { &*self.tls }
+    }
+
     /// Ends the call: errno gets its value (see the type). Not a `Drop`: a
     /// forced unwind passing the call (unwind.rs) must find no destructor.
     #[inline(always)]

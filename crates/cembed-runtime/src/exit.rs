@@ -144,6 +144,24 @@ extern "C" fn at_process_exit() {
     });
 }
 
+/// `Py_FinalizeEx()` with the main thread state, on this thread.
+///
+/// # Safety
+/// Python runs; the gate is closed and no host thread is inside Python, so
+/// nobody uses the main thread state (its thread is outside Python, or is
+/// the one exiting, which is in exit()).
+unsafe fn finalize() {
+    let main = init::main_tstate();
+    if main.is_null() {
+        let _ = ffi::PyGILState_Ensure();
+    } else {
+        ffi::PyEval_RestoreThread(main);
+    }
+    crate::libstate::release_modules();
+    ffi::Py_FinalizeEx();
+    init::set_state(State::Finalized);
+}
+
 const WAITING_GIL: u8 = 0;
 const HAVE_GIL: u8 = 1;
 const TOO_LATE: u8 = 2;
@@ -210,20 +228,13 @@ fn exit_helper(h: &Helper, exiting: Option<thread::SlotId>) {
     }
     init::set_state(State::Exiting);
     if thread::drained(EXIT_GRACE, exiting) {
-        // SAFETY: the gate is closed and no host thread is inside Python:
-        // nobody uses the main thread state (its thread is outside, or is
-        // the exiting one, which is in exit()).
-        unsafe {
-            let main = init::main_tstate();
-            if main.is_null() {
-                let _ = ffi::PyGILState_Ensure();
-            } else {
-                ffi::PyEval_RestoreThread(main);
-            }
-            crate::libstate::release_modules();
-            ffi::Py_FinalizeEx();
+        if init::can_finalize() {
+            // SAFETY: drained, see finalize().
+            unsafe { finalize() };
+        } else {
+            // See init::can_finalize; the hooks ran.
+            init::set_state(State::Abandoned);
         }
-        init::set_state(State::Finalized);
     } else {
         init::set_state(State::Abandoned);
         h.swap_if(HAVE_GIL, DONE);

@@ -177,9 +177,26 @@ pub(crate) fn refusal_reason() -> &'static str {
 /// that finalizes (CPython made the forking thread the main thread).
 pub(crate) fn after_fork_child(ts: *mut ffi::PyThreadState) {
     if OWNED.load(Ordering::SeqCst) && !ts.is_null() {
-        MAIN_TSTATE.store(ts, Ordering::SeqCst);
+        if MAIN_TSTATE.swap(ts, Ordering::SeqCst) != ts && cfg!(Py_3_13) {
+            // The thread state Python was initialized with is gone in the
+            // child, but CPython 3.13's `Py_FinalizeEx` switches to it
+            // whatever thread calls it (`_PyRuntime`'s record of it is not
+            // updated by `PyOS_AfterFork_Child`), and crashes. 3.9-3.12
+            // finalize with the thread state they are given.
+            CANNOT_FINALIZE.store(true, Ordering::SeqCst);
+        }
         STARTER.store(me() as usize, Ordering::SeqCst);
     }
+}
+
+/// Set in a fork child that cannot be finalized (see `after_fork_child`).
+static CANNOT_FINALIZE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// False in a CPython 3.13 fork child whose forking thread was not the one
+/// that started Python: its exit runs the hooks (atexit handlers, flushing
+/// the std streams) but skips `Py_FinalizeEx()`.
+pub(crate) fn can_finalize() -> bool {
+    !CANNOT_FINALIZE.load(Ordering::SeqCst)
 }
 
 /// Makes sure Python runs in this process. `Err` carries the report text.

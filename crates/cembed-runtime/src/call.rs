@@ -131,18 +131,7 @@ unsafe fn invoke(es: &ExternState, args: *mut *mut c_void, result: *mut c_void, 
     let argp = mem as *mut *mut ffi::PyObject;
     // The pieces capture plain values (`move`), which keeps this frame,
     // live during the whole Python call, small.
-    let converted = crate::unwind::piece(move || {
-        let plan = &es.plan;
-        for i in 0..plan.n as usize {
-            let o = (plan.to_py[i])(*args.add(i), &plan.conv[i]);
-            if o.is_null() {
-                arg_failed(es, argp.add(1), i, result);
-                return false;
-            }
-            *argp.add(i + 1) = o;
-        }
-        true
-    });
+    let converted = crate::unwind::piece(move || convert_args(es, args, argp, result));
     if converted != Some(true) {
         give_back_argv(tls, mem, mark);
         return piece_failed(converted);
@@ -192,6 +181,31 @@ fn give_back_argv(tls: &Tls, mem: *mut u128, mark: Option<usize>) {
         // SAFETY: made by heap_argv, not used again.
         None => drop(unsafe { Box::from_raw(mem as *mut ArgvMem) }),
     }
+}
+
+/// The fast plan's argument conversions into `argp[1..=n]`; false if one
+/// failed (reported, the result set to the error value). Out of line, so
+/// that the piece around it stays a plain call.
+///
+/// # Safety
+/// GIL held; `args` as for [`call`]; `argp` has room for n + 1 pointers.
+#[inline(never)]
+unsafe fn convert_args(
+    es: &ExternState,
+    args: *mut *mut c_void,
+    argp: *mut *mut ffi::PyObject,
+    result: *mut c_void,
+) -> bool {
+    let plan = &es.plan;
+    for i in 0..plan.n as usize {
+        let o = (plan.to_py[i])(*args.add(i), &plan.conv[i]);
+        if o.is_null() {
+            arg_failed(es, argp.add(1), i, result);
+            return false;
+        }
+        *argp.add(i + 1) = o;
+    }
+    true
 }
 
 /// A piece of the call path panicked (`None`; reported here) or failed with

@@ -107,8 +107,10 @@ pub mod extern_flags {
     pub const PLUS_C: u32 = 1 << 1;
 }
 
+/// `"C-unwind"`: the C function a thunk calls may end its thread with
+/// `pthread_exit()` (a forced unwind), which must pass the runtime's frames.
 pub type Thunk =
-    unsafe extern "C" fn(fn_: *mut c_void, args: *mut *mut c_void, result: *mut c_void);
+    unsafe extern "C-unwind" fn(fn_: *mut c_void, args: *mut *mut c_void, result: *mut c_void);
 pub type BitProbe = unsafe extern "C" fn(buf: *mut c_void, field: u32);
 
 #[repr(C)]
@@ -231,7 +233,10 @@ pub struct Lib {
 pub struct RuntimeApi {
     pub abi_version: u32,
     pub struct_size: u32,
-    pub call: unsafe extern "C" fn(ext: *mut Extern, args: *mut *mut c_void, result: *mut c_void),
+    /// `"C-unwind"`: a forced unwind (`pthread_exit()` in C called from the
+    /// Python code) passes through it to the host's frames.
+    pub call:
+        unsafe extern "C-unwind" fn(ext: *mut Extern, args: *mut *mut c_void, result: *mut c_void),
     pub start: unsafe extern "C" fn(lib: *mut Lib) -> i32,
     pub module_init: unsafe extern "C" fn(lib: *mut Lib) -> *mut c_void,
     pub init_error: unsafe extern "C" fn(lib: *mut Lib) -> *const c_char,

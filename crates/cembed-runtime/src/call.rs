@@ -15,7 +15,7 @@ use crate::convert::{arg_to_py, from_py, result_from_py, Conv};
 use crate::init;
 use crate::libstate::{extern_state, ExternState};
 use crate::py::{self, cstring_lossy, repr_text};
-use crate::thread;
+use crate::thread::{self, Tls};
 use cembed_abi::Extern;
 use pyo3_ffi as ffi;
 use std::ffi::c_void;
@@ -26,6 +26,10 @@ use crate::plan::INLINE_ARGS;
 
 /// Entry from C. `result` was zeroed by the caller (ABI).
 ///
+/// No destructor and no `catch_unwind` spans the call into Python: a forced
+/// unwind (unwind.rs) passes through to the host. Each Rust step guards its
+/// own panics ([`crate::unwind::piece`]).
+///
 /// # Safety
 /// `ext` is a generated extern descriptor; `args[i]` points to argument i of
 /// its C type; `result` points to storage for the result (NULL for void).
@@ -34,15 +38,16 @@ pub(crate) unsafe fn call(ext: *mut Extern, args: *mut *mut c_void, result: *mut
     let entry = thread::c_entry();
     let es = extern_state(ext);
     if !es.lib().init.is_ready() && init_failed(es) {
-        return;
+        return entry.finish();
     }
-    // Refused: the process is exiting; the result stays zero.
     let Some(leave) = thread::enter_python(&entry) else {
-        return;
+        // The process is exiting, or Python was finalized: said, then zero.
+        refused(es);
+        return entry.finish();
     };
-    invoke(es, args, result);
-    drop(leave);
-    drop(entry);
+    invoke(es, args, result, entry.tls());
+    leave.leave();
+    entry.finish();
 }
 
 /// The first call (or one after a failed init): runs the init machinery.
@@ -53,11 +58,32 @@ fn init_failed(es: &ExternState) -> bool {
     if init::ensure_lib(es.lib()).is_ok() {
         return false;
     }
-    py::c_stderr(&format!(
-        "function {}() called, but initialization code failed.  Returning 0.\n",
-        es.qualname
-    ));
+    let said = crate::unwind::piece(|| {
+        py::c_stderr(&format!(
+            "function {}() called, but initialization code failed.  Returning 0.\n",
+            es.qualname
+        ))
+    });
+    if said.is_none() {
+        crate::report_panic("call");
+    }
     true
+}
+
+/// A call the exit gate refused: one line on stderr, never a silent zero.
+#[cold]
+#[inline(never)]
+fn refused(es: &ExternState) {
+    let said = crate::unwind::piece(|| {
+        py::c_stderr(&format!(
+            "cembed: function {}() called {}.  Returning 0.\n",
+            es.qualname,
+            init::refusal_reason()
+        ))
+    });
+    if said.is_none() {
+        crate::report_panic("call");
+    }
 }
 
 /// Entry from Python (`lib.func(...)`): the GIL is held, the arguments are
@@ -73,7 +99,7 @@ pub(crate) unsafe fn call_from_python(
     if !es.lib().init.is_ready() && init_failed(es) {
         return;
     }
-    invoke(es, args, result);
+    invoke(es, args, result, &*thread::tls());
 }
 
 /// Calls the attached function. Never leaves an exception set.
@@ -81,7 +107,7 @@ pub(crate) unsafe fn call_from_python(
 /// # Safety
 /// GIL held; arguments as for [`call`].
 #[inline(always)]
-unsafe fn invoke(es: &ExternState, args: *mut *mut c_void, result: *mut c_void) {
+unsafe fn invoke(es: &ExternState, args: *mut *mut c_void, result: *mut c_void, tls: &Tls) {
     let f = es.func.load(Ordering::Relaxed);
     let plan = &es.plan;
     if f.is_null() || !plan.fast {
@@ -91,36 +117,105 @@ unsafe fn invoke(es: &ExternState, args: *mut *mut c_void, result: *mut c_void) 
     // arguments, each with its own converter
     // chosen when the extern was prepared (plan.rs), at most INLINE_ARGS.
     let n = plan.n as usize;
-    // argv[0] is scratch space for the callee (PY_VECTORCALL_ARGUMENTS_OFFSET);
-    // only argv[1..=n] is read, each written before.
-    let mut argv = [std::mem::MaybeUninit::<*mut ffi::PyObject>::uninit(); INLINE_ARGS + 1];
-    let argp = argv.as_mut_ptr() as *mut *mut ffi::PyObject;
-    for i in 0..n {
-        let o = (plan.to_py[i])(*args.add(i), &plan.conv[i]);
-        if o.is_null() {
-            return arg_failed(es, argp.add(1), i, result);
-        }
-        *argp.add(i + 1) = o;
+    // The argument vector is on this thread's scratch stack, not on the C
+    // stack, which a deep Python -> C -> Python recursion pays per level
+    // (thread::scratch_alloc). argv[0] is scratch space for the callee
+    // (PY_VECTORCALL_ARGUMENTS_OFFSET); only argv[1..=n] is read, each
+    // written before.
+    const ARGV_SLOTS: usize = (INLINE_ARGS + 1).div_ceil(2);
+    let (mem, mark) = match tls.scratch_take(ARGV_SLOTS) {
+        Some((mem, mark)) => (mem, Some(mark)),
+        // Scratch stack full (a deep recursion): the heap, same path.
+        None => (heap_argv(), None),
+    };
+    let argp = mem as *mut *mut ffi::PyObject;
+    // The pieces capture plain values (`move`), which keeps this frame,
+    // live during the whole Python call, small.
+    let converted = crate::unwind::piece(move || convert_args(es, args, argp, result));
+    if converted != Some(true) {
+        give_back_argv(tls, mem, mark);
+        return piece_failed(converted);
     }
-    let res = ffi::PyObject_Vectorcall(
+    let res = crate::unwind::vectorcall(
         f,
         argp.add(1),
         n | ffi::PY_VECTORCALL_ARGUMENTS_OFFSET,
         null_mut(),
     );
-    for i in 0..n {
-        ffi::Py_DECREF(*argp.add(i + 1));
+    let done = crate::unwind::piece(move || {
+        let plan = &es.plan;
+        for i in 0..plan.n as usize {
+            ffi::Py_DECREF(*argp.add(i + 1));
+        }
+        if res.is_null() {
+            return on_error(es, result, "");
+        }
+        let ok = (plan.from_py)(res, result);
+        if !ok {
+            // Not the simple case (not an int, out of range, ...): the general
+            // conversion decides, and raises the precise error.
+            return result_general(es, res, result);
+        }
+        ffi::Py_DECREF(res);
+    });
+    give_back_argv(tls, mem, mark);
+    if done.is_none() {
+        piece_failed(None);
     }
-    if res.is_null() {
-        return on_error(es, result, "");
+}
+
+type ArgvMem = [u128; (INLINE_ARGS + 1).div_ceil(2)];
+
+/// An argument vector on the heap, when the scratch stack is full.
+#[cold]
+#[inline(never)]
+fn heap_argv() -> *mut u128 {
+    Box::into_raw(Box::new([0u128; (INLINE_ARGS + 1).div_ceil(2)])) as *mut u128
+}
+
+/// Releases an argument vector of [`invoke`].
+#[inline(always)]
+fn give_back_argv(tls: &Tls, mem: *mut u128, mark: Option<usize>) {
+    match mark {
+        Some(mark) => tls.scratch_back(mark),
+        // SAFETY: made by heap_argv, not used again.
+        None => drop(unsafe { Box::from_raw(mem as *mut ArgvMem) }),
     }
-    let ok = (plan.from_py)(res, result);
-    if !ok {
-        // Not the simple case (not an int, out of range, ...): the general
-        // conversion decides, and raises the precise error.
-        return result_general(es, res, result);
+}
+
+/// The fast plan's argument conversions into `argp[1..=n]`; false if one
+/// failed (reported, the result set to the error value). Out of line, so
+/// that the piece around it stays a plain call.
+///
+/// # Safety
+/// GIL held; `args` as for [`call`]; `argp` has room for n + 1 pointers.
+#[inline(never)]
+unsafe fn convert_args(
+    es: &ExternState,
+    args: *mut *mut c_void,
+    argp: *mut *mut ffi::PyObject,
+    result: *mut c_void,
+) -> bool {
+    let plan = &es.plan;
+    for i in 0..plan.n as usize {
+        let o = (plan.to_py[i])(*args.add(i), &plan.conv[i]);
+        if o.is_null() {
+            arg_failed(es, argp.add(1), i, result);
+            return false;
+        }
+        *argp.add(i + 1) = o;
     }
-    ffi::Py_DECREF(res);
+    true
+}
+
+/// A piece of the call path panicked (`None`; reported here) or failed with
+/// the error already reported (`Some(false)`).
+#[cold]
+#[inline(never)]
+fn piece_failed(r: Option<bool>) {
+    if r.is_none() {
+        crate::report_panic("call");
+    }
 }
 
 /// An argument conversion failed (exception set): drops the `done` objects
@@ -173,61 +268,70 @@ unsafe fn invoke_general(
     args: *mut *mut c_void,
     result: *mut c_void,
 ) {
-    if f.is_null() {
-        py::c_stderr(&format!(
-            "extern \"Python\": function {}() called, but no code was attached \
-             to it yet with @ffi.def_extern().  Returning 0.\n",
-            es.qualname
-        ));
-        return;
-    }
-    if es.bad_signature {
-        py::c_stderr(&format!(
-            "cembed: function {}() has no function type in the library's tables \
-             (broken generated code).  Returning 0.\n",
-            es.qualname
-        ));
-        return;
-    }
-    let ls = es.lib();
-    let n = es.args.len();
-    let mut inline = [null_mut::<ffi::PyObject>(); INLINE_ARGS + 1];
-    let mut heap = Vec::new();
-    let argv: &mut [*mut ffi::PyObject] = if n <= INLINE_ARGS {
-        &mut inline[..n + 1]
-    } else {
-        heap.resize(n + 1, null_mut());
-        &mut heap[..]
-    };
-    let mut ok = true;
-    for (i, &(conv, t)) in es.args.iter().enumerate() {
-        let o = arg_to_py(conv, &es.arg_names[i], ls.type_name(t), *args.add(i));
-        if o.is_null() {
-            ok = false;
-            break;
+    let callable = crate::unwind::piece(|| {
+        if f.is_null() {
+            py::c_stderr(&format!(
+                "extern \"Python\": function {}() called, but no code was attached \
+                 to it yet with @ffi.def_extern().  Returning 0.\n",
+                es.qualname
+            ));
+            return false;
         }
-        argv[i + 1] = o;
+        if es.bad_signature {
+            py::c_stderr(&format!(
+                "cembed: function {}() has no function type in the library's tables \
+                 (broken generated code).  Returning 0.\n",
+                es.qualname
+            ));
+            return false;
+        }
+        true
+    });
+    if callable != Some(true) {
+        return piece_failed(callable);
     }
-    let res = if ok {
-        ffi::PyObject_Vectorcall(
+    let n = es.args.len();
+    let mut argv: Vec<*mut ffi::PyObject> = vec![null_mut(); n + 1];
+    let converted = crate::unwind::piece(|| {
+        let ls = es.lib();
+        for (i, &(conv, t)) in es.args.iter().enumerate() {
+            let o = arg_to_py(conv, &es.arg_names[i], ls.type_name(t), *args.add(i));
+            if o.is_null() {
+                return false;
+            }
+            argv[i + 1] = o;
+        }
+        true
+    });
+    // Python is called outside any piece (unwind.rs); the vector holds plain
+    // pointers, so nothing but its memory is released if that unwinds.
+    let res = match converted {
+        Some(true) => crate::unwind::vectorcall(
             f,
             argv.as_ptr().add(1),
             n | ffi::PY_VECTORCALL_ARGUMENTS_OFFSET,
             null_mut(),
-        )
-    } else {
-        null_mut()
+        ),
+        _ => null_mut(),
     };
-    for &o in argv[1..].iter() {
-        if !o.is_null() {
-            ffi::Py_DECREF(o);
+    let done = crate::unwind::piece(|| {
+        for &o in argv[1..].iter() {
+            if !o.is_null() {
+                ffi::Py_DECREF(o);
+            }
         }
+        if converted.is_none() {
+            return;
+        }
+        if res.is_null() {
+            on_error(es, result, "");
+            return;
+        }
+        result_general(es, res, result);
+    });
+    if converted.is_none() || done.is_none() {
+        piece_failed(None);
     }
-    if res.is_null() {
-        on_error(es, result, "");
-        return;
-    }
-    result_general(es, res, result);
 }
 
 /// CFFI's error path (`general_invoke_callback`): the result becomes the

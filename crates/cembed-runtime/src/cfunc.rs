@@ -170,6 +170,7 @@ unsafe fn no_thunk(ptr_name: &str) -> PyErrSet {
 /// Python arguments `args` (a tuple) and `kwargs` (NULL or a dict), the way
 /// CFFI calls a cdata function pointer: what the cdata type's `tp_call` uses.
 /// `ptr_type_name` is the cdata's type name for messages ("int(*)(int)").
+/// Returns a new reference, or NULL with an exception set.
 ///
 /// Errors (all Python exceptions, never a crash): keyword arguments, a wrong
 /// argument count, a NULL pointer (RuntimeError, as CFFI), a function type
@@ -186,53 +187,90 @@ pub(crate) unsafe fn call_fnptr(
     fnptr: *mut c_void,
     args: *mut ffi::PyObject,
     kwargs: *mut ffi::PyObject,
-) -> PyResult<*mut ffi::PyObject> {
-    let pname = ptr_type_name.to_string_lossy();
-    if !kwargs.is_null() && ffi::PyDict_Size(kwargs) != 0 {
-        return Err(raise(
-            ffi::PyExc_TypeError,
-            "a cdata function cannot be called with keyword arguments",
-        ));
-    }
-    let Some(sig) = signature(ls, fty) else {
-        return Err(raise(
-            ffi::PyExc_TypeError,
-            &format!("cdata of type '{pname}' is not a function pointer"),
-        ));
-    };
-    let n = ffi::PyTuple_Size(args);
-    if n < 0 {
-        return Err(PyErrSet);
-    }
-    let argv: Vec<*mut ffi::PyObject> = (0..n).map(|i| ffi::PyTuple_GetItem(args, i)).collect();
-    if sig.variadic {
-        return Err(raise(
-            ffi::PyExc_TypeError,
-            &format!(
-                "cembed: cannot call the variadic function pointer '{pname}': calls with a \
-                 variable argument list need libffi, which cembed does not use; declare a \
-                 function with the exact parameters instead"
-            ),
-        ));
-    }
-    if argv.len() != sig.params.len() {
-        return Err(raise(
-            ffi::PyExc_TypeError,
-            &format!(
-                "'{pname}' expects {} arguments, got {}",
-                sig.params.len(),
-                argv.len()
-            ),
-        ));
-    }
-    if fnptr.is_null() {
-        return Err(raise(
-            ffi::PyExc_RuntimeError,
-            &format!("cannot call null pointer pointer from cdata '{pname}'"),
-        ));
-    }
-    let thunk = find_thunk(ls, fty).ok_or_else(|| no_thunk(&pname))?;
-    call_with(ls, &sig, thunk, fnptr, &argv)
+) -> *mut ffi::PyObject {
+    c_call(|buf| {
+        let pname = ptr_type_name.to_string_lossy();
+        if !kwargs.is_null() && ffi::PyDict_Size(kwargs) != 0 {
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                "a cdata function cannot be called with keyword arguments",
+            ));
+        }
+        let Some(sig) = signature(ls, fty) else {
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                &format!("cdata of type '{pname}' is not a function pointer"),
+            ));
+        };
+        let n = ffi::PyTuple_Size(args);
+        if n < 0 {
+            return Err(PyErrSet);
+        }
+        if sig.variadic {
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                &format!(
+                    "cembed: cannot call the variadic function pointer '{pname}': calls with a \
+                         variable argument list need libffi, which cembed does not use; declare a \
+                         function with the exact parameters instead"
+                ),
+            ));
+        }
+        if n as usize != sig.params.len() {
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                &format!("'{pname}' expects {} arguments, got {n}", sig.params.len()),
+            ));
+        }
+        if fnptr.is_null() {
+            return Err(raise(
+                ffi::PyExc_RuntimeError,
+                &format!("cannot call null pointer pointer from cdata '{pname}'"),
+            ));
+        }
+        let thunk = find_thunk(ls, fty).ok_or_else(|| no_thunk(&pname))?;
+        let mut slot = 0;
+        let mut layout = Vec::with_capacity(sig.params.len());
+        for &p in sig.params {
+            let t = ls.types.get(p);
+            let conv = Conv::of(t);
+            layout.push(slot);
+            slot += slots_of(t, conv);
+        }
+        let result = sig.result.map(|r| {
+            let t = ls.types.get(r);
+            (slot, slots_of(t, Conv::of(t)), r)
+        });
+        let total = slot + result.map_or(0, |(_, k, _)| k);
+        buf.reserve(total, sig.params.len());
+        for (i, (&p, &at)) in sig.params.iter().zip(&layout).enumerate() {
+            let t = ls.types.get(p);
+            let dst = buf.slot(at);
+            arg_from_py(
+                ls,
+                Conv::of(t),
+                p,
+                &t.name,
+                ffi::PyTuple_GetItem(args, i as _),
+                dst,
+                &mut buf.keep,
+            )?;
+            buf.set_arg(i, dst);
+        }
+        Ok(ThunkCall {
+            thunk,
+            fnptr,
+            args: buf.args(),
+            result: result.map_or(null_mut(), |(at, _, _)| buf.slot(at)),
+            ret: result.map(|(_, _, r)| (Conv::of(ls.types.get(r)), r)),
+            ls,
+        })
+    })
+}
+
+/// Slots for one C value of type `t` converted with `conv`.
+fn slots_of(t: &RtType, conv: Conv) -> usize {
+    t.size.max(conv.size()).div_ceil(SLOT).max(1)
 }
 
 /// The conversion plan of one parameter of a C function of the cdef.
@@ -364,81 +402,244 @@ impl CFuncPlan {
     }
 }
 
-/// Stack room for the argument buffer of most calls (no allocation).
-const INLINE_SLOTS: usize = 24;
-const INLINE_ARGS: usize = 12;
+/// Everything one C call from Python needs while and after the C function
+/// runs: the argument and result storage, the temporaries its arguments
+/// point into (arrays made from lists, bytes), and the call itself. It lives
+/// on this thread's scratch stack (`thread::scratch_alloc`), and so do the
+/// slots (arguments, result, then the argument pointers) when they fit;
+/// otherwise the heap. Why not the C stack: see `scratch_alloc`.
+pub(crate) struct CallBuf {
+    base: *mut Slot,
+    /// Where the argument pointers start (in slots from `base`).
+    ptrs_at: usize,
+    heap: Vec<Slot>,
+    keep: Vec<Owned>,
+    /// Set by the first step of [`c_call`].
+    call: Option<ThunkCall>,
+    /// The scratch stack's mark to release; `None`: the buffer is boxed.
+    mark: Option<usize>,
+}
+
+impl CallBuf {
+    /// A buffer on the scratch stack, or boxed when it is full.
+    fn make() -> *mut CallBuf {
+        let fresh = |mark| CallBuf {
+            base: null_mut(),
+            ptrs_at: 0,
+            heap: Vec::new(),
+            keep: Vec::new(),
+            call: None,
+            mark,
+        };
+        let n = std::mem::size_of::<CallBuf>().div_ceil(SLOT);
+        match crate::thread::scratch_alloc(n) {
+            Some((p, mark)) => {
+                let buf = p as *mut CallBuf;
+                // SAFETY: `n` 16-aligned slots hold a CallBuf (align <= 16).
+                unsafe { buf.write(fresh(Some(mark))) };
+                buf
+            }
+            None => Box::into_raw(Box::new(fresh(None))),
+        }
+    }
+
+    /// Drops the buffer (its temporaries: GIL held) and gives its memory
+    /// back, with everything taken on the scratch stack after it.
+    ///
+    /// # Safety
+    /// GIL held; `buf` came from [`CallBuf::make`] and is not used again.
+    unsafe fn free(buf: *mut CallBuf) {
+        match (*buf).mark {
+            Some(mark) => {
+                std::ptr::drop_in_place(buf);
+                crate::thread::scratch_release(mark);
+            }
+            None => drop(Box::from_raw(buf)),
+        }
+    }
+
+    /// Room for `slots` zeroed slots and `nargs` argument pointers.
+    fn reserve(&mut self, slots: usize, nargs: usize) {
+        let n = slots + (nargs * std::mem::size_of::<*mut c_void>()).div_ceil(SLOT);
+        self.ptrs_at = slots;
+        match crate::thread::scratch_alloc(n) {
+            Some((p, _)) => {
+                // SAFETY: `n` slots were handed to us (released with the
+                // buffer, which was taken before them).
+                unsafe { std::ptr::write_bytes(p, 0, n) };
+                self.base = p;
+            }
+            None => {
+                self.heap = vec![0; n.max(1)];
+                self.base = self.heap.as_mut_ptr();
+            }
+        }
+    }
+
+    fn slot(&mut self, i: usize) -> *mut c_void {
+        // SAFETY (of the offset): callers stay below what `reserve` made.
+        unsafe { self.base.add(i) as *mut c_void }
+    }
+
+    fn args(&mut self) -> *mut *mut c_void {
+        self.slot(self.ptrs_at) as *mut *mut c_void
+    }
+
+    fn set_arg(&mut self, i: usize, p: *mut c_void) {
+        // SAFETY: `reserve` made room for every argument.
+        unsafe { *self.args().add(i) = p };
+    }
+}
+
+/// A prepared thunk call (pointers into a [`CallBuf`]) and how to convert
+/// its result.
+#[derive(Copy, Clone)]
+pub(crate) struct ThunkCall {
+    thunk: Thunk,
+    fnptr: *mut c_void,
+    args: *mut *mut c_void,
+    result: *mut c_void,
+    /// The result's conversion and type; `None` for void.
+    ret: Option<(Conv, u32)>,
+    ls: *const LibState,
+}
+
+/// One C call from Python, in the three steps of `unwind.rs`: `prepare` (a
+/// guarded piece) checks and converts the arguments into a [`CallBuf`] and
+/// says what to call; the thunk then runs outside any `catch_unwind` with no
+/// destructor pending, so a `pthread_exit()` inside it, or in CPython when
+/// the GIL is taken back, unwinds through; then (a guarded piece) the
+/// result is converted and the buffer released. Returns a new reference, or
+/// NULL with an exception set.
+///
+/// Both steps are out of line and the buffer is off the C stack, so that
+/// this frame, which stays on the stack while the C function runs, is
+/// small (deep Python -> C -> Python recursion on small thread stacks).
+///
+/// # Safety
+/// GIL held; what `prepare` returns is a valid thunk call (see
+/// [`invoke_thunk`]) into the buffer it was given.
+#[inline(always)]
+unsafe fn c_call(prepare: impl FnOnce(&mut CallBuf) -> PyResult<ThunkCall>) -> *mut ffi::PyObject {
+    let buf = prepare_step(prepare);
+    if buf.is_null() {
+        return null_mut();
+    }
+    if let Some(c) = &(*buf).call {
+        invoke_thunk(c.thunk, c.fnptr, c.args, c.result);
+    }
+    finish_step(buf)
+}
+
+/// The first step of [`c_call`]: NULL with an exception set on failure.
+#[inline(never)]
+unsafe fn prepare_step(prepare: impl FnOnce(&mut CallBuf) -> PyResult<ThunkCall>) -> *mut CallBuf {
+    let Some(buf) = crate::unwind::piece(CallBuf::make) else {
+        return crate::unwind::panicked(null_mut());
+    };
+    match crate::unwind::piece(|| prepare(&mut *buf)) {
+        Some(Ok(c)) => {
+            (*buf).call = Some(c);
+            buf
+        }
+        r => {
+            crate::unwind::piece(|| CallBuf::free(buf));
+            failed(r);
+            null_mut()
+        }
+    }
+}
+
+/// The last step of [`c_call`].
+#[inline(never)]
+unsafe fn finish_step(buf: *mut CallBuf) -> *mut ffi::PyObject {
+    let r = crate::unwind::piece(|| {
+        let c = (*buf).call.expect("set by prepare_step");
+        let r = match c.ret {
+            None => Ok(crate::py::new_ref(ffi::Py_None())),
+            Some((conv, r)) => {
+                let o = to_py_owned(conv, (*c.ls).type_name(r), c.result);
+                if o.is_null() {
+                    Err(PyErrSet)
+                } else {
+                    Ok(o)
+                }
+            }
+        };
+        CallBuf::free(buf);
+        r
+    });
+    match r {
+        Some(Ok(o)) => o,
+        r => failed(r),
+    }
+}
+
+/// The error return of a method whose piece failed (`Some(Err)`: the
+/// exception is set) or panicked (`None`: SystemError).
+///
+/// # Safety
+/// GIL held.
+#[cold]
+unsafe fn failed<T>(r: Option<PyResult<T>>) -> *mut ffi::PyObject {
+    match r {
+        None => crate::unwind::panicked(null_mut()),
+        Some(_) => null_mut(),
+    }
+}
 
 /// `lib.f(*argv)` for the C function `plan` describes. The argument count of
 /// 0 and 1 was checked by CPython (METH_NOARGS / METH_O); METH_VARARGS
 /// counts are checked here with `PyArg_UnpackTuple`'s message, as CFFI's
-/// generated wrappers do.
+/// generated wrappers do. `find` (a piece) finds the plan of the method
+/// called. Returns a new reference, or NULL with an exception set.
 ///
 /// # Safety
 /// GIL held; every element of `argv` is a valid object.
-pub(crate) unsafe fn call_cfunc(
-    ls: &LibState,
-    plan: &CFuncPlan,
+pub(crate) unsafe fn call_cfunc<'a>(
+    find: impl FnOnce() -> PyResult<(&'a LibState, &'a CFuncPlan)>,
     argv: &[*mut ffi::PyObject],
-) -> PyResult<*mut ffi::PyObject> {
-    if argv.len() != plan.params.len() {
-        return Err(raise(
-            ffi::PyExc_TypeError,
-            &format!(
-                "{} expected {} argument{}, got {}",
-                plan.name,
-                plan.params.len(),
-                if plan.params.len() == 1 { "" } else { "s" },
-                argv.len()
-            ),
-        ));
-    }
-    let thunk = match (&plan.error, plan.thunk) {
-        (None, Some(t)) => t,
-        (Some((PlanError::Table, msg)), _) => return Err(raise(ffi::PyExc_SystemError, msg)),
-        (Some((PlanError::Uncallable, msg)), _) => return Err(raise(ffi::PyExc_TypeError, msg)),
-        (None, None) => return Err(raise(ffi::PyExc_SystemError, "cembed: no thunk")),
-    };
-    let mut inline = [0 as Slot; INLINE_SLOTS];
-    let mut heap = Vec::new();
-    let buf: &mut [Slot] = if plan.slots <= INLINE_SLOTS {
-        &mut inline[..plan.slots]
-    } else {
-        heap.resize(plan.slots, 0);
-        &mut heap[..]
-    };
-    let base = buf.as_mut_ptr();
-    let mut inline_ptrs = [null_mut::<c_void>(); INLINE_ARGS];
-    let mut heap_ptrs = Vec::new();
-    let ptrs: &mut [*mut c_void] = if argv.len() <= INLINE_ARGS {
-        &mut inline_ptrs[..argv.len()]
-    } else {
-        heap_ptrs.resize(argv.len(), null_mut());
-        &mut heap_ptrs[..]
-    };
-    // Temporaries (arrays made from lists, bytes) live until the call returned.
-    let mut keep: Vec<Owned> = Vec::new();
-    for (i, (p, &obj)) in plan.params.iter().zip(argv).enumerate() {
-        let dst = base.add(p.slot) as *mut c_void;
-        arg_from_py(ls, p.conv, p.ty, p.msg_name, obj, dst, &mut keep)?;
-        ptrs[i] = dst;
-    }
-    let rp = match plan.result {
-        Some((_, _, slot)) => base.add(slot) as *mut c_void,
-        None => null_mut(),
-    };
-    invoke_thunk(thunk, plan.fnptr, ptrs.as_mut_ptr(), rp);
-    drop(keep);
-    match plan.result {
-        None => Ok(crate::py::new_ref(ffi::Py_None())),
-        Some((conv, r, _)) => {
-            let o = to_py_owned(conv, ls.type_name(r), rp);
-            if o.is_null() {
-                Err(PyErrSet)
-            } else {
-                Ok(o)
-            }
+) -> *mut ffi::PyObject {
+    c_call(|buf| {
+        let (ls, plan) = find()?;
+        if argv.len() != plan.params.len() {
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                &format!(
+                    "{} expected {} argument{}, got {}",
+                    plan.name,
+                    plan.params.len(),
+                    if plan.params.len() == 1 { "" } else { "s" },
+                    argv.len()
+                ),
+            ));
         }
-    }
+        let thunk = match (&plan.error, plan.thunk) {
+            (None, Some(t)) => t,
+            (Some((PlanError::Table, msg)), _) => return Err(raise(ffi::PyExc_SystemError, msg)),
+            (Some((PlanError::Uncallable, msg)), _) => {
+                return Err(raise(ffi::PyExc_TypeError, msg))
+            }
+            (None, None) => return Err(raise(ffi::PyExc_SystemError, "cembed: no thunk")),
+        };
+        buf.reserve(plan.slots, argv.len());
+        for (i, (p, &obj)) in plan.params.iter().zip(argv).enumerate() {
+            let dst = buf.slot(p.slot);
+            arg_from_py(ls, p.conv, p.ty, p.msg_name, obj, dst, &mut buf.keep)?;
+            buf.set_arg(i, dst);
+        }
+        Ok(ThunkCall {
+            thunk,
+            fnptr: plan.fnptr,
+            args: buf.args(),
+            result: match plan.result {
+                Some((_, _, slot)) => buf.slot(slot),
+                None => null_mut(),
+            },
+            ret: plan.result.map(|(conv, r, _)| (conv, r)),
+            ls,
+        })
+    })
 }
 
 /// Converts one argument into its slot: primitives here (with the message
@@ -504,64 +705,8 @@ pub(crate) unsafe fn invoke_thunk(
     errno::restore();
     thunk(fnptr, args, result);
     errno::save();
-    ffi::PyEval_RestoreThread(ts);
-}
-
-/// Converts the arguments, calls the thunk with the GIL released, converts
-/// the result.
-///
-/// # Safety
-/// GIL held; `fnptr` is a C function of the signature's type; `thunk` is the
-/// thunk of that type.
-unsafe fn call_with(
-    ls: &LibState,
-    sig: &Signature<'_>,
-    thunk: Thunk,
-    fnptr: *mut c_void,
-    argv: &[*mut ffi::PyObject],
-) -> PyResult<*mut ffi::PyObject> {
-    let n = sig.params.len();
-    // One buffer per argument; temporaries (arrays made from lists) are kept
-    // in `keep` until the call returned.
-    let mut storage: Vec<Vec<Slot>> = Vec::with_capacity(n);
-    let mut keep: Vec<Owned> = Vec::new();
-    let mut ptrs: Vec<*mut c_void> = Vec::with_capacity(n);
-    for (&p, &obj) in sig.params.iter().zip(argv) {
-        let t = ls.types.get(p);
-        let conv = Conv::of(t);
-        let mut buf = value_buffer(t, conv);
-        let dst = buf.as_mut_ptr() as *mut c_void;
-        arg_from_py(ls, conv, p, &t.name, obj, dst, &mut keep)?;
-        ptrs.push(dst);
-        storage.push(buf);
-    }
-    let (mut result, rconv, rtype) = match sig.result {
-        Some(r) => {
-            let t = ls.types.get(r);
-            let conv = Conv::of(t);
-            (value_buffer(t, conv), conv, Some(r))
-        }
-        None => (Vec::new(), Conv::Void, None),
-    };
-    let rp = if rtype.is_some() {
-        result.as_mut_ptr() as *mut c_void
-    } else {
-        null_mut()
-    };
-    invoke_thunk(thunk, fnptr, ptrs.as_mut_ptr(), rp);
-    drop(keep);
-    drop(storage);
-    match rtype {
-        None => Ok(crate::py::new_ref(ffi::Py_None())),
-        Some(r) => {
-            let o = to_py_owned(rconv, ls.type_name(r), rp);
-            if o.is_null() {
-                Err(PyErrSet)
-            } else {
-                Ok(o)
-            }
-        }
-    }
+    // Where CPython ends a daemon thread after finalization began.
+    crate::unwind::PyEval_RestoreThread(ts);
 }
 
 #[cfg(test)]

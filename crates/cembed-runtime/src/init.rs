@@ -8,8 +8,8 @@
 //!
 //! ```text
 //!            first call/start/import, any thread
-//!   UNINIT ─────────────────────────────────────► STARTING ──ok──► READY ──C exit()──► EXITING ──► FINALIZED
-//!                                                     │                 └─host Python's atexit─┘      (or ABANDONED)
+//!   UNINIT ─────────────────────────────────────► STARTING ──ok──► READY ──► (exit: exit.rs)
+//!                                                     │
 //!                                                     └──PyStatus error──► FAILED
 //! ```
 //! * UNINIT → STARTING: the first thread to need Python takes `START` (a
@@ -21,20 +21,14 @@
 //!   no C stdio reconfiguration (the host owns those), and program name and
 //!   executable set to the build interpreter (a venv's python), so the venv's
 //!   site-packages are on `sys.path` with no environment variable. Then we
-//!   release the GIL (`PyEval_SaveThread`) and register a C `atexit` handler:
-//!   only now, so a host that never calls in pays nothing at exit.
+//!   put SIGINT back as the host had it (exit.rs, "Signals"), release the
+//!   GIL (`PyEval_SaveThread`) and register the fork handlers and a Python
+//!   `atexit` watch (exit.rs).
 //! * A failing `PyStatus` is reported (never `Py_ExitStatusException`, which
 //!   would exit the host): FAILED is final, every call returns zero.
-//! * READY → EXITING happens in our C atexit handler (`at_exit`), or, when
-//!   the host is Python, in a Python `atexit` callback. From then on the gate
-//!   (`thread.rs`) refuses new calls (they return 0); calls already inside
-//!   are given `EXIT_GRACE` to drain. If they drain, `Py_FinalizeEx()` runs
-//!   (Python atexit handlers, flushing files and sys.stdout/stderr) and the
-//!   state is FINALIZED. If a host thread is still inside Python after the
-//!   grace period, finalizing would deadlock or crash it, so we only run the
-//!   Python atexit handlers and flush sys.stdout/sys.stderr, keep the GIL so
-//!   that no Python code runs during the rest of the C teardown, and the
-//!   state is ABANDONED. Either way exit never hangs.
+//! * Exit (EXIT_HOOKS → EXITING → FINALIZED or ABANDONED, or
+//!   HOST_FINALIZED) is described in `exit.rs`. Python is usable in READY
+//!   and EXIT_HOOKS; a call refused in any later state prints why.
 //!
 //! ## Each library: has its init code run?
 //!
@@ -76,20 +70,33 @@ use pyo3_ffi as ffi;
 use std::ffi::CString;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
-use std::time::{Duration, Instant};
 
 const UNINIT: u8 = 0;
 const STARTING: u8 = 1;
 const READY: u8 = 2;
 const FAILED: u8 = 3;
-const EXITING: u8 = 4;
-const FINALIZED: u8 = 5;
-const ABANDONED: u8 = 6;
 
-/// How long process exit waits for host threads still inside Python.
-const EXIT_GRACE: Duration = Duration::from_millis(500);
+/// The exit states (exit.rs), as the process state's values.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub(crate) enum State {
+    /// Our exit runs Python's exit work; Python is still fully usable.
+    ExitHooks = 4,
+    /// The gate is closed; calls inside are draining.
+    Exiting = 5,
+    /// We finalized Python.
+    Finalized = 6,
+    /// Exit went on without finalizing (a thread stayed inside Python).
+    Abandoned = 7,
+    /// The host finalized Python itself (`Py_FinalizeEx`, or the host is
+    /// Python and exits).
+    HostFinalized = 8,
+}
 
 static PROCESS: AtomicU8 = AtomicU8::new(UNINIT);
+
+/// Whether we started Python (and so own its exit).
+static OWNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// The main thread state (created by Py_InitializeFromConfig on the thread
 /// that started Python) and that thread: a C struct of CPython's, not a
@@ -98,7 +105,7 @@ static MAIN_TSTATE: AtomicPtr<ffi::PyThreadState> = AtomicPtr::new(std::ptr::nul
 static STARTER: AtomicUsize = AtomicUsize::new(0);
 
 /// The main thread state if we started Python (else NULL). It lives until
-/// `at_exit` finalizes, after the gate closed, so the thread it belongs to
+/// exit finalizes (exit.rs), after the gate closed, so the thread it belongs to
 /// may use it directly on the hot path (thread.rs).
 pub(crate) fn main_tstate() -> *mut ffi::PyThreadState {
     MAIN_TSTATE.load(Ordering::SeqCst)
@@ -127,25 +134,89 @@ fn me() -> libc::pthread_t {
     unsafe { libc::pthread_self() }
 }
 
-/// True while Python may be entered (READY). Used by the gate, with SeqCst.
+/// True while Python may be entered (READY, or our exit's hooks phase).
+/// Used by the gate, with SeqCst.
 #[inline]
 pub(crate) fn python_usable() -> bool {
-    PROCESS.load(Ordering::SeqCst) == READY
+    let s = PROCESS.load(Ordering::SeqCst);
+    s == READY || s == State::ExitHooks as u8
+}
+
+/// READY → EXIT_HOOKS, if we own Python's exit and nothing else ended it.
+pub(crate) fn begin_exit() -> bool {
+    OWNED.load(Ordering::SeqCst)
+        && PROCESS
+            .compare_exchange(
+                READY,
+                State::ExitHooks as u8,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            )
+            .is_ok()
+}
+
+/// Moves the process to an exit state.
+pub(crate) fn set_state(s: State) {
+    PROCESS.store(s as u8, Ordering::SeqCst);
+}
+
+/// Why a call was refused: the end of "function f() called ...".
+pub(crate) fn refusal_reason() -> &'static str {
+    match PROCESS.load(Ordering::SeqCst) {
+        x if x == State::Exiting as u8 => "while Python is being finalized at process exit",
+        x if x == State::Finalized as u8 => "after Python was finalized at process exit",
+        x if x == State::Abandoned as u8 => {
+            "after process exit gave up Python (a thread stayed inside it)"
+        }
+        x if x == State::HostFinalized as u8 => "after the host finalized Python",
+        _ => "while Python is not running",
+    }
+}
+
+/// After fork() in the child: the forking thread's state `ts` is the one
+/// that finalizes (CPython made the forking thread the main thread).
+pub(crate) fn after_fork_child(ts: *mut ffi::PyThreadState) {
+    if OWNED.load(Ordering::SeqCst) && !ts.is_null() {
+        if MAIN_TSTATE.swap(ts, Ordering::SeqCst) != ts && cfg!(Py_3_13) {
+            // The thread state Python was initialized with is gone in the
+            // child, but CPython 3.13's `Py_FinalizeEx` switches to it
+            // whatever thread calls it (`_PyRuntime`'s record of it is not
+            // updated by `PyOS_AfterFork_Child`), and crashes. 3.9-3.12
+            // finalize with the thread state they are given.
+            CANNOT_FINALIZE.store(true, Ordering::SeqCst);
+        }
+        STARTER.store(me() as usize, Ordering::SeqCst);
+    }
+}
+
+/// Set in a fork child that cannot be finalized (see `after_fork_child`).
+static CANNOT_FINALIZE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// False in a CPython 3.13 fork child whose forking thread was not the one
+/// that started Python: its exit runs the hooks (atexit handlers, flushing
+/// the std streams) but skips `Py_FinalizeEx()`.
+pub(crate) fn can_finalize() -> bool {
+    !CANNOT_FINALIZE.load(Ordering::SeqCst)
 }
 
 /// Makes sure Python runs in this process. `Err` carries the report text.
 pub(crate) fn ensure_python() -> Result<(), String> {
-    match PROCESS.load(Ordering::Acquire) {
-        READY => return Ok(()),
-        EXITING | FINALIZED | ABANDONED => return Err("the process is exiting".into()),
-        _ => {}
+    if python_usable() {
+        return Ok(());
     }
     let mut g = lock(&START);
     loop {
+        if python_usable() {
+            return Ok(());
+        }
         match PROCESS.load(Ordering::Acquire) {
-            READY => return Ok(()),
             FAILED => return Err(g.error.clone().unwrap_or_default()),
-            EXITING | FINALIZED | ABANDONED => return Err("the process is exiting".into()),
+            s if s >= State::ExitHooks as u8 => {
+                return Err(format!(
+                    "cembed: Python cannot be started {}\n",
+                    refusal_reason()
+                ))
+            }
             STARTING => {
                 if g.starter == Some(me()) {
                     return Err("Python's own startup called into a cembed library".into());
@@ -213,6 +284,7 @@ unsafe fn start_python() -> Result<(), String> {
         return Ok(());
     }
     let exe = self_build_executable();
+    let sigint = host_sigint();
     let mut config: ffi::PyConfig = std::mem::zeroed();
     ffi::PyConfig_InitPythonConfig(&mut config);
     // The host owns its command line, signals and C stdio.
@@ -259,13 +331,96 @@ unsafe fn start_python() -> Result<(), String> {
     // Py_InitializeFromConfig left this thread holding the GIL with the main
     // thread state; release it (the thread state stays bound to this thread:
     // thread.rs pins it as `Pin::Main`, and it is never released by us).
-    // Exit finalizes with it: see `at_exit`.
+    // Exit finalizes with it: see exit.rs.
+    keep_host_sigint(sigint);
+    watch_python_exit();
     let main = ffi::PyEval_SaveThread();
     MAIN_TSTATE.store(main, Ordering::SeqCst);
     STARTER.store(me() as usize, Ordering::SeqCst);
-    // SAFETY: at_exit is an extern "C" fn with no arguments, as atexit wants.
-    libc::atexit(at_exit);
+    OWNED.store(true, Ordering::SeqCst);
+    crate::exit::register_fork_handlers();
     Ok(())
+}
+
+/// Whether the host left SIGINT at its default disposition.
+fn host_sigint() -> bool {
+    // SAFETY: sigaction with a NULL new action only reads the disposition.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(libc::SIGINT, std::ptr::null(), &mut old) == 0
+            && old.sa_sigaction == libc::SIG_DFL
+    }
+}
+
+/// CPython's `_signal` module, when first imported, installs Python's SIGINT
+/// handler if SIGINT is at its default, even with `install_signal_handlers
+/// = 0`: any `import subprocess`/`asyncio`/`signal` in the init code would
+/// take Ctrl-C away from the host. So we import it now, on the thread that
+/// started Python (the only one allowed to set handlers), and put SIGINT
+/// back to the default through `signal.signal`, which keeps Python's own
+/// record of the handler true. Python code may still install a handler.
+///
+/// # Safety
+/// GIL held, on the thread that initialized Python.
+unsafe fn keep_host_sigint(was_default: bool) {
+    if !was_default {
+        return;
+    }
+    let r = (|| -> Result<(), crate::py::PyErrSet> {
+        let signal = py::import_attr(c"_signal", c"signal")?;
+        let dfl = py::import_attr(c"_signal", c"SIG_DFL")?;
+        let num = Owned::check(ffi::PyLong_FromLong(libc::SIGINT as _))?;
+        let r = ffi::PyObject_CallFunctionObjArgs(
+            signal.ptr(),
+            num.ptr(),
+            dfl.ptr(),
+            std::ptr::null_mut::<ffi::PyObject>(),
+        );
+        drop(Owned::check(r)?);
+        Ok(())
+    })();
+    if r.is_err() {
+        ffi::PyErr_Clear();
+    }
+}
+
+/// Registers a Python `atexit` callback that tells us when Python's exit
+/// work runs: if our exit did not start it, the host is finalizing Python
+/// itself (`Py_FinalizeEx()`), and calls must be refused from then on.
+/// Registered at start, so it runs after every handler the Python code
+/// registers (atexit is last-in, first-out).
+///
+/// # Safety
+/// GIL held.
+unsafe fn watch_python_exit() {
+    static DEF: crate::module::StaticMethodDef = crate::module::StaticMethodDef::new(
+        c"_cembed_python_exiting",
+        python_exiting,
+        c"cembed: notices a finalization of Python that cembed did not start",
+    );
+    register_atexit(&DEF);
+}
+
+unsafe extern "C" fn python_exiting(
+    _slf: *mut ffi::PyObject,
+    _args: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let _ = std::panic::catch_unwind(|| {
+        if PROCESS
+            .compare_exchange(
+                READY,
+                State::HostFinalized as u8,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            )
+            .is_ok()
+        {
+            // SAFETY: GIL held (called from Python).
+            unsafe { crate::libstate::release_modules() };
+        }
+    });
+    // SAFETY: GIL held (called from Python).
+    unsafe { py::new_ref(ffi::Py_None()) }
 }
 
 /// The build interpreter recorded by the first library that starts Python.
@@ -382,8 +537,14 @@ pub(crate) fn ensure_lib(ls: &LibState) -> Result<(), ()> {
             Phase::NotStarted => {
                 *ph = Phase::Running(me());
                 drop(ph);
-                // As above: the waiting threads are woken even on a panic.
-                let r = no_panic("running the init code", || run_init(ls));
+                // The waiting threads are woken whatever happens: a panic
+                // (caught in run_init's pieces) is a failure, and so is this
+                // thread ending inside the init code (a forced unwind, see
+                // unwind.rs: the guard's destructor runs then, and touches
+                // no Python).
+                let guard = InitGuard(ls);
+                let r = run_init(ls);
+                std::mem::forget(guard);
                 ph = lock(&ls.init.phase);
                 match r {
                     Ok(()) => {
@@ -401,8 +562,28 @@ pub(crate) fn ensure_lib(ls: &LibState) -> Result<(), ()> {
     }
 }
 
+/// Marks a library's init as failed if its thread leaves `run_init` by
+/// unwinding (the thread ended inside the init code).
+struct InitGuard<'a>(&'a LibState);
+
+impl Drop for InitGuard<'_> {
+    fn drop(&mut self) {
+        let mut ph = lock(&self.0.init.phase);
+        let _ = self.0.init.error.set(py::cstring_lossy(
+            "cembed: the thread running the init code ended inside it\n",
+        ));
+        *ph = Phase::Failed;
+        self.0.init.cv.notify_all();
+    }
+}
+
 /// Runs `ls`'s init code with the GIL; `Err` is the (already printed) report.
+///
+/// The init code is Python: it may call C that ends the thread (unwind.rs),
+/// so its execution is not inside a `catch_unwind`; the Rust steps around
+/// it are, each.
 fn run_init(ls: &LibState) -> Result<(), String> {
+    let panicked = || "cembed: internal error (panic) while running the init code\n".to_string();
     if let Some(e) = &ls.table_error {
         let msg = format!(
             "cembed: library for module '{}' has malformed tables: {e}\n",
@@ -412,25 +593,57 @@ fn run_init(ls: &LibState) -> Result<(), String> {
         return Err(msg);
     }
     let Some(_gate) = thread::enter() else {
-        return Err("the process is exiting".into());
+        return Err(format!(
+            "cembed: Python is not usable: {}\n",
+            refusal_reason()
+        ));
     };
     // SAFETY: inside the gate Python is running; Ensure/Release bracket all
     // Python work on this thread.
     unsafe {
-        let g = ffi::PyGILState_Ensure();
-        let r = run_init_code(ls).map_err(|()| report_init_failure(ls));
+        let g = crate::unwind::PyGILState_Ensure();
+        let prepared = crate::unwind::piece(|| prepare_init_code(ls));
+        let r = match prepared {
+            None => Err(panicked()),
+            Some(Err(())) => {
+                Err(crate::unwind::piece(|| report_init_failure(ls)).unwrap_or_else(panicked))
+            }
+            Some(Ok(None)) => Ok(()),
+            Some(Ok(Some((code, globals)))) => {
+                // Plain pointers across the call (no destructor pending).
+                let res = crate::unwind::PyEval_EvalCode(code, globals, globals);
+                crate::unwind::piece(|| {
+                    ffi::Py_DECREF(code);
+                    ffi::Py_DECREF(globals);
+                    if res.is_null() {
+                        Err(report_init_failure(ls))
+                    } else {
+                        ffi::Py_DECREF(res);
+                        Ok(())
+                    }
+                })
+                .unwrap_or_else(|| Err(panicked()))
+            }
+        };
         ffi::PyGILState_Release(g);
         r
     }
 }
 
+/// Creates the module and compiles the init code: `Some((code, globals))`
+/// (new references) to run, `None` when there is no init code, `Err` with
+/// the exception set.
+///
 /// # Safety
 /// GIL held.
-unsafe fn run_init_code(ls: &LibState) -> Result<(), ()> {
+unsafe fn prepare_init_code(
+    ls: &LibState,
+) -> Result<Option<(*mut ffi::PyObject, *mut ffi::PyObject)>, ()> {
     crate::module::get_or_create_module(ls).map_err(|_| ())?;
     let Some(code) = &ls.init_code else {
-        return Ok(());
+        return Ok(None);
     };
+    add_build_environment(ls)?;
     let filename = py::cstring_lossy(&format!("<init code for '{}'>", ls.name.to_string_lossy()));
     let compiled = Owned::new(ffi::Py_CompileString(
         code.as_ptr(),
@@ -445,13 +658,46 @@ unsafe fn run_init_code(ls: &LibState) -> Result<(), ()> {
     {
         return Err(());
     }
-    let r = Owned::new(ffi::PyEval_EvalCode(
-        compiled.ptr(),
-        globals.ptr(),
-        globals.ptr(),
+    Ok(Some((compiled.into_ptr(), globals.into_ptr())))
+}
+
+/// Several environments: Python runs with the environment of the library
+/// that started it. A library built in another virtualenv (same Python
+/// version: the glue refuses another one) gets that venv's site-packages
+/// added at the end of `sys.path` before its init code runs, as
+/// `site.addsitedir` does (`.pth` files included); the first environment's
+/// packages keep precedence. Other kinds of installation are left alone.
+///
+/// # Safety
+/// GIL held.
+unsafe fn add_build_environment(ls: &LibState) -> Result<(), ()> {
+    if ls.python_executable.is_empty() {
+        return Ok(());
+    }
+    let globals = Owned::new(ffi::PyDict_New()).ok_or(())?;
+    let exe = Owned::new(ffi::PyUnicode_DecodeFSDefault(
+        py::cstring_lossy(&ls.python_executable).as_ptr(),
     ))
     .ok_or(())?;
-    drop(r);
+    if ffi::PyDict_SetItemString(globals.ptr(), c"exe".as_ptr(), exe.ptr()) < 0 {
+        return Err(());
+    }
+    let r = ffi::PyRun_String(
+        c"import os, sys
+if os.path.abspath(exe) != os.path.abspath(sys.executable or ''):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(exe)))
+    if os.path.isfile(os.path.join(root, 'pyvenv.cfg')):
+        sp = os.path.join(root, 'lib', 'python%d.%d' % sys.version_info[:2], 'site-packages')
+        if os.path.isdir(sp) and sp not in sys.path:
+            import site
+            site.addsitedir(sp)
+"
+        .as_ptr(),
+        ffi::Py_file_input,
+        globals.ptr(),
+        globals.ptr(),
+    );
+    drop(Owned::new(r).ok_or(())?);
     Ok(())
 }
 
@@ -470,145 +716,42 @@ unsafe fn report_init_failure(ls: &LibState) -> String {
             py::repr_text(p)
         }
     };
+    // The interpreter actually running, which is the build interpreter of
+    // the library that started Python, not necessarily this one's.
+    let running = {
+        let p = ffi::PySys_GetObject(c"executable".as_ptr());
+        if p.is_null() {
+            "(unknown)".to_string()
+        } else {
+            py::str_text(p).unwrap_or_else(|| py::repr_text(p))
+        }
+    };
+    let built_with = if ls.python_executable.is_empty() || ls.python_executable == running {
+        String::new()
+    } else {
+        format!(
+            "this library was built with: {} (Python was started for another library \
+             of this process; see docs/runtime.md, \"Several environments\")\n",
+            ls.python_executable
+        )
+    };
     let text = format!(
         "Failed to initialize the Python-cembed embedding logic:\n\n{tb}\n\
          From: {}\n\
          compiled with cembed version: {}\n\
          cembed runtime: {}\n\
-         python executable: {}\n\
+         python executable (running): {running}\n\
+         {built_with}\
          sys.path: {sys_path}\n\n",
         ls.name.to_string_lossy(),
         ls.cembed_version,
         runtime_location(),
-        ls.python_executable,
     );
     py::write_stderr(&text);
     text
 }
 
-// ---- exit ------------------------------------------------------------------
-
-/// Our C `atexit` handler (registered only if we started Python).
-extern "C" fn at_exit() {
-    let _ = std::panic::catch_unwind(|| {
-        if PROCESS
-            .compare_exchange(READY, EXITING, Ordering::SeqCst, Ordering::SeqCst)
-            .is_err()
-        {
-            return;
-        }
-        let drained = wait_for_calls_to_drain();
-        let main = MAIN_TSTATE.load(Ordering::SeqCst);
-        // SAFETY: state EXITING: the gate admits no new call; if `drained`,
-        // no host thread is inside Python.
-        unsafe {
-            if drained {
-                // Finalize with the main thread state, whatever thread exits:
-                // CPython (3.13 explicitly) expects Py_FinalizeEx to run on
-                // the thread state that initialized it, and treats any other
-                // as a daemon thread that must exit. Nobody else can be using
-                // it: its thread is either us, or outside Python (drained).
-                if STARTER.load(Ordering::SeqCst) == me() as usize || main.is_null() {
-                    let _ = ffi::PyGILState_Ensure();
-                } else {
-                    ffi::PyEval_RestoreThread(main);
-                }
-                prepare_threading_for_finalize();
-                ffi::Py_FinalizeEx();
-                PROCESS.store(FINALIZED, Ordering::SeqCst);
-            } else {
-                // Our own thread state (this thread's pin, if any, was
-                // released by its thread-local destructor, which glibc runs
-                // before atexit handlers).
-                let _ = ffi::PyGILState_Ensure();
-                run_python_atexit_and_flush();
-                // Keep the GIL: other host threads stay blocked at their next
-                // GIL request until the process is gone, so no Python code
-                // runs against a half torn-down C runtime.
-                PROCESS.store(ABANDONED, Ordering::SeqCst);
-            }
-        }
-    });
-}
-
-/// Waits up to EXIT_GRACE for host threads inside Python to leave. True if
-/// none is inside.
-fn wait_for_calls_to_drain() -> bool {
-    let deadline = Instant::now() + EXIT_GRACE;
-    loop {
-        if !thread::anyone_inside() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
-/// `threading._shutdown()` (called by Py_FinalizeEx) must not wait for the
-/// thread that started Python. Python calls "main thread" the thread that
-/// imported `threading` first; for a library that is some host thread that
-/// ran the init code, and on 3.9-3.12 `_shutdown` waits for that thread's
-/// "tstate lock", which is only released when its thread state is deleted.
-/// The thread that started Python owns the main thread state, which only
-/// finalization deletes: finalization would wait for itself forever. So,
-/// when the finalizing thread is not threading's main thread, we make it the
-/// main thread (as CPython does after fork) and drop the old main thread's
-/// lock from the set `_shutdown` joins. Non-daemon threads started by Python
-/// code are still joined, as in a normal interpreter exit. 3.13 tracks the
-/// main thread differently (`_thread._get_main_thread_ident`) and joins only
-/// threads started by `threading`: nothing to do there.
-///
-/// # Safety
-/// GIL held.
-unsafe fn prepare_threading_for_finalize() {
-    let modules = ffi::PyImport_GetModuleDict();
-    if ffi::PyDict_GetItemString(modules, c"threading".as_ptr()).is_null() {
-        return;
-    }
-    let Some(globals) = Owned::new(ffi::PyDict_New()) else {
-        ffi::PyErr_Clear();
-        return;
-    };
-    let r = ffi::PyRun_String(
-        c"import threading as _t
-if hasattr(_t, '_shutdown_locks') and _t._main_thread.ident != _t.get_ident():
-    _old = _t._main_thread
-    with _t._shutdown_locks_lock:
-        _t._shutdown_locks.discard(_old._tstate_lock)
-    _t._main_thread = _t._MainThread()
-"
-        .as_ptr(),
-        ffi::Py_file_input,
-        globals.ptr(),
-        globals.ptr(),
-    );
-    if r.is_null() {
-        ffi::PyErr_Print();
-    } else {
-        ffi::Py_DECREF(r);
-    }
-}
-
-/// The part of finalization that is safe with other threads still in
-/// Python: atexit handlers and flushing the standard streams.
-///
-/// # Safety
-/// GIL held.
-unsafe fn run_python_atexit_and_flush() {
-    if let Ok(f) = py::import_attr(c"atexit", c"_run_exitfuncs") {
-        let r = ffi::PyObject_CallNoArgs(f.ptr());
-        if r.is_null() {
-            ffi::PyErr_Print();
-        } else {
-            ffi::Py_DECREF(r);
-        }
-    } else {
-        ffi::PyErr_Clear();
-    }
-    py::flush_std_streams();
-}
+// ---- the host is Python --------------------------------------------------
 
 /// Host is Python: stop calling in when it finalizes.
 ///
@@ -620,7 +763,16 @@ unsafe fn register_host_atexit() {
         host_exiting,
         c"cembed: stop host threads from entering Python during finalization",
     );
-    let f = ffi::PyCFunction_NewEx(DEF.get(), std::ptr::null_mut(), std::ptr::null_mut());
+    register_atexit(&DEF);
+}
+
+/// `atexit.register(<builtin made from def>)`; errors are ignored (the
+/// callback is a safety net, its absence is not fatal).
+///
+/// # Safety
+/// GIL held.
+unsafe fn register_atexit(def: &'static crate::module::StaticMethodDef) {
+    let f = ffi::PyCFunction_NewEx(def.get(), std::ptr::null_mut(), std::ptr::null_mut());
     if f.is_null() {
         ffi::PyErr_Clear();
         return;
@@ -645,19 +797,24 @@ unsafe extern "C" fn host_exiting(
 ) -> *mut ffi::PyObject {
     let _ = std::panic::catch_unwind(|| {
         if PROCESS
-            .compare_exchange(READY, EXITING, Ordering::SeqCst, Ordering::SeqCst)
+            .compare_exchange(
+                READY,
+                State::Exiting as u8,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            )
             .is_ok()
         {
             // Let C threads inside Python leave; they need the GIL to do so.
             // SAFETY: we hold the GIL (called from Python).
             let ts = unsafe { ffi::PyEval_SaveThread() };
-            let drained = wait_for_calls_to_drain();
+            let _ = thread::drained(crate::exit::EXIT_GRACE, thread::current_slot());
             // SAFETY: `ts` is this thread's state from SaveThread.
-            unsafe { ffi::PyEval_RestoreThread(ts) };
-            PROCESS.store(
-                if drained { FINALIZED } else { ABANDONED },
-                Ordering::SeqCst,
-            );
+            unsafe {
+                ffi::PyEval_RestoreThread(ts);
+                crate::libstate::release_modules();
+            }
+            set_state(State::HostFinalized);
         }
     });
     // SAFETY: GIL held.

@@ -25,6 +25,7 @@ mod cdata;
 mod cfunc;
 mod convert;
 mod ctypes;
+mod exit;
 mod init;
 mod libobj;
 mod libstate;
@@ -34,6 +35,7 @@ mod py;
 mod pyjson;
 mod thread;
 mod toolbox;
+mod unwind;
 
 use cembed_abi::{Extern, Lib, RuntimeApi, ABI_VERSION};
 use module::SyncCell;
@@ -65,30 +67,31 @@ pub extern "C" fn cembed_runtime_v1() -> *const RuntimeApi {
 fn c_entry<R>(what: &str, fallback: R, f: impl FnOnce() -> R) -> R {
     // The errno rule is the call path's own (thread::c_entry): restored
     // when `_errno` drops, after the panic guard.
-    let _errno = thread::c_entry();
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
+    let errno = thread::c_entry();
+    let r = catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
         report_panic(what);
         fallback
-    })
+    });
+    errno.finish();
+    r
 }
 
-unsafe extern "C" fn api_call(ext: *mut Extern, args: *mut *mut c_void, result: *mut c_void) {
-    // The hot path: errno is handled inside (`thread::c_entry`, with the one
-    // thread-local access of the call), so only the panic guard is here.
+/// The hot path. `"C-unwind"` and without a `catch_unwind` around the whole
+/// call: a forced unwind from the Python code's C calls must pass through
+/// to the host (unwind.rs); `call::call` guards each Rust piece itself.
+unsafe extern "C-unwind" fn api_call(
+    ext: *mut Extern,
+    args: *mut *mut c_void,
+    result: *mut c_void,
+) {
     // SAFETY: the glue passes a generated descriptor and its argument/result
     // buffers (ABI contract of cembed_runtime_api.call).
-    if catch_unwind(AssertUnwindSafe(|| unsafe {
-        call::call(ext, args, result)
-    }))
-    .is_err()
-    {
-        report_panic("call");
-    }
+    unsafe { call::call(ext, args, result) }
 }
 
 #[cold]
 #[inline(never)]
-fn report_panic(what: &str) {
+pub(crate) fn report_panic(what: &str) {
     py::c_stderr(&format!("cembed: internal error (panic) in {what}\n"));
 }
 

@@ -25,7 +25,7 @@
 
 use crate::convert::{from_py, to_py_view, Conv};
 use crate::libstate::LibState;
-use crate::module::{trampoline, SyncCell};
+use crate::module::SyncCell;
 use crate::py::{cstring_lossy, raise, str_text, text, Owned, PyErrSet, PyResult};
 use cembed_abi::global_flags;
 use pyo3_ffi as ffi;
@@ -93,19 +93,19 @@ impl LibIndex {
                 Some(0) => (
                     ffi::METH_NOARGS,
                     ffi::PyMethodDefPointer {
-                        PyCFunction: cfunc_noargs,
+                        PyCFunction: as_pycfunction(cfunc_noargs),
                     },
                 ),
                 Some(1) => (
                     ffi::METH_O,
                     ffi::PyMethodDefPointer {
-                        PyCFunction: cfunc_o,
+                        PyCFunction: as_pycfunction(cfunc_o),
                     },
                 ),
                 _ => (
                     ffi::METH_VARARGS,
                     ffi::PyMethodDefPointer {
-                        PyCFunction: cfunc_varargs,
+                        PyCFunction: as_pycfunction(cfunc_varargs),
                     },
                 ),
             };
@@ -500,41 +500,42 @@ unsafe fn binder_target(slf: *mut ffi::PyObject) -> PyResult<(&'static LibState,
     Ok((ls, i - 1))
 }
 
-unsafe extern "C" fn cfunc_noargs(
+// The three `ml_meth`s of `lib.<C function>`: `"C-unwind"` with no
+// catch_unwind around the C call (unwind.rs); `call_cfunc` guards the rest.
+
+unsafe extern "C-unwind" fn cfunc_noargs(
     slf: *mut ffi::PyObject,
     _unused: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    trampoline(|| {
-        let (ls, plan) = binder_plan(slf)?;
-        crate::cfunc::call_cfunc(ls, plan, &[])
-    })
+    crate::cfunc::call_cfunc(|| binder_plan(slf), &[])
 }
 
-unsafe extern "C" fn cfunc_o(
+unsafe extern "C-unwind" fn cfunc_o(
     slf: *mut ffi::PyObject,
     arg: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    trampoline(|| {
-        let (ls, plan) = binder_plan(slf)?;
-        crate::cfunc::call_cfunc(ls, plan, &[arg])
-    })
+    crate::cfunc::call_cfunc(|| binder_plan(slf), &[arg])
 }
 
-unsafe extern "C" fn cfunc_varargs(
+unsafe extern "C-unwind" fn cfunc_varargs(
     slf: *mut ffi::PyObject,
     args: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    trampoline(|| {
-        let (ls, plan) = binder_plan(slf)?;
-        let n = ffi::PyTuple_Size(args);
-        if n < 0 {
-            return Err(PyErrSet);
-        }
-        // SAFETY: METH_VARARGS passes an exact tuple of n items.
-        let items = (*(args as *mut ffi::PyTupleObject)).ob_item.as_ptr();
-        let argv = std::slice::from_raw_parts(items, n as usize);
-        crate::cfunc::call_cfunc(ls, plan, argv)
-    })
+    // SAFETY: METH_VARARGS passes an exact tuple.
+    let n = ffi::PyTuple_GET_SIZE(args);
+    let items = (*(args as *mut ffi::PyTupleObject)).ob_item.as_ptr();
+    let argv = std::slice::from_raw_parts(items, n as usize);
+    crate::cfunc::call_cfunc(|| binder_plan(slf), argv)
+}
+
+/// An `ml_meth` of a `lib.<C function>` builtin as CPython's method type
+/// (the C side does not distinguish `"C"` from `"C-unwind"`).
+fn as_pycfunction(
+    f: unsafe extern "C-unwind" fn(*mut ffi::PyObject, *mut ffi::PyObject) -> *mut ffi::PyObject,
+) -> ffi::PyCFunction {
+    // SAFETY: same signature and calling convention; only the Rust-side
+    // unwind annotation differs.
+    unsafe { std::mem::transmute(f) }
 }
 
 /// If `obj` is one of the builtins `lib.<C function>` returns, the library,

@@ -42,6 +42,10 @@ pub(crate) struct LibState {
     /// The module object for this library in the interpreter, borrowed: set by
     /// `Py_mod_exec`, cleared by the module's `m_free`. Read with the GIL held.
     pub(crate) module: AtomicPtr<ffi::PyObject>,
+    /// The module this library keeps alive (module.rs, `exec_impl`): one
+    /// strong reference, released when Python's exit begins
+    /// ([`release_modules`]).
+    pub(crate) owned_module: AtomicPtr<ffi::PyObject>,
     /// A malformed table: reported as this library's init error.
     pub(crate) table_error: Option<String>,
     /// `lib`'s name index (libobj.rs), built on first attribute access.
@@ -112,6 +116,7 @@ pub(crate) unsafe fn get_or_create(lib: *mut Lib) -> &'static LibState {
     ) {
         Ok(_) => {
             let ls: &'static LibState = &*fresh;
+            ALL.lock().unwrap_or_else(|e| e.into_inner()).push(ls);
             // Publish each extern's state only now that the LibState address
             // is final (the Box never moves).
             for (i, es) in ls.externs.iter().enumerate() {
@@ -125,6 +130,26 @@ pub(crate) unsafe fn get_or_create(lib: *mut Lib) -> &'static LibState {
             // Another thread created it first: ours was never published.
             drop(Box::from_raw(fresh));
             &*(winner as *const LibState)
+        }
+    }
+}
+
+/// Every library of the process (they are never freed).
+static ALL: std::sync::Mutex<Vec<&'static LibState>> = std::sync::Mutex::new(Vec::new());
+
+/// Drops the module reference each library keeps (see `owned_module`):
+/// called when Python's exit begins, after the atexit handlers, so that
+/// finalization frees the modules and what their functions hold (open
+/// files are flushed and closed).
+///
+/// # Safety
+/// GIL held.
+pub(crate) unsafe fn release_modules() {
+    let all: Vec<&'static LibState> = ALL.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    for ls in all {
+        let m = ls.owned_module.swap(std::ptr::null_mut(), Ordering::AcqRel);
+        if !m.is_null() {
+            ffi::Py_DECREF(m);
         }
     }
 }
@@ -194,6 +219,7 @@ impl LibState {
             by_name: HashMap::new(),
             init: LibInit::new(),
             module: AtomicPtr::new(std::ptr::null_mut()),
+            owned_module: AtomicPtr::new(std::ptr::null_mut()),
             table_error,
             libobj: std::sync::OnceLock::new(),
         });

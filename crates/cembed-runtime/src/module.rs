@@ -240,6 +240,22 @@ unsafe fn exec_impl(module: *mut ffi::PyObject) -> PyResult<()> {
     if ffi::PyDict_SetItemString(ffi::PyImport_GetModuleDict(), lib_name.as_ptr(), st.lib) < 0 {
         return Err(PyErrSet);
     }
+    // The library keeps its first module alive for as long as it exists
+    // (the process): its attached functions live in this module's state,
+    // and C may call them whatever Python does with `sys.modules` (a
+    // `del sys.modules[...]`, or a second library of the same module name
+    // taking its place there). CFFI's attachments are C statics and never
+    // die either.
+    // The reference is released when Python's exit begins
+    // (`libstate::release_modules`), so that finalization frees what the
+    // functions hold (open files get flushed).
+    if ls
+        .owned_module
+        .compare_exchange(null_mut(), module, Ordering::AcqRel, Ordering::Acquire)
+        .is_ok()
+    {
+        ffi::Py_INCREF(module);
+    }
     ls.module.store(module, Ordering::Release);
     Ok(())
 }
@@ -776,9 +792,7 @@ pub(crate) unsafe fn extern_function_target(
 ) -> Option<(&'static LibState, u32, *mut c_void)> {
     let tp = ffi::Py_TYPE(obj);
     // Our ExternFunction type is the only one with this tp_call.
-    #[allow(unpredictable_function_pointer_comparisons)]
-    let ours =
-        (*tp).tp_call == Some(func_call as unsafe extern "C" fn(_, _, _) -> *mut ffi::PyObject);
+    let ours = (*tp).tp_call.map(|f| f as usize) == Some(func_call as *const () as usize);
     if !ours {
         return None;
     }
@@ -804,13 +818,18 @@ unsafe extern "C" fn func_repr(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
     })
 }
 
-unsafe extern "C" fn func_call(
+/// `lib.<extern "Python" function>(...)`: `"C-unwind"`, and the call into
+/// Python made between two guarded pieces, as on the C entry (unwind.rs).
+unsafe extern "C-unwind" fn func_call(
     slf: *mut ffi::PyObject,
     args: *mut ffi::PyObject,
     kwargs: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    trampoline(|| {
-        let es = &*(*(slf as *mut FuncObject)).es;
+    let es = &*(*(slf as *mut FuncObject)).es;
+    // One buffer per value, sized by its type: a struct passed by value
+    // can be larger than any primitive. Plain memory: nothing of Python's
+    // is pending across the call.
+    let prepared = crate::unwind::piece(|| -> PyResult<_> {
         if !kwargs.is_null() && ffi::PyDict_Size(kwargs) != 0 {
             return Err(raise(
                 ffi::PyExc_TypeError,
@@ -830,8 +849,6 @@ unsafe extern "C" fn func_call(
             ));
         }
         let ls = es.lib();
-        // One buffer per value, sized by its type: a struct passed by value
-        // can be larger than any primitive.
         let mut store: Vec<_> = es
             .args
             .iter()
@@ -844,18 +861,28 @@ unsafe extern "C" fn func_call(
             ptrs.push(p);
         }
         let (rconv, rtype) = es.result;
-        let mut result = if rconv == Conv::Void {
+        let result = if rconv == Conv::Void {
             Vec::new()
         } else {
             crate::cfunc::value_buffer(ls.types.get(rtype), rconv)
         };
-        let rp = if rconv == Conv::Void {
-            null_mut()
-        } else {
-            result.as_mut_ptr() as *mut c_void
-        };
-        crate::call::call_from_python(es, ptrs.as_mut_ptr(), rp);
-        Ok(to_py(rconv, ls.type_name(rtype), rp))
+        Ok((store, ptrs, result))
+    });
+    let (store, mut ptrs, mut result) = match prepared {
+        Some(Ok(p)) => p,
+        Some(Err(_)) => return null_mut(),
+        None => return crate::unwind::panicked(null_mut()),
+    };
+    let rp = if result.is_empty() {
+        null_mut()
+    } else {
+        result.as_mut_ptr() as *mut c_void
+    };
+    crate::call::call_from_python(es, ptrs.as_mut_ptr(), rp);
+    trampoline(|| {
+        drop(store);
+        let (rconv, rtype) = es.result;
+        Ok(to_py(rconv, es.lib().type_name(rtype), rp))
     })
 }
 

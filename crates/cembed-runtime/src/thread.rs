@@ -41,9 +41,9 @@
 
 use crate::init;
 use pyo3_ffi as ffi;
-use std::cell::{Cell, OnceCell};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::cell::{Cell, UnsafeCell};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// One thread's "inside Python" flag, alone in its cache line.
 #[repr(align(64))]
@@ -57,10 +57,7 @@ enum Pin {
     Unknown,
     /// We own one gilstate reference, released at thread exit; `ts` is the
     /// thread state it keeps alive (this thread's, used by [`enter_python`]).
-    Pinned {
-        ts: *mut ffi::PyThreadState,
-        state: ffi::PyGILState_STATE,
-    },
+    Pinned { ts: *mut ffi::PyThreadState },
     /// The thread that started Python: its thread state is the main thread
     /// state, which we own and which lives until process exit finalizes
     /// (after the gate closed). Used like a pinned one; nothing to release.
@@ -69,35 +66,101 @@ enum Pin {
     Foreign,
 }
 
+/// One host thread's state, created by its first call through the gate and
+/// freed by the destructor of [`slot_key`] when the thread exits.
 struct ThreadSlot {
     shared: Arc<SlotShared>,
     pin: Cell<Pin>,
 }
 
 /// Every live thread's flag, scanned by process exit. Locked only when a
-/// thread first calls in, when it exits, and at process exit.
-static REGISTRY: Mutex<Vec<Arc<SlotShared>>> = Mutex::new(Vec::new());
+/// thread first calls in, when it exits, and at process exit. In a cell so
+/// that the child of a `fork()` can replace it ([`after_fork_child`]).
+static REGISTRY: Registry = Registry(UnsafeCell::new(Mutex::new(Vec::new())));
 
-/// Calls made while this thread's thread-local is already destroyed (a call
-/// from another library's thread-local destructor): counted globally instead.
-static UNSLOTTED: AtomicUsize = AtomicUsize::new(0);
+struct Registry(UnsafeCell<Mutex<Vec<Arc<SlotShared>>>>);
+// SAFETY: the Mutex inside is shared as usual; the cell is only written by
+// `after_fork_child`, when the process has a single thread.
+unsafe impl Sync for Registry {}
 
 /// Everything the call path keeps per thread, in ONE thread-local: the
 /// runtime is a `dlopen()`ed shared object, so each thread-local access is a
 /// `__tls_get_addr` call (general-dynamic TLS model); a call from C makes
 /// exactly one.
+///
+/// It has no destructor, so Rust registers none and it is usable at any
+/// point of a thread's life, including from another library's thread-local
+/// or pthread-key destructor. The slot it points to is owned by a pthread
+/// key instead ([`slot_key`]), whose destructor glibc runs at thread exit
+/// *after* every C++/Rust thread-local destructor, and runs again (up to
+/// `PTHREAD_DESTRUCTOR_ITERATIONS` rounds) when another key's destructor
+/// made a first call and so set the key anew: a thread whose first call
+/// comes from a destructor still releases its thread state.
 pub(crate) struct Tls {
     /// `ffi.errno`: CFFI's saved errno of this thread (cfunc.rs).
     pub(crate) errno: Cell<i32>,
-    /// Created on the first call through the gate (it registers the thread).
-    slot: OnceCell<ThreadSlot>,
+    /// NULL until the first call through the gate (which registers the
+    /// thread), and again after the key's destructor freed it.
+    slot: Cell<*const ThreadSlot>,
+    /// Argument buffers of C calls made from Python ([`scratch_alloc`]).
+    scratch: UnsafeCell<[u128; SCRATCH_SLOTS]>,
+    scratch_top: Cell<usize>,
+}
+
+/// 16-byte slots of [`Tls::scratch`] (4 KiB a thread).
+const SCRATCH_SLOTS: usize = 256;
+
+/// Takes `n` 16-byte, 16-aligned slots of this thread's scratch stack:
+/// `(memory, mark)`, or `None` when they do not fit (the caller uses the
+/// heap). Released with [`scratch_release`] in reverse order of taking
+/// (calls nest: Python -> C -> Python -> C). Why a stack beside the C
+/// stack: these buffers (a C call's arguments, a Python call's argument
+/// vector) must live while the callee runs, and on the C stack they would
+/// be paid at every level of a deep Python -> C -> Python recursion (threads
+/// of hosts often have small stacks). A thread that ends inside a call
+/// (unwind.rs) never releases: it has no later call.
+pub(crate) fn scratch_alloc(n: usize) -> Option<(*mut u128, usize)> {
+    TLS.with(|t| t.scratch_take(n))
+}
+
+/// Releases what [`scratch_alloc`] took (and everything taken after it).
+pub(crate) fn scratch_release(mark: usize) {
+    TLS.with(|t| t.scratch_back(mark));
+}
+
+impl Tls {
+    /// [`scratch_alloc`] on this (the current thread's) thread-local.
+    #[inline(always)]
+    pub(crate) fn scratch_take(&self, n: usize) -> Option<(*mut u128, usize)> {
+        let top = self.scratch_top.get();
+        if n > SCRATCH_SLOTS - top {
+            return None;
+        }
+        self.scratch_top.set(top + n);
+        // SAFETY: `top + n` is within the array; this range is handed out
+        // once until released.
+        Some((unsafe { (self.scratch.get() as *mut u128).add(top) }, top))
+    }
+
+    /// [`scratch_release`] on this thread-local.
+    #[inline(always)]
+    pub(crate) fn scratch_back(&self, mark: usize) {
+        self.scratch_top.set(mark);
+    }
+}
+
+/// This thread's thread-local (for the call path, which already has it).
+pub(crate) fn tls() -> *const Tls {
+    TLS.with(|t| t as *const Tls)
 }
 
 thread_local! {
     static TLS: Tls = const {
         Tls {
             errno: Cell::new(0),
-            slot: OnceCell::new(),
+            slot: Cell::new(std::ptr::null()),
+            scratch: UnsafeCell::new([0; SCRATCH_SLOTS]),
+            scratch_top: Cell::new(0),
         }
     };
 }
@@ -105,18 +168,73 @@ thread_local! {
 impl Tls {
     #[inline(always)]
     fn slot(&self) -> &ThreadSlot {
-        self.slot.get_or_init(ThreadSlot::new)
+        let p = self.slot.get();
+        if p.is_null() {
+            return self.new_slot();
+        }
+        // SAFETY: a non-NULL `slot` is this thread's live ThreadSlot: only
+        // the key destructor frees it, on this thread, after clearing it.
+        unsafe { &*p }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn new_slot(&self) -> &ThreadSlot {
+        let shared = Arc::new(SlotShared {
+            inside: AtomicBool::new(false),
+        });
+        lock_registry().push(shared.clone());
+        let p = Box::into_raw(Box::new(ThreadSlot {
+            shared,
+            pin: Cell::new(Pin::Unknown),
+        }));
+        self.slot.set(p);
+        // SAFETY: the key exists (slot_key creates it once); setting this
+        // thread's value has no other precondition. If it fails (ENOMEM) the
+        // slot simply lives as long as the process.
+        unsafe { libc::pthread_setspecific(slot_key(), p as *const libc::c_void) };
+        // SAFETY: just allocated; freed only by the key destructor.
+        unsafe { &*p }
     }
 }
 
-/// `ffi.errno` of this thread (0 while the thread-local is being destroyed).
+/// The pthread key whose destructor frees a thread's [`ThreadSlot`].
+fn slot_key() -> libc::pthread_key_t {
+    static KEY: OnceLock<libc::pthread_key_t> = OnceLock::new();
+    *KEY.get_or_init(|| {
+        let mut key: libc::pthread_key_t = 0;
+        // SAFETY: `key` is a valid out-pointer; the destructor is an
+        // extern "C" fn taking the value.
+        unsafe { libc::pthread_key_create(&mut key, Some(slot_destructor)) };
+        key
+    })
+}
+
+/// Thread exit: releases the thread's pinned thread state and unregisters
+/// its flag.
+unsafe extern "C" fn slot_destructor(p: *mut libc::c_void) {
+    let _ = std::panic::catch_unwind(|| {
+        let p = p as *mut ThreadSlot;
+        TLS.with(|t| {
+            if t.slot.get() == p as *const ThreadSlot {
+                t.slot.set(std::ptr::null());
+            }
+        });
+        // SAFETY: `p` came from Box::into_raw in new_slot; glibc calls the
+        // destructor once per value set, and the thread-local no longer
+        // points to it.
+        drop(unsafe { Box::from_raw(p) });
+    });
+}
+
+/// `ffi.errno` of this thread.
 pub(crate) fn errno_get() -> i32 {
-    TLS.try_with(|t| t.errno.get()).unwrap_or(0)
+    TLS.with(|t| t.errno.get())
 }
 
 /// Sets `ffi.errno` of this thread.
 pub(crate) fn errno_set(v: i32) {
-    let _ = TLS.try_with(|t| t.errno.set(v));
+    TLS.with(|t| t.errno.set(v));
 }
 
 /// This thread's `errno`.
@@ -127,12 +245,10 @@ pub(crate) fn errno_location() -> *mut i32 {
 
 /// A call from C in progress: CFFI's errno rule (the caller's errno is
 /// saved on entry, what `ffi.errno` reads; C calls made from Python update
-/// the saved value; `ffi.errno = x` sets it; errno holds it when this is
-/// dropped; a nested entry gives the outer Python code its saved value
-/// back), and this thread's [`Tls`] for [`CallEntry::enter_python`].
+/// the saved value; `ffi.errno = x` sets it; errno holds it when the call
+/// [finishes](CallEntry::finish); a nested entry gives the outer Python code
+/// its saved value back), and this thread's [`Tls`] for [`enter_python`].
 pub(crate) struct CallEntry {
-    /// NULL while the thread-local is being destroyed (a call from another
-    /// library's thread-local destructor).
     tls: *const Tls,
     loc: *mut i32,
     outer: i32,
@@ -145,70 +261,60 @@ pub(crate) fn c_entry() -> CallEntry {
     // SAFETY: `loc` is this thread's errno.
     let now = unsafe { *loc };
     // The pointer does not leave this thread, and the thread-local lives
-    // until the thread exits, past the call.
-    match TLS.try_with(|t| (t as *const Tls, t.errno.replace(now))) {
-        Ok((tls, outer)) => CallEntry { tls, loc, outer },
-        Err(_) => CallEntry {
-            tls: std::ptr::null(),
-            loc,
-            outer: now,
-        },
-    }
+    // as long as the thread, past the call.
+    let (tls, outer) = TLS.with(|t| (t as *const Tls, t.errno.replace(now)));
+    CallEntry { tls, loc, outer }
 }
 
-impl Drop for CallEntry {
+impl CallEntry {
+    /// This thread's thread-local, found when the call started.
     #[inline(always)]
-    fn drop(&mut self) {
-        // SAFETY: see c_entry: `tls` is this thread's live thread-local (or
-        // NULL), `loc` this thread's errno.
-        unsafe {
-            match self.tls.as_ref() {
-                Some(t) => {
-                    *self.loc = t.errno.get();
-                    t.errno.set(self.outer);
-                }
-                None => *self.loc = self.outer,
-            }
-        }
+    pub(crate) fn tls(&self) -> &Tls {
+        // SAFETY: see c_entry.
+        unsafe { &*self.tls }
     }
-}
 
-impl ThreadSlot {
-    fn new() -> ThreadSlot {
-        let shared = Arc::new(SlotShared {
-            inside: AtomicBool::new(false),
-        });
-        lock_registry().push(shared.clone());
-        ThreadSlot {
-            shared,
-            pin: Cell::new(Pin::Unknown),
+    /// Ends the call: errno gets its value (see the type). Not a `Drop`: a
+    /// forced unwind passing the call (unwind.rs) must find no destructor.
+    #[inline(always)]
+    pub(crate) fn finish(self) {
+        // SAFETY: see c_entry: `tls` is this thread's thread-local, `loc`
+        // this thread's errno.
+        unsafe {
+            let t = &*self.tls;
+            *self.loc = t.errno.get();
+            t.errno.set(self.outer);
         }
     }
 }
 
 fn lock_registry() -> std::sync::MutexGuard<'static, Vec<Arc<SlotShared>>> {
+    // SAFETY: the cell is only replaced while the process has one thread.
+    let m = unsafe { &*REGISTRY.0.get() };
     // A panic while holding this lock cannot leave the Vec inconsistent.
-    REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Drop for ThreadSlot {
     fn drop(&mut self) {
-        if let Pin::Pinned { state, .. } = self.pin.get() {
-            self.shared.inside.store(true, Ordering::SeqCst);
+        if let Pin::Pinned { ts, .. } = self.pin.get() {
+            let was = gate_enter(&self.shared.inside);
             if init::python_usable() {
-                // SAFETY: this thread holds one gilstate reference (the pin)
-                // and Python is running (checked through the gate, so exit
-                // cannot finalize it meanwhile). Ensure takes the GIL (count
-                // 2); Release(LOCKED) drops the count to 1 keeping the GIL;
-                // releasing the pin drops it to 0, which clears and deletes
-                // this thread state and releases the GIL.
+                // SAFETY: `ts` is this thread's own thread state (the pin),
+                // not current, and Python is running (checked through the
+                // gate, so exit cannot finalize it meanwhile). It is deleted
+                // directly, as PyGILState_Release would at count zero: at
+                // this point of the thread's exit glibc may already have
+                // cleared CPython's own thread-specific slot (pthread keys
+                // are emptied in one sweep before their destructors run),
+                // so the PyGILState API would no longer find `ts`.
                 unsafe {
-                    let _ = ffi::PyGILState_Ensure();
-                    ffi::PyGILState_Release(ffi::PyGILState_STATE::PyGILState_LOCKED);
-                    ffi::PyGILState_Release(state);
+                    ffi::PyEval_RestoreThread(ts);
+                    ffi::PyThreadState_Clear(ts);
+                    ffi::PyThreadState_DeleteCurrent();
                 }
             }
-            self.shared.inside.store(false, Ordering::Release);
+            self.shared.inside.store(was, Ordering::Release);
         }
         let mut reg = lock_registry();
         if let Some(i) = reg.iter().position(|s| Arc::ptr_eq(s, &self.shared)) {
@@ -219,7 +325,7 @@ impl Drop for ThreadSlot {
 
 /// Proof that this thread passed the gate; leaving drops it.
 pub(crate) struct Gate {
-    shared: Option<*const SlotShared>,
+    shared: *const SlotShared,
     /// The flag's value before this entry. Entries nest (Python code calls a
     /// C function, which calls back into Python on the same thread: the GIL
     /// is released around C calls, cfunc.rs), and leaving the inner one must
@@ -229,13 +335,13 @@ pub(crate) struct Gate {
 
 impl Drop for Gate {
     fn drop(&mut self) {
-        match self.shared {
-            // SAFETY: the slot's Arc lives in this thread's thread-local,
-            // which outlives the Gate (a Gate never leaves the call).
-            Some(s) => unsafe { (*s).inside.store(self.was_inside, Ordering::Release) },
-            None => {
-                UNSLOTTED.fetch_sub(1, Ordering::Release);
-            }
+        // SAFETY: the slot lives until this thread exits, which is after
+        // the Gate (a Gate never leaves the call). Only a flag is touched,
+        // never Python, so a forced unwind may run this.
+        unsafe {
+            (*self.shared)
+                .inside
+                .store(self.was_inside, Ordering::Release)
         }
     }
 }
@@ -245,7 +351,7 @@ impl Drop for Gate {
 /// thread, pins its thread state (see the module comment).
 #[inline]
 pub(crate) fn enter() -> Option<Gate> {
-    let r = TLS.try_with(|t| {
+    TLS.with(|t| {
         let slot = t.slot();
         let was_inside = gate_enter(&slot.shared.inside);
         if !init::python_usable() {
@@ -256,24 +362,10 @@ pub(crate) fn enter() -> Option<Gate> {
             slot.pin.set(pin_this_thread());
         }
         Some(Gate {
-            shared: Some(&*slot.shared as *const SlotShared),
+            shared: &*slot.shared as *const SlotShared,
             was_inside,
         })
-    });
-    match r {
-        Ok(g) => g,
-        Err(_) => {
-            UNSLOTTED.fetch_add(1, Ordering::SeqCst);
-            if !init::python_usable() {
-                UNSLOTTED.fetch_sub(1, Ordering::Release);
-                return None;
-            }
-            Some(Gate {
-                shared: None,
-                was_inside: false,
-            })
-        }
-    }
+    })
 }
 
 #[cold]
@@ -289,34 +381,77 @@ fn pin_this_thread() -> Pin {
             }
             return Pin::Foreign;
         }
-        let state = ffi::PyGILState_Ensure();
+        let _ = crate::unwind::PyGILState_Ensure();
         // Keep the new thread state (count 1) but drop the GIL: from now on
         // each call takes and drops the GIL with this thread state.
         let ts = ffi::PyEval_SaveThread();
-        Pin::Pinned { ts, state }
+        Pin::Pinned { ts }
     }
 }
 
-/// True if some host thread is inside Python (or entering it). Only
-/// meaningful after the process state left READY (see the gate protocol).
-pub(crate) fn anyone_inside() -> bool {
-    // The other side of the asymmetric barrier of `gate_enter`: the caller
-    // stored the new process state; after this every thread's earlier
-    // `inside` store is visible to the scan below (or that thread will see
-    // the new state).
-    gate_barrier();
-    if UNSLOTTED.load(Ordering::SeqCst) != 0 {
-        return true;
+/// Identifies one thread's slot, to leave it out of [`drained`].
+#[derive(Copy, Clone, PartialEq, Eq)]
+pub(crate) struct SlotId(*const SlotShared);
+// SAFETY: only compared, never dereferenced.
+unsafe impl Send for SlotId {}
+
+/// This thread's slot, if it ever called in.
+pub(crate) fn current_slot() -> Option<SlotId> {
+    let p = TLS.with(|t| t.slot.get());
+    // SAFETY: a non-NULL slot is this thread's live ThreadSlot.
+    (!p.is_null()).then(|| SlotId(unsafe { Arc::as_ptr(&(*p).shared) }))
+}
+
+/// Waits up to `grace` until no host thread but `exiting` (the thread in
+/// `exit()`, which is not running a call whatever its flag says) is inside
+/// Python. Only meaningful after the process state left READY (see the gate
+/// protocol). True if none is inside.
+pub(crate) fn drained(grace: std::time::Duration, exiting: Option<SlotId>) -> bool {
+    let deadline = std::time::Instant::now() + grace;
+    loop {
+        // The other side of the asymmetric barrier of `gate_enter`: the
+        // caller stored the new process state; after this every thread's
+        // earlier `inside` store is visible to the scan below (or that
+        // thread will see the new state).
+        gate_barrier();
+        let inside = lock_registry()
+            .iter()
+            .any(|s| Some(SlotId(Arc::as_ptr(s))) != exiting && s.inside.load(Ordering::SeqCst));
+        if !inside {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
     }
-    let me = TLS
-        .try_with(|t| t.slot.get().map(|s| Arc::as_ptr(&s.shared)))
-        .ok()
-        .flatten();
-    lock_registry().iter().any(|s| {
-        // The exiting thread itself is not "inside" (it is running the exit
-        // handler, outside any call), whatever its flag says.
-        Some(Arc::as_ptr(s)) != me && s.inside.load(Ordering::SeqCst)
-    })
+}
+
+/// After `fork()`, in the child: only the forking thread exists. Every
+/// other thread's flag goes (its thread state was deleted by
+/// `PyOS_AfterFork_Child`, or will be), and when `main` is set the forking
+/// thread's state becomes the one that finalizes (`init.rs`), which its
+/// thread-local must then never release.
+///
+/// # Safety
+/// Called in the child of fork() only, before anything else runs.
+pub(crate) unsafe fn after_fork_child(main: *mut ffi::PyThreadState) {
+    // The registry's mutex may have been held by a thread that does not
+    // exist in the child: never lock it here, replace it.
+    let me = TLS.with(|t| t.slot.get());
+    let mut keep = Vec::new();
+    if !me.is_null() {
+        let slot = &*me;
+        keep.push(slot.shared.clone());
+        if let Pin::Pinned { ts, .. } = slot.pin.get() {
+            if ts == main {
+                slot.pin.set(Pin::Main { ts });
+            }
+        }
+    }
+    // The old registry (and its lock state) is leaked, not dropped: a
+    // thread of the parent may have been changing it at the moment of fork.
+    std::ptr::write(REGISTRY.0.get(), Mutex::new(keep));
 }
 
 /// Whether the current thread holds the GIL, without the pitfalls of
@@ -481,20 +616,22 @@ enum Held {
     GilState(ffi::PyGILState_STATE),
 }
 
-/// Leaves Python on drop, also when `f` panics: gives the GIL back and
-/// restores the gate flag, so a panic (reported by the C entry) can neither
-/// keep the GIL nor make process exit wait forever.
+/// A call inside Python: [`Leave::leave`] gives the GIL back and restores the
+/// gate flag. Not a `Drop`: a forced unwind (unwind.rs) must not run it (the
+/// dying thread does not hold the GIL then; its thread-local destructor
+/// clears the flag), and the call path catches its panics in pieces, so the
+/// explicit call is always reached otherwise.
 pub(crate) struct Leave {
     inside: *const AtomicBool,
     was_inside: bool,
     held: Held,
 }
 
-impl Drop for Leave {
+impl Leave {
     #[inline(always)]
-    fn drop(&mut self) {
+    pub(crate) fn leave(self) {
         // SAFETY: we hold the GIL as recorded in `held`; `inside` is this
-        // thread's flag (or null for an unslotted call), alive for the call.
+        // thread's flag, alive for the call.
         unsafe {
             match self.held {
                 Held::Restored => {
@@ -503,19 +640,14 @@ impl Drop for Leave {
                 Held::Already => {}
                 Held::GilState(g) => ffi::PyGILState_Release(g),
             }
-            if self.inside.is_null() {
-                UNSLOTTED.fetch_sub(1, Ordering::Release);
-            } else {
-                (*self.inside).store(self.was_inside, Ordering::Release);
-            }
+            (*self.inside).store(self.was_inside, Ordering::Release);
         }
     }
 }
 
 /// Enters Python for a call from C: passes the exit gate and takes the GIL;
-/// dropping the returned [`Leave`] gives the GIL back and leaves the gate
-/// (also when unwinding). `None` (Python untouched) if Python is not or no
-/// longer usable.
+/// [`Leave::leave`] gives the GIL back and leaves the gate. `None` (Python
+/// untouched) if Python is not or no longer usable.
 ///
 /// The GIL: a pinned thread owns its thread state, so it takes the GIL with
 /// `PyEval_RestoreThread(ts)` / `PyEval_SaveThread()` — what
@@ -531,10 +663,7 @@ impl Drop for Leave {
 /// Python was started (the library's init passed).
 #[inline(always)]
 pub(crate) unsafe fn enter_python(entry: &CallEntry) -> Option<Leave> {
-    let Some(tls) = entry.tls.as_ref() else {
-        return enter_python_unslotted();
-    };
-    let slot = tls.slot();
+    let slot = (*entry.tls).slot();
     let inside = &slot.shared.inside;
     let was_inside = gate_enter(inside);
     if !init::python_usable() {
@@ -551,11 +680,11 @@ pub(crate) unsafe fn enter_python(entry: &CallEntry) -> Option<Leave> {
             if current_tstate() == ts {
                 Held::Already
             } else {
-                ffi::PyEval_RestoreThread(ts);
+                crate::unwind::PyEval_RestoreThread(ts);
                 Held::Restored
             }
         }
-        Pin::Foreign | Pin::Unknown => Held::GilState(ffi::PyGILState_Ensure()),
+        Pin::Foreign | Pin::Unknown => Held::GilState(crate::unwind::PyGILState_Ensure()),
     };
     // The flag lives in the slot's Arc, which the thread-local keeps alive
     // past the call.
@@ -563,22 +692,5 @@ pub(crate) unsafe fn enter_python(entry: &CallEntry) -> Option<Leave> {
         inside: inside as *const AtomicBool,
         was_inside,
         held,
-    })
-}
-
-/// [`enter_python`] for a call made while this thread's thread-local is
-/// already destroyed (from another library's thread-local destructor).
-#[cold]
-#[inline(never)]
-unsafe fn enter_python_unslotted() -> Option<Leave> {
-    UNSLOTTED.fetch_add(1, Ordering::SeqCst);
-    if !init::python_usable() {
-        UNSLOTTED.fetch_sub(1, Ordering::Release);
-        return None;
-    }
-    Some(Leave {
-        inside: std::ptr::null(),
-        was_inside: false,
-        held: Held::GilState(ffi::PyGILState_Ensure()),
     })
 }

@@ -376,7 +376,7 @@ fn init_error_reports_once_and_every_call_returns_zero() {
              From: fix_a\n\
              compiled with cembed version: 0.1.0\n\
              cembed runtime: <RUNTIME>\n\
-             python executable: <EXE>\n\
+             python executable (running): <EXE>\n\
              sys.path: ["
         ),
         "{err}"

@@ -1241,12 +1241,14 @@ unsafe extern "C" fn cdata_setattro(
 
 // ---- calls (function pointers) ------------------------------------------------------
 
-unsafe extern "C" fn cdata_call(
+/// Calling a function pointer: `"C-unwind"`, and the C call made outside
+/// any `catch_unwind` (`cfunc::call_fnptr` guards the rest; unwind.rs).
+unsafe extern "C-unwind" fn cdata_call(
     slf: *mut ffi::PyObject,
     args: *mut ffi::PyObject,
     kwargs: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    trampoline(|| {
+    let target = crate::unwind::piece(|| -> PyResult<_> {
         let c = cd(slf);
         let t = tinfo(c);
         let TKind::Func { table_fn, .. } = &t.kind else {
@@ -1266,16 +1268,22 @@ unsafe extern "C" fn cdata_call(
                 ),
             ));
         };
-        let name = cstring_lossy(&t.name);
-        crate::cfunc::call_fnptr(
+        Ok((
             &*(*c.cx).ls,
             *fty,
-            &name,
+            cstring_lossy(&t.name),
             c.data as *mut c_void,
-            args,
-            kwargs,
-        )
-    })
+        ))
+    });
+    match target {
+        Some(Ok((ls, fty, name, fnptr))) => {
+            // `name` (a CString) outlives the call: plain memory, freed by a
+            // forced unwind's cleanup without touching Python.
+            crate::cfunc::call_fnptr(ls, fty, &name, fnptr, args, kwargs)
+        }
+        Some(Err(_)) => std::ptr::null_mut(),
+        None => crate::unwind::panicked(std::ptr::null_mut()),
+    }
 }
 
 /// Converts a function-call argument: like [`write`], plus CFFI's call-only

@@ -1,0 +1,406 @@
+//! Process exit, fork and the host's signals: the parts of the process
+//! lifecycle that happen after Python started (`init.rs` starts it).
+//!
+//! ## Exit, when we started Python
+//!
+//! ```text
+//!   READY ──runtime destructor──► EXIT_HOOKS ──hooks ran──► EXITING ──drained──► FINALIZED
+//!     │                              (Python usable)         (gate closed)  └──not drained──► ABANDONED
+//!     └──the host's own Py_FinalizeEx()──► HOST_FINALIZED
+//! ```
+//!
+//! * **When.** Python is finalized by the runtime's *destructor*
+//!   (`.fini_array`), which glibc runs from `_dl_fini`, after every `atexit`
+//!   handler and every C++ static destructor of the host (both run earlier,
+//!   in `exit()`'s handler list, whatever their registration order). So a
+//!   host's exit hooks, registered before or after its first call, and its
+//!   static destructors still reach Python. A call refused later (another
+//!   shared object's destructor) prints one line saying why.
+//! * **Hooks (EXIT_HOOKS, Python fully usable).** On a helper thread (so
+//!   that every wait has a deadline, the GIL's included): take the GIL; make
+//!   this thread `threading`'s main thread; join the non-daemon Python
+//!   threads, all of them within [`JOIN_DEADLINE`] (one still running then
+//!   is treated as a daemon thread: finalization ends it); run the Python
+//!   `atexit` handlers (a `SystemExit` in one is reported like any other
+//!   error and never reaches the host's exit status); flush `sys.stdout` and
+//!   `sys.stderr`. Calls from those handlers, and from the threads being
+//!   joined, into C and back into Python work as usual.
+//! * **Drain (EXITING).** The gate (thread.rs) closes: no new call from C
+//!   enters; calls already inside get [`EXIT_GRACE`] to leave.
+//! * **Finalize.** If none is left inside, `Py_FinalizeEx()` runs with the
+//!   main thread state (FINALIZED). Otherwise finalizing would crash or
+//!   block the threads inside, so it is skipped: the helper keeps the GIL,
+//!   so no Python code runs during the rest of the C teardown (ABANDONED).
+//! * **Deadlines.** The destructor waits at most [`GIL_DEADLINE`] for the
+//!   helper to get the GIL (a host thread may hold it in a long C call),
+//!   then at most [`HOOKS_DEADLINE`] for the rest. Past a deadline the exit
+//!   goes on without Python: what was not done (atexit handlers, flushing,
+//!   finalization) is skipped, and the helper, should it get the GIL later,
+//!   keeps it without running anything. docs/runtime.md lists this.
+//! * **The host finalizes Python itself** (it called `Py_FinalizeEx()`): a
+//!   Python `atexit` callback registered at start sees that the finalization
+//!   is not ours and records HOST_FINALIZED; from then on calls are refused
+//!   (with a message) and the destructor does nothing.
+//!
+//! ## Exit, when the host is Python
+//! The interpreter is the host's: a Python `atexit` callback closes the
+//! gate and waits [`EXIT_GRACE`] for C threads inside Python to leave
+//! (`init::host_exiting`); Python finalizes itself.
+//!
+//! ## fork()
+//! `pthread_atfork` handlers, registered when we start Python: before the
+//! fork the forking thread takes the GIL and `PyOS_BeforeFork()` (the
+//! interpreter's locks), so no other thread holds any of them at the moment
+//! of the fork; the parent then calls `PyOS_AfterFork_Parent()`, the child
+//! `PyOS_AfterFork_Child()` (which drops every other thread's state), and
+//! both release the GIL. If the forking thread already holds the GIL,
+//! whoever forks knows Python (`os.fork()` does all of this itself) and the
+//! handlers only fix our own bookkeeping in the child: the forking thread's
+//! state becomes the main thread state (the one exit finalizes with), and
+//! the registry of host threads keeps only the forking thread.
+//!
+//! ## Signals
+//! CPython's `_signal` module installs its SIGINT handler when it is first
+//! imported if SIGINT is at its default, whatever the config says. The
+//! runtime imports it right after starting Python and puts SIGINT back to
+//! the host's default (`init::keep_host_sigint`), so Ctrl-C still stops a
+//! host that never set a handler, unless Python code calls
+//! `signal.signal()` itself.
+
+use crate::init::{self, State};
+use crate::py::{self, Owned};
+use crate::thread;
+use pyo3_ffi as ffi;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long exit waits for host threads still inside Python to leave.
+pub(crate) const EXIT_GRACE: Duration = Duration::from_millis(500);
+/// How long exit joins non-daemon Python threads, all together.
+const JOIN_DEADLINE: Duration = Duration::from_secs(1);
+/// How long the exit helper may wait for the GIL.
+const GIL_DEADLINE: Duration = Duration::from_secs(2);
+/// How long the atexit handlers, the joins and finalization may take in all.
+const HOOKS_DEADLINE: Duration = Duration::from_secs(30);
+
+// The runtime's destructor: see the module comment ("When"). A
+// `.fini_array` entry rather than a crate: it is one function pointer, and
+// the `ctor`/`dtor` crates register through `atexit` on some targets, which
+// would run before the host's own exit hooks.
+#[used]
+#[link_section = ".fini_array"]
+static FINI: extern "C" fn() = at_process_exit;
+
+extern "C" fn at_process_exit() {
+    let _ = std::panic::catch_unwind(|| {
+        if !init::begin_exit() {
+            return;
+        }
+        // SAFETY: Python runs (we started it and it was READY).
+        if unsafe { thread::holds_gil() } {
+            // exit() from a thread that holds the GIL (a C function called
+            // with it held): nobody else can take it; run the hooks here and
+            // keep it.
+            // SAFETY: GIL held by this thread.
+            unsafe {
+                let g = ffi::PyGILState_Ensure();
+                run_exit_hooks();
+                let _ = g;
+            }
+            init::set_state(State::Abandoned);
+            return;
+        }
+        let shared = Arc::new(Helper {
+            phase: Mutex::new(WAITING_GIL),
+            cv: Condvar::new(),
+        });
+        let exiting = thread::current_slot();
+        let h = shared.clone();
+        let spawned = std::thread::Builder::new()
+            .name("cembed-exit".into())
+            .spawn(move || exit_helper(&h, exiting));
+        if spawned.is_err() {
+            py::c_stderr("cembed: could not start the exit thread; Python is not finalized\n");
+            init::set_state(State::Abandoned);
+            return;
+        }
+        if shared.wait_past(WAITING_GIL, GIL_DEADLINE) == WAITING_GIL {
+            // Still waiting for the GIL: give up, unless it came just now.
+            if shared.swap_if(WAITING_GIL, TOO_LATE) {
+                py::c_stderr(
+                    "cembed: exit: the GIL stayed busy (a thread inside Python did not \
+                     release it); Python's atexit handlers and finalization are skipped\n",
+                );
+                init::set_state(State::Abandoned);
+                return;
+            }
+        }
+        if shared.wait_past(HAVE_GIL, HOOKS_DEADLINE) == HAVE_GIL {
+            py::c_stderr(
+                "cembed: exit: Python's exit (atexit handlers, finalization) did not end in \
+                 time; the process exits without waiting for it\n",
+            );
+        }
+    });
+}
+
+/// `Py_FinalizeEx()` with the main thread state, on this thread.
+///
+/// # Safety
+/// Python runs; the gate is closed and no host thread is inside Python, so
+/// nobody uses the main thread state (its thread is outside Python, or is
+/// the one exiting, which is in exit()).
+unsafe fn finalize() {
+    let main = init::main_tstate();
+    if main.is_null() {
+        let _ = ffi::PyGILState_Ensure();
+    } else {
+        ffi::PyEval_RestoreThread(main);
+    }
+    crate::libstate::release_modules();
+    ffi::Py_FinalizeEx();
+    init::set_state(State::Finalized);
+}
+
+const WAITING_GIL: u8 = 0;
+const HAVE_GIL: u8 = 1;
+const TOO_LATE: u8 = 2;
+const DONE: u8 = 3;
+
+/// The exiting thread and the exit helper agree on the helper's phase.
+struct Helper {
+    phase: Mutex<u8>,
+    cv: Condvar,
+}
+
+impl Helper {
+    fn lock(&self) -> std::sync::MutexGuard<'_, u8> {
+        self.phase.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits at most `d` for the phase to leave `from`; returns the phase.
+    fn wait_past(&self, from: u8, d: Duration) -> u8 {
+        let end = Instant::now() + d;
+        let mut p = self.lock();
+        while *p == from {
+            let now = Instant::now();
+            if now >= end {
+                break;
+            }
+            p = self
+                .cv
+                .wait_timeout(p, end - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        *p
+    }
+
+    /// Moves the phase from `from` to `to`; false if it was not `from`.
+    fn swap_if(&self, from: u8, to: u8) -> bool {
+        let mut p = self.lock();
+        if *p != from {
+            return false;
+        }
+        *p = to;
+        self.cv.notify_all();
+        true
+    }
+}
+
+/// The exit work, on its own thread (see the module comment).
+fn exit_helper(h: &Helper, exiting: Option<thread::SlotId>) {
+    // SAFETY: Python runs; this new thread has no thread state, so Ensure
+    // makes one and takes the GIL.
+    let g = unsafe { ffi::PyGILState_Ensure() };
+    if !h.swap_if(WAITING_GIL, HAVE_GIL) {
+        // Too late: the process is tearing down without us. Keep the GIL
+        // so no Python code runs from now on.
+        loop {
+            std::thread::sleep(Duration::from_secs(3600));
+        }
+    }
+    // SAFETY: GIL held (g).
+    unsafe {
+        run_exit_hooks();
+        // Drop this helper's thread state; the GIL goes with it.
+        ffi::PyGILState_Release(g);
+    }
+    init::set_state(State::Exiting);
+    if thread::drained(EXIT_GRACE, exiting) {
+        if init::can_finalize() {
+            // SAFETY: drained, see finalize().
+            unsafe { finalize() };
+        } else {
+            // See init::can_finalize; the hooks ran.
+            init::set_state(State::Abandoned);
+        }
+    } else {
+        init::set_state(State::Abandoned);
+        h.swap_if(HAVE_GIL, DONE);
+        // Keep the GIL: the threads still inside stay blocked at their next
+        // GIL request until the process is gone.
+        // SAFETY: Python runs (not finalized).
+        unsafe {
+            let _ = ffi::PyGILState_Ensure();
+        }
+        loop {
+            std::thread::sleep(Duration::from_secs(3600));
+        }
+    }
+    h.swap_if(HAVE_GIL, DONE);
+}
+
+/// The part of exit that runs with Python fully usable: `threading`'s
+/// shutdown (bounded), the `atexit` handlers, flushing the std streams.
+///
+/// # Safety
+/// GIL held.
+unsafe fn run_exit_hooks() {
+    let script = format!(
+        "import threading as _t, time as _time\n\
+         _skip = [_t.main_thread(), _t.current_thread()]\n\
+         if hasattr(_t, '_shutdown_locks') and _t._main_thread.ident != _t.get_ident():\n\
+         \x20   _old = _t._main_thread\n\
+         \x20   with _t._shutdown_locks_lock:\n\
+         \x20       _t._shutdown_locks.discard(_old._tstate_lock)\n\
+         \x20   _t._main_thread = _t._MainThread()\n\
+         \x20   _skip.append(_t._main_thread)\n\
+         _end = _time.monotonic() + {join}\n\
+         for _th in _t.enumerate():\n\
+         \x20   if any(_th is _s for _s in _skip) or _th.daemon or isinstance(_th, _t._DummyThread):\n\
+         \x20       continue\n\
+         \x20   _th.join(max(0.0, _end - _time.monotonic()))\n\
+         def _cembed_joined():\n\
+         \x20   pass\n\
+         _t._shutdown = _cembed_joined\n",
+        join = JOIN_DEADLINE.as_secs_f64()
+    );
+    let modules = ffi::PyImport_GetModuleDict();
+    if !ffi::PyDict_GetItemString(modules, c"threading".as_ptr()).is_null() {
+        run_string(&script);
+    }
+    // atexit handlers: 3.9 re-raises the last handler's exception after
+    // printing every one but SystemExit; 3.10+ report each through the
+    // unraisable hook. Either way nothing is left to print, and a
+    // SystemExit must not reach PyErr_Print (which would exit()).
+    if let Ok(f) = py::import_attr(c"atexit", c"_run_exitfuncs") {
+        let r = ffi::PyObject_CallNoArgs(f.ptr());
+        if r.is_null() {
+            ffi::PyErr_Clear();
+        } else {
+            ffi::Py_DECREF(r);
+        }
+    } else {
+        ffi::PyErr_Clear();
+    }
+    py::flush_std_streams();
+}
+
+/// Runs `code` in a fresh namespace; an exception is printed (never a
+/// SystemExit: the scripts here raise none) and cleared.
+///
+/// # Safety
+/// GIL held.
+unsafe fn run_string(code: &str) {
+    let Some(globals) = Owned::new(ffi::PyDict_New()) else {
+        ffi::PyErr_Clear();
+        return;
+    };
+    let code = py::cstring_lossy(code);
+    let r = ffi::PyRun_String(
+        code.as_ptr(),
+        ffi::Py_file_input,
+        globals.ptr(),
+        globals.ptr(),
+    );
+    if r.is_null() {
+        ffi::PyErr_Print();
+    } else {
+        ffi::Py_DECREF(r);
+    }
+}
+
+// ---- fork ----------------------------------------------------------------------
+
+/// What the prepare handler did, for the parent/child handlers of the same
+/// fork (only the forking thread runs them).
+static FORK: Mutex<Option<ForkHold>> = Mutex::new(None);
+
+#[derive(Copy, Clone)]
+struct ForkHold {
+    gil: ffi::PyGILState_STATE,
+    /// The forking thread had no thread state before: the one Ensure made
+    /// becomes the child's main thread state.
+    fresh: bool,
+}
+
+/// Registers the fork handlers (once, when we start Python).
+pub(crate) fn register_fork_handlers() {
+    // SAFETY: three extern "C" fns without arguments, as pthread_atfork wants.
+    unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child)) };
+}
+
+fn fork_lock() -> std::sync::MutexGuard<'static, Option<ForkHold>> {
+    FORK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+extern "C" fn fork_prepare() {
+    let _ = std::panic::catch_unwind(|| {
+        *fork_lock() = None;
+        if !init::python_usable() {
+            return;
+        }
+        // SAFETY: Python runs. A thread that holds the GIL is forking with
+        // Python's knowledge (os.fork() brackets fork() itself).
+        unsafe {
+            if thread::holds_gil() {
+                return;
+            }
+            let fresh = ffi::PyGILState_GetThisThreadState().is_null();
+            let gil = ffi::PyGILState_Ensure();
+            ffi::PyOS_BeforeFork();
+            *fork_lock() = Some(ForkHold { gil, fresh });
+        }
+    });
+}
+
+extern "C" fn fork_parent() {
+    let _ = std::panic::catch_unwind(|| {
+        if let Some(h) = fork_lock().take() {
+            // SAFETY: the prepare handler took the GIL and the locks.
+            unsafe {
+                ffi::PyOS_AfterFork_Parent();
+                ffi::PyGILState_Release(h.gil);
+            }
+        }
+    });
+}
+
+extern "C" fn fork_child() {
+    let _ = std::panic::catch_unwind(|| {
+        // The mutex may have been locked by no one but this thread (the
+        // handlers run on the forking thread only).
+        let hold = fork_lock().take();
+        // SAFETY: the child has one thread, this one; Python's state is a
+        // copy of the parent's at the moment of the fork, with the GIL and
+        // the interpreter's locks held by this thread if `hold`.
+        unsafe {
+            if hold.is_some() {
+                ffi::PyOS_AfterFork_Child();
+            }
+            let ts = ffi::PyGILState_GetThisThreadState();
+            init::after_fork_child(ts);
+            thread::after_fork_child(ts);
+            match hold {
+                Some(ForkHold { fresh: true, .. }) => {
+                    // Keep the thread state Ensure made: it is now the main
+                    // one, released by finalization only.
+                    ffi::PyEval_SaveThread();
+                }
+                Some(h) => ffi::PyGILState_Release(h.gil),
+                None => {}
+            }
+        }
+    });
+}

@@ -1,0 +1,149 @@
+//! Forced unwinds: how the runtime lets `pthread_exit()` and
+//! `pthread_cancel()` pass through its frames.
+//!
+//! A thread can leave by a *forced unwind* while one of our frames sits
+//! between C frames on its stack:
+//! * CPython 3.9-3.13 ends a daemon thread that tries to take the GIL after
+//!   finalization started with `pthread_exit()` (in `take_gil`). A daemon
+//!   thread looping on a C function called through `lib` meets that the
+//!   moment the C function returns and we re-take the GIL.
+//! * A C function called from Python calls `pthread_exit()`, or its thread
+//!   is `pthread_cancel()`ed while blocked in it.
+//!
+//! glibc implements both with `_Unwind_ForcedUnwind`, which runs the cleanup
+//! and catch landing pads of every frame on the way. For Rust that means
+//! (RFC 2945, "C-unwind" ABI): every function boundary the unwind crosses
+//! must have the `"C-unwind"` ABI (a `"C"` boundary is `nounwind`: the
+//! personality routine finds no entry for the call site and aborts), and no
+//! frame may run `catch_unwind` (it catches the foreign exception and
+//! aborts: "Rust cannot catch foreign exceptions"). So, on the paths where
+//! C or Python code runs under one of our frames:
+//! * the frame's own Rust work (argument conversion, results, error
+//!   reports) is wrapped in [`guard`]-style `catch_unwind` *pieces*, and the
+//!   call that may not return (the thunk, `PyObject_Vectorcall`,
+//!   `PyEval_RestoreThread`, the init code's `PyEval_EvalCode`) is made
+//!   between them, outside any `catch_unwind`;
+//! * across that call no destructor that touches Python is pending (Python
+//!   references are kept in `ManuallyDrop` and released in the next
+//!   piece): a forced unwind leaks them, as CFFI's C code does, instead of
+//!   releasing them without the GIL;
+//! * the functions CPython or the glue call are `extern "C-unwind"`, and the
+//!   CPython functions, thunks and calls above are declared `"C-unwind"`
+//!   here (the C side has no such distinction: same calling convention).
+//!
+//! A Rust panic still never reaches C: each piece catches its own, and the
+//! code between pieces only calls C.
+//!
+//! The paths made this way: a C call from Python (`lib.f(...)`, a cdata
+//! function pointer), a call from C into Python (`cembed_runtime_api.call`,
+//! the hot path), a Python call of `lib.<extern "Python" function>`, and the
+//! init code. Other methods that may run arbitrary Python code (an `onerror`
+//! handler, `ffi.init_once`'s function, an `__index__` met during a
+//! conversion) still run it inside their method's guard: a forced unwind
+//! through them aborts the process (docs/runtime.md, "Forced unwinds").
+
+use pyo3_ffi as ffi;
+
+// The same CPython functions pyo3-ffi declares `"C"`, declared `"C-unwind"`
+// for the calls that may end in `pthread_exit()` (see the module comment).
+#[allow(clashing_extern_declarations)]
+extern "C-unwind" {
+    pub(crate) fn PyEval_RestoreThread(ts: *mut ffi::PyThreadState);
+    pub(crate) fn PyGILState_Ensure() -> ffi::PyGILState_STATE;
+    pub(crate) fn PyEval_EvalCode(
+        co: *mut ffi::PyObject,
+        globals: *mut ffi::PyObject,
+        locals: *mut ffi::PyObject,
+    ) -> *mut ffi::PyObject;
+}
+
+/// `PyObject_Vectorcall` declared `"C-unwind"`: exported from 3.11 on; on
+/// 3.9 and 3.10 an inline function of CPython's headers, which pyo3-ffi
+/// mirrors in Rust with a `"C"` (nounwind) slot type, so it is mirrored here
+/// once more with the slot called as `"C-unwind"`.
+///
+/// # Safety
+/// As `PyObject_Vectorcall`: GIL held, `args[0..nargs]` valid.
+#[cfg(Py_3_11)]
+#[inline(always)]
+pub(crate) unsafe fn vectorcall(
+    callable: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargsf: usize,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    #[allow(clashing_extern_declarations)]
+    extern "C-unwind" {
+        fn PyObject_Vectorcall(
+            callable: *mut ffi::PyObject,
+            args: *const *mut ffi::PyObject,
+            nargsf: usize,
+            kwnames: *mut ffi::PyObject,
+        ) -> *mut ffi::PyObject;
+    }
+    PyObject_Vectorcall(callable, args, nargsf, kwnames)
+}
+
+/// See the 3.11+ version.
+///
+/// # Safety
+/// As `PyObject_Vectorcall`: GIL held, `args[0..nargs]` valid.
+#[cfg(not(Py_3_11))]
+#[inline(always)]
+pub(crate) unsafe fn vectorcall(
+    callable: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargsf: usize,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    type Slot = unsafe extern "C-unwind" fn(
+        *mut ffi::PyObject,
+        *const *mut ffi::PyObject,
+        usize,
+        *mut ffi::PyObject,
+    ) -> *mut ffi::PyObject;
+    #[allow(clashing_extern_declarations)]
+    extern "C-unwind" {
+        fn _PyObject_MakeTpCall(
+            ts: *mut ffi::PyThreadState,
+            callable: *mut ffi::PyObject,
+            args: *const *mut ffi::PyObject,
+            nargs: ffi::Py_ssize_t,
+            kwnames: *mut ffi::PyObject,
+        ) -> *mut ffi::PyObject;
+    }
+    let ts = ffi::PyThreadState_Get();
+    let tp = ffi::Py_TYPE(callable);
+    if ffi::PyType_HasFeature(tp, ffi::Py_TPFLAGS_HAVE_VECTORCALL) != 0 {
+        let offset = (*tp).tp_vectorcall_offset;
+        // SAFETY (of the read): the type says its instances carry a
+        // vectorcall pointer at this offset.
+        let slot = *((callable as *const u8).offset(offset) as *const Option<Slot>);
+        if let Some(f) = slot {
+            let r = f(callable, args, nargsf, kwnames);
+            return ffi::_Py_CheckFunctionResult(ts, callable, r, std::ptr::null());
+        }
+    }
+    let nargs = (nargsf & !ffi::PY_VECTORCALL_ARGUMENTS_OFFSET) as ffi::Py_ssize_t;
+    _PyObject_MakeTpCall(ts, callable, args, nargs, kwnames)
+}
+
+/// Runs the Rust piece `f` of a frame that lets forced unwinds pass: a panic
+/// becomes `None` after being reported as SystemError (GIL held) — the
+/// caller then returns its error value.
+#[inline(always)]
+pub(crate) fn piece<T>(f: impl FnOnce() -> T) -> Option<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok()
+}
+
+/// What a method returns when one of its pieces panicked: SystemError, as
+/// [`crate::py::guard`] raises for a whole method.
+///
+/// # Safety
+/// GIL held.
+#[cold]
+#[inline(never)]
+pub(crate) unsafe fn panicked<T>(err: T) -> T {
+    crate::py::raise(ffi::PyExc_SystemError, "cembed: internal error (panic)");
+    err
+}

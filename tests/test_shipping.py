@@ -92,7 +92,9 @@ def shipped_check():
     print("ctypes", ctypes.sizeof(ctypes.c_int64), ctypes.CDLL(None).abs(-5))
     print("pycparser", type(c_parser.CParser().parse("int x;").ext[0]).__name__,
           rel(c_parser.__file__).split(os.sep)[-3])
-    out = subprocess.run([sys.executable, "-c", "import sys; print(sys.prefix)"],
+    # -I: a child started by hand inherits the host's environment (PYTHONHOME
+    # ...); multiprocessing passes the isolated flag itself.
+    out = subprocess.run([sys.executable, "-I", "-c", "import sys; print(sys.prefix)"],
                          capture_output=True, text=True).stdout.strip()
     print("subprocess", rel(out))
     for method in ("spawn", "forkserver"):
@@ -224,7 +226,7 @@ def moved_venv(tmp_path_factory):
         from repointed import ffi
         @ffi.def_extern()
         def repointed_where():
-            print("sys.executable", sys.executable)
+            print("sys.executable", sys.executable, flush=True)
             return 5
         """, "librepointed.*"))
     r = subprocess.run([str(python), "build.py"], cwd=p.path, env=clean_env(),
@@ -468,7 +470,7 @@ def test_moved_bundle_real_hosts(moved_bundle, tmp_path):
         pytest.skip("lua5.4 or sqlite3 missing (./dev test installs them)")
     env = host_env(moved_bundle, HOME=str(tmp_path))
     lua = subprocess.run(
-        ["lua5.4", "-e", 'package.cpath = "%s/lib?.so"; print(require "shipped")' % moved_bundle],
+        ["lua5.4", "-e", 'package.cpath = "%s/lib?.so"; print((require "shipped"))' % moved_bundle],
         env=env, capture_output=True, text=True, timeout=120, cwd=str(tmp_path))
     assert (lua.stdout, lua.stderr) == ("42\n", "")
     sql = subprocess.run(["sqlite3", ":memory:"],
@@ -506,6 +508,8 @@ def test_moved_bundle_without_any_python_on_the_machine(moved_bundle):
         pytest.skip("unshare --mount is not permitted here (needs root or user "
                     "namespaces): %s" % probe.stderr.strip())
     dirs, files = _python_installations()
+    # A directory inside one already hidden cannot be a mount point any more.
+    dirs = [d for d in dirs if not any(d.startswith(o + "/") for o in dirs)]
     script = textwrap.dedent("""
         set -e
         for d in "$@"; do
@@ -523,7 +527,8 @@ def test_moved_bundle_without_any_python_on_the_machine(moved_bundle):
         exec "$HOST" check
     """) % {"v": VERSION, "exe": sys.executable,
             "base": os.path.join(sys.base_prefix, "bin", "python3")}
-    args = ["dir:" + d for d in dirs] + ["file:" + f for f in files]
+    # Files first: some are symlinks into the directories hidden next.
+    args = ["file:" + f for f in files] + ["dir:" + d for d in dirs]
     r = subprocess.run(["unshare", "--mount", "sh", "-c", script, "sh"] + args,
                        env=host_env(moved_bundle, HOST=str(moved_bundle.parent / "host")),
                        capture_output=True, text=True, timeout=240)

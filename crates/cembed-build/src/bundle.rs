@@ -283,7 +283,12 @@ fn copy_tree(src: &Path, dst: &Path, skip: &dyn Fn(&Path) -> bool) -> Result<(),
             }
             continue;
         }
-        let target = dst.join(rel);
+        // (`dst.join("")` would end in '/': not a file name.)
+        let target = if rel.as_os_str().is_empty() {
+            dst.to_path_buf()
+        } else {
+            dst.join(rel)
+        };
         if entry.file_type().is_dir() {
             std::fs::create_dir_all(&target).map_err(|e| io("cannot create", &target, e))?;
         } else {
@@ -656,7 +661,19 @@ pub fn bundle(opts: &BundleOptions, log: &mut Vec<String>) -> Result<BundleRepor
             cmd.arg(&site);
         }
         log.push(crate::compiler::command_line(&cmd));
-        run_tool(&mut cmd, "compileall")?;
+        let out = cmd
+            .output()
+            .map_err(|e| BuildError::io(format!("cannot run {}", python.display()), e))?;
+        // The standard library holds files that are not valid Python on
+        // purpose (lib2to3's test data, bad-syntax tests): compileall then
+        // exits 1. Such files are never imported; they only get no .pyc.
+        if !out.status.success() {
+            let text = String::from_utf8_lossy(&out.stdout);
+            let failed = text.matches("*** Error compiling").count();
+            log.push(format!(
+                "warning: compileall: {failed} files are not valid Python and got no bytecode"
+            ));
+        }
     }
 
     // ELF facts (and strip).

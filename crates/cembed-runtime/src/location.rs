@@ -47,15 +47,10 @@ pub(crate) unsafe fn record(lib: *mut Lib, loc: *const cembed_abi::Location) {
     let Some(l) = loc.as_ref() else { return };
     let opt = |p: *const std::ffi::c_char| (!p.is_null()).then(|| text(p));
     let location = Location {
-        executable: opt(l.python_executable).unwrap_or_default(),
-        home: opt(l.home).filter(|s| !s.is_empty()),
+        executable: opt(l.python_executable).map(clean).unwrap_or_default(),
+        home: opt(l.home).filter(|s| !s.is_empty()).map(clean),
         site_dirs: opt(l.path)
-            .map(|p| {
-                p.split(':')
-                    .filter(|s| !s.is_empty())
-                    .map(String::from)
-                    .collect()
-            })
+            .map(|p| p.split(':').filter(|s| !s.is_empty()).map(clean).collect())
             .unwrap_or_default(),
         isolated: l.isolated != 0,
         search: opt(l.search).unwrap_or_default(),
@@ -63,6 +58,25 @@ pub(crate) unsafe fn record(lib: *mut Lib, loc: *const cembed_abi::Location) {
     let mut all = LOCATIONS.lock().unwrap_or_else(|e| e.into_inner());
     all.retain(|(k, _)| *k != lib as usize);
     all.push((lib as usize, location));
+}
+
+/// `dir/../x` as `x`: the config file's paths are relative to the library's
+/// directory, and `sys.executable` should read as users expect. Lexical (a
+/// `..` after a symlink means its parent's parent here), which is what a
+/// path written relative to the library means to its author.
+fn clean(path: impl AsRef<str>) -> String {
+    use std::path::{Component, PathBuf};
+    let mut out = PathBuf::new();
+    for c in std::path::Path::new(path.as_ref()).components() {
+        match c {
+            Component::ParentDir if out.file_name().is_some() => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    out.to_string_lossy().into_owned()
 }
 
 /// The location of `lib`: what the loader gave, else (a library of ABI

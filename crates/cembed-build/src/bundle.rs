@@ -362,7 +362,7 @@ fn elf_facts(data: &[u8]) -> Option<ElfFacts> {
                 if let Some(v) = name.strip_prefix("GLIBC_") {
                     let mut parts = v.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
                     let ver = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
-                    if facts.glibc.map_or(true, |g| ver > g) {
+                    if facts.glibc.is_none_or(|g| ver > g) {
                         facts.glibc = Some(ver);
                     }
                 }

@@ -377,8 +377,18 @@ fn init_error_reports_once_and_every_call_returns_zero() {
              compiled with cembed version: 0.1.0\n\
              cembed runtime: <RUNTIME>\n\
              python executable: <EXE>\n\
-             sys.path: ["
+             where the loader looked for Python (first found wins):\n  \
+             CEMBED_PYTHON_FIX_A: not set\n"
         ),
+        "{err}"
+    );
+    // The loader's search, then what Python itself says.
+    assert!(
+        err.contains("\n  build interpreter <EXE>: found\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains("\nsys.executable: '<EXE>'\nsys.path: ["),
         "{err}"
     );
     assert!(

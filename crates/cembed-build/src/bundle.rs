@@ -69,16 +69,13 @@ pub struct BundleOptions {
     pub exclude: Vec<String>,
 }
 
-/// The build facts a cembed library carries in its `.cembed` section.
+/// The build facts a cembed library carries in its `.cembed` section (what
+/// codegen baked into it, plus the module name and ABI version).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LibraryInfo {
     pub module: String,
     pub abi: String,
-    pub python_version: String,
-    pub python_executable: String,
-    pub libpython: String,
-    pub runtime: String,
-    pub cembed_version: String,
+    pub build: cembed_codegen::BuildInfo,
 }
 
 /// What was written, for the size report.
@@ -179,15 +176,15 @@ pub fn library_info(path: &Path) -> Result<LibraryInfo, BuildError> {
         match k {
             "module" => info.module = v,
             "abi" => info.abi = v,
-            "python_version" => info.python_version = v,
-            "python_executable" => info.python_executable = v,
-            "libpython" => info.libpython = v,
-            "runtime" => info.runtime = v,
-            "cembed_version" => info.cembed_version = v,
+            "python_version" => info.build.python_version = v,
+            "python_executable" => info.build.python_executable = v,
+            "libpython" => info.build.libpython = v,
+            "runtime" => info.build.runtime = v,
+            "cembed_version" => info.build.cembed_version = v,
             _ => {}
         }
     }
-    if info.module.is_empty() || info.python_version.is_empty() {
+    if info.module.is_empty() || info.build.python_version.is_empty() {
         return Err(not_ours("its .cembed section is incomplete"));
     }
     Ok(info)
@@ -231,7 +228,7 @@ fn layout(python: &Path, info: &LibraryInfo, chosen: bool) -> Result<Layout, Bui
              Recreate that environment (same path, with the packages the init code needs), \
              or give another Python {} environment with cembed installed (--python)",
             python.display(),
-            info.python_version
+            info.build.python_version
         )));
     }
     let out = Command::new(python)
@@ -248,12 +245,12 @@ fn layout(python: &Path, info: &LibraryInfo, chosen: bool) -> Result<Layout, Bui
     let l: Layout = serde_json::from_slice(&out.stdout).map_err(|e| {
         BuildError::usage(format!("unexpected output from {}: {e}", python.display()))
     })?;
-    if l.version != info.python_version {
+    if l.version != info.build.python_version {
         return Err(BuildError::usage(format!(
             "{} is Python {}, but the library was built for Python {}{}",
             python.display(),
             l.version,
-            info.python_version,
+            info.build.python_version,
             if chosen {
                 ""
             } else {
@@ -469,7 +466,7 @@ pub fn bundle(opts: &BundleOptions, log: &mut Vec<String>) -> Result<BundleRepor
     let python = opts
         .python
         .clone()
-        .unwrap_or_else(|| PathBuf::from(&info.python_executable));
+        .unwrap_or_else(|| PathBuf::from(&info.build.python_executable));
     let lay = layout(&python, &info, opts.python.is_some())?;
     let v = &lay.version;
 
@@ -509,7 +506,7 @@ pub fn bundle(opts: &BundleOptions, log: &mut Vec<String>) -> Result<BundleRepor
              Version: {}\n\
              Cflags: -I${{prefix}}\n\
              Libs: {libs}\n",
-            info.module, info.cembed_version
+            info.module, info.build.cembed_version
         ),
     )?;
 
@@ -555,7 +552,7 @@ pub fn bundle(opts: &BundleOptions, log: &mut Vec<String>) -> Result<BundleRepor
         copy_tree(&extra, &site.join(name), &|_| false)?;
     }
     // The runtime the library was built against, where the loader will look.
-    let runtime_src = PathBuf::from(&info.runtime);
+    let runtime_src = PathBuf::from(&info.build.runtime);
     let runtime_name = runtime_src
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -566,13 +563,13 @@ pub fn bundle(opts: &BundleOptions, log: &mut Vec<String>) -> Result<BundleRepor
             return Err(BuildError::usage(format!(
                 "the cembed runtime the library was built with, {}, is gone and {} has none: \
                  install cembed into that environment",
-                info.runtime,
+                info.build.runtime,
                 python.display()
             )));
         }
         std::fs::create_dir_all(site.join("cembed")).ok();
         std::fs::copy(&runtime_src, root.join(&runtime_rel))
-            .map_err(|e| BuildError::io(format!("cannot copy {}", info.runtime), e))?;
+            .map_err(|e| BuildError::io(format!("cannot copy {}", info.build.runtime), e))?;
     }
 
     // CPython: executable, libpython, standard library.
@@ -758,7 +755,7 @@ pub fn bundle(opts: &BundleOptions, log: &mut Vec<String>) -> Result<BundleRepor
     };
     let manifest = serde_json::json!({
         "format": 1,
-        "cembed_version": info.cembed_version,
+        "cembed_version": info.build.cembed_version,
         "abi": info.abi,
         "module": info.module,
         "library": lib_name,

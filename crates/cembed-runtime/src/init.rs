@@ -563,28 +563,15 @@ unsafe fn prepare_threading_for_finalize() {
     if ffi::PyDict_GetItemString(modules, c"threading".as_ptr()).is_null() {
         return;
     }
-    let Some(globals) = Owned::new(ffi::PyDict_New()) else {
-        ffi::PyErr_Clear();
-        return;
-    };
-    let r = ffi::PyRun_String(
+    py::run_and_print(
         c"import threading as _t
 if hasattr(_t, '_shutdown_locks') and _t._main_thread.ident != _t.get_ident():
     _old = _t._main_thread
     with _t._shutdown_locks_lock:
         _t._shutdown_locks.discard(_old._tstate_lock)
     _t._main_thread = _t._MainThread()
-"
-        .as_ptr(),
-        ffi::Py_file_input,
-        globals.ptr(),
-        globals.ptr(),
+",
     );
-    if r.is_null() {
-        ffi::PyErr_Print();
-    } else {
-        ffi::Py_DECREF(r);
-    }
 }
 
 /// The part of finalization that is safe with other threads still in

@@ -151,21 +151,7 @@ pub(crate) unsafe fn after_start(loc: &Location) {
          for _d in [{dirs}]:\n    site.addsitedir(_d)\n\
          sys.path[:] = [p for p in sys.path if p not in _old] + _old\n"
     ));
-    let Some(globals) = py::Owned::new(ffi::PyDict_New()) else {
-        ffi::PyErr_Clear();
-        return;
-    };
-    let r = ffi::PyRun_String(
-        code.as_ptr(),
-        ffi::Py_file_input,
-        globals.ptr(),
-        globals.ptr(),
-    );
-    if r.is_null() {
-        ffi::PyErr_Print();
-    } else {
-        ffi::Py_DECREF(r);
-    }
+    py::run_and_print(&code);
 }
 
 /// Lines for the failure reports: the interpreter and the loader's search.

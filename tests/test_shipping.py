@@ -663,3 +663,10 @@ def test_bundle_when_the_build_venv_vanished(moved_venv, tmp_path):
         "or give another Python %s environment with cembed installed (--python)"
         % (gone, VERSION))
     assert os.listdir(tmp_path) == []
+    # The way out the message names: another environment of the same Python.
+    _, _, venv = moved_venv
+    out = cembed.bundle(p.file("librepointed.so"), tmp_path / "out", python=False,
+                        build_python=venv / "bin" / "python")
+    site = os.path.join(out, "site-packages")
+    assert os.listdir(site) == ["cembed"]
+    assert os.path.exists(os.path.join(site, "cembed", "_runtime" + EXT_SUFFIX))

@@ -348,6 +348,8 @@ def test_runtime_abi_major_decides(moved_venv, tmp_path, major, minor):
     (env_dir / "bin").mkdir(parents=True)
     os.symlink(os.path.join(sys.base_prefix, "bin", "python" + VERSION),
                env_dir / "bin" / "python")
+    # A venv of this Python's base installation (where libpython is).
+    (env_dir / "pyvenv.cfg").write_text("home = %s\n" % os.path.join(sys.base_prefix, "bin"))
     cembed_dir = env_dir / "lib" / ("python" + VERSION) / "site-packages" / "cembed"
     cembed_dir.mkdir(parents=True)
     (tmp_path / "fake.c").write_text(FAKE_RUNTIME)

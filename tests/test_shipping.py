@@ -295,6 +295,30 @@ def test_repointed_without_rebuilding(moved_venv, how):
     assert (r.stdout, r.stderr) == ("sys.executable %s\nresult 5\n" % python, "")
 
 
+def _other_version_venv():
+    """A venv of another CPython with cembed installed (`./dev test` makes
+    .venv-3.X.Y for the smoke runs), or None."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for venv in sorted(glob.glob(os.path.join(root, ".venv-3.*"))):
+        found = glob.glob(os.path.join(venv, "lib", "python3.*", "site-packages", "cembed",
+                                       "_runtime.*.so"))
+        if found and "python%s/" % VERSION not in found[0]:
+            return venv
+    return None
+
+
+def test_repointed_to_another_python_version(moved_venv):
+    """The generated C does not depend on the Python version: a library built
+    for this Python runs on another one's environment (with its runtime)."""
+    venv = _other_version_venv()
+    if venv is None:
+        pytest.skip("no .venv-3.X.Y of another CPython with cembed (./dev test makes them)")
+    p, _, _ = moved_venv
+    python = os.path.join(venv, "bin", "python")
+    r = p.run(p.file("host"), env=clean_env(CEMBED_PYTHON=python))
+    assert (r.stdout, r.stderr) == ("sys.executable %s\nresult 5\n" % python, "")
+
+
 def test_per_library_variable_beats_the_config_file(moved_venv):
     p, _, venv = moved_venv
     with config_file(p, "python = /nonexistent/bin/python\n") as config:

@@ -229,7 +229,13 @@ def moved_venv(tmp_path_factory):
         def repointed_where():
             print("sys.executable", sys.executable, flush=True)
             return 5
-        """, "librepointed.*"))
+        """, "librepointed.*", c_code="""
+        CFFI_DLLEXPORT const char *repointed_error(void)
+        {
+            const char *e = cembed_init_error();
+            return e ? e : "(none)";
+        }
+        """))
     r = subprocess.run([str(python), "build.py"], cwd=p.path, env=clean_env(),
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
@@ -237,6 +243,9 @@ def moved_venv(tmp_path_factory):
           'int main(void) { setvbuf(stdout, NULL, _IONBF, 0);\n'
           '    printf("result %d\\n", repointed_where()); return 0; }\n',
           "host", libs=["librepointed.so"])
+    p.gcc('#include <stdio.h>\nconst char *repointed_error(void);\n'
+          'int main(void) { fputs(repointed_error(), stdout); return 0; }\n',
+          "errhost", libs=["librepointed.so"])
     os.rename(root / "venv-a", root / "venv-b")
     return p, root / "venv-a", root / "venv-b"
 
@@ -275,6 +284,9 @@ def test_moved_venv_fails_with_the_search_and_the_fixes(moved_venv):
     assert err[i + 5] == "  2. or rebuild the library there, or ship it as a folder that carries its"
     assert err[-1] == ("function repointed_where() called, but the Python runtime could not "
                        "be loaded (see above).  Returning 0.")
+    # The same report is what cembed_init_error() returns to C code.
+    e = p.run(p.file("errhost"))
+    assert e.stdout == e.stderr == r.stderr[:r.stderr.index("function repointed_where()")]
 
 
 @pytest.mark.smoke

@@ -21,6 +21,8 @@ __all__ = [
     "VerificationError",
     "VerificationMissing",
     "PkgConfigError",
+    "BundleError",
+    "bundle",
 ]
 
 # A literal, not importlib.metadata: that lookup costs 35-60 ms on every
@@ -55,6 +57,52 @@ class VerificationMissing(Exception):
 
 class PkgConfigError(Exception):
     """Kept for CFFI compatibility (set_source_pkgconfig)."""
+
+
+class BundleError(Exception):
+    """bundle() could not make the folder (the message says what and where);
+    nothing was left behind."""
+
+
+def bundle(library, output_dir, python=True, build_python=None, strip=False,
+           trim=False, compile=False, add=(), exclude=(), verbose=False):
+    """Makes ``output_dir``, a self-contained, relocatable folder holding the
+    cembed ``library``, the cembed runtime, the build environment's packages
+    (minus build tools; ``exclude`` names more to leave out, ``add`` adds
+    files or directories) and, unless ``python=False``, the CPython the
+    library was built with. Same as ``cembed bundle`` (docs/shipping.md).
+
+    ``strip``, ``trim`` (no test/idlelib/tkinter/ensurepip/turtledemo) and
+    ``compile`` (precompiled bytecode) make it smaller or faster to start.
+    Returns the folder's absolute path; ``verbose`` prints the size report.
+    """
+    def paths(name, value):
+        if isinstance(value, (str, bytes, os.PathLike)):
+            raise TypeError("bundle(): '%s' must be a list, not a single %s"
+                            % (name, type(value).__name__))
+        return [os.fspath(v) for v in value]
+
+    request = {
+        "action": "bundle",
+        "library": os.fspath(library),
+        "output": os.fspath(output_dir),
+        "no_python": not python,
+        "python": os.fspath(build_python) if build_python is not None else None,
+        "strip": bool(strip),
+        "trim": bool(trim),
+        "compile": bool(compile),
+        "add": paths("add", add),
+        "exclude": paths("exclude", exclude),
+    }
+    response = _load_runtime().build(request)
+    for line in response.get("log", ()):
+        if verbose or line.startswith("warning:"):
+            print(line, file=sys.stderr)
+    if not response.get("ok"):
+        raise BundleError(response.get("message", "cembed bundle failed"))
+    if verbose:
+        print(response["report"], end="")
+    return response["path"]
 
 
 # set_source() keyword arguments, as CFFI forwards them to distutils'

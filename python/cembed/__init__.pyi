@@ -8,6 +8,20 @@ class CDefError(Exception): ...
 class VerificationError(Exception): ...
 class VerificationMissing(Exception): ...
 class PkgConfigError(Exception): ...
+class BundleError(Exception): ...
+
+def bundle(
+    library: Union[str, PathLike[str]],
+    output_dir: Union[str, PathLike[str]],
+    python: bool = ...,
+    build_python: Optional[Union[str, PathLike[str]]] = ...,
+    strip: bool = ...,
+    trim: bool = ...,
+    compile: bool = ...,
+    add: Sequence[Union[str, PathLike[str]]] = ...,
+    exclude: Sequence[str] = ...,
+    verbose: bool = ...,
+) -> str: ...
 
 _Path = Union[str, "PathLike[str]"]
 

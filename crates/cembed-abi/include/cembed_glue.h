@@ -6,19 +6,25 @@
  * the first call into the library, makes Python and the cembed runtime
  * available in the process without any environment variable:
  *
+ *   0. Where Python comes from: by default the environment the library was
+ *      built in (recorded in cembed_build_info), unless CEMBED_PYTHON, the
+ *      per-library variable or a config file beside the library re-points
+ *      it (see "where Python comes from" below, and docs/shipping.md).
  *   1. Python's symbols. If the process already has a Python (the host is
  *      python, or another library loaded one), it is used, after checking its
- *      version is the one the library was built for. Otherwise the libpython
- *      recorded at build time is dlopen()ed with RTLD_GLOBAL. RTLD_GLOBAL is
+ *      version is the one wanted. Otherwise the libpython found in step 0 is
+ *      dlopen()ed with RTLD_GLOBAL. RTLD_GLOBAL is
  *      what makes stdlib extension modules (math, _json, select...) import even
  *      when the host dlopen()ed *this* library with RTLD_LOCAL: those modules
  *      are not linked to libpython and find its symbols in the global scope.
  *   2. The runtime. If a cembed runtime is already loaded globally (by another
  *      cembed library), it is shared: one runtime per process means one lazy
  *      init state machine, so several libraries start one interpreter safely.
- *      Otherwise the runtime recorded at build time is dlopen()ed, RTLD_GLOBAL
+ *      Otherwise the runtime found in step 0 is dlopen()ed, RTLD_GLOBAL
  *      so the next library finds it, RTLD_NODELETE because its thread-exit and
- *      process-exit hooks must outlive any dlclose() of ours.
+ *      process-exit hooks must outlive any dlclose() of ours. Any runtime of
+ *      the same ABI major version serves (cembed_abi.h); it is told where
+ *      Python comes from (`configure`) before anything starts.
  *   3. This library pins itself (RTLD_NOLOAD|RTLD_NODELETE on its own file):
  *      from its first call on, the runtime and Python objects point into its
  *      tables until Python is finalized at process exit, so a host that
@@ -27,8 +33,8 @@
  *
  * Loading happens once, under a mutex; afterwards every call is one acquire
  * load of `_cembed_rt` and an indirect call. A failure is reported once with
- * the dlerror() text, and each later call reports itself and returns zero:
- * the host is never terminated.
+ * the dlerror() text, where the loader looked and how to fix it, and each
+ * later call reports itself and returns zero: the host is never terminated.
  */
 #ifndef CEMBED_GLUE_H
 #define CEMBED_GLUE_H
@@ -36,8 +42,29 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+/* access() and getenv() are declared under names of our own, bound to the C
+ * library's symbols by asm labels, instead of including <unistd.h> and
+ * <stdlib.h>: the user's set_source() code comes after this file and may
+ * declare functions of its own that those headers also declare (`dup`). */
+#if defined(__GNUC__)
+#  define CEMBED_STR_(x) #x
+#  define CEMBED_STR(x) CEMBED_STR_(x)
+extern int _cembed_access(const char *path, int mode)
+    __asm__(CEMBED_STR(__USER_LABEL_PREFIX__) "access");
+extern char *_cembed_getenv(const char *name)
+    __asm__(CEMBED_STR(__USER_LABEL_PREFIX__) "getenv");
+#else
+#  include <stdlib.h>
+#  include <unistd.h>
+#  define _cembed_access access
+#  define _cembed_getenv getenv
+#endif
+#define CEMBED_F_OK 0   /* POSIX values of access()'s modes */
+#define CEMBED_X_OK 1
 
 #if defined(_WIN32)
 #  define CFFI_DLLEXPORT __declspec(dllexport)
@@ -182,70 +209,519 @@ static pthread_mutex_t _cembed_rt_lock = PTHREAD_MUTEX_INITIALIZER;
 #  define CEMBED_COLD_PUSHED 1
 #endif
 
+/* ---- where Python comes from ---------------------------------------------
+ *
+ * The loader picks ONE source for the Python environment, the first that is
+ * set (docs/shipping.md, "Precedence"):
+ *
+ *   1. the variable CEMBED_PYTHON_<MODULE> (module name upper-cased, every
+ *      other character than A-Z0-9 turned into '_'): this library only;
+ *   2. the config file beside the library, "<library file>.cembed";
+ *   3. the variable CEMBED_PYTHON: every cembed library of the process;
+ *   4. what was recorded at build time (the build interpreter, its libpython
+ *      and the cembed runtime installed for it).
+ *
+ * The file beats CEMBED_PYTHON because it belongs to this library: a bundle
+ * (`cembed bundle`) ships one, and a variable meant for other libraries of
+ * the process must not re-point it. A source is taken whole: the variables
+ * name a python executable; the file has `key = value` lines (python, home,
+ * path, libpython, runtime, isolated; relative paths are relative to the
+ * library's directory, a python without '/' is looked up on PATH).
+ *
+ * From a python executable the rest is derived without running it (the
+ * loader runs inside someone else's process): the environment is the
+ * parent of its bin directory, a venv's base installation is named by the
+ * "home" line of its pyvenv.cfg; the Python version is the build's, or the
+ * only lib/python3.N of the environment; the runtime is
+ * cembed/_runtime.<SOABI>.so in that environment's site-packages (or dist-packages);
+ * libpython is lib/libpython3.N.so.1.0 of the base installation, else the
+ * dynamic linker's own search for that name. With source 4 the recorded
+ * files are used while they exist, else derived the same way from the
+ * recorded interpreter (cembed reinstalled or upgraded in the same venv).
+ *
+ * Every look is written down in `search`: a failure prints it with the two
+ * ways to fix it, and the runtime shows it in the init failure report. */
+
+#define CEMBED_PATH 4096
+
+static struct {
+    char lib_file[CEMBED_PATH];   /* this library, as the dynamic linker has it */
+    char lib_dir[CEMBED_PATH];
+    char config[CEMBED_PATH];     /* <lib_file>.cembed */
+    char env_name[160];           /* CEMBED_PYTHON_<MODULE> */
+    const char *source;           /* which of the four sources was used */
+    char version[16];             /* "3.11" */
+    char python[CEMBED_PATH];
+    char home[CEMBED_PATH];
+    char path[CEMBED_PATH];
+    char libpython[CEMBED_PATH];
+    char runtime[CEMBED_PATH];
+    int isolated;
+    char search[8192];            /* one "  ..." line per look */
+    char error[12288];            /* the failure report, for cembed_init_error() */
+} _cembed_where;
+
+/* snprintf, without gcc's -Wformat-truncation (which -Wall -Werror user
+ * builds would turn into errors): truncating an over-long path is the
+ * intended behaviour, and the result is then simply not found. */
+static int _cembed_fmt(char *out, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = vsnprintf(out, size, fmt, ap);
+    va_end(ap);
+    return n < 0 ? 0 : (size_t)n >= size ? (int)size - 1 : n;
+}
+
+static void _cembed_note(const char *fmt, ...)
+{
+    size_t n = strlen(_cembed_where.search);
+    va_list ap;
+    if (n + 1 >= sizeof _cembed_where.search)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(_cembed_where.search + n, sizeof _cembed_where.search - n, fmt, ap);
+    va_end(ap);
+    n = strlen(_cembed_where.search);
+    if (n + 1 < sizeof _cembed_where.search) {
+        _cembed_where.search[n] = '\n';
+        _cembed_where.search[n + 1] = '\0';
+    }
+}
+
+static int _cembed_exists(const char *path)
+{
+    return path[0] != '\0' && _cembed_access(path, CEMBED_F_OK) == 0;
+}
+
+/* out = rel if absolute, else dir/rel. */
+static void _cembed_join(char *out, const char *dir, const char *rel)
+{
+    if (rel[0] == '/')
+        _cembed_fmt(out, CEMBED_PATH, "%s", rel);
+    else
+        _cembed_fmt(out, CEMBED_PATH, "%s/%s", dir, rel);
+}
+
+/* out = the directory part of path ("." if none). */
+static void _cembed_dirname(char *out, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL)
+        _cembed_fmt(out, CEMBED_PATH, ".");
+    else if (slash == path)
+        _cembed_fmt(out, CEMBED_PATH, "/");
+    else
+        _cembed_fmt(out, CEMBED_PATH, "%.*s", (int)(slash - path), path);
+}
+
+/* The file name of the runtime extension for Python `version`, as pip
+ * installs it: `_runtime.<SOABI>.so`, the SOABI being
+ * cpython-<major><minor>-<multiarch> (CPython's configure.ac). */
+#if defined(__x86_64__) && defined(__ILP32__)
+#  define CEMBED_ARCH "x86_64-linux-gnux32"
+#elif defined(__x86_64__)
+#  define CEMBED_ARCH "x86_64-linux"
+#elif defined(__aarch64__)
+#  define CEMBED_ARCH "aarch64-linux"
+#elif defined(__i386__)
+#  define CEMBED_ARCH "i386-linux"
+#elif defined(__powerpc64__) && defined(__LITTLE_ENDIAN__)
+#  define CEMBED_ARCH "powerpc64le-linux"
+#elif defined(__s390x__)
+#  define CEMBED_ARCH "s390x-linux"
+#elif defined(__riscv) && __riscv_xlen == 64
+#  define CEMBED_ARCH "riscv64-linux"
+#elif defined(__arm__)
+#  define CEMBED_ARCH "arm-linux"
+#else
+#  define CEMBED_ARCH "unknown"
+#endif
+#if defined(__GLIBC__) && defined(__arm__)
+#  define CEMBED_LIBC "-gnueabihf"
+#elif defined(__GLIBC__) || (defined(__x86_64__) && defined(__ILP32__))
+#  define CEMBED_LIBC "-gnu"
+#else
+#  define CEMBED_LIBC "-musl"   /* musl defines no macro of its own */
+#endif
+
+static void _cembed_runtime_name(char *out, const char *version)
+{
+    const char *dot = strchr(version, '.');
+    _cembed_fmt(out, 64, "_runtime.cpython-%.*s%s-" CEMBED_ARCH CEMBED_LIBC ".so",
+                dot ? (int)(dot - version) : 1, version, dot ? dot + 1 : "");
+}
+
+/* A python without '/' is looked up on PATH, as a shell would. */
+static int _cembed_which(char *out, const char *name)
+{
+    const char *p = _cembed_getenv("PATH");
+    while (p != NULL && *p != '\0') {
+        const char *end = strchr(p, ':');
+        int len = end ? (int)(end - p) : (int)strlen(p);
+        _cembed_fmt(out, CEMBED_PATH, "%.*s/%s", len, p, name);
+        if (len > 0 && _cembed_access(out, CEMBED_X_OK) == 0)
+            return 1;
+        p = end ? end + 1 : NULL;
+    }
+    out[0] = '\0';
+    return 0;
+}
+
+static char *_cembed_trim(char *s)
+{
+    char *e;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+        *--e = '\0';
+    return s;
+}
+
+/* The value of `key = value` in a small text file (pyvenv.cfg); 0 if none. */
+static int _cembed_cfg_value(char *out, const char *file, const char *key)
+{
+    char line[CEMBED_PATH];
+    FILE *f = fopen(file, "r");
+    int found = 0;
+    if (f == NULL)
+        return 0;
+    while (!found && fgets(line, sizeof line, f) != NULL) {
+        char *eq = strchr(line, '=');
+        if (eq == NULL)
+            continue;
+        *eq = '\0';
+        if (strcmp(_cembed_trim(line), key) == 0) {
+            _cembed_fmt(out, CEMBED_PATH, "%s", _cembed_trim(eq + 1));
+            found = 1;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+/* Reads the config file beside the library. 1 if read, 0 if there is none,
+ * -1 on an error (written to `error`). */
+static int _cembed_read_config(void)
+{
+    char line[CEMBED_PATH];
+    int lineno = 0;
+    FILE *f = fopen(_cembed_where.config, "r");
+    if (f == NULL) {
+        _cembed_note("  config file %s: %s", _cembed_where.config, strerror(errno));
+        return 0;
+    }
+    _cembed_note("  config file %s: read", _cembed_where.config);
+    while (fgets(line, sizeof line, f) != NULL) {
+        char *key, *value, *eq;
+        char *dst = NULL;
+        lineno++;
+        key = _cembed_trim(line);
+        if (*key == '\0' || *key == '#')
+            continue;
+        eq = strchr(key, '=');
+        if (eq == NULL) {
+            _cembed_fmt(_cembed_where.error, sizeof _cembed_where.error,
+                     "%s:%d: expected `key = value`", _cembed_where.config, lineno);
+            fclose(f);
+            return -1;
+        }
+        *eq = '\0';
+        key = _cembed_trim(key);
+        value = _cembed_trim(eq + 1);
+        if (strcmp(key, "python") == 0)
+            dst = _cembed_where.python;
+        else if (strcmp(key, "home") == 0)
+            dst = _cembed_where.home;
+        else if (strcmp(key, "path") == 0)
+            dst = _cembed_where.path;
+        else if (strcmp(key, "libpython") == 0)
+            dst = _cembed_where.libpython;
+        else if (strcmp(key, "runtime") == 0)
+            dst = _cembed_where.runtime;
+        else if (strcmp(key, "isolated") == 0) {
+            _cembed_where.isolated = strcmp(value, "1") == 0 || strcmp(value, "true") == 0;
+            continue;
+        } else {
+            _cembed_fmt(_cembed_where.error, sizeof _cembed_where.error,
+                     "%s:%d: unknown key '%s' (known: python, home, path, "
+                     "libpython, runtime, isolated)", _cembed_where.config, lineno, key);
+            fclose(f);
+            return -1;
+        }
+        if (dst == _cembed_where.python && strchr(value, '/') == NULL) {
+            if (!_cembed_which(dst, value))
+                _cembed_note("  python '%s': not found on PATH", value);
+        } else {
+            _cembed_join(dst, _cembed_where.lib_dir, value);
+        }
+    }
+    fclose(f);
+    return 1;
+}
+
+/* Fills version, libpython and runtime (those still empty) from the python
+ * executable, as the comment above says. */
+static void _cembed_derive(const char *build_version)
+{
+    char bin[CEMBED_PATH], env[CEMBED_PATH], base[CEMBED_PATH];
+    char cfg[CEMBED_PATH], home[CEMBED_PATH], pattern[CEMBED_PATH + 64], name[64];
+    static const char *const sites[] = {
+        "lib/python%s/site-packages", "lib/python%s/dist-packages",
+        "local/lib/python%s/dist-packages", "lib64/python%s/site-packages",
+    };
+    size_t i;
+    _cembed_dirname(bin, _cembed_where.python);
+    _cembed_dirname(env, bin);
+    _cembed_fmt(base, sizeof base, "%s", env);
+    _cembed_fmt(cfg, sizeof cfg, "%s/pyvenv.cfg", env);
+    if (_cembed_cfg_value(home, cfg, "home")) {
+        _cembed_dirname(base, home);
+        _cembed_note("  %s: a virtual environment of %s", cfg, base);
+    }
+    if (_cembed_where.version[0] == '\0') {
+        /* The build's version if the environment has it, else the one
+         * lib/python3.N it has (a re-pointed library may run on another
+         * Python: the generated C does not depend on its version). */
+        int minor, found = 0;
+        _cembed_fmt(pattern, sizeof pattern, "%s/lib/python%s", env, build_version);
+        if (_cembed_exists(pattern)) {
+            _cembed_fmt(_cembed_where.version, sizeof _cembed_where.version, "%s",
+                        build_version);
+            found = 1;
+        }
+        for (minor = 9; !found && minor < 40; minor++) {
+            _cembed_fmt(pattern, sizeof pattern, "%s/lib/python3.%d", env, minor);
+            if (_cembed_exists(pattern)) {
+                _cembed_fmt(_cembed_where.version, sizeof _cembed_where.version, "3.%d",
+                            minor);
+                found = 1;
+            }
+        }
+        if (!found)
+            _cembed_fmt(_cembed_where.version, sizeof _cembed_where.version, "%s",
+                        build_version);
+    }
+    _cembed_runtime_name(name, _cembed_where.version);
+    for (i = 0; _cembed_where.runtime[0] == '\0' && i < sizeof sites / sizeof *sites; i++) {
+        int n = _cembed_fmt(pattern, sizeof pattern, "%s/", env);
+        n += _cembed_fmt(pattern + n, sizeof pattern - n, sites[i], _cembed_where.version);
+        _cembed_fmt(pattern + n, sizeof pattern - n, "/cembed/%s", name);
+        if (_cembed_exists(pattern))
+            _cembed_fmt(_cembed_where.runtime, CEMBED_PATH, "%s", pattern);
+        else
+            _cembed_note("  cembed runtime %s: not found", pattern);
+    }
+    if (_cembed_where.libpython[0] == '\0') {
+        _cembed_fmt(_cembed_where.libpython, CEMBED_PATH, "%s/lib/libpython%s.so.1.0",
+                 base, _cembed_where.version);
+        if (!_cembed_exists(_cembed_where.libpython)) {
+            _cembed_note("  libpython %s: not found", _cembed_where.libpython);
+            /* The dynamic linker's search (ld.so.cache: a system Python). */
+            _cembed_fmt(_cembed_where.libpython, CEMBED_PATH, "libpython%s.so.1.0",
+                     _cembed_where.version);
+        }
+    }
+}
+
+/* Decides where Python comes from (see above). 0, or -1 with `error` set. */
+static int _cembed_locate(void)
+{
+    const cembed_build_info *b = _cembed_lib.build;
+    const char *v;
+    Dl_info self;
+    size_t i, n;
+
+    if (dladdr((void *)&_cembed_lib, &self) != 0 && self.dli_fname != NULL) {
+        _cembed_fmt(_cembed_where.lib_file, CEMBED_PATH, "%s", self.dli_fname);
+        _cembed_dirname(_cembed_where.lib_dir, self.dli_fname);
+        _cembed_fmt(_cembed_where.config, CEMBED_PATH, "%s.cembed", self.dli_fname);
+    }
+    n = (size_t)_cembed_fmt(_cembed_where.env_name, sizeof _cembed_where.env_name,
+                         "CEMBED_PYTHON_%s", _cembed_lib.module_name);
+    for (i = 14; i < n && i < sizeof _cembed_where.env_name; i++) {
+        char c = _cembed_where.env_name[i];
+        if (c >= 'a' && c <= 'z')
+            c = (char)(c - 'a' + 'A');
+        else if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+            c = '_';
+        _cembed_where.env_name[i] = c;
+    }
+
+    if ((v = _cembed_getenv(_cembed_where.env_name)) != NULL && *v != '\0') {
+        _cembed_where.source = _cembed_where.env_name;
+        _cembed_fmt(_cembed_where.python, CEMBED_PATH, "%s", v);
+        _cembed_note("  %s=%s: used", _cembed_where.env_name, v);
+    } else {
+        int r;
+        _cembed_note("  %s: not set", _cembed_where.env_name);
+        r = _cembed_where.config[0] ? _cembed_read_config() : 0;
+        if (r < 0)
+            return -1;
+        if (r > 0) {
+            _cembed_where.source = _cembed_where.config;
+        } else if ((v = _cembed_getenv("CEMBED_PYTHON")) != NULL && *v != '\0') {
+            _cembed_where.source = "CEMBED_PYTHON";
+            _cembed_fmt(_cembed_where.python, CEMBED_PATH, "%s", v);
+            _cembed_note("  CEMBED_PYTHON=%s: used", v);
+        } else {
+            _cembed_note("  CEMBED_PYTHON: not set");
+            _cembed_where.source = "the build";
+            _cembed_fmt(_cembed_where.python, CEMBED_PATH, "%s", b->python_executable);
+            _cembed_fmt(_cembed_where.version, sizeof _cembed_where.version, "%s",
+                     b->python_version);
+            _cembed_note("  build interpreter %s: %s", b->python_executable,
+                         _cembed_exists(b->python_executable) ? "found" : "missing");
+            if (_cembed_exists(b->runtime))
+                _cembed_fmt(_cembed_where.runtime, CEMBED_PATH, "%s", b->runtime);
+            else
+                _cembed_note("  cembed runtime %s (recorded at build time): missing",
+                             b->runtime);
+            if (b->libpython[0] != '\0' && _cembed_exists(b->libpython))
+                _cembed_fmt(_cembed_where.libpython, CEMBED_PATH, "%s", b->libpython);
+        }
+    }
+    if (_cembed_where.python[0] == '\0') {
+        _cembed_fmt(_cembed_where.error, sizeof _cembed_where.error,
+                 "%s names no python", _cembed_where.source);
+        return -1;
+    }
+    if (_cembed_where.source != NULL && strcmp(_cembed_where.source, "the build") != 0
+            && _cembed_access(_cembed_where.python, CEMBED_X_OK) != 0) {
+        _cembed_fmt(_cembed_where.error, sizeof _cembed_where.error,
+                 "the python named by %s, %s, is not an executable file",
+                 _cembed_where.source, _cembed_where.python);
+        return -1;
+    }
+    _cembed_derive(b->python_version);
+    if (_cembed_where.runtime[0] == '\0') {
+        _cembed_fmt(_cembed_where.error, sizeof _cembed_where.error,
+                 "no cembed runtime for Python %s found in the environment of %s",
+                 _cembed_where.version, _cembed_where.python);
+        return -1;
+    }
+    return 0;
+}
+
+/* Reports a loading failure once: what failed, where the loader looked, and
+ * the two fixes. The text is kept for cembed_init_error(). */
 static void _cembed_report(const char *what, const char *detail)
 {
-    fprintf(stderr, "cembed: library for module '%s': %s%s%s\n",
-            _cembed_lib.module_name, what, detail ? ": " : "",
-            detail ? detail : "");
+    char head[CEMBED_PATH + 256];
+    size_t n;
+    _cembed_fmt(head, sizeof head, "cembed: library for module '%s': %s%s%s\n",
+             _cembed_lib.module_name, what, detail ? ": " : "", detail ? detail : "");
+    n = (size_t)_cembed_fmt(_cembed_where.error, sizeof _cembed_where.error,
+        "%swhere the loader looked (first found wins):\n%s"
+        "fix it either way:\n"
+        "  1. point the library at a Python %s environment that has cembed installed:\n"
+        "     %s=/path/to/venv/bin/python (this library), CEMBED_PYTHON=... (every\n"
+        "     cembed library), or the line `python = /path/to/venv/bin/python` in\n"
+        "     %s\n"
+        "  2. or rebuild the library there, or ship it as a folder that carries its\n"
+        "     own Python: cembed bundle %s -o DIR\n",
+        head, _cembed_where.search, _cembed_lib.build->python_version,
+        _cembed_where.env_name,
+        _cembed_where.config[0] ? _cembed_where.config : "<library>.cembed",
+        _cembed_where.lib_file[0] ? _cembed_where.lib_file : "LIBRARY");
+    (void)n;
+    fputs(_cembed_where.error, stderr);
     fflush(stderr);
 }
 
 static const cembed_runtime_api *_cembed_do_load(void)
 {
-    const cembed_build_info *b = _cembed_lib.build;
     const char *(*py_version)(void);
     cembed_runtime_entry entry;
     const cembed_runtime_api *api;
     void *h;
 
+    if (_cembed_locate() != 0) {
+        char why[sizeof _cembed_where.error];
+        _cembed_fmt(why, sizeof why, "%s", _cembed_where.error);
+        _cembed_report("cannot find a Python to run in", why);
+        return NULL;
+    }
+
     /* 1. Python. */
     *(void **)(&py_version) = dlsym(RTLD_DEFAULT, "Py_GetVersion");
     if (py_version != NULL) {
         const char *v = py_version();
-        size_t n = strlen(b->python_version);
-        if (strncmp(v, b->python_version, n) != 0 || v[n] != '.') {
+        size_t n = strlen(_cembed_where.version);
+        _cembed_note("  this process already runs Python %.20s", v);
+        if (strncmp(v, _cembed_where.version, n) != 0 || v[n] != '.') {
             char msg[256];
-            snprintf(msg, sizeof msg,
-                     "built for Python %s, but this process runs Python %.20s",
-                     b->python_version, v);
+            _cembed_fmt(msg, sizeof msg,
+                     "needs Python %s, but this process runs Python %.20s",
+                     _cembed_where.version, v);
             _cembed_report("cannot use the Python of this process", msg);
             return NULL;
         }
     } else {
-        h = dlopen(b->libpython, RTLD_NOW | RTLD_GLOBAL | RTLD_NODELETE);
+        h = dlopen(_cembed_where.libpython, RTLD_NOW | RTLD_GLOBAL | RTLD_NODELETE);
         if (h == NULL) {
-            _cembed_report("cannot load libpython", dlerror());
+            char msg[CEMBED_PATH + 512];
+            _cembed_fmt(msg, sizeof msg, "%s", dlerror());
+            _cembed_note("  libpython %s: cannot be loaded", _cembed_where.libpython);
+            _cembed_report("cannot load libpython", msg);
             return NULL;
         }
+        _cembed_note("  libpython %s: loaded", _cembed_where.libpython);
     }
 
     /* 2. The runtime. */
     *(void **)(&entry) = dlsym(RTLD_DEFAULT, CEMBED_RUNTIME_ENTRY);
-    if (entry == NULL) {
-        h = dlopen(b->runtime, RTLD_NOW | RTLD_GLOBAL | RTLD_NODELETE);
+    if (entry != NULL) {
+        _cembed_note("  cembed runtime: already loaded in this process");
+    } else {
+        h = dlopen(_cembed_where.runtime, RTLD_NOW | RTLD_GLOBAL | RTLD_NODELETE);
         if (h == NULL) {
-            _cembed_report("cannot load the cembed runtime", dlerror());
+            char msg[CEMBED_PATH + 512];
+            _cembed_fmt(msg, sizeof msg, "%s", dlerror());
+            _cembed_note("  cembed runtime %s: cannot be loaded", _cembed_where.runtime);
+            _cembed_report("cannot load the cembed runtime", msg);
             return NULL;
         }
         *(void **)(&entry) = dlsym(h, CEMBED_RUNTIME_ENTRY);
         if (entry == NULL) {
-            _cembed_report("not a cembed runtime", b->runtime);
+            char msg[CEMBED_PATH + 128];
+            _cembed_fmt(msg, sizeof msg, "%s exports no %s: not a cembed runtime of ABI "
+                     "version %d.x", _cembed_where.runtime, CEMBED_RUNTIME_ENTRY,
+                     CEMBED_ABI_VERSION);
+            _cembed_report("incompatible cembed runtime", msg);
             return NULL;
         }
+        _cembed_note("  cembed runtime %s: loaded", _cembed_where.runtime);
     }
     api = entry();
     if (api == NULL || api->abi_version != CEMBED_ABI_VERSION) {
-        _cembed_report("the cembed runtime speaks another ABI version",
-                       b->runtime);
+        char msg[CEMBED_PATH + 128];
+        unsigned minor = api != NULL && api->struct_size >= offsetof(cembed_runtime_api, abi_minor)
+                + sizeof api->abi_minor ? api->abi_minor : 0;
+        _cembed_fmt(msg, sizeof msg, "the runtime %s speaks ABI %u.%u; this library needs "
+                 "ABI %d.x (any minor)", _cembed_where.runtime,
+                 api != NULL ? api->abi_version : 0u, minor, CEMBED_ABI_VERSION);
+        _cembed_report("incompatible cembed runtime", msg);
         return NULL;
+    }
+    if (api->struct_size >= offsetof(cembed_runtime_api, configure) + sizeof api->configure
+            && api->configure != NULL) {
+        cembed_location loc;
+        memset(&loc, 0, sizeof loc);
+        loc.struct_size = sizeof loc;
+        loc.isolated = _cembed_where.isolated;
+        loc.python_executable = _cembed_where.python;
+        loc.home = _cembed_where.home[0] ? _cembed_where.home : NULL;
+        loc.path = _cembed_where.path[0] ? _cembed_where.path : NULL;
+        loc.search = _cembed_where.search;
+        api->configure(&_cembed_lib, &loc);
     }
 
     /* 3. Pin this library (see the top of this file). */
-    {
-        Dl_info self;
-        if (dladdr((void *)&_cembed_lib, &self) != 0 && self.dli_fname != NULL)
-            (void)dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
-    }
+    if (_cembed_where.lib_file[0] != '\0')
+        (void)dlopen(_cembed_where.lib_file, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
     return api;
 }
 
@@ -303,7 +779,8 @@ static CEMBED_UNUSED const char *cembed_init_error(void)
 {
     const cembed_runtime_api *rt = _cembed_runtime();
     if (rt == NULL)
-        return "the cembed runtime could not be loaded";
+        return _cembed_where.error[0] ? _cembed_where.error
+                                      : "the cembed runtime could not be loaded";
     return rt->init_error(&_cembed_lib);
 }
 

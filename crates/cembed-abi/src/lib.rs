@@ -18,7 +18,11 @@ pub const ABI_HEADER: &str = include_str!("../include/cembed_abi.h");
 /// Text of `include/cembed_glue.h` (the loader and the helpers set_source code sees).
 pub const GLUE_HEADER: &str = include_str!("../include/cembed_glue.h");
 
+/// The ABI's major version (`CEMBED_ABI_VERSION`): a library runs on any
+/// runtime with the same major.
 pub const ABI_VERSION: u32 = 1;
+/// `CEMBED_ABI_MINOR`: grows when a struct grows at its end.
+pub const ABI_MINOR: u32 = 1;
 /// Name of the symbol the runtime exports: `const cembed_runtime_api *cembed_runtime_v1(void)`.
 pub const RUNTIME_ENTRY: &str = "cembed_runtime_v1";
 
@@ -229,6 +233,18 @@ pub struct Lib {
     pub runtime: *mut c_void,
 }
 
+/// `cembed_location`: where the loader found Python (see the header).
+#[repr(C)]
+#[derive(Debug)]
+pub struct Location {
+    pub struct_size: u32,
+    pub isolated: i32,
+    pub python_executable: *const c_char,
+    pub home: *const c_char,
+    pub path: *const c_char,
+    pub search: *const c_char,
+}
+
 #[repr(C)]
 pub struct RuntimeApi {
     pub abi_version: u32,
@@ -240,6 +256,9 @@ pub struct RuntimeApi {
     pub start: unsafe extern "C" fn(lib: *mut Lib) -> i32,
     pub module_init: unsafe extern "C" fn(lib: *mut Lib) -> *mut c_void,
     pub init_error: unsafe extern "C" fn(lib: *mut Lib) -> *const c_char,
+    // ---- 1.1 ----
+    pub abi_minor: u32,
+    pub configure: unsafe extern "C" fn(lib: *mut Lib, loc: *const Location),
 }
 
 #[cfg(test)]

@@ -39,7 +39,9 @@ fn rust_side() -> Vec<String> {
         "runtime" => runtime]);
     layout!(v, "cembed_runtime_api", RuntimeApi, ["abi_version" => abi_version,
         "struct_size" => struct_size, "call" => call, "start" => start, "module_init" => module_init,
-        "init_error" => init_error]);
+        "init_error" => init_error, "abi_minor" => abi_minor, "configure" => configure]);
+    layout!(v, "cembed_location", Location, ["struct_size" => struct_size, "isolated" => isolated,
+        "python_executable" => python_executable, "home" => home, "path" => path, "search" => search]);
     v
 }
 
@@ -61,7 +63,7 @@ fn c_program(facts: &[String]) -> String {
             ));
         }
     }
-    c.push_str("    printf(\"version %d\\n\", CEMBED_ABI_VERSION);\n    return 0;\n}\n");
+    c.push_str("    printf(\"version %d.%d\\n\", CEMBED_ABI_VERSION, CEMBED_ABI_MINOR);\n    return 0;\n}\n");
     c
 }
 
@@ -90,7 +92,7 @@ fn c_and_rust_layouts_agree() {
     let out = Command::new(&exe).output().unwrap();
     let printed = String::from_utf8(out.stdout).unwrap();
     let mut expected = facts.join("\n");
-    expected.push_str(&format!("\nversion {ABI_VERSION}\n"));
+    expected.push_str(&format!("\nversion {ABI_VERSION}.{ABI_MINOR}\n"));
     assert_eq!(printed, expected);
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -364,11 +364,16 @@ pub(crate) fn unique_suffix() -> String {
     )
 }
 
-/// A directory removed (with its contents) when dropped.
-struct TempDir(PathBuf);
+/// A directory removed (with its contents) when dropped: renaming it away
+/// first keeps what it holds.
+pub(crate) struct TempDir(PathBuf);
 
 impl TempDir {
-    fn new(parent: &Path, what: &str) -> Result<TempDir, BuildError> {
+    pub(crate) fn path(&self) -> &Path {
+        &self.0
+    }
+
+    pub(crate) fn new(parent: &Path, what: &str) -> Result<TempDir, BuildError> {
         let dir = parent.join(format!(".cembed-{what}-{}", unique_suffix()));
         std::fs::create_dir_all(&dir)
             .map_err(|e| BuildError::io(format!("cannot create {}", dir.display()), e))?;

@@ -9,12 +9,14 @@
 //! Phases: parse + resolve ([`frontend::parse`], cembed-cdef), generate C
 //! ([`frontend::generate`], cembed-codegen), write the C file atomically,
 //! compile and link ([`compiler`]), then write the consumer header next to
-//! the library ([`write_consumer_header`]).
+//! the library ([`write_consumer_header`]). [`bundle`] makes a relocatable
+//! folder of a built library and the Python it needs (`cembed bundle`).
 
 // Only cembed-runtime may use `unsafe` (docs/architecture.md); the
 // compiler enforces it for every other crate.
 #![forbid(unsafe_code)]
 
+pub mod bundle;
 pub mod compiler;
 pub mod frontend;
 pub mod paths;
@@ -52,6 +54,11 @@ pub fn run_json(request: &str) -> String {
 /// [`run_json`] on an already parsed document: `cembed._runtime.build`
 /// converts the Python dict straight to a JSON value (no `json` module).
 pub fn run_value(request: serde_json::Value) -> serde_json::Value {
+    // `cembed.bundle()` goes through the same entry point (no new runtime
+    // function): its request is not a build request.
+    if request.get("action").and_then(|a| a.as_str()) == Some("bundle") {
+        return bundle::run_value(request);
+    }
     serde_json::to_value(run_response(request)).expect("a Response always serializes")
 }
 

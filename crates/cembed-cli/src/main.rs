@@ -8,6 +8,8 @@
 //! cembed emit-c  (same inputs) -o out.c
 //! cembed config  [--python PY]           the interpreter a build would use
 //! cembed pkg-config --cflags|--libs libfoo.so
+//! cembed bundle  libfoo.so -o DIR [--no-python] [--strip] [--trim] [--compile]
+//!                [--add PATH] [--exclude NAME] [--python PY]
 //! ```
 
 // Only cembed-runtime may use `unsafe` (docs/architecture.md); the
@@ -62,6 +64,48 @@ enum Command {
         /// The built library.
         library: PathBuf,
     },
+    /// Make a self-contained, relocatable folder: the library, the cembed
+    /// runtime, the build environment's packages and (unless --no-python)
+    /// the CPython it was built with; prints the bundle's size.
+    Bundle(BundleArgs),
+}
+
+#[derive(Args)]
+struct BundleArgs {
+    /// The cembed library to bundle.
+    library: PathBuf,
+    /// The folder to create (its parent must exist; it must not, or be empty).
+    #[arg(short = 'o', long = "output", value_name = "DIR")]
+    output: PathBuf,
+    /// Leave out CPython: the target machine provides Python of the same
+    /// version (found on PATH).
+    #[arg(long)]
+    no_python: bool,
+    /// Take the packages and CPython from this interpreter instead of the
+    /// library's build interpreter (same Python version).
+    #[arg(long)]
+    python: Option<PathBuf>,
+    /// Strip symbols from every shared object and the executable.
+    #[arg(long)]
+    strip: bool,
+    /// Leave out the standard library's test, idlelib, tkinter, ensurepip
+    /// and turtledemo.
+    #[arg(long)]
+    trim: bool,
+    /// Precompile every module (bytecode valid wherever the folder moves).
+    #[arg(long)]
+    compile: bool,
+    /// Add a package or module (directory or file) to the bundle's
+    /// site-packages; repeatable.
+    #[arg(long, value_name = "PATH")]
+    add: Vec<PathBuf>,
+    /// Leave out a top-level package or module of the build environment's
+    /// site-packages (build tools are always left out); repeatable.
+    #[arg(long, value_name = "NAME")]
+    exclude: Vec<String>,
+    /// Print what was run.
+    #[arg(short, long)]
+    verbose: bool,
 }
 
 #[derive(Args)]
@@ -148,6 +192,28 @@ fn run(command: Command) -> Result<(), BuildError> {
         } => {
             let flags = pkg_config(&library, cflags, libs)?;
             println!("{flags}");
+            Ok(())
+        }
+        Command::Bundle(args) => {
+            let opts = cembed_build::bundle::BundleOptions {
+                library: args.library,
+                output: args.output,
+                no_python: args.no_python,
+                python: args.python,
+                strip: args.strip,
+                trim: args.trim,
+                compile: args.compile,
+                add: args.add,
+                exclude: args.exclude,
+            };
+            let mut log = Vec::new();
+            let result = cembed_build::bundle::bundle(&opts, &mut log);
+            for line in &log {
+                if args.verbose || line.starts_with("warning:") {
+                    eprintln!("{line}");
+                }
+            }
+            print!("{}", result?);
             Ok(())
         }
     }

@@ -1447,6 +1447,28 @@ impl<'p> Gen<'p> {
             },
         );
         w.blank();
+        // The same facts as text in a section of their own, so tools read
+        // them from the file without loading it: `cembed bundle` recognises
+        // a cembed library by this section (cembed-build's bundle.rs).
+        let info = format!(
+            "cembed-library 1\nmodule={}\nabi={}.{}\npython_version={}\n\
+             python_executable={}\nlibpython={}\nruntime={}\ncembed_version={}\n",
+            opts.module_name,
+            cembed_abi::ABI_VERSION,
+            cembed_abi::ABI_MINOR,
+            b.python_version,
+            b.python_executable,
+            b.libpython,
+            b.runtime,
+            b.cembed_version
+        );
+        w.line("#if defined(__ELF__) && defined(__GNUC__)");
+        w.line(format!(
+            "__attribute__((used, section(\".cembed\"))) static const char _cembed_info[] = {};",
+            literal(&info)
+        ));
+        w.line("#endif");
+        w.blank();
         let init = match opts.init_code {
             Some(code) => {
                 w.line("/* embedding_init_code(), UTF-8 */");

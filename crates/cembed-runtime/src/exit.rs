@@ -68,7 +68,7 @@
 //! `signal.signal()` itself.
 
 use crate::init::{self, State};
-use crate::py::{self, Owned};
+use crate::py;
 use crate::thread;
 use pyo3_ffi as ffi;
 use std::sync::{Arc, Condvar, Mutex};
@@ -278,7 +278,7 @@ unsafe fn run_exit_hooks() {
     );
     let modules = ffi::PyImport_GetModuleDict();
     if !ffi::PyDict_GetItemString(modules, c"threading".as_ptr()).is_null() {
-        run_string(&script);
+        py::run_and_print(&py::cstring_lossy(&script));
     }
     // atexit handlers: 3.9 re-raises the last handler's exception after
     // printing every one but SystemExit; 3.10+ report each through the
@@ -295,30 +295,6 @@ unsafe fn run_exit_hooks() {
         ffi::PyErr_Clear();
     }
     py::flush_std_streams();
-}
-
-/// Runs `code` in a fresh namespace; an exception is printed (never a
-/// SystemExit: the scripts here raise none) and cleared.
-///
-/// # Safety
-/// GIL held.
-unsafe fn run_string(code: &str) {
-    let Some(globals) = Owned::new(ffi::PyDict_New()) else {
-        ffi::PyErr_Clear();
-        return;
-    };
-    let code = py::cstring_lossy(code);
-    let r = ffi::PyRun_String(
-        code.as_ptr(),
-        ffi::Py_file_input,
-        globals.ptr(),
-        globals.ptr(),
-    );
-    if r.is_null() {
-        ffi::PyErr_Print();
-    } else {
-        ffi::Py_DECREF(r);
-    }
 }
 
 // ---- fork ----------------------------------------------------------------------

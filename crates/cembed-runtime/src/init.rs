@@ -19,11 +19,12 @@
 //!   nothing about its lifetime. Otherwise `Py_InitializeFromConfig` with a
 //!   `PyConfig_InitPythonConfig` config: no argv parsing, no signal handlers,
 //!   no C stdio reconfiguration (the host owns those), and program name and
-//!   executable set to the build interpreter (a venv's python), so the venv's
-//!   site-packages are on `sys.path` with no environment variable. Then we
-//!   put SIGINT back as the host had it (exit.rs, "Signals"), release the
-//!   GIL (`PyEval_SaveThread`) and register the fork handlers and a Python
-//!   `atexit` watch (exit.rs).
+//!   executable set to the interpreter the loader chose (by default the build
+//!   interpreter, a venv's python), so the venv's site-packages are on
+//!   `sys.path` with no environment variable; a bundle's is isolated and has
+//!   a home (`location.rs`). Then we put SIGINT back as the host had it
+//!   (exit.rs, "Signals"), release the GIL (`PyEval_SaveThread`) and
+//!   register the fork handlers and a Python `atexit` watch (exit.rs).
 //! * A failing `PyStatus` is reported (never `Py_ExitStatusException`, which
 //!   would exit the host): FAILED is final, every call returns zero.
 //! * Exit (EXIT_HOOKS → EXITING → FINALIZED or ABANDONED, or
@@ -283,27 +284,13 @@ unsafe fn start_python() -> Result<(), String> {
         ffi::PyGILState_Release(g);
         return Ok(());
     }
-    let exe = self_build_executable();
+    let loc = first_location();
     let sigint = host_sigint();
     let mut config: ffi::PyConfig = std::mem::zeroed();
-    ffi::PyConfig_InitPythonConfig(&mut config);
-    // The host owns its command line, signals and C stdio.
-    config.parse_argv = 0;
-    config.install_signal_handlers = 0;
-    config.configure_c_stdio = 0;
     let status = (|| {
-        if let Some(exe) = exe.as_ref() {
-            let cexe = py::cstring_lossy(exe);
-            let s =
-                ffi::PyConfig_SetBytesString(&mut config, &mut config.program_name, cexe.as_ptr());
-            if ffi::PyStatus_Exception(s) != 0 {
-                return s;
-            }
-            let s =
-                ffi::PyConfig_SetBytesString(&mut config, &mut config.executable, cexe.as_ptr());
-            if ffi::PyStatus_Exception(s) != 0 {
-                return s;
-            }
+        let s = crate::location::init_config(&mut config, &loc);
+        if ffi::PyStatus_Exception(s) != 0 {
+            return s;
         }
         ffi::Py_InitializeFromConfig(&config)
     })();
@@ -322,12 +309,12 @@ unsafe fn start_python() -> Result<(), String> {
         };
         return Err(format!(
             "cembed: Python could not be initialized: {what}\n\
-             python executable: {}\n\
-             cembed runtime: {}\n",
-            exe.as_deref().unwrap_or("(not recorded)"),
+             cembed runtime: {}\n{}",
             runtime_location(),
+            crate::location::describe(&loc),
         ));
     }
+    crate::location::after_start(&loc);
     // Py_InitializeFromConfig left this thread holding the GIL with the main
     // thread state; release it (the thread state stays bound to this thread:
     // thread.rs pins it as `Pin::Main`, and it is never released by us).
@@ -423,14 +410,14 @@ unsafe extern "C" fn python_exiting(
     unsafe { py::new_ref(ffi::Py_None()) }
 }
 
-/// The build interpreter recorded by the first library that starts Python.
-fn self_build_executable() -> Option<String> {
-    lock(&FIRST_EXECUTABLE).clone().filter(|s| !s.is_empty())
+/// Where the first library that starts Python wants it from (location.rs).
+fn first_location() -> crate::location::Location {
+    lock(&FIRST_LOCATION).clone().unwrap_or_default()
 }
 
 /// Set by `ensure_lib` before starting Python: the library that triggers the
-/// start decides which environment (venv) the interpreter uses.
-static FIRST_EXECUTABLE: Mutex<Option<String>> = Mutex::new(None);
+/// start decides which environment (venv, bundle) the interpreter uses.
+static FIRST_LOCATION: Mutex<Option<crate::location::Location>> = Mutex::new(None);
 
 /// Absolute path of the runtime shared object, for error context.
 pub(crate) fn runtime_location() -> String {
@@ -496,9 +483,9 @@ pub(crate) fn ensure_lib(ls: &LibState) -> Result<(), ()> {
         return Ok(());
     }
     {
-        let mut first = lock(&FIRST_EXECUTABLE);
+        let mut first = lock(&FIRST_LOCATION);
         if first.is_none() {
-            *first = Some(ls.python_executable.clone());
+            *first = Some(crate::location::of(ls.lib, &ls.python_executable));
         }
     }
     if let Err(e) = ensure_python() {
@@ -708,22 +695,15 @@ if os.path.abspath(exe) != os.path.abspath(sys.executable or ''):
 /// GIL held.
 unsafe fn report_init_failure(ls: &LibState) -> String {
     let tb = py::take_exception_text();
-    let sys_path = {
-        let p = ffi::PySys_GetObject(c"path".as_ptr());
-        if p.is_null() {
-            "(none)".to_string()
-        } else {
-            py::repr_text(p)
-        }
-    };
-    // The interpreter actually running, which is the build interpreter of
-    // the library that started Python, not necessarily this one's.
+    let sys_path = sys_attr_text(c"path");
+    // The library may have been built for another environment than the one
+    // Python was started with (for the library that started it).
     let running = {
         let p = ffi::PySys_GetObject(c"executable".as_ptr());
         if p.is_null() {
-            "(unknown)".to_string()
+            String::new()
         } else {
-            py::str_text(p).unwrap_or_else(|| py::repr_text(p))
+            py::str_text(p).unwrap_or_default()
         }
     };
     let built_with = if ls.python_executable.is_empty() || ls.python_executable == running {
@@ -740,15 +720,31 @@ unsafe fn report_init_failure(ls: &LibState) -> String {
          From: {}\n\
          compiled with cembed version: {}\n\
          cembed runtime: {}\n\
-         python executable (running): {running}\n\
+         {}\
+         sys.executable: {}\n\
          {built_with}\
          sys.path: {sys_path}\n\n",
         ls.name.to_string_lossy(),
         ls.cembed_version,
         runtime_location(),
+        crate::location::describe(&crate::location::of(ls.lib, &ls.python_executable)),
+        sys_attr_text(c"executable"),
     );
     py::write_stderr(&text);
     text
+}
+
+/// `repr(sys.<name>)`, or "(none)".
+///
+/// # Safety
+/// GIL held.
+unsafe fn sys_attr_text(name: &std::ffi::CStr) -> String {
+    let p = ffi::PySys_GetObject(name.as_ptr());
+    if p.is_null() {
+        "(none)".to_string()
+    } else {
+        py::repr_text(p)
+    }
 }
 
 // ---- the host is Python --------------------------------------------------

@@ -5,7 +5,7 @@
 //! Two faces:
 //! * for generated libraries, the C ABI of `cembed_abi.h`: the exported
 //!   symbol `cembed_runtime_v1()` returns the `cembed_runtime_api` table
-//!   (`call`, `start`, `module_init`, `init_error`);
+//!   (`call`, `start`, `module_init`, `init_error`, `configure`);
 //! * for Python, the module `cembed._runtime` with `build(request) -> dict`
 //!   (the builder's entry point into `cembed_build`).
 //!
@@ -13,7 +13,8 @@
 //! (pinned thread states, the exit gate), `call.rs` (the C -> Python call),
 //! `convert.rs` over `ctypes.rs` (type-driven conversions), `module.rs` (each
 //! library's `ffi`/`lib` module), `libstate.rs` (per-library Rust state),
-//! `py.rs` (owned-reference wrapper and helpers), `libobj.rs` (what
+//! `py.rs` (owned-reference wrapper and helpers), `location.rs` (where
+//! Python comes from: the loader's choice, the PyConfig it makes), `libobj.rs` (what
 //! `lib.<name>` is), `cfunc.rs` (calling C through the generated thunks). docs/runtime.md explains
 //! the design.
 //!
@@ -29,6 +30,7 @@ mod exit;
 mod init;
 mod libobj;
 mod libstate;
+mod location;
 mod module;
 mod plan;
 mod py;
@@ -37,7 +39,7 @@ mod thread;
 mod toolbox;
 mod unwind;
 
-use cembed_abi::{Extern, Lib, RuntimeApi, ABI_VERSION};
+use cembed_abi::{Extern, Lib, Location, RuntimeApi, ABI_MINOR, ABI_VERSION};
 use module::SyncCell;
 use pyo3_ffi as ffi;
 use std::ffi::{c_char, c_void};
@@ -51,6 +53,8 @@ static API: RuntimeApi = RuntimeApi {
     start: api_start,
     module_init: api_module_init,
     init_error: api_init_error,
+    abi_minor: ABI_MINOR,
+    configure: api_configure,
 };
 
 /// The runtime's entry point for the glue (`CEMBED_RUNTIME_ENTRY`).
@@ -122,6 +126,14 @@ unsafe extern "C" fn api_init_error(lib: *mut Lib) -> *const c_char {
         // SAFETY: the glue passes its own cembed_lib.
         let ls = unsafe { libstate::get_or_create(lib) };
         ls.init.error().map_or(std::ptr::null(), |e| e.as_ptr())
+    })
+}
+
+unsafe extern "C" fn api_configure(lib: *mut Lib, loc: *const Location) {
+    c_entry("configure", (), || {
+        // SAFETY: the glue passes its own cembed_lib and a cembed_location
+        // of NUL-terminated strings in its static storage.
+        unsafe { location::record(lib, loc) }
     })
 }
 

@@ -311,3 +311,27 @@ pub(crate) const fn method(
         ml_doc: std::ptr::null(),
     }
 }
+
+/// Runs Python statements in a fresh namespace; an exception is printed
+/// (`sys.excepthook`) and cleared: for the runtime's own small fix-ups,
+/// where a failure must not stop the caller.
+///
+/// # Safety
+/// GIL held.
+pub(crate) unsafe fn run_and_print(code: &CStr) {
+    let Some(globals) = Owned::new(ffi::PyDict_New()) else {
+        ffi::PyErr_Clear();
+        return;
+    };
+    let r = ffi::PyRun_String(
+        code.as_ptr(),
+        ffi::Py_file_input,
+        globals.ptr(),
+        globals.ptr(),
+    );
+    if r.is_null() {
+        ffi::PyErr_Print();
+    } else {
+        ffi::Py_DECREF(r);
+    }
+}

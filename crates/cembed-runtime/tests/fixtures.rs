@@ -376,9 +376,19 @@ fn init_error_reports_once_and_every_call_returns_zero() {
              From: fix_a\n\
              compiled with cembed version: 0.1.0\n\
              cembed runtime: <RUNTIME>\n\
-             python executable (running): <EXE>\n\
-             sys.path: ["
+             python executable: <EXE>\n\
+             where the loader looked for Python (first found wins):\n  \
+             CEMBED_PYTHON_FIX_A: not set\n"
         ),
+        "{err}"
+    );
+    // The loader's search, then what Python itself says.
+    assert!(
+        err.contains("\n  build interpreter <EXE>: found\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains("\nsys.executable: '<EXE>'\nsys.path: ["),
         "{err}"
     );
     assert!(

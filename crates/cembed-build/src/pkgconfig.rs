@@ -3,9 +3,14 @@
 //!
 //! The `.pc` file is relocatable: every path in it is `${pcfiledir}` (the
 //! directory pkg-config found the file in), so the library, its header and
-//! its `.pc` can be moved together. Paths are double-quoted in the file
-//! (pkg-config and pkgconf split `Cflags`/`Libs` like a shell), so a
-//! directory with spaces stays one argument. There is no rpath in `Libs`:
+//! its `.pc` can be moved together. Those paths are deliberately not put in
+//! double quotes: pkg-config hands out `${pcfiledir}` already escaped for
+//! the shell (`/a\ b`), and quoting the escaped value would keep the
+//! backslash (pkgconf 1.8 prints `-I/a\\\ b`); unquoted, a directory with
+//! spaces comes out as one shell word (`-I/a\ b`), which
+//! tests/test_packaging.py checks with the real pkg-config. A literal file
+//! name after it (a library not called `lib<name>.so`) is escaped the same
+//! way. There is no rpath in `Libs`:
 //! as with any pkg-config package, the program that links the library
 //! decides how it finds it at run time (`--variable=libdir` gives the
 //! directory for an `-Wl,-rpath`).
@@ -54,14 +59,10 @@ pub fn pc_text(library_file_name: &str, has_header: bool, module_name: &str) -> 
     let header = header_name(library_file_name);
     let name = header.strip_suffix(".h").unwrap_or(&header);
     let libs = match link_by(library_file_name) {
-        LinkBy::Name(n) => format!("-L\"${{libdir}}\" -l{n}"),
-        LinkBy::File(f) => format!("\"${{libdir}}/{f}\""),
+        LinkBy::Name(n) => format!("-L${{libdir}} -l{n}"),
+        LinkBy::File(f) => format!("${{libdir}}/{}", pc_escape(&f)),
     };
-    let cflags = if has_header {
-        "-I\"${includedir}\""
-    } else {
-        ""
-    };
+    let cflags = if has_header { "-I${includedir}" } else { "" };
     format!(
         "prefix=${{pcfiledir}}\n\
          libdir=${{prefix}}\n\
@@ -75,6 +76,20 @@ pub fn pc_text(library_file_name: &str, has_header: bool, module_name: &str) -> 
         module = module_name.replace('\n', " "),
         version = env!("CARGO_PKG_VERSION"),
     )
+}
+
+/// A file name as one word of a `.pc` file's `Libs` line, after the
+/// (already escaped) `${libdir}/`: spaces and shell-special characters
+/// escaped with a backslash, as pkg-config escapes `${pcfiledir}`.
+fn pc_escape(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if c.is_whitespace() || "\\\"'$`!#&*()[]{}|;<>?~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Writes the `.pc` file beside `library` (never over a file cembed did not
@@ -160,10 +175,10 @@ mod tests {
         );
         let t = pc_text("libplugin.so", true, "my_plugin");
         assert!(t.contains("prefix=${pcfiledir}\n"), "{t}");
-        assert!(t.contains("Cflags: -I\"${includedir}\"\n"), "{t}");
-        assert!(t.contains("Libs: -L\"${libdir}\" -lplugin\n"), "{t}");
-        let t = pc_text("plugin-1.5.so", false, "m");
-        assert!(t.contains("Libs: \"${libdir}/plugin-1.5.so\"\n"), "{t}");
+        assert!(t.contains("Cflags: -I${includedir}\n"), "{t}");
+        assert!(t.contains("Libs: -L${libdir} -lplugin\n"), "{t}");
+        let t = pc_text("plugin 1.5.so", false, "m");
+        assert!(t.contains("Libs: ${libdir}/plugin\\ 1.5.so\n"), "{t}");
         assert!(t.contains("Cflags: \n"), "{t}");
     }
 

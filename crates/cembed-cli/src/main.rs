@@ -128,10 +128,11 @@ struct BuildArgs {
     /// Declarations shared with Python but not exported (cdef); repeatable.
     #[arg(long, value_name = "FILE")]
     cdef: Vec<PathBuf>,
-    /// C code pasted into the library (set_source's second argument): it may
-    /// use CFFI_DLLEXPORT and cffi_start_python().
+    /// C code pasted into the library (set_source's second argument): it
+    /// defines the types the declarations use and may use CFFI_DLLEXPORT and
+    /// cffi_start_python(); repeatable (pasted in order).
     #[arg(long, value_name = "FILE")]
-    source: Option<PathBuf>,
+    source: Vec<PathBuf>,
     /// Extra C files compiled separately and linked in; repeatable.
     #[arg(long = "c-file", value_name = "FILE")]
     c_files: Vec<PathBuf>,
@@ -326,8 +327,8 @@ fn build(args: BuildArgs, action: Action) -> Result<(), BuildError> {
         action,
         module_name: args.module,
         sources,
-        c_code: args.source.as_deref().map(read).transpose()?,
-        c_origin: args.source.as_ref().map(|f| format!("{}:1", f.display())),
+        c_code: pasted_sources(&args.source)?,
+        c_origin: args.source.first().map(|f| format!("{}:1", f.display())),
         options: BuildOptions {
             include_dirs: abs(&args.include_dirs),
             library_dirs: abs(&args.library_dirs),
@@ -377,6 +378,27 @@ fn build(args: BuildArgs, action: Action) -> Result<(), BuildError> {
         println!("{}", h.display());
     }
     Ok(())
+}
+
+/// The `--source` files, in order; from the second on, each starts with a
+/// `#line` directive so compiler messages name the right file.
+fn pasted_sources(files: &[PathBuf]) -> Result<Option<String>, BuildError> {
+    let mut out: Option<String> = None;
+    for f in files {
+        let text = read(f)?;
+        match &mut out {
+            None => out = Some(text),
+            Some(all) => {
+                if !all.ends_with('\n') {
+                    all.push('\n');
+                }
+                let name = f.display().to_string();
+                let quoted = name.replace('\\', "\\\\").replace('"', "\\\"");
+                all.push_str(&format!("#line 1 \"{quoted}\"\n{text}"));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// [`pkgconfig::flags`] for `library` (relative to the current directory),

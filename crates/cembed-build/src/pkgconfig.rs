@@ -60,7 +60,7 @@ pub fn pc_text(library_file_name: &str, has_header: bool, module_name: &str) -> 
     let name = header.strip_suffix(".h").unwrap_or(&header);
     let libs = match link_by(library_file_name) {
         LinkBy::Name(n) => format!("-L${{libdir}} -l{n}"),
-        LinkBy::File(f) => format!("${{libdir}}/{}", pc_escape(&f)),
+        LinkBy::File(f) => format!("${{libdir}}/{}", shell_escape(&f)),
     };
     let cflags = if has_header { "-I${includedir}" } else { "" };
     format!(
@@ -78,12 +78,17 @@ pub fn pc_text(library_file_name: &str, has_header: bool, module_name: &str) -> 
     )
 }
 
-/// A file name as one word of a `.pc` file's `Libs` line, after the
-/// (already escaped) `${libdir}/`: spaces and shell-special characters
-/// escaped with a backslash, as pkg-config escapes `${pcfiledir}`.
-fn pc_escape(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for c in name.chars() {
+/// `word` with spaces and shell-special characters escaped by a backslash,
+/// as pkg-config escapes `${pcfiledir}` and prints its flags: a word
+/// without them is unchanged, so `$(cembed pkg-config ...)` works in a
+/// plain shell command; one with them reads back as one word in a Makefile
+/// recipe or through `eval` (quotes would be kept literally by the
+/// word splitting of `$(...)`, and break every path). Hand-written: the
+/// `shlex` crate quotes instead, and quotes every `-Wl,-rpath,...` (for
+/// its commas).
+pub fn shell_escape(word: &str) -> String {
+    let mut out = String::with_capacity(word.len());
+    for c in word.chars() {
         if c.is_whitespace() || "\\\"'$`!#&*()[]{}|;<>?~".contains(c) {
             out.push('\\');
         }
@@ -117,14 +122,6 @@ pub fn write_pc_file(
         log,
     )?;
     Ok(())
-}
-
-/// `arg` quoted for a POSIX shell when it needs it (what `$(cembed
-/// pkg-config ...)` inside a Makefile recipe or `eval` expects).
-pub fn shell_quote(arg: &str) -> String {
-    shlex::try_quote(arg)
-        .map(|q| q.into_owned())
-        .unwrap_or_else(|_| arg.to_string())
 }
 
 /// The flags `cembed pkg-config` prints for the library at `library`
@@ -183,8 +180,8 @@ mod tests {
     }
 
     #[test]
-    fn quoting() {
-        assert_eq!(shell_quote("-I/a/b"), "-I/a/b");
-        assert_eq!(shell_quote("-I/a b/c"), "'-I/a b/c'");
+    fn escaping() {
+        assert_eq!(shell_escape("-Wl,-rpath,/a/b=c"), "-Wl,-rpath,/a/b=c");
+        assert_eq!(shell_escape("-I/a b/c's"), "-I/a\\ b/c\\'s");
     }
 }

@@ -86,7 +86,8 @@ enum Command {
     Request,
     /// Compiler and linker flags for C programs using a cembed library.
     ///
-    /// Each flag is quoted for a POSIX shell. pkg-config itself reads the
+    /// Spaces and shell-special characters in a flag are escaped with a
+    /// backslash, as pkg-config does. pkg-config itself reads the
     /// `.pc` file written beside every library: `PKG_CONFIG_PATH=dir
     /// pkg-config --cflags --libs NAME`.
     #[command(
@@ -402,7 +403,7 @@ fn pasted_sources(files: &[PathBuf]) -> Result<Option<String>, BuildError> {
 }
 
 /// [`pkgconfig::flags`] for `library` (relative to the current directory),
-/// each quoted for a POSIX shell.
+/// each escaped for a POSIX shell as pkg-config escapes its output.
 fn pkg_config(library: &Path, cflags: bool, libs: bool, rpath: bool) -> Result<String, BuildError> {
     if !cflags && !libs && !rpath {
         return Err(BuildError::usage("give --cflags, --libs or --rpath"));
@@ -419,7 +420,7 @@ fn pkg_config(library: &Path, cflags: bool, libs: bool, rpath: bool) -> Result<S
     let flags = pkgconfig::flags(&lib, cflags, libs, rpath);
     Ok(flags
         .iter()
-        .map(|f| pkgconfig::shell_quote(f))
+        .map(|f| pkgconfig::shell_escape(f))
         .collect::<Vec<_>>()
         .join(" "))
 }

@@ -200,21 +200,22 @@ def _wheel_ships_the_library(proj, tmp_path):
     run_host(str(tmp_path / "host"))
 
 
-def test_setuptools_cembed_modules(tmp_path):
-    proj = _package_project(tmp_path)
+def _setup_py(proj, spec):
     (proj / "setup.py").write_text(
         "from setuptools import setup\n"
         "setup(name='greetpkg', version='1.0', packages=['greetpkg'],\n"
-        "      cembed_modules=['greet_build.py:ffibuilder'])\n")
+        "      cembed_modules=[%r])\n" % spec)
+
+
+def test_setuptools_cembed_modules(tmp_path):
+    proj = _package_project(tmp_path)
+    _setup_py(proj, "greet_build.py:ffibuilder")
     _wheel_ships_the_library(proj, tmp_path)
 
 
 def test_setuptools_cembed_modules_bad_entry(tmp_path):
     proj = _package_project(tmp_path)
-    (proj / "setup.py").write_text(
-        "from setuptools import setup\n"
-        "setup(name='greetpkg', version='1.0', packages=['greetpkg'],\n"
-        "      cembed_modules=['greet_build.py'])\n")
+    _setup_py(proj, "greet_build.py")
     r = subprocess.run([sys.executable, "setup.py", "build"], cwd=str(proj),
                        env=tool_env(), capture_output=True, text=True, timeout=120)
     assert r.returncode != 0

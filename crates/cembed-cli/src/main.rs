@@ -176,7 +176,7 @@ fn main() -> ExitCode {
     // and version.
     let cli = Cli::parse();
     let result = match (cli.cmake_dir, cli.command) {
-        (true, _) => cmake_dir().map(|d| println!("{}", d.display())),
+        (true, _) => cmake_dir().and_then(|d| out(format!("{}\n", d.display()))),
         (false, Some(command)) => run(command),
         (false, None) => unreachable!("arg_required_else_help shows the help"),
     };
@@ -192,6 +192,21 @@ fn main() -> ExitCode {
             }
             ExitCode::from(exit_status(e.kind))
         }
+    }
+}
+
+/// Writes `text` to stdout. A closed pipe (`cembed ... | head`) ends the
+/// output quietly, as for any Unix tool; `println!` would panic.
+fn out(text: String) -> Result<(), BuildError> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(BuildError::io("cannot write to stdout", e)),
     }
 }
 
@@ -227,22 +242,21 @@ fn cmake_dir() -> Result<PathBuf, BuildError> {
 fn run(command: Command) -> Result<(), BuildError> {
     match command {
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "cembed", &mut std::io::stdout());
-            Ok(())
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "cembed", &mut script);
+            out(String::from_utf8_lossy(&script).into_owned())
         }
         Command::Build(args) => build(args, Action::Compile),
         Command::EmitC(args) => build(args, Action::EmitC),
         Command::Config { python } => {
             let cfg = python::discover(python.as_deref())?;
-            print!("{cfg}");
-            Ok(())
+            out(cfg.to_string())
         }
         Command::Request => {
             let mut input = String::new();
             std::io::Read::read_to_string(&mut std::io::stdin(), &mut input)
                 .map_err(|e| BuildError::io("cannot read the request from stdin", e))?;
-            println!("{}", cembed_build::run_json(&input));
-            Ok(())
+            out(format!("{}\n", cembed_build::run_json(&input)))
         }
         Command::PkgConfig {
             cflags,
@@ -251,8 +265,7 @@ fn run(command: Command) -> Result<(), BuildError> {
             library,
         } => {
             let flags = pkg_config(&library, cflags, libs, rpath)?;
-            println!("{flags}");
-            Ok(())
+            out(format!("{flags}\n"))
         }
     }
 }
@@ -372,13 +385,11 @@ fn build(args: BuildArgs, action: Action) -> Result<(), BuildError> {
     for w in &outcome.warnings {
         eprintln!("{w}");
     }
-    if let Some(p) = outcome.path {
-        println!("{}", p.display());
+    let mut printed = String::new();
+    for p in outcome.path.iter().chain(outcome.header.iter()) {
+        printed.push_str(&format!("{}\n", p.display()));
     }
-    if let Some(h) = outcome.header {
-        println!("{}", h.display());
-    }
-    Ok(())
+    out(printed)
 }
 
 /// The `--source` files, in order; from the second on, each starts with a

@@ -12,6 +12,15 @@
 //! before the linker reaches std's `-lgcc_s`, which `--as-needed` then
 //! drops. Panics never leave the runtime (every entry point catches them),
 //! so this private unwinder copy never meets another one's exception.
+//!
+//! The archive is asked of the compiler that links for the *target* (the
+//! `cc` crate's rule: `CC_<target>`, `TARGET_CC`, `CC`, else `cc`), not of the
+//! build machine's gcc: a portable wheel is linked by `zig cc` against glibc
+//! 2.17 (`./dev wheels`), and the build machine's libgcc_eh.a (gcc 12 on
+//! glibc 2.36) calls `_dl_find_object@GLIBC_2.35`, which would tie the
+//! wheel to glibc 2.35. `zig cc` has no libgcc_eh.a; the runtime then links
+//! zig's own static unwinder (LLVM libunwind, built for the target glibc) in
+//! place of `-lgcc_s`, so it still does not load libgcc_s.so.1.
 use std::process::Command;
 
 fn main() {
@@ -27,8 +36,13 @@ fn static_unwinder() {
     if os != "linux" || env != "gnu" || std::env::var_os("CEMBED_DYNAMIC_LIBGCC").is_some() {
         return;
     }
-    // The compiler rustc links with (`cc`) knows where its libgcc_eh.a is.
-    let Ok(out) = Command::new("cc")
+    // The target's C compiler knows where its libgcc_eh.a is.
+    let compiler = cc::Build::new()
+        .cargo_metadata(false)
+        .cargo_warnings(false)
+        .get_compiler();
+    let Ok(out) = Command::new(compiler.path())
+        .args(compiler.args())
         .arg("-print-file-name=libgcc_eh.a")
         .output()
     else {

@@ -358,7 +358,8 @@ class FFI(object):
 
     # -- outputs --------------------------------------------------------
 
-    def compile(self, tmpdir=".", verbose=False, target=None, debug=None):
+    def compile(self, tmpdir=".", verbose=False, target=None, debug=None,
+                header=None):
         """Builds the library and returns its absolute path.
 
         ``target`` is the library's file name, relative to ``tmpdir``
@@ -367,6 +368,9 @@ class FFI(object):
         ``tmpdir``; relative paths in set_source options are relative to it.
         A consumer header (``libfoo.so`` -> ``foo.h``) is written next to the
         library unless a file of that name exists that cembed did not write.
+        ``header`` (relative to ``tmpdir``) writes it there instead; a file
+        there that cembed did not write is then an error. A pkg-config file
+        (``foo.pc``) is written next to the library too.
         """
         if self._assigned_source is None:
             raise ValueError("set_source() must be called before compile()")
@@ -381,15 +385,22 @@ class FFI(object):
                 print("setting the current directory to %r" % (tmpdir,))
         if target is not None:
             target = os.fspath(target)
+        if header is not None:
+            header = os.path.join(tmpdir, os.fspath(header))
         response = self._request("compile", tmpdir=tmpdir, target=target,
-                                 verbose=bool(verbose), debug=bool(debug))
+                                 verbose=bool(verbose), debug=bool(debug),
+                                 header=header)
         return response["path"]
 
-    def emit_c_code(self, filename):
-        """Writes the generated C file instead of compiling it."""
+    def emit_c_code(self, filename, header=None):
+        """Writes the generated C file instead of compiling it; with
+        ``header``, also the consumer header to that path."""
         if self._assigned_source is None:
             raise ValueError("set_source() must be called before emit_c_code()")
-        self._request("emit_c", c_path=os.path.abspath(os.fspath(filename)))
+        if header is not None:
+            header = os.path.abspath(os.fspath(header))
+        self._request("emit_c", c_path=os.path.abspath(os.fspath(filename)),
+                      header=header)
 
     # -- not provided ---------------------------------------------------
 
@@ -421,7 +432,7 @@ class FFI(object):
     # -- the request ----------------------------------------------------
 
     def _request(self, action, sources=None, tmpdir=".", target=None,
-                 c_path=None, verbose=False, debug=False):
+                 c_path=None, verbose=False, debug=False, header=None):
         if self._assigned_source is not None:
             module_name, c_code, options = self._assigned_source
         else:
@@ -439,6 +450,7 @@ class FFI(object):
             "tmpdir": tmpdir,
             "target": target,
             "c_path": c_path,
+            "header_path": header,
             "verbose": verbose,
             "debug": debug,
         }

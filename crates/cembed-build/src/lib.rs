@@ -20,6 +20,7 @@ pub mod bundle;
 pub mod compiler;
 pub mod frontend;
 pub mod paths;
+pub mod pkgconfig;
 pub mod python;
 pub mod request;
 
@@ -113,8 +114,13 @@ pub fn run(req: &BuildRequest, log: &mut Vec<String>) -> Result<Outcome, BuildEr
             let generated = frontend::generate(&program, req, python, &c_path)?;
             compiler::write_atomic(&c_path, generated.c.as_bytes())?;
             log.push(format!("wrote {}", c_path.display()));
+            let header = match explicit_header(req) {
+                Some(h) => write_consumer_header(&h, &generated.header, None, true, log)?,
+                None => None,
+            };
             Ok(Outcome {
                 path: Some(c_path),
+                header,
                 ..Outcome::default()
             })
         }
@@ -156,12 +162,30 @@ pub fn compile_program(
         log,
         &mut warnings,
     )?;
-    let header = write_consumer_header(&out.header, &generated.header, req.c_code.as_deref(), log)?;
+    let header = match explicit_header(req) {
+        Some(h) => write_consumer_header(&h, &generated.header, None, true, log)?,
+        None => write_consumer_header(
+            &out.header,
+            &generated.header,
+            req.c_code.as_deref(),
+            false,
+            log,
+        )?,
+    };
+    pkgconfig::write_pc_file(&out.library, header.as_deref(), &req.module_name, log)?;
     Ok(Outcome {
         path: Some(out.library),
         header,
         warnings,
     })
+}
+
+/// The request's `header_path`, relative to its tmpdir.
+fn explicit_header(req: &BuildRequest) -> Option<PathBuf> {
+    let tmpdir = absolute(Path::new("."), Path::new(&req.tmpdir));
+    req.header_path
+        .as_deref()
+        .map(|h| absolute(&tmpdir, Path::new(h)))
 }
 
 fn python_facts(req: &BuildRequest) -> Result<&PythonFacts, BuildError> {
@@ -179,13 +203,49 @@ pub const HEADER_MARKER: &str =
 /// of that name that cembed did not write, or a header of that name that the
 /// set_source code itself includes (the C file sits in tmpdir, so a quoted
 /// include finds files there first; CFFI's documentation example includes
-/// `plugin.h` from set_source code). Skipping is logged, never an error.
+/// `plugin.h` from set_source code). Skipping is logged, never an error,
+/// unless the path was asked for (`explicit`): then it is an error.
 pub fn write_consumer_header(
     path: &Path,
     text: &str,
     c_code: Option<&str>,
+    explicit: bool,
     log: &mut Vec<String>,
 ) -> Result<Option<PathBuf>, BuildError> {
+    if !write_owned(
+        path,
+        HEADER_MARKER,
+        text,
+        "the consumer header",
+        c_code,
+        explicit,
+        log,
+    )? {
+        return Ok(None);
+    }
+    Ok(Some(path.to_path_buf()))
+}
+
+/// Writes `marker` + `text` to `path` unless a file there was not written by
+/// cembed (its first line is not `marker`) or `c_code` includes a file of
+/// that name. Returns whether it wrote; a refusal is an error if `explicit`.
+pub(crate) fn write_owned(
+    path: &Path,
+    marker: &str,
+    text: &str,
+    what: &str,
+    c_code: Option<&str>,
+    explicit: bool,
+    log: &mut Vec<String>,
+) -> Result<bool, BuildError> {
+    let refuse = |log: &mut Vec<String>, why: String| {
+        let msg = format!("not writing {what} {}: {why}", path.display());
+        if explicit {
+            return Err(BuildError::new(ErrorKind::Io, msg));
+        }
+        log.push(msg);
+        Ok(false)
+    };
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -193,35 +253,27 @@ pub fn write_consumer_header(
     let included = c_code
         .is_some_and(|c| c.contains(&format!("\"{name}\"")) || c.contains(&format!("<{name}>")));
     if included {
-        log.push(format!(
-            "not writing the consumer header {}: the set_source() code includes a header of that name",
-            path.display()
-        ));
-        return Ok(None);
+        return refuse(
+            log,
+            "the set_source() code includes a file of that name".into(),
+        );
     }
     match std::fs::read_to_string(path) {
-        Ok(existing) if !existing.starts_with(HEADER_MARKER) => {
-            log.push(format!(
-                "not writing the consumer header {}: a file of that name exists and was not written by cembed",
-                path.display()
-            ));
-            return Ok(None);
+        Ok(existing) if !existing.starts_with(marker) => {
+            return refuse(
+                log,
+                "a file of that name exists and was not written by cembed".into(),
+            );
         }
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => {
-            // Unreadable as text (binary, permissions): not ours to replace.
-            log.push(format!(
-                "not writing the consumer header {}: {e}",
-                path.display()
-            ));
-            return Ok(None);
-        }
+        // Unreadable as text (binary, permissions): not ours to replace.
+        Err(e) => return refuse(log, e.to_string()),
     }
-    let contents = format!("{HEADER_MARKER}\n{text}");
+    let contents = format!("{marker}\n{text}");
     compiler::write_atomic(path, contents.as_bytes())?;
     log.push(format!("wrote {}", path.display()));
-    Ok(Some(path.to_path_buf()))
+    Ok(true)
 }
 
 /// Maps an error kind to the exception the Python layer raises (documented

@@ -22,6 +22,10 @@ pub enum FoundBy {
     Flag,
     /// `$VIRTUAL_ENV/bin/python`.
     VirtualEnv,
+    /// The Python whose site-packages holds this `cembed` executable
+    /// (`<prefix>/lib/pythonX.Y/site-packages/cembed/_bin/cembed` ->
+    /// `<prefix>/bin/pythonX.Y`): `venv/bin/cembed` works unactivated.
+    Installation,
     /// The first of `python3`, `python` on `PATH`.
     Path,
 }
@@ -31,6 +35,7 @@ impl fmt::Display for FoundBy {
         f.write_str(match self {
             FoundBy::Flag => "--python",
             FoundBy::VirtualEnv => "$VIRTUAL_ENV",
+            FoundBy::Installation => "installation",
             FoundBy::Path => "PATH",
         })
     }
@@ -155,6 +160,8 @@ pub fn discover(explicit: Option<&Path>) -> Result<InterpreterConfig, BuildError
             Path::new(&venv).join("bin").join("python"),
             FoundBy::VirtualEnv,
         )
+    } else if let Some(exe) = installation_python() {
+        (exe, FoundBy::Installation)
     } else {
         let found = ["python3", "python"]
             .iter()
@@ -165,6 +172,23 @@ pub fn discover(explicit: Option<&Path>) -> Result<InterpreterConfig, BuildError
         (found, FoundBy::Path)
     };
     query(&exe, found_by)
+}
+
+/// The interpreter of the environment this executable was installed into
+/// by the wheel, if it runs from there.
+fn installation_python() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    // .../lib/pythonX.Y/site-packages/cembed/_bin/cembed
+    let bin_dir = exe.parent()?;
+    let pkg = bin_dir.parent()?;
+    let site = pkg.parent()?;
+    let pyver = site.parent()?;
+    let prefix = pyver.parent()?.parent()?;
+    let ok = bin_dir.file_name()? == "_bin"
+        && pkg.file_name()? == "cembed"
+        && site.file_name()? == "site-packages";
+    let python = prefix.join("bin").join(pyver.file_name()?);
+    (ok && python.is_file()).then_some(python)
 }
 
 fn find_on_path(name: &str) -> Option<PathBuf> {

@@ -116,6 +116,12 @@ pub struct BuildRequest {
     /// `emit_c` only.
     #[serde(default)]
     pub c_path: Option<String>,
+    /// Where to write the consumer header (relative to `tmpdir`). `compile`
+    /// writes it next to the library when this is absent; `emit_c` writes
+    /// one only when this is given. An explicit path that cannot be written
+    /// (a file cembed did not write is there) is an error.
+    #[serde(default)]
+    pub header_path: Option<String>,
     #[serde(default)]
     pub verbose: bool,
     #[serde(default)]

@@ -245,6 +245,7 @@ fn consumer_header_never_clobbers_a_users_file() {
         &h,
         "int f(void);\n",
         Some("#include \"plugin.h\"\n"),
+        false,
         &mut log,
     );
     assert_eq!(r.unwrap(), None);
@@ -253,7 +254,7 @@ fn consumer_header_never_clobbers_a_users_file() {
     // A user's file of that name is kept.
     fs::write(&h, "/* mine */\n").unwrap();
     assert_eq!(
-        write_consumer_header(&h, "int f(void);\n", None, &mut log).unwrap(),
+        write_consumer_header(&h, "int f(void);\n", None, false, &mut log).unwrap(),
         None
     );
     assert_eq!(fs::read_to_string(&h).unwrap(), "/* mine */\n");
@@ -262,11 +263,11 @@ fn consumer_header_never_clobbers_a_users_file() {
     // Our own header is rewritten.
     fs::remove_file(&h).unwrap();
     assert_eq!(
-        write_consumer_header(&h, "int f(void);\n", None, &mut log).unwrap(),
+        write_consumer_header(&h, "int f(void);\n", None, false, &mut log).unwrap(),
         Some(h.clone())
     );
     assert_eq!(
-        write_consumer_header(&h, "int g(void);\n", None, &mut log).unwrap(),
+        write_consumer_header(&h, "int g(void);\n", None, false, &mut log).unwrap(),
         Some(h.clone())
     );
     let text = fs::read_to_string(&h).unwrap();
@@ -315,6 +316,7 @@ fn compile_request(tmpdir: &Path, c_code: &str, target: Option<&str>) -> BuildRe
         tmpdir: tmpdir.to_string_lossy().into_owned(),
         target: target.map(str::to_string),
         c_path: None,
+        header_path: None,
         verbose: true,
         debug: false,
     }

@@ -140,6 +140,7 @@ pub fn parse_program(sources: &[Source]) -> Result<cembed_model::Program, Diagno
         };
         resolver.override_ = src.override_;
         resolver.pack = src.pack;
+        resolver.text.clone_from(&src.text);
         resolver.resolve_source(&decls, src.kind);
     }
     if !resolver.errors.is_empty() {

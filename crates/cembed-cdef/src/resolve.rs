@@ -58,6 +58,9 @@ pub struct Resolver {
     record_bodies: HashMap<RecordId, String>,
     enum_bodies: HashMap<EnumId, String>,
     pub errors: Vec<Diag>,
+    /// The text of the source being resolved (spans index into it): the
+    /// declarations are kept as written for the consumer header.
+    pub text: String,
 }
 
 #[derive(Copy, Clone, Debug)]
@@ -126,6 +129,7 @@ impl Resolver {
             record_bodies: HashMap::new(),
             enum_bodies: HashMap::new(),
             errors: Vec::new(),
+            text: String::new(),
         }
     }
 
@@ -374,6 +378,7 @@ impl Resolver {
                         span,
                     });
                 }
+                self.keep_written(&name.name, &d.spec, decl);
                 Ok(())
             }
             _ if ctx.extern_python.is_some() => Err(Diag::new(
@@ -399,18 +404,47 @@ impl Resolver {
                             span,
                         });
                     }
-                } else if self.declare(&name.name, OrdKind::Global(ty, quals), name.span)? {
-                    self.prog.decls.push(Decl::Global {
-                        name: name.name.clone(),
-                        ty,
-                        quals,
-                        in_api: ctx.source_kind == SourceKind::EmbeddingApi,
-                        span,
-                    });
+                } else {
+                    if self.declare(&name.name, OrdKind::Global(ty, quals), name.span)? {
+                        self.prog.decls.push(Decl::Global {
+                            name: name.name.clone(),
+                            ty,
+                            quals,
+                            in_api: ctx.source_kind == SourceKind::EmbeddingApi,
+                            span,
+                        });
+                    }
+                    self.keep_written(&name.name, &d.spec, decl);
                 }
                 Ok(())
             }
         }
+    }
+
+    /// Records `name`'s declaration as written (see `Program::written`):
+    /// the qualifiers, the type specifier's text and the declarator's text,
+    /// with runs of white space made one space.
+    fn keep_written(&mut self, name: &str, spec: &DeclSpec, decl: &Declarator) {
+        let slice = |s: Span| self.text.get(s.start as usize..s.end as usize);
+        let (Some(ty), Some(d)) = (slice(spec.ty_span), slice(decl.span)) else {
+            return;
+        };
+        if [ty, d].iter().any(|t| t.contains("/*") || t.contains("//")) {
+            self.prog.written.remove(name);
+            return;
+        }
+        let mut out = String::new();
+        if spec.is_const {
+            out.push_str("const ");
+        }
+        if spec.is_volatile {
+            out.push_str("volatile ");
+        }
+        out.push_str(ty);
+        out.push(' ');
+        out.push_str(d);
+        let joined = out.split_whitespace().collect::<Vec<_>>().join(" ");
+        self.prog.written.insert(name.to_string(), joined);
     }
 
     fn typedef_decl(&mut self, d: &Declaration) -> RResult<()> {

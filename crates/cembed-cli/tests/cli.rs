@@ -56,20 +56,19 @@ fn config_with_a_missing_interpreter_says_so() {
 
 #[test]
 fn pkg_config_flags() {
-    let d = scratch("pkg");
+    // A directory with a space: escaped with a backslash, as pkg-config does.
+    let d = scratch("pkg dir");
     std::fs::write(d.join("libplugin.so"), b"").unwrap();
     std::fs::write(d.join("plugin-1.5.so"), b"").unwrap();
-    let dir = d.display().to_string();
+    let dir = d.display().to_string().replace(' ', "\\ ");
     let lib = d.join("libplugin.so");
     let out = cembed(&["pkg-config", "--cflags", "--libs", lib.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(
-        text(&out.stdout),
-        format!("-I{dir} -L{dir} -lplugin -Wl,-rpath,{dir}\n")
-    );
-    // A name the linker cannot -l is passed by path.
+    assert_eq!(text(&out.stdout), format!("-I{dir} -L{dir} -lplugin\n"));
+    // The rpath only when asked for; a name the linker cannot -l is passed
+    // by path.
     let lib = d.join("plugin-1.5.so");
-    let out = cembed(&["pkg-config", "--libs", lib.to_str().unwrap()]);
+    let out = cembed(&["pkg-config", "--libs", "--rpath", lib.to_str().unwrap()]);
     assert_eq!(
         text(&out.stdout),
         format!("{dir}/plugin-1.5.so -Wl,-rpath,{dir}\n")
@@ -79,13 +78,44 @@ fn pkg_config_flags() {
         "--cflags",
         d.join("missing.so").to_str().unwrap(),
     ]);
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(2));
     assert!(
-        text(&out.stderr).contains("no library at"),
+        text(&out.stderr).starts_with("error: no library at"),
         "{}",
         text(&out.stderr)
     );
     std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn help_has_examples_and_exit_codes() {
+    let out = cembed(&["--help"]);
+    assert!(out.status.success());
+    let help = text(&out.stdout);
+    assert!(help.contains("Examples:\n  # libplugin.so"), "{help}");
+    assert!(help.contains("Exit status:\n  0  success"), "{help}");
+    // No arguments: the help, exit status 2.
+    let out = cembed(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("Usage: cembed"));
+}
+
+#[test]
+fn completions_for_bash() {
+    let out = cembed(&["completions", "bash"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let script = text(&out.stdout);
+    assert!(script.contains("complete -F _cembed"), "{script}");
+    assert!(script.contains("--cmake-dir"), "{script}");
+    assert!(script.contains("pkg-config"), "{script}");
+}
+
+#[test]
+fn cmake_dir_outside_an_installation_says_why() {
+    let out = cembed(&["--cmake-dir"]);
+    assert_eq!(out.status.code(), Some(2));
+    let e = text(&out.stderr);
+    assert!(e.starts_with("error: no CMake package next to"), "{e}");
 }
 
 #[test]
@@ -102,8 +132,9 @@ fn build_reports_a_missing_input_file() {
         "--python",
         "python3",
     ]);
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(3));
     let e = text(&out.stderr);
+    assert!(e.starts_with("error: cannot read "), "{e}");
     assert!(e.contains("nope.h"), "{e}");
     assert!(!d.join("libm.so").exists());
     std::fs::remove_dir_all(&d).unwrap();

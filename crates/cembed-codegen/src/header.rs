@@ -170,19 +170,27 @@ impl Header<'_> {
         let mut any = false;
         for d in &p.decls {
             let line = match d {
+                // As the cdef wrote them (typedef names and parameter names
+                // kept), else rebuilt from the types.
                 Decl::Function {
                     name,
                     ty,
                     kind: FuncKind::Exported,
                     ..
-                } => format!("{};", self.decl(*ty, name)),
+                } => match p.written.get(name) {
+                    Some(w) => format!("{};", cxx_bool(w)),
+                    None => format!("{};", self.decl(*ty, name)),
+                },
                 Decl::Global {
                     name,
                     ty,
                     quals,
                     in_api: true,
                     ..
-                } => format!("extern {};", self.decl_q(*ty, name, *quals)),
+                } => match p.written.get(name) {
+                    Some(w) => format!("extern {};", cxx_bool(w)),
+                    None => format!("extern {};", self.decl_q(*ty, name, *quals)),
+                },
                 _ => continue,
             };
             if !any {
@@ -301,6 +309,8 @@ impl Header<'_> {
             return name.to_string();
         }
         match self.p.ty(t) {
+            // `bool` (from <stdbool.h> in C) is also C++'s spelling.
+            Type::Prim(prim) if prim.name == "_Bool" => "bool".to_string(),
             Type::Prim(prim) => prim.name.clone(),
             // Tagged types by their tag: CFFI's name may be a typedef that
             // is not declared yet at this point of the header.
@@ -611,6 +621,27 @@ impl Header<'_> {
             self.w.blank();
         }
     }
+}
+
+/// `text` with the keyword `_Bool` spelled `bool`: C++ has no `_Bool`, and
+/// the header includes <stdbool.h>, which makes `bool` C's `_Bool`.
+fn cxx_bool(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("_Bool") {
+        let before = rest[..i].chars().next_back();
+        let after = rest[i + 5..].chars().next();
+        let ident = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+        out.push_str(&rest[..i]);
+        out.push_str(if ident(before) || ident(after) {
+            "_Bool"
+        } else {
+            "bool"
+        });
+        rest = &rest[i + 5..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn kw(k: RecordKind) -> &'static str {

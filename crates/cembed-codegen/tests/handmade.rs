@@ -106,7 +106,7 @@ fn primitives_compile_and_link() {
     let c = generate_c(&p, &o);
     compile_shared("prims", &c).unwrap();
     let h = generate_header(&p, "pkg.prims");
-    assert!(h.contains("unsigned long long big(signed char, unsigned short, long, _Bool, char, wchar_t, long double);"));
+    assert!(h.contains("unsigned long long big(signed char, unsigned short, long, bool, char, wchar_t, long double);"));
 }
 
 mod build {

@@ -259,6 +259,12 @@ pub struct Program {
     pub records: Vec<Record>,
     pub enums: Vec<EnumDef>,
     pub decls: Vec<Decl>,
+    /// Functions and global variables as the cdef wrote them (typedef names,
+    /// `bool`, parameter names kept), by name, without storage class or `;`:
+    /// `int do_stuff(point_t *p)`. The consumer header prints these, since
+    /// the resolved types have lost the names. Absent when the declaration
+    /// held a comment (a `//` comment cannot be joined onto one line).
+    pub written: HashMap<String, String>,
     /// Interning table for [`Program::intern`].
     intern: HashMap<Type, TypeId>,
 }

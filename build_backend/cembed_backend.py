@@ -1,0 +1,135 @@
+"""cembed's PEP 517 backend: maturin, plus the `cembed` executable.
+
+maturin builds one Rust artefact per wheel (the runtime extension
+cembed._runtime); it cannot also put a Rust binary into a wheel that has an
+extension module (PyO3/maturin#368). This backend builds the `cembed`
+command-line binary (crates/cembed-cli) with cargo first and places it in the
+package as ``cembed/_bin/cembed``, then lets maturin build the wheel, which
+ships every file of the package directory. The console script ``cembed`` and
+``python -m cembed`` run that binary (python/cembed/__main__.py).
+
+The executable lives inside the package, not among the environment's scripts,
+so that the Python builder can find it next to itself whatever the install
+scheme: the builder is to move out of the runtime extension into this
+executable (docs/architecture.md, "The cembed executable").
+
+``python build_backend/cembed_backend.py cli [--zig]`` builds and places the
+binary alone; ``./dev wheels`` does that with --zig before running
+``maturin build --zig`` itself.
+
+The sdist is maturin's, completed: maturin packs only the crates the runtime
+depends on and rewrites the workspace's member list to match, so the CLI
+crate, this backend and the examples the tests use are added back, and the
+root Cargo.toml is restored.
+"""
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+
+import maturin
+from maturin import (  # noqa: F401  (re-exported PEP 517 hooks)
+    get_requires_for_build_editable,
+    get_requires_for_build_sdist,
+    get_requires_for_build_wheel,
+    prepare_metadata_for_build_editable,
+    prepare_metadata_for_build_wheel,
+)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN_DIR = os.path.join(ROOT, "python", "cembed", "_bin")
+# What maturin leaves out of the sdist that a build from it needs.
+SDIST_EXTRA = ("crates/cembed-cli", "build_backend")
+GLIBC_FLOOR = "2.17"  # manylinux2014
+
+
+def build_cli(zig=False):
+    """Builds crates/cembed-cli in release mode (stripped) and copies the
+    binary to python/cembed/_bin/cembed. With ``zig``, links it with
+    cargo-zigbuild against glibc 2.17, as maturin --zig does the runtime."""
+    env = dict(os.environ, CARGO_PROFILE_RELEASE_STRIP="true")
+    if zig:
+        cmd = ["cargo-zigbuild", "build", "--target",
+               "x86_64-unknown-linux-gnu." + GLIBC_FLOOR]
+        exe = shutil.which("cargo-zigbuild", path=os.path.dirname(sys.executable)
+                           + os.pathsep + env.get("PATH", ""))
+        if exe is None:
+            sys.exit("cembed_backend: cargo-zigbuild is not installed "
+                     "(pip install cargo-zigbuild ziglang)")
+        cmd[0] = exe
+    else:
+        cmd = ["cargo", "build"]
+    cmd += ["--release", "-p", "cembed-cli", "--locked",
+            "--message-format=json-render-diagnostics"]
+    out = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                         text=True)
+    if out.returncode != 0:
+        sys.exit("cembed_backend: building the cembed executable failed: %s"
+                 % " ".join(cmd))
+    exe = None
+    for line in out.stdout.splitlines():
+        msg = json.loads(line)
+        if msg.get("reason") == "compiler-artifact" and msg.get("executable") \
+                and msg["target"]["name"] == "cembed":
+            exe = msg["executable"]
+    if exe is None:
+        sys.exit("cembed_backend: cargo did not report the cembed executable")
+    os.makedirs(BIN_DIR, exist_ok=True)
+    dest = os.path.join(BIN_DIR, "cembed")
+    tmp = dest + ".tmp"
+    shutil.copyfile(exe, tmp)
+    os.chmod(tmp, 0o755)
+    os.replace(tmp, dest)
+    return dest
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    build_cli()
+    return maturin.build_wheel(wheel_directory, config_settings, metadata_directory)
+
+
+def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
+    build_cli()
+    return maturin.build_editable(wheel_directory, config_settings, metadata_directory)
+
+
+def build_sdist(sdist_directory, config_settings=None):
+    name = maturin.build_sdist(sdist_directory, config_settings)
+    path = os.path.join(sdist_directory, name)
+    top = name[: -len(".tar.gz")]
+    with tarfile.open(path, "r:gz") as src:
+        members = [(m, src.extractfile(m).read() if m.isfile() else None)
+                   for m in src.getmembers()]
+    have = {m.name for m, _ in members}
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as dst:
+        for m, data in members:
+            if m.name == top + "/Cargo.toml":
+                with open(os.path.join(ROOT, "Cargo.toml"), "rb") as f:
+                    data = f.read()
+                m.size = len(data)
+            dst.addfile(m, io.BytesIO(data) if data is not None else None)
+        for extra in SDIST_EXTRA:
+            for dirpath, dirnames, filenames in os.walk(os.path.join(ROOT, extra)):
+                dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+                for f in sorted(filenames):
+                    full = os.path.join(dirpath, f)
+                    arc = top + "/" + os.path.relpath(full, ROOT)
+                    if arc not in have:
+                        dst.add(full, arcname=arc, recursive=False)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(buf.getvalue())
+    os.replace(tmp, path)
+    return name
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 2 and sys.argv[1] == "cli":
+        print(build_cli(zig="--zig" in sys.argv[2:]))
+    else:
+        sys.exit("usage: python build_backend/cembed_backend.py cli [--zig]")

@@ -1,0 +1,2 @@
+// The C host, compiled as C++ (the header has extern "C" and C++ spellings).
+#include "../common/host.c"

@@ -145,15 +145,14 @@ pub(crate) fn python_usable() -> bool {
 
 /// READY → EXIT_HOOKS, if we own Python's exit and nothing else ended it.
 pub(crate) fn begin_exit() -> bool {
-    OWNED.load(Ordering::SeqCst)
-        && PROCESS
-            .compare_exchange(
-                READY,
-                State::ExitHooks as u8,
-                Ordering::SeqCst,
-                Ordering::SeqCst,
-            )
-            .is_ok()
+    OWNED.load(Ordering::SeqCst) && leave_ready(State::ExitHooks)
+}
+
+/// READY → `to`; false if the process was not READY.
+fn leave_ready(to: State) -> bool {
+    PROCESS
+        .compare_exchange(READY, to as u8, Ordering::SeqCst, Ordering::SeqCst)
+        .is_ok()
 }
 
 /// Moves the process to an exit state.
@@ -393,15 +392,7 @@ unsafe extern "C" fn python_exiting(
     _args: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
     let _ = std::panic::catch_unwind(|| {
-        if PROCESS
-            .compare_exchange(
-                READY,
-                State::HostFinalized as u8,
-                Ordering::SeqCst,
-                Ordering::SeqCst,
-            )
-            .is_ok()
-        {
+        if leave_ready(State::HostFinalized) {
             // SAFETY: GIL held (called from Python).
             unsafe { crate::libstate::release_modules() };
         }
@@ -792,15 +783,7 @@ unsafe extern "C" fn host_exiting(
     _args: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
     let _ = std::panic::catch_unwind(|| {
-        if PROCESS
-            .compare_exchange(
-                READY,
-                State::Exiting as u8,
-                Ordering::SeqCst,
-                Ordering::SeqCst,
-            )
-            .is_ok()
-        {
+        if leave_ready(State::Exiting) {
             // Let C threads inside Python leave; they need the GIL to do so.
             // SAFETY: we hold the GIL (called from Python).
             let ts = unsafe { ffi::PyEval_SaveThread() };

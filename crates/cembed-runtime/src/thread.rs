@@ -216,7 +216,7 @@ unsafe extern "C" fn slot_destructor(p: *mut libc::c_void) {
     let _ = std::panic::catch_unwind(|| {
         let p = p as *mut ThreadSlot;
         TLS.with(|t| {
-            if t.slot.get() == p as *const ThreadSlot {
+            if std::ptr::eq(t.slot.get(), p) {
                 t.slot.set(std::ptr::null());
             }
         });

@@ -230,6 +230,9 @@ extern "C" int add(int, int);
 static void early(void) { std::printf("atexit registered before the first call: %d\n", add(1, 2)); }
 static void late(void) { std::printf("atexit registered after the first call: %d\n", add(3, 4)); }
 struct Static { ~Static() { std::printf("C++ static destructor: %d\n", add(5, 6)); } };
+__attribute__((destructor)) static void elf_destructor(void) {
+    std::printf("the program's ELF destructor: %d\n", add(8, 9));
+}
 static Static s;
 int main() {
     std::setvbuf(stdout, NULL, _IONBF, 0);
@@ -247,11 +250,47 @@ def test_host_exit_hooks_and_static_destructors_reach_python(tmp_path):
     exe = sc.make("cembed", [ADDER], EXIT_HOOKS_HOST, cxx=True)
     expected = lines("main: 42", "atexit registered after the first call: 7",
                      "atexit registered before the first call: 3",
-                     "C++ static destructor: 11")
+                     "C++ static destructor: 11", "the program's ELF destructor: 17")
     ok = lambda o: o.returncode == 0 and o.stdout == expected
     sc.check(run(exe, sc.p["cembed"].path), ok, "every exit hook gets its result")
     if PYVER == "3.11":
         reference_with_cffi(sc, [ADDER], EXIT_HOOKS_HOST, ok, cxx=True)
+
+
+@pytest.mark.smoke
+def test_a_call_after_finalization_is_refused_with_a_message(tmp_path):
+    """Destructors of shared objects loaded after the runtime run after its
+    own (glibc runs them in reverse load order), so after Python was
+    finalized: such a call is refused, and says so. The host's own exit
+    hooks and destructors all run before (the test above)."""
+    sc = Scenario(tmp_path, "a call from a destructor that runs after finalization")
+    p = sc.p["cembed"]
+    late = p.write("late.c", r"""
+        #include <dlfcn.h>
+        #include <stdio.h>
+        __attribute__((destructor)) static void late(void) {
+            int (*add)(int, int) = (int (*)(int, int))dlsym(RTLD_DEFAULT, "add");
+            printf("destructor after finalization: %d\n", add(7, 8));
+        }
+    """)
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", p.file("liblate.so"), late], check=True)
+    exe = sc.make("cembed", [ADDER], r"""
+        #include <dlfcn.h>
+        #include <stdio.h>
+        int add(int, int);
+        int main(void) {
+            setvbuf(stdout, NULL, _IONBF, 0);
+            printf("main: %d\n", add(1, 1));
+            if (!dlopen("./liblate.so", RTLD_NOW)) return 9;  /* after the runtime */
+            return 0;
+        }
+    """)
+    sc.check(run(exe, p.path),
+             lambda o: o.returncode == 0
+             and o.stdout == lines("main: 2", "destructor after finalization: 0")
+             and o.stderr == "cembed: function adder.add() called after Python was "
+                            "finalized at process exit.  Returning 0.\n",
+             "refused, and said so")
 
 
 CALLBACK_AT_EXIT = lib("cbexit", "int setup(void); int twice(int);", """

@@ -311,10 +311,16 @@ def _other_version_venv():
     """A venv of another CPython with cembed installed (`./dev test` makes
     .venv-3.X.Y for the smoke runs), or None."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    # A venv left from an older checkout has an older runtime: only one
+    # built after the runtime's and the ABI's sources counts.
+    sources = [os.path.join(d, f) for crate in ("cembed-runtime", "cembed-abi")
+               for d, _, fs in os.walk(os.path.join(root, "crates", crate)) for f in fs]
+    newest = max(os.path.getmtime(f) for f in sources)
     for venv in sorted(glob.glob(os.path.join(root, ".venv-3.*"))):
         found = glob.glob(os.path.join(venv, "lib", "python3.*", "site-packages", "cembed",
                                        "_runtime.*.so"))
-        if found and "python%s/" % VERSION not in found[0]:
+        if found and "python%s/" % VERSION not in found[0] \
+                and os.path.getmtime(found[0]) >= newest:
             return venv
     return None
 
@@ -664,7 +670,7 @@ def test_bundle_of_a_library_that_is_not_cembeds(tmp_path, cembed_exe):  # noqa:
                             "built by cembed carry their build facts there)" % plain)
     r = subprocess.run([cembed_exe, "bundle", str(tmp_path / "plain.c"), "-o",
                         str(tmp_path / "out")], capture_output=True, text=True)
-    assert r.returncode == 1
+    assert r.returncode == 2          # a usage error (cembed --help, "Exit status")
     assert r.stderr == ("cembed: error: %s is not a cembed library: not a 64-bit ELF shared "
                         "library\n" % (tmp_path / "plain.c"))
     assert not (tmp_path / "out").exists() and _leftovers(tmp_path) == []

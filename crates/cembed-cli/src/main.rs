@@ -36,7 +36,8 @@ const EXIT_CODES: &str = "\
 Exit status:
   0  success
   1  the build failed: an error in the declarations or from the C compiler
-  2  usage error: bad flags or arguments, no usable Python interpreter
+  2  usage error: bad flags or arguments (a file that is not a cembed
+     library, for bundle), no usable Python interpreter
   3  I/O error: an input file cannot be read or an output written";
 
 const EXAMPLES: &str = "\

@@ -291,7 +291,9 @@ unsafe fn invoke_general(
         return piece_failed(callable);
     }
     let n = es.args.len();
-    let mut argv: Vec<*mut ffi::PyObject> = vec![null_mut(); n + 1];
+    // No destructor pending across the Python call (unwind.rs): the vector
+    // is freed in the piece after it.
+    let mut argv = std::mem::ManuallyDrop::new(vec![null_mut::<ffi::PyObject>(); n + 1]);
     let converted = crate::unwind::piece(|| {
         let ls = es.lib();
         for (i, &(conv, t)) in es.args.iter().enumerate() {
@@ -303,8 +305,7 @@ unsafe fn invoke_general(
         }
         true
     });
-    // Python is called outside any piece (unwind.rs); the vector holds plain
-    // pointers, so nothing but its memory is released if that unwinds.
+    // Python is called outside any piece (unwind.rs).
     let res = match converted {
         Some(true) => crate::unwind::vectorcall(
             f,
@@ -315,6 +316,7 @@ unsafe fn invoke_general(
         _ => null_mut(),
     };
     let done = crate::unwind::piece(|| {
+        let argv = std::mem::ManuallyDrop::into_inner(argv);
         for &o in argv[1..].iter() {
             if !o.is_null() {
                 ffi::Py_DECREF(o);

@@ -868,22 +868,27 @@ unsafe extern "C-unwind" fn func_call(
         };
         Ok((store, ptrs, result))
     });
-    let (store, mut ptrs, mut result) = match prepared {
-        Some(Ok(p)) => p,
+    // No destructor pending across the call (unwind.rs): the buffers are
+    // freed after it.
+    let mut bufs = match prepared {
+        Some(Ok(p)) => std::mem::ManuallyDrop::new(p),
         Some(Err(_)) => return null_mut(),
         None => return crate::unwind::panicked(null_mut()),
     };
+    let (_, ptrs, result) = &mut *bufs;
     let rp = if result.is_empty() {
         null_mut()
     } else {
         result.as_mut_ptr() as *mut c_void
     };
     crate::call::call_from_python(es, ptrs.as_mut_ptr(), rp);
-    trampoline(|| {
-        drop(store);
+    let r = crate::unwind::piece(|| {
         let (rconv, rtype) = es.result;
-        Ok(to_py(rconv, es.lib().type_name(rtype), rp))
-    })
+        let r = to_py(rconv, es.lib().type_name(rtype), rp);
+        drop(std::mem::ManuallyDrop::into_inner(bufs));
+        r
+    });
+    r.unwrap_or_else(|| crate::unwind::panicked(null_mut()))
 }
 
 /// For `lib.rs`: a module def's address, for `module_init`.

@@ -23,10 +23,12 @@
 //!   call that may not return (the thunk, `PyObject_Vectorcall`,
 //!   `PyEval_RestoreThread`, the init code's `PyEval_EvalCode`) is made
 //!   between them, outside any `catch_unwind`;
-//! * across that call no destructor that touches Python is pending (Python
-//!   references are kept in `ManuallyDrop` and released in the next
-//!   piece): a forced unwind leaks them, as CFFI's C code does, instead of
-//!   releasing them without the GIL;
+//! * across that call no destructor is pending (Python references and
+//!   buffers are kept in `ManuallyDrop` or off the stack and released in the
+//!   next piece): a forced unwind leaks them, as CFFI's C code does, instead
+//!   of releasing them without the GIL; with the pieces out of line
+//!   ([`piece`]) such a frame has no landing pad, so the unwind passes it
+//!   without running any of our code;
 //! * the functions CPython or the glue call are `extern "C-unwind"`, and the
 //!   CPython functions, thunks and calls above are declared `"C-unwind"`
 //!   here (the C side has no such distinction: same calling convention).
@@ -129,9 +131,17 @@ pub(crate) unsafe fn vectorcall(
 }
 
 /// Runs the Rust piece `f` of a frame that lets forced unwinds pass: a panic
-/// becomes `None` after being reported as SystemError (GIL held) — the
-/// caller then returns its error value.
-#[inline(always)]
+/// becomes `None` (the caller reports it and returns its error value).
+///
+/// Never inlined: the `catch_unwind` landing pad then lives in this small
+/// frame, which is gone when the caller makes its call into C or Python, so
+/// the caller's frame has no landing pad at all and its unwind information
+/// names no personality routine. A forced unwind then passes it on the
+/// frame-description data alone, without calling into the unwinder this
+/// library links: glibc drives `pthread_exit()` with libgcc's unwinder, and
+/// a portable wheel links LLVM's libunwind (`zig cc` has no libgcc_eh),
+/// whose `_Unwind_*` functions cannot read libgcc's unwind context.
+#[inline(never)]
 pub(crate) fn piece<T>(f: impl FnOnce() -> T) -> Option<T> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok()
 }

@@ -1277,9 +1277,11 @@ unsafe extern "C-unwind" fn cdata_call(
     });
     match target {
         Some(Ok((ls, fty, name, fnptr))) => {
-            // `name` (a CString) outlives the call: plain memory, freed by a
-            // forced unwind's cleanup without touching Python.
-            crate::cfunc::call_fnptr(ls, fty, &name, fnptr, args, kwargs)
+            // No destructor pending across the call (unwind.rs).
+            let name = std::mem::ManuallyDrop::new(name);
+            let r = crate::cfunc::call_fnptr(ls, fty, &name, fnptr, args, kwargs);
+            drop(std::mem::ManuallyDrop::into_inner(name));
+            r
         }
         Some(Err(_)) => std::ptr::null_mut(),
         None => crate::unwind::panicked(std::ptr::null_mut()),

@@ -338,9 +338,22 @@ class FFI(object):
         return response["path"]
 
     def emit_c_code(self, filename):
-        """Writes the generated C file instead of compiling it."""
+        """Writes the generated C file instead of compiling it. ``filename``
+        is a path, or a text file object (anything with ``write``) that gets
+        the C source, as with CFFI."""
         if self._assigned_source is None:
             raise ValueError("set_source() must be called before emit_c_code()")
+        if hasattr(filename, "write") and not isinstance(filename, (str, bytes)):
+            import tempfile
+
+            # The build request writes a file (atomically); the text is then
+            # handed to the caller's object.
+            with tempfile.TemporaryDirectory(prefix="cembed-emit-") as tmp:
+                path = os.path.join(tmp, "module.c")
+                self._request("emit_c", c_path=path)
+                with open(path) as f:
+                    filename.write(f.read())
+            return
         self._request("emit_c", c_path=os.path.abspath(os.fspath(filename)))
 
     # -- not provided ---------------------------------------------------

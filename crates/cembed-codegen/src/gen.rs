@@ -174,6 +174,10 @@ impl<'p> Gen<'p> {
         ));
         w.line(" * regenerated from the build script's declarations on every build. */");
         w.blank();
+        w.line("/* As in CFFI's generated C: set_source() code may test it. */");
+        w.line("#ifndef _CFFI_");
+        w.line("#define _CFFI_");
+        w.line("#endif");
         w.line("/* <dlfcn.h> only declares RTLD_DEFAULT and RTLD_NODELETE with it. */");
         w.line("#ifndef _GNU_SOURCE");
         w.line("#define _GNU_SOURCE");

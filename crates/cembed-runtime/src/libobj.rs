@@ -371,6 +371,9 @@ unsafe fn read_global(ls: &LibState, i: u32) -> PyResult<*mut ffi::PyObject> {
             ),
         ));
     }
+    if let Some(r) = crate::cdata::open_array_global(ls, g.type_ as u32, g.address) {
+        return r;
+    }
     // Arrays and structs: a cdata view on the variable itself.
     let t = ls.types.get(g.type_ as u32);
     let o = to_py_view(Conv::of(t), &t.name, g.address);

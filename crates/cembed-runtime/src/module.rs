@@ -564,22 +564,9 @@ unsafe extern "C" fn ffi_def_extern(
     trampoline(|| {
         let (m, _, _) = owner(slf)?;
         let [name, error, onerror] = parse_def_extern_args(args, kwargs)?;
-        if name != ffi::Py_None() && ffi::PyUnicode_Check(name) == 0 {
-            return Err(raise(
-                ffi::PyExc_TypeError,
-                &format!("def_extern(): name must be a str, not {}", type_name(name)),
-            ));
-        }
-        if onerror != ffi::Py_None() && ffi::PyCallable_Check(onerror) == 0 {
-            return Err(raise(
-                ffi::PyExc_TypeError,
-                &format!(
-                    "expected a callable object for 'onerror', not {}",
-                    type_name(onerror)
-                ),
-            ));
-        }
-        // The decorator closes over (module, name, error, onerror).
+        // The decorator closes over (module, name, error, onerror); the
+        // arguments are checked when it is applied, as in CFFI, so
+        // `ffi.def_extern(42)` itself succeeds and `@` it raises.
         let closure = Owned::check(ffi::PyTuple_Pack(4, m, name, error, onerror))?;
         Ok(ffi::PyCFunction_NewEx(
             DECORATOR.get(),
@@ -611,12 +598,29 @@ unsafe extern "C" fn def_extern_decorator(
                 &format!("expected a callable object, not {}", type_name(func)),
             ));
         }
-        let name_text = if name == ffi::Py_None() {
-            let n = Owned::check(ffi::PyObject_GetAttrString(func, c"__name__".as_ptr()))?;
-            py::str_text(n.ptr()).ok_or(PyErrSet)?
+        if onerror != ffi::Py_None() && ffi::PyCallable_Check(onerror) == 0 {
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                &format!(
+                    "expected a callable object for 'onerror', not {}",
+                    type_name(onerror)
+                ),
+            ));
+        }
+        let n;
+        let name = if name == ffi::Py_None() {
+            n = Owned::check(ffi::PyObject_GetAttrString(func, c"__name__".as_ptr()))?;
+            n.ptr()
         } else {
-            py::str_text(name).ok_or(PyErrSet)?
+            name
         };
+        if ffi::PyUnicode_Check(name) == 0 {
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                &format!("def_extern(): name must be a str, not {}", type_name(name)),
+            ));
+        }
+        let name_text = py::str_text(name).ok_or(PyErrSet)?;
         let ls = lib_state_of(m).ok_or_else(|| {
             raise(
                 ffi::PyExc_SystemError,

@@ -759,9 +759,20 @@ pub(crate) unsafe fn cast(
                 Prim::F32 | Prim::F64 | Prim::LongDouble => {
                     let v = if let Some(cd) = as_cdata(cx, src) {
                         match info(cx, cd.tid).kind {
-                            TKind::Prim(_) | TKind::Enum { .. } => {
+                            TKind::Prim(Prim::F32 | Prim::F64 | Prim::LongDouble) => {
                                 let f = Owned::check(ffi::PyNumber_Float(src))?;
                                 ffi::PyFloat_AsDouble(f.ptr())
+                            }
+                            // CFFI casts the source's value: an integer, or
+                            // the ordinal of a char (float() of such a cdata
+                            // is refused, so go through int()).
+                            TKind::Prim(_) | TKind::Enum { .. } => {
+                                let i = Owned::check(ffi::PyNumber_Long(src))?;
+                                let v = ffi::PyLong_AsDouble(i.ptr());
+                                if v == -1.0 && !ffi::PyErr_Occurred().is_null() {
+                                    return Err(PyErrSet);
+                                }
+                                v
                             }
                             _ => {
                                 return Err(raise(

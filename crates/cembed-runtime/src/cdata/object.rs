@@ -641,6 +641,9 @@ unsafe extern "C" fn cdata_bool(slf: *mut ffi::PyObject) -> c_int {
     })
 }
 
+/// Whether this platform's 32-bit wchar_t is signed (glibc: `int`).
+const WCHAR_SIGNED: bool = cfg!(all(target_os = "linux", not(target_arch = "aarch64")));
+
 unsafe extern "C" fn cdata_int(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
     trampoline(|| {
         let c = cd(slf);
@@ -650,6 +653,11 @@ unsafe extern "C" fn cdata_int(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
             TKind::Prim(Prim::WChar16) => Ok(ffi::PyLong_FromLong(
                 (c.data as *const u16).read_unaligned() as _,
             )),
+            // wchar_t is signed where C says so (WCHAR_MIN < 0: Linux),
+            // char32_t never is; CFFI reads them the same way.
+            TKind::Prim(Prim::WChar32) if WCHAR_SIGNED && t.name == "wchar_t" => Ok(
+                ffi::PyLong_FromLong((c.data as *const i32).read_unaligned() as _),
+            ),
             TKind::Prim(Prim::WChar32) => Ok(ffi::PyLong_FromLong(
                 (c.data as *const u32).read_unaligned() as _,
             )),
@@ -1167,7 +1175,13 @@ unsafe extern "C" fn cdata_getattro(
                         ),
                     ));
                 }
-                if let TKind::Array { item, len: None } = (*c.cx).reg.info(f.ty).kind {
+                // `T x[]` and `T x[0]` (CFFI's BS_EMPTY_ARRAY) both read as
+                // the memory that follows: a `T *` (or a sized `T[]`).
+                if let TKind::Array {
+                    item,
+                    len: None | Some(0),
+                } = (*c.cx).reg.info(f.ty).kind
+                {
                     return read_var_array(c, slf, f, item, base);
                 }
                 return Ok(read_field(c.cx, f, base, slf));

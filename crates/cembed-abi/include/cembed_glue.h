@@ -54,8 +54,10 @@
 /* The hot path is inlined into every entry helper (the one function per
  * signature that calls into Python, see below; every function implemented
  * in Python goes through one), at the command line's optimisation level;
- * the load/failure path is kept out of line, once. */
-#  define CEMBED_HOT_INLINE __attribute__((always_inline)) inline
+ * the load/failure path is kept out of line, once. `unused`: a library
+ * with no function implemented in Python never calls it, and clang's
+ * -Wunused-function (unlike gcc's) reports unused static inline functions. */
+#  define CEMBED_HOT_INLINE __attribute__((always_inline, unused)) inline
 #  define CEMBED_COLD __attribute__((noinline, cold))
 #else
 #  define CEMBED_UNUSED

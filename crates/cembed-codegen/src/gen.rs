@@ -838,19 +838,25 @@ impl<'p> Gen<'p> {
                         let st = n.shadow_type(r);
                         w.line(format!("{st} *s = ({st} *)buf;"));
                     }
-                    w.line("uint64_t ones;");
                     w.line(format!("memset(buf, 0, sizeof({spelled}));"));
-                    w.line(
-                        "/* Not a constant: assigning a constant too wide for the field warns. */",
-                    );
-                    w.line("memset(&ones, 0xff, sizeof ones);");
+                    // Decrementing a zero field sets all its bits, signed or
+                    // not, and is the one way that no warning flag objects
+                    // to (an assignment of a wider value warns under
+                    // -Wconversion); a _Bool cannot be decremented, it is set
+                    // to 1 (its only bit).
                     w.line("switch (field) {");
                     for (i, f) in fields.iter().enumerate() {
                         if let (Some(name), Some(_)) = (&f.name, f.bit_width) {
+                            let set = if matches!(self.p.ty(f.ty), Type::Prim(p) if p.class == PrimClass::Bool)
+                            {
+                                " = 1"
+                            } else {
+                                "--"
+                            };
                             match (f.quals.is_const, shadow) {
-                                (false, _) => w.line(format!("case {i}: p->{name} = ones; break;")),
+                                (false, _) => w.line(format!("case {i}: p->{name}{set}; break;")),
                                 (true, true) => {
-                                    w.line(format!("case {i}: s->{name} = ones; break;"))
+                                    w.line(format!("case {i}: s->{name}{set}; break;"))
                                 }
                                 // A partial record has no shadow: the
                                 // runtime sees no bits for this field.

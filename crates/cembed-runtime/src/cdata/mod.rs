@@ -297,10 +297,11 @@ pub(crate) unsafe fn open_array_global(
         Ok(cx) => cx,
         Err(e) => return Some(Err(e)),
     };
-    let tid = *(*cx).reg.table_map.get(table_ty as usize)?;
-    let types::TKind::Array { item, len: None } = (*cx).reg.info(tid).kind else {
+    let c = &mut *cx;
+    let tid = *c.reg.table_map.get(table_ty as usize)?;
+    let types::TKind::Array { item, len: None } = c.reg.info(tid).kind else {
         return None;
     };
-    let pt = (*cx).reg.pointer_to(item);
+    let pt = c.reg.pointer_to(item);
     Some(object::new_cdata(cx, pt, addr as *mut u8, object::Own::None).map(Owned::into_ptr))
 }

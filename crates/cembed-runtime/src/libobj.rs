@@ -592,6 +592,12 @@ pub(crate) fn address_of(
         let lib = &*ls.lib;
         let (what, ty, addr) = match index(ls).get(name) {
             None => return Err(no_such_name_text(ls, name)),
+            // A constant function pointer (`int (*const cb)(int);`): as in
+            // CFFI, its address is the function it points to.
+            Some(Entry::Const(i)) if const_function(ls, i).is_some() => {
+                let (ty, addr) = const_function(ls, i).expect("checked");
+                (AddressOf::Function, ty, addr)
+            }
             Some(Entry::Const(_) | Entry::Enumerator(_)) => {
                 return Err(format!("cannot take the address of the constant '{name}'"))
             }
@@ -619,6 +625,30 @@ pub(crate) fn address_of(
         }
         Ok((what, ty as u32, addr))
     }
+}
+
+/// The FUNCTION type index and value of constant `i` if it is a function
+/// pointer, else `None`.
+///
+/// # Safety
+/// `i` indexes the library's constants.
+unsafe fn const_function(ls: &LibState, i: u32) -> Option<(i32, *mut c_void)> {
+    let c = &*(*ls.lib).consts.add(i as usize);
+    let get = c.get?;
+    if c.type_ < 0 || c.type_ as usize >= ls.types.types.len() {
+        return None;
+    }
+    let t = ls.types.get(c.type_ as u32);
+    if t.kind != cembed_abi::Kind::Pointer {
+        return None;
+    }
+    let item = t.item?;
+    if ls.types.get(item).kind != cembed_abi::Kind::Function {
+        return None;
+    }
+    let mut value: *mut c_void = std::ptr::null_mut();
+    get(&mut value as *mut *mut c_void as *mut c_void);
+    Some((item as i32, value))
 }
 
 /// The two kinds of addressable names of `lib`.

@@ -383,7 +383,14 @@ unsafe fn new_type(
         name: name.as_ptr(),
         basicsize: basicsize as c_int,
         itemsize: 0,
-        flags: (ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_HAVE_GC) as _,
+        // FFI may be subclassed, as CFFI's (`class MyFFI(type(ffi))`).
+        flags: (ffi::Py_TPFLAGS_DEFAULT
+            | ffi::Py_TPFLAGS_HAVE_GC
+            | if name == c"_cembed.FFI" {
+                ffi::Py_TPFLAGS_BASETYPE
+            } else {
+                0
+            }) as _,
         slots: slots.as_mut_ptr(),
     };
     // 3.10+ would also take Py_TPFLAGS_DISALLOW_INSTANTIATION; on 3.9 not
@@ -429,7 +436,7 @@ fn common_slots() -> Vec<ffi::PyType_Slot> {
 unsafe fn owner(
     slf: *mut ffi::PyObject,
 ) -> PyResult<(*mut ffi::PyObject, &'static LibState, *mut ModState)> {
-    let m = ffi::PyType_GetModule(ffi::Py_TYPE(slf));
+    let m = crate::py::type_module(slf);
     if m.is_null() {
         return Err(PyErrSet);
     }

@@ -292,7 +292,7 @@ pub(crate) fn ffi_getset(base: *const ffi::PyGetSetDef) -> *const ffi::PyGetSetD
 // ---- helpers ------------------------------------------------------------------
 
 unsafe fn cx_of(slf: *mut ffi::PyObject) -> PyResult<*mut Cx> {
-    let m = ffi::PyType_GetModule(ffi::Py_TYPE(slf));
+    let m = crate::py::type_module(slf);
     if m.is_null() {
         return Err(PyErrSet);
     }

@@ -333,6 +333,16 @@ class FFI(object):
                 print("setting the current directory to %r" % (tmpdir,))
         if target is not None:
             target = os.fspath(target)
+        elif self._embedding is None:
+            # No embedding_api() nor init code: the library is a plain
+            # extension module, and CFFI then names it as Python imports it
+            # ("mod.cpython-311-x86_64-linux-gnu.so" for "pkg.mod", under
+            # tmpdir/pkg/), not "<module_name>.so".
+            import sysconfig
+
+            module_name = self._assigned_source[0]
+            target = module_name.rpartition(".")[2] + (
+                sysconfig.get_config_var("EXT_SUFFIX") or ".so")
         response = self._request("compile", tmpdir=tmpdir, target=target,
                                  verbose=bool(verbose), debug=bool(debug))
         return response["path"]

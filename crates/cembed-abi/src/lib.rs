@@ -99,6 +99,9 @@ pub mod type_flags {
 pub mod global_flags {
     pub const CONST: u32 = 1 << 0;
     pub const API: u32 = 1 << 1;
+    /// `address` is a `void *(*)(void)` that returns the address (a global
+    /// that is a macro).
+    pub const GETTER: u32 = 1 << 2;
 }
 
 /// `enum cembed_extern_flags`.

@@ -708,11 +708,14 @@ impl<'p> Gen<'p> {
                 Decl::Global {
                     name, ty, quals, ..
                 } => {
+                    // A global that is a macro has no address to check.
                     lines.push(format!("/* {} */", comment_safe(&self.p.c_decl(*ty, name))));
+                    lines.push(format!("#ifndef {name}"));
                     let var = format!("_cembed_check__{name}");
                     let decl = n.pointer_decl_q(*ty, &var, *quals);
                     lines.push(format!("{decl} = &{name};"));
                     lines.push(format!("(void){var};"));
+                    lines.push("#endif".to_string());
                 }
                 _ => {}
             }
@@ -1060,8 +1063,11 @@ impl<'p> Gen<'p> {
             .to_string();
         w.line(format!("/* {columns} */"));
         w.inline_block(&format!("{decl} ="), ";", |w| {
+            // A row may be several lines (preprocessor conditionals).
             for r in rows {
-                w.line(r);
+                for l in r.split('\n') {
+                    w.line(l);
+                }
             }
         });
         w.blank();
@@ -1201,15 +1207,28 @@ impl<'p> Gen<'p> {
                     } else {
                         flags.join(" | ")
                     };
+                    // A global that is a macro (`#define v (*get_v())`) has
+                    // no constant address: a getter computes it on every
+                    // access, as CFFI's `_cffi_var_v()` does.
                     Some(format!(
-                        "{{ {}, {}, {flags}, (void *)&{name} }},",
-                        literal(name),
-                        ty.0
+                        "#ifdef {name}\n{{ {lit}, {ty}, {flags} | CEMBED_G_GETTER, (void *)&_cembed_gaddr__{name} }},\n\
+                         #else\n{{ {lit}, {ty}, {flags}, (void *)&{name} }},\n#endif",
+                        lit = literal(name),
+                        ty = ty.0
                     ))
                 }
                 _ => None,
             })
             .collect();
+        for d in &p.decls {
+            if let Decl::Global { name, .. } = d {
+                w.line(format!("#ifdef {name}"));
+                w.line(format!(
+                    "static void *_cembed_gaddr__{name}(void) {{ return (void *)&({name}); }}"
+                ));
+                w.line("#endif");
+            }
+        }
         self.table(
             w,
             "static const cembed_global _cembed_globals[]",

@@ -317,7 +317,7 @@ pub(crate) unsafe fn setattr(
             let g = &*(*ls.lib).globals.add(i as usize);
             if g.flags & global_flags::CONST == 0 && g.type_ >= 0 {
                 let t = ls.types.get(g.type_ as u32);
-                return from_py(Conv::of(t), &t.name, value, g.address);
+                return from_py(Conv::of(t), &t.name, value, global_address(g));
             }
         }
         Entry::CFunc(_) | Entry::Extern(_) | Entry::Const(_) | Entry::Enumerator(_) => {}
@@ -359,6 +359,21 @@ unsafe fn names_list(ls: &LibState, with_globals: bool) -> PyResult<*mut ffi::Py
     Ok(l.into_ptr())
 }
 
+/// The address of a global: the table's, or what its getter returns now
+/// (a global that is a macro, see `CEMBED_G_GETTER`).
+///
+/// # Safety
+/// `g` is an entry of a generated library's table.
+unsafe fn global_address(g: &cembed_abi::Global) -> *mut c_void {
+    if g.flags & global_flags::GETTER != 0 && !g.address.is_null() {
+        // SAFETY: with CEMBED_G_GETTER the generated table stores a
+        // `void *(*)(void)` in `address` (codegen's globals table).
+        let get: unsafe extern "C" fn() -> *mut c_void = std::mem::transmute(g.address);
+        return get();
+    }
+    g.address
+}
+
 /// The current value of global variable `i`.
 unsafe fn read_global(ls: &LibState, i: u32) -> PyResult<*mut ffi::PyObject> {
     let g = &*(*ls.lib).globals.add(i as usize);
@@ -371,12 +386,12 @@ unsafe fn read_global(ls: &LibState, i: u32) -> PyResult<*mut ffi::PyObject> {
             ),
         ));
     }
-    if let Some(r) = crate::cdata::open_array_global(ls, g.type_ as u32, g.address) {
+    if let Some(r) = crate::cdata::open_array_global(ls, g.type_ as u32, global_address(g)) {
         return r;
     }
     // Arrays and structs: a cdata view on the variable itself.
     let t = ls.types.get(g.type_ as u32);
-    let o = to_py_view(Conv::of(t), &t.name, g.address);
+    let o = to_py_view(Conv::of(t), &t.name, global_address(g));
     if o.is_null() {
         Err(PyErrSet)
     } else {
@@ -603,7 +618,7 @@ pub(crate) fn address_of(
             }
             Some(Entry::Global(i)) => {
                 let g = &*lib.globals.add(i as usize);
-                (AddressOf::Global, g.type_, g.address)
+                (AddressOf::Global, g.type_, global_address(g))
             }
             Some(Entry::CFunc(i)) => {
                 let f = &*lib.cfuncs.add(i as usize);

@@ -81,6 +81,36 @@ pub(crate) struct CTypeObj {
     ob_base: ffi::PyObject,
     pub(crate) cx: *mut Cx,
     pub(crate) tid: Tid,
+    /// Weak references to this ctype (`weakref.ref(ffi.typeof(...))`, as
+    /// with CFFI); CPython manages the list through `__weaklistoffset__`.
+    weakrefs: *mut ffi::PyObject,
+}
+
+/// `__weaklistoffset__` of the CType type (the one member: how heap types
+/// made from a spec declare weak-reference support on 3.9-3.13).
+static CTYPE_MEMBERS: SyncCell<[ffi::PyMemberDef; 2]> = SyncCell::new([
+    ffi::PyMemberDef {
+        name: c"__weaklistoffset__".as_ptr(),
+        type_code: ffi::structmember::T_PYSSIZET,
+        offset: std::mem::offset_of!(CTypeObj, weakrefs) as ffi::Py_ssize_t,
+        flags: ffi::structmember::READONLY,
+        doc: null_mut(),
+    },
+    ffi::PyMemberDef {
+        name: null_mut(),
+        type_code: 0,
+        offset: 0,
+        flags: 0,
+        doc: null_mut(),
+    },
+]);
+
+unsafe extern "C" fn ctype_dealloc(slf: *mut ffi::PyObject) {
+    ffi::PyObject_GC_UnTrack(slf as *mut c_void);
+    if !(*(slf as *mut CTypeObj)).weakrefs.is_null() {
+        ffi::PyObject_ClearWeakRefs(slf);
+    }
+    free_instance(slf);
 }
 
 #[repr(C)]
@@ -149,8 +179,9 @@ pub(crate) unsafe fn make_type(
             c"_cembed.CType",
             std::mem::size_of::<CTypeObj>(),
             vec![
-                slot(ffi::Py_tp_dealloc, plain_dealloc as *mut c_void),
+                slot(ffi::Py_tp_dealloc, ctype_dealloc as *mut c_void),
                 slot(ffi::Py_tp_traverse, plain_traverse as *mut c_void),
+                slot(ffi::Py_tp_members, CTYPE_MEMBERS.get() as *mut c_void),
                 slot(ffi::Py_tp_repr, ctype_repr as *mut c_void),
                 slot(ffi::Py_tp_getset, CTYPE_GETSET.get() as *mut c_void),
                 slot(ffi::Py_tp_methods, CTYPE_METHODS.get() as *mut c_void),
@@ -1022,6 +1053,33 @@ unsafe extern "C" fn cdata_setitem(
                         std::ptr::copy(src.data, base, n * isz);
                         return Ok(0);
                     }
+                }
+            }
+            // `buf[0:n] = b"..."` (or a bytearray) into chars: iterating
+            // would give ints, which a char refuses; CFFI copies the bytes.
+            if matches!((*cx).reg.info(item).kind, TKind::Prim(Prim::Char)) {
+                let src = if ffi::PyBytes_Check(value) != 0 {
+                    Some((
+                        ffi::PyBytes_AsString(value) as *const u8,
+                        ffi::PyBytes_Size(value),
+                    ))
+                } else if ffi::PyByteArray_Check(value) != 0 {
+                    Some((
+                        ffi::PyByteArray_AsString(value) as *const u8,
+                        ffi::PyByteArray_Size(value),
+                    ))
+                } else {
+                    None
+                };
+                if let Some((src, len)) = src {
+                    if len as usize != n {
+                        return Err(raise(
+                            ffi::PyExc_ValueError,
+                            &format!("need a string of length {n}, got {len}"),
+                        ));
+                    }
+                    std::ptr::copy(src, base, n);
+                    return Ok(0);
                 }
             }
             let seq = Owned::check(ffi::PySequence_Fast(

@@ -104,6 +104,12 @@ pub mod global_flags {
     pub const GETTER: u32 = 1 << 2;
 }
 
+/// The name prefix of the callback pool's slots (`_cembed_cb<type>_<k>`):
+/// `extern "Python"` functions that codegen adds for `ffi.callback()`
+/// (cembed-codegen's `callbacks.rs`); the runtime hands them out and keeps
+/// them out of `lib`.
+pub const CALLBACK_PREFIX: &str = "_cembed_cb";
+
 /// `enum cembed_extern_flags`.
 pub mod extern_flags {
     pub const EXPORTED: u32 = 1 << 0;

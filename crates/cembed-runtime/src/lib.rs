@@ -21,6 +21,7 @@
 //! unwinds into C.
 
 mod call;
+mod callback;
 mod cdata;
 mod cfunc;
 mod convert;

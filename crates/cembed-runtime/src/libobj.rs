@@ -125,7 +125,11 @@ impl LibIndex {
         }
         for i in 0..lib.n_externs {
             let e = &**lib.externs.add(i as usize);
-            order.push((text(e.name), Entry::Extern(i)));
+            let name = text(e.name);
+            // The callback pool's slots are handed out by ffi.callback().
+            if !crate::callback::is_pool_slot(&name) {
+                order.push((name, Entry::Extern(i)));
+            }
         }
         for i in 0..lib.n_globals {
             order.push((text((*lib.globals.add(i as usize)).name), Entry::Global(i)));

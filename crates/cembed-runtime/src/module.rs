@@ -55,7 +55,7 @@ impl StaticMethodDef {
             ml_doc: doc.as_ptr(),
         }))
     }
-    const fn with_flags(mut self, flags: c_int) -> Self {
+    pub(crate) const fn with_flags(mut self, flags: c_int) -> Self {
         self.0 .0.get_mut().ml_flags = flags;
         self
     }
@@ -67,7 +67,7 @@ impl StaticMethodDef {
 /// Per-module state (`m_size` bytes, zeroed by CPython). Every pointer is a
 /// strong reference, visited by `m_traverse` and dropped by `m_clear`.
 #[repr(C)]
-struct ModState {
+pub(crate) struct ModState {
     ffi_type: *mut ffi::PyObject,
     lib_type: *mut ffi::PyObject,
     func_type: *mut ffi::PyObject,
@@ -433,7 +433,7 @@ fn common_slots() -> Vec<ffi::PyType_Slot> {
 }
 
 /// The module an instance of one of our types belongs to, and its state.
-unsafe fn owner(
+pub(crate) unsafe fn owner(
     slf: *mut ffi::PyObject,
 ) -> PyResult<(*mut ffi::PyObject, &'static LibState, *mut ModState)> {
     let m = crate::py::type_module(slf);
@@ -454,7 +454,21 @@ unsafe fn owner(
 
 // ---- ffi ------------------------------------------------------------------
 
-static FFI_METHODS: SyncCell<[ffi::PyMethodDef; 2]> = SyncCell::new([
+static FFI_METHODS: SyncCell<[ffi::PyMethodDef; 3]> = SyncCell::new([
+    ffi::PyMethodDef {
+        ml_name: c"callback".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunctionWithKeywords: crate::callback::ffi_callback,
+        },
+        ml_flags: ffi::METH_VARARGS | ffi::METH_KEYWORDS,
+        ml_doc: c"callback(cdecl, python_callable=None, error=None, onerror=None)\n--\n\n\
+Return a callback object or a decorator making such a callback object. \
+'cdecl' must name a C function pointer type. The callback invokes the \
+specified 'python_callable' and returns its result. If the callback \
+raises an exception, the 'error' value is returned (or 0) and 'onerror' \
+is called."
+            .as_ptr(),
+    },
     ffi::PyMethodDef {
         ml_name: c"def_extern".as_ptr(),
         ml_meth: ffi::PyMethodDefPointer {
@@ -522,17 +536,19 @@ pub(crate) fn trampoline(f: impl FnOnce() -> PyResult<*mut ffi::PyObject>) -> *m
 }
 
 /// Parses `(name=None, error=None, onerror=None)`, positional or keyword.
-unsafe fn parse_def_extern_args(
+pub(crate) unsafe fn parse_args<const N: usize>(
+    fname: &str,
+    names: &[&str; N],
+    required: usize,
     args: *mut ffi::PyObject,
     kwargs: *mut ffi::PyObject,
-) -> PyResult<[*mut ffi::PyObject; 3]> {
-    const NAMES: [&str; 3] = ["name", "error", "onerror"];
-    let mut out = [ffi::Py_None(); 3];
+) -> PyResult<[*mut ffi::PyObject; N]> {
+    let mut out = [null_mut(); N];
     let n = ffi::PyTuple_Size(args);
-    if n > 3 {
+    if n as usize > N {
         return Err(raise(
             ffi::PyExc_TypeError,
-            &format!("def_extern() takes at most 3 arguments ({n} given)"),
+            &format!("{fname}() takes at most {N} arguments ({n} given)"),
         ));
     }
     for (i, o) in out.iter_mut().enumerate().take(n as usize) {
@@ -543,21 +559,36 @@ unsafe fn parse_def_extern_args(
         let (mut k, mut v) = (null_mut(), null_mut());
         while ffi::PyDict_Next(kwargs, &mut pos, &mut k, &mut v) != 0 {
             let key = py::str_text(k).unwrap_or_default();
-            match NAMES.iter().position(|&nm| nm == key) {
+            match names.iter().position(|&nm| nm == key) {
                 Some(i) if (i as ffi::Py_ssize_t) < n => {
                     return Err(raise(
                         ffi::PyExc_TypeError,
-                        &format!("def_extern() got multiple values for argument '{key}'"),
+                        &format!("{fname}() got multiple values for argument '{key}'"),
                     ))
                 }
                 Some(i) => out[i] = v,
                 None => {
                     return Err(raise(
                         ffi::PyExc_TypeError,
-                        &format!("def_extern() got an unexpected keyword argument '{key}'"),
+                        &format!("{fname}() got an unexpected keyword argument '{key}'"),
                     ))
                 }
             }
+        }
+    }
+    for (i, o) in out.iter_mut().enumerate() {
+        if o.is_null() {
+            if i < required {
+                return Err(raise(
+                    ffi::PyExc_TypeError,
+                    &format!(
+                        "{fname}() missing required argument '{}' (pos {})",
+                        names[i],
+                        i + 1
+                    ),
+                ));
+            }
+            *o = ffi::Py_None();
         }
     }
     Ok(out)
@@ -570,7 +601,8 @@ unsafe extern "C" fn ffi_def_extern(
 ) -> *mut ffi::PyObject {
     trampoline(|| {
         let (m, _, _) = owner(slf)?;
-        let [name, error, onerror] = parse_def_extern_args(args, kwargs)?;
+        let [name, error, onerror] =
+            parse_args("def_extern", &["name", "error", "onerror"], 0, args, kwargs)?;
         // The decorator closes over (module, name, error, onerror); the
         // arguments are checked when it is applied, as in CFFI, so
         // `ffi.def_extern(42)` itself succeeds and `@` it raises.
@@ -641,7 +673,11 @@ unsafe extern "C" fn def_extern_decorator(
                 "cembed: the module was cleared",
             ));
         }
-        let Some(&i) = ls.by_name.get(&name_text) else {
+        let found = ls
+            .by_name
+            .get(&name_text)
+            .filter(|_| !crate::callback::is_pool_slot(&name_text));
+        let Some(&i) = found else {
             return Err(raise(
                 ffi_error(m)?,
                 &format!(
@@ -657,7 +693,7 @@ unsafe extern "C" fn def_extern_decorator(
 
 /// Records the attachment in the module state (which owns it) and points the
 /// extern's caches at it.
-unsafe fn attach(
+pub(crate) unsafe fn attach(
     m: *mut ffi::PyObject,
     st: *mut ModState,
     ls: &LibState,
@@ -704,6 +740,24 @@ unsafe fn attach(
     );
     es.owner.store(m, Ordering::Relaxed);
     Ok(())
+}
+
+/// Undoes `attach` for extern `index` of the module's library (a callback
+/// slot being released). Any error is left set for the caller.
+pub(crate) unsafe fn release_slot(m: *mut ffi::PyObject, index: usize) {
+    let Some(ls) = lib_state_of(m) else { return };
+    let Some(es) = ls.externs.get(index) else {
+        return;
+    };
+    let st = state(m);
+    if st.is_null() || (*st).attached.is_null() {
+        return; // cleared: nothing is attached any more
+    }
+    if es.owner.load(Ordering::Relaxed) == m {
+        detach(es);
+    }
+    let key = cstring_lossy(&es.name);
+    ffi::PyDict_DelItemString((*st).attached, key.as_ptr());
 }
 
 // ---- lib ------------------------------------------------------------------

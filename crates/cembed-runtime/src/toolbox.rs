@@ -531,7 +531,11 @@ impl<'a> CallArgs<'a> {
 
 /// A type argument: a string (parsed), a CType, or (if `allow_cdata`) a
 /// cdata's type.
-unsafe fn type_arg(cx: *mut Cx, obj: *mut ffi::PyObject, allow_cdata: bool) -> PyResult<Tid> {
+pub(crate) unsafe fn type_arg(
+    cx: *mut Cx,
+    obj: *mut ffi::PyObject,
+    allow_cdata: bool,
+) -> PyResult<Tid> {
     if ffi::PyUnicode_Check(obj) != 0 {
         let s = str_text(obj).ok_or(PyErrSet)?;
         return (*cx).reg.parse(&s).map_err(|e| Cx::raise_error(cx, &e));

@@ -21,7 +21,8 @@ def out_of_scope(nodeid):
 
 
 # Reasons shared by several tests (docs/differences.md, "CFFI's own tests").
-CALLBACK = "ffi.callback() is not implemented yet"
+CALLBACK = ("ffi.callback() of a function type the declarations do not "
+            "name: no callback pool was compiled for it (NotImplementedError)")
 ALLOCATOR = "ffi.new_allocator() is not implemented yet"
 INCLUDE = "ffi.include() is not implemented yet"
 COMPLEX = "float _Complex / double _Complex are not supported yet"
@@ -66,26 +67,26 @@ PENDING = {
 }
 
 KNOWN = {
-    # ffi.callback (issue 9 point 3, not done)
+    # ffi.callback of undeclared function types
     "test_ffi_obj.py::test_ffi_callback": CALLBACK,
     "test_ffi_obj.py::test_ffi_callback_decorator": CALLBACK,
     "test_ffi_obj.py::test_ffi_callback_onerror": CALLBACK,
-    "test_ffi_obj.py::test_ffi_cast": CALLBACK,
+    "test_ffi_obj.py::test_ffi_cast":
+        "casting a Python function to a function pointer type is accepted",
     "test_new_ffi_1.py::test_array_argument_as_list": CALLBACK,
-    "test_new_ffi_1.py::test_callback_as_function_argument": CALLBACK,
+    "test_new_ffi_1.py::test_callback_as_function_argument":
+        TYPE_PARSER + " (a function name in a type string: 'char cb(char, char)')",
     "test_new_ffi_1.py::test_callback_crash": CALLBACK,
     "test_new_ffi_1.py::test_callback_decorator": CALLBACK,
     "test_new_ffi_1.py::test_cast_functionptr_and_int": CALLBACK,
     "test_new_ffi_1.py::test_functionptr_intptr_return": CALLBACK,
     "test_new_ffi_1.py::test_functionptr_simple": CALLBACK,
-    "test_new_ffi_1.py::test_functionptr_void_return": CALLBACK,
+    "test_new_ffi_1.py::test_functionptr_void_return":
+        TYPE_PARSER + " (a function name in a type string: 'void foo()')",
     "test_new_ffi_1.py::test_functionptr_voidptr_return": CALLBACK,
-    "test_new_ffi_1.py::test_not_supported_bitfield_in_result": CALLBACK,
+    "test_new_ffi_1.py::test_not_supported_bitfield_in_result":
+        TYPE_PARSER + " (a function name in a type string)",
     "test_new_ffi_1.py::test_structptr_argument": CALLBACK,
-    "test_recompiler.py::test_win32_calling_convention_0": CALLBACK,
-    "test_recompiler.py::test_macro_var_callback": (
-        CALLBACK + "; and a global that is a macro has no address for the "
-        "generated table (a C compile error)"),
     # ffi.new_allocator, ffi.include, complex types, integer_const, alignof
     "test_ffi_obj.py::test_ffi_new_allocator_1": ALLOCATOR,
     "test_ffi_obj.py::test_ffi_new_allocator_2": ALLOCATOR,
@@ -140,7 +141,7 @@ KNOWN = {
     "test_ffi_obj.py::test_init_once_failure": SHARED_FFI,
     "test_ffi_obj.py::test_init_once_multithread_failure": SHARED_FFI,
     "test_ffi_obj.py::test_ffi_type_not_immortal":
-        "CType objects do not support weak references",
+        "a library keeps every CType it made alive (weak references work)",
     "test_recompiler.py::test_type_caching": TYPE_IDENTITY,
     "test_recompiler.py::test_unique_types": TYPE_IDENTITY,
     "test_ffi_obj.py::test_FILE_issue228":

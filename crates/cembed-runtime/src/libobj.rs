@@ -321,7 +321,7 @@ pub(crate) unsafe fn setattr(
             let g = &*(*ls.lib).globals.add(i as usize);
             if g.flags & global_flags::CONST == 0 && g.type_ >= 0 {
                 let t = ls.types.get(g.type_ as u32);
-                return from_py(Conv::of(t), &t.name, value, global_address(g));
+                return from_py(Conv::of(t), &t.name, value, usable_address(ls, g)?);
             }
         }
         Entry::CFunc(_) | Entry::Extern(_) | Entry::Const(_) | Entry::Enumerator(_) => {}
@@ -378,6 +378,21 @@ unsafe fn global_address(g: &cembed_abi::Global) -> *mut c_void {
     g.address
 }
 
+/// `global_address` for a read or a write: NULL (a macro's getter may give
+/// it) is CFFI's ffi.error instead of a crash.
+unsafe fn usable_address(ls: &LibState, g: &cembed_abi::Global) -> PyResult<*mut c_void> {
+    let addr = global_address(g);
+    if addr.is_null() {
+        let m = ls.module.load(std::sync::atomic::Ordering::Acquire);
+        let exc = crate::module::ffi_error(m)?;
+        return Err(raise(
+            exc,
+            &format!("global variable '{}' is at address NULL", text(g.name)),
+        ));
+    }
+    Ok(addr)
+}
+
 /// The current value of global variable `i`.
 unsafe fn read_global(ls: &LibState, i: u32) -> PyResult<*mut ffi::PyObject> {
     let g = &*(*ls.lib).globals.add(i as usize);
@@ -390,12 +405,14 @@ unsafe fn read_global(ls: &LibState, i: u32) -> PyResult<*mut ffi::PyObject> {
             ),
         ));
     }
-    if let Some(r) = crate::cdata::open_array_global(ls, g.type_ as u32, global_address(g)) {
+    // Once: a macro's getter may give another address on every call.
+    let addr = usable_address(ls, g)?;
+    if let Some(r) = crate::cdata::open_array_global(ls, g.type_ as u32, addr) {
         return r;
     }
     // Arrays and structs: a cdata view on the variable itself.
     let t = ls.types.get(g.type_ as u32);
-    let o = to_py_view(Conv::of(t), &t.name, global_address(g));
+    let o = to_py_view(Conv::of(t), &t.name, addr);
     if o.is_null() {
         Err(PyErrSet)
     } else {

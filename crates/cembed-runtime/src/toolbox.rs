@@ -971,6 +971,13 @@ unsafe fn ffi_addressof(cx: *mut Cx, args: &[*mut ffi::PyObject]) -> PyResult<*m
         let name = str_text(rest[0]).ok_or(PyErrSet)?;
         let (what, ty, addr) = crate::libobj::address_of(ls, &name)
             .map_err(|msg| raise(ffi::PyExc_AttributeError, &msg))?;
+        if addr.is_null() && what == crate::libobj::AddressOf::Global {
+            // A global that is a macro whose expression gave NULL.
+            return Err(Cx::raise_error(
+                cx,
+                &format!("global variable '{name}' is at address NULL"),
+            ));
+        }
         let tid = (&(*cx).reg.table_map)[ty as usize];
         let t = match what {
             crate::libobj::AddressOf::Global => (*cx).reg.pointer_to(tid),

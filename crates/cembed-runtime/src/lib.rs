@@ -20,6 +20,7 @@
 //! Every function called from C or from CPython catches panics: nothing ever
 //! unwinds into C.
 
+mod allocator;
 mod call;
 mod callback;
 mod cdata;

@@ -420,6 +420,33 @@ unsafe fn read_global(ls: &LibState, i: u32) -> PyResult<*mut ffi::PyObject> {
     }
 }
 
+/// `ffi.integer_const(name)`: the value of an integer constant (a
+/// `#define` or a `static const` of integer type) or an enumerator; `None`
+/// for any other name.
+pub(crate) unsafe fn integer_const(ls: &LibState, name: &str) -> PyResult<Option<Owned>> {
+    match index(ls).get(name) {
+        Some(Entry::Enumerator(i)) => {
+            const_value(ls, &*(*ls.lib).enumerators.add(i as usize)).map(Some)
+        }
+        Some(Entry::Const(i)) => {
+            let c = &*(*ls.lib).consts.add(i as usize);
+            let integer = c.get.is_none()
+                || (c.type_ >= 0
+                    && (c.type_ as usize) < ls.types.types.len()
+                    && matches!(
+                        ls.types.get(c.type_ as u32).kind,
+                        cembed_abi::Kind::SInt | cembed_abi::Kind::UInt | cembed_abi::Kind::Enum
+                    ));
+            if integer {
+                const_value(ls, c).map(Some)
+            } else {
+                Ok(None)
+            }
+        }
+        _ => Ok(None),
+    }
+}
+
 /// The Python value of a constant or enumerator.
 unsafe fn const_value(ls: &LibState, c: &cembed_abi::Const) -> PyResult<Owned> {
     let Some(get) = c.get else {

@@ -55,6 +55,25 @@ impl StaticMethodDef {
             ml_doc: doc.as_ptr(),
         }))
     }
+    /// A `METH_VARARGS | METH_KEYWORDS` function.
+    pub(crate) const fn new_keywords(
+        name: &'static CStr,
+        f: unsafe extern "C" fn(
+            *mut ffi::PyObject,
+            *mut ffi::PyObject,
+            *mut ffi::PyObject,
+        ) -> *mut ffi::PyObject,
+        doc: &'static CStr,
+    ) -> Self {
+        StaticMethodDef(SyncCell::new(ffi::PyMethodDef {
+            ml_name: name.as_ptr(),
+            ml_meth: ffi::PyMethodDefPointer {
+                PyCFunctionWithKeywords: f,
+            },
+            ml_flags: ffi::METH_VARARGS | ffi::METH_KEYWORDS,
+            ml_doc: doc.as_ptr(),
+        }))
+    }
     pub(crate) const fn with_flags(mut self, flags: c_int) -> Self {
         self.0 .0.get_mut().ml_flags = flags;
         self
@@ -454,7 +473,19 @@ pub(crate) unsafe fn owner(
 
 // ---- ffi ------------------------------------------------------------------
 
-static FFI_METHODS: SyncCell<[ffi::PyMethodDef; 3]> = SyncCell::new([
+static FFI_METHODS: SyncCell<[ffi::PyMethodDef; 5]> = SyncCell::new([
+    ffi::PyMethodDef {
+        ml_name: c"new_allocator".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunctionWithKeywords: crate::allocator::ffi_new_allocator,
+        },
+        ml_flags: ffi::METH_VARARGS | ffi::METH_KEYWORDS,
+        ml_doc: c"new_allocator(alloc=None, free=None, should_clear_after_alloc=True)\n--\n\n\
+Return a new allocator, i.e. a function that behaves like ffi.new() but uses \
+the provided low-level 'alloc' and 'free' functions."
+            .as_ptr(),
+    },
+    crate::py::method(c"integer_const", ffi_integer_const, ffi::METH_O),
     ffi::PyMethodDef {
         ml_name: c"callback".as_ptr(),
         ml_meth: ffi::PyMethodDefPointer {
@@ -740,6 +771,25 @@ pub(crate) unsafe fn attach(
     );
     es.owner.store(m, Ordering::Relaxed);
     Ok(())
+}
+
+/// `ffi.integer_const(name)`: the value of an integer constant or
+/// enumerator of the declarations.
+unsafe extern "C" fn ffi_integer_const(
+    slf: *mut ffi::PyObject,
+    name: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let (m, ls, _) = owner(slf)?;
+        let text = py::str_text(name).ok_or(PyErrSet)?;
+        match crate::libobj::integer_const(ls, &text)? {
+            Some(v) => Ok(v.into_ptr()),
+            None => Err(raise(
+                ffi_error(m)?,
+                &format!("integer constant '{text}' not found"),
+            )),
+        }
+    })
 }
 
 /// Undoes `attach` for extern `index` of the module's library (a callback

@@ -598,6 +598,16 @@ pub(crate) unsafe fn new_value(
     tid: Tid,
     init: *mut ffi::PyObject,
 ) -> PyResult<*mut ffi::PyObject> {
+    new_value_in(cx, tid, init, &crate::allocator::Placement::Owned)
+}
+
+/// `ffi.new(T, init)` with the memory from `place` (`ffi.new_allocator`).
+pub(crate) unsafe fn new_value_in(
+    cx: *mut Cx,
+    tid: Tid,
+    init: *mut ffi::PyObject,
+    place: &crate::allocator::Placement,
+) -> PyResult<*mut ffi::PyObject> {
     let t = info(cx, tid);
     let has_init = !init.is_null() && init != ffi::Py_None();
     match t.kind {
@@ -615,7 +625,8 @@ pub(crate) unsafe fn new_value(
             if has_init && it.var_array {
                 crate::cdata::conv::var_struct_size(cx, item, init, &mut size)?;
             }
-            let o = new_cdata(cx, tid, null_mut(), Own::alloc(size, it.align))?;
+            let (data, own) = place.make(cx, size, it.align)?;
+            let o = new_cdata(cx, tid, data, own)?;
             if has_init {
                 let d = (*(o.ptr() as *mut CDataObj)).data;
                 write(cx, item, init, d)?;
@@ -640,7 +651,8 @@ pub(crate) unsafe fn new_value(
                     "array size would overflow a Py_ssize_t",
                 )
             })?;
-            let o = new_cdata(cx, tid, null_mut(), Own::alloc(size, it.align))?;
+            let (data, own) = place.make(cx, size, it.align)?;
+            let o = new_cdata(cx, tid, data, own)?;
             set_length(o.ptr(), n as isize);
             if let Own::Alloc { size: s, .. } = &mut (*(o.ptr() as *mut CDataObj)).own {
                 *s = size;

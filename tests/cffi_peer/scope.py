@@ -26,7 +26,7 @@ CALLBACK = ("ffi.callback() of a function type the declarations do not "
 INCLUDE = "ffi.include() is not implemented yet"
 COMPLEX = "float _Complex / double _Complex are not supported yet"
 VARIADIC = ("a call through a variadic function pointer needs libffi: cembed "
-            "raises TypeError naming the type")
+            "raises NotImplementedError naming the type")
 BUILD_CHECK = ("a declaration that disagrees with the C definition is a build "
                "error (a C compile error naming it), not an ffi.error at first use")
 CPP = "cembed compiles C only (source_extension='.cpp' is refused)"

@@ -485,7 +485,17 @@ Return a new allocator, i.e. a function that behaves like ffi.new() but uses \
 the provided low-level 'alloc' and 'free' functions."
             .as_ptr(),
     },
-    crate::py::method(c"integer_const", ffi_integer_const, ffi::METH_O),
+    ffi::PyMethodDef {
+        ml_name: c"integer_const".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunction: ffi_integer_const,
+        },
+        ml_flags: ffi::METH_O,
+        ml_doc: c"integer_const(name)\n--\n\n\
+Get the value of an integer constant: a #define, a 'static const int', \
+or an enumerator of the declarations."
+            .as_ptr(),
+    },
     ffi::PyMethodDef {
         ml_name: c"callback".as_ptr(),
         ml_meth: ffi::PyMethodDefPointer {

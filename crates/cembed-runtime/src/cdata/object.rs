@@ -1328,8 +1328,9 @@ unsafe extern "C" fn cdata_call(
             ));
         };
         let Some(fty) = table_fn else {
+            // NotImplementedError: CFFI's class for a call it cannot make.
             return Err(raise(
-                ffi::PyExc_TypeError,
+                ffi::PyExc_NotImplementedError,
                 &format!(
                     "cembed: cannot call a function pointer of type '{}': this function type \
                      does not appear in the library's declarations, so no call thunk was \

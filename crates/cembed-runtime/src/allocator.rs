@@ -122,12 +122,7 @@ pub(crate) unsafe extern "C" fn ffi_new_allocator(
                 _ => ffi::Py_True(),
             }
         };
-        let closure = Owned::check(ffi::PyTuple_Pack(4, slf, alloc, free, clear))?;
-        Ok(ffi::PyCFunction_NewEx(
-            ALLOCATOR.get(),
-            closure.ptr(),
-            null_mut(),
-        ))
+        module::closure_function(&ALLOCATOR, &[slf, alloc, free, clear])
     })
 }
 
@@ -146,14 +141,7 @@ unsafe extern "C" fn allocator_call(
         let item = |i| ffi::PyTuple_GetItem(closure, i);
         let (ffi_obj, alloc, free, clear) = (item(0), item(1), item(2), item(3) == ffi::Py_True());
         let [cdecl, init] = module::parse_args("allocator", &["cdecl", "init"], 1, args, kwargs)?;
-        let (m, _, _) = module::owner(ffi_obj)?;
-        let cx = module::cx_of_module(m);
-        if cx.is_null() {
-            return Err(raise(
-                ffi::PyExc_RuntimeError,
-                "cembed: the module was cleared",
-            ));
-        }
+        let (_, _, _, cx) = module::owner_cx(ffi_obj)?;
         let tid = crate::toolbox::type_arg(cx, cdecl, false)?;
         let place = if alloc != ffi::Py_None() {
             Placement::Custom { alloc, free, clear }

@@ -17,7 +17,7 @@ use crate::cdata::object::{new_cdata, Own};
 use crate::cdata::types::TKind;
 use crate::libstate::LibState;
 use crate::module::{self, trampoline, StaticMethodDef};
-use crate::py::{self, raise, type_name, Owned, PyErrSet, PyResult};
+use crate::py::{self, raise, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 use std::ffi::{c_void, CStr};
 use std::ptr::null_mut;
@@ -54,12 +54,7 @@ pub(crate) unsafe extern "C" fn ffi_callback(
         )?;
         if func == ffi::Py_None() {
             // Used as a decorator: `@ffi.callback("int(int)")`.
-            let closure = Owned::check(ffi::PyTuple_Pack(4, slf, cdecl, error, onerror))?;
-            return Ok(ffi::PyCFunction_NewEx(
-                DECORATOR.get(),
-                closure.ptr(),
-                null_mut(),
-            ));
+            return module::closure_function(&DECORATOR, &[slf, cdecl, error, onerror]);
         }
         make(slf, cdecl, func, error, onerror)
     })
@@ -89,14 +84,7 @@ unsafe fn make(
     error: *mut ffi::PyObject,
     onerror: *mut ffi::PyObject,
 ) -> PyResult<*mut ffi::PyObject> {
-    let (m, ls, st) = module::owner(slf)?;
-    let cx = module::cx_of_module(m);
-    if cx.is_null() {
-        return Err(raise(
-            ffi::PyExc_RuntimeError,
-            "cembed: the module was cleared",
-        ));
-    }
+    let (m, ls, st, cx) = module::owner_cx(slf)?;
     let tid = crate::toolbox::type_arg(cx, cdecl, false)?;
     let t = (*cx).reg.info(tid);
     let TKind::Func { table_fn, .. } = t.kind else {
@@ -105,21 +93,7 @@ unsafe fn make(
             &format!("expected a function ctype, got '{}'", t.name),
         ));
     };
-    if ffi::PyCallable_Check(func) == 0 {
-        return Err(raise(
-            ffi::PyExc_TypeError,
-            &format!("expected a callable object, not {}", type_name(func)),
-        ));
-    }
-    if onerror != ffi::Py_None() && ffi::PyCallable_Check(onerror) == 0 {
-        return Err(raise(
-            ffi::PyExc_TypeError,
-            &format!(
-                "expected a callable object for 'onerror', not {}",
-                type_name(onerror)
-            ),
-        ));
-    }
+    module::check_callables(func, onerror)?;
     let Some(index) = free_slot(ls, table_fn, &t.name)? else {
         unreachable!("free_slot raises when there is none")
     };
@@ -132,7 +106,7 @@ unsafe fn make(
     let capsule = ffi::PyCapsule_New(slot as *mut c_void, CAPSULE_NAME.as_ptr(), Some(release));
     if capsule.is_null() {
         // The capsule does not own the slot: give it back here.
-        release_slot(Box::from_raw(slot));
+        release_slot(*Box::from_raw(slot));
         return Err(PyErrSet);
     }
     let fn_ = (**(*ls.lib).externs.add(index)).fn_;
@@ -184,13 +158,13 @@ unsafe extern "C" fn release(capsule: *mut ffi::PyObject) {
         ffi::PyErr_Clear();
         return;
     }
-    release_slot(Box::from_raw(p as *mut SlotRef));
+    release_slot(*Box::from_raw(p as *mut SlotRef));
 }
 
 /// Detaches the slot's function (the slot is free again) and drops the
 /// module reference. Runs during deallocation: keeps any exception that was
 /// being raised.
-unsafe fn release_slot(slot: Box<SlotRef>) {
+unsafe fn release_slot(slot: SlotRef) {
     let (mut t, mut v, mut tb) = (null_mut(), null_mut(), null_mut());
     ffi::PyErr_Fetch(&mut t, &mut v, &mut tb);
     module::release_slot(slot.module, slot.index);

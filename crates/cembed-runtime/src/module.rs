@@ -647,13 +647,76 @@ unsafe extern "C" fn ffi_def_extern(
         // The decorator closes over (module, name, error, onerror); the
         // arguments are checked when it is applied, as in CFFI, so
         // `ffi.def_extern(42)` itself succeeds and `@` it raises.
-        let closure = Owned::check(ffi::PyTuple_Pack(4, m, name, error, onerror))?;
-        Ok(ffi::PyCFunction_NewEx(
-            DECORATOR.get(),
-            closure.ptr(),
-            null_mut(),
-        ))
+        closure_function(&DECORATOR, &[m, name, error, onerror])
     })
+}
+
+/// A builtin function running `def` with `items` (a tuple) as its `self`:
+/// the decorators and allocators that ffi methods return.
+///
+/// # Safety
+/// GIL held; `items` live objects.
+pub(crate) unsafe fn closure_function(
+    def: &'static StaticMethodDef,
+    items: &[*mut ffi::PyObject],
+) -> PyResult<*mut ffi::PyObject> {
+    let closure = Owned::check(ffi::PyTuple_New(items.len() as ffi::Py_ssize_t))?;
+    for (i, &o) in items.iter().enumerate() {
+        // PyTuple_SetItem steals the new reference.
+        ffi::PyTuple_SetItem(closure.ptr(), i as ffi::Py_ssize_t, py::new_ref(o));
+    }
+    Owned::check(ffi::PyCFunction_NewEx(def.get(), closure.ptr(), null_mut())).map(Owned::into_ptr)
+}
+
+/// CFFI's checks of what `def_extern` / `ffi.callback` attach: the function
+/// must be callable, `onerror` None or callable.
+///
+/// # Safety
+/// GIL held.
+pub(crate) unsafe fn check_callables(
+    func: *mut ffi::PyObject,
+    onerror: *mut ffi::PyObject,
+) -> PyResult<()> {
+    if ffi::PyCallable_Check(func) == 0 {
+        return Err(raise(
+            ffi::PyExc_TypeError,
+            &format!("expected a callable object, not {}", type_name(func)),
+        ));
+    }
+    if onerror != ffi::Py_None() && ffi::PyCallable_Check(onerror) == 0 {
+        return Err(raise(
+            ffi::PyExc_TypeError,
+            &format!(
+                "expected a callable object for 'onerror', not {}",
+                type_name(onerror)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `owner` plus the module's data-model context, for ffi methods that
+/// parse types.
+///
+/// # Safety
+/// GIL held; `slf` an object of one of the module's types.
+pub(crate) unsafe fn owner_cx(
+    slf: *mut ffi::PyObject,
+) -> PyResult<(
+    *mut ffi::PyObject,
+    &'static LibState,
+    *mut ModState,
+    *mut crate::cdata::Cx,
+)> {
+    let (m, ls, st) = owner(slf)?;
+    let cx = cx_of_module(m);
+    if cx.is_null() {
+        return Err(raise(
+            ffi::PyExc_RuntimeError,
+            "cembed: the module was cleared",
+        ));
+    }
+    Ok((m, ls, st, cx))
 }
 
 static DECORATOR: StaticMethodDef = StaticMethodDef::new(
@@ -672,21 +735,7 @@ unsafe extern "C" fn def_extern_decorator(
         let name = ffi::PyTuple_GetItem(closure, 1);
         let error = ffi::PyTuple_GetItem(closure, 2);
         let onerror = ffi::PyTuple_GetItem(closure, 3);
-        if ffi::PyCallable_Check(func) == 0 {
-            return Err(raise(
-                ffi::PyExc_TypeError,
-                &format!("expected a callable object, not {}", type_name(func)),
-            ));
-        }
-        if onerror != ffi::Py_None() && ffi::PyCallable_Check(onerror) == 0 {
-            return Err(raise(
-                ffi::PyExc_TypeError,
-                &format!(
-                    "expected a callable object for 'onerror', not {}",
-                    type_name(onerror)
-                ),
-            ));
-        }
+        check_callables(func, onerror)?;
         let n;
         let name = if name == ffi::Py_None() {
             n = Owned::check(ffi::PyObject_GetAttrString(func, c"__name__".as_ptr()))?;

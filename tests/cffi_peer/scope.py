@@ -154,11 +154,8 @@ KNOWN = {
         "a function type as an array item is accepted, not ffi.error",
     "test_recompiler.py::test_import_from_lib":
         "lib's class is its own type, not the module type",
-    "test_recompiler.py::test_loader_spec": "lib has no __loader__/__spec__",
     "test_recompiler.py::test_dir":
         "lib.__dict__ holds the values of globals, not descriptor objects",
-    "test_recompiler.py::test_math_sin_type":
-        "a C function's __doc__ names it differently",
     "test_recompiler.py::test_check_value_of_static_const":
         "the value given to 'static const int X = v;' is not checked",
     "test_recompiler.py::test_duplicate_enum":

@@ -111,7 +111,7 @@ impl LibIndex {
             };
             let decl = cf_declaration(ls, &name, cf.type_);
             let doc = cstring_lossy(&format!(
-                "{decl};\n\nC function from {}.lib",
+                "{decl};\n\nCFFI C function from {}.lib",
                 ls.name.to_string_lossy()
             ));
             methods.push(SyncCell::new(ffi::PyMethodDef {
@@ -169,8 +169,9 @@ fn cf_declaration(ls: &LibState, name: &str, ty: i32) -> String {
         return name.to_string();
     }
     let fname = ls.types.get(ty as u32).name.to_string_lossy().into_owned();
-    // The pointer spelling puts "(*)" where the name goes.
-    let p = crate::cfunc::pointer_name(&fname);
+    // The pointer spelling puts "(*)" where the name goes; CFFI spells an
+    // empty parameter list "()".
+    let p = crate::cfunc::pointer_name(&fname).replace("(void)", "()");
     match p.find("(*)") {
         Some(at) => {
             let sep = if p[..at].ends_with('*') { "" } else { " " };
@@ -245,8 +246,8 @@ pub(crate) unsafe fn getattr(
     Ok(obj.into_ptr())
 }
 
-/// Names that are not declarations: CFFI's `__all__`, `__dict__` and
-/// `__name__`, then ordinary attributes of the object (`__class__`, ...).
+/// Names that are not declarations: CFFI's `__all__`, `__dict__`,
+/// `__loader__`, `__spec__` and `__name__`, then ordinary attributes of the object (`__class__`, ...).
 unsafe fn special_or_generic(
     ls: &LibState,
     slf: *mut ffi::PyObject,
@@ -272,6 +273,8 @@ unsafe fn special_or_generic(
             }
             return Ok(d.into_ptr());
         }
+        // As CFFI's lib: not a module loaded by an import system.
+        "__loader__" | "__spec__" => return Ok(crate::py::new_ref(ffi::Py_None())),
         "__name__" => {
             let n = cstring_lossy(&format!("{}.lib", ls.name.to_string_lossy()));
             return Owned::check(ffi::PyUnicode_FromString(n.as_ptr())).map(Owned::into_ptr);

@@ -139,8 +139,6 @@ KNOWN = {
         "a library keeps every CType it made alive (weak references work)",
     "test_recompiler.py::test_type_caching": TYPE_IDENTITY,
     "test_recompiler.py::test_unique_types": TYPE_IDENTITY,
-    "test_ffi_obj.py::test_FILE_issue228":
-        "FILE is known only when the declarations use it",
     "test_ffi_obj.py::test_ffi_invalid_type": TYPE_PARSER + " (error texts)",
     "test_ffi_obj.py::test_bool_issue228":
         TYPE_PARSER + " (no parameter names in a type string)",
@@ -148,8 +146,6 @@ KNOWN = {
         TYPE_PARSER + " ('int[10][]' raises ffi.error, not ValueError)",
     "test_new_ffi_1.py::test_enum_refer_previous_enum_value":
         TYPE_PARSER + " (no enumerator as an array length)",
-    "test_ffi_obj.py::test_ffi_from_buffer":
-        "ffi.from_buffer(obj, True) takes True as require_writable",
     "test_new_ffi_1.py::test_array_of_func_ptr":
         "a function type as an array item is accepted, not ffi.error",
     "test_recompiler.py::test_import_from_lib":

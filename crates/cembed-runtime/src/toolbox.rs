@@ -1278,19 +1278,10 @@ unsafe fn ffi_from_buffer(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyO
         &["cdecl", "python_buffer", "require_writable"],
         1,
     )?;
-    // from_buffer(obj) or from_buffer(cdecl, obj).
-    let (tid, obj) = if a[1].is_null()
-        || (ffi::PyUnicode_Check(a[0]) == 0
-            && ffi::Py_TYPE(a[0]) as *mut ffi::PyObject != (*cx).ctype_type)
-    {
-        if !a[1].is_null() && a[2].is_null() {
-            // from_buffer(obj, require_writable) positional
-            let t = (*cx)
-                .reg
-                .parse("char[]")
-                .map_err(|e| Cx::raise_error(cx, &e))?;
-            return from_buffer(cx, t, a[0], a[1]);
-        }
+    // from_buffer(obj) or from_buffer(cdecl, obj), as CFFI: with two
+    // positional arguments the first is the type (`from_buffer(obj, True)`
+    // is a TypeError there too).
+    let (tid, obj) = if a[1].is_null() {
         let t = (*cx)
             .reg
             .parse("char[]")

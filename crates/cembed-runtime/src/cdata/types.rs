@@ -718,6 +718,18 @@ impl Registry {
                     Some(&(_, t)) => t,
                     None => match self.prim_named(n) {
                         Some(t) => t,
+                        // CFFI knows FILE without a declaration: an opaque
+                        // struct (the table's, when the declarations use it).
+                        None if n == "FILE" => self.intern(
+                            "FILE".to_string(),
+                            4,
+                            TKind::Record {
+                                union: false,
+                                fields: None,
+                            },
+                            0,
+                            1,
+                        ),
                         None => return Err(undefined("type", n)),
                     },
                 }

@@ -29,13 +29,15 @@ SOURCE = """
     int open_g[6] = {1, 2, 3, 4, 5, 6};
     struct var0 { int len; short data[0]; };
 """
+# Every check prints its result or its exception.
+SHOW = """
+def show(f):
+    try:
+        print(repr(f()))
+    except Exception as e:
+        print(type(e).__name__, e)
+"""
 CHECKS = """
-    def show(f):
-        try:
-            print(repr(f()))
-        except Exception as e:
-            print(type(e).__name__, e)
-
     # bytes/bytearray slice assignment into chars (length checked)
     b = ffi.new("char[]", 8)
     b[0:3] = b"abc"; show(lambda: ffi.string(b))
@@ -70,12 +72,6 @@ CB_SOURCE = """
 """
 CB_CHECKS = """
     import sys
-    def show(f):
-        try:
-            print(repr(f()))
-        except Exception as e:
-            print(type(e).__name__, e)
-
     mul = ffi.callback("int(*)(int, int)", lambda a, b: a * b)
     show(lambda: (ffi.typeof(mul), lib.apply(mul, 6, 7), mul(2, 3)))
 
@@ -118,7 +114,7 @@ def _run(tmp_path, backend, cdef=CDEF, source=SOURCE, checks=CHECKS, stderr=Fals
     r = subprocess.run([sys.executable, "build.py"], cwd=str(d), env=clean_env(),
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
-    (d / "run.py").write_text("from pmod import ffi, lib\n" + textwrap.dedent(checks))
+    (d / "run.py").write_text("from pmod import ffi, lib\n" + SHOW + textwrap.dedent(checks))
     r = subprocess.run([sys.executable, "run.py"], cwd=str(d), env=clean_env(),
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -161,12 +157,6 @@ def test_callback_pool_limits(tmp_path):
     pytest.importorskip("cembed._runtime")
     checks = """
     import gc
-    def show(f):
-        try:
-            print(repr(f()))
-        except Exception as e:
-            print(type(e).__name__, e)
-
     live = [ffi.callback("binop_t", lambda a, b: 1) for i in range(16)]
     show(lambda: ffi.callback("binop_t", lambda a, b: 2))
     del live

@@ -164,6 +164,7 @@ unsafe extern "C" fn release(capsule: *mut ffi::PyObject) {
 /// Detaches the slot's function (the slot is free again) and drops the
 /// module reference. Runs during deallocation: keeps any exception that was
 /// being raised.
+#[allow(deprecated)] // PyErr_Fetch/Restore: present on every version 3.9-3.13
 unsafe fn release_slot(slot: SlotRef) {
     let (mut t, mut v, mut tb) = (null_mut(), null_mut(), null_mut());
     ffi::PyErr_Fetch(&mut t, &mut v, &mut tb);

@@ -31,7 +31,7 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 IMPLS = ("floor", "cffi", "cembed")
-LIB_CASES = ("add", "struct", "string", "buffer")
+LIB_CASES = ("add", "struct", "string", "buffer", "callback")
 
 # (key, title, unit) of every case, in report order.
 CASES = [
@@ -41,6 +41,7 @@ CASES = [
     ("struct", "point_sum(point_t *): Python reads 3 fields", "ns/call"),
     ("string", "str_len(const char *): len(ffi.string(s))", "ns/call"),
     ("buffer", "buf_sum(double *, 1000): sum over ffi.buffer", "ns/call"),
+    ("callback", "cb_call(int): C calls an ffi.callback function pointer", "ns/call"),
     ("first_call", "first call: process start to first result", "ms"),
     ("build_1", "build time, 1 exported function", "s"),
     ("build_200", "build time, 200 exported functions", "s"),
@@ -425,7 +426,8 @@ def run_all(args):
 
     # -- per-call cases ------------------------------------------------------
     percall = [("add_1t", "add", 1), ("add_2t", "add", 2), ("add_4t", "add", 4),
-               ("struct", "struct", 1), ("string", "string", 1), ("buffer", "buffer", 1)]
+               ("struct", "struct", 1), ("string", "string", 1), ("buffer", "buffer", 1),
+               ("callback", "callback", 1)]
     for key, libcase, threads in percall:
         log("%s (%d run%s)" % (key, args.runs, "s" if args.runs > 1 else ""))
         if libcase == "add":

@@ -517,25 +517,26 @@ from dmlib import ffi, lib
 def run():
     try:
         lib.vsum(2, ffi.cast("int", 3), ffi.cast("int", 4))
-    except TypeError as e:
-        print("TypeError:", e, flush=True)
+    except NotImplementedError as e:
+        print("NotImplementedError:", e, flush=True)
     f = ffi.cast("int(*)(short)", lib.my_callback)
     try:
         f(3)
-    except TypeError as e:
-        print("TypeError:", e, flush=True)
+    except NotImplementedError as e:
+        print("NotImplementedError:", e, flush=True)
 '''
 
 
 def test_uncallable_function_types_raise_clear_errors(project):
     # Without libffi, a variadic function or a function type the declarations
-    # never mention cannot be called: a TypeError says so (CFFI would call them).
+    # never mention cannot be called: a NotImplementedError (CFFI's class for
+    # a call it cannot make) says so (CFFI would call these).
     r = build_and_run(project, "cembed", DM_API, DM_CDEF, DM_SOURCE, VARIADIC_INIT)
     out = r.stdout.splitlines()
     assert len(out) == 2, r.stdout
-    assert out[0].startswith("TypeError: cembed: cannot call the variadic")
+    assert out[0].startswith("NotImplementedError: cembed: cannot call the variadic")
     assert "int(*)(int, ...)" in out[0] and "libffi" in out[0]
-    assert out[1].startswith("TypeError: cembed: ") and "'int(*)(short)'" in out[1]
+    assert out[1].startswith("NotImplementedError: cembed: ") and "'int(*)(short)'" in out[1]
     assert r.stderr == ""
 
 

@@ -41,9 +41,11 @@ static const char floor_code[] =
     "def str_len(b):\n"
     "    return len(b)\n"
     "def buf_sum(mv):\n"
-    "    return sum(mv.cast('d'))\n";
+    "    return sum(mv.cast('d'))\n"
+    "def cb(x):\n"
+    "    return x + 1\n";
 
-static PyObject *f_add, *f_point_sum, *f_str_len, *f_buf_sum;
+static PyObject *f_add, *f_point_sum, *f_str_len, *f_buf_sum, *f_cb;
 
 /* ---- a view object reading a point_t through a pointer ------------------ */
 
@@ -114,6 +116,7 @@ static void floor_init(void)
     f_point_sum = get_fn(d, "point_sum");
     f_str_len = get_fn(d, "str_len");
     f_buf_sum = get_fn(d, "buf_sum");
+    f_cb = get_fn(d, "cb");
     Py_DECREF(d);
     pthread_key_create(&state_key, thread_exit);
     /* The initialising thread keeps the main thread state (never deleted). */
@@ -225,6 +228,19 @@ EXPORT double buf_sum(double *p, int n)
     } else {
         PyErr_Print();
     }
+    leave();
+    return v;
+}
+
+/* The callback case: a C function calling a Python function through what
+ * is, for the floor, just the C API (what a hand-written callback does). */
+EXPORT int cb_call(int x)
+{
+    enter();
+    PyObject *arg = PyLong_FromLong(x);
+    PyObject *r = PyObject_Vectorcall(f_cb, &arg, 1, NULL);
+    Py_DECREF(arg);
+    int v = result_int(r);
     leave();
     return v;
 }

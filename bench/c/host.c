@@ -13,6 +13,8 @@
  *   host struct  LIB CALLS          point_sum(&p)   (Python reads p.x, p.y, p.z)
  *   host string  LIB CALLS          str_len(s)      (Python: len(ffi.string(s)))
  *   host buffer  LIB CALLS          buf_sum(a, 1000) (Python sums the doubles)
+ *   host callback LIB CALLS         cb_call(i): C calls a function pointer made
+ *                                   by ffi.callback (Python returns i + 1)
  *   host loop    LIB CALLS          add() in the main thread, in bench_add_loop
  *                                   (what bench/profile counts with callgrind)
  *   host first   LIB                dlopen + first add(1, 2); prints the
@@ -43,6 +45,7 @@ typedef int (*add_fn)(int, int);
 typedef int (*point_sum_fn)(point_t *);
 typedef int (*str_len_fn)(const char *);
 typedef double (*buf_sum_fn)(double *, int);
+typedef int (*cb_call_fn)(int);
 
 #define BUF_N 1000
 static const char bench_string[] = "the quick brown fox jumps over the lazy dog";
@@ -237,6 +240,22 @@ static int mode_buffer(long calls)
     return 0;
 }
 
+static int mode_callback(long calls)
+{
+    cb_call_fn f = (cb_call_fn)sym("cb_call");
+    if (f(41) != 42)
+        wrong("cb_call(41)", f(41), 42);
+    int64_t t0 = now_ns();
+    for (long i = 0; i < calls; i++) {
+        int v = (int)(i & 0xffff);
+        if (f(v) != v + 1)
+            wrong("cb_call", f(v), v + 1);
+    }
+    int64_t t1 = now_ns();
+    printf("{\"calls\": %ld, \"threads\": 1, \"ns\": %lld}\n", calls, (long long)(t1 - t0));
+    return 0;
+}
+
 /* ---- first call ---------------------------------------------------------- */
 
 static int mode_first(int stop)
@@ -349,6 +368,8 @@ int main(int argc, char **argv)
         return mode_string(a);
     if (strcmp(mode, "buffer") == 0)
         return mode_buffer(a);
+    if (strcmp(mode, "callback") == 0)
+        return mode_callback(a);
     if (strcmp(mode, "first") == 0)
         return mode_first(0);
     if (strcmp(mode, "firststop") == 0)

@@ -10,6 +10,8 @@ cffi`). CASE picks the library:
     struct     int point_sum(point_t *)        Python reads p.x, p.y, p.z
     string     int str_len(const char *)       len(ffi.string(s))
     buffer     double buf_sum(double *, int)   sum over ffi.buffer(p, n * 8)
+    callback   int cb_call(int)                C calls a function pointer made by
+                                               ffi.callback (Python returns x + 1)
     many200    200 functions int fN(int)       (build time and size only)
 
 The Python bodies match the hand-written floor (bench/c/floor.c). The library
@@ -38,6 +40,17 @@ def declarations(case):
             "def buf_sum(p, n):\n"
             "    return sum(memoryview(ffi.buffer(p, n * 8)).cast('d'))\n"
         )
+    elif case == "callback":
+        # cb_call is C (set_source): it calls the function pointer the init
+        # code made with ffi.callback and handed over with cb_set.
+        api = "int cb_ready(void);"
+        body = (
+            "@ffi.def_extern()\n"
+            "def cb_ready():\n"
+            "    return 1\n"
+            "callback = ffi.callback('cb_t', lambda x: x + 1)\n"
+            "lib.cb_set(callback)\n"
+        )
     elif case == "many200":
         api = "\n".join("int f%d(int);" % i for i in range(200))
         body = "".join(
@@ -45,7 +58,22 @@ def declarations(case):
         )
     else:
         raise SystemExit("build_lib.py: unknown case %r" % case)
-    return api, "from bench_%s import ffi\n\n%s" % (case, body)
+    return api, "from bench_%s import ffi, lib\n\n%s" % (case, body)
+
+
+# The C side of the callback case (set_source code and cdef).
+CALLBACK_CDEF = "typedef int (*cb_t)(int);\nvoid cb_set(cb_t);\n"
+CALLBACK_C = """
+typedef int (*cb_t)(int);
+static cb_t g_cb;
+void cb_set(cb_t f) { g_cb = f; }
+CFFI_DLLEXPORT int cb_call(int x)
+{
+    if (g_cb == NULL && cffi_start_python() != 0)
+        return 0;
+    return g_cb(x);
+}
+"""
 
 
 def main():
@@ -64,6 +92,9 @@ def main():
     ffibuilder.embedding_api(api)
     # The struct is declared in embedding_api; the C code must define it too.
     c_code = "typedef struct { int x; int y; int z; } point_t;\n" if case == "struct" else ""
+    if case == "callback":
+        ffibuilder.cdef(CALLBACK_CDEF)
+        c_code = CALLBACK_C
     ffibuilder.set_source("bench_%s" % case, c_code)
     ffibuilder.embedding_init_code(init_code)
     os.makedirs(outdir, exist_ok=True)

@@ -387,18 +387,41 @@ class FFI(object):
             target = os.fspath(target)
         if header is not None:
             header = os.path.join(tmpdir, os.fspath(header))
+        if target is None and self._embedding is None:
+            # No embedding_api() nor init code: the library is a plain
+            # extension module, and CFFI then names it as Python imports it
+            # ("mod.cpython-311-x86_64-linux-gnu.so" for "pkg.mod", under
+            # tmpdir/pkg/), not "<module_name>.so".
+            import sysconfig
+
+            module_name = self._assigned_source[0]
+            target = module_name.rpartition(".")[2] + (
+                sysconfig.get_config_var("EXT_SUFFIX") or ".so")
         response = self._request("compile", tmpdir=tmpdir, target=target,
                                  verbose=bool(verbose), debug=bool(debug),
                                  header=header)
         return response["path"]
 
     def emit_c_code(self, filename, header=None):
-        """Writes the generated C file instead of compiling it; with
-        ``header``, also the consumer header to that path."""
+        """Writes the generated C file instead of compiling it. ``filename``
+        is a path, or a text file object (anything with ``write``) that gets
+        the C source, as with CFFI; with ``header``, also the consumer header
+        to that path."""
         if self._assigned_source is None:
             raise ValueError("set_source() must be called before emit_c_code()")
         if header is not None:
             header = os.path.abspath(os.fspath(header))
+        if hasattr(filename, "write") and not isinstance(filename, (str, bytes)):
+            import tempfile
+
+            # The build request writes a file (atomically); the text is then
+            # handed to the caller's object.
+            with tempfile.TemporaryDirectory(prefix="cembed-emit-") as tmp:
+                path = os.path.join(tmp, "module.c")
+                self._request("emit_c", c_path=path, header=header)
+                with open(path) as f:
+                    filename.write(f.read())
+            return
         self._request("emit_c", c_path=os.path.abspath(os.fspath(filename)),
                       header=header)
 

@@ -118,7 +118,11 @@ typedef struct cembed_typedef {
 
 enum cembed_global_flags {
     CEMBED_G_CONST = 1u << 0,   /* read-only from Python                        */
-    CEMBED_G_API = 1u << 1      /* declared in embedding_api()                  */
+    CEMBED_G_API = 1u << 1,     /* declared in embedding_api()                  */
+    CEMBED_G_GETTER = 1u << 2   /* `address` is a `void *(*)(void)` returning the
+                                   address, computed on every access: the name
+                                   is a macro (`#define v (*get_v())`), whose
+                                   address is no constant                       */
 };
 
 typedef struct cembed_global {

@@ -81,8 +81,10 @@ extern char *_cembed_getenv(const char *name)
 /* The hot path is inlined into every entry helper (the one function per
  * signature that calls into Python, see below; every function implemented
  * in Python goes through one), at the command line's optimisation level;
- * the load/failure path is kept out of line, once. */
-#  define CEMBED_HOT_INLINE __attribute__((always_inline)) inline
+ * the load/failure path is kept out of line, once. `unused`: a library
+ * with no function implemented in Python never calls it, and clang's
+ * -Wunused-function (unlike gcc's) reports unused static inline functions. */
+#  define CEMBED_HOT_INLINE __attribute__((always_inline, unused)) inline
 #  define CEMBED_COLD __attribute__((noinline, cold))
 #else
 #  define CEMBED_UNUSED
@@ -506,8 +508,10 @@ static void _cembed_derive(const char *build_version)
     }
     _cembed_runtime_name(name, _cembed_where.version);
     for (i = 0; _cembed_where.runtime[0] == '\0' && i < sizeof sites / sizeof *sites; i++) {
-        int n = _cembed_fmt(pattern, sizeof pattern, "%s/", env);
-        n += _cembed_fmt(pattern + n, sizeof pattern - n, sites[i], _cembed_where.version);
+        /* _cembed_fmt never returns more than it wrote (< the size). */
+        size_t n = (size_t)_cembed_fmt(pattern, sizeof pattern, "%s/", env);
+        n += (size_t)_cembed_fmt(pattern + n, sizeof pattern - n, sites[i],
+                                 _cembed_where.version);
         _cembed_fmt(pattern + n, sizeof pattern - n, "/cembed/%s", name);
         if (_cembed_exists(pattern))
             _cembed_fmt(_cembed_where.runtime, CEMBED_PATH, "%s", pattern);

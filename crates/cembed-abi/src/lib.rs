@@ -103,7 +103,16 @@ pub mod type_flags {
 pub mod global_flags {
     pub const CONST: u32 = 1 << 0;
     pub const API: u32 = 1 << 1;
+    /// `address` is a `void *(*)(void)` that returns the address (a global
+    /// that is a macro).
+    pub const GETTER: u32 = 1 << 2;
 }
+
+/// The name prefix of the callback pool's slots (`_cembed_cb<type>_<k>`):
+/// `extern "Python"` functions that codegen adds for `ffi.callback()`
+/// (cembed-codegen's `callbacks.rs`); the runtime hands them out and keeps
+/// them out of `lib`.
+pub const CALLBACK_PREFIX: &str = "_cembed_cb";
 
 /// `enum cembed_extern_flags`.
 pub mod extern_flags {

@@ -174,6 +174,10 @@ impl<'p> Gen<'p> {
         ));
         w.line(" * regenerated from the build script's declarations on every build. */");
         w.blank();
+        w.line("/* As in CFFI's generated C: set_source() code may test it. */");
+        w.line("#ifndef _CFFI_");
+        w.line("#define _CFFI_");
+        w.line("#endif");
         w.line("/* <dlfcn.h> only declares RTLD_DEFAULT and RTLD_NODELETE with it. */");
         w.line("#ifndef _GNU_SOURCE");
         w.line("#define _GNU_SOURCE");
@@ -704,11 +708,14 @@ impl<'p> Gen<'p> {
                 Decl::Global {
                     name, ty, quals, ..
                 } => {
+                    // A global that is a macro has no address to check.
                     lines.push(format!("/* {} */", comment_safe(&self.p.c_decl(*ty, name))));
+                    lines.push(format!("#ifndef {name}"));
                     let var = format!("_cembed_check__{name}");
                     let decl = n.pointer_decl_q(*ty, &var, *quals);
                     lines.push(format!("{decl} = &{name};"));
                     lines.push(format!("(void){var};"));
+                    lines.push("#endif".to_string());
                 }
                 _ => {}
             }
@@ -834,19 +841,25 @@ impl<'p> Gen<'p> {
                         let st = n.shadow_type(r);
                         w.line(format!("{st} *s = ({st} *)buf;"));
                     }
-                    w.line("uint64_t ones;");
                     w.line(format!("memset(buf, 0, sizeof({spelled}));"));
-                    w.line(
-                        "/* Not a constant: assigning a constant too wide for the field warns. */",
-                    );
-                    w.line("memset(&ones, 0xff, sizeof ones);");
+                    // Decrementing a zero field sets all its bits, signed or
+                    // not, and is the one way that no warning flag objects
+                    // to (an assignment of a wider value warns under
+                    // -Wconversion); a _Bool cannot be decremented, it is set
+                    // to 1 (its only bit).
                     w.line("switch (field) {");
                     for (i, f) in fields.iter().enumerate() {
                         if let (Some(name), Some(_)) = (&f.name, f.bit_width) {
+                            let set = if matches!(self.p.ty(f.ty), Type::Prim(p) if p.class == PrimClass::Bool)
+                            {
+                                " = 1"
+                            } else {
+                                "--"
+                            };
                             match (f.quals.is_const, shadow) {
-                                (false, _) => w.line(format!("case {i}: p->{name} = ones; break;")),
+                                (false, _) => w.line(format!("case {i}: p->{name}{set}; break;")),
                                 (true, true) => {
-                                    w.line(format!("case {i}: s->{name} = ones; break;"))
+                                    w.line(format!("case {i}: s->{name}{set}; break;"))
                                 }
                                 // A partial record has no shadow: the
                                 // runtime sees no bits for this field.
@@ -1050,8 +1063,11 @@ impl<'p> Gen<'p> {
             .to_string();
         w.line(format!("/* {columns} */"));
         w.inline_block(&format!("{decl} ="), ";", |w| {
+            // A row may be several lines (preprocessor conditionals).
             for r in rows {
-                w.line(r);
+                for l in r.split('\n') {
+                    w.line(l);
+                }
             }
         });
         w.blank();
@@ -1191,15 +1207,28 @@ impl<'p> Gen<'p> {
                     } else {
                         flags.join(" | ")
                     };
+                    // A global that is a macro (`#define v (*get_v())`) has
+                    // no constant address: a getter computes it on every
+                    // access, as CFFI's `_cffi_var_v()` does.
                     Some(format!(
-                        "{{ {}, {}, {flags}, (void *)&{name} }},",
-                        literal(name),
-                        ty.0
+                        "#ifdef {name}\n{{ {lit}, {ty}, {flags} | CEMBED_G_GETTER, (void *)&_cembed_gaddr__{name} }},\n\
+                         #else\n{{ {lit}, {ty}, {flags}, (void *)&{name} }},\n#endif",
+                        lit = literal(name),
+                        ty = ty.0
                     ))
                 }
                 _ => None,
             })
             .collect();
+        for d in &p.decls {
+            if let Decl::Global { name, .. } = d {
+                w.line(format!("#ifdef {name}"));
+                w.line(format!(
+                    "static void *_cembed_gaddr__{name}(void) {{ return (void *)&({name}); }}"
+                ));
+                w.line("#endif");
+            }
+        }
         self.table(
             w,
             "static const cembed_global _cembed_globals[]",

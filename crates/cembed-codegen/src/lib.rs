@@ -43,6 +43,7 @@
 // compiler enforces it for every other crate.
 #![forbid(unsafe_code)]
 
+mod callbacks;
 mod cstr;
 mod gen;
 mod header;
@@ -102,7 +103,8 @@ impl<'a> Options<'a> {
 /// The library's C source. Compile it with `-shared -fPIC` and link with
 /// `-ldl -lpthread` (older glibc); it does not include Python.h.
 pub fn generate_c(program: &cembed_model::Program, opts: &Options) -> String {
-    gen::Gen::new(program).generate(opts)
+    let with_pool = callbacks::with_pool(program);
+    gen::Gen::new(&with_pool).generate(opts)
 }
 
 /// The consumer header (`<module>.h`) for C programs using the library: the

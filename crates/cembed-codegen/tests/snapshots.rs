@@ -166,6 +166,10 @@ fn check_input(stem: &str) {
         &["-DCEMBED_NO_ASM_ENTRIES", "-Wextra", "-O2"],
         // Strict C11 too (not the GNU dialect: only __-prefixed extensions).
         &["-std=c11"],
+        // The flags people build with (the generated C, not only the
+        // user's code, must pass them).
+        &["-Wextra", "-Wconversion", "-O2"],
+        &["-DCEMBED_NO_ASM_ENTRIES", "-Wextra", "-Wconversion", "-O2"],
     ];
     for flags in extra_checks {
         run(Command::new("gcc")
@@ -173,6 +177,23 @@ fn check_input(stem: &str) {
             .args(["-Wall", "-Werror", "-fPIC", "-c", "-o", "/dev/null"])
             .arg(&c_path))
         .unwrap_or_else(|e| panic!("{flags:?}: {e}"));
+    }
+    // clang as CC (./dev installs it for the tests).
+    for flags in [&["-O0"][..], &["-O2", "-DCEMBED_NO_ASM_ENTRIES"][..]] {
+        run(Command::new("clang")
+            .args(flags)
+            .args([
+                "-Wall",
+                "-Wextra",
+                "-Wconversion",
+                "-Werror",
+                "-fPIC",
+                "-c",
+                "-o",
+                "/dev/null",
+            ])
+            .arg(&c_path))
+        .unwrap_or_else(|e| panic!("clang {flags:?}: {e}"));
     }
     run(Command::new("gcc")
         .args(["-shared", "-o"])

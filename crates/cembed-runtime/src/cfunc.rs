@@ -163,7 +163,7 @@ fn no_thunk_message(ptr_name: &str) -> String {
 }
 
 unsafe fn no_thunk(ptr_name: &str) -> PyErrSet {
-    raise(ffi::PyExc_TypeError, &no_thunk_message(ptr_name))
+    raise(ffi::PyExc_NotImplementedError, &no_thunk_message(ptr_name))
 }
 
 /// Calls the C function pointer `fnptr` of FUNCTION type `fty` with the
@@ -207,8 +207,9 @@ pub(crate) unsafe fn call_fnptr(
             return Err(PyErrSet);
         }
         if sig.variadic {
+            // NotImplementedError: CFFI's class for a call it cannot make.
             return Err(raise(
-                ffi::PyExc_TypeError,
+                ffi::PyExc_NotImplementedError,
                 &format!(
                     "cembed: cannot call the variadic function pointer '{pname}': calls with a \
                          variable argument list need libffi, which cembed does not use; declare a \
@@ -618,7 +619,7 @@ pub(crate) unsafe fn call_cfunc<'a>(
             (None, Some(t)) => t,
             (Some((PlanError::Table, msg)), _) => return Err(raise(ffi::PyExc_SystemError, msg)),
             (Some((PlanError::Uncallable, msg)), _) => {
-                return Err(raise(ffi::PyExc_TypeError, msg))
+                return Err(raise(ffi::PyExc_NotImplementedError, msg))
             }
             (None, None) => return Err(raise(ffi::PyExc_SystemError, "cembed: no thunk")),
         };

@@ -21,7 +21,9 @@
 //! Every function called from C or from CPython catches panics: nothing ever
 //! unwinds into C.
 
+mod allocator;
 mod call;
+mod callback;
 mod cdata;
 mod cfunc;
 mod convert;

@@ -111,7 +111,7 @@ impl LibIndex {
             };
             let decl = cf_declaration(ls, &name, cf.type_);
             let doc = cstring_lossy(&format!(
-                "{decl};\n\nC function from {}.lib",
+                "{decl};\n\nCFFI C function from {}.lib",
                 ls.name.to_string_lossy()
             ));
             methods.push(SyncCell::new(ffi::PyMethodDef {
@@ -125,7 +125,11 @@ impl LibIndex {
         }
         for i in 0..lib.n_externs {
             let e = &**lib.externs.add(i as usize);
-            order.push((text(e.name), Entry::Extern(i)));
+            let name = text(e.name);
+            // The callback pool's slots are handed out by ffi.callback().
+            if !crate::callback::is_pool_slot(&name) {
+                order.push((name, Entry::Extern(i)));
+            }
         }
         for i in 0..lib.n_globals {
             order.push((text((*lib.globals.add(i as usize)).name), Entry::Global(i)));
@@ -165,8 +169,9 @@ fn cf_declaration(ls: &LibState, name: &str, ty: i32) -> String {
         return name.to_string();
     }
     let fname = ls.types.get(ty as u32).name.to_string_lossy().into_owned();
-    // The pointer spelling puts "(*)" where the name goes.
-    let p = crate::cfunc::pointer_name(&fname);
+    // The pointer spelling puts "(*)" where the name goes; CFFI spells an
+    // empty parameter list "()".
+    let p = crate::cfunc::pointer_name(&fname).replace("(void)", "()");
     match p.find("(*)") {
         Some(at) => {
             let sep = if p[..at].ends_with('*') { "" } else { " " };
@@ -241,8 +246,8 @@ pub(crate) unsafe fn getattr(
     Ok(obj.into_ptr())
 }
 
-/// Names that are not declarations: CFFI's `__all__`, `__dict__` and
-/// `__name__`, then ordinary attributes of the object (`__class__`, ...).
+/// Names that are not declarations: CFFI's `__all__`, `__dict__`,
+/// `__loader__`, `__spec__` and `__name__`, then ordinary attributes of the object (`__class__`, ...).
 unsafe fn special_or_generic(
     ls: &LibState,
     slf: *mut ffi::PyObject,
@@ -268,6 +273,8 @@ unsafe fn special_or_generic(
             }
             return Ok(d.into_ptr());
         }
+        // As CFFI's lib: not a module loaded by an import system.
+        "__loader__" | "__spec__" => return Ok(crate::py::new_ref(ffi::Py_None())),
         "__name__" => {
             let n = cstring_lossy(&format!("{}.lib", ls.name.to_string_lossy()));
             return Owned::check(ffi::PyUnicode_FromString(n.as_ptr())).map(Owned::into_ptr);
@@ -317,7 +324,7 @@ pub(crate) unsafe fn setattr(
             let g = &*(*ls.lib).globals.add(i as usize);
             if g.flags & global_flags::CONST == 0 && g.type_ >= 0 {
                 let t = ls.types.get(g.type_ as u32);
-                return from_py(Conv::of(t), &t.name, value, g.address);
+                return from_py(Conv::of(t), &t.name, value, usable_address(ls, g)?);
             }
         }
         Entry::CFunc(_) | Entry::Extern(_) | Entry::Const(_) | Entry::Enumerator(_) => {}
@@ -359,6 +366,36 @@ unsafe fn names_list(ls: &LibState, with_globals: bool) -> PyResult<*mut ffi::Py
     Ok(l.into_ptr())
 }
 
+/// The address of a global: the table's, or what its getter returns now
+/// (a global that is a macro, see `CEMBED_G_GETTER`).
+///
+/// # Safety
+/// `g` is an entry of a generated library's table.
+unsafe fn global_address(g: &cembed_abi::Global) -> *mut c_void {
+    if g.flags & global_flags::GETTER != 0 && !g.address.is_null() {
+        // SAFETY: with CEMBED_G_GETTER the generated table stores a
+        // `void *(*)(void)` in `address` (codegen's globals table).
+        let get: unsafe extern "C" fn() -> *mut c_void = std::mem::transmute(g.address);
+        return get();
+    }
+    g.address
+}
+
+/// `global_address` for a read or a write: NULL (a macro's getter may give
+/// it) is CFFI's ffi.error instead of a crash.
+unsafe fn usable_address(ls: &LibState, g: &cembed_abi::Global) -> PyResult<*mut c_void> {
+    let addr = global_address(g);
+    if addr.is_null() {
+        let m = ls.module.load(std::sync::atomic::Ordering::Acquire);
+        let exc = crate::module::ffi_error(m)?;
+        return Err(raise(
+            exc,
+            &format!("global variable '{}' is at address NULL", text(g.name)),
+        ));
+    }
+    Ok(addr)
+}
+
 /// The current value of global variable `i`.
 unsafe fn read_global(ls: &LibState, i: u32) -> PyResult<*mut ffi::PyObject> {
     let g = &*(*ls.lib).globals.add(i as usize);
@@ -371,13 +408,45 @@ unsafe fn read_global(ls: &LibState, i: u32) -> PyResult<*mut ffi::PyObject> {
             ),
         ));
     }
+    // Once: a macro's getter may give another address on every call.
+    let addr = usable_address(ls, g)?;
+    if let Some(r) = crate::cdata::open_array_global(ls, g.type_ as u32, addr) {
+        return r;
+    }
     // Arrays and structs: a cdata view on the variable itself.
     let t = ls.types.get(g.type_ as u32);
-    let o = to_py_view(Conv::of(t), &t.name, g.address);
+    let o = to_py_view(Conv::of(t), &t.name, addr);
     if o.is_null() {
         Err(PyErrSet)
     } else {
         Ok(o)
+    }
+}
+
+/// `ffi.integer_const(name)`: the value of an integer constant (a
+/// `#define` or a `static const` of integer type) or an enumerator; `None`
+/// for any other name.
+pub(crate) unsafe fn integer_const(ls: &LibState, name: &str) -> PyResult<Option<Owned>> {
+    match index(ls).get(name) {
+        Some(Entry::Enumerator(i)) => {
+            const_value(ls, &*(*ls.lib).enumerators.add(i as usize)).map(Some)
+        }
+        Some(Entry::Const(i)) => {
+            let c = &*(*ls.lib).consts.add(i as usize);
+            let integer = c.get.is_none()
+                || (c.type_ >= 0
+                    && (c.type_ as usize) < ls.types.types.len()
+                    && matches!(
+                        ls.types.get(c.type_ as u32).kind,
+                        cembed_abi::Kind::SInt | cembed_abi::Kind::UInt | cembed_abi::Kind::Enum
+                    ));
+            if integer {
+                const_value(ls, c).map(Some)
+            } else {
+                Ok(None)
+            }
+        }
+        _ => Ok(None),
     }
 }
 
@@ -590,12 +659,18 @@ pub(crate) fn address_of(
         let lib = &*ls.lib;
         let (what, ty, addr) = match index(ls).get(name) {
             None => return Err(no_such_name_text(ls, name)),
+            // A constant function pointer (`int (*const cb)(int);`): as in
+            // CFFI, its address is the function it points to.
+            Some(Entry::Const(i)) if const_function(ls, i).is_some() => {
+                let (ty, addr) = const_function(ls, i).expect("checked");
+                (AddressOf::Function, ty, addr)
+            }
             Some(Entry::Const(_) | Entry::Enumerator(_)) => {
                 return Err(format!("cannot take the address of the constant '{name}'"))
             }
             Some(Entry::Global(i)) => {
                 let g = &*lib.globals.add(i as usize);
-                (AddressOf::Global, g.type_, g.address)
+                (AddressOf::Global, g.type_, global_address(g))
             }
             Some(Entry::CFunc(i)) => {
                 let f = &*lib.cfuncs.add(i as usize);
@@ -617,6 +692,30 @@ pub(crate) fn address_of(
         }
         Ok((what, ty as u32, addr))
     }
+}
+
+/// The FUNCTION type index and value of constant `i` if it is a function
+/// pointer, else `None`.
+///
+/// # Safety
+/// `i` indexes the library's constants.
+unsafe fn const_function(ls: &LibState, i: u32) -> Option<(i32, *mut c_void)> {
+    let c = &*(*ls.lib).consts.add(i as usize);
+    let get = c.get?;
+    if c.type_ < 0 || c.type_ as usize >= ls.types.types.len() {
+        return None;
+    }
+    let t = ls.types.get(c.type_ as u32);
+    if t.kind != cembed_abi::Kind::Pointer {
+        return None;
+    }
+    let item = t.item?;
+    if ls.types.get(item).kind != cembed_abi::Kind::Function {
+        return None;
+    }
+    let mut value: *mut c_void = std::ptr::null_mut();
+    get(&mut value as *mut *mut c_void as *mut c_void);
+    Some((item as i32, value))
 }
 
 /// The two kinds of addressable names of `lib`.

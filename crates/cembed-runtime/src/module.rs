@@ -55,7 +55,26 @@ impl StaticMethodDef {
             ml_doc: doc.as_ptr(),
         }))
     }
-    const fn with_flags(mut self, flags: c_int) -> Self {
+    /// A `METH_VARARGS | METH_KEYWORDS` function.
+    pub(crate) const fn new_keywords(
+        name: &'static CStr,
+        f: unsafe extern "C" fn(
+            *mut ffi::PyObject,
+            *mut ffi::PyObject,
+            *mut ffi::PyObject,
+        ) -> *mut ffi::PyObject,
+        doc: &'static CStr,
+    ) -> Self {
+        StaticMethodDef(SyncCell::new(ffi::PyMethodDef {
+            ml_name: name.as_ptr(),
+            ml_meth: ffi::PyMethodDefPointer {
+                PyCFunctionWithKeywords: f,
+            },
+            ml_flags: ffi::METH_VARARGS | ffi::METH_KEYWORDS,
+            ml_doc: doc.as_ptr(),
+        }))
+    }
+    pub(crate) const fn with_flags(mut self, flags: c_int) -> Self {
         self.0 .0.get_mut().ml_flags = flags;
         self
     }
@@ -67,7 +86,7 @@ impl StaticMethodDef {
 /// Per-module state (`m_size` bytes, zeroed by CPython). Every pointer is a
 /// strong reference, visited by `m_traverse` and dropped by `m_clear`.
 #[repr(C)]
-struct ModState {
+pub(crate) struct ModState {
     ffi_type: *mut ffi::PyObject,
     lib_type: *mut ffi::PyObject,
     func_type: *mut ffi::PyObject,
@@ -399,7 +418,14 @@ unsafe fn new_type(
         name: name.as_ptr(),
         basicsize: basicsize as c_int,
         itemsize: 0,
-        flags: (ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_HAVE_GC) as _,
+        // FFI may be subclassed, as CFFI's (`class MyFFI(type(ffi))`).
+        flags: (ffi::Py_TPFLAGS_DEFAULT
+            | ffi::Py_TPFLAGS_HAVE_GC
+            | if name == c"_cembed.FFI" {
+                ffi::Py_TPFLAGS_BASETYPE
+            } else {
+                0
+            }) as _,
         slots: slots.as_mut_ptr(),
     };
     // 3.10+ would also take Py_TPFLAGS_DISALLOW_INSTANTIATION; on 3.9 not
@@ -442,10 +468,10 @@ fn common_slots() -> Vec<ffi::PyType_Slot> {
 }
 
 /// The module an instance of one of our types belongs to, and its state.
-unsafe fn owner(
+pub(crate) unsafe fn owner(
     slf: *mut ffi::PyObject,
 ) -> PyResult<(*mut ffi::PyObject, &'static LibState, *mut ModState)> {
-    let m = ffi::PyType_GetModule(ffi::Py_TYPE(slf));
+    let m = crate::py::type_module(slf);
     if m.is_null() {
         return Err(PyErrSet);
     }
@@ -463,7 +489,43 @@ unsafe fn owner(
 
 // ---- ffi ------------------------------------------------------------------
 
-static FFI_METHODS: SyncCell<[ffi::PyMethodDef; 2]> = SyncCell::new([
+static FFI_METHODS: SyncCell<[ffi::PyMethodDef; 5]> = SyncCell::new([
+    ffi::PyMethodDef {
+        ml_name: c"new_allocator".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunctionWithKeywords: crate::allocator::ffi_new_allocator,
+        },
+        ml_flags: ffi::METH_VARARGS | ffi::METH_KEYWORDS,
+        ml_doc: c"new_allocator(alloc=None, free=None, should_clear_after_alloc=True)\n--\n\n\
+Return a new allocator, i.e. a function that behaves like ffi.new() but uses \
+the provided low-level 'alloc' and 'free' functions."
+            .as_ptr(),
+    },
+    ffi::PyMethodDef {
+        ml_name: c"integer_const".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunction: ffi_integer_const,
+        },
+        ml_flags: ffi::METH_O,
+        ml_doc: c"integer_const(name)\n--\n\n\
+Get the value of an integer constant: a #define, a 'static const int', \
+or an enumerator of the declarations."
+            .as_ptr(),
+    },
+    ffi::PyMethodDef {
+        ml_name: c"callback".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunctionWithKeywords: crate::callback::ffi_callback,
+        },
+        ml_flags: ffi::METH_VARARGS | ffi::METH_KEYWORDS,
+        ml_doc: c"callback(cdecl, python_callable=None, error=None, onerror=None)\n--\n\n\
+Return a callback object or a decorator making such a callback object. \
+'cdecl' must name a C function pointer type. The callback invokes the \
+specified 'python_callable' and returns its result. If the callback \
+raises an exception, the 'error' value is returned (or 0) and 'onerror' \
+is called."
+            .as_ptr(),
+    },
     ffi::PyMethodDef {
         ml_name: c"def_extern".as_ptr(),
         ml_meth: ffi::PyMethodDefPointer {
@@ -531,17 +593,19 @@ pub(crate) fn trampoline(f: impl FnOnce() -> PyResult<*mut ffi::PyObject>) -> *m
 }
 
 /// Parses `(name=None, error=None, onerror=None)`, positional or keyword.
-unsafe fn parse_def_extern_args(
+pub(crate) unsafe fn parse_args<const N: usize>(
+    fname: &str,
+    names: &[&str; N],
+    required: usize,
     args: *mut ffi::PyObject,
     kwargs: *mut ffi::PyObject,
-) -> PyResult<[*mut ffi::PyObject; 3]> {
-    const NAMES: [&str; 3] = ["name", "error", "onerror"];
-    let mut out = [ffi::Py_None(); 3];
+) -> PyResult<[*mut ffi::PyObject; N]> {
+    let mut out = [null_mut(); N];
     let n = ffi::PyTuple_Size(args);
-    if n > 3 {
+    if n as usize > N {
         return Err(raise(
             ffi::PyExc_TypeError,
-            &format!("def_extern() takes at most 3 arguments ({n} given)"),
+            &format!("{fname}() takes at most {N} arguments ({n} given)"),
         ));
     }
     for (i, o) in out.iter_mut().enumerate().take(n as usize) {
@@ -552,21 +616,36 @@ unsafe fn parse_def_extern_args(
         let (mut k, mut v) = (null_mut(), null_mut());
         while ffi::PyDict_Next(kwargs, &mut pos, &mut k, &mut v) != 0 {
             let key = py::str_text(k).unwrap_or_default();
-            match NAMES.iter().position(|&nm| nm == key) {
+            match names.iter().position(|&nm| nm == key) {
                 Some(i) if (i as ffi::Py_ssize_t) < n => {
                     return Err(raise(
                         ffi::PyExc_TypeError,
-                        &format!("def_extern() got multiple values for argument '{key}'"),
+                        &format!("{fname}() got multiple values for argument '{key}'"),
                     ))
                 }
                 Some(i) => out[i] = v,
                 None => {
                     return Err(raise(
                         ffi::PyExc_TypeError,
-                        &format!("def_extern() got an unexpected keyword argument '{key}'"),
+                        &format!("{fname}() got an unexpected keyword argument '{key}'"),
                     ))
                 }
             }
+        }
+    }
+    for (i, o) in out.iter_mut().enumerate() {
+        if o.is_null() {
+            if i < required {
+                return Err(raise(
+                    ffi::PyExc_TypeError,
+                    &format!(
+                        "{fname}() missing required argument '{}' (pos {})",
+                        names[i],
+                        i + 1
+                    ),
+                ));
+            }
+            *o = ffi::Py_None();
         }
     }
     Ok(out)
@@ -579,30 +658,81 @@ unsafe extern "C" fn ffi_def_extern(
 ) -> *mut ffi::PyObject {
     trampoline(|| {
         let (m, _, _) = owner(slf)?;
-        let [name, error, onerror] = parse_def_extern_args(args, kwargs)?;
-        if name != ffi::Py_None() && ffi::PyUnicode_Check(name) == 0 {
-            return Err(raise(
-                ffi::PyExc_TypeError,
-                &format!("def_extern(): name must be a str, not {}", type_name(name)),
-            ));
-        }
-        if onerror != ffi::Py_None() && ffi::PyCallable_Check(onerror) == 0 {
-            return Err(raise(
-                ffi::PyExc_TypeError,
-                &format!(
-                    "expected a callable object for 'onerror', not {}",
-                    type_name(onerror)
-                ),
-            ));
-        }
-        // The decorator closes over (module, name, error, onerror).
-        let closure = Owned::check(ffi::PyTuple_Pack(4, m, name, error, onerror))?;
-        Ok(ffi::PyCFunction_NewEx(
-            DECORATOR.get(),
-            closure.ptr(),
-            null_mut(),
-        ))
+        let [name, error, onerror] =
+            parse_args("def_extern", &["name", "error", "onerror"], 0, args, kwargs)?;
+        // The decorator closes over (module, name, error, onerror); the
+        // arguments are checked when it is applied, as in CFFI, so
+        // `ffi.def_extern(42)` itself succeeds and `@` it raises.
+        closure_function(&DECORATOR, &[m, name, error, onerror])
     })
+}
+
+/// A builtin function running `def` with `items` (a tuple) as its `self`:
+/// the decorators and allocators that ffi methods return.
+///
+/// # Safety
+/// GIL held; `items` live objects.
+pub(crate) unsafe fn closure_function(
+    def: &'static StaticMethodDef,
+    items: &[*mut ffi::PyObject],
+) -> PyResult<*mut ffi::PyObject> {
+    let closure = Owned::check(ffi::PyTuple_New(items.len() as ffi::Py_ssize_t))?;
+    for (i, &o) in items.iter().enumerate() {
+        // PyTuple_SetItem steals the new reference.
+        ffi::PyTuple_SetItem(closure.ptr(), i as ffi::Py_ssize_t, py::new_ref(o));
+    }
+    Owned::check(ffi::PyCFunction_NewEx(def.get(), closure.ptr(), null_mut())).map(Owned::into_ptr)
+}
+
+/// CFFI's checks of what `def_extern` / `ffi.callback` attach: the function
+/// must be callable, `onerror` None or callable.
+///
+/// # Safety
+/// GIL held.
+pub(crate) unsafe fn check_callables(
+    func: *mut ffi::PyObject,
+    onerror: *mut ffi::PyObject,
+) -> PyResult<()> {
+    if ffi::PyCallable_Check(func) == 0 {
+        return Err(raise(
+            ffi::PyExc_TypeError,
+            &format!("expected a callable object, not {}", type_name(func)),
+        ));
+    }
+    if onerror != ffi::Py_None() && ffi::PyCallable_Check(onerror) == 0 {
+        return Err(raise(
+            ffi::PyExc_TypeError,
+            &format!(
+                "expected a callable object for 'onerror', not {}",
+                type_name(onerror)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `owner` plus the module's data-model context, for ffi methods that
+/// parse types.
+///
+/// # Safety
+/// GIL held; `slf` an object of one of the module's types.
+pub(crate) unsafe fn owner_cx(
+    slf: *mut ffi::PyObject,
+) -> PyResult<(
+    *mut ffi::PyObject,
+    &'static LibState,
+    *mut ModState,
+    *mut crate::cdata::Cx,
+)> {
+    let (m, ls, st) = owner(slf)?;
+    let cx = cx_of_module(m);
+    if cx.is_null() {
+        return Err(raise(
+            ffi::PyExc_RuntimeError,
+            "cembed: the module was cleared",
+        ));
+    }
+    Ok((m, ls, st, cx))
 }
 
 static DECORATOR: StaticMethodDef = StaticMethodDef::new(
@@ -621,18 +751,21 @@ unsafe extern "C" fn def_extern_decorator(
         let name = ffi::PyTuple_GetItem(closure, 1);
         let error = ffi::PyTuple_GetItem(closure, 2);
         let onerror = ffi::PyTuple_GetItem(closure, 3);
-        if ffi::PyCallable_Check(func) == 0 {
+        check_callables(func, onerror)?;
+        let n;
+        let name = if name == ffi::Py_None() {
+            n = Owned::check(ffi::PyObject_GetAttrString(func, c"__name__".as_ptr()))?;
+            n.ptr()
+        } else {
+            name
+        };
+        if ffi::PyUnicode_Check(name) == 0 {
             return Err(raise(
                 ffi::PyExc_TypeError,
-                &format!("expected a callable object, not {}", type_name(func)),
+                &format!("def_extern(): name must be a str, not {}", type_name(name)),
             ));
         }
-        let name_text = if name == ffi::Py_None() {
-            let n = Owned::check(ffi::PyObject_GetAttrString(func, c"__name__".as_ptr()))?;
-            py::str_text(n.ptr()).ok_or(PyErrSet)?
-        } else {
-            py::str_text(name).ok_or(PyErrSet)?
-        };
+        let name_text = py::str_text(name).ok_or(PyErrSet)?;
         let ls = lib_state_of(m).ok_or_else(|| {
             raise(
                 ffi::PyExc_SystemError,
@@ -646,7 +779,11 @@ unsafe extern "C" fn def_extern_decorator(
                 "cembed: the module was cleared",
             ));
         }
-        let Some(&i) = ls.by_name.get(&name_text) else {
+        let found = ls
+            .by_name
+            .get(&name_text)
+            .filter(|_| !crate::callback::is_pool_slot(&name_text));
+        let Some(&i) = found else {
             return Err(raise(
                 ffi_error(m)?,
                 &format!(
@@ -662,7 +799,7 @@ unsafe extern "C" fn def_extern_decorator(
 
 /// Records the attachment in the module state (which owns it) and points the
 /// extern's caches at it.
-unsafe fn attach(
+pub(crate) unsafe fn attach(
     m: *mut ffi::PyObject,
     st: *mut ModState,
     ls: &LibState,
@@ -709,6 +846,43 @@ unsafe fn attach(
     );
     es.owner.store(m, Ordering::Relaxed);
     Ok(())
+}
+
+/// `ffi.integer_const(name)`: the value of an integer constant or
+/// enumerator of the declarations.
+unsafe extern "C" fn ffi_integer_const(
+    slf: *mut ffi::PyObject,
+    name: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let (m, ls, _) = owner(slf)?;
+        let text = py::str_text(name).ok_or(PyErrSet)?;
+        match crate::libobj::integer_const(ls, &text)? {
+            Some(v) => Ok(v.into_ptr()),
+            None => Err(raise(
+                ffi_error(m)?,
+                &format!("integer constant '{text}' not found"),
+            )),
+        }
+    })
+}
+
+/// Undoes `attach` for extern `index` of the module's library (a callback
+/// slot being released). Any error is left set for the caller.
+pub(crate) unsafe fn release_slot(m: *mut ffi::PyObject, index: usize) {
+    let Some(ls) = lib_state_of(m) else { return };
+    let Some(es) = ls.externs.get(index) else {
+        return;
+    };
+    let st = state(m);
+    if st.is_null() || (*st).attached.is_null() {
+        return; // cleared: nothing is attached any more
+    }
+    if es.owner.load(Ordering::Relaxed) == m {
+        detach(es);
+    }
+    let key = cstring_lossy(&es.name);
+    ffi::PyDict_DelItemString((*st).attached, key.as_ptr());
 }
 
 // ---- lib ------------------------------------------------------------------

@@ -335,3 +335,37 @@ pub(crate) unsafe fn run_and_print(code: &CStr) {
         ffi::Py_DECREF(r);
     }
 }
+
+/// The module of the heap type `obj` is an instance of, or of the nearest
+/// base that has one: a Python subclass of a module's type (`class
+/// MyFFI(type(ffi))`) has no module of its own. NULL with an exception set
+/// if none has (borrowed reference).
+///
+/// # Safety
+/// GIL held; `obj` a live object.
+pub(crate) unsafe fn type_module(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let mut t = ffi::Py_TYPE(obj);
+    let m = ffi::PyType_GetModule(t);
+    if !m.is_null() {
+        return m;
+    }
+    ffi::PyErr_Clear();
+    loop {
+        t = (*t).tp_base;
+        if t.is_null() || ffi::PyType_HasFeature(t, ffi::Py_TPFLAGS_HEAPTYPE) == 0 {
+            raise(
+                ffi::PyExc_TypeError,
+                &format!(
+                    "cembed: '{}' is not a type of a cembed module",
+                    type_name(obj)
+                ),
+            );
+            return std::ptr::null_mut();
+        }
+        let m = ffi::PyType_GetModule(t);
+        if !m.is_null() {
+            return m;
+        }
+        ffi::PyErr_Clear();
+    }
+}

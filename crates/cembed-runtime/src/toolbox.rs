@@ -292,7 +292,7 @@ pub(crate) fn ffi_getset(base: *const ffi::PyGetSetDef) -> *const ffi::PyGetSetD
 // ---- helpers ------------------------------------------------------------------
 
 unsafe fn cx_of(slf: *mut ffi::PyObject) -> PyResult<*mut Cx> {
-    let m = ffi::PyType_GetModule(ffi::Py_TYPE(slf));
+    let m = crate::py::type_module(slf);
     if m.is_null() {
         return Err(PyErrSet);
     }
@@ -531,7 +531,11 @@ impl<'a> CallArgs<'a> {
 
 /// A type argument: a string (parsed), a CType, or (if `allow_cdata`) a
 /// cdata's type.
-unsafe fn type_arg(cx: *mut Cx, obj: *mut ffi::PyObject, allow_cdata: bool) -> PyResult<Tid> {
+pub(crate) unsafe fn type_arg(
+    cx: *mut Cx,
+    obj: *mut ffi::PyObject,
+    allow_cdata: bool,
+) -> PyResult<Tid> {
     if ffi::PyUnicode_Check(obj) != 0 {
         let s = str_text(obj).ok_or(PyErrSet)?;
         return (*cx).reg.parse(&s).map_err(|e| Cx::raise_error(cx, &e));
@@ -594,6 +598,16 @@ pub(crate) unsafe fn new_value(
     tid: Tid,
     init: *mut ffi::PyObject,
 ) -> PyResult<*mut ffi::PyObject> {
+    new_value_in(cx, tid, init, &crate::allocator::Placement::Owned)
+}
+
+/// `ffi.new(T, init)` with the memory from `place` (`ffi.new_allocator`).
+pub(crate) unsafe fn new_value_in(
+    cx: *mut Cx,
+    tid: Tid,
+    init: *mut ffi::PyObject,
+    place: &crate::allocator::Placement,
+) -> PyResult<*mut ffi::PyObject> {
     let t = info(cx, tid);
     let has_init = !init.is_null() && init != ffi::Py_None();
     match t.kind {
@@ -611,7 +625,8 @@ pub(crate) unsafe fn new_value(
             if has_init && it.var_array {
                 crate::cdata::conv::var_struct_size(cx, item, init, &mut size)?;
             }
-            let o = new_cdata(cx, tid, null_mut(), Own::alloc(size, it.align))?;
+            let (data, own) = place.make(cx, size, it.align)?;
+            let o = new_cdata(cx, tid, data, own)?;
             if has_init {
                 let d = (*(o.ptr() as *mut CDataObj)).data;
                 write(cx, item, init, d)?;
@@ -636,7 +651,8 @@ pub(crate) unsafe fn new_value(
                     "array size would overflow a Py_ssize_t",
                 )
             })?;
-            let o = new_cdata(cx, tid, null_mut(), Own::alloc(size, it.align))?;
+            let (data, own) = place.make(cx, size, it.align)?;
+            let o = new_cdata(cx, tid, data, own)?;
             set_length(o.ptr(), n as isize);
             if let Own::Alloc { size: s, .. } = &mut (*(o.ptr() as *mut CDataObj)).own {
                 *s = size;
@@ -759,9 +775,20 @@ pub(crate) unsafe fn cast(
                 Prim::F32 | Prim::F64 | Prim::LongDouble => {
                     let v = if let Some(cd) = as_cdata(cx, src) {
                         match info(cx, cd.tid).kind {
-                            TKind::Prim(_) | TKind::Enum { .. } => {
+                            TKind::Prim(Prim::F32 | Prim::F64 | Prim::LongDouble) => {
                                 let f = Owned::check(ffi::PyNumber_Float(src))?;
                                 ffi::PyFloat_AsDouble(f.ptr())
+                            }
+                            // CFFI casts the source's value: an integer, or
+                            // the ordinal of a char (float() of such a cdata
+                            // is refused, so go through int()).
+                            TKind::Prim(_) | TKind::Enum { .. } => {
+                                let i = Owned::check(ffi::PyNumber_Long(src))?;
+                                let v = ffi::PyLong_AsDouble(i.ptr());
+                                if v == -1.0 && !ffi::PyErr_Occurred().is_null() {
+                                    return Err(PyErrSet);
+                                }
+                                v
                             }
                             _ => {
                                 return Err(raise(
@@ -956,6 +983,13 @@ unsafe fn ffi_addressof(cx: *mut Cx, args: &[*mut ffi::PyObject]) -> PyResult<*m
         let name = str_text(rest[0]).ok_or(PyErrSet)?;
         let (what, ty, addr) = crate::libobj::address_of(ls, &name)
             .map_err(|msg| raise(ffi::PyExc_AttributeError, &msg))?;
+        if addr.is_null() && what == crate::libobj::AddressOf::Global {
+            // A global that is a macro whose expression gave NULL.
+            return Err(Cx::raise_error(
+                cx,
+                &format!("global variable '{name}' is at address NULL"),
+            ));
+        }
         let tid = (&(*cx).reg.table_map)[ty as usize];
         let t = match what {
             crate::libobj::AddressOf::Global => (*cx).reg.pointer_to(tid),
@@ -1244,19 +1278,10 @@ unsafe fn ffi_from_buffer(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyO
         &["cdecl", "python_buffer", "require_writable"],
         1,
     )?;
-    // from_buffer(obj) or from_buffer(cdecl, obj).
-    let (tid, obj) = if a[1].is_null()
-        || (ffi::PyUnicode_Check(a[0]) == 0
-            && ffi::Py_TYPE(a[0]) as *mut ffi::PyObject != (*cx).ctype_type)
-    {
-        if !a[1].is_null() && a[2].is_null() {
-            // from_buffer(obj, require_writable) positional
-            let t = (*cx)
-                .reg
-                .parse("char[]")
-                .map_err(|e| Cx::raise_error(cx, &e))?;
-            return from_buffer(cx, t, a[0], a[1]);
-        }
+    // from_buffer(obj) or from_buffer(cdecl, obj), as CFFI: with two
+    // positional arguments the first is the type (`from_buffer(obj, True)`
+    // is a TypeError there too).
+    let (tid, obj) = if a[1].is_null() {
         let t = (*cx)
             .reg
             .parse("char[]")

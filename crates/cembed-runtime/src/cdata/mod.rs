@@ -280,3 +280,28 @@ pub(crate) unsafe fn value_from_py(
         None => conv::write(cx, tid, obj, dst as *mut u8),
     }
 }
+
+/// `lib.<name>` of a global declared with an open length (`extern int g[];`,
+/// `extern int g[][5];`): as in CFFI, a pointer to its first item (`int *`,
+/// `int(*)[5]`), since no length is known to bound a view. `None` for any
+/// other global.
+///
+/// # Safety
+/// GIL held; `addr` is the global's address.
+pub(crate) unsafe fn open_array_global(
+    ls: &LibState,
+    table_ty: u32,
+    addr: *mut c_void,
+) -> Option<PyResult<*mut ffi::PyObject>> {
+    let cx = match cx_of_lib(ls) {
+        Ok(cx) => cx,
+        Err(e) => return Some(Err(e)),
+    };
+    let c = &mut *cx;
+    let tid = *c.reg.table_map.get(table_ty as usize)?;
+    let types::TKind::Array { item, len: None } = c.reg.info(tid).kind else {
+        return None;
+    };
+    let pt = c.reg.pointer_to(item);
+    Some(object::new_cdata(cx, pt, addr as *mut u8, object::Own::None).map(Owned::into_ptr))
+}

@@ -81,6 +81,36 @@ pub(crate) struct CTypeObj {
     ob_base: ffi::PyObject,
     pub(crate) cx: *mut Cx,
     pub(crate) tid: Tid,
+    /// Weak references to this ctype (`weakref.ref(ffi.typeof(...))`, as
+    /// with CFFI); CPython manages the list through `__weaklistoffset__`.
+    weakrefs: *mut ffi::PyObject,
+}
+
+/// `__weaklistoffset__` of the CType type (the one member: how heap types
+/// made from a spec declare weak-reference support on 3.9-3.13).
+static CTYPE_MEMBERS: SyncCell<[ffi::PyMemberDef; 2]> = SyncCell::new([
+    ffi::PyMemberDef {
+        name: c"__weaklistoffset__".as_ptr(),
+        type_code: ffi::structmember::T_PYSSIZET,
+        offset: std::mem::offset_of!(CTypeObj, weakrefs) as ffi::Py_ssize_t,
+        flags: ffi::structmember::READONLY,
+        doc: null_mut(),
+    },
+    ffi::PyMemberDef {
+        name: null_mut(),
+        type_code: 0,
+        offset: 0,
+        flags: 0,
+        doc: null_mut(),
+    },
+]);
+
+unsafe extern "C" fn ctype_dealloc(slf: *mut ffi::PyObject) {
+    ffi::PyObject_GC_UnTrack(slf as *mut c_void);
+    if !(*(slf as *mut CTypeObj)).weakrefs.is_null() {
+        ffi::PyObject_ClearWeakRefs(slf);
+    }
+    free_instance(slf);
 }
 
 #[repr(C)]
@@ -149,8 +179,9 @@ pub(crate) unsafe fn make_type(
             c"_cembed.CType",
             std::mem::size_of::<CTypeObj>(),
             vec![
-                slot(ffi::Py_tp_dealloc, plain_dealloc as *mut c_void),
+                slot(ffi::Py_tp_dealloc, ctype_dealloc as *mut c_void),
                 slot(ffi::Py_tp_traverse, plain_traverse as *mut c_void),
+                slot(ffi::Py_tp_members, CTYPE_MEMBERS.get() as *mut c_void),
                 slot(ffi::Py_tp_repr, ctype_repr as *mut c_void),
                 slot(ffi::Py_tp_getset, CTYPE_GETSET.get() as *mut c_void),
                 slot(ffi::Py_tp_methods, CTYPE_METHODS.get() as *mut c_void),
@@ -641,6 +672,9 @@ unsafe extern "C" fn cdata_bool(slf: *mut ffi::PyObject) -> c_int {
     })
 }
 
+/// Whether this platform's 32-bit wchar_t is signed (glibc: `int`).
+const WCHAR_SIGNED: bool = cfg!(all(target_os = "linux", not(target_arch = "aarch64")));
+
 unsafe extern "C" fn cdata_int(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
     trampoline(|| {
         let c = cd(slf);
@@ -650,6 +684,11 @@ unsafe extern "C" fn cdata_int(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
             TKind::Prim(Prim::WChar16) => Ok(ffi::PyLong_FromLong(
                 (c.data as *const u16).read_unaligned() as _,
             )),
+            // wchar_t is signed where C says so (WCHAR_MIN < 0: Linux),
+            // char32_t never is; CFFI reads them the same way.
+            TKind::Prim(Prim::WChar32) if WCHAR_SIGNED && t.name == "wchar_t" => Ok(
+                ffi::PyLong_FromLong((c.data as *const i32).read_unaligned() as _),
+            ),
             TKind::Prim(Prim::WChar32) => Ok(ffi::PyLong_FromLong(
                 (c.data as *const u32).read_unaligned() as _,
             )),
@@ -1016,6 +1055,33 @@ unsafe extern "C" fn cdata_setitem(
                     }
                 }
             }
+            // `buf[0:n] = b"..."` (or a bytearray) into chars: iterating
+            // would give ints, which a char refuses; CFFI copies the bytes.
+            if matches!((*cx).reg.info(item).kind, TKind::Prim(Prim::Char)) {
+                let src = if ffi::PyBytes_Check(value) != 0 {
+                    Some((
+                        ffi::PyBytes_AsString(value) as *const u8,
+                        ffi::PyBytes_Size(value),
+                    ))
+                } else if ffi::PyByteArray_Check(value) != 0 {
+                    Some((
+                        ffi::PyByteArray_AsString(value) as *const u8,
+                        ffi::PyByteArray_Size(value),
+                    ))
+                } else {
+                    None
+                };
+                if let Some((src, len)) = src {
+                    if len as usize != n {
+                        return Err(raise(
+                            ffi::PyExc_ValueError,
+                            &format!("need a string of length {n}, got {len}"),
+                        ));
+                    }
+                    std::ptr::copy(src, base, n);
+                    return Ok(0);
+                }
+            }
             let seq = Owned::check(ffi::PySequence_Fast(
                 value,
                 c"expected a sequence for slice assignment".as_ptr(),
@@ -1167,7 +1233,13 @@ unsafe extern "C" fn cdata_getattro(
                         ),
                     ));
                 }
-                if let TKind::Array { item, len: None } = (*c.cx).reg.info(f.ty).kind {
+                // `T x[]` and `T x[0]` (CFFI's BS_EMPTY_ARRAY) both read as
+                // the memory that follows: a `T *` (or a sized `T[]`).
+                if let TKind::Array {
+                    item,
+                    len: None | Some(0),
+                } = (*c.cx).reg.info(f.ty).kind
+                {
                     return read_var_array(c, slf, f, item, base);
                 }
                 return Ok(read_field(c.cx, f, base, slf));
@@ -1258,8 +1330,9 @@ unsafe extern "C-unwind" fn cdata_call(
             ));
         };
         let Some(fty) = table_fn else {
+            // NotImplementedError: CFFI's class for a call it cannot make.
             return Err(raise(
-                ffi::PyExc_TypeError,
+                ffi::PyExc_NotImplementedError,
                 &format!(
                     "cembed: cannot call a function pointer of type '{}': this function type \
                      does not appear in the library's declarations, so no call thunk was \

@@ -711,14 +711,29 @@ impl Registry {
     fn resolve(&mut self, e: &TypeExpr, text: &str) -> Result<Tid, String> {
         let undefined = |what: &str, n: &str| format!("undefined {what} name\n{text}\n^ ({n})");
         let mut t = match &e.base {
-            BaseType::Prim(n) => self.prim_named(n).ok_or_else(|| undefined("type", n))?,
-            BaseType::Named(n) => match self.typedefs.iter().find(|(k, _)| k == n) {
-                Some(&(_, t)) => t,
-                None => match self.prim_named(n) {
-                    Some(t) => t,
-                    None => return Err(undefined("type", n)),
-                },
-            },
+            // A typedef of the declarations may redefine a built-in name
+            // (`typedef long int16_t;`): it wins, as in CFFI.
+            BaseType::Prim(n) | BaseType::Named(n) => {
+                match self.typedefs.iter().find(|(k, _)| k == n) {
+                    Some(&(_, t)) => t,
+                    None => match self.prim_named(n) {
+                        Some(t) => t,
+                        // CFFI knows FILE without a declaration: an opaque
+                        // struct (the table's, when the declarations use it).
+                        None if n == "FILE" => self.intern(
+                            "FILE".to_string(),
+                            4,
+                            TKind::Record {
+                                union: false,
+                                fields: None,
+                            },
+                            0,
+                            1,
+                        ),
+                        None => return Err(undefined("type", n)),
+                    },
+                }
+            }
             BaseType::Struct(tag) => self
                 .by_name(&format!("struct {tag}"))
                 .ok_or_else(|| undefined("struct/union", tag))?,

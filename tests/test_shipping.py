@@ -671,7 +671,7 @@ def test_bundle_of_a_library_that_is_not_cembeds(tmp_path, cembed_exe):  # noqa:
     r = subprocess.run([cembed_exe, "bundle", str(tmp_path / "plain.c"), "-o",
                         str(tmp_path / "out")], capture_output=True, text=True)
     assert r.returncode == 2          # a usage error (cembed --help, "Exit status")
-    assert r.stderr == ("cembed: error: %s is not a cembed library: not a 64-bit ELF shared "
+    assert r.stderr == ("error: %s is not a cembed library: not a 64-bit ELF shared "
                         "library\n" % (tmp_path / "plain.c"))
     assert not (tmp_path / "out").exists() and _leftovers(tmp_path) == []
 

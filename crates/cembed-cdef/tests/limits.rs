@@ -62,3 +62,10 @@ fn long_declarators_are_refused() {
     assert!(e.contains("declarator too long"), "{e}");
     assert!(parse_type_expr(&format!("int{}", "*".repeat(200))).is_ok());
 }
+
+#[test]
+fn messages_quote_a_long_type_shortened() {
+    let e = parse_type_expr(&format!("int{}", "*".repeat(100_000))).unwrap_err();
+    assert!(e.len() < 300, "{e}");
+    assert!(e.ends_with("...)"), "{e}");
+}

@@ -534,7 +534,13 @@ impl<'a> CallArgs<'a> {
 unsafe fn type_arg(cx: *mut Cx, obj: *mut ffi::PyObject, allow_cdata: bool) -> PyResult<Tid> {
     if ffi::PyUnicode_Check(obj) != 0 {
         let s = str_text(obj).ok_or(PyErrSet)?;
-        return (*cx).reg.parse(&s).map_err(|e| Cx::raise_error(cx, &e));
+        return (*cx).reg.parse(&s).map_err(|e| {
+            if e == crate::cdata::types::ARRAY_TOO_BIG {
+                raise(ffi::PyExc_OverflowError, &e)
+            } else {
+                Cx::raise_error(cx, &e)
+            }
+        });
     }
     if ffi::Py_TYPE(obj) as *mut ffi::PyObject == (*cx).ctype_type {
         return Ok((*(obj as *mut CTypeObj)).tid);
@@ -608,13 +614,24 @@ pub(crate) unsafe fn new_value(
             // A struct with a flexible array member is sized by its
             // initializer (CFFI's CT_WITH_VAR_ARRAY).
             let mut size = it.size;
+            // CFFI allocates one more character for a `char *` / `wchar_t *`
+            // (char16_t, char32_t): the pointer is then a NUL-terminated
+            // string, and ffi.string() on it stays inside the allocation.
+            if it.is_char_prim() {
+                size *= 2;
+            }
             if has_init && it.var_array {
                 crate::cdata::conv::var_struct_size(cx, item, init, &mut size)?;
             }
-            let o = new_cdata(cx, tid, null_mut(), Own::alloc(size, it.align))?;
+            let o = new_cdata(cx, tid, null_mut(), Own::alloc(size, it.align)?)?;
             if has_init {
                 let d = (*(o.ptr() as *mut CDataObj)).data;
-                write(cx, item, init, d)?;
+                // Saved and restored: converting an item may run Python
+                // code that calls ffi.new() again.
+                let outer = std::mem::replace(&mut (*cx).var_alloc, (d, d.add(size)));
+                let r = write(cx, item, init, d);
+                (*cx).var_alloc = outer;
+                r?;
             }
             Ok(o.into_ptr())
         }
@@ -630,13 +647,8 @@ pub(crate) unsafe fn new_value(
                     (n, if only_length { null_mut() } else { init })
                 }
             };
-            let size = n.checked_mul(it.size).ok_or_else(|| {
-                raise(
-                    ffi::PyExc_OverflowError,
-                    "array size would overflow a Py_ssize_t",
-                )
-            })?;
-            let o = new_cdata(cx, tid, null_mut(), Own::alloc(size, it.align))?;
+            let size = crate::cdata::object::array_bytes(n, it.size)?;
+            let o = new_cdata(cx, tid, null_mut(), Own::alloc(size, it.align)?)?;
             set_length(o.ptr(), n as isize);
             if let Own::Alloc { size: s, .. } = &mut (*(o.ptr() as *mut CDataObj)).own {
                 *s = size;
@@ -753,7 +765,7 @@ pub(crate) unsafe fn cast(
         }
         TKind::Prim(p) | TKind::Enum { prim: p, .. } => {
             let p = *p;
-            let o = new_cdata(cx, tid, null_mut(), Own::alloc(16, 16))?;
+            let o = new_cdata(cx, tid, null_mut(), Own::alloc(16, 16)?)?;
             let d = (*(o.ptr() as *mut CDataObj)).data;
             match p {
                 Prim::F32 | Prim::F64 | Prim::LongDouble => {
@@ -1138,15 +1150,20 @@ unsafe fn ffi_unpack(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject
         }
         TKind::Prim(p @ (Prim::WChar16 | Prim::WChar32)) => {
             let w = p.size();
-            let units: Vec<u32> = (0..n as usize)
-                .map(|i| {
-                    if w == 2 {
-                        (cd.data.add(i * 2) as *const u16).read_unaligned() as u32
-                    } else {
-                        (cd.data.add(i * 4) as *const u32).read_unaligned()
-                    }
-                })
-                .collect();
+            // Reserved before anything is read: a length too big for memory
+            // is a MemoryError (collect() would abort the process).
+            let mut units: Vec<u32> = Vec::new();
+            if units.try_reserve_exact(n as usize).is_err() {
+                ffi::PyErr_NoMemory();
+                return Err(PyErrSet);
+            }
+            units.extend((0..n as usize).map(|i| {
+                if w == 2 {
+                    (cd.data.add(i * 2) as *const u16).read_unaligned() as u32
+                } else {
+                    (cd.data.add(i * 4) as *const u32).read_unaligned()
+                }
+            }));
             return wide_to_str(&units, p);
         }
         TKind::Void => {
@@ -1306,14 +1323,16 @@ unsafe fn from_buffer(
     let data = view.buf as *mut u8;
     let length = match len {
         Some(n) => {
-            if n * isz > nbytes {
+            // The type's size was checked against isize::MAX when it was
+            // made; checked anyway, a wrapped product would pass.
+            let need = n.checked_mul(isz).unwrap_or(usize::MAX);
+            if need > nbytes {
                 ffi::PyBuffer_Release(&mut *view);
                 return Err(raise(
                     ffi::PyExc_ValueError,
                     &format!(
-                        "buffer is too small ({nbytes} bytes) for '{}' ({} bytes)",
+                        "buffer is too small ({nbytes} bytes) for '{}' ({need} bytes)",
                         t.name,
-                        n * isz
                     ),
                 ));
             }
@@ -1372,6 +1391,14 @@ unsafe fn ffi_memmove(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObjec
     let r = (|| {
         let d = mem_operand(cx, a[0], true, &mut views)?;
         let s = mem_operand(cx, a[1], false, &mut views)?;
+        // A NULL cdata (or one whose memory ffi.release() gave back) has
+        // no memory at all: refused rather than a crash.
+        if n > 0 && (d.is_null() || s.is_null()) {
+            return Err(raise(
+                ffi::PyExc_ValueError,
+                "memmove() with a NULL (or released) pointer",
+            ));
+        }
         if n > 0 {
             std::ptr::copy(s, d, n as usize);
         }

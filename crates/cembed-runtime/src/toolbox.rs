@@ -1031,6 +1031,8 @@ unsafe fn ffi_string(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject
             (item, if maxlen < 0 { isize::MAX } else { maxlen })
         }
         TKind::Array { item, .. } => {
+            // `ffi.cast("char[5]", 0)` (CFFI checks this too).
+            null_check(cd, "string")?;
             let n = cd.length.max(0);
             (item, if maxlen < 0 || maxlen > n { n } else { maxlen })
         }

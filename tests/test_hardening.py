@@ -196,3 +196,58 @@ def test_saved_fuzz_crashes_replay(libdir):
                        capture_output=True, text=True, env=clean_env(), timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr[-3000:]
     assert r.stdout.count("replayed ") == len(files), r.stdout
+
+
+DOTDOTDOT_CDEF = """
+extern int aa[...];
+extern int bb[...];
+struct s { int x; int a[...]; };
+typedef double... real_t;
+real_t half(void);
+"""
+DOTDOTDOT_SOURCE = """
+int aa[41]; int bb[12];
+struct s { int x; int a[7]; char more; };
+typedef %s real_t;
+real_t half(void) { return (real_t)0.5; }
+"""
+
+
+def build_dotdotdot(project, real_t):
+    script = (
+        "ffibuilder = cffi.FFI()\n"
+        "ffibuilder.cdef(%r)\n"
+        "ffibuilder.embedding_api('int dummy(void);')\n"
+        "ffibuilder.set_source('ddd', %r)\n"
+        "ffibuilder.embedding_init_code('pass')\n"
+        "ffibuilder.compile()\n" % (DOTDOTDOT_CDEF, DOTDOTDOT_SOURCE % real_t))
+    return project.build(script, check=False)
+
+
+def test_dotdotdot_lengths_are_per_declaration(project):
+    # Two `[...]` arrays spelled alike get their own lengths, and a struct
+    # with a `[...]` field takes its whole layout from the compiler.
+    r = build_dotdotdot(project, "double")
+    assert r.returncode == 0, r.stderr
+    code = ("import sys; sys.path.insert(0, %r)\nfrom ddd import ffi, lib\n"
+            "print(ffi.sizeof(lib.aa), ffi.sizeof(lib.bb), len(lib.bb))\n"
+            "print(ffi.sizeof('struct s'), ffi.offsetof('struct s', 'a'),"
+            " ffi.typeof('struct s').fields[1][1].type.length)\n"
+            "try:\n    lib.bb[12] = 1\nexcept IndexError as e:\n    print('IndexError', e)\n"
+            "print(lib.half())\n" % project.path)
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env=clean_env(), cwd="/", timeout=60)
+    assert (p.returncode, p.stderr) == (0, ""), p.stderr
+    assert p.stdout == ("164 48 12\n36 4 7\n"
+                        "IndexError index too large for cdata 'int[12]' (expected 12 < 12)\n"
+                        "0.5\n")
+
+
+@pytest.mark.parametrize("real_t", ["long", "int", "unsigned char"])
+def test_float_dotdotdot_on_an_integer_type_fails_the_build(project, real_t):
+    # CFFI raises ffi.error at first use; converting by size alone would read
+    # the integer as a double. The build refuses it, naming the typedef.
+    r = build_dotdotdot(project, real_t)
+    assert r.returncode != 0
+    assert ("typedef real_t: declared as `double...` in the cdef, but the C type is not "
+            "float, double or long double") in r.stderr, r.stderr

@@ -251,3 +251,25 @@ def test_float_dotdotdot_on_an_integer_type_fails_the_build(project, real_t):
     assert r.returncode != 0
     assert ("typedef real_t: declared as `double...` in the cdef, but the C type is not "
             "float, double or long double") in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("decl", [
+    "int a[{chain}];",
+    "enum e {{ A = {chain} }};",
+    "struct s {{ int x[{chain}]; }};",
+    "typedef int {stars}t;",
+])
+def test_hostile_cdef_is_a_cdef_error(decl):
+    # Left-deep operator chains and very long declarators: a CDefError with
+    # the place, not a stack overflow or gigabytes of memory.
+    # (the text is built in the child: the text is too long for a command line)
+    code = ("import cembed\nffi = cembed.FFI()\n"
+            "text = %r.format(chain='+'.join(['1'] * 100000), stars='*' * 100000)\n"
+            "try:\n    ffi.cdef(text)\n"
+            "except cembed.CDefError as e:\n    print(str(e).splitlines()[0])\n"
+            "print('alive')\n" % decl)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env=clean_env(), cwd="/", timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout in ("error: constant expression too long\nalive\n",
+                        "error: declarator too long\nalive\n"), r.stdout

@@ -134,6 +134,16 @@ CEMBED_ONLY = {
                                      "pointer"),
     "string_of_null_array": ("", "ffi.string(ffi.cast('char[5]', 0))",
                              "raised RuntimeError cannot use string() on <cdata 'char[5]' NULL>"),
+    "buffer_of_null": ("", "ffi.buffer(ffi.cast('int *', 0))",
+                       "raised RuntimeError cannot use buffer() on <cdata 'int *' NULL>"),
+    "buffer_of_null_global": ("", "bytes(ffi.buffer(lib.fam_ptr))",
+                              "raised RuntimeError cannot use buffer() on "
+                              "<cdata 'struct fam *' NULL>"),
+    # ffi.gc(): release runs the destructor once, the cdata keeps its value
+    "gc_release_keeps_value": ("d = []\ng = ffi.gc(ffi.cast('int', 5), d.append)\n"
+                               "ffi.release(g); ffi.release(g)\n",
+                               "(int(g), repr(g), len(d))",
+                               "returned (5, \"<cdata 'int' 5>\", 1)"),
     # 5. flexible array member writes are bounded by the allocation
     "fam_item_assign": ("p = ffi.new('struct fam *')\n",
                         "p.__setitem__(0, {'n': 1, 'items': [1.0] * 100000})",

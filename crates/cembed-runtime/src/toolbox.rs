@@ -1253,6 +1253,11 @@ pub(crate) unsafe extern "C" fn ffi_buffer_new(
                 &format!("expected a pointer or array cdata, got cdata '{}'", t.name),
             ));
         }
+        // A buffer over address 0 crashes at its first use (CFFI makes
+        // one); refused like string() and unpack() refuse NULL.
+        if size > 0 {
+            null_check(cd, "buffer")?;
+        }
         new_buffer(cx, cd.data, size as usize, a[0])
     })
 }

@@ -408,6 +408,19 @@ pub(crate) unsafe fn release(cd: *mut CDataObj) -> PyResult<()> {
         return Ok(());
     }
     (*cd).released = true;
+    if let Own::Gc { orig, destructor } = (*cd).own {
+        // As CFFI: the destructor runs now, and the cdata keeps its value.
+        // `orig` stays alive with it: a primitive's value lives in orig's
+        // memory (with orig gone it would be read after free).
+        (*cd).own = Own::Keep(orig);
+        let r = ffi::PyObject_CallOneArg(destructor, orig);
+        ffi::Py_DECREF(destructor);
+        if r.is_null() {
+            return Err(PyErrSet);
+        }
+        ffi::Py_DECREF(r);
+        return Ok(());
+    }
     let own = std::mem::replace(&mut (*cd).own, Own::None);
     let keep_data = matches!(own, Own::Handle(_));
     drop_own(own);
@@ -530,7 +543,8 @@ unsafe fn repr_body(c: &CDataObj, t: &TInfo) -> PyResult<String> {
         }
         _ => {}
     }
-    if c.released {
+    // A released ffi.gc() cdata keeps its value and shows it (CFFI).
+    if c.released && !matches!(c.own, Own::Keep(_)) {
         return Ok("' (released)>".to_string());
     }
     match &t.kind {

@@ -128,6 +128,10 @@ CEMBED_ONLY = {
     "released_from_buffer_index": ("fb = ffi.from_buffer(bytearray(8)); ffi.release(fb)\n",
                                    "fb[0]", "raised IndexError index too large for cdata "
                                    "'char[]' (expected 0 < 0)"),
+    "released_from_buffer_slice": ("fb = ffi.from_buffer(bytearray(100000)); s = fb[10:20]\n"
+                                   "b = ffi.buffer(fb); ffi.release(fb); s[0] = b'z'\n",
+                                   "(b[10], repr(fb))",
+                                   "returned (b'z', \"<cdata 'char[]' (released)>\")"),
     "released_from_buffer_memmove": ("fb = ffi.from_buffer(bytearray(8)); ffi.release(fb)\n",
                                      "ffi.memmove(fb, b'abc', 3)",
                                      "raised ValueError memmove() with a NULL (or released) "

@@ -421,6 +421,21 @@ pub(crate) unsafe fn release(cd: *mut CDataObj) -> PyResult<()> {
         ffi::Py_DECREF(r);
         return Ok(());
     }
+    if let Own::Buffer(b) = &(*cd).own {
+        // The buffer is released (the object may be resized again), but
+        // the object itself stays alive as long as this cdata: slices and
+        // buffers made from it still point into its memory, which would
+        // be freed with the last reference.
+        let obj = b.obj;
+        if !obj.is_null() {
+            ffi::Py_INCREF(obj);
+            let own = std::mem::replace(&mut (*cd).own, Own::Keep(obj));
+            drop_own(own);
+            (*cd).data = null_mut();
+            (*cd).length = (*cd).length.min(0);
+            return Ok(());
+        }
+    }
     let own = std::mem::replace(&mut (*cd).own, Own::None);
     let keep_data = matches!(own, Own::Handle(_));
     drop_own(own);
@@ -544,7 +559,7 @@ unsafe fn repr_body(c: &CDataObj, t: &TInfo) -> PyResult<String> {
         _ => {}
     }
     // A released ffi.gc() cdata keeps its value and shows it (CFFI).
-    if c.released && !matches!(c.own, Own::Keep(_)) {
+    if c.released && c.data.is_null() {
         return Ok("' (released)>".to_string());
     }
     match &t.kind {

@@ -11,13 +11,17 @@ import sys
 
 import cembed as cffi
 
-CDEF = r"""
+# Declared alike in the cdef and in C.
+COMMON = r"""
 typedef struct point { int x, y; } point_t;
 struct rect { point_t tl, br; char label[8]; };
 union num { int i; double d; unsigned char b[8]; };
 struct bits { unsigned a : 3; int b : 5; unsigned char c : 1; long long d : 40; };
 struct fam { int n; double items[]; };
 struct fam0 { short len; char data[0]; };
+"""
+
+CDEF = COMMON + r"""
 struct opaque;
 typedef struct opaque opaque_t;
 struct partial { int known; ...; };
@@ -54,13 +58,7 @@ extern int sized[...];
 SOURCE = r"""
 #include <stdlib.h>
 #include <string.h>
-typedef struct point { int x, y; } point_t;
-struct rect { point_t tl, br; char label[8]; };
-union num { int i; double d; unsigned char b[8]; };
-struct bits { unsigned a : 3; int b : 5; unsigned char c : 1; long long d : 40; };
-struct fam { int n; double items[]; };
-struct fam0 { short len; char data[0]; };
-struct opaque { int v; };
+""" + COMMON + r"""struct opaque { int v; };
 typedef struct opaque opaque_t;
 struct partial { long hidden; int known; char more[3]; };
 enum color { RED, GREEN = 5, BLUE = -3 };

@@ -1331,8 +1331,8 @@ unsafe fn from_buffer(
     let length = match len {
         Some(n) => {
             // The type's size was checked against isize::MAX when it was
-            // made; checked anyway, a wrapped product would pass.
-            let need = n.checked_mul(isz).unwrap_or(usize::MAX);
+            // made; saturating anyway: a wrapped product would pass.
+            let need = n.saturating_mul(isz);
             if need > nbytes {
                 ffi::PyBuffer_Release(&mut *view);
                 return Err(raise(

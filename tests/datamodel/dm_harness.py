@@ -195,8 +195,39 @@ def build_and_run(case: Case, backend: str, workdir: pathlib.Path) -> RunResult:
     # rpath/DT_NEEDED only, not because it sits in the cwd.
     rundir = workdir / "run"
     rundir.mkdir()
-    p = _run([str(workdir / "host")], rundir, run_env, RUN_TIMEOUT, "host run")
+    cmd, timeout = [str(workdir / "host")], RUN_TIMEOUT
+    memcheck = backend == "cembed" and os.environ.get("CEMBED_VALGRIND") == "1"
+    if memcheck:
+        cmd, timeout = valgrind_cmd(workdir) + cmd, VALGRIND_TIMEOUT
+        run_env["PYTHONMALLOC"] = "malloc"
+    p = _run(cmd, rundir, run_env, timeout, "host run")
+    if memcheck:
+        check_valgrind(workdir, f"{case.name} [{backend}]")
     return RunResult(p.stdout, p.stderr, p.returncode, workdir)
+
+
+# CEMBED_VALGRIND=1: the cembed host runs under valgrind's memcheck (with
+# PYTHONMALLOC=malloc, so each Python object is its own block) and any
+# invalid read, write or free fails the case. Leaks are not checked (an
+# embedded interpreter is never finalized).
+VALGRIND_TIMEOUT = 600
+VALGRIND_ERRORS = ("Invalid read", "Invalid write", "Invalid free", "Mismatched free",
+                   "Invalid (not aligned) free", "Source and destination overlap")
+
+
+def valgrind_cmd(logdir):
+    return ["valgrind", "--tool=memcheck", "--leak-check=no", "--trace-children=no",
+            "--num-callers=30", f"--log-file={logdir}/valgrind.%p.log"]
+
+
+def check_valgrind(logdir, what):
+    bad = []
+    for log in sorted(pathlib.Path(logdir).glob("valgrind.*.log")):
+        text = log.read_text(errors="replace")
+        if any(e in text for e in VALGRIND_ERRORS):
+            bad.append(f"--- {log} ---\n{text[-6000:]}")
+    if bad:
+        raise CaseError(f"{what}: valgrind found invalid memory accesses\n" + "\n".join(bad))
 
 
 def check_result(case: Case, backend: str, res: RunResult, expected: str):

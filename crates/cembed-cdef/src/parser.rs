@@ -41,6 +41,9 @@ pub struct Parser<'a> {
     lenient: bool,
     /// Current nesting of recursive constructs (see [`MAX_DEPTH`]).
     depth: u32,
+    /// Binary operators the constant expression being parsed may still
+    /// contain (`None`: not inside one; see [`MAX_EXPR_OPS`]).
+    expr_budget: Option<u32>,
 }
 
 /// Deepest nesting of declarators, struct bodies and parenthesised
@@ -48,6 +51,18 @@ pub struct Parser<'a> {
 /// hostile type string (`ffi.typeof("((((...")`) from overflowing the stack of
 /// the host's thread.
 const MAX_DEPTH: u32 = 64;
+
+/// Most binary operators in one constant expression. A chain `1+1+1+...`
+/// parses iteratively but builds a left-deep tree that every later pass
+/// (evaluation, drop) walks recursively: the limit bounds that recursion
+/// (and the work) far above what real `#define`s and enum values use.
+const MAX_EXPR_OPS: u32 = 500;
+
+/// Most derivations (pointers, arrays, functions) in one declarator. Each
+/// level of a type has a name spelling the whole type, so the run-time type
+/// registry's memory grows with the square of this (`"int" + "*" * 100000`
+/// would need gigabytes).
+const MAX_DECL_OPS: usize = 256;
 
 /// Identifiers CFFI removes before parsing on non-Windows platforms.
 fn is_ignored_ident(s: &str) -> bool {
@@ -77,6 +92,7 @@ impl<'a> Parser<'a> {
             typedefs,
             lenient,
             depth: 0,
+            expr_budget: None,
         }
     }
 
@@ -1090,6 +1106,13 @@ impl<'a> Parser<'a> {
         let mut ops = ptrs;
         ops.extend(suffixes.into_iter().rev());
         ops.extend(inner_ops);
+        if ops.len() > MAX_DECL_OPS {
+            return Err(Diag::new(
+                "declarator too long",
+                self.span_from(start),
+                format!("more than {MAX_DECL_OPS} pointers, arrays and functions in one type"),
+            ));
+        }
         Ok(Declarator {
             name,
             ops,
@@ -1166,7 +1189,16 @@ impl<'a> Parser<'a> {
     // ---- constant expressions ---------------------------------------------------
 
     pub(crate) fn expr(&mut self) -> PResult<Expr> {
-        self.binary(0)
+        // A parenthesised sub-expression shares its enclosing one's budget.
+        let outermost = self.expr_budget.is_none();
+        if outermost {
+            self.expr_budget = Some(MAX_EXPR_OPS);
+        }
+        let r = self.binary(0);
+        if outermost {
+            self.expr_budget = None;
+        }
+        r
     }
 
     fn binop(&self) -> Option<(BinOp, u8)> {
@@ -1195,6 +1227,16 @@ impl<'a> Parser<'a> {
         while let Some((op, prec)) = self.binop() {
             if prec < min_prec {
                 break;
+            }
+            match &mut self.expr_budget {
+                Some(0) => {
+                    return Err(self.err_here(
+                        "constant expression too long",
+                        format!("more than {MAX_EXPR_OPS} operators in one expression"),
+                    ))
+                }
+                Some(n) => *n -= 1,
+                None => {}
             }
             self.bump();
             let rhs = self.binary(prec + 1)?;

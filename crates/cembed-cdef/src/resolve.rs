@@ -707,9 +707,14 @@ impl Resolver {
                 }
                 None => {
                     let fields = self.fields(body, r)?;
+                    // A struct with a `[...]` field (or a partial struct
+                    // by value) has a layout only the compiler knows: CFFI
+                    // treats it as partial too.
+                    let partial_field = r.kind == RecordKind::Struct
+                        && fields.iter().any(|f| self.makes_partial(f.ty));
                     let rec = &mut self.prog.records[id.0 as usize];
                     rec.fields = Some(fields);
-                    rec.partial = body.partial;
+                    rec.partial = body.partial || partial_field;
                     rec.pack = self.pack;
                     rec.span = r.span;
                     self.record_bodies.insert(id, body.text.clone());
@@ -1136,7 +1141,7 @@ impl Resolver {
                             // `[...]`, only known to the compiler.
                             let Some(n) = self.eval(e)? else {
                                 let len = from_compiler(e.span())?;
-                                ty = self.prog.intern(Type::Array { item: ty, len });
+                                ty = self.prog.add_distinct(Type::Array { item: ty, len });
                                 continue;
                             };
                             if n < 0 {
@@ -1156,7 +1161,14 @@ impl Resolver {
                             ArrayLen::Fixed(n as u64)
                         }
                     };
-                    ty = self.prog.intern(Type::Array { item: ty, len });
+                    // Each `[...]` is its own type: the lengths of two
+                    // declarations spelled alike still come from the compiler
+                    // separately.
+                    ty = if len == ArrayLen::FromCompiler {
+                        self.prog.add_distinct(Type::Array { item: ty, len })
+                    } else {
+                        self.prog.intern(Type::Array { item: ty, len })
+                    };
                 }
                 DeclOp::Function {
                     params,

@@ -75,20 +75,31 @@ pub enum TypeOp {
 /// column: `"column 5: expected `)`, found end of input"`.
 pub fn parse_type_expr(text: &str) -> Result<TypeExpr, String> {
     let mut typedefs = HashSet::new();
+    let shown = shown_text(text);
     let fail = |d: crate::Diag| {
         let col = text[..(d.span.start as usize).min(text.len())]
             .chars()
             .count()
             + 1;
-        format!("column {col}: {} (in type {text:?})", d.message)
+        format!("column {col}: {} (in type {shown})", d.message)
     };
     let toks = lexer::lex(text, 0).map_err(fail)?;
     let mut p = Parser::new(text, toks, 0, &mut typedefs, true);
     let (spec, decl) = p.type_name().map_err(fail)?;
     convert(&spec, &decl).map_err(|(msg, at)| {
         let col = text[..(at as usize).min(text.len())].chars().count() + 1;
-        format!("column {col}: {msg} (in type {text:?})")
+        format!("column {col}: {msg} (in type {shown})")
     })
+}
+
+/// The type text as error messages quote it: cut after 100 characters, so
+/// that a huge hostile string does not become a huge message.
+fn shown_text(text: &str) -> String {
+    const MAX: usize = 100;
+    match text.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{:?}...", &text[..cut]),
+        None => format!("{text:?}"),
+    }
 }
 
 type CResult<T> = Result<T, (String, u32)>;

@@ -490,6 +490,32 @@ impl<'p> Gen<'p> {
             }
             w.blank();
         }
+        // `typedef double... name` / `typedef int... name`: the runtime
+        // converts values by the size alone, which would read an integer
+        // type as a float or the reverse (CFFI refuses the first at first
+        // use with ffi.error, the second at build time; here the build
+        // fails for both). _Generic keeps it an integer constant
+        // expression for every compiler.
+        let n = self.n();
+        for (i, ty) in self.p.types.iter().enumerate() {
+            let Type::Prim(prim) = ty else { continue };
+            let (declared, want_float) = match prim.class {
+                PrimClass::UnknownFloat => ("double...", true),
+                PrimClass::UnknownInt => ("int...", false),
+                _ => continue,
+            };
+            let spelled = n.ty(TypeId(i as u32));
+            let msg = format!(
+                "cembed: typedef {}: declared as `{declared}` in the cdef, but the C type {} float, double or long double",
+                prim.name,
+                if want_float { "is not" } else { "is" }
+            );
+            let (f, other) = if want_float { (1, 0) } else { (0, 1) };
+            w.line(format!(
+                "_Static_assert(_Generic(({spelled})0, float: {f}, double: {f}, long double: {f}, default: {other}), {});",
+                literal(&msg)
+            ));
+        }
         let macros: Vec<_> = self
             .p
             .decls

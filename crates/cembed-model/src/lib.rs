@@ -285,6 +285,15 @@ impl Program {
         id
     }
 
+    /// Adds `ty` as a type of its own, equal to no other even with the same
+    /// structure: a `T[...]` array, whose length each declaration gets from
+    /// the compiler separately (`extern int a[...], b[...];` may differ).
+    pub fn add_distinct(&mut self, ty: Type) -> TypeId {
+        let id = TypeId(self.types.len() as u32);
+        self.types.push(ty);
+        id
+    }
+
     pub fn prim(&mut self, name: &str, class: PrimClass) -> TypeId {
         self.intern(Type::Prim(Prim {
             name: name.to_string(),

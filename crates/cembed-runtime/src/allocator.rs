@@ -41,7 +41,7 @@ impl Placement {
         align: usize,
     ) -> PyResult<(*mut u8, Own)> {
         match self {
-            Placement::Owned => Ok((null_mut(), Own::alloc(size, align))),
+            Placement::Owned => Ok((null_mut(), Own::alloc(size, align)?)),
             Placement::Uninit => {
                 let align = align.clamp(1, 64).next_power_of_two();
                 let b = Owned::check(ffi::PyBytes_FromStringAndSize(

@@ -538,7 +538,13 @@ pub(crate) unsafe fn type_arg(
 ) -> PyResult<Tid> {
     if ffi::PyUnicode_Check(obj) != 0 {
         let s = str_text(obj).ok_or(PyErrSet)?;
-        return (*cx).reg.parse(&s).map_err(|e| Cx::raise_error(cx, &e));
+        return (*cx).reg.parse(&s).map_err(|e| {
+            if e == crate::cdata::types::ARRAY_TOO_BIG {
+                raise(ffi::PyExc_OverflowError, &e)
+            } else {
+                Cx::raise_error(cx, &e)
+            }
+        });
     }
     if ffi::Py_TYPE(obj) as *mut ffi::PyObject == (*cx).ctype_type {
         return Ok((*(obj as *mut CTypeObj)).tid);
@@ -622,6 +628,12 @@ pub(crate) unsafe fn new_value_in(
             // A struct with a flexible array member is sized by its
             // initializer (CFFI's CT_WITH_VAR_ARRAY).
             let mut size = it.size;
+            // CFFI allocates one more character for a `char *` / `wchar_t *`
+            // (char16_t, char32_t): the pointer is then a NUL-terminated
+            // string, and ffi.string() on it stays inside the allocation.
+            if it.is_char_prim() {
+                size *= 2;
+            }
             if has_init && it.var_array {
                 crate::cdata::conv::var_struct_size(cx, item, init, &mut size)?;
             }
@@ -629,7 +641,12 @@ pub(crate) unsafe fn new_value_in(
             let o = new_cdata(cx, tid, data, own)?;
             if has_init {
                 let d = (*(o.ptr() as *mut CDataObj)).data;
-                write(cx, item, init, d)?;
+                // Saved and restored: converting an item may run Python
+                // code that calls ffi.new() again.
+                let outer = std::mem::replace(&mut (*cx).var_alloc, (d, d.add(size)));
+                let r = write(cx, item, init, d);
+                (*cx).var_alloc = outer;
+                r?;
             }
             Ok(o.into_ptr())
         }
@@ -645,12 +662,7 @@ pub(crate) unsafe fn new_value_in(
                     (n, if only_length { null_mut() } else { init })
                 }
             };
-            let size = n.checked_mul(it.size).ok_or_else(|| {
-                raise(
-                    ffi::PyExc_OverflowError,
-                    "array size would overflow a Py_ssize_t",
-                )
-            })?;
+            let size = crate::cdata::object::array_bytes(n, it.size)?;
             let (data, own) = place.make(cx, size, it.align)?;
             let o = new_cdata(cx, tid, data, own)?;
             set_length(o.ptr(), n as isize);
@@ -769,7 +781,7 @@ pub(crate) unsafe fn cast(
         }
         TKind::Prim(p) | TKind::Enum { prim: p, .. } => {
             let p = *p;
-            let o = new_cdata(cx, tid, null_mut(), Own::alloc(16, 16))?;
+            let o = new_cdata(cx, tid, null_mut(), Own::alloc(16, 16)?)?;
             let d = (*(o.ptr() as *mut CDataObj)).data;
             match p {
                 Prim::F32 | Prim::F64 | Prim::LongDouble => {
@@ -1053,6 +1065,8 @@ unsafe fn ffi_string(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject
             (item, if maxlen < 0 { isize::MAX } else { maxlen })
         }
         TKind::Array { item, .. } => {
+            // `ffi.cast("char[5]", 0)` (CFFI checks this too).
+            null_check(cd, "string")?;
             let n = cd.length.max(0);
             (item, if maxlen < 0 || maxlen > n { n } else { maxlen })
         }
@@ -1172,15 +1186,20 @@ unsafe fn ffi_unpack(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject
         }
         TKind::Prim(p @ (Prim::WChar16 | Prim::WChar32)) => {
             let w = p.size();
-            let units: Vec<u32> = (0..n as usize)
-                .map(|i| {
-                    if w == 2 {
-                        (cd.data.add(i * 2) as *const u16).read_unaligned() as u32
-                    } else {
-                        (cd.data.add(i * 4) as *const u32).read_unaligned()
-                    }
-                })
-                .collect();
+            // Reserved before anything is read: a length too big for memory
+            // is a MemoryError (collect() would abort the process).
+            let mut units: Vec<u32> = Vec::new();
+            if units.try_reserve_exact(n as usize).is_err() {
+                ffi::PyErr_NoMemory();
+                return Err(PyErrSet);
+            }
+            units.extend((0..n as usize).map(|i| {
+                if w == 2 {
+                    (cd.data.add(i * 2) as *const u16).read_unaligned() as u32
+                } else {
+                    (cd.data.add(i * 4) as *const u32).read_unaligned()
+                }
+            }));
             return wide_to_str(&units, p);
         }
         TKind::Void => {
@@ -1268,6 +1287,11 @@ pub(crate) unsafe extern "C" fn ffi_buffer_new(
                 &format!("expected a pointer or array cdata, got cdata '{}'", t.name),
             ));
         }
+        // A buffer over address 0 crashes at its first use (CFFI makes
+        // one); refused like string() and unpack() refuse NULL.
+        if size > 0 {
+            null_check(cd, "buffer")?;
+        }
         new_buffer(cx, cd.data, size as usize, a[0])
     })
 }
@@ -1331,14 +1355,16 @@ unsafe fn from_buffer(
     let data = view.buf as *mut u8;
     let length = match len {
         Some(n) => {
-            if n * isz > nbytes {
+            // The type's size was checked against isize::MAX when it was
+            // made; saturating anyway: a wrapped product would pass.
+            let need = n.saturating_mul(isz);
+            if need > nbytes {
                 ffi::PyBuffer_Release(&mut *view);
                 return Err(raise(
                     ffi::PyExc_ValueError,
                     &format!(
-                        "buffer is too small ({nbytes} bytes) for '{}' ({} bytes)",
+                        "buffer is too small ({nbytes} bytes) for '{}' ({need} bytes)",
                         t.name,
-                        n * isz
                     ),
                 ));
             }
@@ -1397,6 +1423,14 @@ unsafe fn ffi_memmove(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObjec
     let r = (|| {
         let d = mem_operand(cx, a[0], true, &mut views)?;
         let s = mem_operand(cx, a[1], false, &mut views)?;
+        // A NULL cdata (or one whose memory ffi.release() gave back) has
+        // no memory at all: refused rather than a crash.
+        if n > 0 && (d.is_null() || s.is_null()) {
+            return Err(raise(
+                ffi::PyExc_ValueError,
+                "memmove() with a NULL (or released) pointer",
+            ));
+        }
         if n > 0 {
             std::ptr::copy(s, d, n as usize);
         }

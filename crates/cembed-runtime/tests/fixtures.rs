@@ -180,19 +180,57 @@ fn build_host(dir: &Path, source: &str, link: &[&str]) -> PathBuf {
 
 /// Runs a host from `dir/run` with an empty environment (PATH only); stdout
 /// and stderr are pipes, as in CI.
+///
+/// With `CEMBED_VALGRIND=1` the host runs under valgrind's memcheck (and
+/// PYTHONMALLOC=malloc, so every Python object is its own heap block), and
+/// any invalid read, write or free fails the test; leaks are not checked.
 fn run_host(dir: &Path, host: &Path, args: &[&str]) -> (String, String, i32) {
-    let out = Command::new(host)
-        .args(args)
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .current_dir(dir.join("run"))
-        .output()
-        .unwrap();
+    let memcheck = std::env::var_os("CEMBED_VALGRIND").is_some_and(|v| v == "1");
+    let mut cmd = if memcheck {
+        let mut c = Command::new("valgrind");
+        c.args(["--tool=memcheck", "--leak-check=no", "--num-callers=30"])
+            .arg(format!("--log-file={}/valgrind.%p.log", dir.display()))
+            .arg(host);
+        c
+    } else {
+        Command::new(host)
+    };
+    cmd.args(args).env_clear().env("PATH", "/usr/bin:/bin");
+    if memcheck {
+        cmd.env("PYTHONMALLOC", "malloc");
+    }
+    let out = cmd.current_dir(dir.join("run")).output().unwrap();
+    if memcheck {
+        check_valgrind_logs(dir);
+    }
     (
         normalize(&String::from_utf8_lossy(&out.stdout)),
         normalize(&String::from_utf8_lossy(&out.stderr)),
         out.status.code().unwrap_or(-1),
     )
+}
+
+/// Fails on any invalid memory access valgrind logged in `dir`.
+fn check_valgrind_logs(dir: &Path) {
+    const ERRORS: &[&str] = &[
+        "Invalid read",
+        "Invalid write",
+        "Invalid free",
+        "Mismatched free",
+        "Source and destination overlap",
+    ];
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("valgrind.") && name.ends_with(".log") {
+            let text = std::fs::read_to_string(&p).unwrap();
+            assert!(
+                !ERRORS.iter().any(|e| text.contains(e)),
+                "valgrind found invalid memory accesses ({}):\n{text}",
+                p.display()
+            );
+        }
+    }
 }
 
 /// Replaces object addresses ("at 0x7f...") and the runtime/python paths.

@@ -60,7 +60,7 @@ pub(crate) unsafe fn read_other(
         TKind::Void => crate::py::new_ref(ffi::Py_None()),
         TKind::Prim(Prim::LongDouble) => {
             // CFFI keeps long double as a cdata (a float would lose precision).
-            match new_cdata(cx, tid, null_mut(), Own::alloc(16, 16)) {
+            match Own::alloc(16, 16).and_then(|own| new_cdata(cx, tid, null_mut(), own)) {
                 Ok(o) => {
                     let d = (*(o.ptr() as *mut CDataObj)).data;
                     std::ptr::copy_nonoverlapping(src, d, 16);
@@ -88,7 +88,8 @@ pub(crate) unsafe fn read_other(
             }
             Read::Copy | Read::CopyRef => {
                 let size = t.size;
-                match new_cdata(cx, tid, null_mut(), Own::alloc(size, t.align)) {
+                match Own::alloc(size, t.align).and_then(|own| new_cdata(cx, tid, null_mut(), own))
+                {
                     Ok(o) => {
                         if how == Read::CopyRef {
                             super::object::set_shown(o.ptr(), false);
@@ -523,6 +524,21 @@ unsafe fn write_vfield(
         if f.bitsize < 0 && new_array_length(cx, item, obj)?.1 {
             return Ok(());
         }
+        if f.bitsize < 0 {
+            // Only as many items as the memory has room for: all that
+            // ffi.new() allocated for this initializer (`var_alloc`), none
+            // past the declared size anywhere else (`p[0] = {...}`, an
+            // array element), where CFFI would write past the end.
+            let at = base.add(f.offset);
+            let (start, end) = (*cx).var_alloc;
+            let room = if start.is_null() || at < start || at > end {
+                0
+            } else {
+                end as usize - at as usize
+            };
+            let n = room / (*cx).reg.info(item).size.max(1);
+            return write_var_array(cx, f.ty, item, n, obj, at);
+        }
     }
     write_field(cx, f, obj, base)
 }
@@ -563,12 +579,9 @@ pub(crate) unsafe fn var_struct_size(
             }
             _ => return Ok(()),
         };
-        let need = need.ok_or_else(|| {
-            raise(
-                ffi::PyExc_OverflowError,
-                "array size would overflow a Py_ssize_t",
-            )
-        })?;
+        let need = need
+            .filter(|&b| b <= isize::MAX as usize)
+            .ok_or_else(|| raise(ffi::PyExc_OverflowError, super::types::ARRAY_TOO_BIG))?;
         *size = (*size).max(need);
         Ok(())
     };

@@ -48,6 +48,11 @@ pub(crate) struct Cx {
     /// Addresses of the live `ffi.new_handle` cdata (`from_handle` checks
     /// here instead of trusting any pointer it is given).
     pub(crate) handles: std::collections::HashSet<usize>,
+    /// While `ffi.new()` writes the initializer of a struct with a flexible
+    /// array member: its allocation (start, end), which bounds the items
+    /// the initializer may write there (NULLs otherwise: no room past the
+    /// declared size).
+    pub(crate) var_alloc: (*mut u8, *mut u8),
 }
 
 impl Cx {
@@ -70,6 +75,7 @@ impl Cx {
             ctypes: Vec::new(),
             init_once: null_mut(),
             handles: Default::default(),
+            var_alloc: (null_mut(), null_mut()),
         });
         cx.init_once = Owned::check(ffi::PyDict_New())?.into_ptr();
         Ok(cx)

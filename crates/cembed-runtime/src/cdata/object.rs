@@ -43,21 +43,42 @@ pub(crate) enum Own {
 
 impl Own {
     /// Zeroed memory of `size` bytes (at least 1, so the address is unique).
-    pub(crate) fn alloc(size: usize, align: usize) -> Own {
+    /// MemoryError when the allocator refuses, or when no allocation can
+    /// have that size (above isize::MAX): Python code asking for too much
+    /// gets an exception, the host process goes on.
+    ///
+    /// # Safety
+    /// GIL held (the error is set on failure).
+    pub(crate) unsafe fn alloc(size: usize, align: usize) -> PyResult<Own> {
         let align = align.clamp(1, 64).next_power_of_two();
-        let layout =
-            std::alloc::Layout::from_size_align(size.max(1), align.max(16)).expect("valid layout");
+        let Ok(layout) = std::alloc::Layout::from_size_align(size.max(1), align.max(16)) else {
+            ffi::PyErr_NoMemory();
+            return Err(PyErrSet);
+        };
         // SAFETY: non-zero size layout.
-        let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+        let ptr = std::alloc::alloc_zeroed(layout);
         if ptr.is_null() {
-            std::alloc::handle_alloc_error(layout);
+            ffi::PyErr_NoMemory();
+            return Err(PyErrSet);
         }
-        Own::Alloc {
+        Ok(Own::Alloc {
             ptr,
             size,
             align,
             shown: true,
-        }
+        })
+    }
+}
+
+/// The byte size of `n` items of `item_size` bytes, or CFFI's
+/// OverflowError when it exceeds what a `Py_ssize_t` holds.
+///
+/// # Safety
+/// GIL held.
+pub(crate) unsafe fn array_bytes(n: usize, item_size: usize) -> PyResult<usize> {
+    match n.checked_mul(item_size) {
+        Some(s) if s <= isize::MAX as usize => Ok(s),
+        _ => Err(raise(ffi::PyExc_OverflowError, super::types::ARRAY_TOO_BIG)),
     }
 }
 
@@ -156,6 +177,7 @@ pub(crate) unsafe fn make_type(
             std::mem::size_of::<CDataObj>(),
             vec![
                 slot(ffi::Py_tp_dealloc, cdata_dealloc as *mut c_void),
+                slot(ffi::Py_tp_new, no_new as *mut c_void),
                 slot(ffi::Py_tp_traverse, cdata_traverse as *mut c_void),
                 slot(ffi::Py_tp_repr, cdata_repr as *mut c_void),
                 slot(ffi::Py_tp_hash, cdata_hash as *mut c_void),
@@ -180,6 +202,7 @@ pub(crate) unsafe fn make_type(
             std::mem::size_of::<CTypeObj>(),
             vec![
                 slot(ffi::Py_tp_dealloc, ctype_dealloc as *mut c_void),
+                slot(ffi::Py_tp_new, no_new as *mut c_void),
                 slot(ffi::Py_tp_traverse, plain_traverse as *mut c_void),
                 slot(ffi::Py_tp_members, CTYPE_MEMBERS.get() as *mut c_void),
                 slot(ffi::Py_tp_repr, ctype_repr as *mut c_void),
@@ -192,6 +215,7 @@ pub(crate) unsafe fn make_type(
             std::mem::size_of::<FieldObj>(),
             vec![
                 slot(ffi::Py_tp_dealloc, plain_dealloc as *mut c_void),
+                slot(ffi::Py_tp_new, no_new as *mut c_void),
                 slot(ffi::Py_tp_traverse, plain_traverse as *mut c_void),
                 slot(ffi::Py_tp_getset, FIELD_GETSET.get() as *mut c_void),
             ],
@@ -226,6 +250,25 @@ pub(crate) unsafe fn make_type(
     };
     let t = ffi::PyType_FromModuleAndSpec(module, &mut spec, null_mut());
     Owned::check(t).map(Owned::into_ptr)
+}
+
+/// `tp_new` of the types only the runtime instantiates. Without it they
+/// would inherit `object.__new__`, and `ffi.CData()` would make an
+/// instance with none of its fields set, which every use dereferences.
+/// CFFI's TypeError and message.
+unsafe extern "C" fn no_new(
+    tp: *mut ffi::PyTypeObject,
+    _args: *mut ffi::PyObject,
+    _kwargs: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: CPython passes the type being instantiated, whose tp_name is
+    // a NUL-terminated string that lives as long as the type.
+    let name = CStr::from_ptr((*tp).tp_name).to_string_lossy();
+    raise(
+        ffi::PyExc_TypeError,
+        &format!("cannot create '{name}' instances"),
+    );
+    null_mut()
 }
 
 unsafe extern "C" fn plain_dealloc(slf: *mut ffi::PyObject) {
@@ -378,7 +421,12 @@ pub(crate) unsafe fn release(cd: *mut CDataObj) -> PyResult<()> {
         return Ok(());
     }
     match &(*cd).own {
-        Own::Alloc { .. } | Own::Gc { .. } | Own::Buffer(_) => {}
+        // As CFFI: memory from ffi.new() lives as long as the object. Views
+        // of it (buffers, slices, fields, pointers taken from it, a
+        // from_buffer() over it) hold no reference the release could
+        // check, so freeing it here would leave them dangling.
+        Own::Alloc { .. } => return Ok(()),
+        Own::Gc { .. } | Own::Buffer(_) => {}
         Own::Handle(_) => {}
         Own::None | Own::Keep(_) => {
             return Err(raise(
@@ -391,11 +439,44 @@ pub(crate) unsafe fn release(cd: *mut CDataObj) -> PyResult<()> {
         return Ok(());
     }
     (*cd).released = true;
+    if let Own::Gc { orig, destructor } = (*cd).own {
+        // As CFFI: the destructor runs now, and the cdata keeps its value.
+        // `orig` stays alive with it: a primitive's value lives in orig's
+        // memory (with orig gone it would be read after free).
+        (*cd).own = Own::Keep(orig);
+        let r = ffi::PyObject_CallOneArg(destructor, orig);
+        ffi::Py_DECREF(destructor);
+        if r.is_null() {
+            return Err(PyErrSet);
+        }
+        ffi::Py_DECREF(r);
+        return Ok(());
+    }
+    if let Own::Buffer(b) = &(*cd).own {
+        // The buffer is released (the object may be resized again), but
+        // the object itself stays alive as long as this cdata: slices and
+        // buffers made from it still point into its memory, which would
+        // be freed with the last reference.
+        let obj = b.obj;
+        if !obj.is_null() {
+            ffi::Py_INCREF(obj);
+            let own = std::mem::replace(&mut (*cd).own, Own::Keep(obj));
+            drop_own(own);
+            (*cd).data = null_mut();
+            (*cd).length = (*cd).length.min(0);
+            return Ok(());
+        }
+    }
     let own = std::mem::replace(&mut (*cd).own, Own::None);
     let keep_data = matches!(own, Own::Handle(_));
     drop_own(own);
     if !keep_data {
+        // The cdata's own accessors see a null pointer (refused) or an
+        // empty array (every index out of range) from now on.
         (*cd).data = null_mut();
+        if (*cd).length > 0 {
+            (*cd).length = 0;
+        }
     }
     Ok(())
 }
@@ -470,6 +551,12 @@ unsafe fn repr_body(c: &CDataObj, t: &TInfo) -> PyResult<String> {
         Own::Alloc {
             size, shown: true, ..
         } if !matches!(t.kind, TKind::Prim(_) | TKind::Enum { .. }) => {
+            // A `char *` / `wchar_t *` from ffi.new has room for a NUL
+            // after its character, which CFFI does not count.
+            let size = match t.kind {
+                TKind::Pointer { item } if (*c.cx).reg.info(item).is_char_prim() => size / 2,
+                _ => *size,
+            };
             return Ok(format!("' owning {size} bytes>"));
         }
         Own::Handle(o) => return Ok(format!("' handle to {}>", repr_text(*o))),
@@ -502,7 +589,8 @@ unsafe fn repr_body(c: &CDataObj, t: &TInfo) -> PyResult<String> {
         }
         _ => {}
     }
-    if c.released {
+    // A released ffi.gc() cdata keeps its value and shows it (CFFI).
+    if c.released && c.data.is_null() {
         return Ok("' (released)>".to_string());
     }
     match &t.kind {
@@ -1397,7 +1485,7 @@ pub(crate) unsafe fn arg_from_py(
                     cx,
                     arr,
                     null_mut(),
-                    Own::alloc((units.len() + 1) * p.size(), p.size()),
+                    Own::alloc(array_bytes(units.len() + 1, p.size())?, p.size())?,
                 )?;
                 write(cx, arr, obj, (*(tmp.ptr() as *mut CDataObj)).data)?;
                 (dst as *mut *mut u8).write_unaligned((*(tmp.ptr() as *mut CDataObj)).data);
@@ -1408,7 +1496,12 @@ pub(crate) unsafe fn arg_from_py(
         if (ffi::PyList_Check(obj) != 0 || ffi::PyTuple_Check(obj) != 0) && it.size > 0 {
             let n = ffi::PySequence_Size(obj) as usize;
             let arr = (*cx).reg.array_of(item, Some(n));
-            let tmp = new_cdata(cx, arr, null_mut(), Own::alloc(n * it.size, it.align))?;
+            let tmp = new_cdata(
+                cx,
+                arr,
+                null_mut(),
+                Own::alloc(array_bytes(n, it.size)?, it.align)?,
+            )?;
             write(cx, arr, obj, (*(tmp.ptr() as *mut CDataObj)).data)?;
             (dst as *mut *mut u8).write_unaligned((*(tmp.ptr() as *mut CDataObj)).data);
             keep.push(tmp);

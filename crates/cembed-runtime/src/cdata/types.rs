@@ -120,6 +120,13 @@ impl TInfo {
     pub(crate) fn is_record(&self) -> bool {
         matches!(self.kind, TKind::Record { .. })
     }
+    /// CFFI's CT_PRIMITIVE_CHAR: `char`, `wchar_t`, `char16_t`, `char32_t`.
+    pub(crate) fn is_char_prim(&self) -> bool {
+        matches!(
+            self.kind,
+            TKind::Prim(Prim::Char | Prim::WChar16 | Prim::WChar32)
+        )
+    }
 }
 
 /// Every type of one module (see the module comment).
@@ -194,6 +201,10 @@ fn prim_of(kind: Kind, size: usize) -> Option<Prim> {
 
 /// CFFI's `ctypedescr_new_on_top`: `extra` inserted at the base's name
 /// position; the new position moves by `extra_pos`.
+/// CFFI's message (an OverflowError) for an array type whose byte size does
+/// not fit in a `Py_ssize_t`.
+pub(crate) const ARRAY_TOO_BIG: &str = "array size would overflow a Py_ssize_t";
+
 fn name_on_top(base: &TInfo, extra: &str, extra_pos: usize) -> (String, usize) {
     let mut s = String::with_capacity(base.name.len() + extra.len());
     s.push_str(&base.name[..base.name_pos]);
@@ -696,7 +707,8 @@ impl Registry {
         )
     }
 
-    /// Resolves a type string as `ffi.new`/`cast`/`typeof` receive it. Errors
+    /// Resolves a type string as `ffi.new`/`cast`/`typeof` receive it.
+    /// [`ARRAY_TOO_BIG`] is an OverflowError for the caller to raise. Errors
     /// are CFFI's `ffi.error` texts (the caller raises them).
     pub(crate) fn parse(&mut self, text: &str) -> Result<Tid, String> {
         if let Some(&t) = self.parsed.get(text) {
@@ -755,6 +767,14 @@ impl Registry {
                 TypeOp::Array(len) => {
                     if let TKind::Array { len: None, .. } = self.get(t).kind {
                         return Err(format!("array type of open array type\n{text}\n^"));
+                    }
+                    // CFFI refuses a size a Py_ssize_t cannot hold (with
+                    // OverflowError, see ARRAY_TOO_BIG); a saturated size
+                    // would let from_buffer's bounds check pass.
+                    let isz = self.get(t).size as u64;
+                    if len.is_some_and(|n| n.checked_mul(isz).is_none_or(|b| b > isize::MAX as u64))
+                    {
+                        return Err(ARRAY_TOO_BIG.to_string());
                     }
                     self.array_of(t, len.map(|n| n as usize))
                 }

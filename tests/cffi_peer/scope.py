@@ -87,9 +87,6 @@ KNOWN = {
         TYPE_PARSER + " (a function name in a type string)",
     "test_new_ffi_1.py::test_structptr_argument": CALLBACK,
     # ffi.include, complex types, the builder's alignof
-    "test_new_ffi_1.py::test_release_new_allocator": (
-        "a cdata released with ffi.release() no longer compares equal to "
-        "its address"),
     "test_new_ffi_1.py::test_include_struct_union_enum_typedef": INCLUDE,
     "test_recompiler.py::test_include_1": INCLUDE,
     "test_recompiler.py::test_include_1b": INCLUDE,

@@ -463,8 +463,12 @@ int main(int argc, char **argv) {
         double dt = now() - t0;
         stop = 1;
         for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
-        printf("20 children: %s\n", dt < 2.0 ? "fast" : "slow");
-        if (dt >= 2.0) fprintf(stderr, "%.2f s\n", dt);
+        /* Each child still runs Python's exit (tens of ms, with two busy
+           threads competing for the cores); before, each waited 0.5 s for
+           the parent's threads. 20 children in under 5 s leaves room for a
+           loaded machine and still catches that wait (10 s). */
+        printf("20 children: %s\n", dt < 5.0 ? "fast" : "slow");
+        if (dt >= 5.0) fprintf(stderr, "%.2f s\n", dt);
         return 0;
     }
     /* os.fork() in Python code when Python was started by a worker thread */

@@ -103,9 +103,8 @@ extern "C" fn at_process_exit() {
             // keep it.
             // SAFETY: GIL held by this thread.
             unsafe {
-                let g = ffi::PyGILState_Ensure();
+                let _ = ffi::PyGILState_Ensure();
                 run_exit_hooks();
-                let _ = g;
             }
             init::set_state(State::Abandoned);
             return;

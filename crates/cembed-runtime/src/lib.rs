@@ -9,8 +9,10 @@
 //! * for Python, the module `cembed._runtime` with `build(request) -> dict`
 //!   (the builder's entry point into `cembed_build`).
 //!
-//! Layout: `init.rs` (lazy init and exit state machines), `thread.rs`
-//! (pinned thread states, the exit gate), `call.rs` (the C -> Python call),
+//! Layout: `init.rs` (lazy init state machines), `exit.rs` (process exit,
+//! fork, the host's SIGINT), `unwind.rs` (forced unwinds), `thread.rs`
+//! (pinned thread states, the exit gate, the scratch stack), `call.rs` (the
+//! C -> Python call),
 //! `convert.rs` over `ctypes.rs` (type-driven conversions), `module.rs` (each
 //! library's `ffi`/`lib` module), `libstate.rs` (per-library Rust state),
 //! `py.rs` (owned-reference wrapper and helpers), `location.rs` (where
@@ -18,8 +20,9 @@
 //! `lib.<name>` is), `cfunc.rs` (calling C through the generated thunks). docs/runtime.md explains
 //! the design.
 //!
-//! Every function called from C or from CPython catches panics: nothing ever
-//! unwinds into C.
+//! Every function called from C or from CPython catches panics: no panic
+//! ever unwinds into C. Forced unwinds (`pthread_exit`) pass through the
+//! call paths unwind.rs names.
 
 mod allocator;
 mod call;
@@ -71,8 +74,8 @@ pub extern "C" fn cembed_runtime_v1() -> *const RuntimeApi {
 /// sets it, and errno holds it on return. Without any of those errno is
 /// unchanged across the call.
 fn c_entry<R>(what: &str, fallback: R, f: impl FnOnce() -> R) -> R {
-    // The errno rule is the call path's own (thread::c_entry): restored
-    // when `_errno` drops, after the panic guard.
+    // The errno rule is the call path's own (thread::c_entry): restored by
+    // `finish`, after the panic guard.
     let errno = thread::c_entry();
     let r = catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
         report_panic(what);

@@ -19,7 +19,7 @@
 //! aborts: "Rust cannot catch foreign exceptions"). So, on the paths where
 //! C or Python code runs under one of our frames:
 //! * the frame's own Rust work (argument conversion, results, error
-//!   reports) is wrapped in [`guard`]-style `catch_unwind` *pieces*, and the
+//!   reports) is wrapped in `catch_unwind` *pieces* ([`piece`]), and the
 //!   call that may not return (the thunk, `PyObject_Vectorcall`,
 //!   `PyEval_RestoreThread`, the init code's `PyEval_EvalCode`) is made
 //!   between them, outside any `catch_unwind`;
@@ -39,7 +39,11 @@
 //! The paths made this way: a C call from Python (`lib.f(...)`, a cdata
 //! function pointer), a call from C into Python (`cembed_runtime_api.call`,
 //! the hot path), a Python call of `lib.<extern "Python" function>`, and the
-//! init code. Other methods that may run arbitrary Python code (an `onerror`
+//! init code run by a call (not by `cembed_start_python()`, whose entry
+//! keeps its guard; and in the portable wheel, whose unwinder is not
+//! libgcc's, the init path's own bookkeeping frames have landing pads, so a
+//! thread ended inside init code aborts there). Other methods that may run
+//! arbitrary Python code (an `onerror`
 //! handler, `ffi.init_once`'s function, an `__index__` met during a
 //! conversion) still run it inside their method's guard: a forced unwind
 //! through them aborts the process (docs/runtime.md, "Forced unwinds").

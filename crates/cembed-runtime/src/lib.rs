@@ -24,28 +24,21 @@
 //! ever unwinds into C. Forced unwinds (`pthread_exit`) pass through the
 //! call paths unwind.rs names.
 
-mod allocator;
-mod call;
-mod callback;
+mod calls;
 mod cdata;
-mod cfunc;
-mod convert;
-mod ctypes;
-mod exit;
-mod init;
-mod libobj;
-mod libstate;
-mod location;
-mod module;
-mod plan;
+mod desc;
+mod lifecycle;
+mod objects;
 mod py;
 mod pyjson;
-mod thread;
-mod toolbox;
-mod unwind;
+
+use calls::call;
+use desc::libstate;
+use lifecycle::{init, location, thread};
+use objects::module;
 
 use cembed_abi::{Extern, Lib, Location, RuntimeApi, ABI_MINOR, ABI_VERSION};
-use module::SyncCell;
+use objects::module::SyncCell;
 use pyo3_ffi as ffi;
 use std::ffi::{c_char, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -1,15 +1,15 @@
 //! Reading and writing C values of any registry type: CFFI's
 //! `convert_to_object` and `convert_from_object`.
 //!
-//! Primitives reuse `crate::convert` (one implementation of the integer,
+//! Primitives reuse `crate::cdata::convert` (one implementation of the integer,
 //! float and character rules); this file adds pointers, arrays, records,
 //! enums and bitfields.
 
 use super::object::{new_cdata, CDataObj, Own};
 use super::types::{FieldInfo, TInfo, TKind, Tid};
 use super::Cx;
-use crate::convert::{prim_from_py, prim_to_py};
-use crate::ctypes::Prim;
+use crate::cdata::convert::{prim_from_py, prim_to_py};
+use crate::desc::ctypes::Prim;
 use crate::py::{raise, str_text, type_name, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 use std::ffi::c_void;
@@ -180,8 +180,8 @@ pub(crate) unsafe fn pointer_value(
     let reg = &mut (*cx).reg;
     let Some(cd) = as_cdata(cx, obj) else {
         // A C function of `lib` is accepted as a function pointer (CFFI).
-        let target = crate::libobj::as_lib_function(obj)
-            .or_else(|| crate::module::extern_function_target(obj));
+        let target = crate::objects::libobj::as_lib_function(obj)
+            .or_else(|| crate::objects::module::extern_function_target(obj));
         if let Some((ls, fty, addr)) = target {
             if std::ptr::eq(ls, (*cx).ls) {
                 let ft = reg.table_map[fty as usize];
@@ -253,7 +253,7 @@ pub(crate) unsafe fn write(
                     if v == -1.0 && !ffi::PyErr_Occurred().is_null() {
                         return Err(PyErrSet);
                     }
-                    (dst as *mut [u8; 16]).write_unaligned(crate::convert::f64_to_x87(v));
+                    (dst as *mut [u8; 16]).write_unaligned(crate::cdata::convert::f64_to_x87(v));
                     return Ok(());
                 }
                 if *p == Prim::Char {

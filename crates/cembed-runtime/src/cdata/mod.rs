@@ -12,11 +12,12 @@
 //! CData holds a strong reference to an object of a heap type bound to the
 //! module, so the module (and its `Cx`) outlives them all.
 
+pub(crate) mod convert;
 pub(crate) mod conv;
 pub(crate) mod object;
 pub(crate) mod types;
 
-use crate::libstate::LibState;
+use crate::desc::libstate::LibState;
 use crate::py::{Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 use std::ffi::{c_int, c_void};
@@ -144,7 +145,7 @@ impl Cx {
                 "cembed: the library's module was already torn down",
             );
         }
-        match crate::module::ffi_error(module) {
+        match crate::objects::module::ffi_error(module) {
             Ok(e) => crate::py::raise(e, msg),
             Err(set) => set,
         }
@@ -223,7 +224,7 @@ pub(crate) unsafe fn cx_of_lib(ls: &LibState) -> PyResult<*mut Cx> {
     let cx = if m.is_null() {
         null_mut()
     } else {
-        crate::module::cx_of_module(m)
+        crate::objects::module::cx_of_module(m)
     };
     if cx.is_null() {
         return Err(crate::py::raise(

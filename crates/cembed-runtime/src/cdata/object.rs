@@ -9,8 +9,8 @@
 use super::conv::{self, as_cdata, read, read_field, write, write_field, Read};
 use super::types::{FieldInfo, TInfo, TKind, Tid};
 use super::Cx;
-use crate::ctypes::Prim;
-use crate::module::{trampoline, SyncCell};
+use crate::desc::ctypes::Prim;
+use crate::objects::module::{trampoline, SyncCell};
 use crate::py::{cstring_lossy, guard, raise, repr_text, type_name, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 use std::ffi::{c_int, c_void, CStr};
@@ -227,7 +227,7 @@ pub(crate) unsafe fn make_type(
                 slot(ffi::Py_tp_dealloc, buffer_dealloc as *mut c_void),
                 slot(
                     ffi::Py_tp_new,
-                    crate::toolbox::ffi_buffer_new as *mut c_void,
+                    crate::objects::ffi::ffi_buffer_new as *mut c_void,
                 ),
                 slot(ffi::Py_tp_traverse, buffer_traverse as *mut c_void),
                 slot(ffi::Py_mp_length, buffer_len as *mut c_void),
@@ -607,7 +607,7 @@ unsafe fn repr_body(c: &CDataObj, t: &TInfo) -> PyResult<String> {
 
 unsafe fn prim_value_repr(c: &CDataObj, t: &TInfo) -> PyResult<String> {
     if let TKind::Prim(Prim::LongDouble) = t.kind {
-        let v = crate::convert::x87_to_f64((c.data as *const [u8; 16]).read_unaligned());
+        let v = crate::cdata::convert::x87_to_f64((c.data as *const [u8; 16]).read_unaligned());
         return Ok(format_long_double(v));
     }
     let v = Owned::check(read(c.cx, c.tid, c.data, Read::Copy))?;
@@ -660,7 +660,7 @@ unsafe fn prim_py(c: &CDataObj) -> PyResult<Option<Owned>> {
 /// `prim_py`, and a long double as the nearest float.
 unsafe fn num_py(c: &CDataObj) -> PyResult<Owned> {
     if let TKind::Prim(Prim::LongDouble) = tinfo(c).kind {
-        let v = crate::convert::x87_to_f64((c.data as *const [u8; 16]).read_unaligned());
+        let v = crate::cdata::convert::x87_to_f64((c.data as *const [u8; 16]).read_unaligned());
         return Owned::check(ffi::PyFloat_FromDouble(v));
     }
     match prim_py(c)? {
@@ -1408,7 +1408,7 @@ unsafe extern "C-unwind" fn cdata_call(
     args: *mut ffi::PyObject,
     kwargs: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    let target = crate::unwind::piece(|| -> PyResult<_> {
+    let target = crate::calls::unwind::piece(|| -> PyResult<_> {
         let c = cd(slf);
         let t = tinfo(c);
         let TKind::Func { table_fn, .. } = &t.kind else {
@@ -1440,12 +1440,12 @@ unsafe extern "C-unwind" fn cdata_call(
         Some(Ok((ls, fty, name, fnptr))) => {
             // No destructor pending across the call (unwind.rs).
             let name = std::mem::ManuallyDrop::new(name);
-            let r = crate::cfunc::call_fnptr(ls, fty, &name, fnptr, args, kwargs);
+            let r = crate::calls::cfunc::call_fnptr(ls, fty, &name, fnptr, args, kwargs);
             drop(std::mem::ManuallyDrop::into_inner(name));
             r
         }
         Some(Err(_)) => std::ptr::null_mut(),
-        None => crate::unwind::panicked(std::ptr::null_mut()),
+        None => crate::calls::unwind::panicked(std::ptr::null_mut()),
     }
 }
 

@@ -16,7 +16,7 @@
 //! `&TInfo` stays valid across registry growth; the registry lives in the
 //! module state and every CType/CData keeps the module alive.
 
-use crate::ctypes::Prim;
+use crate::desc::ctypes::Prim;
 use crate::py::text;
 use cembed_abi::{type_flags, BitProbe, Kind, Lib, Thunk};
 use cembed_cdef::{parse_type_expr, BaseType, TypeExpr, TypeOp};

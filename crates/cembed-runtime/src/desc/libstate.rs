@@ -13,9 +13,9 @@
 //! caches when it is cleared or freed, so nothing here can outlive the
 //! interpreter. All cached pointers are read and written with the GIL held.
 
-use crate::convert::Conv;
-use crate::ctypes::TypeTable;
-use crate::init::LibInit;
+use crate::cdata::convert::Conv;
+use crate::desc::ctypes::TypeTable;
+use crate::lifecycle::init::LibInit;
 use crate::py::text;
 use cembed_abi::{Extern, Kind, Lib, ABI_VERSION};
 use pyo3_ffi as ffi;
@@ -49,7 +49,7 @@ pub(crate) struct LibState {
     /// A malformed table: reported as this library's init error.
     pub(crate) table_error: Option<String>,
     /// `lib`'s name index (libobj.rs), built on first attribute access.
-    pub(crate) libobj: std::sync::OnceLock<crate::libobj::LibIndex>,
+    pub(crate) libobj: std::sync::OnceLock<crate::objects::libobj::LibIndex>,
 }
 
 // SAFETY: the raw pointers in LibState point to the library's static tables
@@ -72,7 +72,7 @@ pub(crate) struct ExternState {
     /// Set when the extern's type is not a function type (malformed table).
     pub(crate) bad_signature: bool,
     /// The hot path's converters (plan.rs), derived from `args`/`result`.
-    pub(crate) plan: crate::plan::Plan,
+    pub(crate) plan: crate::calls::plan::Plan,
     /// Borrowed from the module state's `attached` dict; NULL if nothing is
     /// attached. Written by def_extern and module clear, with the GIL held.
     pub(crate) func: AtomicPtr<ffi::PyObject>,
@@ -196,7 +196,7 @@ impl LibState {
                 l.abi_version, ABI_VERSION
             ));
         }
-        let types = match crate::ctypes::TypeTable::from_lib(l) {
+        let types = match crate::desc::ctypes::TypeTable::from_lib(l) {
             Ok(t) => t,
             Err(e) => {
                 table_error.get_or_insert(e);
@@ -207,7 +207,7 @@ impl LibState {
             // SAFETY: PyModuleDef is a plain C struct; zero is a valid
             // "empty" value for every field; filled in below.
             def: std::mem::zeroed(),
-            slots: crate::module::module_slots(),
+            slots: crate::objects::module::module_slots(),
             lib,
             init_code: (!l.init_code.is_null())
                 .then(|| CString::new(text(l.init_code)).expect("came from a C string")),
@@ -236,7 +236,7 @@ impl LibState {
             externs.push(es);
         }
         ls.externs = externs.into_boxed_slice();
-        crate::module::fill_def(&mut ls);
+        crate::objects::module::fill_def(&mut ls);
         ls
     }
 
@@ -280,7 +280,7 @@ unsafe fn prepare_extern(ls: &LibState, lsp: *const LibState, ext: *mut Extern) 
     let name_of = |t: u32| -> Box<str> { ls.type_name(t).to_string_lossy().into() };
     let arg_names = args.iter().map(|&(_, t)| name_of(t)).collect();
     let result_name = name_of(result.1);
-    let plan = crate::plan::Plan::new(&args, result.0, bad);
+    let plan = crate::calls::plan::Plan::new(&args, result.0, bad);
     ExternState {
         lib: lsp,
         name,

@@ -67,9 +67,9 @@
 //! host that never set a handler, unless Python code calls
 //! `signal.signal()` itself.
 
-use crate::init::{self, State};
+use crate::lifecycle::init::{self, State};
 use crate::py;
-use crate::thread;
+use crate::lifecycle::thread;
 use pyo3_ffi as ffi;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -156,7 +156,7 @@ unsafe fn finalize() {
     } else {
         ffi::PyEval_RestoreThread(main);
     }
-    crate::libstate::release_modules();
+    crate::desc::libstate::release_modules();
     ffi::Py_FinalizeEx();
     init::set_state(State::Finalized);
 }

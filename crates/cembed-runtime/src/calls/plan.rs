@@ -10,8 +10,8 @@
 //! which accepts the same values and raises CFFI's exact errors. So the plan
 //! changes speed, never behaviour.
 
-use crate::convert::Conv;
-use crate::ctypes::Prim;
+use crate::cdata::convert::Conv;
+use crate::desc::ctypes::Prim;
 use pyo3_ffi as ffi;
 use std::ffi::{c_long, c_longlong, c_ulong, c_ulonglong, c_void};
 

@@ -17,8 +17,8 @@
 //! double kept exact) goes through the data model in `cdata/` as
 //! [`Conv::CData`].
 
-use crate::ctypes::{Prim, RtType};
-use crate::libstate::LibState;
+use crate::desc::ctypes::{Prim, RtType};
+use crate::desc::libstate::LibState;
 use crate::py::{raise, repr_text, str_text, type_name, Owned, PyErrSet, PyResult};
 use cembed_abi::Kind;
 use pyo3_ffi as ffi;

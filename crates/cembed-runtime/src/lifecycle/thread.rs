@@ -39,7 +39,7 @@
 //! the exiting side with `membarrier()` where Linux offers it (see
 //! `gate_enter`); otherwise the store is a SeqCst swap.
 
-use crate::init;
+use crate::lifecycle::init;
 use pyo3_ffi as ffi;
 use std::cell::{Cell, UnsafeCell};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -381,7 +381,7 @@ fn pin_this_thread() -> Pin {
             }
             return Pin::Foreign;
         }
-        let _ = crate::unwind::PyGILState_Ensure();
+        let _ = crate::calls::unwind::PyGILState_Ensure();
         // Keep the new thread state (count 1) but drop the GIL: from now on
         // each call takes and drops the GIL with this thread state.
         let ts = ffi::PyEval_SaveThread();
@@ -680,11 +680,11 @@ pub(crate) unsafe fn enter_python(entry: &CallEntry) -> Option<Leave> {
             if current_tstate() == ts {
                 Held::Already
             } else {
-                crate::unwind::PyEval_RestoreThread(ts);
+                crate::calls::unwind::PyEval_RestoreThread(ts);
                 Held::Restored
             }
         }
-        Pin::Foreign | Pin::Unknown => Held::GilState(crate::unwind::PyGILState_Ensure()),
+        Pin::Foreign | Pin::Unknown => Held::GilState(crate::calls::unwind::PyGILState_Ensure()),
     };
     // The flag lives in the slot's Arc, which the thread-local keeps alive
     // past the call.

@@ -64,7 +64,7 @@ pub(crate) struct RtType {
     /// published): what `Conv::of` needs to hand non-primitive values to the
     /// data model of that library's module.
     pub(crate) index: u32,
-    pub(crate) lib: *const crate::libstate::LibState,
+    pub(crate) lib: *const crate::desc::libstate::LibState,
 }
 
 /// A library's types, indexed like `cembed_lib.types` (TypeId order).

@@ -5,6 +5,9 @@
 //! Methods are added to the FFI heap type's method table next to
 //! `def_extern` (see [`ffi_methods`]); they reach the module's data model
 //! through the type's module.
+pub(crate) mod allocator;
+pub(crate) mod callback;
+
 
 use crate::cdata::conv::{as_cdata, is_void_ptr, read, str_ref, write, Read};
 use crate::cdata::object::{
@@ -12,8 +15,8 @@ use crate::cdata::object::{
 };
 use crate::cdata::types::{TKind, Tid};
 use crate::cdata::Cx;
-use crate::ctypes::Prim;
-use crate::module::trampoline;
+use crate::desc::ctypes::Prim;
+use crate::objects::module::trampoline;
 use crate::py::{cstring_lossy, raise, str_text, type_name, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 use std::ffi::{c_void, CStr};
@@ -296,7 +299,7 @@ unsafe fn cx_of(slf: *mut ffi::PyObject) -> PyResult<*mut Cx> {
     if m.is_null() {
         return Err(PyErrSet);
     }
-    let cx = crate::module::cx_of_module(m);
+    let cx = crate::objects::module::cx_of_module(m);
     if cx.is_null() {
         return Err(raise(
             ffi::PyExc_RuntimeError,
@@ -553,8 +556,8 @@ pub(crate) unsafe fn type_arg(
         if let Some(cd) = as_cdata(cx, obj) {
             return Ok(cd.tid);
         }
-        let target = crate::libobj::as_lib_function(obj)
-            .or_else(|| crate::module::extern_function_target(obj));
+        let target = crate::objects::libobj::as_lib_function(obj)
+            .or_else(|| crate::objects::module::extern_function_target(obj));
         if let Some((ls, fty, _)) = target {
             if std::ptr::eq(ls, (*cx).ls) {
                 return Ok((&(*cx).reg.table_map)[fty as usize]);
@@ -604,7 +607,7 @@ pub(crate) unsafe fn new_value(
     tid: Tid,
     init: *mut ffi::PyObject,
 ) -> PyResult<*mut ffi::PyObject> {
-    new_value_in(cx, tid, init, &crate::allocator::Placement::Owned)
+    new_value_in(cx, tid, init, &crate::objects::ffi::allocator::Placement::Owned)
 }
 
 /// `ffi.new(T, init)` with the memory from `place` (`ffi.new_allocator`).
@@ -612,7 +615,7 @@ pub(crate) unsafe fn new_value_in(
     cx: *mut Cx,
     tid: Tid,
     init: *mut ffi::PyObject,
-    place: &crate::allocator::Placement,
+    place: &crate::objects::ffi::allocator::Placement,
 ) -> PyResult<*mut ffi::PyObject> {
     let t = info(cx, tid);
     let has_init = !init.is_null() && init != ffi::Py_None();
@@ -725,7 +728,7 @@ unsafe fn cast_source_bits(cx: *mut Cx, src: *mut ffi::PyObject) -> PyResult<u64
     // A C function of `lib` (or an extern "Python" function) casts as its
     // address, as in CFFI (`try_extract_directfnptr`).
     if let Some((_, _, addr)) =
-        crate::libobj::as_lib_function(src).or_else(|| crate::module::extern_function_target(src))
+        crate::objects::libobj::as_lib_function(src).or_else(|| crate::objects::module::extern_function_target(src))
     {
         return Ok(addr as usize as u64);
     }
@@ -825,7 +828,7 @@ pub(crate) unsafe fn cast(
                     match p {
                         Prim::F32 => (d as *mut f32).write_unaligned(v as f32),
                         Prim::F64 => (d as *mut f64).write_unaligned(v),
-                        _ => (d as *mut [u8; 16]).write_unaligned(crate::convert::f64_to_x87(v)),
+                        _ => (d as *mut [u8; 16]).write_unaligned(crate::cdata::convert::f64_to_x87(v)),
                     }
                 }
                 Prim::Bool if ffi::PyFloat_Check(src) != 0 => {
@@ -993,9 +996,9 @@ unsafe fn ffi_addressof(cx: *mut Cx, args: &[*mut ffi::PyObject]) -> PyResult<*m
         // ffi.addressof(lib, "name"): a global's address or a function.
         let ls = &*(*cx).ls;
         let name = str_text(rest[0]).ok_or(PyErrSet)?;
-        let (what, ty, addr) = crate::libobj::address_of(ls, &name)
+        let (what, ty, addr) = crate::objects::libobj::address_of(ls, &name)
             .map_err(|msg| raise(ffi::PyExc_AttributeError, &msg))?;
-        if addr.is_null() && what == crate::libobj::AddressOf::Global {
+        if addr.is_null() && what == crate::objects::libobj::AddressOf::Global {
             // A global that is a macro whose expression gave NULL.
             return Err(Cx::raise_error(
                 cx,
@@ -1004,8 +1007,8 @@ unsafe fn ffi_addressof(cx: *mut Cx, args: &[*mut ffi::PyObject]) -> PyResult<*m
         }
         let tid = (&(*cx).reg.table_map)[ty as usize];
         let t = match what {
-            crate::libobj::AddressOf::Global => (*cx).reg.pointer_to(tid),
-            crate::libobj::AddressOf::Function => tid,
+            crate::objects::libobj::AddressOf::Global => (*cx).reg.pointer_to(tid),
+            crate::objects::libobj::AddressOf::Function => tid,
         };
         return Ok(new_cdata(cx, t, addr as *mut u8, Own::None)?.into_ptr());
     }
@@ -1242,7 +1245,7 @@ pub(crate) unsafe extern "C" fn ffi_buffer_new(
         if m.is_null() {
             return Err(PyErrSet);
         }
-        let cx = crate::module::cx_of_module(m);
+        let cx = crate::objects::module::cx_of_module(m);
         if cx.is_null() {
             return Err(raise(
                 ffi::PyExc_RuntimeError,
@@ -1779,7 +1782,7 @@ unsafe extern "C" fn get_heap_type(
 }
 
 unsafe extern "C" fn get_errno(_slf: *mut ffi::PyObject, _c: *mut c_void) -> *mut ffi::PyObject {
-    ffi::PyLong_FromLong(crate::cfunc::errno::get() as _)
+    ffi::PyLong_FromLong(crate::calls::cfunc::errno::get() as _)
 }
 
 unsafe extern "C" fn set_errno(
@@ -1795,6 +1798,6 @@ unsafe extern "C" fn set_errno(
     if x == -1 && !ffi::PyErr_Occurred().is_null() {
         return -1;
     }
-    crate::cfunc::errno::set(x as i32);
+    crate::calls::cfunc::errno::set(x as i32);
     0
 }

@@ -31,9 +31,9 @@
 //! errno is set from and saved to this thread's `ffi.errno` slot
 //! ([`errno`]), like CFFI's `_cffi_restore_errno`/`_cffi_save_errno`.
 
-use crate::convert::{from_py, to_py_owned, Conv};
-use crate::ctypes::{Prim, RtType};
-use crate::libstate::LibState;
+use crate::cdata::convert::{from_py, to_py_owned, Conv};
+use crate::desc::ctypes::{Prim, RtType};
+use crate::desc::libstate::LibState;
 use crate::py::{raise, Owned, PyErrSet, PyResult};
 use cembed_abi::{type_flags, Kind, Thunk};
 use pyo3_ffi as ffi;
@@ -45,17 +45,17 @@ use std::ptr::null_mut;
 /// Kept in a Rust thread-local (not in Python state) because C's errno is
 /// itself per thread and independent of the interpreter.
 pub(crate) mod errno {
-    use crate::thread::errno_location as location;
+    use crate::lifecycle::thread::errno_location as location;
 
     /// `ffi.errno` (read). The value lives in the call path's one
     /// thread-local (thread.rs), which also saves it on each call from C.
     pub(crate) fn get() -> i32 {
-        crate::thread::errno_get()
+        crate::lifecycle::thread::errno_get()
     }
 
     /// `ffi.errno = v`.
     pub(crate) fn set(v: i32) {
-        crate::thread::errno_set(v);
+        crate::lifecycle::thread::errno_set(v);
     }
 
     /// Before a C call from Python (and when a callback returns to C): C's
@@ -433,7 +433,7 @@ impl CallBuf {
             mark,
         };
         let n = std::mem::size_of::<CallBuf>().div_ceil(SLOT);
-        match crate::thread::scratch_alloc(n) {
+        match crate::lifecycle::thread::scratch_alloc(n) {
             Some((p, mark)) => {
                 let buf = p as *mut CallBuf;
                 // SAFETY: `n` 16-aligned slots hold a CallBuf (align <= 16).
@@ -453,7 +453,7 @@ impl CallBuf {
         match (*buf).mark {
             Some(mark) => {
                 std::ptr::drop_in_place(buf);
-                crate::thread::scratch_release(mark);
+                crate::lifecycle::thread::scratch_release(mark);
             }
             None => drop(Box::from_raw(buf)),
         }
@@ -463,7 +463,7 @@ impl CallBuf {
     fn reserve(&mut self, slots: usize, nargs: usize) {
         let n = slots + (nargs * std::mem::size_of::<*mut c_void>()).div_ceil(SLOT);
         self.ptrs_at = slots;
-        match crate::thread::scratch_alloc(n) {
+        match crate::lifecycle::thread::scratch_alloc(n) {
             Some((p, _)) => {
                 // SAFETY: `n` slots were handed to us (released with the
                 // buffer, which was taken before them).
@@ -535,16 +535,16 @@ unsafe fn c_call(prepare: impl FnOnce(&mut CallBuf) -> PyResult<ThunkCall>) -> *
 /// The first step of [`c_call`]: NULL with an exception set on failure.
 #[inline(never)]
 unsafe fn prepare_step(prepare: impl FnOnce(&mut CallBuf) -> PyResult<ThunkCall>) -> *mut CallBuf {
-    let Some(buf) = crate::unwind::piece(CallBuf::make) else {
-        return crate::unwind::panicked(null_mut());
+    let Some(buf) = crate::calls::unwind::piece(CallBuf::make) else {
+        return crate::calls::unwind::panicked(null_mut());
     };
-    match crate::unwind::piece(|| prepare(&mut *buf)) {
+    match crate::calls::unwind::piece(|| prepare(&mut *buf)) {
         Some(Ok(c)) => {
             (*buf).call = Some(c);
             buf
         }
         r => {
-            crate::unwind::piece(|| CallBuf::free(buf));
+            crate::calls::unwind::piece(|| CallBuf::free(buf));
             failed(r);
             null_mut()
         }
@@ -554,7 +554,7 @@ unsafe fn prepare_step(prepare: impl FnOnce(&mut CallBuf) -> PyResult<ThunkCall>
 /// The last step of [`c_call`].
 #[inline(never)]
 unsafe fn finish_step(buf: *mut CallBuf) -> *mut ffi::PyObject {
-    let r = crate::unwind::piece(|| {
+    let r = crate::calls::unwind::piece(|| {
         let c = (*buf).call.expect("set by prepare_step");
         let r = match c.ret {
             None => Ok(crate::py::new_ref(ffi::Py_None())),
@@ -584,7 +584,7 @@ unsafe fn finish_step(buf: *mut CallBuf) -> *mut ffi::PyObject {
 #[cold]
 unsafe fn failed<T>(r: Option<PyResult<T>>) -> *mut ffi::PyObject {
     match r {
-        None => crate::unwind::panicked(null_mut()),
+        None => crate::calls::unwind::panicked(null_mut()),
         Some(_) => null_mut(),
     }
 }
@@ -707,7 +707,7 @@ pub(crate) unsafe fn invoke_thunk(
     thunk(fnptr, args, result);
     errno::save();
     // Where CPython ends a daemon thread after finalization began.
-    crate::unwind::PyEval_RestoreThread(ts);
+    crate::calls::unwind::PyEval_RestoreThread(ts);
 }
 
 #[cfg(test)]

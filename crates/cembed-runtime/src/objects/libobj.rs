@@ -23,9 +23,9 @@
 //! generated tables; the per-module cache is a dict in the module state
 //! (`funcs` in `module.rs`), which owns every object it holds.
 
-use crate::convert::{from_py, to_py_view, Conv};
-use crate::libstate::LibState;
-use crate::module::SyncCell;
+use crate::cdata::convert::{from_py, to_py_view, Conv};
+use crate::desc::libstate::LibState;
+use crate::objects::module::SyncCell;
 use crate::py::{cstring_lossy, raise, str_text, text, Owned, PyErrSet, PyResult};
 use cembed_abi::global_flags;
 use pyo3_ffi as ffi;
@@ -56,7 +56,7 @@ pub(crate) struct LibIndex {
     order: Vec<(String, Entry)>,
     methods: Box<[SyncCell<ffi::PyMethodDef>]>,
     /// How to call each C function (same index as `methods`).
-    plans: Box<[crate::cfunc::CFuncPlan]>,
+    plans: Box<[crate::calls::cfunc::CFuncPlan]>,
     /// Backing storage of the method definitions' docstrings.
     _docs: Vec<CString>,
 }
@@ -86,7 +86,7 @@ impl LibIndex {
         for i in 0..lib.n_cfuncs {
             let cf = &*lib.cfuncs.add(i as usize);
             let name = text(cf.name);
-            let plan = crate::cfunc::CFuncPlan::new(ls, i as usize);
+            let plan = crate::calls::cfunc::CFuncPlan::new(ls, i as usize);
             let nparams = plan.arity();
             plans.push(plan);
             let (flags, meth) = match nparams {
@@ -127,7 +127,7 @@ impl LibIndex {
             let e = &**lib.externs.add(i as usize);
             let name = text(e.name);
             // The callback pool's slots are handed out by ffi.callback().
-            if !crate::callback::is_pool_slot(&name) {
+            if !crate::objects::ffi::callback::is_pool_slot(&name) {
                 order.push((name, Entry::Extern(i)));
             }
         }
@@ -171,7 +171,7 @@ fn cf_declaration(ls: &LibState, name: &str, ty: i32) -> String {
     let fname = ls.types.get(ty as u32).name.to_string_lossy().into_owned();
     // The pointer spelling puts "(*)" where the name goes; CFFI spells an
     // empty parameter list "()".
-    let p = crate::cfunc::pointer_name(&fname).replace("(void)", "()");
+    let p = crate::calls::cfunc::pointer_name(&fname).replace("(void)", "()");
     match p.find("(*)") {
         Some(at) => {
             let sep = if p[..at].ends_with('*') { "" } else { " " };
@@ -387,7 +387,7 @@ unsafe fn usable_address(ls: &LibState, g: &cembed_abi::Global) -> PyResult<*mut
     let addr = global_address(g);
     if addr.is_null() {
         let m = ls.module.load(std::sync::atomic::Ordering::Acquire);
-        let exc = crate::module::ffi_error(m)?;
+        let exc = crate::objects::module::ffi_error(m)?;
         return Err(raise(
             exc,
             &format!("global variable '{}' is at address NULL", text(g.name)),
@@ -538,7 +538,7 @@ unsafe fn make_cfunc(
 /// The library and the plan of the C function a builtin's `self` stands for.
 unsafe fn binder_plan(
     slf: *mut ffi::PyObject,
-) -> PyResult<(&'static LibState, &'static crate::cfunc::CFuncPlan)> {
+) -> PyResult<(&'static LibState, &'static crate::calls::cfunc::CFuncPlan)> {
     let (ls, i) = binder_target(slf)?;
     Ok((ls, &index(ls).plans[i]))
 }
@@ -576,14 +576,14 @@ unsafe extern "C-unwind" fn cfunc_noargs(
     slf: *mut ffi::PyObject,
     _unused: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    crate::cfunc::call_cfunc(|| binder_plan(slf), &[])
+    crate::calls::cfunc::call_cfunc(|| binder_plan(slf), &[])
 }
 
 unsafe extern "C-unwind" fn cfunc_o(
     slf: *mut ffi::PyObject,
     arg: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    crate::cfunc::call_cfunc(|| binder_plan(slf), &[arg])
+    crate::calls::cfunc::call_cfunc(|| binder_plan(slf), &[arg])
 }
 
 unsafe extern "C-unwind" fn cfunc_varargs(
@@ -594,7 +594,7 @@ unsafe extern "C-unwind" fn cfunc_varargs(
     let n = ffi::PyTuple_GET_SIZE(args);
     let items = (*(args as *mut ffi::PyTupleObject)).ob_item.as_ptr();
     let argv = std::slice::from_raw_parts(items, n as usize);
-    crate::cfunc::call_cfunc(|| binder_plan(slf), argv)
+    crate::calls::cfunc::call_cfunc(|| binder_plan(slf), argv)
 }
 
 /// An `ml_meth` of a `lib.<C function>` builtin as CPython's method type

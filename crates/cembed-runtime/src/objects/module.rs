@@ -16,8 +16,8 @@
 //! attributes to `lib` here, and new heap types in modules of their own; the
 //! module state grows by new fields at its end.
 
-use crate::convert::{from_py, to_py, Conv};
-use crate::libstate::{ExternState, LibState};
+use crate::cdata::convert::{from_py, to_py, Conv};
+use crate::desc::libstate::{ExternState, LibState};
 use crate::py::{self, cstring_lossy, raise, type_name, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 use std::cell::UnsafeCell;
@@ -410,7 +410,7 @@ unsafe fn new_type(
     let basicsize = if name == c"_cembed.ExternFunction" {
         std::mem::size_of::<FuncObject>()
     } else if name == c"_cembed.Lib" {
-        std::mem::size_of::<crate::libobj::LibObject>()
+        std::mem::size_of::<crate::objects::libobj::LibObject>()
     } else {
         std::mem::size_of::<ffi::PyObject>()
     };
@@ -493,7 +493,7 @@ static FFI_METHODS: SyncCell<[ffi::PyMethodDef; 5]> = SyncCell::new([
     ffi::PyMethodDef {
         ml_name: c"new_allocator".as_ptr(),
         ml_meth: ffi::PyMethodDefPointer {
-            PyCFunctionWithKeywords: crate::allocator::ffi_new_allocator,
+            PyCFunctionWithKeywords: crate::objects::ffi::allocator::ffi_new_allocator,
         },
         ml_flags: ffi::METH_VARARGS | ffi::METH_KEYWORDS,
         ml_doc: c"new_allocator(alloc=None, free=None, should_clear_after_alloc=True)\n--\n\n\
@@ -515,7 +515,7 @@ or an enumerator of the declarations."
     ffi::PyMethodDef {
         ml_name: c"callback".as_ptr(),
         ml_meth: ffi::PyMethodDefPointer {
-            PyCFunctionWithKeywords: crate::callback::ffi_callback,
+            PyCFunctionWithKeywords: crate::objects::ffi::callback::ffi_callback,
         },
         ml_flags: ffi::METH_VARARGS | ffi::METH_KEYWORDS,
         ml_doc: c"callback(cdecl, python_callable=None, error=None, onerror=None)\n--\n\n\
@@ -563,11 +563,11 @@ fn ffi_slots() -> Vec<ffi::PyType_Slot> {
     // to def_extern and error.
     v.push(slot(
         ffi::Py_tp_methods,
-        crate::toolbox::ffi_methods(FFI_METHODS.get() as *const ffi::PyMethodDef) as *mut c_void,
+        crate::objects::ffi::ffi_methods(FFI_METHODS.get() as *const ffi::PyMethodDef) as *mut c_void,
     ));
     v.push(slot(
         ffi::Py_tp_getset,
-        crate::toolbox::ffi_getset(FFI_GETSET.get() as *const ffi::PyGetSetDef) as *mut c_void,
+        crate::objects::ffi::ffi_getset(FFI_GETSET.get() as *const ffi::PyGetSetDef) as *mut c_void,
     ));
     v.push(slot(
         ffi::Py_tp_doc,
@@ -782,7 +782,7 @@ unsafe extern "C" fn def_extern_decorator(
         let found = ls
             .by_name
             .get(&name_text)
-            .filter(|_| !crate::callback::is_pool_slot(&name_text));
+            .filter(|_| !crate::objects::ffi::callback::is_pool_slot(&name_text));
         let Some(&i) = found else {
             return Err(raise(
                 ffi_error(m)?,
@@ -857,7 +857,7 @@ unsafe extern "C" fn ffi_integer_const(
     trampoline(|| {
         let (m, ls, _) = owner(slf)?;
         let text = py::str_text(name).ok_or(PyErrSet)?;
-        match crate::libobj::integer_const(ls, &text)? {
+        match crate::objects::libobj::integer_const(ls, &text)? {
             Some(v) => Ok(v.into_ptr()),
             None => Err(raise(
                 ffi_error(m)?,
@@ -912,7 +912,7 @@ unsafe extern "C" fn lib_getattro(
     // Name resolution and caching: libobj.rs. `funcs` is the cache.
     trampoline(|| {
         let (_, ls, st) = owner(slf)?;
-        crate::libobj::getattr(ls, slf, (*st).funcs, name)
+        crate::objects::libobj::getattr(ls, slf, (*st).funcs, name)
     })
 }
 
@@ -923,7 +923,7 @@ unsafe extern "C" fn lib_setattro(
 ) -> c_int {
     py::guard(-1, || {
         let (_, ls, _) = owner(slf)?;
-        crate::libobj::setattr(ls, name, value).map(|()| 0)
+        crate::objects::libobj::setattr(ls, name, value).map(|()| 0)
     })
 }
 
@@ -941,7 +941,7 @@ unsafe extern "C" fn lib_dir(
 ) -> *mut ffi::PyObject {
     trampoline(|| {
         let (_, ls, _) = owner(slf)?;
-        crate::libobj::dir(ls)
+        crate::objects::libobj::dir(ls)
     })
 }
 
@@ -1003,7 +1003,7 @@ unsafe extern "C-unwind" fn func_call(
     // One buffer per value, sized by its type: a struct passed by value
     // can be larger than any primitive. Plain memory: nothing of Python's
     // is pending across the call.
-    let prepared = crate::unwind::piece(|| -> PyResult<_> {
+    let prepared = crate::calls::unwind::piece(|| -> PyResult<_> {
         if !kwargs.is_null() && ffi::PyDict_Size(kwargs) != 0 {
             return Err(raise(
                 ffi::PyExc_TypeError,
@@ -1026,7 +1026,7 @@ unsafe extern "C-unwind" fn func_call(
         let mut store: Vec<_> = es
             .args
             .iter()
-            .map(|&(conv, t)| crate::cfunc::value_buffer(ls.types.get(t), conv))
+            .map(|&(conv, t)| crate::calls::cfunc::value_buffer(ls.types.get(t), conv))
             .collect();
         let mut ptrs: Vec<*mut c_void> = Vec::with_capacity(n);
         for (i, &(conv, t)) in es.args.iter().enumerate() {
@@ -1038,7 +1038,7 @@ unsafe extern "C-unwind" fn func_call(
         let result = if rconv == Conv::Void {
             Vec::new()
         } else {
-            crate::cfunc::value_buffer(ls.types.get(rtype), rconv)
+            crate::calls::cfunc::value_buffer(ls.types.get(rtype), rconv)
         };
         Ok((store, ptrs, result))
     });
@@ -1047,7 +1047,7 @@ unsafe extern "C-unwind" fn func_call(
     let mut bufs = match prepared {
         Some(Ok(p)) => std::mem::ManuallyDrop::new(p),
         Some(Err(_)) => return null_mut(),
-        None => return crate::unwind::panicked(null_mut()),
+        None => return crate::calls::unwind::panicked(null_mut()),
     };
     let (_, ptrs, result) = &mut *bufs;
     let rp = if result.is_empty() {
@@ -1055,14 +1055,14 @@ unsafe extern "C-unwind" fn func_call(
     } else {
         result.as_mut_ptr() as *mut c_void
     };
-    crate::call::call_from_python(es, ptrs.as_mut_ptr(), rp);
-    let r = crate::unwind::piece(|| {
+    crate::calls::call::call_from_python(es, ptrs.as_mut_ptr(), rp);
+    let r = crate::calls::unwind::piece(|| {
         let (rconv, rtype) = es.result;
         let r = to_py(rconv, es.lib().type_name(rtype), rp);
         drop(std::mem::ManuallyDrop::into_inner(bufs));
         r
     });
-    r.unwrap_or_else(|| crate::unwind::panicked(null_mut()))
+    r.unwrap_or_else(|| crate::calls::unwind::panicked(null_mut()))
 }
 
 /// For `lib.rs`: a module def's address, for `module_init`.

@@ -15,8 +15,8 @@
 
 use crate::cdata::object::{new_cdata, Own};
 use crate::cdata::types::TKind;
-use crate::libstate::LibState;
-use crate::module::{self, trampoline, StaticMethodDef};
+use crate::desc::libstate::LibState;
+use crate::objects::module::{self, trampoline, StaticMethodDef};
 use crate::py::{self, raise, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 use std::ffi::{c_void, CStr};
@@ -85,7 +85,7 @@ unsafe fn make(
     onerror: *mut ffi::PyObject,
 ) -> PyResult<*mut ffi::PyObject> {
     let (m, ls, st, cx) = module::owner_cx(slf)?;
-    let tid = crate::toolbox::type_arg(cx, cdecl, false)?;
+    let tid = crate::objects::ffi::type_arg(cx, cdecl, false)?;
     let t = (*cx).reg.info(tid);
     let TKind::Func { table_fn, .. } = t.kind else {
         return Err(raise(

@@ -6,7 +6,7 @@
 use crate::cdata::object::Own;
 use crate::cdata::types::TKind;
 use crate::cdata::Cx;
-use crate::module::{self, trampoline, StaticMethodDef};
+use crate::objects::module::{self, trampoline, StaticMethodDef};
 use crate::py::{self, raise, type_name, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 use std::ptr::null_mut;
@@ -142,7 +142,7 @@ unsafe extern "C" fn allocator_call(
         let (ffi_obj, alloc, free, clear) = (item(0), item(1), item(2), item(3) == ffi::Py_True());
         let [cdecl, init] = module::parse_args("allocator", &["cdecl", "init"], 1, args, kwargs)?;
         let (_, _, _, cx) = module::owner_cx(ffi_obj)?;
-        let tid = crate::toolbox::type_arg(cx, cdecl, false)?;
+        let tid = crate::objects::ffi::type_arg(cx, cdecl, false)?;
         let place = if alloc != ffi::Py_None() {
             Placement::Custom { alloc, free, clear }
         } else if clear {
@@ -150,6 +150,6 @@ unsafe extern "C" fn allocator_call(
         } else {
             Placement::Uninit
         };
-        crate::toolbox::new_value_in(cx, tid, init, &place)
+        crate::objects::ffi::new_value_in(cx, tid, init, &place)
     })
 }

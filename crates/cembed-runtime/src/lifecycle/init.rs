@@ -64,9 +64,9 @@
 //! PyGILState API; the generated module declares
 //! `Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED` (see `module.rs`).
 
-use crate::libstate::LibState;
+use crate::desc::libstate::LibState;
 use crate::py::{self, text, Owned};
-use crate::thread;
+use crate::lifecycle::thread;
 use pyo3_ffi as ffi;
 use std::ffi::CString;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicUsize, Ordering};
@@ -287,7 +287,7 @@ unsafe fn start_python() -> Result<(), String> {
     let sigint = host_sigint();
     let mut config: ffi::PyConfig = std::mem::zeroed();
     let status = (|| {
-        let s = crate::location::init_config(&mut config, &loc);
+        let s = crate::lifecycle::location::init_config(&mut config, &loc);
         if ffi::PyStatus_Exception(s) != 0 {
             return s;
         }
@@ -310,10 +310,10 @@ unsafe fn start_python() -> Result<(), String> {
             "cembed: Python could not be initialized: {what}\n\
              cembed runtime: {}\n{}",
             runtime_location(),
-            crate::location::describe(&loc),
+            crate::lifecycle::location::describe(&loc),
         ));
     }
-    crate::location::after_start(&loc);
+    crate::lifecycle::location::after_start(&loc);
     // Py_InitializeFromConfig left this thread holding the GIL with the main
     // thread state; release it (the thread state stays bound to this thread:
     // thread.rs pins it as `Pin::Main`, and it is never released by us).
@@ -324,7 +324,7 @@ unsafe fn start_python() -> Result<(), String> {
     MAIN_TSTATE.store(main, Ordering::SeqCst);
     STARTER.store(me() as usize, Ordering::SeqCst);
     OWNED.store(true, Ordering::SeqCst);
-    crate::exit::register_fork_handlers();
+    crate::lifecycle::exit::register_fork_handlers();
     Ok(())
 }
 
@@ -379,7 +379,7 @@ unsafe fn keep_host_sigint(was_default: bool) {
 /// # Safety
 /// GIL held.
 unsafe fn watch_python_exit() {
-    static DEF: crate::module::StaticMethodDef = crate::module::StaticMethodDef::new(
+    static DEF: crate::objects::module::StaticMethodDef = crate::objects::module::StaticMethodDef::new(
         c"_cembed_python_exiting",
         python_exiting,
         c"cembed: notices a finalization of Python that cembed did not start",
@@ -394,7 +394,7 @@ unsafe extern "C" fn python_exiting(
     let _ = std::panic::catch_unwind(|| {
         if leave_ready(State::HostFinalized) {
             // SAFETY: GIL held (called from Python).
-            unsafe { crate::libstate::release_modules() };
+            unsafe { crate::desc::libstate::release_modules() };
         }
     });
     // SAFETY: GIL held (called from Python).
@@ -402,13 +402,13 @@ unsafe extern "C" fn python_exiting(
 }
 
 /// Where the first library that starts Python wants it from (location.rs).
-fn first_location() -> crate::location::Location {
+fn first_location() -> crate::lifecycle::location::Location {
     lock(&FIRST_LOCATION).clone().unwrap_or_default()
 }
 
 /// Set by `ensure_lib` before starting Python: the library that triggers the
 /// start decides which environment (venv, bundle) the interpreter uses.
-static FIRST_LOCATION: Mutex<Option<crate::location::Location>> = Mutex::new(None);
+static FIRST_LOCATION: Mutex<Option<crate::lifecycle::location::Location>> = Mutex::new(None);
 
 /// Absolute path of the runtime shared object, for error context.
 pub(crate) fn runtime_location() -> String {
@@ -476,7 +476,7 @@ pub(crate) fn ensure_lib(ls: &LibState) -> Result<(), ()> {
     {
         let mut first = lock(&FIRST_LOCATION);
         if first.is_none() {
-            *first = Some(crate::location::of(ls.lib, &ls.python_executable));
+            *first = Some(crate::lifecycle::location::of(ls.lib, &ls.python_executable));
         }
     }
     if let Err(e) = ensure_python() {
@@ -579,18 +579,18 @@ fn run_init(ls: &LibState) -> Result<(), String> {
     // SAFETY: inside the gate Python is running; Ensure/Release bracket all
     // Python work on this thread.
     unsafe {
-        let g = crate::unwind::PyGILState_Ensure();
-        let prepared = crate::unwind::piece(|| prepare_init_code(ls));
+        let g = crate::calls::unwind::PyGILState_Ensure();
+        let prepared = crate::calls::unwind::piece(|| prepare_init_code(ls));
         let r = match prepared {
             None => Err(panicked()),
             Some(Err(())) => {
-                Err(crate::unwind::piece(|| report_init_failure(ls)).unwrap_or_else(panicked))
+                Err(crate::calls::unwind::piece(|| report_init_failure(ls)).unwrap_or_else(panicked))
             }
             Some(Ok(None)) => Ok(()),
             Some(Ok(Some((code, globals)))) => {
                 // Plain pointers across the call (no destructor pending).
-                let res = crate::unwind::PyEval_EvalCode(code, globals, globals);
-                crate::unwind::piece(|| {
+                let res = crate::calls::unwind::PyEval_EvalCode(code, globals, globals);
+                crate::calls::unwind::piece(|| {
                     ffi::Py_DECREF(code);
                     ffi::Py_DECREF(globals);
                     if res.is_null() {
@@ -617,7 +617,7 @@ fn run_init(ls: &LibState) -> Result<(), String> {
 unsafe fn prepare_init_code(
     ls: &LibState,
 ) -> Result<Option<(*mut ffi::PyObject, *mut ffi::PyObject)>, ()> {
-    crate::module::get_or_create_module(ls).map_err(|_| ())?;
+    crate::objects::module::get_or_create_module(ls).map_err(|_| ())?;
     let Some(code) = &ls.init_code else {
         return Ok(None);
     };
@@ -718,7 +718,7 @@ unsafe fn report_init_failure(ls: &LibState) -> String {
         ls.name.to_string_lossy(),
         ls.cembed_version,
         runtime_location(),
-        crate::location::describe(&crate::location::of(ls.lib, &ls.python_executable)),
+        crate::lifecycle::location::describe(&crate::lifecycle::location::of(ls.lib, &ls.python_executable)),
         sys_attr_text(c"executable"),
     );
     py::write_stderr(&text);
@@ -745,7 +745,7 @@ unsafe fn sys_attr_text(name: &std::ffi::CStr) -> String {
 /// # Safety
 /// GIL held.
 unsafe fn register_host_atexit() {
-    static DEF: crate::module::StaticMethodDef = crate::module::StaticMethodDef::new(
+    static DEF: crate::objects::module::StaticMethodDef = crate::objects::module::StaticMethodDef::new(
         c"_cembed_host_exiting",
         host_exiting,
         c"cembed: stop host threads from entering Python during finalization",
@@ -758,7 +758,7 @@ unsafe fn register_host_atexit() {
 ///
 /// # Safety
 /// GIL held.
-unsafe fn register_atexit(def: &'static crate::module::StaticMethodDef) {
+unsafe fn register_atexit(def: &'static crate::objects::module::StaticMethodDef) {
     let f = ffi::PyCFunction_NewEx(def.get(), std::ptr::null_mut(), std::ptr::null_mut());
     if f.is_null() {
         ffi::PyErr_Clear();
@@ -787,11 +787,11 @@ unsafe extern "C" fn host_exiting(
             // Let C threads inside Python leave; they need the GIL to do so.
             // SAFETY: we hold the GIL (called from Python).
             let ts = unsafe { ffi::PyEval_SaveThread() };
-            let _ = thread::drained(crate::exit::EXIT_GRACE, thread::current_slot());
+            let _ = thread::drained(crate::lifecycle::exit::EXIT_GRACE, thread::current_slot());
             // SAFETY: `ts` is this thread's state from SaveThread.
             unsafe {
                 ffi::PyEval_RestoreThread(ts);
-                crate::libstate::release_modules();
+                crate::desc::libstate::release_modules();
             }
             set_state(State::HostFinalized);
         }

@@ -1,0 +1,8 @@
+//! Calls across the C/Python boundary: the C -> Python call of every
+//! exported function, its precomputed converters, calling C from Python
+//! through the generated thunks, and how forced unwinds pass these frames.
+
+pub(crate) mod call;
+pub(crate) mod cfunc;
+pub(crate) mod plan;
+pub(crate) mod unwind;

@@ -1,0 +1,7 @@
+//! The runtime's life in a process: where Python comes from, starting it and
+//! running each library's init code, host threads, process exit and fork.
+
+pub(crate) mod exit;
+pub(crate) mod init;
+pub(crate) mod location;
+pub(crate) mod thread;

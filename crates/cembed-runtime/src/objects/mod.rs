@@ -1,0 +1,5 @@
+//! The objects users see: each library's module, its `ffi` and its `lib`.
+
+pub(crate) mod ffi;
+pub(crate) mod libobj;
+pub(crate) mod module;

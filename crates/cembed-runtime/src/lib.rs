@@ -38,7 +38,7 @@ use lifecycle::{init, location, thread};
 use objects::module;
 
 use cembed_abi::{Extern, Lib, Location, RuntimeApi, ABI_MINOR, ABI_VERSION};
-use objects::module::SyncCell;
+use py::cell::SyncCell;
 use pyo3_ffi as ffi;
 use std::ffi::{c_char, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -12,10 +12,10 @@
 //! types the plan does not cover) is out of line and `#[cold]`.
 
 use crate::cdata::convert::{arg_to_py, from_py, result_from_py, Conv};
-use crate::lifecycle::init;
 use crate::desc::libstate::{extern_state, ExternState};
-use crate::py::{self, cstring_lossy, repr_text};
+use crate::lifecycle::init;
 use crate::lifecycle::thread::{self, Tls};
+use crate::py::{self, cstring_lossy, repr_text};
 use cembed_abi::Extern;
 use pyo3_ffi as ffi;
 use std::ffi::c_void;

@@ -5,10 +5,10 @@
 //! float and character rules); this file adds pointers, arrays, records,
 //! enums and bitfields.
 
-use super::object::{new_cdata, CDataObj, Own};
 use super::types::{FieldInfo, TInfo, TKind, Tid};
 use super::Cx;
 use crate::cdata::convert::{prim_from_py, prim_to_py};
+use crate::cdata::object::{new_cdata, CDataObj, Own};
 use crate::desc::ctypes::Prim;
 use crate::py::{raise, str_text, type_name, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
@@ -181,7 +181,7 @@ pub(crate) unsafe fn pointer_value(
     let Some(cd) = as_cdata(cx, obj) else {
         // A C function of `lib` is accepted as a function pointer (CFFI).
         let target = crate::objects::libobj::as_lib_function(obj)
-            .or_else(|| crate::objects::module::extern_function_target(obj));
+            .or_else(|| crate::objects::libtype::extern_function_target(obj));
         if let Some((ls, fty, addr)) = target {
             if std::ptr::eq(ls, (*cx).ls) {
                 let ft = reg.table_map[fty as usize];

@@ -300,7 +300,7 @@ pub(crate) unsafe fn prim_from_py(
             if ffi::PyBytes_Check(obj) != 0 && ffi::PyBytes_Size(obj) == 1 {
                 *(dst as *mut u8) = *(ffi::PyBytes_AsString(obj) as *const u8);
                 Ok(())
-            } else if let Some((Prim::Char, v)) = crate::cdata::object::char_cdata_value(obj) {
+            } else if let Some((Prim::Char, v)) = crate::cdata::value::char_cdata_value(obj) {
                 // A `char` cdata is accepted too (CFFI's _convert_to_char).
                 *(dst as *mut u8) = v as u8;
                 Ok(())
@@ -312,7 +312,7 @@ pub(crate) unsafe fn prim_from_py(
             let expected = "a unicode string of length 1";
             // A wide-char cdata of the same size is accepted too (CFFI's
             // _convert_to_unichar).
-            if let Some((q, v)) = crate::cdata::object::char_cdata_value(obj) {
+            if let Some((q, v)) = crate::cdata::value::char_cdata_value(obj) {
                 if q == p {
                     if p == Prim::WChar16 {
                         (dst as *mut u16).write_unaligned(v as u16);

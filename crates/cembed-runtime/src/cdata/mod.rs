@@ -12,10 +12,14 @@
 //! CData holds a strong reference to an object of a heap type bound to the
 //! module, so the module (and its `Cx`) outlives them all.
 
-pub(crate) mod convert;
+pub(crate) mod access;
+pub(crate) mod buffer;
 pub(crate) mod conv;
+pub(crate) mod convert;
+pub(crate) mod ctype;
 pub(crate) mod object;
 pub(crate) mod types;
+pub(crate) mod value;
 
 use crate::desc::libstate::LibState;
 use crate::py::{Owned, PyErrSet, PyResult};
@@ -164,7 +168,7 @@ impl Cx {
         if !cur.is_null() {
             return Ok(crate::py::new_ref(cur));
         }
-        let o = object::new_ctype_obj(cx, tid)?;
+        let o = ctype::new_ctype_obj(cx, tid)?;
         let c = &mut *cx;
         c.ctypes[tid as usize] = crate::py::new_ref(o.ptr());
         Ok(o.into_ptr())
@@ -283,7 +287,7 @@ pub(crate) unsafe fn value_from_py(
         ));
     };
     match keep {
-        Some(k) => object::arg_from_py(cx, tid, obj, dst as *mut u8, k),
+        Some(k) => access::arg_from_py(cx, tid, obj, dst as *mut u8, k),
         None => conv::write(cx, tid, obj, dst as *mut u8),
     }
 }

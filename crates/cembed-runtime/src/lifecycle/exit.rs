@@ -68,8 +68,8 @@
 //! `signal.signal()` itself.
 
 use crate::lifecycle::init::{self, State};
-use crate::py;
 use crate::lifecycle::thread;
+use crate::py;
 use pyo3_ffi as ffi;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};

@@ -65,8 +65,8 @@
 //! `Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED` (see `module.rs`).
 
 use crate::desc::libstate::LibState;
-use crate::py::{self, text, Owned};
 use crate::lifecycle::thread;
+use crate::py::{self, text, Owned};
 use pyo3_ffi as ffi;
 use std::ffi::CString;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicUsize, Ordering};
@@ -379,7 +379,7 @@ unsafe fn keep_host_sigint(was_default: bool) {
 /// # Safety
 /// GIL held.
 unsafe fn watch_python_exit() {
-    static DEF: crate::objects::module::StaticMethodDef = crate::objects::module::StaticMethodDef::new(
+    static DEF: crate::py::cell::StaticMethodDef = crate::py::cell::StaticMethodDef::new(
         c"_cembed_python_exiting",
         python_exiting,
         c"cembed: notices a finalization of Python that cembed did not start",
@@ -476,7 +476,10 @@ pub(crate) fn ensure_lib(ls: &LibState) -> Result<(), ()> {
     {
         let mut first = lock(&FIRST_LOCATION);
         if first.is_none() {
-            *first = Some(crate::lifecycle::location::of(ls.lib, &ls.python_executable));
+            *first = Some(crate::lifecycle::location::of(
+                ls.lib,
+                &ls.python_executable,
+            ));
         }
     }
     if let Err(e) = ensure_python() {
@@ -581,28 +584,28 @@ fn run_init(ls: &LibState) -> Result<(), String> {
     unsafe {
         let g = crate::calls::unwind::PyGILState_Ensure();
         let prepared = crate::calls::unwind::piece(|| prepare_init_code(ls));
-        let r = match prepared {
-            None => Err(panicked()),
-            Some(Err(())) => {
-                Err(crate::calls::unwind::piece(|| report_init_failure(ls)).unwrap_or_else(panicked))
-            }
-            Some(Ok(None)) => Ok(()),
-            Some(Ok(Some((code, globals)))) => {
-                // Plain pointers across the call (no destructor pending).
-                let res = crate::calls::unwind::PyEval_EvalCode(code, globals, globals);
-                crate::calls::unwind::piece(|| {
-                    ffi::Py_DECREF(code);
-                    ffi::Py_DECREF(globals);
-                    if res.is_null() {
-                        Err(report_init_failure(ls))
-                    } else {
-                        ffi::Py_DECREF(res);
-                        Ok(())
-                    }
-                })
-                .unwrap_or_else(|| Err(panicked()))
-            }
-        };
+        let r =
+            match prepared {
+                None => Err(panicked()),
+                Some(Err(())) => Err(crate::calls::unwind::piece(|| report_init_failure(ls))
+                    .unwrap_or_else(panicked)),
+                Some(Ok(None)) => Ok(()),
+                Some(Ok(Some((code, globals)))) => {
+                    // Plain pointers across the call (no destructor pending).
+                    let res = crate::calls::unwind::PyEval_EvalCode(code, globals, globals);
+                    crate::calls::unwind::piece(|| {
+                        ffi::Py_DECREF(code);
+                        ffi::Py_DECREF(globals);
+                        if res.is_null() {
+                            Err(report_init_failure(ls))
+                        } else {
+                            ffi::Py_DECREF(res);
+                            Ok(())
+                        }
+                    })
+                    .unwrap_or_else(|| Err(panicked()))
+                }
+            };
         ffi::PyGILState_Release(g);
         r
     }
@@ -718,7 +721,10 @@ unsafe fn report_init_failure(ls: &LibState) -> String {
         ls.name.to_string_lossy(),
         ls.cembed_version,
         runtime_location(),
-        crate::lifecycle::location::describe(&crate::lifecycle::location::of(ls.lib, &ls.python_executable)),
+        crate::lifecycle::location::describe(&crate::lifecycle::location::of(
+            ls.lib,
+            &ls.python_executable
+        )),
         sys_attr_text(c"executable"),
     );
     py::write_stderr(&text);
@@ -745,7 +751,7 @@ unsafe fn sys_attr_text(name: &std::ffi::CStr) -> String {
 /// # Safety
 /// GIL held.
 unsafe fn register_host_atexit() {
-    static DEF: crate::objects::module::StaticMethodDef = crate::objects::module::StaticMethodDef::new(
+    static DEF: crate::py::cell::StaticMethodDef = crate::py::cell::StaticMethodDef::new(
         c"_cembed_host_exiting",
         host_exiting,
         c"cembed: stop host threads from entering Python during finalization",
@@ -758,7 +764,7 @@ unsafe fn register_host_atexit() {
 ///
 /// # Safety
 /// GIL held.
-unsafe fn register_atexit(def: &'static crate::objects::module::StaticMethodDef) {
+unsafe fn register_atexit(def: &'static crate::py::cell::StaticMethodDef) {
     let f = ffi::PyCFunction_NewEx(def.get(), std::ptr::null_mut(), std::ptr::null_mut());
     if f.is_null() {
         ffi::PyErr_Clear();

@@ -25,7 +25,7 @@
 
 use crate::cdata::convert::{from_py, to_py_view, Conv};
 use crate::desc::libstate::LibState;
-use crate::objects::module::SyncCell;
+use crate::py::cell::SyncCell;
 use crate::py::{cstring_lossy, raise, str_text, text, Owned, PyErrSet, PyResult};
 use cembed_abi::global_flags;
 use pyo3_ffi as ffi;

@@ -2,4 +2,5 @@
 
 pub(crate) mod ffi;
 pub(crate) mod libobj;
+pub(crate) mod libtype;
 pub(crate) mod module;

@@ -6,6 +6,8 @@
 //! creates an [`Owned`], must only run while the current thread holds the GIL.
 //! Every such function is `unsafe` and says so.
 
+pub(crate) mod cell;
+
 use pyo3_ffi as ffi;
 use std::ffi::{c_char, CStr, CString};
 use std::ptr::NonNull;
@@ -298,6 +300,12 @@ pub(crate) fn guard<T>(err: T, f: impl FnOnce() -> PyResult<T>) -> T {
 }
 
 /// A `PyMethodDef` entry of a plain (`PyCFunction`) method without a
+/// Runs a Python-facing function body: a panic becomes SystemError, never an
+/// unwind into CPython.
+pub(crate) fn trampoline(f: impl FnOnce() -> PyResult<*mut ffi::PyObject>) -> *mut ffi::PyObject {
+    guard(std::ptr::null_mut(), f)
+}
+
 /// docstring: the shape of most of the runtime's static method tables.
 pub(crate) const fn method(
     name: &'static CStr,

@@ -6,7 +6,8 @@
 use crate::cdata::object::Own;
 use crate::cdata::types::TKind;
 use crate::cdata::Cx;
-use crate::objects::module::{self, trampoline, StaticMethodDef};
+use crate::py::cell::StaticMethodDef;
+use crate::py::trampoline;
 use crate::py::{self, raise, type_name, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 use std::ptr::null_mut;
@@ -99,7 +100,7 @@ pub(crate) unsafe extern "C" fn ffi_new_allocator(
     kwargs: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
     trampoline(|| {
-        let [alloc, free, clear] = module::parse_args(
+        let [alloc, free, clear] = crate::objects::ffi::def_extern::parse_args(
             "new_allocator",
             &["alloc", "free", "should_clear_after_alloc"],
             0,
@@ -122,7 +123,7 @@ pub(crate) unsafe extern "C" fn ffi_new_allocator(
                 _ => ffi::Py_True(),
             }
         };
-        module::closure_function(&ALLOCATOR, &[slf, alloc, free, clear])
+        crate::objects::ffi::def_extern::closure_function(&ALLOCATOR, &[slf, alloc, free, clear])
     })
 }
 
@@ -140,8 +141,14 @@ unsafe extern "C" fn allocator_call(
     trampoline(|| {
         let item = |i| ffi::PyTuple_GetItem(closure, i);
         let (ffi_obj, alloc, free, clear) = (item(0), item(1), item(2), item(3) == ffi::Py_True());
-        let [cdecl, init] = module::parse_args("allocator", &["cdecl", "init"], 1, args, kwargs)?;
-        let (_, _, _, cx) = module::owner_cx(ffi_obj)?;
+        let [cdecl, init] = crate::objects::ffi::def_extern::parse_args(
+            "allocator",
+            &["cdecl", "init"],
+            1,
+            args,
+            kwargs,
+        )?;
+        let (_, _, _, cx) = crate::objects::ffi::def_extern::owner_cx(ffi_obj)?;
         let tid = crate::objects::ffi::type_arg(cx, cdecl, false)?;
         let place = if alloc != ffi::Py_None() {
             Placement::Custom { alloc, free, clear }
@@ -150,6 +157,6 @@ unsafe extern "C" fn allocator_call(
         } else {
             Placement::Uninit
         };
-        crate::objects::ffi::new_value_in(cx, tid, init, &place)
+        crate::objects::ffi::new::new_value_in(cx, tid, init, &place)
     })
 }

@@ -16,7 +16,8 @@
 use crate::cdata::object::{new_cdata, Own};
 use crate::cdata::types::TKind;
 use crate::desc::libstate::LibState;
-use crate::objects::module::{self, trampoline, StaticMethodDef};
+use crate::py::cell::StaticMethodDef;
+use crate::py::trampoline;
 use crate::py::{self, raise, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 use std::ffi::{c_void, CStr};
@@ -45,7 +46,7 @@ pub(crate) unsafe extern "C" fn ffi_callback(
     kwargs: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
     trampoline(|| {
-        let [cdecl, func, error, onerror] = module::parse_args(
+        let [cdecl, func, error, onerror] = crate::objects::ffi::def_extern::parse_args(
             "callback",
             &["cdecl", "python_callable", "error", "onerror"],
             1,
@@ -54,7 +55,10 @@ pub(crate) unsafe extern "C" fn ffi_callback(
         )?;
         if func == ffi::Py_None() {
             // Used as a decorator: `@ffi.callback("int(int)")`.
-            return module::closure_function(&DECORATOR, &[slf, cdecl, error, onerror]);
+            return crate::objects::ffi::def_extern::closure_function(
+                &DECORATOR,
+                &[slf, cdecl, error, onerror],
+            );
         }
         make(slf, cdecl, func, error, onerror)
     })
@@ -84,7 +88,7 @@ unsafe fn make(
     error: *mut ffi::PyObject,
     onerror: *mut ffi::PyObject,
 ) -> PyResult<*mut ffi::PyObject> {
-    let (m, ls, st, cx) = module::owner_cx(slf)?;
+    let (m, ls, st, cx) = crate::objects::ffi::def_extern::owner_cx(slf)?;
     let tid = crate::objects::ffi::type_arg(cx, cdecl, false)?;
     let t = (*cx).reg.info(tid);
     let TKind::Func { table_fn, .. } = t.kind else {
@@ -93,12 +97,12 @@ unsafe fn make(
             &format!("expected a function ctype, got '{}'", t.name),
         ));
     };
-    module::check_callables(func, onerror)?;
+    crate::objects::ffi::def_extern::check_callables(func, onerror)?;
     let Some(index) = free_slot(ls, table_fn, &t.name)? else {
         unreachable!("free_slot raises when there is none")
     };
     let es = &ls.externs[index];
-    module::attach(m, st, ls, es, func, error, onerror)?;
+    crate::objects::ffi::def_extern::attach(m, st, ls, es, func, error, onerror)?;
     let slot = Box::into_raw(Box::new(SlotRef {
         module: py::new_ref(m),
         index,
@@ -168,7 +172,7 @@ unsafe extern "C" fn release(capsule: *mut ffi::PyObject) {
 unsafe fn release_slot(slot: SlotRef) {
     let (mut t, mut v, mut tb) = (null_mut(), null_mut(), null_mut());
     ffi::PyErr_Fetch(&mut t, &mut v, &mut tb);
-    module::release_slot(slot.module, slot.index);
+    crate::objects::ffi::def_extern::release_slot(slot.module, slot.index);
     if !ffi::PyErr_Occurred().is_null() {
         ffi::PyErr_Clear();
     }

@@ -1,0 +1,631 @@
+//! What a CData gives access to: items and slices, struct fields, calls of
+//! function pointers, and its methods (`__enter__`/`__exit__`, `__dir__`).
+
+use crate::cdata::conv::{self, as_cdata, read, read_field, write, write_field, Read};
+use crate::cdata::object::array_bytes;
+use crate::cdata::object::cd;
+use crate::cdata::object::new_cdata;
+use crate::cdata::object::release;
+use crate::cdata::object::tinfo;
+use crate::cdata::object::CDataObj;
+use crate::cdata::object::Own;
+use crate::cdata::types::{FieldInfo, TInfo, TKind, Tid};
+use crate::cdata::Cx;
+use crate::desc::ctypes::Prim;
+use crate::py::cell::SyncCell;
+use crate::py::trampoline;
+use crate::py::{cstring_lossy, guard, raise, Owned, PyErrSet, PyResult};
+use pyo3_ffi as ffi;
+use std::ffi::{c_int, c_void};
+use std::ptr::null_mut;
+
+// ---- items -------------------------------------------------------------------
+
+pub(crate) unsafe extern "C" fn cdata_len(slf: *mut ffi::PyObject) -> ffi::Py_ssize_t {
+    guard(-1, || {
+        let c = cd(slf);
+        let t = tinfo(c);
+        match t.kind {
+            TKind::Array { .. } => Ok(c.length.max(0)),
+            _ => Err(raise(
+                ffi::PyExc_TypeError,
+                &format!("cdata of type '{}' has no len()", t.name),
+            )),
+        }
+    })
+}
+
+/// Address of item `i` (bounds-checked for arrays), with the item type.
+pub(crate) unsafe fn item_ptr(c: &CDataObj, i: isize) -> PyResult<(Tid, *mut u8)> {
+    let t = tinfo(c);
+    let item = match t.kind {
+        TKind::Array { item, .. } => {
+            if i < 0 {
+                return Err(raise(ffi::PyExc_IndexError, "negative index"));
+            }
+            if i >= c.length {
+                return Err(raise(
+                    ffi::PyExc_IndexError,
+                    &format!(
+                        "index too large for cdata '{}' (expected {i} < {})",
+                        t.name, c.length
+                    ),
+                ));
+            }
+            item
+        }
+        // A pointer that owns its memory (`ffi.new("T *")`, a handle)
+        // points to exactly one item (CFFI's CDataOwn_Check).
+        TKind::Pointer { .. } if i != 0 && matches!(c.own, Own::Alloc { .. } | Own::Handle(_)) => {
+            return Err(raise(
+                ffi::PyExc_IndexError,
+                &format!("cdata '{}' can only be indexed by 0", t.name),
+            ));
+        }
+        TKind::Pointer { item } => {
+            if c.data.is_null() {
+                return Err(raise(
+                    ffi::PyExc_RuntimeError,
+                    &format!("cannot dereference null pointer from cdata '{}'", t.name),
+                ));
+            }
+            item
+        }
+        _ => {
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                &format!("cdata of type '{}' cannot be indexed", t.name),
+            ))
+        }
+    };
+    let it = (*c.cx).reg.info(item);
+    if it.size == 0 && !matches!(it.kind, TKind::Pointer { .. }) {
+        return Err(raise(
+            ffi::PyExc_TypeError,
+            &format!("cdata of type '{}' cannot be indexed", t.name),
+        ));
+    }
+    Ok((item, c.data.wrapping_offset(i * it.size as isize)))
+}
+
+/// `(start, stop)` of a slice on `c`, with CFFI's checks.
+pub(crate) unsafe fn slice_bounds(
+    c: &CDataObj,
+    key: *mut ffi::PyObject,
+) -> PyResult<(isize, isize)> {
+    let sl = key as *mut ffi::PySliceObject;
+    let (start, stop, step) = ((*sl).start, (*sl).stop, (*sl).step);
+    if step != ffi::Py_None() {
+        return Err(raise(
+            ffi::PyExc_IndexError,
+            "slice with step not supported",
+        ));
+    }
+    let t = tinfo(c);
+    let is_array = matches!(t.kind, TKind::Array { .. });
+    if !is_array && !matches!(t.kind, TKind::Pointer { .. }) {
+        return Err(raise(
+            ffi::PyExc_TypeError,
+            &format!("cdata of type '{}' cannot be indexed", t.name),
+        ));
+    }
+    let get = |o: *mut ffi::PyObject, what: &str| -> PyResult<isize> {
+        if o == ffi::Py_None() {
+            return Err(raise(
+                ffi::PyExc_IndexError,
+                &format!("slice {what} must be specified"),
+            ));
+        }
+        let v = ffi::PyNumber_AsSsize_t(o, ffi::PyExc_IndexError);
+        if v == -1 && !ffi::PyErr_Occurred().is_null() {
+            return Err(PyErrSet);
+        }
+        Ok(v)
+    };
+    let a = get(start, "start")?;
+    let b = get(stop, "stop")?;
+    if a > b {
+        return Err(raise(ffi::PyExc_IndexError, "slice start > stop"));
+    }
+    if is_array {
+        if a < 0 {
+            return Err(raise(ffi::PyExc_IndexError, "negative index"));
+        }
+        if b > c.length {
+            return Err(raise(
+                ffi::PyExc_IndexError,
+                &format!("index too large (expected {b} <= {})", c.length),
+            ));
+        }
+    }
+    Ok((a, b))
+}
+
+pub(crate) unsafe fn index_of(key: *mut ffi::PyObject) -> PyResult<isize> {
+    let v = ffi::PyNumber_AsSsize_t(key, ffi::PyExc_IndexError);
+    if v == -1 && !ffi::PyErr_Occurred().is_null() {
+        return Err(PyErrSet);
+    }
+    Ok(v)
+}
+
+pub(crate) unsafe extern "C" fn cdata_getitem(
+    slf: *mut ffi::PyObject,
+    key: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let c = cd(slf);
+        let cx = c.cx;
+        if ffi::PySlice_Check(key) != 0 {
+            let (a, b) = slice_bounds(c, key)?;
+            let item = match tinfo(c).kind {
+                TKind::Array { item, .. } | TKind::Pointer { item } => item,
+                _ => unreachable!("checked by slice_bounds"),
+            };
+            let open = (*cx).reg.array_of(item, None);
+            let isz = (*cx).reg.info(item).size as isize;
+            ffi::Py_INCREF(slf);
+            let o = new_cdata(cx, open, c.data.wrapping_offset(a * isz), Own::Keep(slf))?;
+            (*(o.ptr() as *mut CDataObj)).length = b - a;
+            return Ok(o.into_ptr());
+        }
+        let i = index_of(key)?;
+        let (item, p) = item_ptr(c, i)?;
+        Ok(read(cx, item, p, Read::View(slf)))
+    })
+}
+
+pub(crate) unsafe extern "C" fn cdata_setitem(
+    slf: *mut ffi::PyObject,
+    key: *mut ffi::PyObject,
+    value: *mut ffi::PyObject,
+) -> c_int {
+    guard(-1, || {
+        let c = cd(slf);
+        let cx = c.cx;
+        if value.is_null() {
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                "'cdata' object does not support item deletion",
+            ));
+        }
+        if ffi::PySlice_Check(key) != 0 {
+            let (a, b) = slice_bounds(c, key)?;
+            let item = match tinfo(c).kind {
+                TKind::Array { item, .. } | TKind::Pointer { item } => item,
+                _ => unreachable!("checked by slice_bounds"),
+            };
+            let isz = (*cx).reg.info(item).size;
+            let n = (b - a) as usize;
+            let base = c.data.wrapping_offset(a * isz as isize);
+            // A cdata array of the same item type: memmove.
+            if let Some(src) = as_cdata(cx, value) {
+                if let TKind::Array { item: si, .. } = tinfo(src).kind {
+                    if si == item {
+                        if src.length as usize != n {
+                            return Err(raise(
+                                ffi::PyExc_ValueError,
+                                &format!("need a cdata of length {n}, got {}", src.length),
+                            ));
+                        }
+                        std::ptr::copy(src.data, base, n * isz);
+                        return Ok(0);
+                    }
+                }
+            }
+            // `buf[0:n] = b"..."` (or a bytearray) into chars: iterating
+            // would give ints, which a char refuses; CFFI copies the bytes.
+            if matches!((*cx).reg.info(item).kind, TKind::Prim(Prim::Char)) {
+                let src = if ffi::PyBytes_Check(value) != 0 {
+                    Some((
+                        ffi::PyBytes_AsString(value) as *const u8,
+                        ffi::PyBytes_Size(value),
+                    ))
+                } else if ffi::PyByteArray_Check(value) != 0 {
+                    Some((
+                        ffi::PyByteArray_AsString(value) as *const u8,
+                        ffi::PyByteArray_Size(value),
+                    ))
+                } else {
+                    None
+                };
+                if let Some((src, len)) = src {
+                    if len as usize != n {
+                        return Err(raise(
+                            ffi::PyExc_ValueError,
+                            &format!("need a string of length {n}, got {len}"),
+                        ));
+                    }
+                    std::ptr::copy(src, base, n);
+                    return Ok(0);
+                }
+            }
+            let seq = Owned::check(ffi::PySequence_Fast(
+                value,
+                c"expected a sequence for slice assignment".as_ptr(),
+            ))?;
+            let k = ffi::PySequence_Size(seq.ptr()) as usize;
+            if k != n {
+                return Err(raise(
+                    ffi::PyExc_ValueError,
+                    &format!("need {n} values to unpack, got {k}"),
+                ));
+            }
+            for i in 0..n {
+                let o = Owned::check(ffi::PySequence_GetItem(seq.ptr(), i as _))?;
+                write(cx, item, o.ptr(), base.add(i * isz))?;
+            }
+            return Ok(0);
+        }
+        let i = index_of(key)?;
+        let (item, p) = item_ptr(c, i)?;
+        write(cx, item, value, p)?;
+        Ok(0)
+    })
+}
+
+pub(crate) unsafe extern "C" fn cdata_iter(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let c = cd(slf);
+        let t = tinfo(c);
+        if !matches!(t.kind, TKind::Array { .. }) {
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                &format!("cdata '{}' does not support iteration", t.name),
+            ));
+        }
+        // A list of the items (views keep `slf` alive), iterated.
+        let n = c.length.max(0);
+        let list = Owned::check(ffi::PyList_New(n))?;
+        for i in 0..n {
+            let (item, p) = item_ptr(c, i)?;
+            let o = Owned::check(read(c.cx, item, p, Read::View(slf)))?;
+            ffi::PyList_SetItem(list.ptr(), i, o.into_ptr());
+        }
+        Ok(ffi::PyObject_GetIter(list.ptr()))
+    })
+}
+
+// ---- fields --------------------------------------------------------------------
+
+/// The record type and base address for field access on `c` (a struct or a
+/// pointer to one).
+pub(crate) unsafe fn record_of(c: &CDataObj) -> Option<(&'static TInfo, *mut u8, bool)> {
+    let t = tinfo(c);
+    match t.kind {
+        TKind::Record { .. } => Some((t, c.data, false)),
+        TKind::Pointer { item } => {
+            let it = (*c.cx).reg.info(item);
+            it.is_record().then_some((it, c.data, true))
+        }
+        _ => None,
+    }
+}
+
+pub(crate) fn find_field<'a>(t: &'a TInfo, name: &str) -> Option<&'a FieldInfo> {
+    match &t.kind {
+        TKind::Record {
+            fields: Some(fs), ..
+        } => fs.iter().find(|f| f.name == name),
+        _ => None,
+    }
+}
+
+/// CFFI's `_cdata_var_byte_size`: for a struct with a flexible array member
+/// (or a pointer to one) whose memory `ffi.new` allocated, the size really
+/// allocated (the initializer decided it); `None` for anything else.
+/// `p[0]` of an owning `T *` counts as owning, as in CFFI (where it is the
+/// very object that owns the memory).
+///
+/// # Safety
+/// GIL held; `c.cx` alive.
+pub(crate) unsafe fn var_byte_size(c: &CDataObj) -> Option<usize> {
+    let t = tinfo(c);
+    let rec = match t.kind {
+        TKind::Pointer { item } => (*c.cx).reg.info(item),
+        _ => t,
+    };
+    if !rec.var_array || !rec.is_record() {
+        return None;
+    }
+    match &c.own {
+        Own::Alloc { size, .. } => Some(*size),
+        Own::Keep(k) if t.is_record() => {
+            let parent = as_cdata(c.cx, *k)?;
+            match parent.own {
+                Own::Alloc { size, ptr, .. }
+                    if ptr == c.data
+                        && matches!(tinfo(parent).kind, TKind::Pointer { item } if item == c.tid) =>
+                {
+                    Some(size)
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Reads a flexible array member `f` (`T items[]`) of the record `c` is (or
+/// points to), as CFFI does: a `T[]` of the allocated length when the
+/// memory came from `ffi.new` (see `var_byte_size`), else a `T *`.
+pub(crate) unsafe fn read_var_array(
+    c: &CDataObj,
+    slf: *mut ffi::PyObject,
+    f: &FieldInfo,
+    item: Tid,
+    base: *mut u8,
+) -> PyResult<*mut ffi::PyObject> {
+    let cx = c.cx;
+    let data = base.wrapping_add(f.offset);
+    match var_byte_size(c) {
+        Some(size) if size >= f.offset => {
+            let isz = (*cx).reg.info(item).size.max(1);
+            ffi::Py_INCREF(slf);
+            let o = new_cdata(cx, f.ty, data, Own::Keep(slf))?;
+            (*(o.ptr() as *mut CDataObj)).length = ((size - f.offset) / isz) as isize;
+            Ok(o.into_ptr())
+        }
+        _ => {
+            let pt = (*cx).reg.pointer_to(item);
+            new_cdata(cx, pt, data, Own::None).map(Owned::into_ptr)
+        }
+    }
+}
+
+pub(crate) unsafe extern "C" fn cdata_getattro(
+    slf: *mut ffi::PyObject,
+    name: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let c = cd(slf);
+        if let Some((rt, base, via_ptr)) = record_of(c) {
+            let n = conv::str_ref(name).ok_or(PyErrSet)?;
+            if let Some(f) = find_field(rt, n) {
+                if via_ptr && base.is_null() {
+                    return Err(raise(
+                        ffi::PyExc_RuntimeError,
+                        &format!(
+                            "cannot dereference null pointer from cdata '{}'",
+                            tinfo(c).name
+                        ),
+                    ));
+                }
+                // `T x[]` and `T x[0]` (CFFI's BS_EMPTY_ARRAY) both read as
+                // the memory that follows: a `T *` (or a sized `T[]`).
+                if let TKind::Array {
+                    item,
+                    len: None | Some(0),
+                } = (*c.cx).reg.info(f.ty).kind
+                {
+                    return read_var_array(c, slf, f, item, base);
+                }
+                return Ok(read_field(c.cx, f, base, slf));
+            }
+            let r = ffi::PyObject_GenericGetAttr(slf, name);
+            if r.is_null() && ffi::PyErr_ExceptionMatches(ffi::PyExc_AttributeError) != 0 {
+                ffi::PyErr_Clear();
+                let msg = if matches!(rt.kind, TKind::Record { fields: None, .. }) {
+                    format!(
+                        "cdata '{}' points to an opaque type: cannot read fields",
+                        tinfo(c).name
+                    )
+                } else {
+                    format!("cdata '{}' has no field '{n}'", tinfo(c).name)
+                };
+                return Err(raise(ffi::PyExc_AttributeError, &msg));
+            }
+            return Ok(r);
+        }
+        Ok(ffi::PyObject_GenericGetAttr(slf, name))
+    })
+}
+
+pub(crate) unsafe extern "C" fn cdata_setattro(
+    slf: *mut ffi::PyObject,
+    name: *mut ffi::PyObject,
+    value: *mut ffi::PyObject,
+) -> c_int {
+    guard(-1, || {
+        let c = cd(slf);
+        if let Some((rt, base, via_ptr)) = record_of(c) {
+            let n = conv::str_ref(name).ok_or(PyErrSet)?;
+            if let Some(f) = find_field(rt, n) {
+                if value.is_null() {
+                    return Err(raise(
+                        ffi::PyExc_AttributeError,
+                        "cannot delete struct field",
+                    ));
+                }
+                if via_ptr && base.is_null() {
+                    return Err(raise(
+                        ffi::PyExc_RuntimeError,
+                        &format!(
+                            "cannot dereference null pointer from cdata '{}'",
+                            tinfo(c).name
+                        ),
+                    ));
+                }
+                if let TKind::Array { item, len: None } = (*c.cx).reg.info(f.ty).kind {
+                    if let Some(size) = var_byte_size(c) {
+                        let isz = (*c.cx).reg.info(item).size.max(1);
+                        let n = size.saturating_sub(f.offset) / isz;
+                        conv::write_var_array(c.cx, f.ty, item, n, value, base.add(f.offset))?;
+                        return Ok(0);
+                    }
+                }
+                write_field(c.cx, f, value, base)?;
+                return Ok(0);
+            }
+            return Err(raise(
+                ffi::PyExc_AttributeError,
+                &format!("cdata '{}' has no field '{n}'", tinfo(c).name),
+            ));
+        }
+        if ffi::PyObject_GenericSetAttr(slf, name, value) < 0 {
+            return Err(PyErrSet);
+        }
+        Ok(0)
+    })
+}
+
+// ---- calls (function pointers) ------------------------------------------------------
+
+/// Calling a function pointer: `"C-unwind"`, and the C call made outside
+/// any `catch_unwind` (`cfunc::call_fnptr` guards the rest; unwind.rs).
+pub(crate) unsafe extern "C-unwind" fn cdata_call(
+    slf: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+    kwargs: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let target = crate::calls::unwind::piece(|| -> PyResult<_> {
+        let c = cd(slf);
+        let t = tinfo(c);
+        let TKind::Func { table_fn, .. } = &t.kind else {
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                &format!("cdata '{}' is not callable", t.name),
+            ));
+        };
+        let Some(fty) = table_fn else {
+            // NotImplementedError: CFFI's class for a call it cannot make.
+            return Err(raise(
+                ffi::PyExc_NotImplementedError,
+                &format!(
+                    "cembed: cannot call a function pointer of type '{}': this function type \
+                     does not appear in the library's declarations, so no call thunk was \
+                     generated for it (declare it in the cdef)",
+                    t.name
+                ),
+            ));
+        };
+        Ok((
+            &*(*c.cx).ls,
+            *fty,
+            cstring_lossy(&t.name),
+            c.data as *mut c_void,
+        ))
+    });
+    match target {
+        Some(Ok((ls, fty, name, fnptr))) => {
+            // No destructor pending across the call (unwind.rs).
+            let name = std::mem::ManuallyDrop::new(name);
+            let r = crate::calls::cfunc::call_fnptr(ls, fty, &name, fnptr, args, kwargs);
+            drop(std::mem::ManuallyDrop::into_inner(name));
+            r
+        }
+        Some(Err(_)) => std::ptr::null_mut(),
+        None => crate::calls::unwind::panicked(std::ptr::null_mut()),
+    }
+}
+
+/// Converts a function-call argument: like [`write`], plus CFFI's call-only
+/// conveniences (`bytes` for `char *`, a list/tuple for `T *` as a
+/// temporary array). Temporaries are pushed to `keep` and must live until
+/// the call returns.
+///
+/// # Safety
+/// GIL held; `dst` writable for the parameter type.
+pub(crate) unsafe fn arg_from_py(
+    cx: *mut Cx,
+    tid: Tid,
+    obj: *mut ffi::PyObject,
+    dst: *mut u8,
+    keep: &mut Vec<Owned>,
+) -> PyResult<()> {
+    if let TKind::Pointer { item } = (*cx).reg.info(tid).kind {
+        let it = (*cx).reg.info(item);
+        let charish = matches!(
+            it.kind,
+            TKind::Prim(Prim::Char)
+                | TKind::Prim(Prim::SInt(1))
+                | TKind::Prim(Prim::UInt(1))
+                | TKind::Void
+        );
+        if charish && ffi::PyBytes_Check(obj) != 0 {
+            keep.push(Owned::from_borrowed(obj));
+            (dst as *mut *mut u8).write_unaligned(ffi::PyBytes_AsString(obj) as *mut u8);
+            return Ok(());
+        }
+        if ffi::PyUnicode_Check(obj) != 0 {
+            if let TKind::Prim(p @ (Prim::WChar16 | Prim::WChar32)) = it.kind {
+                let units = conv::wide_units(obj, p)?;
+                let arr = (*cx).reg.array_of(item, Some(units.len() + 1));
+                let tmp = new_cdata(
+                    cx,
+                    arr,
+                    null_mut(),
+                    Own::alloc(array_bytes(units.len() + 1, p.size())?, p.size())?,
+                )?;
+                write(cx, arr, obj, (*(tmp.ptr() as *mut CDataObj)).data)?;
+                (dst as *mut *mut u8).write_unaligned((*(tmp.ptr() as *mut CDataObj)).data);
+                keep.push(tmp);
+                return Ok(());
+            }
+        }
+        if (ffi::PyList_Check(obj) != 0 || ffi::PyTuple_Check(obj) != 0) && it.size > 0 {
+            let n = ffi::PySequence_Size(obj) as usize;
+            let arr = (*cx).reg.array_of(item, Some(n));
+            let tmp = new_cdata(
+                cx,
+                arr,
+                null_mut(),
+                Own::alloc(array_bytes(n, it.size)?, it.align)?,
+            )?;
+            write(cx, arr, obj, (*(tmp.ptr() as *mut CDataObj)).data)?;
+            (dst as *mut *mut u8).write_unaligned((*(tmp.ptr() as *mut CDataObj)).data);
+            keep.push(tmp);
+            return Ok(());
+        }
+    }
+    write(cx, tid, obj, dst)
+}
+
+// ---- methods -------------------------------------------------------------------------
+
+pub(crate) unsafe extern "C" fn cdata_enter(
+    slf: *mut ffi::PyObject,
+    _a: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    crate::py::new_ref(slf)
+}
+
+pub(crate) unsafe extern "C" fn cdata_exit(
+    slf: *mut ffi::PyObject,
+    _a: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    trampoline(|| {
+        release(slf as *mut CDataObj)?;
+        Ok(crate::py::new_ref(ffi::Py_None()))
+    })
+}
+
+pub(crate) unsafe extern "C" fn cdata_dir(
+    slf: *mut ffi::PyObject,
+    _a: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let c = cd(slf);
+        let list = Owned::check(ffi::PyList_New(0))?;
+        if let Some((rt, _, _)) = record_of(c) {
+            if let TKind::Record {
+                fields: Some(fs), ..
+            } = &rt.kind
+            {
+                for f in fs {
+                    let s = cstring_lossy(&f.name);
+                    let o = Owned::check(ffi::PyUnicode_FromString(s.as_ptr()))?;
+                    ffi::PyList_Append(list.ptr(), o.ptr());
+                }
+            }
+        }
+        Ok(list.into_ptr())
+    })
+}
+
+pub(crate) static CDATA_METHODS: SyncCell<[ffi::PyMethodDef; 4]> = SyncCell::new([
+    crate::py::method(c"__enter__", cdata_enter, ffi::METH_NOARGS),
+    crate::py::method(c"__exit__", cdata_exit, ffi::METH_VARARGS),
+    crate::py::method(c"__dir__", cdata_dir, ffi::METH_NOARGS),
+    ffi::PyMethodDef::zeroed(),
+]);

@@ -1,0 +1,408 @@
+//! The FFI heap type's own methods: `def_extern` (attaching Python functions
+//! to the library's `extern "Python"` functions), `integer_const`, `error`.
+
+use crate::cdata::convert::{from_py, Conv};
+use crate::desc::libstate::{ExternState, LibState};
+use crate::objects::module::{
+    common_slots, cx_of_module, detach, ffi_error, lib_state_of, owner, slot, state, ModState,
+};
+use crate::py::cell::{StaticMethodDef, SyncCell};
+use crate::py::trampoline;
+use crate::py::{self, cstring_lossy, raise, type_name, Owned, PyErrSet, PyResult};
+use pyo3_ffi as ffi;
+use std::ffi::c_void;
+use std::ptr::null_mut;
+use std::sync::atomic::Ordering;
+
+// ---- ffi ------------------------------------------------------------------
+
+pub(crate) static FFI_METHODS: SyncCell<[ffi::PyMethodDef; 5]> = SyncCell::new([
+    ffi::PyMethodDef {
+        ml_name: c"new_allocator".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunctionWithKeywords: crate::objects::ffi::allocator::ffi_new_allocator,
+        },
+        ml_flags: ffi::METH_VARARGS | ffi::METH_KEYWORDS,
+        ml_doc: c"new_allocator(alloc=None, free=None, should_clear_after_alloc=True)\n--\n\n\
+Return a new allocator, i.e. a function that behaves like ffi.new() but uses \
+the provided low-level 'alloc' and 'free' functions."
+            .as_ptr(),
+    },
+    ffi::PyMethodDef {
+        ml_name: c"integer_const".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunction: ffi_integer_const,
+        },
+        ml_flags: ffi::METH_O,
+        ml_doc: c"integer_const(name)\n--\n\n\
+Get the value of an integer constant: a #define, a 'static const int', \
+or an enumerator of the declarations."
+            .as_ptr(),
+    },
+    ffi::PyMethodDef {
+        ml_name: c"callback".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunctionWithKeywords: crate::objects::ffi::callback::ffi_callback,
+        },
+        ml_flags: ffi::METH_VARARGS | ffi::METH_KEYWORDS,
+        ml_doc: c"callback(cdecl, python_callable=None, error=None, onerror=None)\n--\n\n\
+Return a callback object or a decorator making such a callback object. \
+'cdecl' must name a C function pointer type. The callback invokes the \
+specified 'python_callable' and returns its result. If the callback \
+raises an exception, the 'error' value is returned (or 0) and 'onerror' \
+is called."
+            .as_ptr(),
+    },
+    ffi::PyMethodDef {
+        ml_name: c"def_extern".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunctionWithKeywords: ffi_def_extern,
+        },
+        ml_flags: ffi::METH_VARARGS | ffi::METH_KEYWORDS,
+        ml_doc: c"def_extern(name=None, error=None, onerror=None)\n--\n\n\
+Decorator attaching a Python function to an extern \"Python\" function \
+(or an embedding_api function) of this library."
+            .as_ptr(),
+    },
+    ffi::PyMethodDef::zeroed(),
+]);
+
+pub(crate) static FFI_GETSET: SyncCell<[ffi::PyGetSetDef; 2]> = SyncCell::new([
+    ffi::PyGetSetDef {
+        name: c"error".as_ptr(),
+        get: Some(ffi_get_error),
+        set: None,
+        doc: c"The exception raised by this ffi's operations.".as_ptr(),
+        closure: null_mut(),
+    },
+    ffi::PyGetSetDef {
+        name: std::ptr::null(),
+        get: None,
+        set: None,
+        doc: std::ptr::null(),
+        closure: null_mut(),
+    },
+]);
+
+pub(crate) fn ffi_slots() -> Vec<ffi::PyType_Slot> {
+    let mut v = common_slots();
+    // The toolbox (`ffi.new`, `cast`, ...) adds its methods and attributes
+    // to def_extern and error.
+    v.push(slot(
+        ffi::Py_tp_methods,
+        crate::objects::ffi::ffi_methods(FFI_METHODS.get() as *const ffi::PyMethodDef)
+            as *mut c_void,
+    ));
+    v.push(slot(
+        ffi::Py_tp_getset,
+        crate::objects::ffi::ffi_getset(FFI_GETSET.get() as *const ffi::PyGetSetDef) as *mut c_void,
+    ));
+    v.push(slot(
+        ffi::Py_tp_doc,
+        c"The ffi object of a cembed library.".as_ptr() as *mut c_void,
+    ));
+    v
+}
+
+pub(crate) unsafe extern "C" fn ffi_get_error(
+    slf: *mut ffi::PyObject,
+    _c: *mut c_void,
+) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let (m, _, _) = owner(slf)?;
+        Ok(py::new_ref(ffi_error(m)?))
+    })
+}
+
+/// Parses `(name=None, error=None, onerror=None)`, positional or keyword.
+pub(crate) unsafe fn parse_args<const N: usize>(
+    fname: &str,
+    names: &[&str; N],
+    required: usize,
+    args: *mut ffi::PyObject,
+    kwargs: *mut ffi::PyObject,
+) -> PyResult<[*mut ffi::PyObject; N]> {
+    let mut out = [null_mut(); N];
+    let n = ffi::PyTuple_Size(args);
+    if n as usize > N {
+        return Err(raise(
+            ffi::PyExc_TypeError,
+            &format!("{fname}() takes at most {N} arguments ({n} given)"),
+        ));
+    }
+    for (i, o) in out.iter_mut().enumerate().take(n as usize) {
+        *o = ffi::PyTuple_GetItem(args, i as ffi::Py_ssize_t);
+    }
+    if !kwargs.is_null() {
+        let mut pos: ffi::Py_ssize_t = 0;
+        let (mut k, mut v) = (null_mut(), null_mut());
+        while ffi::PyDict_Next(kwargs, &mut pos, &mut k, &mut v) != 0 {
+            let key = py::str_text(k).unwrap_or_default();
+            match names.iter().position(|&nm| nm == key) {
+                Some(i) if (i as ffi::Py_ssize_t) < n => {
+                    return Err(raise(
+                        ffi::PyExc_TypeError,
+                        &format!("{fname}() got multiple values for argument '{key}'"),
+                    ))
+                }
+                Some(i) => out[i] = v,
+                None => {
+                    return Err(raise(
+                        ffi::PyExc_TypeError,
+                        &format!("{fname}() got an unexpected keyword argument '{key}'"),
+                    ))
+                }
+            }
+        }
+    }
+    for (i, o) in out.iter_mut().enumerate() {
+        if o.is_null() {
+            if i < required {
+                return Err(raise(
+                    ffi::PyExc_TypeError,
+                    &format!(
+                        "{fname}() missing required argument '{}' (pos {})",
+                        names[i],
+                        i + 1
+                    ),
+                ));
+            }
+            *o = ffi::Py_None();
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) unsafe extern "C" fn ffi_def_extern(
+    slf: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+    kwargs: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let (m, _, _) = owner(slf)?;
+        let [name, error, onerror] =
+            parse_args("def_extern", &["name", "error", "onerror"], 0, args, kwargs)?;
+        // The decorator closes over (module, name, error, onerror); the
+        // arguments are checked when it is applied, as in CFFI, so
+        // `ffi.def_extern(42)` itself succeeds and `@` it raises.
+        closure_function(&DECORATOR, &[m, name, error, onerror])
+    })
+}
+
+/// A builtin function running `def` with `items` (a tuple) as its `self`:
+/// the decorators and allocators that ffi methods return.
+///
+/// # Safety
+/// GIL held; `items` live objects.
+pub(crate) unsafe fn closure_function(
+    def: &'static StaticMethodDef,
+    items: &[*mut ffi::PyObject],
+) -> PyResult<*mut ffi::PyObject> {
+    let closure = Owned::check(ffi::PyTuple_New(items.len() as ffi::Py_ssize_t))?;
+    for (i, &o) in items.iter().enumerate() {
+        // PyTuple_SetItem steals the new reference.
+        ffi::PyTuple_SetItem(closure.ptr(), i as ffi::Py_ssize_t, py::new_ref(o));
+    }
+    Owned::check(ffi::PyCFunction_NewEx(def.get(), closure.ptr(), null_mut())).map(Owned::into_ptr)
+}
+
+/// CFFI's checks of what `def_extern` / `ffi.callback` attach: the function
+/// must be callable, `onerror` None or callable.
+///
+/// # Safety
+/// GIL held.
+pub(crate) unsafe fn check_callables(
+    func: *mut ffi::PyObject,
+    onerror: *mut ffi::PyObject,
+) -> PyResult<()> {
+    if ffi::PyCallable_Check(func) == 0 {
+        return Err(raise(
+            ffi::PyExc_TypeError,
+            &format!("expected a callable object, not {}", type_name(func)),
+        ));
+    }
+    if onerror != ffi::Py_None() && ffi::PyCallable_Check(onerror) == 0 {
+        return Err(raise(
+            ffi::PyExc_TypeError,
+            &format!(
+                "expected a callable object for 'onerror', not {}",
+                type_name(onerror)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `owner` plus the module's data-model context, for ffi methods that
+/// parse types.
+///
+/// # Safety
+/// GIL held; `slf` an object of one of the module's types.
+pub(crate) unsafe fn owner_cx(
+    slf: *mut ffi::PyObject,
+) -> PyResult<(
+    *mut ffi::PyObject,
+    &'static LibState,
+    *mut ModState,
+    *mut crate::cdata::Cx,
+)> {
+    let (m, ls, st) = owner(slf)?;
+    let cx = cx_of_module(m);
+    if cx.is_null() {
+        return Err(raise(
+            ffi::PyExc_RuntimeError,
+            "cembed: the module was cleared",
+        ));
+    }
+    Ok((m, ls, st, cx))
+}
+
+pub(crate) static DECORATOR: StaticMethodDef = StaticMethodDef::new(
+    c"def_extern_decorator",
+    def_extern_decorator,
+    c"Attaches the decorated function; returns it unchanged.",
+)
+.with_flags(ffi::METH_O);
+
+pub(crate) unsafe extern "C" fn def_extern_decorator(
+    closure: *mut ffi::PyObject,
+    func: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let m = ffi::PyTuple_GetItem(closure, 0);
+        let name = ffi::PyTuple_GetItem(closure, 1);
+        let error = ffi::PyTuple_GetItem(closure, 2);
+        let onerror = ffi::PyTuple_GetItem(closure, 3);
+        check_callables(func, onerror)?;
+        let n;
+        let name = if name == ffi::Py_None() {
+            n = Owned::check(ffi::PyObject_GetAttrString(func, c"__name__".as_ptr()))?;
+            n.ptr()
+        } else {
+            name
+        };
+        if ffi::PyUnicode_Check(name) == 0 {
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                &format!("def_extern(): name must be a str, not {}", type_name(name)),
+            ));
+        }
+        let name_text = py::str_text(name).ok_or(PyErrSet)?;
+        let ls = lib_state_of(m).ok_or_else(|| {
+            raise(
+                ffi::PyExc_SystemError,
+                "cembed: ffi object of a foreign module",
+            )
+        })?;
+        let st = state(m);
+        if (*st).attached.is_null() {
+            return Err(raise(
+                ffi::PyExc_RuntimeError,
+                "cembed: the module was cleared",
+            ));
+        }
+        let found = ls
+            .by_name
+            .get(&name_text)
+            .filter(|_| !crate::objects::ffi::callback::is_pool_slot(&name_text));
+        let Some(&i) = found else {
+            return Err(raise(
+                ffi_error(m)?,
+                &format!(
+                    "ffi.def_extern('{name_text}'): no 'extern \"Python\"' function with this name"
+                ),
+            ));
+        };
+        let es = &ls.externs[i];
+        attach(m, st, ls, es, func, error, onerror)?;
+        Ok(py::new_ref(func))
+    })
+}
+
+/// Records the attachment in the module state (which owns it) and points the
+/// extern's caches at it.
+pub(crate) unsafe fn attach(
+    m: *mut ffi::PyObject,
+    st: *mut ModState,
+    ls: &LibState,
+    es: &ExternState,
+    func: *mut ffi::PyObject,
+    error: *mut ffi::PyObject,
+    onerror: *mut ffi::PyObject,
+) -> PyResult<()> {
+    let (rconv, rtype) = es.result;
+    let err_bytes = if rconv == Conv::Void || rconv.size() == 0 {
+        None
+    } else {
+        let b = Owned::check(ffi::PyBytes_FromStringAndSize(
+            std::ptr::null(),
+            rconv.size() as ffi::Py_ssize_t,
+        ))?;
+        let data = ffi::PyBytes_AsString(b.ptr()) as *mut u8;
+        std::ptr::write_bytes(data, 0, rconv.size());
+        if error != ffi::Py_None() {
+            from_py(rconv, ls.type_name(rtype), error, data as *mut c_void)?;
+        }
+        Some(b)
+    };
+    let none = ffi::Py_None();
+    let entry = Owned::check(ffi::PyTuple_Pack(
+        3,
+        func,
+        onerror,
+        err_bytes.as_ref().map_or(none, |b| b.ptr()),
+    ))?;
+    let key = cstring_lossy(&es.name);
+    if ffi::PyDict_SetItemString((*st).attached, key.as_ptr(), entry.ptr()) < 0 {
+        return Err(PyErrSet);
+    }
+    // The dict now owns `entry`, which owns func/onerror/bytes.
+    es.func.store(func, Ordering::Relaxed);
+    es.onerror.store(
+        if onerror == none { null_mut() } else { onerror },
+        Ordering::Relaxed,
+    );
+    es.error.store(
+        err_bytes.map_or(null_mut(), |b| ffi::PyBytes_AsString(b.ptr()) as *mut u8),
+        Ordering::Relaxed,
+    );
+    es.owner.store(m, Ordering::Relaxed);
+    Ok(())
+}
+
+/// `ffi.integer_const(name)`: the value of an integer constant or
+/// enumerator of the declarations.
+pub(crate) unsafe extern "C" fn ffi_integer_const(
+    slf: *mut ffi::PyObject,
+    name: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let (m, ls, _) = owner(slf)?;
+        let text = py::str_text(name).ok_or(PyErrSet)?;
+        match crate::objects::libobj::integer_const(ls, &text)? {
+            Some(v) => Ok(v.into_ptr()),
+            None => Err(raise(
+                ffi_error(m)?,
+                &format!("integer constant '{text}' not found"),
+            )),
+        }
+    })
+}
+
+/// Undoes `attach` for extern `index` of the module's library (a callback
+/// slot being released). Any error is left set for the caller.
+pub(crate) unsafe fn release_slot(m: *mut ffi::PyObject, index: usize) {
+    let Some(ls) = lib_state_of(m) else { return };
+    let Some(es) = ls.externs.get(index) else {
+        return;
+    };
+    let st = state(m);
+    if st.is_null() || (*st).attached.is_null() {
+        return; // cleared: nothing is attached any more
+    }
+    if es.owner.load(Ordering::Relaxed) == m {
+        detach(es);
+    }
+    let key = cstring_lossy(&es.name);
+    ffi::PyDict_DelItemString((*st).attached, key.as_ptr());
+}

@@ -41,7 +41,7 @@ use cembed_abi::{Extern, Lib, Location, RuntimeApi, ABI_MINOR, ABI_VERSION};
 use py::cell::SyncCell;
 use pyo3_ffi as ffi;
 use std::ffi::{c_char, c_void};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::catch_unwind;
 use std::ptr::null_mut;
 
 static API: RuntimeApi = RuntimeApi {
@@ -70,10 +70,7 @@ fn c_entry<R>(what: &str, fallback: R, f: impl FnOnce() -> R) -> R {
     // The errno rule is the call path's own (thread::c_entry): restored by
     // `finish`, after the panic guard.
     let errno = thread::c_entry();
-    let r = catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
-        report_panic(what);
-        fallback
-    });
+    let r = py::guard::c_entry(what, fallback, f);
     errno.finish();
     r
 }
@@ -89,12 +86,6 @@ unsafe extern "C-unwind" fn api_call(
     // SAFETY: the glue passes a generated descriptor and its argument/result
     // buffers (ABI contract of cembed_runtime_api.call).
     unsafe { call::call(ext, args, result) }
-}
-
-#[cold]
-#[inline(never)]
-pub(crate) fn report_panic(what: &str) {
-    py::c_stderr(&format!("cembed: internal error (panic) in {what}\n"));
 }
 
 unsafe extern "C" fn api_start(lib: *mut Lib) -> i32 {
@@ -207,7 +198,7 @@ unsafe extern "C" fn py_build(
     request: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
     // SAFETY: CPython calls us with the GIL held and a valid argument.
-    py::guard(null_mut(), || unsafe {
+    py::guard::guard(null_mut(), || unsafe {
         if ffi::PyDict_Check(request) == 0 {
             return Err(py::raise(
                 ffi::PyExc_TypeError,

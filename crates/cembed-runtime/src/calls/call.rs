@@ -28,7 +28,7 @@ use crate::calls::plan::INLINE_ARGS;
 ///
 /// No destructor and no `catch_unwind` spans the call into Python: a forced
 /// unwind (unwind.rs) passes through to the host. Each Rust step guards its
-/// own panics ([`crate::calls::unwind::piece`]).
+/// own panics ([`crate::py::guard::piece`]).
 ///
 /// # Safety
 /// `ext` is a generated extern descriptor; `args[i]` points to argument i of
@@ -58,14 +58,14 @@ fn init_failed(es: &ExternState) -> bool {
     if init::ensure_lib(es.lib()).is_ok() {
         return false;
     }
-    let said = crate::calls::unwind::piece(|| {
+    let said = crate::py::guard::piece(|| {
         py::c_stderr(&format!(
             "function {}() called, but initialization code failed.  Returning 0.\n",
             es.qualname
         ))
     });
     if said.is_none() {
-        crate::report_panic("call");
+        crate::py::guard::report_panic("call");
     }
     true
 }
@@ -74,7 +74,7 @@ fn init_failed(es: &ExternState) -> bool {
 #[cold]
 #[inline(never)]
 fn refused(es: &ExternState) {
-    let said = crate::calls::unwind::piece(|| {
+    let said = crate::py::guard::piece(|| {
         py::c_stderr(&format!(
             "cembed: function {}() called {}.  Returning 0.\n",
             es.qualname,
@@ -82,7 +82,7 @@ fn refused(es: &ExternState) {
         ))
     });
     if said.is_none() {
-        crate::report_panic("call");
+        crate::py::guard::report_panic("call");
     }
 }
 
@@ -131,18 +131,18 @@ unsafe fn invoke(es: &ExternState, args: *mut *mut c_void, result: *mut c_void, 
     let argp = mem as *mut *mut ffi::PyObject;
     // The pieces capture plain values (`move`), which keeps this frame,
     // live during the whole Python call, small.
-    let converted = crate::calls::unwind::piece(move || convert_args(es, args, argp, result));
+    let converted = crate::py::guard::piece(move || convert_args(es, args, argp, result));
     if converted != Some(true) {
         give_back_argv(tls, mem, mark);
         return piece_failed(converted);
     }
-    let res = crate::calls::unwind::vectorcall(
+    let res = crate::py::unwind::vectorcall(
         f,
         argp.add(1),
         n | ffi::PY_VECTORCALL_ARGUMENTS_OFFSET,
         null_mut(),
     );
-    let done = crate::calls::unwind::piece(move || {
+    let done = crate::py::guard::piece(move || {
         let plan = &es.plan;
         for i in 0..plan.n as usize {
             ffi::Py_DECREF(*argp.add(i + 1));
@@ -214,7 +214,7 @@ unsafe fn convert_args(
 #[inline(never)]
 fn piece_failed(r: Option<bool>) {
     if r.is_none() {
-        crate::report_panic("call");
+        crate::py::guard::report_panic("call");
     }
 }
 
@@ -268,7 +268,7 @@ unsafe fn invoke_general(
     args: *mut *mut c_void,
     result: *mut c_void,
 ) {
-    let callable = crate::calls::unwind::piece(|| {
+    let callable = crate::py::guard::piece(|| {
         if f.is_null() {
             py::c_stderr(&format!(
                 "extern \"Python\": function {}() called, but no code was attached \
@@ -294,7 +294,7 @@ unsafe fn invoke_general(
     // No destructor pending across the Python call (unwind.rs): the vector
     // is freed in the piece after it.
     let mut argv = std::mem::ManuallyDrop::new(vec![null_mut::<ffi::PyObject>(); n + 1]);
-    let converted = crate::calls::unwind::piece(|| {
+    let converted = crate::py::guard::piece(|| {
         let ls = es.lib();
         for (i, &(conv, t)) in es.args.iter().enumerate() {
             let o = arg_to_py(conv, &es.arg_names[i], ls.type_name(t), *args.add(i));
@@ -307,7 +307,7 @@ unsafe fn invoke_general(
     });
     // Python is called outside any piece (unwind.rs).
     let res = match converted {
-        Some(true) => crate::calls::unwind::vectorcall(
+        Some(true) => crate::py::unwind::vectorcall(
             f,
             argv.as_ptr().add(1),
             n | ffi::PY_VECTORCALL_ARGUMENTS_OFFSET,
@@ -315,7 +315,7 @@ unsafe fn invoke_general(
         ),
         _ => null_mut(),
     };
-    let done = crate::calls::unwind::piece(|| {
+    let done = crate::py::guard::piece(|| {
         let argv = std::mem::ManuallyDrop::into_inner(argv);
         for &o in argv[1..].iter() {
             if !o.is_null() {

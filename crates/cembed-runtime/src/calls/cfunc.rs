@@ -535,16 +535,16 @@ unsafe fn c_call(prepare: impl FnOnce(&mut CallBuf) -> PyResult<ThunkCall>) -> *
 /// The first step of [`c_call`]: NULL with an exception set on failure.
 #[inline(never)]
 unsafe fn prepare_step(prepare: impl FnOnce(&mut CallBuf) -> PyResult<ThunkCall>) -> *mut CallBuf {
-    let Some(buf) = crate::calls::unwind::piece(CallBuf::make) else {
-        return crate::calls::unwind::panicked(null_mut());
+    let Some(buf) = crate::py::guard::piece(CallBuf::make) else {
+        return crate::py::guard::panicked(null_mut());
     };
-    match crate::calls::unwind::piece(|| prepare(&mut *buf)) {
+    match crate::py::guard::piece(|| prepare(&mut *buf)) {
         Some(Ok(c)) => {
             (*buf).call = Some(c);
             buf
         }
         r => {
-            crate::calls::unwind::piece(|| CallBuf::free(buf));
+            crate::py::guard::piece(|| CallBuf::free(buf));
             failed(r);
             null_mut()
         }
@@ -554,7 +554,7 @@ unsafe fn prepare_step(prepare: impl FnOnce(&mut CallBuf) -> PyResult<ThunkCall>
 /// The last step of [`c_call`].
 #[inline(never)]
 unsafe fn finish_step(buf: *mut CallBuf) -> *mut ffi::PyObject {
-    let r = crate::calls::unwind::piece(|| {
+    let r = crate::py::guard::piece(|| {
         let c = (*buf).call.expect("set by prepare_step");
         let r = match c.ret {
             None => Ok(crate::py::new_ref(ffi::Py_None())),
@@ -584,7 +584,7 @@ unsafe fn finish_step(buf: *mut CallBuf) -> *mut ffi::PyObject {
 #[cold]
 unsafe fn failed<T>(r: Option<PyResult<T>>) -> *mut ffi::PyObject {
     match r {
-        None => crate::calls::unwind::panicked(null_mut()),
+        None => crate::py::guard::panicked(null_mut()),
         Some(_) => null_mut(),
     }
 }
@@ -707,7 +707,7 @@ pub(crate) unsafe fn invoke_thunk(
     thunk(fnptr, args, result);
     errno::save();
     // Where CPython ends a daemon thread after finalization began.
-    crate::calls::unwind::PyEval_RestoreThread(ts);
+    crate::py::unwind::PyEval_RestoreThread(ts);
 }
 
 #[cfg(test)]

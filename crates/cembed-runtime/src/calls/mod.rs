@@ -5,4 +5,3 @@
 pub(crate) mod call;
 pub(crate) mod cfunc;
 pub(crate) mod plan;
-pub(crate) mod unwind;

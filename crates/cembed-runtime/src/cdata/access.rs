@@ -13,8 +13,9 @@ use crate::cdata::types::{FieldInfo, TInfo, TKind, Tid};
 use crate::cdata::Cx;
 use crate::desc::ctypes::Prim;
 use crate::py::cell::SyncCell;
-use crate::py::trampoline;
-use crate::py::{cstring_lossy, guard, raise, Owned, PyErrSet, PyResult};
+use crate::py::guard::guard;
+use crate::py::guard::trampoline;
+use crate::py::{cstring_lossy, raise, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 use std::ffi::{c_int, c_void};
 use std::ptr::null_mut;
@@ -478,7 +479,7 @@ pub(crate) unsafe extern "C-unwind" fn cdata_call(
     args: *mut ffi::PyObject,
     kwargs: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    let target = crate::calls::unwind::piece(|| -> PyResult<_> {
+    let target = crate::py::guard::piece(|| -> PyResult<_> {
         let c = cd(slf);
         let t = tinfo(c);
         let TKind::Func { table_fn, .. } = &t.kind else {
@@ -515,7 +516,7 @@ pub(crate) unsafe extern "C-unwind" fn cdata_call(
             r
         }
         Some(Err(_)) => std::ptr::null_mut(),
-        None => crate::calls::unwind::panicked(std::ptr::null_mut()),
+        None => crate::py::guard::panicked(std::ptr::null_mut()),
     }
 }
 

@@ -7,8 +7,9 @@ use crate::cdata::object::BufferObj;
 use crate::cdata::object::TypeKindObj;
 use crate::cdata::Cx;
 use crate::py::cell::SyncCell;
-use crate::py::trampoline;
-use crate::py::{guard, raise, type_name, Owned, PyErrSet, PyResult};
+use crate::py::guard::guard;
+use crate::py::guard::trampoline;
+use crate::py::{raise, type_name, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 use std::ffi::{c_int, c_void};
 

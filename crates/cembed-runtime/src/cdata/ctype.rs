@@ -6,7 +6,7 @@ use crate::cdata::object::TypeKindObj;
 use crate::cdata::types::{TInfo, TKind, Tid};
 use crate::cdata::Cx;
 use crate::py::cell::SyncCell;
-use crate::py::trampoline;
+use crate::py::guard::trampoline;
 use crate::py::{cstring_lossy, raise, Owned, PyResult};
 use pyo3_ffi as ffi;
 use std::ffi::{c_void, CStr};

@@ -10,8 +10,9 @@ use crate::cdata::object::Own;
 use crate::cdata::types::{TInfo, TKind, Tid};
 use crate::cdata::Cx;
 use crate::desc::ctypes::Prim;
-use crate::py::trampoline;
-use crate::py::{cstring_lossy, guard, raise, repr_text, type_name, Owned, PyErrSet, PyResult};
+use crate::py::guard::guard;
+use crate::py::guard::trampoline;
+use crate::py::{cstring_lossy, raise, repr_text, type_name, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 use std::ffi::c_int;
 

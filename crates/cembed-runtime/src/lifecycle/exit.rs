@@ -92,7 +92,7 @@ const HOOKS_DEADLINE: Duration = Duration::from_secs(30);
 static FINI: extern "C" fn() = at_process_exit;
 
 extern "C" fn at_process_exit() {
-    let _ = std::panic::catch_unwind(|| {
+    crate::py::guard::c_entry("process exit", (), || {
         if !init::begin_exit() {
             return;
         }
@@ -321,7 +321,7 @@ fn fork_lock() -> std::sync::MutexGuard<'static, Option<ForkHold>> {
 }
 
 extern "C" fn fork_prepare() {
-    let _ = std::panic::catch_unwind(|| {
+    crate::py::guard::c_entry("a fork handler", (), || {
         *fork_lock() = None;
         if !init::python_usable() {
             return;
@@ -341,7 +341,7 @@ extern "C" fn fork_prepare() {
 }
 
 extern "C" fn fork_parent() {
-    let _ = std::panic::catch_unwind(|| {
+    crate::py::guard::c_entry("a fork handler", (), || {
         if let Some(h) = fork_lock().take() {
             // SAFETY: the prepare handler took the GIL and the locks.
             unsafe {
@@ -353,7 +353,7 @@ extern "C" fn fork_parent() {
 }
 
 extern "C" fn fork_child() {
-    let _ = std::panic::catch_unwind(|| {
+    crate::py::guard::c_entry("a fork handler", (), || {
         // The mutex may have been locked by no one but this thread (the
         // handlers run on the forking thread only).
         let hold = fork_lock().take();

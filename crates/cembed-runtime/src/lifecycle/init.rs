@@ -391,7 +391,7 @@ unsafe extern "C" fn python_exiting(
     _slf: *mut ffi::PyObject,
     _args: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    let _ = std::panic::catch_unwind(|| {
+    crate::py::guard::c_entry("the atexit hook", (), || {
         if leave_ready(State::HostFinalized) {
             // SAFETY: GIL held (called from Python).
             unsafe { crate::desc::libstate::release_modules() };
@@ -582,30 +582,30 @@ fn run_init(ls: &LibState) -> Result<(), String> {
     // SAFETY: inside the gate Python is running; Ensure/Release bracket all
     // Python work on this thread.
     unsafe {
-        let g = crate::calls::unwind::PyGILState_Ensure();
-        let prepared = crate::calls::unwind::piece(|| prepare_init_code(ls));
-        let r =
-            match prepared {
-                None => Err(panicked()),
-                Some(Err(())) => Err(crate::calls::unwind::piece(|| report_init_failure(ls))
-                    .unwrap_or_else(panicked)),
-                Some(Ok(None)) => Ok(()),
-                Some(Ok(Some((code, globals)))) => {
-                    // Plain pointers across the call (no destructor pending).
-                    let res = crate::calls::unwind::PyEval_EvalCode(code, globals, globals);
-                    crate::calls::unwind::piece(|| {
-                        ffi::Py_DECREF(code);
-                        ffi::Py_DECREF(globals);
-                        if res.is_null() {
-                            Err(report_init_failure(ls))
-                        } else {
-                            ffi::Py_DECREF(res);
-                            Ok(())
-                        }
-                    })
-                    .unwrap_or_else(|| Err(panicked()))
-                }
-            };
+        let g = crate::py::unwind::PyGILState_Ensure();
+        let prepared = crate::py::guard::piece(|| prepare_init_code(ls));
+        let r = match prepared {
+            None => Err(panicked()),
+            Some(Err(())) => {
+                Err(crate::py::guard::piece(|| report_init_failure(ls)).unwrap_or_else(panicked))
+            }
+            Some(Ok(None)) => Ok(()),
+            Some(Ok(Some((code, globals)))) => {
+                // Plain pointers across the call (no destructor pending).
+                let res = crate::py::unwind::PyEval_EvalCode(code, globals, globals);
+                crate::py::guard::piece(|| {
+                    ffi::Py_DECREF(code);
+                    ffi::Py_DECREF(globals);
+                    if res.is_null() {
+                        Err(report_init_failure(ls))
+                    } else {
+                        ffi::Py_DECREF(res);
+                        Ok(())
+                    }
+                })
+                .unwrap_or_else(|| Err(panicked()))
+            }
+        };
         ffi::PyGILState_Release(g);
         r
     }
@@ -788,7 +788,7 @@ unsafe extern "C" fn host_exiting(
     _slf: *mut ffi::PyObject,
     _args: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    let _ = std::panic::catch_unwind(|| {
+    crate::py::guard::c_entry("the atexit hook", (), || {
         if leave_ready(State::Exiting) {
             // Let C threads inside Python leave; they need the GIL to do so.
             // SAFETY: we hold the GIL (called from Python).
@@ -809,7 +809,7 @@ unsafe extern "C" fn host_exiting(
 /// `f()`, with a panic turned into an error: used where other threads wait
 /// for the outcome (a state left at "running" would block them forever).
 fn no_panic(what: &str, f: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+    crate::py::guard::piece(f).unwrap_or_else(|| {
         Err(format!(
             "cembed: internal error (panic) while {what}; this library's calls return 0"
         ))

@@ -213,7 +213,7 @@ fn slot_key() -> libc::pthread_key_t {
 /// Thread exit: releases the thread's pinned thread state and unregisters
 /// its flag.
 unsafe extern "C" fn slot_destructor(p: *mut libc::c_void) {
-    let _ = std::panic::catch_unwind(|| {
+    crate::py::guard::c_entry("a thread-exit destructor", (), || {
         let p = p as *mut ThreadSlot;
         TLS.with(|t| {
             if std::ptr::eq(t.slot.get(), p) {
@@ -381,7 +381,7 @@ fn pin_this_thread() -> Pin {
             }
             return Pin::Foreign;
         }
-        let _ = crate::calls::unwind::PyGILState_Ensure();
+        let _ = crate::py::unwind::PyGILState_Ensure();
         // Keep the new thread state (count 1) but drop the GIL: from now on
         // each call takes and drops the GIL with this thread state.
         let ts = ffi::PyEval_SaveThread();
@@ -680,11 +680,11 @@ pub(crate) unsafe fn enter_python(entry: &CallEntry) -> Option<Leave> {
             if current_tstate() == ts {
                 Held::Already
             } else {
-                crate::calls::unwind::PyEval_RestoreThread(ts);
+                crate::py::unwind::PyEval_RestoreThread(ts);
                 Held::Restored
             }
         }
-        Pin::Foreign | Pin::Unknown => Held::GilState(crate::calls::unwind::PyGILState_Ensure()),
+        Pin::Foreign | Pin::Unknown => Held::GilState(crate::py::unwind::PyGILState_Ensure()),
     };
     // The flag lives in the slot's Arc, which the thread-local keeps alive
     // past the call.

@@ -5,7 +5,7 @@ use crate::cdata::convert::{from_py, to_py, Conv};
 use crate::desc::libstate::{ExternState, LibState};
 use crate::objects::module::{common_slots, owner, slot};
 use crate::py::cell::SyncCell;
-use crate::py::trampoline;
+use crate::py::guard::trampoline;
 use crate::py::{self, cstring_lossy, raise, Owned, PyResult};
 use pyo3_ffi as ffi;
 use std::ffi::{c_int, c_void};
@@ -47,7 +47,7 @@ pub(crate) unsafe extern "C" fn lib_setattro(
     name: *mut ffi::PyObject,
     value: *mut ffi::PyObject,
 ) -> c_int {
-    py::guard(-1, || {
+    py::guard::guard(-1, || {
         let (_, ls, _) = owner(slf)?;
         crate::objects::libobj::setattr(ls, name, value).map(|()| 0)
     })
@@ -129,7 +129,7 @@ pub(crate) unsafe extern "C-unwind" fn func_call(
     // One buffer per value, sized by its type: a struct passed by value
     // can be larger than any primitive. Plain memory: nothing of Python's
     // is pending across the call.
-    let prepared = crate::calls::unwind::piece(|| -> PyResult<_> {
+    let prepared = crate::py::guard::piece(|| -> PyResult<_> {
         if !kwargs.is_null() && ffi::PyDict_Size(kwargs) != 0 {
             return Err(raise(
                 ffi::PyExc_TypeError,
@@ -173,7 +173,7 @@ pub(crate) unsafe extern "C-unwind" fn func_call(
     let mut bufs = match prepared {
         Some(Ok(p)) => std::mem::ManuallyDrop::new(p),
         Some(Err(_)) => return null_mut(),
-        None => return crate::calls::unwind::panicked(null_mut()),
+        None => return crate::py::guard::panicked(null_mut()),
     };
     let (_, ptrs, result) = &mut *bufs;
     let rp = if result.is_empty() {
@@ -182,11 +182,11 @@ pub(crate) unsafe extern "C-unwind" fn func_call(
         result.as_mut_ptr() as *mut c_void
     };
     crate::calls::call::call_from_python(es, ptrs.as_mut_ptr(), rp);
-    let r = crate::calls::unwind::piece(|| {
+    let r = crate::py::guard::piece(|| {
         let (rconv, rtype) = es.result;
         let r = to_py(rconv, es.lib().type_name(rtype), rp);
         drop(std::mem::ManuallyDrop::into_inner(bufs));
         r
     });
-    r.unwrap_or_else(|| crate::calls::unwind::panicked(null_mut()))
+    r.unwrap_or_else(|| crate::py::guard::panicked(null_mut()))
 }

@@ -142,17 +142,8 @@ pub(crate) fn fill_def(ls: &mut LibState) {
 }
 
 pub(crate) unsafe extern "C" fn module_exec(module: *mut ffi::PyObject) -> c_int {
-    match std::panic::catch_unwind(|| unsafe { exec_impl(module) }) {
-        Ok(Ok(())) => 0,
-        Ok(Err(PyErrSet)) => -1,
-        Err(_) => {
-            raise(
-                ffi::PyExc_SystemError,
-                "cembed: panic while creating the module",
-            );
-            -1
-        }
-    }
+    // SAFETY: CPython calls Py_mod_exec with the GIL held and the new module.
+    crate::py::guard::guard(-1, || unsafe { exec_impl(module) }.map(|()| 0))
 }
 
 pub(crate) unsafe fn exec_impl(module: *mut ffi::PyObject) -> PyResult<()> {

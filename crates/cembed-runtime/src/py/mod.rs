@@ -7,6 +7,8 @@
 //! Every such function is `unsafe` and says so.
 
 pub(crate) mod cell;
+pub(crate) mod guard;
+pub(crate) mod unwind;
 
 use pyo3_ffi as ffi;
 use std::ffi::{c_char, CStr, CString};
@@ -283,29 +285,7 @@ pub(crate) unsafe fn module_add(
     Ok(())
 }
 
-/// Runs the body of a function CPython calls (method, slot, module hook):
-/// a Python error becomes `err` (the exception is already set), a panic
-/// becomes SystemError and `err`. The one place where the runtime's Python-
-/// facing entry points stop unwinding before it reaches C.
-pub(crate) fn guard<T>(err: T, f: impl FnOnce() -> PyResult<T>) -> T {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-        Ok(Ok(v)) => v,
-        Ok(Err(PyErrSet)) => err,
-        Err(_) => {
-            // SAFETY: CPython calls these entry points with the GIL held.
-            unsafe { raise(ffi::PyExc_SystemError, "cembed: internal error (panic)") };
-            err
-        }
-    }
-}
-
 /// A `PyMethodDef` entry of a plain (`PyCFunction`) method without a
-/// Runs a Python-facing function body: a panic becomes SystemError, never an
-/// unwind into CPython.
-pub(crate) fn trampoline(f: impl FnOnce() -> PyResult<*mut ffi::PyObject>) -> *mut ffi::PyObject {
-    guard(std::ptr::null_mut(), f)
-}
-
 /// docstring: the shape of most of the runtime's static method tables.
 pub(crate) const fn method(
     name: &'static CStr,

@@ -7,7 +7,7 @@ use crate::cdata::object::Own;
 use crate::cdata::types::TKind;
 use crate::cdata::Cx;
 use crate::py::cell::StaticMethodDef;
-use crate::py::trampoline;
+use crate::py::guard::trampoline;
 use crate::py::{self, raise, type_name, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 use std::ptr::null_mut;

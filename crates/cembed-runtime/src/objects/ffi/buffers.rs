@@ -10,7 +10,7 @@ use crate::objects::ffi::info;
 use crate::objects::ffi::strings::null_check;
 use crate::objects::ffi::type_arg;
 use crate::objects::ffi::CallArgs;
-use crate::py::trampoline;
+use crate::py::guard::trampoline;
 use crate::py::{raise, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 

@@ -17,7 +17,7 @@ use crate::cdata::object::{new_cdata, Own};
 use crate::cdata::types::TKind;
 use crate::desc::libstate::LibState;
 use crate::py::cell::StaticMethodDef;
-use crate::py::trampoline;
+use crate::py::guard::trampoline;
 use crate::py::{self, raise, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 use std::ffi::{c_void, CStr};

@@ -7,7 +7,7 @@ use crate::objects::module::{
     common_slots, cx_of_module, detach, ffi_error, lib_state_of, owner, slot, state, ModState,
 };
 use crate::py::cell::{StaticMethodDef, SyncCell};
-use crate::py::trampoline;
+use crate::py::guard::trampoline;
 use crate::py::{self, cstring_lossy, raise, type_name, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 use std::ffi::c_void;

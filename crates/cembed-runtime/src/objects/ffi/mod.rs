@@ -35,7 +35,7 @@ use crate::objects::ffi::new::ffi_sizeof;
 use crate::objects::ffi::new::ffi_typeof;
 use crate::objects::ffi::strings::ffi_string;
 use crate::objects::ffi::strings::ffi_unpack;
-use crate::py::trampoline;
+use crate::py::guard::trampoline;
 use crate::py::{raise, str_text, type_name, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 use std::ffi::{c_void, CStr};

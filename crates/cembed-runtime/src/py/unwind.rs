@@ -133,31 +133,3 @@ pub(crate) unsafe fn vectorcall(
     let nargs = (nargsf & !ffi::PY_VECTORCALL_ARGUMENTS_OFFSET) as ffi::Py_ssize_t;
     _PyObject_MakeTpCall(ts, callable, args, nargs, kwnames)
 }
-
-/// Runs the Rust piece `f` of a frame that lets forced unwinds pass: a panic
-/// becomes `None` (the caller reports it and returns its error value).
-///
-/// Never inlined: the `catch_unwind` landing pad then lives in this small
-/// frame, which is gone when the caller makes its call into C or Python, so
-/// the caller's frame has no landing pad at all and its unwind information
-/// names no personality routine. A forced unwind then passes it on the
-/// frame-description data alone, without calling into the unwinder this
-/// library links: glibc drives `pthread_exit()` with libgcc's unwinder, and
-/// a portable wheel links LLVM's libunwind (`zig cc` has no libgcc_eh),
-/// whose `_Unwind_*` functions cannot read libgcc's unwind context.
-#[inline(never)]
-pub(crate) fn piece<T>(f: impl FnOnce() -> T) -> Option<T> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok()
-}
-
-/// What a method returns when one of its pieces panicked: SystemError, as
-/// [`crate::py::guard`] raises for a whole method.
-///
-/// # Safety
-/// GIL held.
-#[cold]
-#[inline(never)]
-pub(crate) unsafe fn panicked<T>(err: T) -> T {
-    crate::py::raise(ffi::PyExc_SystemError, "cembed: internal error (panic)");
-    err
-}

@@ -17,7 +17,7 @@
 //! module state grows by new fields at its end.
 
 use crate::desc::libstate::{ExternState, LibState};
-use crate::objects::ffi::def_extern::ffi_slots;
+use crate::objects::ffi::ffi_slots;
 use crate::objects::libtype::{func_slots, lib_slots, FuncObject};
 use crate::py::{self, cstring_lossy, raise, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;

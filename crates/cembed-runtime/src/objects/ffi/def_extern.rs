@@ -4,9 +4,9 @@
 use crate::cdata::convert::{from_py, Conv};
 use crate::desc::libstate::{ExternState, LibState};
 use crate::objects::module::{
-    common_slots, cx_of_module, detach, ffi_error, lib_state_of, owner, slot, state, ModState,
+    cx_of_module, detach, ffi_error, lib_state_of, owner, state, ModState,
 };
-use crate::py::cell::{StaticMethodDef, SyncCell};
+use crate::py::cell::StaticMethodDef;
 use crate::py::guard::trampoline;
 use crate::py::{self, cstring_lossy, raise, type_name, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
@@ -15,94 +15,6 @@ use std::ptr::null_mut;
 use std::sync::atomic::Ordering;
 
 // ---- ffi ------------------------------------------------------------------
-
-pub(crate) static FFI_METHODS: SyncCell<[ffi::PyMethodDef; 5]> = SyncCell::new([
-    ffi::PyMethodDef {
-        ml_name: c"new_allocator".as_ptr(),
-        ml_meth: ffi::PyMethodDefPointer {
-            PyCFunctionWithKeywords: crate::objects::ffi::allocator::ffi_new_allocator,
-        },
-        ml_flags: ffi::METH_VARARGS | ffi::METH_KEYWORDS,
-        ml_doc: c"new_allocator(alloc=None, free=None, should_clear_after_alloc=True)\n--\n\n\
-Return a new allocator, i.e. a function that behaves like ffi.new() but uses \
-the provided low-level 'alloc' and 'free' functions."
-            .as_ptr(),
-    },
-    ffi::PyMethodDef {
-        ml_name: c"integer_const".as_ptr(),
-        ml_meth: ffi::PyMethodDefPointer {
-            PyCFunction: ffi_integer_const,
-        },
-        ml_flags: ffi::METH_O,
-        ml_doc: c"integer_const(name)\n--\n\n\
-Get the value of an integer constant: a #define, a 'static const int', \
-or an enumerator of the declarations."
-            .as_ptr(),
-    },
-    ffi::PyMethodDef {
-        ml_name: c"callback".as_ptr(),
-        ml_meth: ffi::PyMethodDefPointer {
-            PyCFunctionWithKeywords: crate::objects::ffi::callback::ffi_callback,
-        },
-        ml_flags: ffi::METH_VARARGS | ffi::METH_KEYWORDS,
-        ml_doc: c"callback(cdecl, python_callable=None, error=None, onerror=None)\n--\n\n\
-Return a callback object or a decorator making such a callback object. \
-'cdecl' must name a C function pointer type. The callback invokes the \
-specified 'python_callable' and returns its result. If the callback \
-raises an exception, the 'error' value is returned (or 0) and 'onerror' \
-is called."
-            .as_ptr(),
-    },
-    ffi::PyMethodDef {
-        ml_name: c"def_extern".as_ptr(),
-        ml_meth: ffi::PyMethodDefPointer {
-            PyCFunctionWithKeywords: ffi_def_extern,
-        },
-        ml_flags: ffi::METH_VARARGS | ffi::METH_KEYWORDS,
-        ml_doc: c"def_extern(name=None, error=None, onerror=None)\n--\n\n\
-Decorator attaching a Python function to an extern \"Python\" function \
-(or an embedding_api function) of this library."
-            .as_ptr(),
-    },
-    ffi::PyMethodDef::zeroed(),
-]);
-
-pub(crate) static FFI_GETSET: SyncCell<[ffi::PyGetSetDef; 2]> = SyncCell::new([
-    ffi::PyGetSetDef {
-        name: c"error".as_ptr(),
-        get: Some(ffi_get_error),
-        set: None,
-        doc: c"The exception raised by this ffi's operations.".as_ptr(),
-        closure: null_mut(),
-    },
-    ffi::PyGetSetDef {
-        name: std::ptr::null(),
-        get: None,
-        set: None,
-        doc: std::ptr::null(),
-        closure: null_mut(),
-    },
-]);
-
-pub(crate) fn ffi_slots() -> Vec<ffi::PyType_Slot> {
-    let mut v = common_slots();
-    // The toolbox (`ffi.new`, `cast`, ...) adds its methods and attributes
-    // to def_extern and error.
-    v.push(slot(
-        ffi::Py_tp_methods,
-        crate::objects::ffi::ffi_methods(FFI_METHODS.get() as *const ffi::PyMethodDef)
-            as *mut c_void,
-    ));
-    v.push(slot(
-        ffi::Py_tp_getset,
-        crate::objects::ffi::ffi_getset(FFI_GETSET.get() as *const ffi::PyGetSetDef) as *mut c_void,
-    ));
-    v.push(slot(
-        ffi::Py_tp_doc,
-        c"The ffi object of a cembed library.".as_ptr() as *mut c_void,
-    ));
-    v
-}
 
 pub(crate) unsafe extern "C" fn ffi_get_error(
     slf: *mut ffi::PyObject,

@@ -1,10 +1,13 @@
-//! The `ffi` toolbox: `ffi.new`, `cast`, `typeof`, `sizeof`, `string`,
-//! `buffer`, `from_buffer`, handles, `gc`, `errno`, ... with CFFI's
-//! semantics (CFFI's "ffi/ffibuilder.new() etc." reference).
-//!
-//! Methods are added to the FFI heap type's method table next to
-//! `def_extern` (see [`ffi_methods`]); they reach the module's data model
-//! through the type's module.
+//! The `ffi` object: its type's one method table ([`METHODS`]) and
+//! attributes, and what the methods share (argument parsing, the data model
+//! context found from `self`). The methods themselves, with CFFI's
+//! semantics (CFFI's "ffi/ffibuilder.new() etc." reference), are in the
+//! files of this folder: `new.rs` (`new`, `cast`, `typeof`, `sizeof`, ...),
+//! `strings.rs`, `buffers.rs`, `handles.rs` (handles, `gc`, `release`,
+//! `init_once`, ...), `def_extern.rs` (`def_extern`, `integer_const`,
+//! `error`), `callback.rs`, `allocator.rs`. They reach the module's data
+//! model through the FFI type's module.
+
 pub(crate) mod allocator;
 pub(crate) mod buffers;
 pub(crate) mod callback;
@@ -17,8 +20,11 @@ use crate::cdata::conv::{as_cdata, is_void_ptr, str_ref};
 use crate::cdata::object::{new_cdata, CDataObj, CTypeObj, Own, TypeKindObj};
 use crate::cdata::types::Tid;
 use crate::cdata::Cx;
+use crate::objects::ffi::allocator::ffi_new_allocator;
 use crate::objects::ffi::buffers::ffi_from_buffer;
 use crate::objects::ffi::buffers::ffi_memmove;
+use crate::objects::ffi::callback::ffi_callback;
+use crate::objects::ffi::def_extern::{ffi_def_extern, ffi_get_error, ffi_integer_const};
 use crate::objects::ffi::handles::ffi_from_handle;
 use crate::objects::ffi::handles::ffi_gc;
 use crate::objects::ffi::handles::ffi_getctype;
@@ -35,12 +41,13 @@ use crate::objects::ffi::new::ffi_sizeof;
 use crate::objects::ffi::new::ffi_typeof;
 use crate::objects::ffi::strings::ffi_string;
 use crate::objects::ffi::strings::ffi_unpack;
+use crate::objects::module::{common_slots, slot};
+use crate::py::cell::SyncCell;
 use crate::py::guard::trampoline;
 use crate::py::{raise, str_text, type_name, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 use std::ffi::{c_void, CStr};
 use std::ptr::null_mut;
-use std::sync::OnceLock;
 
 /// How CPython calls one `ffi` method. Each behaves as its CFFI counterpart
 /// (`ffi_obj.c`) does, argument errors included ("FFI.sizeof() takes
@@ -57,6 +64,10 @@ pub(crate) enum Entry {
     One(ffi::PyCFunction),
     /// `METH_NOARGS`.
     NoArgs(ffi::PyCFunction),
+    /// `METH_VARARGS | METH_KEYWORDS`: the methods that return a Python
+    /// function or decorator (`def_extern`, `callback`, `new_allocator`),
+    /// which parse their arguments once per decoration, not per call.
+    VarKeywords(ffi::PyCFunctionWithKeywords),
 }
 
 /// The one prologue of every `ffi` method: the panic guard and the module's
@@ -140,13 +151,39 @@ macro_rules! no_args {
     }};
 }
 
-pub(crate) struct Table<T>(Box<[T]>);
-// SAFETY: only read by CPython with the GIL held; contents are static C
-// strings and function pointers.
-unsafe impl<T> Sync for Table<T> {}
-unsafe impl<T> Send for Table<T> {}
-
-pub(crate) const METHODS: &[(&CStr, Entry, &CStr)] = &[
+/// Every method of the FFI type: (name, how CPython calls it, docstring).
+const METHODS: &[(&CStr, Entry, &CStr)] = &[
+    (
+        c"new_allocator",
+        Entry::VarKeywords(ffi_new_allocator),
+        c"new_allocator(alloc=None, free=None, should_clear_after_alloc=True)\n--\n\n\
+Return a new allocator, i.e. a function that behaves like ffi.new() but uses \
+the provided low-level 'alloc' and 'free' functions.",
+    ),
+    (
+        c"integer_const",
+        Entry::One(ffi_integer_const),
+        c"integer_const(name)\n--\n\n\
+Get the value of an integer constant: a #define, a 'static const int', \
+or an enumerator of the declarations.",
+    ),
+    (
+        c"callback",
+        Entry::VarKeywords(ffi_callback),
+        c"callback(cdecl, python_callable=None, error=None, onerror=None)\n--\n\n\
+Return a callback object or a decorator making such a callback object. \
+'cdecl' must name a C function pointer type. The callback invokes the \
+specified 'python_callable' and returns its result. If the callback \
+raises an exception, the 'error' value is returned (or 0) and 'onerror' \
+is called.",
+    ),
+    (
+        c"def_extern",
+        Entry::VarKeywords(ffi_def_extern),
+        c"def_extern(name=None, error=None, onerror=None)\n--\n\n\
+Decorator attaching a Python function to an extern \"Python\" function \
+(or an embedding_api function) of this library.",
+    ),
     (
         c"new",
         keywords!(ffi_new),
@@ -227,88 +264,116 @@ pub(crate) const METHODS: &[(&CStr, Entry, &CStr)] = &[
     ),
 ];
 
-/// The FFI type's method table: `base` (def_extern, ...) plus the toolbox.
-pub(crate) fn ffi_methods(base: *const ffi::PyMethodDef) -> *const ffi::PyMethodDef {
-    static T: OnceLock<Table<ffi::PyMethodDef>> = OnceLock::new();
-    T.get_or_init(|| {
-        let mut v = Vec::new();
-        // SAFETY: `base` is a static, zero-terminated method table.
-        unsafe {
-            let mut p = base;
-            while !(*p).ml_name.is_null() {
-                v.push(std::ptr::read(p));
-                p = p.add(1);
-            }
-        }
-        for &(name, entry, doc) in METHODS {
-            let (ml_meth, ml_flags) = match entry {
-                Entry::Keywords(f) => (
-                    ffi::PyMethodDefPointer {
-                        PyCFunctionFastWithKeywords: f,
-                    },
-                    ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
-                ),
-                Entry::One(f) => (ffi::PyMethodDefPointer { PyCFunction: f }, ffi::METH_O),
-                Entry::NoArgs(f) => (ffi::PyMethodDefPointer { PyCFunction: f }, ffi::METH_NOARGS),
-            };
-            v.push(ffi::PyMethodDef {
-                ml_name: name.as_ptr(),
-                ml_meth,
-                ml_flags,
-                ml_doc: doc.as_ptr(),
-            });
-        }
-        v.push(ffi::PyMethodDef::zeroed());
-        Table(v.into_boxed_slice())
-    })
-    .0
-    .as_ptr()
+/// One `PyMethodDef` of [`METHODS`].
+const fn method_def(name: &'static CStr, entry: Entry, doc: &'static CStr) -> ffi::PyMethodDef {
+    let (ml_meth, ml_flags) = match entry {
+        Entry::Keywords(f) => (
+            ffi::PyMethodDefPointer {
+                PyCFunctionFastWithKeywords: f,
+            },
+            ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
+        ),
+        Entry::One(f) => (ffi::PyMethodDefPointer { PyCFunction: f }, ffi::METH_O),
+        Entry::NoArgs(f) => (ffi::PyMethodDefPointer { PyCFunction: f }, ffi::METH_NOARGS),
+        Entry::VarKeywords(f) => (
+            ffi::PyMethodDefPointer {
+                PyCFunctionWithKeywords: f,
+            },
+            ffi::METH_VARARGS | ffi::METH_KEYWORDS,
+        ),
+    };
+    ffi::PyMethodDef {
+        ml_name: name.as_ptr(),
+        ml_meth,
+        ml_flags,
+        ml_doc: doc.as_ptr(),
+    }
 }
 
-/// The FFI type's getset table: `base` (error) plus NULL, CData, CType, errno.
-pub(crate) fn ffi_getset(base: *const ffi::PyGetSetDef) -> *const ffi::PyGetSetDef {
-    static T: OnceLock<Table<ffi::PyGetSetDef>> = OnceLock::new();
-    T.get_or_init(|| {
-        let mut v = Vec::new();
-        // SAFETY: `base` is a static, NULL-terminated getset table.
-        unsafe {
-            let mut p = base;
-            while !(*p).name.is_null() {
-                v.push(std::ptr::read(p));
-                p = p.add(1);
-            }
-        }
-        let g = |name: &'static CStr,
-                 get: ffi::getter,
-                 set: Option<ffi::setter>,
-                 closure: Option<&'static TypeKindObj>| ffi::PyGetSetDef {
-            name: name.as_ptr(),
-            get: Some(get),
-            set,
-            doc: std::ptr::null(),
-            closure: closure.map_or(null_mut(), |c| c as *const TypeKindObj as *mut c_void),
-        };
-        v.push(g(c"NULL", get_null, None, None));
-        v.push(g(c"CData", get_heap_type, None, Some(&TypeKindObj::CData)));
-        v.push(g(c"CType", get_heap_type, None, Some(&TypeKindObj::CType)));
-        v.push(g(
-            c"buffer",
-            get_heap_type,
-            None,
-            Some(&TypeKindObj::Buffer),
-        ));
-        v.push(g(c"errno", get_errno, Some(set_errno), None));
-        v.push(ffi::PyGetSetDef {
-            name: std::ptr::null(),
-            get: None,
-            set: None,
-            doc: std::ptr::null(),
-            closure: null_mut(),
-        });
-        Table(v.into_boxed_slice())
-    })
-    .0
-    .as_ptr()
+/// The FFI type's method table (`tp_methods`), made at compile time from
+/// [`METHODS`], zero-terminated.
+static FFI_METHODS: SyncCell<[ffi::PyMethodDef; METHODS.len() + 1]> = SyncCell::new({
+    let mut t = [ffi::PyMethodDef::zeroed(); METHODS.len() + 1];
+    let mut i = 0;
+    while i < METHODS.len() {
+        let (name, entry, doc) = METHODS[i];
+        t[i] = method_def(name, entry, doc);
+        i += 1;
+    }
+    t
+});
+
+/// One `PyGetSetDef` of the FFI type.
+const fn attr(
+    name: &'static CStr,
+    get: ffi::getter,
+    set: Option<ffi::setter>,
+    doc: Option<&'static CStr>,
+    closure: *mut c_void,
+) -> ffi::PyGetSetDef {
+    ffi::PyGetSetDef {
+        name: name.as_ptr(),
+        get: Some(get),
+        set,
+        doc: match doc {
+            Some(d) => d.as_ptr(),
+            None => std::ptr::null(),
+        },
+        closure,
+    }
+}
+
+/// The FFI type's attributes (`tp_getset`), NULL-terminated.
+static FFI_GETSET: SyncCell<[ffi::PyGetSetDef; 7]> = SyncCell::new([
+    attr(
+        c"error",
+        ffi_get_error,
+        None,
+        Some(c"The exception raised by this ffi's operations."),
+        null_mut(),
+    ),
+    attr(c"NULL", get_null, None, None, null_mut()),
+    attr(
+        c"CData",
+        get_heap_type,
+        None,
+        None,
+        &TypeKindObj::CData as *const TypeKindObj as *mut c_void,
+    ),
+    attr(
+        c"CType",
+        get_heap_type,
+        None,
+        None,
+        &TypeKindObj::CType as *const TypeKindObj as *mut c_void,
+    ),
+    attr(
+        c"buffer",
+        get_heap_type,
+        None,
+        None,
+        &TypeKindObj::Buffer as *const TypeKindObj as *mut c_void,
+    ),
+    attr(c"errno", get_errno, Some(set_errno), None, null_mut()),
+    ffi::PyGetSetDef {
+        name: std::ptr::null(),
+        get: None,
+        set: None,
+        doc: std::ptr::null(),
+        closure: null_mut(),
+    },
+]);
+
+/// The slots of the FFI heap type.
+pub(crate) fn ffi_slots() -> Vec<ffi::PyType_Slot> {
+    let mut v = common_slots();
+    v.push(slot(ffi::Py_tp_methods, FFI_METHODS.get() as *mut c_void));
+    v.push(slot(ffi::Py_tp_getset, FFI_GETSET.get() as *mut c_void));
+    v.push(slot(
+        ffi::Py_tp_doc,
+        c"The ffi object of a cembed library.".as_ptr() as *mut c_void,
+    ));
+    v
 }
 
 // ---- helpers ------------------------------------------------------------------

@@ -11,7 +11,8 @@
 //! beyond the Python objects themselves. Everything else (first call, errors,
 //! types the plan does not cover) is out of line and `#[cold]`.
 
-use crate::cdata::convert::{arg_to_py, from_py, result_from_py, Conv};
+use crate::cdata::convert::{arg_to_py, from_py, result_from_py};
+use crate::desc::ctypes::Conv;
 use crate::desc::libstate::{extern_state, ExternState};
 use crate::lifecycle::init;
 use crate::lifecycle::thread::{self, Tls};
@@ -197,8 +198,9 @@ unsafe fn convert_args(
     result: *mut c_void,
 ) -> bool {
     let plan = &es.plan;
+    let ls = es.lib();
     for i in 0..plan.n as usize {
-        let o = (plan.to_py[i])(*args.add(i), &plan.conv[i]);
+        let o = (plan.to_py[i])(*args.add(i), &plan.conv[i], ls);
         if o.is_null() {
             arg_failed(es, argp.add(1), i, result);
             return false;
@@ -243,6 +245,7 @@ unsafe fn result_general(es: &ExternState, res: *mut ffi::PyObject, result: *mut
         Ok(())
     } else {
         result_from_py(
+            es.lib(),
             rconv,
             &es.result_name,
             es.lib().type_name(rtype),
@@ -297,7 +300,7 @@ unsafe fn invoke_general(
     let converted = crate::py::guard::piece(|| {
         let ls = es.lib();
         for (i, &(conv, t)) in es.args.iter().enumerate() {
-            let o = arg_to_py(conv, &es.arg_names[i], ls.type_name(t), *args.add(i));
+            let o = arg_to_py(ls, conv, &es.arg_names[i], ls.type_name(t), *args.add(i));
             if o.is_null() {
                 return false;
             }
@@ -383,7 +386,7 @@ unsafe fn on_error(es: &ExternState, result: *mut c_void, extra: &str) {
     );
     if !r.is_null() {
         if r != none && !result.is_null() {
-            let _ = from_py(rconv, es.lib().type_name(rtype), r, result);
+            let _ = from_py(es.lib(), rconv, es.lib().type_name(rtype), r, result);
         }
         ffi::Py_DECREF(r);
     }

@@ -31,7 +31,8 @@
 //! errno is set from and saved to this thread's `ffi.errno` slot
 //! ([`errno`]), like CFFI's `_cffi_restore_errno`/`_cffi_save_errno`.
 
-use crate::cdata::convert::{from_py, to_py_owned, Conv};
+use crate::cdata::convert::{from_py, to_py_owned};
+use crate::desc::ctypes::Conv;
 use crate::desc::ctypes::{Prim, RtType};
 use crate::desc::libstate::LibState;
 use crate::py::{raise, Owned, PyErrSet, PyResult};
@@ -559,7 +560,7 @@ unsafe fn finish_step(buf: *mut CallBuf) -> *mut ffi::PyObject {
         let r = match c.ret {
             None => Ok(crate::py::new_ref(ffi::Py_None())),
             Some((conv, r)) => {
-                let o = to_py_owned(conv, (*c.ls).type_name(r), c.result);
+                let o = to_py_owned(&*c.ls, conv, (*c.ls).type_name(r), c.result);
                 if o.is_null() {
                     Err(PyErrSet)
                 } else {
@@ -660,7 +661,7 @@ unsafe fn arg_from_py(
 ) -> PyResult<()> {
     match conv {
         Conv::CData { .. } => crate::cdata::value_from_py(ls, ty, obj, dst, Some(keep)),
-        _ => from_py(conv, msg_name, obj, dst),
+        _ => from_py(ls, conv, msg_name, obj, dst),
     }
 }
 

@@ -10,8 +10,9 @@
 //! which accepts the same values and raises CFFI's exact errors. So the plan
 //! changes speed, never behaviour.
 
-use crate::cdata::convert::Conv;
+use crate::desc::ctypes::Conv;
 use crate::desc::ctypes::Prim;
+use crate::desc::libstate::LibState;
 use pyo3_ffi as ffi;
 use std::ffi::{c_long, c_longlong, c_ulong, c_ulonglong, c_void};
 
@@ -21,7 +22,8 @@ pub(crate) const INLINE_ARGS: usize = 8;
 /// A C argument at `src` to a new Python object (NULL + exception set on
 /// failure). `conv` is the argument's own plan: the primitive converters
 /// ignore it, the data-model one ([`cdata_to_py`]) reads the type from it.
-pub(crate) type ToPy = unsafe fn(src: *const c_void, conv: &Conv) -> *mut ffi::PyObject;
+pub(crate) type ToPy =
+    unsafe fn(src: *const c_void, conv: &Conv, ls: &LibState) -> *mut ffi::PyObject;
 
 /// Writes `obj` to the C result at `dst` (NULL: nothing to write) if it is
 /// the simple case; `false` (no exception set, nothing written) otherwise.
@@ -65,7 +67,11 @@ impl Plan {
 }
 
 /// Never called: fills the unused converter slots.
-unsafe fn unreachable_to_py(_src: *const c_void, _conv: &Conv) -> *mut ffi::PyObject {
+unsafe fn unreachable_to_py(
+    _src: *const c_void,
+    _conv: &Conv,
+    _ls: &LibState,
+) -> *mut ffi::PyObject {
     crate::py::raise(
         ffi::PyExc_SystemError,
         "cembed: call plan slot out of range",
@@ -105,52 +111,52 @@ fn arg_converter(conv: Conv) -> Option<ToPy> {
 /// Exactly what the general path does for these types (`convert::to_py`
 /// with a `Conv::CData`): a pointer becomes a pointer cdata, a struct or
 /// union by value a cdata holding a copy.
-unsafe fn cdata_to_py(src: *const c_void, conv: &Conv) -> *mut ffi::PyObject {
+unsafe fn cdata_to_py(src: *const c_void, conv: &Conv, ls: &LibState) -> *mut ffi::PyObject {
     match *conv {
-        Conv::CData { ls, ty, .. } => {
-            crate::cdata::value_to_py(&*ls, ty, src, crate::cdata::conv::Read::CopyRef)
+        Conv::CData { ty, .. } => {
+            crate::cdata::value_to_py(ls, ty, src, crate::cdata::conv::Read::CopyRef)
         }
-        Conv::Void | Conv::Prim(_) | Conv::Unsupported => unreachable_to_py(src, conv),
+        Conv::Void | Conv::Prim(_) | Conv::Unsupported => unreachable_to_py(src, conv, ls),
     }
 }
 
-unsafe fn char_to_py(src: *const c_void, _conv: &Conv) -> *mut ffi::PyObject {
+unsafe fn char_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
     ffi::PyBytes_FromStringAndSize(src as *const _, 1)
 }
-unsafe fn bool_to_py(src: *const c_void, _conv: &Conv) -> *mut ffi::PyObject {
+unsafe fn bool_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
     ffi::PyBool_FromLong((*(src as *const u8) != 0) as c_long)
 }
-unsafe fn wchar16_to_py(src: *const c_void, _conv: &Conv) -> *mut ffi::PyObject {
+unsafe fn wchar16_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
     ffi::PyUnicode_FromOrdinal((src as *const u16).read_unaligned() as _)
 }
-unsafe fn i8_to_py(src: *const c_void, _conv: &Conv) -> *mut ffi::PyObject {
+unsafe fn i8_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
     ffi::PyLong_FromLong(*(src as *const i8) as c_long)
 }
-unsafe fn i16_to_py(src: *const c_void, _conv: &Conv) -> *mut ffi::PyObject {
+unsafe fn i16_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
     ffi::PyLong_FromLong((src as *const i16).read_unaligned() as c_long)
 }
-unsafe fn i32_to_py(src: *const c_void, _conv: &Conv) -> *mut ffi::PyObject {
+unsafe fn i32_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
     ffi::PyLong_FromLong((src as *const i32).read_unaligned() as c_long)
 }
-unsafe fn i64_to_py(src: *const c_void, _conv: &Conv) -> *mut ffi::PyObject {
+unsafe fn i64_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
     ffi::PyLong_FromLongLong((src as *const i64).read_unaligned() as c_longlong)
 }
-unsafe fn u8_to_py(src: *const c_void, _conv: &Conv) -> *mut ffi::PyObject {
+unsafe fn u8_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
     ffi::PyLong_FromLong(*(src as *const u8) as c_long)
 }
-unsafe fn u16_to_py(src: *const c_void, _conv: &Conv) -> *mut ffi::PyObject {
+unsafe fn u16_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
     ffi::PyLong_FromLong((src as *const u16).read_unaligned() as c_long)
 }
-unsafe fn u32_to_py(src: *const c_void, _conv: &Conv) -> *mut ffi::PyObject {
+unsafe fn u32_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
     ffi::PyLong_FromUnsignedLong((src as *const u32).read_unaligned() as c_ulong)
 }
-unsafe fn u64_to_py(src: *const c_void, _conv: &Conv) -> *mut ffi::PyObject {
+unsafe fn u64_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
     ffi::PyLong_FromUnsignedLongLong((src as *const u64).read_unaligned() as c_ulonglong)
 }
-unsafe fn f32_to_py(src: *const c_void, _conv: &Conv) -> *mut ffi::PyObject {
+unsafe fn f32_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
     ffi::PyFloat_FromDouble((src as *const f32).read_unaligned() as f64)
 }
-unsafe fn f64_to_py(src: *const c_void, _conv: &Conv) -> *mut ffi::PyObject {
+unsafe fn f64_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
     ffi::PyFloat_FromDouble((src as *const f64).read_unaligned())
 }
 

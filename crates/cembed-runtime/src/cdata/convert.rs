@@ -17,82 +17,12 @@
 //! double kept exact) goes through the data model in `cdata/` as
 //! [`Conv::CData`].
 
-use crate::desc::ctypes::{Prim, RtType};
+use crate::desc::ctypes::Conv;
+use crate::desc::ctypes::Prim;
 use crate::desc::libstate::LibState;
 use crate::py::{raise, repr_text, str_text, type_name, Owned, PyErrSet, PyResult};
-use cembed_abi::Kind;
 use pyo3_ffi as ffi;
 use std::ffi::{c_void, CStr};
-
-/// How one argument or result is converted.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Conv {
-    /// `void` result (only valid as a result).
-    Void,
-    Prim(Prim),
-    /// Any other type of the library's table (index `ty` into
-    /// `cembed_lib.types`), converted by the data model of the library's
-    /// module (`cdata/`): pointers and function pointers <-> `CData`
-    /// pointers; structs/unions by value <-> `CData` (copied); arrays <->
-    /// `CData` arrays; `void` items; enums as ints (CFFI takes no enumerator
-    /// name). `size` is the C size in bytes.
-    CData {
-        ls: *const LibState,
-        ty: u32,
-        size: usize,
-    },
-    /// A type the runtime cannot convert (opaque by value, malformed
-    /// table). Calls report a clear error naming the type.
-    Unsupported,
-}
-
-impl Conv {
-    /// The plan for table type `t` (non-primitive types convert through
-    /// the data model of `t.lib`'s module).
-    pub(crate) fn of(t: &RtType) -> Conv {
-        let (ls, ty) = (t.lib, t.index);
-        match (t.kind, t.prim) {
-            (Kind::Enum, Some(p)) => Conv::Prim(p),
-            // long double stays a cdata, as in CFFI (a Python float would
-            // lose precision): arguments and results of callbacks, lib
-            // functions and globals all go through the data model.
-            (Kind::Float, Some(Prim::LongDouble)) if !ls.is_null() => Conv::CData {
-                ls,
-                ty,
-                size: Prim::LongDouble.size(),
-            },
-            (Kind::Float, Some(Prim::LongDouble)) => Conv::Prim(Prim::LongDouble),
-            (_, Some(p)) => Conv::Prim(p),
-            (Kind::Void, None) => Conv::Void,
-            (Kind::Pointer | Kind::Array | Kind::Struct | Kind::Union | Kind::Function, None) => {
-                let size = match t.kind {
-                    Kind::Pointer | Kind::Function | Kind::Array => {
-                        if t.kind == Kind::Array && t.size > 0 {
-                            t.size
-                        } else {
-                            std::mem::size_of::<*mut c_void>()
-                        }
-                    }
-                    _ => t.size,
-                };
-                if ls.is_null() {
-                    return Conv::Unsupported;
-                }
-                Conv::CData { ls, ty, size }
-            }
-            _ => Conv::Unsupported,
-        }
-    }
-
-    /// Bytes of C storage (0 for void / unsupported).
-    pub(crate) fn size(self) -> usize {
-        match self {
-            Conv::Void | Conv::Unsupported => 0,
-            Conv::Prim(p) => p.size(),
-            Conv::CData { size, .. } => size,
-        }
-    }
-}
 
 /// Converts the C value at `src` to a new Python object (NULL + exception on
 /// failure).
@@ -103,11 +33,16 @@ impl Conv {
 /// shows them as `'T &'`: the C storage itself is only valid during the
 /// call); pointers become pointer `CData`s. See [`to_py_owned`] for C
 /// function results.
-pub(crate) unsafe fn to_py(conv: Conv, ctype: &CStr, src: *const c_void) -> *mut ffi::PyObject {
+pub(crate) unsafe fn to_py(
+    ls: &LibState,
+    conv: Conv,
+    ctype: &CStr,
+    src: *const c_void,
+) -> *mut ffi::PyObject {
     let p = match conv {
         Conv::Prim(p) => p,
-        Conv::CData { ls, ty, .. } => {
-            return crate::cdata::value_to_py(&*ls, ty, src, crate::cdata::conv::Read::CopyRef)
+        Conv::CData { ty, .. } => {
+            return crate::cdata::value_to_py(ls, ty, src, crate::cdata::conv::Read::CopyRef)
         }
         Conv::Void => return crate::py::new_ref(ffi::Py_None()),
         Conv::Unsupported => {
@@ -131,6 +66,7 @@ pub(crate) unsafe fn to_py(conv: Conv, ctype: &CStr, src: *const c_void) -> *mut
 /// As for [`to_py`].
 #[inline(always)]
 pub(crate) unsafe fn arg_to_py(
+    ls: &LibState,
     conv: Conv,
     name: &str,
     ctype: &CStr,
@@ -138,7 +74,7 @@ pub(crate) unsafe fn arg_to_py(
 ) -> *mut ffi::PyObject {
     match conv {
         Conv::Prim(p) => prim_to_py(p, name, src),
-        other => to_py(other, ctype, src),
+        other => to_py(ls, other, ctype, src),
     }
 }
 
@@ -148,6 +84,7 @@ pub(crate) unsafe fn arg_to_py(
 /// As for [`from_py`].
 #[inline(always)]
 pub(crate) unsafe fn result_from_py(
+    ls: &LibState,
     conv: Conv,
     name: &str,
     ctype: &CStr,
@@ -156,7 +93,7 @@ pub(crate) unsafe fn result_from_py(
 ) -> PyResult<()> {
     match conv {
         Conv::Prim(p) => prim_from_py(p, name, obj, dst),
-        other => from_py(other, ctype, obj, dst),
+        other => from_py(ls, other, ctype, obj, dst),
     }
 }
 
@@ -174,15 +111,16 @@ fn ctype_str(ctype: &CStr) -> &str {
 /// # Safety
 /// As for [`to_py`].
 pub(crate) unsafe fn to_py_owned(
+    ls: &LibState,
     conv: Conv,
     ctype: &CStr,
     src: *const c_void,
 ) -> *mut ffi::PyObject {
     match conv {
-        Conv::CData { ls, ty, .. } => {
-            crate::cdata::value_to_py(&*ls, ty, src, crate::cdata::conv::Read::Copy)
+        Conv::CData { ty, .. } => {
+            crate::cdata::value_to_py(ls, ty, src, crate::cdata::conv::Read::Copy)
         }
-        _ => to_py(conv, ctype, src),
+        _ => to_py(ls, conv, ctype, src),
     }
 }
 
@@ -193,18 +131,19 @@ pub(crate) unsafe fn to_py_owned(
 /// # Safety
 /// As for [`to_py`]; `src` stays valid as long as the returned object.
 pub(crate) unsafe fn to_py_view(
+    ls: &LibState,
     conv: Conv,
     ctype: &CStr,
     src: *const c_void,
 ) -> *mut ffi::PyObject {
     match conv {
-        Conv::CData { ls, ty, .. } => crate::cdata::value_to_py(
-            &*ls,
+        Conv::CData { ty, .. } => crate::cdata::value_to_py(
+            ls,
             ty,
             src,
             crate::cdata::conv::Read::View(std::ptr::null_mut()),
         ),
-        _ => to_py(conv, ctype, src),
+        _ => to_py(ls, conv, ctype, src),
     }
 }
 
@@ -254,6 +193,7 @@ pub(crate) unsafe fn prim_to_py(p: Prim, ctype: &str, src: *const c_void) -> *mu
 /// # Safety
 /// GIL held; `obj` valid; `dst` points to writable storage of the C type.
 pub(crate) unsafe fn from_py(
+    ls: &LibState,
     conv: Conv,
     ctype: &CStr,
     obj: *mut ffi::PyObject,
@@ -261,7 +201,7 @@ pub(crate) unsafe fn from_py(
 ) -> PyResult<()> {
     let p = match conv {
         Conv::Prim(p) => p,
-        Conv::CData { ls, ty, .. } => return crate::cdata::value_from_py(&*ls, ty, obj, dst, None),
+        Conv::CData { ty, .. } => return crate::cdata::value_from_py(ls, ty, obj, dst, None),
         Conv::Void => {
             if obj == ffi::Py_None() {
                 return Ok(());

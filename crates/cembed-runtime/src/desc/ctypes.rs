@@ -8,6 +8,7 @@
 
 use crate::py::text;
 use cembed_abi::{type_flags, Kind, Lib};
+use std::ffi::c_void;
 use std::ffi::CString;
 
 /// A primitive C type, as far as conversions care: class and size.
@@ -59,12 +60,9 @@ pub(crate) struct RtType {
     pub(crate) params: Vec<u32>,
     /// Set for primitive kinds the runtime converts.
     pub(crate) prim: Option<Prim>,
-    /// This entry's index in the table, and the library owning the table
-    /// (set once the LibState has its final address, before it is
-    /// published): what `Conv::of` needs to hand non-primitive values to the
-    /// data model of that library's module.
+    /// This entry's index in the table: what `Conv::of` names for the data
+    /// model (which finds the table through the library it is given).
     pub(crate) index: u32,
-    pub(crate) lib: *const crate::desc::libstate::LibState,
 }
 
 /// A library's types, indexed like `cembed_lib.types` (TypeId order).
@@ -138,7 +136,6 @@ impl TypeTable {
                 params: ps,
                 prim,
                 index: i as u32,
-                lib: std::ptr::null(),
             });
         }
         Ok(TypeTable { types })
@@ -181,5 +178,69 @@ fn prim_of(kind: Kind, size: usize, flags: u32) -> Option<Prim> {
         | Kind::Union
         | Kind::Function
         | Kind::Opaque => None,
+    }
+}
+
+/// How one argument or result is converted.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Conv {
+    /// `void` result (only valid as a result).
+    Void,
+    Prim(Prim),
+    /// Any other type of the library's table (index `ty` into
+    /// `cembed_lib.types`), converted by the data model of the library's
+    /// module (`cdata/`): pointers and function pointers <-> `CData`
+    /// pointers; structs/unions by value <-> `CData` (copied); arrays <->
+    /// `CData` arrays; `void` items; enums as ints (CFFI takes no enumerator
+    /// name). `size` is the C size in bytes.
+    CData {
+        ty: u32,
+        size: usize,
+    },
+    /// A type the runtime cannot convert (opaque by value, malformed
+    /// table). Calls report a clear error naming the type.
+    Unsupported,
+}
+
+impl Conv {
+    /// The plan for table type `t` (non-primitive types convert through
+    /// the data model of the module of the library whose table it is).
+    pub(crate) fn of(t: &RtType) -> Conv {
+        let ty = t.index;
+        match (t.kind, t.prim) {
+            (Kind::Enum, Some(p)) => Conv::Prim(p),
+            // long double stays a cdata, as in CFFI (a Python float would
+            // lose precision): arguments and results of callbacks, lib
+            // functions and globals all go through the data model.
+            (Kind::Float, Some(Prim::LongDouble)) => Conv::CData {
+                ty,
+                size: Prim::LongDouble.size(),
+            },
+            (_, Some(p)) => Conv::Prim(p),
+            (Kind::Void, None) => Conv::Void,
+            (Kind::Pointer | Kind::Array | Kind::Struct | Kind::Union | Kind::Function, None) => {
+                let size = match t.kind {
+                    Kind::Pointer | Kind::Function | Kind::Array => {
+                        if t.kind == Kind::Array && t.size > 0 {
+                            t.size
+                        } else {
+                            std::mem::size_of::<*mut c_void>()
+                        }
+                    }
+                    _ => t.size,
+                };
+                Conv::CData { ty, size }
+            }
+            _ => Conv::Unsupported,
+        }
+    }
+
+    /// Bytes of C storage (0 for void / unsupported).
+    pub(crate) fn size(self) -> usize {
+        match self {
+            Conv::Void | Conv::Unsupported => 0,
+            Conv::Prim(p) => p.size(),
+            Conv::CData { size, .. } => size,
+        }
     }
 }

@@ -13,7 +13,7 @@
 //! caches when it is cleared or freed, so nothing here can outlive the
 //! interpreter. All cached pointers are read and written with the GIL held.
 
-use crate::cdata::convert::Conv;
+use crate::desc::ctypes::Conv;
 use crate::desc::ctypes::TypeTable;
 use crate::lifecycle::init::LibInit;
 use crate::py::text;
@@ -224,10 +224,6 @@ impl LibState {
             libobj: std::sync::OnceLock::new(),
         });
         let lsp: *const LibState = &*ls;
-        // The Box never moves: type entries may point back to it (Conv::of).
-        for t in ls.types.types.iter_mut() {
-            t.lib = lsp;
-        }
         let mut externs = Vec::with_capacity(l.n_externs as usize);
         for i in 0..l.n_externs as usize {
             let ext = *l.externs.add(i);

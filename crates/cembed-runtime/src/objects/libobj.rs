@@ -23,7 +23,8 @@
 //! generated tables; the per-module cache is a dict in the module state
 //! (`funcs` in `module.rs`), which owns every object it holds.
 
-use crate::cdata::convert::{from_py, to_py_view, Conv};
+use crate::cdata::convert::{from_py, to_py_view};
+use crate::desc::ctypes::Conv;
 use crate::desc::libstate::LibState;
 use crate::py::cell::SyncCell;
 use crate::py::{cstring_lossy, raise, str_text, text, Owned, PyErrSet, PyResult};
@@ -324,7 +325,7 @@ pub(crate) unsafe fn setattr(
             let g = &*(*ls.lib).globals.add(i as usize);
             if g.flags & global_flags::CONST == 0 && g.type_ >= 0 {
                 let t = ls.types.get(g.type_ as u32);
-                return from_py(Conv::of(t), &t.name, value, usable_address(ls, g)?);
+                return from_py(ls, Conv::of(t), &t.name, value, usable_address(ls, g)?);
             }
         }
         Entry::CFunc(_) | Entry::Extern(_) | Entry::Const(_) | Entry::Enumerator(_) => {}
@@ -415,7 +416,7 @@ unsafe fn read_global(ls: &LibState, i: u32) -> PyResult<*mut ffi::PyObject> {
     }
     // Arrays and structs: a cdata view on the variable itself.
     let t = ls.types.get(g.type_ as u32);
-    let o = to_py_view(Conv::of(t), &t.name, addr);
+    let o = to_py_view(ls, Conv::of(t), &t.name, addr);
     if o.is_null() {
         Err(PyErrSet)
     } else {
@@ -489,7 +490,7 @@ unsafe fn const_value(ls: &LibState, c: &cembed_abi::Const) -> PyResult<Owned> {
     let buf: &'static mut [u128] = Box::leak(vec![0u128; size.div_ceil(16)].into_boxed_slice());
     let p = buf.as_mut_ptr() as *mut c_void;
     get(p);
-    Owned::check(to_py_view(conv, &t.name, p))
+    Owned::check(to_py_view(ls, conv, &t.name, p))
 }
 
 /// A cdata of the function pointer type of FUNCTION table type `fty`,

@@ -1,7 +1,8 @@
 //! The Lib heap type (`lib.<name>`, `dir(lib)`; what a name is: libobj.rs) and
 //! the ExternFunction type of the Python-implemented functions found on `lib`.
 
-use crate::cdata::convert::{from_py, to_py, Conv};
+use crate::cdata::convert::{from_py, to_py};
+use crate::desc::ctypes::Conv;
 use crate::desc::libstate::{ExternState, LibState};
 use crate::objects::module::{common_slots, owner, slot};
 use crate::py::cell::SyncCell;
@@ -157,7 +158,13 @@ pub(crate) unsafe extern "C-unwind" fn func_call(
         let mut ptrs: Vec<*mut c_void> = Vec::with_capacity(n);
         for (i, &(conv, t)) in es.args.iter().enumerate() {
             let p = store[i].as_mut_ptr() as *mut c_void;
-            from_py(conv, ls.type_name(t), ffi::PyTuple_GetItem(args, i as _), p)?;
+            from_py(
+                ls,
+                conv,
+                ls.type_name(t),
+                ffi::PyTuple_GetItem(args, i as _),
+                p,
+            )?;
             ptrs.push(p);
         }
         let (rconv, rtype) = es.result;
@@ -184,7 +191,7 @@ pub(crate) unsafe extern "C-unwind" fn func_call(
     crate::calls::call::call_from_python(es, ptrs.as_mut_ptr(), rp);
     let r = crate::py::guard::piece(|| {
         let (rconv, rtype) = es.result;
-        let r = to_py(rconv, es.lib().type_name(rtype), rp);
+        let r = to_py(es.lib(), rconv, es.lib().type_name(rtype), rp);
         drop(std::mem::ManuallyDrop::into_inner(bufs));
         r
     });

@@ -1,7 +1,8 @@
 //! The FFI heap type's own methods: `def_extern` (attaching Python functions
 //! to the library's `extern "Python"` functions), `integer_const`, `error`.
 
-use crate::cdata::convert::{from_py, Conv};
+use crate::cdata::convert::from_py;
+use crate::desc::ctypes::Conv;
 use crate::desc::libstate::{ExternState, LibState};
 use crate::objects::module::{
     cx_of_module, detach, ffi_error, lib_state_of, owner, state, ModState,
@@ -253,7 +254,7 @@ pub(crate) unsafe fn attach(
         let data = ffi::PyBytes_AsString(b.ptr()) as *mut u8;
         std::ptr::write_bytes(data, 0, rconv.size());
         if error != ffi::Py_None() {
-            from_py(rconv, ls.type_name(rtype), error, data as *mut c_void)?;
+            from_py(ls, rconv, ls.type_name(rtype), error, data as *mut c_void)?;
         }
         Some(b)
     };

@@ -27,104 +27,16 @@
 mod calls;
 mod cdata;
 mod desc;
+mod entry;
 mod lifecycle;
 mod objects;
 mod py;
 mod pyjson;
 
-use calls::call;
-use desc::libstate;
-use lifecycle::{init, location, thread};
-use objects::module;
-
-use cembed_abi::{Extern, Lib, Location, RuntimeApi, ABI_MINOR, ABI_VERSION};
 use py::cell::SyncCell;
 use pyo3_ffi as ffi;
-use std::ffi::{c_char, c_void};
 use std::panic::catch_unwind;
 use std::ptr::null_mut;
-
-static API: RuntimeApi = RuntimeApi {
-    abi_version: ABI_VERSION,
-    struct_size: std::mem::size_of::<RuntimeApi>() as u32,
-    call: api_call,
-    start: api_start,
-    module_init: api_module_init,
-    init_error: api_init_error,
-    abi_minor: ABI_MINOR,
-    configure: api_configure,
-};
-
-/// The runtime's entry point for the glue (`CEMBED_RUNTIME_ENTRY`).
-#[no_mangle]
-pub extern "C" fn cembed_runtime_v1() -> *const RuntimeApi {
-    &API
-}
-
-/// Runs `f` with panics reported, never unwound, and CFFI's errno rule:
-/// the caller's errno is saved on entry (what `ffi.errno` reads), C calls
-/// made from Python update the saved value (`cfunc::errno`), `ffi.errno = x`
-/// sets it, and errno holds it on return. Without any of those errno is
-/// unchanged across the call.
-fn c_entry<R>(what: &str, fallback: R, f: impl FnOnce() -> R) -> R {
-    // The errno rule is the call path's own (thread::c_entry): restored by
-    // `finish`, after the panic guard.
-    let errno = thread::c_entry();
-    let r = py::guard::c_entry(what, fallback, f);
-    errno.finish();
-    r
-}
-
-/// The hot path. `"C-unwind"` and without a `catch_unwind` around the whole
-/// call: a forced unwind from the Python code's C calls must pass through
-/// to the host (unwind.rs); `call::call` guards each Rust piece itself.
-unsafe extern "C-unwind" fn api_call(
-    ext: *mut Extern,
-    args: *mut *mut c_void,
-    result: *mut c_void,
-) {
-    // SAFETY: the glue passes a generated descriptor and its argument/result
-    // buffers (ABI contract of cembed_runtime_api.call).
-    unsafe { call::call(ext, args, result) }
-}
-
-unsafe extern "C" fn api_start(lib: *mut Lib) -> i32 {
-    c_entry("cembed_start_python", -1, || {
-        // SAFETY: the glue passes its own cembed_lib.
-        let ls = unsafe { libstate::get_or_create(lib) };
-        match init::ensure_lib(ls) {
-            Ok(()) => 0,
-            Err(()) => -1,
-        }
-    })
-}
-
-unsafe extern "C" fn api_module_init(lib: *mut Lib) -> *mut c_void {
-    // Called by a running Python importing the library (GIL held).
-    c_entry("module_init", null_mut(), || {
-        // SAFETY: the glue passes its own cembed_lib; the GIL is held.
-        unsafe {
-            let ls = libstate::get_or_create(lib);
-            ffi::PyModuleDef_Init(module::def_ptr(ls)) as *mut c_void
-        }
-    })
-}
-
-unsafe extern "C" fn api_init_error(lib: *mut Lib) -> *const c_char {
-    c_entry("cembed_init_error", std::ptr::null(), || {
-        // SAFETY: the glue passes its own cembed_lib.
-        let ls = unsafe { libstate::get_or_create(lib) };
-        ls.init.error().map_or(std::ptr::null(), |e| e.as_ptr())
-    })
-}
-
-unsafe extern "C" fn api_configure(lib: *mut Lib, loc: *const Location) {
-    c_entry("configure", (), || {
-        // SAFETY: the glue passes its own cembed_lib and a cembed_location
-        // of NUL-terminated strings in its static storage.
-        unsafe { location::record(lib, loc) }
-    })
-}
 
 // ---- the `cembed._runtime` module ----------------------------------------
 

@@ -2,6 +2,5 @@
 //! exported function, its precomputed converters, calling C from Python
 //! through the generated thunks, and how forced unwinds pass these frames.
 
-pub(crate) mod call;
 pub(crate) mod cfunc;
 pub(crate) mod plan;

@@ -511,7 +511,7 @@ pub(crate) unsafe extern "C-unwind" fn cdata_call(
         Some(Ok((ls, fty, name, fnptr))) => {
             // No destructor pending across the call (unwind.rs).
             let name = std::mem::ManuallyDrop::new(name);
-            let r = crate::calls::cfunc::call_fnptr(ls, fty, &name, fnptr, args, kwargs);
+            let r = (crate::cdata::hooks::hooks().call_fnptr)(ls, fty, &name, fnptr, args, kwargs);
             drop(std::mem::ManuallyDrop::into_inner(name));
             r
         }

@@ -180,8 +180,7 @@ pub(crate) unsafe fn pointer_value(
     let reg = &mut (*cx).reg;
     let Some(cd) = as_cdata(cx, obj) else {
         // A C function of `lib` is accepted as a function pointer (CFFI).
-        let target = crate::objects::libobj::as_lib_function(obj)
-            .or_else(|| crate::objects::libtype::extern_function_target(obj));
+        let target = (crate::cdata::hooks::hooks().lib_function)(obj);
         if let Some((ls, fty, addr)) = target {
             if std::ptr::eq(ls, (*cx).ls) {
                 let ft = reg.table_map[fty as usize];

@@ -17,6 +17,7 @@ pub(crate) mod buffer;
 pub(crate) mod conv;
 pub(crate) mod convert;
 pub(crate) mod ctype;
+pub(crate) mod hooks;
 pub(crate) mod object;
 pub(crate) mod types;
 pub(crate) mod value;
@@ -149,7 +150,7 @@ impl Cx {
                 "cembed: the library's module was already torn down",
             );
         }
-        match crate::objects::module::ffi_error(module) {
+        match (hooks::hooks().ffi_error)(module) {
             Ok(e) => crate::py::raise(e, msg),
             Err(set) => set,
         }
@@ -225,10 +226,9 @@ impl Cx {
 /// GIL held.
 pub(crate) unsafe fn cx_of_lib(ls: &LibState) -> PyResult<*mut Cx> {
     let m = ls.module.load(std::sync::atomic::Ordering::Acquire);
-    let cx = if m.is_null() {
-        null_mut()
-    } else {
-        crate::objects::module::cx_of_module(m)
+    let cx = match hooks::registered() {
+        Some(h) if !m.is_null() => (h.cx_of_module)(m),
+        _ => null_mut(),
     };
     if cx.is_null() {
         return Err(crate::py::raise(

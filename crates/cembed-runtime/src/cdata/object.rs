@@ -252,7 +252,7 @@ pub(crate) unsafe fn make_type(
                 slot(ffi::Py_tp_dealloc, buffer_dealloc as *mut c_void),
                 slot(
                     ffi::Py_tp_new,
-                    crate::objects::ffi::buffers::ffi_buffer_new as *mut c_void,
+                    crate::cdata::hooks::hooks().buffer_new as *mut c_void,
                 ),
                 slot(ffi::Py_tp_traverse, buffer_traverse as *mut c_void),
                 slot(ffi::Py_mp_length, buffer_len as *mut c_void),

@@ -82,6 +82,18 @@ pub(crate) struct FuncObject {
     pub(crate) es: *const ExternState,
 }
 
+/// A function found on `lib`, C or Python-implemented, as the data model
+/// accepts it where a function pointer is expected (CFFI): its library,
+/// function type index and address.
+///
+/// # Safety
+/// GIL held; `obj` valid.
+pub(crate) unsafe fn lib_function(
+    obj: *mut ffi::PyObject,
+) -> Option<(&'static LibState, u32, *mut c_void)> {
+    crate::objects::libobj::as_lib_function(obj).or_else(|| extern_function_target(obj))
+}
+
 /// If `obj` is a `lib.<extern "Python" function>` object: its library, its
 /// FUNCTION type index and the generated C function's address (CFFI accepts
 /// it wherever a function pointer is expected). For the data model.
@@ -188,7 +200,7 @@ pub(crate) unsafe extern "C-unwind" fn func_call(
     } else {
         result.as_mut_ptr() as *mut c_void
     };
-    crate::calls::call::call_from_python(es, ptrs.as_mut_ptr(), rp);
+    crate::entry::call::call_from_python(es, ptrs.as_mut_ptr(), rp);
     let r = crate::py::guard::piece(|| {
         let (rconv, rtype) = es.result;
         let r = to_py(es.lib(), rconv, es.lib().type_name(rtype), rp);

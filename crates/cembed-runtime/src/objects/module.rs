@@ -158,6 +158,13 @@ pub(crate) unsafe fn exec_impl(module: *mut ffi::PyObject) -> PyResult<()> {
     st.lib_type = new_type(module, c"_cembed.Lib", lib_slots())?;
     // `ffi.error` is made on first use (`ffi_error`), like the cdata types:
     // a library whose code never raises or reads it does not pay for it.
+    crate::cdata::hooks::register(crate::cdata::hooks::Hooks {
+        cx_of_module,
+        ffi_error,
+        lib_function: crate::objects::libtype::lib_function,
+        call_fnptr: crate::calls::cfunc::call_fnptr,
+        buffer_new: crate::objects::ffi::buffers::ffi_buffer_new,
+    });
     st.cdata = Box::into_raw(crate::cdata::Cx::new(module, ls)?);
     st.ffi = alloc_instance(st.ffi_type)?;
     st.lib = alloc_instance(st.lib_type)?;

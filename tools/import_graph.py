@@ -23,7 +23,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_SRC = os.path.join(ROOT, "crates", "cembed-runtime", "src")
 
 # Lowest first: a module may import from its own layer and the ones before.
-LAYERS = ["py", "desc", "cdata", "calls", "objects", "lifecycle", ""]
+LAYERS = ["py", "desc", "lifecycle", "cdata", "calls", "objects", "entry", ""]
 # Cycles entirely inside this folder are tolerated.
 CYCLE_OK = "cdata"
 

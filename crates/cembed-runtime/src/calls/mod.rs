@@ -3,4 +3,5 @@
 //! through the generated thunks, and how forced unwinds pass these frames.
 
 pub(crate) mod cfunc;
+pub(crate) mod invoke;
 pub(crate) mod plan;

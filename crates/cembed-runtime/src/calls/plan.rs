@@ -10,35 +10,13 @@
 //! which accepts the same values and raises CFFI's exact errors. So the plan
 //! changes speed, never behaviour.
 
-use crate::desc::ctypes::Conv;
-use crate::desc::ctypes::Prim;
-use crate::desc::libstate::LibState;
+use crate::desc::ctypes::{Conv, Prim};
+use crate::desc::libstate::{FromPy, LibState, Plan, ToPy, INLINE_ARGS};
 use pyo3_ffi as ffi;
 use std::ffi::{c_long, c_longlong, c_ulong, c_ulonglong, c_void};
 
-/// Arguments converted without a heap allocation (plus the vectorcall slot).
-pub(crate) const INLINE_ARGS: usize = 8;
-
-/// A C argument at `src` to a new Python object (NULL + exception set on
-/// failure). `conv` is the argument's own plan: the primitive converters
-/// ignore it, the data-model one ([`cdata_to_py`]) reads the type from it.
-pub(crate) type ToPy =
-    unsafe fn(src: *const c_void, conv: &Conv, ls: &LibState) -> *mut ffi::PyObject;
-
-/// Writes `obj` to the C result at `dst` (NULL: nothing to write) if it is
-/// the simple case; `false` (no exception set, nothing written) otherwise.
-pub(crate) type FromPy = unsafe fn(obj: *mut ffi::PyObject, dst: *mut c_void) -> bool;
-
-pub(crate) struct Plan {
-    /// Every argument has a converter in `to_py` and there is a result writer.
-    pub(crate) fast: bool,
-    pub(crate) n: u8,
-    pub(crate) to_py: [ToPy; INLINE_ARGS],
-    /// What `to_py[i]` is given as its `conv`.
-    pub(crate) conv: [Conv; INLINE_ARGS],
-    pub(crate) from_py: FromPy,
-}
-
+/// How the hot path converts an extern's arguments and result (the plan
+/// kept in its `ExternState`).
 impl Plan {
     pub(crate) fn new(args: &[(Conv, u32)], result: Conv, bad_signature: bool) -> Plan {
         let mut plan = Plan {

@@ -2,19 +2,12 @@
 //! function pointers, and its methods (`__enter__`/`__exit__`, `__dir__`).
 
 use crate::cdata::conv::{self, as_cdata, read, read_field, write, write_field, Read};
-use crate::cdata::object::array_bytes;
-use crate::cdata::object::cd;
-use crate::cdata::object::new_cdata;
-use crate::cdata::object::release;
-use crate::cdata::object::tinfo;
-use crate::cdata::object::CDataObj;
-use crate::cdata::object::Own;
+use crate::cdata::object::{array_bytes, cd, new_cdata, release, tinfo, CDataObj, Own};
 use crate::cdata::types::{FieldInfo, TInfo, TKind, Tid};
 use crate::cdata::Cx;
 use crate::desc::ctypes::Prim;
 use crate::py::cell::SyncCell;
-use crate::py::guard::guard;
-use crate::py::guard::trampoline;
+use crate::py::guard::{guard, trampoline};
 use crate::py::{cstring_lossy, raise, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 use std::ffi::{c_int, c_void};

@@ -1,14 +1,10 @@
 //! The buffer type (`ffi.buffer`): a CData's memory as a Python buffer.
 
 use crate::cdata::access::index_of;
-use crate::cdata::object::drop_ref;
-use crate::cdata::object::free_instance;
-use crate::cdata::object::BufferObj;
-use crate::cdata::object::TypeKindObj;
+use crate::cdata::object::{drop_ref, free_instance, BufferObj, TypeKindObj};
 use crate::cdata::Cx;
 use crate::py::cell::SyncCell;
-use crate::py::guard::guard;
-use crate::py::guard::trampoline;
+use crate::py::guard::{guard, trampoline};
 use crate::py::{raise, type_name, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 use std::ffi::{c_int, c_void};

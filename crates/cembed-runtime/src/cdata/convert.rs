@@ -17,8 +17,7 @@
 //! double kept exact) goes through the data model in `cdata/` as
 //! [`Conv::CData`].
 
-use crate::desc::ctypes::Conv;
-use crate::desc::ctypes::Prim;
+use crate::desc::ctypes::{Conv, Prim};
 use crate::desc::libstate::LibState;
 use crate::py::{raise, repr_text, str_text, type_name, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;

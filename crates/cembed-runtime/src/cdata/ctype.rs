@@ -1,8 +1,6 @@
 //! The CType and CField types: `ffi.typeof()` results and their attributes.
 
-use crate::cdata::object::CTypeObj;
-use crate::cdata::object::FieldObj;
-use crate::cdata::object::TypeKindObj;
+use crate::cdata::object::{CTypeObj, FieldObj, TypeKindObj};
 use crate::cdata::types::{TInfo, TKind, Tid};
 use crate::cdata::Cx;
 use crate::py::cell::SyncCell;

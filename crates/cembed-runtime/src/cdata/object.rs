@@ -8,33 +8,19 @@
 
 use super::types::{TInfo, TKind, Tid};
 use super::Cx;
-use crate::cdata::access::cdata_call;
-use crate::cdata::access::cdata_getattro;
-use crate::cdata::access::cdata_getitem;
-use crate::cdata::access::cdata_iter;
-use crate::cdata::access::cdata_len;
-use crate::cdata::access::cdata_setattro;
-use crate::cdata::access::cdata_setitem;
-use crate::cdata::access::CDATA_METHODS;
-use crate::cdata::buffer::buffer_dealloc;
-use crate::cdata::buffer::buffer_getbuffer;
-use crate::cdata::buffer::buffer_getitem;
-use crate::cdata::buffer::buffer_len;
-use crate::cdata::buffer::buffer_setitem;
-use crate::cdata::buffer::buffer_traverse;
-use crate::cdata::buffer::BUFFER_METHODS;
-use crate::cdata::ctype::ctype_repr;
-use crate::cdata::ctype::CTYPE_GETSET;
-use crate::cdata::ctype::CTYPE_METHODS;
-use crate::cdata::ctype::FIELD_GETSET;
-use crate::cdata::value::cdata_add;
-use crate::cdata::value::cdata_bool;
-use crate::cdata::value::cdata_float;
-use crate::cdata::value::cdata_hash;
-use crate::cdata::value::cdata_int;
-use crate::cdata::value::cdata_repr;
-use crate::cdata::value::cdata_richcompare;
-use crate::cdata::value::cdata_sub;
+use crate::cdata::access::{
+    cdata_call, cdata_getattro, cdata_getitem, cdata_iter, cdata_len, cdata_setattro,
+    cdata_setitem, CDATA_METHODS,
+};
+use crate::cdata::buffer::{
+    buffer_dealloc, buffer_getbuffer, buffer_getitem, buffer_len, buffer_setitem, buffer_traverse,
+    BUFFER_METHODS,
+};
+use crate::cdata::ctype::{ctype_repr, CTYPE_GETSET, CTYPE_METHODS, FIELD_GETSET};
+use crate::cdata::value::{
+    cdata_add, cdata_bool, cdata_float, cdata_hash, cdata_int, cdata_repr, cdata_richcompare,
+    cdata_sub,
+};
 use crate::py::cell::SyncCell;
 use crate::py::{raise, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;

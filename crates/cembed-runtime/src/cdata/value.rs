@@ -1,17 +1,11 @@
 //! A CData as a value: repr, hash, comparisons and the number protocol.
 
 use crate::cdata::conv::{as_cdata, read, Read};
-use crate::cdata::object::cd;
-use crate::cdata::object::cdata_dealloc;
-use crate::cdata::object::new_cdata;
-use crate::cdata::object::tinfo;
-use crate::cdata::object::CDataObj;
-use crate::cdata::object::Own;
+use crate::cdata::object::{cd, cdata_dealloc, new_cdata, tinfo, CDataObj, Own};
 use crate::cdata::types::{TInfo, TKind, Tid};
 use crate::cdata::Cx;
 use crate::desc::ctypes::Prim;
-use crate::py::guard::guard;
-use crate::py::guard::trampoline;
+use crate::py::guard::{guard, trampoline};
 use crate::py::{cstring_lossy, raise, repr_text, type_name, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 use std::ffi::c_int;

@@ -8,8 +8,7 @@
 
 use crate::py::text;
 use cembed_abi::{type_flags, Kind, Lib};
-use std::ffi::c_void;
-use std::ffi::CString;
+use std::ffi::{c_void, CString};
 
 /// A primitive C type, as far as conversions care: class and size.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

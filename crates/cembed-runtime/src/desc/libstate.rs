@@ -13,15 +13,14 @@
 //! caches when it is cleared or freed, so nothing here can outlive the
 //! interpreter. All cached pointers are read and written with the GIL held.
 
-use crate::desc::ctypes::Conv;
-use crate::desc::ctypes::TypeTable;
-use crate::lifecycle::init::LibInit;
-use crate::py::text;
-use cembed_abi::{Extern, Kind, Lib, ABI_VERSION};
+use crate::desc::ctypes::{Conv, TypeTable};
+use cembed_abi::Lib;
 use pyo3_ffi as ffi;
 use std::collections::HashMap;
 use std::ffi::{c_void, CStr, CString};
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::{Condvar, Mutex, OnceLock};
 
 /// Per-library state. `repr(C)` with the module definition first, so the
 /// `PyModuleDef*` CPython hands back (`PyModule_GetDef`) leads to its library.
@@ -48,8 +47,10 @@ pub(crate) struct LibState {
     pub(crate) owned_module: AtomicPtr<ffi::PyObject>,
     /// A malformed table: reported as this library's init error.
     pub(crate) table_error: Option<String>,
-    /// `lib`'s name index (libobj.rs), built on first attribute access.
-    pub(crate) libobj: std::sync::OnceLock<crate::objects::libobj::LibIndex>,
+    /// `lib`'s name index, built on first attribute access and typed by
+    /// objects/libobj.rs (what `lib` makes of the library's names is no
+    /// part of its description).
+    pub(crate) lib_index: std::sync::OnceLock<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 // SAFETY: the raw pointers in LibState point to the library's static tables
@@ -72,7 +73,7 @@ pub(crate) struct ExternState {
     /// Set when the extern's type is not a function type (malformed table).
     pub(crate) bad_signature: bool,
     /// The hot path's converters (plan.rs), derived from `args`/`result`.
-    pub(crate) plan: crate::calls::plan::Plan,
+    pub(crate) plan: Plan,
     /// Borrowed from the module state's `attached` dict; NULL if nothing is
     /// attached. Written by def_extern and module clear, with the GIL held.
     pub(crate) func: AtomicPtr<ffi::PyObject>,
@@ -96,46 +97,8 @@ impl ExternState {
     }
 }
 
-/// Returns the state of `lib`, creating it on first use.
-///
-/// # Safety
-/// `lib` points to a generated `cembed_lib` (its tables valid for the
-/// process lifetime).
-pub(crate) unsafe fn get_or_create(lib: *mut Lib) -> &'static LibState {
-    let slot = &*(std::ptr::addr_of_mut!((*lib).runtime) as *const AtomicPtr<c_void>);
-    let cur = slot.load(Ordering::Acquire);
-    if !cur.is_null() {
-        return &*(cur as *const LibState);
-    }
-    let fresh = Box::into_raw(LibState::new(lib));
-    match slot.compare_exchange(
-        std::ptr::null_mut(),
-        fresh as *mut c_void,
-        Ordering::AcqRel,
-        Ordering::Acquire,
-    ) {
-        Ok(_) => {
-            let ls: &'static LibState = &*fresh;
-            ALL.lock().unwrap_or_else(|e| e.into_inner()).push(ls);
-            // Publish each extern's state only now that the LibState address
-            // is final (the Box never moves).
-            for (i, es) in ls.externs.iter().enumerate() {
-                let ext = *(*lib).externs.add(i);
-                let p = &*(std::ptr::addr_of_mut!((*ext).runtime) as *const AtomicPtr<c_void>);
-                p.store(es as *const ExternState as *mut c_void, Ordering::Release);
-            }
-            ls
-        }
-        Err(winner) => {
-            // Another thread created it first: ours was never published.
-            drop(Box::from_raw(fresh));
-            &*(winner as *const LibState)
-        }
-    }
-}
-
 /// Every library of the process (they are never freed).
-static ALL: std::sync::Mutex<Vec<&'static LibState>> = std::sync::Mutex::new(Vec::new());
+pub(crate) static ALL: std::sync::Mutex<Vec<&'static LibState>> = std::sync::Mutex::new(Vec::new());
 
 /// Drops the module reference each library keeps (see `owned_module`):
 /// called when Python's exit begins, after the atexit handlers, so that
@@ -154,88 +117,7 @@ pub(crate) unsafe fn release_modules() {
     }
 }
 
-/// The state of `ext`, creating its library's state on first use.
-///
-/// # Safety
-/// `ext` is one of the externs of a generated `cembed_lib`.
-#[inline]
-pub(crate) unsafe fn extern_state(ext: *mut Extern) -> &'static ExternState {
-    let p = &*(std::ptr::addr_of_mut!((*ext).runtime) as *const AtomicPtr<c_void>);
-    let es = p.load(Ordering::Acquire);
-    if !es.is_null() {
-        return &*(es as *const ExternState);
-    }
-    extern_state_slow(ext)
-}
-
-#[cold]
-unsafe fn extern_state_slow(ext: *mut Extern) -> &'static ExternState {
-    let ls = get_or_create((*ext).lib);
-    let lib = &*ls.lib;
-    for i in 0..lib.n_externs as usize {
-        if *lib.externs.add(i) == ext {
-            return &ls.externs[i];
-        }
-    }
-    // The descriptor is not in its own library's table: generated code is
-    // broken. Fall back to a state of its own so the call reports instead of
-    // crashing (leaked once per such descriptor).
-    let own = LibState::orphan_extern(ls, ext);
-    Box::leak(Box::new(own))
-}
-
 impl LibState {
-    unsafe fn new(lib: *mut Lib) -> Box<LibState> {
-        let l = &*lib;
-        let name = CString::new(text(l.module_name)).expect("came from a C string");
-        let build = l.build.as_ref();
-        let mut table_error = None;
-        if l.abi_version != ABI_VERSION {
-            table_error = Some(format!(
-                "library ABI version {} is not the runtime's {}",
-                l.abi_version, ABI_VERSION
-            ));
-        }
-        let types = match crate::desc::ctypes::TypeTable::from_lib(l) {
-            Ok(t) => t,
-            Err(e) => {
-                table_error.get_or_insert(e);
-                TypeTable { types: Vec::new() }
-            }
-        };
-        let mut ls = Box::new(LibState {
-            // SAFETY: PyModuleDef is a plain C struct; zero is a valid
-            // "empty" value for every field; filled in below.
-            def: std::mem::zeroed(),
-            slots: crate::objects::module::module_slots(),
-            lib,
-            init_code: (!l.init_code.is_null())
-                .then(|| CString::new(text(l.init_code)).expect("came from a C string")),
-            python_executable: build.map_or(String::new(), |b| text(b.python_executable)),
-            cembed_version: build.map_or(String::new(), |b| text(b.cembed_version)),
-            name,
-            types,
-            externs: Box::new([]),
-            by_name: HashMap::new(),
-            init: LibInit::new(),
-            module: AtomicPtr::new(std::ptr::null_mut()),
-            owned_module: AtomicPtr::new(std::ptr::null_mut()),
-            table_error,
-            libobj: std::sync::OnceLock::new(),
-        });
-        let lsp: *const LibState = &*ls;
-        let mut externs = Vec::with_capacity(l.n_externs as usize);
-        for i in 0..l.n_externs as usize {
-            let ext = *l.externs.add(i);
-            let es = prepare_extern(&ls, lsp, ext);
-            ls.by_name.insert(es.name.clone(), i);
-            externs.push(es);
-        }
-        ls.externs = externs.into_boxed_slice();
-        crate::objects::module::fill_def(&mut ls);
-        ls
-    }
-
     /// CFFI's spelling of type `i` for messages; `u32::MAX` is `void`.
     pub(crate) fn type_name(&self, i: u32) -> &CStr {
         if i == u32::MAX {
@@ -244,52 +126,75 @@ impl LibState {
             &self.types.get(i).name
         }
     }
+}
 
-    unsafe fn orphan_extern(ls: &'static LibState, ext: *mut Extern) -> ExternState {
-        prepare_extern(ls, ls, ext)
+// ---- the library's init state (run by lifecycle/init.rs) -------------------
+
+pub(crate) enum Phase {
+    NotStarted,
+    Running(libc::pthread_t),
+    Done,
+    Failed,
+}
+
+/// One library's init state: the state machine lifecycle/init.rs runs
+/// (NOT_STARTED -> RUNNING(thread) -> DONE or FAILED).
+pub(crate) struct LibInit {
+    pub(crate) ready: AtomicBool,
+    pub(crate) phase: Mutex<Phase>,
+    pub(crate) cv: Condvar,
+    pub(crate) error: OnceLock<CString>,
+}
+
+impl LibInit {
+    pub(crate) fn new() -> LibInit {
+        LibInit {
+            ready: AtomicBool::new(false),
+            phase: Mutex::new(Phase::NotStarted),
+            cv: Condvar::new(),
+            error: OnceLock::new(),
+        }
+    }
+
+    /// Hot path: has the init code completed successfully?
+    #[inline]
+    pub(crate) fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// The failure text, if init failed.
+    pub(crate) fn error(&self) -> Option<&CString> {
+        self.error.get()
     }
 }
 
-/// Computes an extern's conversion plan from its FUNCTION type.
-unsafe fn prepare_extern(ls: &LibState, lsp: *const LibState, ext: *mut Extern) -> ExternState {
-    let e = &*ext;
-    let name = text(e.name);
-    let qualname = format!("{}.{}", ls.name.to_string_lossy(), name);
-    let fty = (e.type_ >= 0 && (e.type_ as usize) < ls.types.types.len())
-        .then(|| ls.types.get(e.type_ as u32))
-        .filter(|t| t.kind == Kind::Function);
-    let (args, result, bad) = match fty {
-        Some(t) => {
-            let args = t
-                .params
-                .iter()
-                .map(|&p| (Conv::of(ls.types.get(p)), p))
-                .collect();
-            let result = match t.item {
-                Some(r) => (Conv::of(ls.types.get(r)), r),
-                None => (Conv::Void, u32::MAX),
-            };
-            (args, result, false)
-        }
-        None => (Box::default(), (Conv::Void, u32::MAX), true),
-    };
-    let name_of = |t: u32| -> Box<str> { ls.type_name(t).to_string_lossy().into() };
-    let arg_names = args.iter().map(|&(_, t)| name_of(t)).collect();
-    let result_name = name_of(result.1);
-    let plan = crate::calls::plan::Plan::new(&args, result.0, bad);
-    ExternState {
-        lib: lsp,
-        name,
-        qualname,
-        args,
-        result,
-        arg_names,
-        result_name,
-        plan,
-        bad_signature: bad,
-        func: AtomicPtr::new(std::ptr::null_mut()),
-        onerror: AtomicPtr::new(std::ptr::null_mut()),
-        error: AtomicPtr::new(std::ptr::null_mut()),
-        owner: AtomicPtr::new(std::ptr::null_mut()),
-    }
+/// Whether extern `name` is a slot of the callback pool (hidden from `lib`
+/// and from `def_extern`).
+pub(crate) fn is_pool_slot(name: &str) -> bool {
+    name.starts_with(cembed_abi::CALLBACK_PREFIX)
+}
+
+// ---- the call path's plan (made by calls/plan.rs) --------------------------
+
+/// Arguments converted without a heap allocation (plus the vectorcall slot).
+pub(crate) const INLINE_ARGS: usize = 8;
+
+/// A C argument at `src` to a new Python object (NULL + exception set on
+/// failure). `conv` is the argument's own plan: the primitive converters
+/// ignore it, the data-model one ([`cdata_to_py`]) reads the type from it.
+pub(crate) type ToPy =
+    unsafe fn(src: *const c_void, conv: &Conv, ls: &LibState) -> *mut ffi::PyObject;
+
+/// Writes `obj` to the C result at `dst` (NULL: nothing to write) if it is
+/// the simple case; `false` (no exception set, nothing written) otherwise.
+pub(crate) type FromPy = unsafe fn(obj: *mut ffi::PyObject, dst: *mut c_void) -> bool;
+
+pub(crate) struct Plan {
+    /// Every argument has a converter in `to_py` and there is a result writer.
+    pub(crate) fast: bool,
+    pub(crate) n: u8,
+    pub(crate) to_py: [ToPy; INLINE_ARGS],
+    /// What `to_py[i]` is given as its `conv`.
+    pub(crate) conv: [Conv; INLINE_ARGS],
+    pub(crate) from_py: FromPy,
 }

@@ -5,8 +5,8 @@
 //! piece of its path instead, so that forced unwinds pass (py/unwind.rs).
 
 pub(crate) mod call;
+pub(crate) mod libs;
 
-use crate::desc::libstate;
 use crate::lifecycle::{init, location, thread};
 use crate::objects::module;
 use crate::py;
@@ -62,7 +62,7 @@ unsafe extern "C-unwind" fn api_call(
 unsafe extern "C" fn api_start(lib: *mut Lib) -> i32 {
     c_entry("cembed_start_python", -1, || {
         // SAFETY: the glue passes its own cembed_lib.
-        let ls = unsafe { libstate::get_or_create(lib) };
+        let ls = unsafe { libs::get_or_create(lib) };
         match init::ensure_lib(ls) {
             Ok(()) => 0,
             Err(()) => -1,
@@ -75,7 +75,7 @@ unsafe extern "C" fn api_module_init(lib: *mut Lib) -> *mut c_void {
     c_entry("module_init", null_mut(), || {
         // SAFETY: the glue passes its own cembed_lib; the GIL is held.
         unsafe {
-            let ls = libstate::get_or_create(lib);
+            let ls = libs::get_or_create(lib);
             ffi::PyModuleDef_Init(module::def_ptr(ls)) as *mut c_void
         }
     })
@@ -84,7 +84,7 @@ unsafe extern "C" fn api_module_init(lib: *mut Lib) -> *mut c_void {
 unsafe extern "C" fn api_init_error(lib: *mut Lib) -> *const c_char {
     c_entry("cembed_init_error", std::ptr::null(), || {
         // SAFETY: the glue passes its own cembed_lib.
-        let ls = unsafe { libstate::get_or_create(lib) };
+        let ls = unsafe { libs::get_or_create(lib) };
         ls.init.error().map_or(std::ptr::null(), |e| e.as_ptr())
     })
 }

@@ -67,7 +67,7 @@
 //! host that never set a handler, unless Python code calls
 //! `signal.signal()` itself.
 
-use crate::lifecycle::init::{self, State};
+use crate::lifecycle::state::State;
 use crate::lifecycle::thread;
 use crate::py;
 use pyo3_ffi as ffi;
@@ -93,7 +93,7 @@ static FINI: extern "C" fn() = at_process_exit;
 
 extern "C" fn at_process_exit() {
     crate::py::guard::c_entry("process exit", (), || {
-        if !init::begin_exit() {
+        if !crate::lifecycle::state::begin_exit() {
             return;
         }
         // SAFETY: Python runs (we started it and it was READY).
@@ -106,7 +106,7 @@ extern "C" fn at_process_exit() {
                 let _ = ffi::PyGILState_Ensure();
                 run_exit_hooks();
             }
-            init::set_state(State::Abandoned);
+            crate::lifecycle::state::set_state(State::Abandoned);
             return;
         }
         let shared = Arc::new(Helper {
@@ -120,7 +120,7 @@ extern "C" fn at_process_exit() {
             .spawn(move || exit_helper(&h, exiting));
         if spawned.is_err() {
             py::c_stderr("cembed: could not start the exit thread; Python is not finalized\n");
-            init::set_state(State::Abandoned);
+            crate::lifecycle::state::set_state(State::Abandoned);
             return;
         }
         if shared.wait_past(WAITING_GIL, GIL_DEADLINE) == WAITING_GIL {
@@ -130,7 +130,7 @@ extern "C" fn at_process_exit() {
                     "cembed: exit: the GIL stayed busy (a thread inside Python did not \
                      release it); Python's atexit handlers and finalization are skipped\n",
                 );
-                init::set_state(State::Abandoned);
+                crate::lifecycle::state::set_state(State::Abandoned);
                 return;
             }
         }
@@ -150,7 +150,7 @@ extern "C" fn at_process_exit() {
 /// nobody uses the main thread state (its thread is outside Python, or is
 /// the one exiting, which is in exit()).
 unsafe fn finalize() {
-    let main = init::main_tstate();
+    let main = crate::lifecycle::state::main_tstate();
     if main.is_null() {
         let _ = ffi::PyGILState_Ensure();
     } else {
@@ -158,7 +158,7 @@ unsafe fn finalize() {
     }
     crate::desc::libstate::release_modules();
     ffi::Py_FinalizeEx();
-    init::set_state(State::Finalized);
+    crate::lifecycle::state::set_state(State::Finalized);
 }
 
 const WAITING_GIL: u8 = 0;
@@ -225,17 +225,17 @@ fn exit_helper(h: &Helper, exiting: Option<thread::SlotId>) {
         // Drop this helper's thread state; the GIL goes with it.
         ffi::PyGILState_Release(g);
     }
-    init::set_state(State::Exiting);
+    crate::lifecycle::state::set_state(State::Exiting);
     if thread::drained(EXIT_GRACE, exiting) {
-        if init::can_finalize() {
+        if crate::lifecycle::state::can_finalize() {
             // SAFETY: drained, see finalize().
             unsafe { finalize() };
         } else {
-            // See init::can_finalize; the hooks ran.
-            init::set_state(State::Abandoned);
+            // See crate::lifecycle::state::can_finalize; the hooks ran.
+            crate::lifecycle::state::set_state(State::Abandoned);
         }
     } else {
-        init::set_state(State::Abandoned);
+        crate::lifecycle::state::set_state(State::Abandoned);
         h.swap_if(HAVE_GIL, DONE);
         // Keep the GIL: the threads still inside stay blocked at their next
         // GIL request until the process is gone.
@@ -323,7 +323,7 @@ fn fork_lock() -> std::sync::MutexGuard<'static, Option<ForkHold>> {
 extern "C" fn fork_prepare() {
     crate::py::guard::c_entry("a fork handler", (), || {
         *fork_lock() = None;
-        if !init::python_usable() {
+        if !crate::lifecycle::state::python_usable() {
             return;
         }
         // SAFETY: Python runs. A thread that holds the GIL is forking with
@@ -365,7 +365,7 @@ extern "C" fn fork_child() {
                 ffi::PyOS_AfterFork_Child();
             }
             let ts = ffi::PyGILState_GetThisThreadState();
-            init::after_fork_child(ts);
+            crate::lifecycle::state::after_fork_child(ts);
             thread::after_fork_child(ts);
             match hold {
                 Some(ForkHold { fresh: true, .. }) => {

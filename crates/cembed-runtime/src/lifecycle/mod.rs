@@ -4,4 +4,5 @@
 pub(crate) mod exit;
 pub(crate) mod init;
 pub(crate) mod location;
+pub(crate) mod state;
 pub(crate) mod thread;

@@ -39,7 +39,6 @@
 //! the exiting side with `membarrier()` where Linux offers it (see
 //! `gate_enter`); otherwise the store is a SeqCst swap.
 
-use crate::lifecycle::init;
 use pyo3_ffi as ffi;
 use std::cell::{Cell, UnsafeCell};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -299,7 +298,7 @@ impl Drop for ThreadSlot {
     fn drop(&mut self) {
         if let Pin::Pinned { ts, .. } = self.pin.get() {
             let was = gate_enter(&self.shared.inside);
-            if init::python_usable() {
+            if crate::lifecycle::state::python_usable() {
                 // SAFETY: `ts` is this thread's own thread state (the pin),
                 // not current, and Python is running (checked through the
                 // gate, so exit cannot finalize it meanwhile). It is deleted
@@ -354,7 +353,7 @@ pub(crate) fn enter() -> Option<Gate> {
     TLS.with(|t| {
         let slot = t.slot();
         let was_inside = gate_enter(&slot.shared.inside);
-        if !init::python_usable() {
+        if !crate::lifecycle::state::python_usable() {
             slot.shared.inside.store(was_inside, Ordering::Release);
             return None;
         }
@@ -376,7 +375,7 @@ fn pin_this_thread() -> Pin {
     unsafe {
         let cur = ffi::PyGILState_GetThisThreadState();
         if !cur.is_null() {
-            if cur == init::main_tstate() {
+            if cur == crate::lifecycle::state::main_tstate() {
                 return Pin::Main { ts: cur };
             }
             return Pin::Foreign;
@@ -666,7 +665,7 @@ pub(crate) unsafe fn enter_python(entry: &CallEntry) -> Option<Leave> {
     let slot = (*entry.tls).slot();
     let inside = &slot.shared.inside;
     let was_inside = gate_enter(inside);
-    if !init::python_usable() {
+    if !crate::lifecycle::state::python_usable() {
         inside.store(was_inside, Ordering::Release);
         return None;
     }

@@ -128,7 +128,7 @@ impl LibIndex {
             let e = &**lib.externs.add(i as usize);
             let name = text(e.name);
             // The callback pool's slots are handed out by ffi.callback().
-            if !crate::objects::ffi::callback::is_pool_slot(&name) {
+            if !crate::desc::libstate::is_pool_slot(&name) {
                 order.push((name, Entry::Extern(i)));
             }
         }
@@ -184,8 +184,11 @@ fn cf_declaration(ls: &LibState, name: &str, ty: i32) -> String {
 
 /// The library's name index, built on first use.
 pub(crate) fn index(ls: &LibState) -> &LibIndex {
-    // SAFETY: `ls.lib` is the library's generated table (LibState invariant).
-    ls.libobj.get_or_init(|| unsafe { LibIndex::build(ls) })
+    ls.lib_index
+        // SAFETY: `ls.lib` is the library's generated table (LibState invariant).
+        .get_or_init(|| Box::new(unsafe { LibIndex::build(ls) }))
+        .downcast_ref::<LibIndex>()
+        .expect("the lib index slot holds a LibIndex")
 }
 
 /// CFFI's message for a name the library does not have.
@@ -388,7 +391,7 @@ unsafe fn usable_address(ls: &LibState, g: &cembed_abi::Global) -> PyResult<*mut
     let addr = global_address(g);
     if addr.is_null() {
         let m = ls.module.load(std::sync::atomic::Ordering::Acquire);
-        let exc = crate::objects::module::ffi_error(m)?;
+        let exc = crate::objects::state::ffi_error(m)?;
         return Err(raise(
             exc,
             &format!("global variable '{}' is at address NULL", text(g.name)),

@@ -4,7 +4,7 @@
 use crate::cdata::convert::{from_py, to_py};
 use crate::desc::ctypes::Conv;
 use crate::desc::libstate::{ExternState, LibState};
-use crate::objects::module::{common_slots, owner, slot};
+use crate::objects::heap::{common_slots, owner, slot};
 use crate::py::cell::SyncCell;
 use crate::py::guard::trampoline;
 use crate::py::{self, cstring_lossy, raise, Owned, PyResult};
@@ -200,7 +200,7 @@ pub(crate) unsafe extern "C-unwind" fn func_call(
     } else {
         result.as_mut_ptr() as *mut c_void
     };
-    crate::entry::call::call_from_python(es, ptrs.as_mut_ptr(), rp);
+    crate::calls::invoke::call_from_python(es, ptrs.as_mut_ptr(), rp);
     let r = crate::py::guard::piece(|| {
         let (rconv, rtype) = es.result;
         let r = to_py(es.lib(), rconv, es.lib().type_name(rtype), rp);

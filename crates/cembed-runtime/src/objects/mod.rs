@@ -1,6 +1,8 @@
 //! The objects users see: each library's module, its `ffi` and its `lib`.
 
 pub(crate) mod ffi;
+pub(crate) mod heap;
 pub(crate) mod libobj;
 pub(crate) mod libtype;
 pub(crate) mod module;
+pub(crate) mod state;

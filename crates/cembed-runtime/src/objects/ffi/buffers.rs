@@ -5,11 +5,8 @@ use crate::cdata::conv::as_cdata;
 use crate::cdata::object::{new_cdata, set_length, Own};
 use crate::cdata::types::{TKind, Tid};
 use crate::cdata::Cx;
-use crate::objects::ffi::cdata_arg;
-use crate::objects::ffi::info;
+use crate::objects::ffi::args::{cdata_arg, info, type_arg, CallArgs};
 use crate::objects::ffi::strings::null_check;
-use crate::objects::ffi::type_arg;
-use crate::objects::ffi::CallArgs;
 use crate::py::guard::trampoline;
 use crate::py::{raise, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
@@ -27,7 +24,7 @@ pub(crate) unsafe extern "C" fn ffi_buffer_new(
         if m.is_null() {
             return Err(PyErrSet);
         }
-        let cx = crate::objects::module::cx_of_module(m);
+        let cx = crate::objects::state::cx_of_module(m);
         if cx.is_null() {
             return Err(raise(
                 ffi::PyExc_RuntimeError,

@@ -15,7 +15,7 @@
 
 use crate::cdata::object::{new_cdata, Own};
 use crate::cdata::types::TKind;
-use crate::desc::libstate::LibState;
+use crate::desc::libstate::{is_pool_slot, LibState};
 use crate::py::cell::StaticMethodDef;
 use crate::py::guard::trampoline;
 use crate::py::{self, raise, PyErrSet, PyResult};
@@ -31,12 +31,6 @@ const CAPSULE_NAME: &CStr = c"cembed.callback_slot";
 struct SlotRef {
     module: *mut ffi::PyObject,
     index: usize,
-}
-
-/// Whether extern `name` is a slot of the callback pool (hidden from `lib`
-/// and from `def_extern`).
-pub(crate) fn is_pool_slot(name: &str) -> bool {
-    name.starts_with(cembed_abi::CALLBACK_PREFIX)
 }
 
 /// `ffi.callback(...)` (METH_VARARGS | METH_KEYWORDS).
@@ -89,7 +83,7 @@ unsafe fn make(
     onerror: *mut ffi::PyObject,
 ) -> PyResult<*mut ffi::PyObject> {
     let (m, ls, st, cx) = crate::objects::ffi::def_extern::owner_cx(slf)?;
-    let tid = crate::objects::ffi::type_arg(cx, cdecl, false)?;
+    let tid = crate::objects::ffi::args::type_arg(cx, cdecl, false)?;
     let t = (*cx).reg.info(tid);
     let TKind::Func { table_fn, .. } = t.kind else {
         return Err(raise(

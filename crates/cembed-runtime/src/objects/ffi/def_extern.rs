@@ -4,9 +4,8 @@
 use crate::cdata::convert::from_py;
 use crate::desc::ctypes::Conv;
 use crate::desc::libstate::{ExternState, LibState};
-use crate::objects::module::{
-    cx_of_module, detach, ffi_error, lib_state_of, owner, state, ModState,
-};
+use crate::objects::heap::owner;
+use crate::objects::state::{cx_of_module, detach, ffi_error, lib_state_of, state, ModState};
 use crate::py::cell::StaticMethodDef;
 use crate::py::guard::trampoline;
 use crate::py::{self, cstring_lossy, raise, type_name, Owned, PyErrSet, PyResult};
@@ -217,7 +216,7 @@ pub(crate) unsafe extern "C" fn def_extern_decorator(
         let found = ls
             .by_name
             .get(&name_text)
-            .filter(|_| !crate::objects::ffi::callback::is_pool_slot(&name_text));
+            .filter(|_| !crate::desc::libstate::is_pool_slot(&name_text));
         let Some(&i) = found else {
             return Err(raise(
                 ffi_error(m)?,

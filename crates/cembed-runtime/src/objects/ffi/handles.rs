@@ -4,10 +4,7 @@
 use crate::cdata::object::{handle_target, new_cdata, release, CDataObj, Own};
 use crate::cdata::types::TKind;
 use crate::cdata::Cx;
-use crate::objects::ffi::cdata_arg;
-use crate::objects::ffi::info;
-use crate::objects::ffi::type_arg;
-use crate::objects::ffi::CallArgs;
+use crate::objects::ffi::args::{cdata_arg, info, type_arg, CallArgs};
 use crate::py::{cstring_lossy, raise, str_text, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 use std::ptr::null_mut;

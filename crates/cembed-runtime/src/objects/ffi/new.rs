@@ -5,10 +5,8 @@ use crate::cdata::object::{new_cdata, set_length, CDataObj, Own};
 use crate::cdata::types::{TKind, Tid};
 use crate::cdata::Cx;
 use crate::desc::ctypes::Prim;
-use crate::objects::ffi::cdata_arg;
-use crate::objects::ffi::info;
-use crate::objects::ffi::type_arg;
-use crate::objects::ffi::CallArgs;
+use crate::objects::ffi::args::{cdata_arg, info, type_arg, CallArgs};
+use crate::py;
 use crate::py::{raise, str_text, type_name, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 use std::ptr::null_mut;
@@ -28,12 +26,7 @@ pub(crate) unsafe fn new_value(
     tid: Tid,
     init: *mut ffi::PyObject,
 ) -> PyResult<*mut ffi::PyObject> {
-    new_value_in(
-        cx,
-        tid,
-        init,
-        &crate::objects::ffi::allocator::Placement::Owned,
-    )
+    new_value_in(cx, tid, init, &Placement::Owned)
 }
 
 /// `ffi.new(T, init)` with the memory from `place` (`ffi.new_allocator`).
@@ -41,7 +34,7 @@ pub(crate) unsafe fn new_value_in(
     cx: *mut Cx,
     tid: Tid,
     init: *mut ffi::PyObject,
-    place: &crate::objects::ffi::allocator::Placement,
+    place: &Placement,
 ) -> PyResult<*mut ffi::PyObject> {
     let t = info(cx, tid);
     let has_init = !init.is_null() && init != ffi::Py_None();
@@ -477,4 +470,85 @@ pub(crate) unsafe fn ffi_addressof(
     ffi::Py_INCREF(a[0]);
     let o = new_cdata(cx, pt, cd.data.wrapping_add(off), Own::Keep(a[0]))?;
     Ok(o.into_ptr())
+}
+
+/// Where `ffi.new`-style memory comes from.
+pub(crate) enum Placement {
+    /// `ffi.new`: zeroed memory owned by the cdata.
+    Owned,
+    /// `new_allocator()` with no `alloc`, `should_clear_after_alloc=False`:
+    /// memory left as the allocator gave it (a bytes object's buffer, which
+    /// the cdata keeps alive), as CFFI's plain `malloc()`.
+    Uninit,
+    /// `new_allocator(alloc, free)`: `alloc(size)` returns a cdata pointer
+    /// (kept alive by the result); `free(that cdata)` runs when the result
+    /// dies or is released (None: nothing runs).
+    Custom {
+        alloc: *mut ffi::PyObject,
+        free: *mut ffi::PyObject,
+        clear: bool,
+    },
+}
+
+impl Placement {
+    /// The data pointer and ownership of a new cdata of `size` bytes.
+    ///
+    /// # Safety
+    /// GIL held; the objects of `Custom` alive.
+    pub(crate) unsafe fn make(
+        &self,
+        cx: *mut Cx,
+        size: usize,
+        align: usize,
+    ) -> PyResult<(*mut u8, Own)> {
+        match self {
+            Placement::Owned => Ok((null_mut(), Own::alloc(size, align)?)),
+            Placement::Uninit => {
+                let align = align.clamp(1, 64).next_power_of_two();
+                let b = Owned::check(ffi::PyBytes_FromStringAndSize(
+                    std::ptr::null(),
+                    (size + align) as ffi::Py_ssize_t,
+                ))?;
+                let p = ffi::PyBytes_AsString(b.ptr()) as *mut u8;
+                let data = p.add(p.align_offset(align));
+                Ok((data, Own::Keep(b.into_ptr())))
+            }
+            Placement::Custom { alloc, free, clear } => {
+                let n = Owned::check(ffi::PyLong_FromSize_t(size))?;
+                let raw = Owned::check(ffi::PyObject_CallOneArg(*alloc, n.ptr()))?;
+                let Some(cd) = crate::cdata::conv::as_cdata(cx, raw.ptr()) else {
+                    return Err(raise(
+                        ffi::PyExc_TypeError,
+                        &format!(
+                            "alloc() must return a cdata object (got {})",
+                            type_name(raw.ptr())
+                        ),
+                    ));
+                };
+                let t = (*cx).reg.info(cd.tid);
+                if !matches!(t.kind, TKind::Pointer { .. } | TKind::Array { .. }) {
+                    return Err(raise(
+                        ffi::PyExc_TypeError,
+                        &format!("alloc() must return a cdata pointer, not '{}'", t.name),
+                    ));
+                }
+                let data = cd.data;
+                if data.is_null() {
+                    return Err(raise(ffi::PyExc_MemoryError, "alloc() returned NULL"));
+                }
+                if *clear {
+                    std::ptr::write_bytes(data, 0, size);
+                }
+                let own = if *free == ffi::Py_None() {
+                    Own::Keep(raw.into_ptr())
+                } else {
+                    Own::Gc {
+                        orig: raw.into_ptr(),
+                        destructor: py::new_ref(*free),
+                    }
+                };
+                Ok((data, own))
+            }
+        }
+    }
 }

@@ -5,9 +5,7 @@ use crate::cdata::object::CDataObj;
 use crate::cdata::types::TKind;
 use crate::cdata::Cx;
 use crate::desc::ctypes::Prim;
-use crate::objects::ffi::cdata_arg;
-use crate::objects::ffi::info;
-use crate::objects::ffi::CallArgs;
+use crate::objects::ffi::args::{cdata_arg, info, CallArgs};
 use crate::py::{cstring_lossy, raise, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 

@@ -581,7 +581,7 @@ pub(crate) unsafe extern "C" fn cdata_enter(
     slf: *mut ffi::PyObject,
     _a: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    crate::py::new_ref(slf)
+    crate::py::guard::raising(std::ptr::null_mut(), || crate::py::new_ref(slf))
 }
 
 pub(crate) unsafe extern "C" fn cdata_exit(

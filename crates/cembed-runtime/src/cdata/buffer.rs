@@ -33,9 +33,11 @@ pub(crate) unsafe fn new_buffer(
 }
 
 pub(crate) unsafe extern "C" fn buffer_dealloc(slf: *mut ffi::PyObject) {
-    ffi::PyObject_GC_UnTrack(slf as *mut c_void);
-    drop_ref(&mut (*(slf as *mut BufferObj)).keep);
-    free_instance(slf);
+    crate::py::guard::c_entry("buffer_dealloc", (), || {
+        ffi::PyObject_GC_UnTrack(slf as *mut c_void);
+        drop_ref(&mut (*(slf as *mut BufferObj)).keep);
+        free_instance(slf);
+    })
 }
 
 pub(crate) unsafe extern "C" fn buffer_traverse(
@@ -43,18 +45,20 @@ pub(crate) unsafe extern "C" fn buffer_traverse(
     visit: ffi::visitproc,
     arg: *mut c_void,
 ) -> c_int {
-    let b = slf as *mut BufferObj;
-    if !(*b).keep.is_null() {
-        let r = visit((*b).keep, arg);
-        if r != 0 {
-            return r;
+    crate::py::guard::c_entry("buffer_traverse", 0, || {
+        let b = slf as *mut BufferObj;
+        if !(*b).keep.is_null() {
+            let r = visit((*b).keep, arg);
+            if r != 0 {
+                return r;
+            }
         }
-    }
-    visit(ffi::Py_TYPE(slf) as *mut ffi::PyObject, arg)
+        visit(ffi::Py_TYPE(slf) as *mut ffi::PyObject, arg)
+    })
 }
 
 pub(crate) unsafe extern "C" fn buffer_len(slf: *mut ffi::PyObject) -> ffi::Py_ssize_t {
-    (*(slf as *mut BufferObj)).size as ffi::Py_ssize_t
+    crate::py::guard::raising(-1, || (*(slf as *mut BufferObj)).size as ffi::Py_ssize_t)
 }
 
 pub(crate) unsafe fn buffer_bytes(b: &BufferObj, a: usize, n: usize) -> *mut ffi::PyObject {
@@ -169,16 +173,20 @@ pub(crate) unsafe extern "C" fn buffer_getbuffer(
     view: *mut ffi::Py_buffer,
     flags: c_int,
 ) -> c_int {
-    let b = &*(slf as *mut BufferObj);
-    ffi::PyBuffer_FillInfo(view, slf, b.data as *mut c_void, b.size as _, 0, flags)
+    crate::py::guard::raising(-1, || {
+        let b = &*(slf as *mut BufferObj);
+        ffi::PyBuffer_FillInfo(view, slf, b.data as *mut c_void, b.size as _, 0, flags)
+    })
 }
 
 pub(crate) unsafe extern "C" fn buffer_tobytes(
     slf: *mut ffi::PyObject,
     _a: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    let b = &*(slf as *mut BufferObj);
-    buffer_bytes(b, 0, b.size)
+    crate::py::guard::raising(std::ptr::null_mut(), || {
+        let b = &*(slf as *mut BufferObj);
+        buffer_bytes(b, 0, b.size)
+    })
 }
 
 pub(crate) static BUFFER_METHODS: SyncCell<[ffi::PyMethodDef; 2]> = SyncCell::new([

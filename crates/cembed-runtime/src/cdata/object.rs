@@ -138,11 +138,13 @@ pub(crate) static CTYPE_MEMBERS: SyncCell<[ffi::PyMemberDef; 2]> = SyncCell::new
 ]);
 
 pub(crate) unsafe extern "C" fn ctype_dealloc(slf: *mut ffi::PyObject) {
-    ffi::PyObject_GC_UnTrack(slf as *mut c_void);
-    if !(*(slf as *mut CTypeObj)).weakrefs.is_null() {
-        ffi::PyObject_ClearWeakRefs(slf);
-    }
-    free_instance(slf);
+    crate::py::guard::c_entry("ctype_dealloc", (), || {
+        ffi::PyObject_GC_UnTrack(slf as *mut c_void);
+        if !(*(slf as *mut CTypeObj)).weakrefs.is_null() {
+            ffi::PyObject_ClearWeakRefs(slf);
+        }
+        free_instance(slf);
+    })
 }
 
 #[repr(C)]
@@ -272,19 +274,23 @@ pub(crate) unsafe extern "C" fn no_new(
     _args: *mut ffi::PyObject,
     _kwargs: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    // SAFETY: CPython passes the type being instantiated, whose tp_name is
-    // a NUL-terminated string that lives as long as the type.
-    let name = CStr::from_ptr((*tp).tp_name).to_string_lossy();
-    raise(
-        ffi::PyExc_TypeError,
-        &format!("cannot create '{name}' instances"),
-    );
-    null_mut()
+    crate::py::guard::raising(std::ptr::null_mut(), || {
+        // SAFETY: CPython passes the type being instantiated, whose tp_name is
+        // a NUL-terminated string that lives as long as the type.
+        let name = CStr::from_ptr((*tp).tp_name).to_string_lossy();
+        raise(
+            ffi::PyExc_TypeError,
+            &format!("cannot create '{name}' instances"),
+        );
+        null_mut()
+    })
 }
 
 pub(crate) unsafe extern "C" fn plain_dealloc(slf: *mut ffi::PyObject) {
-    ffi::PyObject_GC_UnTrack(slf as *mut c_void);
-    free_instance(slf);
+    crate::py::guard::c_entry("plain_dealloc", (), || {
+        ffi::PyObject_GC_UnTrack(slf as *mut c_void);
+        free_instance(slf);
+    })
 }
 
 /// The end of every dealloc here: frees the object and drops the reference
@@ -316,7 +322,9 @@ pub(crate) unsafe extern "C" fn plain_traverse(
     visit: ffi::visitproc,
     arg: *mut c_void,
 ) -> c_int {
-    visit(ffi::Py_TYPE(slf) as *mut ffi::PyObject, arg)
+    crate::py::guard::c_entry("plain_traverse", 0, || {
+        visit(ffi::Py_TYPE(slf) as *mut ffi::PyObject, arg)
+    })
 }
 
 // ---- construction ----------------------------------------------------------
@@ -493,17 +501,19 @@ pub(crate) unsafe fn release(cd: *mut CDataObj) -> PyResult<()> {
 }
 
 pub(crate) unsafe extern "C" fn cdata_dealloc(slf: *mut ffi::PyObject) {
-    ffi::PyObject_GC_UnTrack(slf as *mut c_void);
-    let cd = slf as *mut CDataObj;
-    if let Own::Handle(_) = (*cd).own {
-        // The module (and its Cx) outlive every instance of its types.
-        (*(*cd).cx).handles.remove(&(slf as usize));
-    }
-    let own = std::mem::replace(&mut (*cd).own, Own::None);
-    // A destructor may run Python code: keep any exception it finds intact.
-    drop_own(own);
-    drop_ref(&mut (*cd).ctype);
-    free_instance(slf);
+    crate::py::guard::c_entry("cdata_dealloc", (), || {
+        ffi::PyObject_GC_UnTrack(slf as *mut c_void);
+        let cd = slf as *mut CDataObj;
+        if let Own::Handle(_) = (*cd).own {
+            // The module (and its Cx) outlive every instance of its types.
+            (*(*cd).cx).handles.remove(&(slf as usize));
+        }
+        let own = std::mem::replace(&mut (*cd).own, Own::None);
+        // A destructor may run Python code: keep any exception it finds intact.
+        drop_own(own);
+        drop_ref(&mut (*cd).ctype);
+        free_instance(slf);
+    })
 }
 
 pub(crate) unsafe extern "C" fn cdata_traverse(
@@ -511,27 +521,29 @@ pub(crate) unsafe extern "C" fn cdata_traverse(
     visit: ffi::visitproc,
     arg: *mut c_void,
 ) -> c_int {
-    let cd = slf as *mut CDataObj;
-    let mut objs = [null_mut(); 3];
-    objs[0] = ffi::Py_TYPE(slf) as *mut ffi::PyObject;
-    objs[1] = (*cd).ctype;
-    match &(*cd).own {
-        Own::Keep(o) | Own::Handle(o) => objs[2] = *o,
-        Own::Gc { orig, .. } => objs[2] = *orig,
-        _ => {}
-    }
-    for o in objs {
-        if !o.is_null() {
-            let r = visit(o, arg);
-            if r != 0 {
-                return r;
+    crate::py::guard::c_entry("cdata_traverse", 0, || {
+        let cd = slf as *mut CDataObj;
+        let mut objs = [null_mut(); 3];
+        objs[0] = ffi::Py_TYPE(slf) as *mut ffi::PyObject;
+        objs[1] = (*cd).ctype;
+        match &(*cd).own {
+            Own::Keep(o) | Own::Handle(o) => objs[2] = *o,
+            Own::Gc { orig, .. } => objs[2] = *orig,
+            _ => {}
+        }
+        for o in objs {
+            if !o.is_null() {
+                let r = visit(o, arg);
+                if r != 0 {
+                    return r;
+                }
             }
         }
-    }
-    if let Own::Gc { destructor, .. } = &(*cd).own {
-        return visit(*destructor, arg);
-    }
-    0
+        if let Own::Gc { destructor, .. } = &(*cd).own {
+            return visit(*destructor, arg);
+        }
+        0
+    })
 }
 
 /// The CData behind `slf` (our own type, checked by CPython's dispatch).

@@ -29,7 +29,7 @@ static API: RuntimeApi = RuntimeApi {
 /// The runtime's entry point for the glue (`CEMBED_RUNTIME_ENTRY`).
 #[no_mangle]
 pub extern "C" fn cembed_runtime_v1() -> *const RuntimeApi {
-    &API
+    crate::py::guard::c_entry("cembed_runtime_v1", std::ptr::null(), || &API)
 }
 
 /// Runs `f` with panics reported, never unwound, and CFFI's errno rule:

@@ -54,16 +54,20 @@ pub(crate) unsafe extern "C" fn inst_traverse(
     visit: ffi::visitproc,
     arg: *mut c_void,
 ) -> c_int {
-    visit(ffi::Py_TYPE(slf) as *mut ffi::PyObject, arg)
+    crate::py::guard::c_entry("inst_traverse", 0, || {
+        visit(ffi::Py_TYPE(slf) as *mut ffi::PyObject, arg)
+    })
 }
 
 pub(crate) unsafe extern "C" fn inst_dealloc(slf: *mut ffi::PyObject) {
-    let tp = ffi::Py_TYPE(slf);
-    ffi::PyObject_GC_UnTrack(slf as *mut c_void);
-    if let Some(free) = (*tp).tp_free {
-        free(slf as *mut c_void);
-    }
-    ffi::Py_DECREF(tp as *mut ffi::PyObject);
+    crate::py::guard::c_entry("inst_dealloc", (), || {
+        let tp = ffi::Py_TYPE(slf);
+        ffi::PyObject_GC_UnTrack(slf as *mut c_void);
+        if let Some(free) = (*tp).tp_free {
+            free(slf as *mut c_void);
+        }
+        ffi::Py_DECREF(tp as *mut ffi::PyObject);
+    })
 }
 
 pub(crate) fn slot(slot: c_int, pfunc: *mut c_void) -> ffi::PyType_Slot {

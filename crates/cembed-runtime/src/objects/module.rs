@@ -161,66 +161,72 @@ pub(crate) unsafe extern "C" fn module_traverse(
     visit: ffi::visitproc,
     arg: *mut c_void,
 ) -> c_int {
-    let st = state(module);
-    if st.is_null() {
-        return 0;
-    }
-    for f in (*st).fields() {
-        if !f.is_null() {
-            let r = visit(*f, arg);
-            if r != 0 {
-                return r;
+    crate::py::guard::c_entry("module_traverse", 0, || {
+        let st = state(module);
+        if st.is_null() {
+            return 0;
+        }
+        for f in (*st).fields() {
+            if !f.is_null() {
+                let r = visit(*f, arg);
+                if r != 0 {
+                    return r;
+                }
             }
         }
-    }
-    if !(*st).cdata.is_null() {
-        return (*(*st).cdata).traverse(visit, arg);
-    }
-    0
+        if !(*st).cdata.is_null() {
+            return (*(*st).cdata).traverse(visit, arg);
+        }
+        0
+    })
 }
 
 pub(crate) unsafe extern "C" fn module_clear(module: *mut ffi::PyObject) -> c_int {
-    let st = state(module);
-    if st.is_null() {
-        return 0;
-    }
-    if let Some(ls) = lib_state_of(module) {
-        // The attachments die with this state: drop every cache that borrows
-        // from it, so a later call reports "not attached" instead of using a
-        // freed object.
-        for es in ls.externs.iter() {
-            if es.owner.load(Ordering::Relaxed) == module {
-                detach(es);
+    crate::py::guard::c_entry("module_clear", 0, || {
+        let st = state(module);
+        if st.is_null() {
+            return 0;
+        }
+        if let Some(ls) = lib_state_of(module) {
+            // The attachments die with this state: drop every cache that borrows
+            // from it, so a later call reports "not attached" instead of using a
+            // freed object.
+            for es in ls.externs.iter() {
+                if es.owner.load(Ordering::Relaxed) == module {
+                    detach(es);
+                }
+            }
+            let _ =
+                ls.module
+                    .compare_exchange(module, null_mut(), Ordering::AcqRel, Ordering::Relaxed);
+        }
+        for f in (*st).fields() {
+            let p = std::mem::replace(f, null_mut());
+            if !p.is_null() {
+                ffi::Py_DECREF(p);
             }
         }
-        let _ = ls
-            .module
-            .compare_exchange(module, null_mut(), Ordering::AcqRel, Ordering::Relaxed);
-    }
-    for f in (*st).fields() {
-        let p = std::mem::replace(f, null_mut());
-        if !p.is_null() {
-            ffi::Py_DECREF(p);
+        // Only the references: the registry stays until m_free (cdata of this
+        // module may still be deallocated after a GC clear; they never read it
+        // while dying, but their type's module state must stay valid).
+        if !(*st).cdata.is_null() {
+            (*(*st).cdata).clear();
         }
-    }
-    // Only the references: the registry stays until m_free (cdata of this
-    // module may still be deallocated after a GC clear; they never read it
-    // while dying, but their type's module state must stay valid).
-    if !(*st).cdata.is_null() {
-        (*(*st).cdata).clear();
-    }
-    0
+        0
+    })
 }
 
 pub(crate) unsafe extern "C" fn module_free(module: *mut c_void) {
-    module_clear(module as *mut ffi::PyObject);
-    let st = state(module as *mut ffi::PyObject);
-    if !st.is_null() && !(*st).cdata.is_null() {
-        drop(Box::from_raw(std::mem::replace(
-            &mut (*st).cdata,
-            null_mut(),
-        )));
-    }
+    crate::py::guard::c_entry("module_free", (), || {
+        module_clear(module as *mut ffi::PyObject);
+        let st = state(module as *mut ffi::PyObject);
+        if !st.is_null() && !(*st).cdata.is_null() {
+            drop(Box::from_raw(std::mem::replace(
+                &mut (*st).cdata,
+                null_mut(),
+            )));
+        }
+    })
 }
 
 /// For entry/mod.rs: a module def's address, for `module_init`.

@@ -5,9 +5,13 @@
 //!
 //! * [`guard`] / [`trampoline`]: a function CPython calls (method, slot,
 //!   module hook); a panic becomes `SystemError`;
+//! * [`raising`]: a slot CPython calls that returns a plain C value; a
+//!   panic becomes `SystemError`;
 //! * [`c_entry`]: a function C calls (the `cembed_runtime_api` entries
-//!   other than `call`, `atexit`/`fork` handlers, thread-exit destructors);
-//!   a panic is reported on stderr and the fallback value returned;
+//!   other than `call`, `atexit`/`fork` handlers, thread-exit destructors)
+//!   and the slots that must not raise (`tp_dealloc`, `tp_traverse`,
+//!   `m_clear`, `m_free`, capsule destructors); a panic is reported on
+//!   stderr and the fallback value returned;
 //! * [`piece`] / [`panicked`]: the frames that let forced unwinds pass
 //!   (`pthread_exit` from the Python code's C calls, py/unwind.rs) guard
 //!   each Rust piece on its own, with no landing pad around the call into
@@ -65,6 +69,17 @@ pub(crate) fn piece<T>(f: impl FnOnce() -> T) -> Option<T> {
 pub(crate) unsafe fn panicked<T>(err: T) -> T {
     raise(ffi::PyExc_SystemError, "cembed: internal error (panic)");
     err
+}
+
+/// Runs `f` for a slot CPython calls that returns a plain C value (a
+/// length, a status, an object pointer it makes itself): a panic becomes
+/// SystemError and `err`.
+pub(crate) fn raising<T>(err: T, f: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        // SAFETY: CPython calls these slots with the GIL held.
+        unsafe { raise(ffi::PyExc_SystemError, "cembed: internal error (panic)") };
+        err
+    })
 }
 
 /// Runs `f` for a function C calls: a panic is reported on stderr (naming

@@ -151,12 +151,14 @@ unsafe fn free_slot(ls: &LibState, table_fn: Option<u32>, name: &str) -> PyResul
 }
 
 unsafe extern "C" fn release(capsule: *mut ffi::PyObject) {
-    let p = ffi::PyCapsule_GetPointer(capsule, CAPSULE_NAME.as_ptr());
-    if p.is_null() {
-        ffi::PyErr_Clear();
-        return;
-    }
-    release_slot(*Box::from_raw(p as *mut SlotRef));
+    crate::py::guard::c_entry("release", (), || {
+        let p = ffi::PyCapsule_GetPointer(capsule, CAPSULE_NAME.as_ptr());
+        if p.is_null() {
+            ffi::PyErr_Clear();
+            return;
+        }
+        release_slot(*Box::from_raw(p as *mut SlotRef));
+    })
 }
 
 /// Detaches the slot's function (the slot is free again) and drops the

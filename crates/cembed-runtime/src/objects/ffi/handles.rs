@@ -122,13 +122,15 @@ pub(crate) struct OnceSlot {
 pub(crate) const ONCE_CAPSULE: &std::ffi::CStr = c"cembed.init_once_lock";
 
 pub(crate) unsafe extern "C" fn once_capsule_free(cap: *mut ffi::PyObject) {
-    let p = ffi::PyCapsule_GetPointer(cap, ONCE_CAPSULE.as_ptr());
-    if !p.is_null() {
-        // SAFETY: the pointer was made by Arc::into_raw in `once_slot`.
-        drop(std::sync::Arc::from_raw(p as *const OnceSlot));
-    } else {
-        ffi::PyErr_Clear();
-    }
+    crate::py::guard::c_entry("once_capsule_free", (), || {
+        let p = ffi::PyCapsule_GetPointer(cap, ONCE_CAPSULE.as_ptr());
+        if !p.is_null() {
+            // SAFETY: the pointer was made by Arc::into_raw in `once_slot`.
+            drop(std::sync::Arc::from_raw(p as *const OnceSlot));
+        } else {
+            ffi::PyErr_Clear();
+        }
+    })
 }
 
 /// The result recorded for `tag`, or the lock to take before running.

@@ -406,7 +406,9 @@ pub(crate) unsafe extern "C" fn get_errno(
     _slf: *mut ffi::PyObject,
     _c: *mut c_void,
 ) -> *mut ffi::PyObject {
-    ffi::PyLong_FromLong(crate::calls::cfunc::errno::get() as _)
+    crate::py::guard::raising(std::ptr::null_mut(), || {
+        ffi::PyLong_FromLong(crate::calls::cfunc::errno::get() as _)
+    })
 }
 
 pub(crate) unsafe extern "C" fn set_errno(
@@ -414,14 +416,16 @@ pub(crate) unsafe extern "C" fn set_errno(
     v: *mut ffi::PyObject,
     _c: *mut c_void,
 ) -> std::ffi::c_int {
-    if v.is_null() {
-        raise(ffi::PyExc_AttributeError, "cannot delete errno");
-        return -1;
-    }
-    let x = ffi::PyLong_AsLong(v);
-    if x == -1 && !ffi::PyErr_Occurred().is_null() {
-        return -1;
-    }
-    crate::calls::cfunc::errno::set(x as i32);
-    0
+    crate::py::guard::raising(-1, || {
+        if v.is_null() {
+            raise(ffi::PyExc_AttributeError, "cannot delete errno");
+            return -1;
+        }
+        let x = ffi::PyLong_AsLong(v);
+        if x == -1 && !ffi::PyErr_Occurred().is_null() {
+            return -1;
+        }
+        crate::calls::cfunc::errno::set(x as i32);
+        0
+    })
 }

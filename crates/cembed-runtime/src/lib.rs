@@ -9,20 +9,17 @@
 //! * for Python, the module `cembed._runtime` with `build(request) -> dict`
 //!   (the builder's entry point into `cembed_build`).
 //!
-//! Layout: `init.rs` (lazy init state machines), `exit.rs` (process exit,
-//! fork, the host's SIGINT), `unwind.rs` (forced unwinds), `thread.rs`
-//! (pinned thread states, the exit gate, the scratch stack), `call.rs` (the
-//! C -> Python call),
-//! `convert.rs` over `ctypes.rs` (type-driven conversions), `module.rs` (each
-//! library's `ffi`/`lib` module), `libstate.rs` (per-library Rust state),
-//! `py.rs` (owned-reference wrapper and helpers), `location.rs` (where
-//! Python comes from: the loader's choice, the PyConfig it makes), `libobj.rs` (what
-//! `lib.<name>` is), `cfunc.rs` (calling C through the generated thunks). docs/runtime.md explains
-//! the design.
+//! Layout, in layers (each uses only the ones before it; docs/runtime.md
+//! has the file map, `tools/import_graph.py` checks it): `py/` (CPython
+//! wrappers, the panic guard), `desc/` (the library's tables and Rust
+//! state), `lifecycle/` (starting Python, init code, threads, exit),
+//! `cdata/` (the data model), `calls/` (calls across the boundary),
+//! `objects/` (each library's module, `ffi`, `lib`), `entry/` (what C
+//! calls).
 //!
-//! Every function called from C or from CPython catches panics: no panic
-//! ever unwinds into C. Forced unwinds (`pthread_exit`) pass through the
-//! call paths unwind.rs names.
+//! Every function called from C or from CPython starts with the panic guard
+//! (py/guard.rs): no panic ever unwinds into C. Forced unwinds
+//! (`pthread_exit`) pass through the call paths py/unwind.rs names.
 
 mod calls;
 mod cdata;

@@ -1,4 +1,4 @@
-//! The C data model on the Python side (issue 3): `CType` objects (what
+//! The C data model on the Python side: `CType` objects (what
 //! `ffi.typeof` returns), `CData` objects (C values and memory seen from
 //! Python), their conversions, and the per-module context holding both.
 //!

@@ -2,9 +2,8 @@
 //!
 //! Built once per library from the generated tables: every size and
 //! alignment here was computed by the C compiler, never guessed. Conversions
-//! (`convert.rs`) are driven by [`RtType`]; the cdata work (pointers, structs,
-//! arrays: issue 3) adds its own per-kind data next to `Prim` without changing
-//! how the table is built.
+//! (`cdata/convert.rs`) are driven by [`RtType`] through [`Conv`]; the data
+//! model reads the same table into its own registry (`cdata/types.rs`).
 
 use crate::py::text;
 use cembed_abi::{type_flags, Kind, Lib};
@@ -51,7 +50,7 @@ pub(crate) struct RtType {
     pub(crate) name: CString,
     pub(crate) kind: Kind,
     /// `sizeof`, from the compiler (0 if incomplete). Unused by primitive
-    /// conversions (`Prim` knows its size); cdata (issue 3) reads it.
+    /// conversions (`Prim` knows its size); the data model reads it.
     pub(crate) size: usize,
     /// Item type (pointee, element, function result), if any.
     pub(crate) item: Option<u32>,

@@ -12,9 +12,8 @@
 //! calls enter the main interpreter through the PyGILState API, and the
 //! attachment caches in `ExternState` are per library, not per interpreter.
 //!
-//! Issue 3 (cdata, `ffi.new`/`cast`/...) adds methods to the FFI type and
-//! attributes to `lib` here, and new heap types in modules of their own; the
-//! module state grows by new fields at its end.
+//! The module state and the heap types are in state.rs and heap.rs; the
+//! types' behaviour in ffi/, libtype.rs and cdata/.
 
 use crate::desc::libstate::LibState;
 use crate::objects::ffi::ffi_slots;

@@ -284,7 +284,7 @@ pub(crate) unsafe extern "C" fn cdata_iter(slf: *mut ffi::PyObject) -> *mut ffi:
 
 /// The record type and base address for field access on `c` (a struct or a
 /// pointer to one).
-pub(crate) unsafe fn record_of(c: &CDataObj) -> Option<(&'static TInfo, *mut u8, bool)> {
+pub(crate) unsafe fn record_of(c: &CDataObj) -> Option<(&TInfo, *mut u8, bool)> {
     let t = tinfo(c);
     match t.kind {
         TKind::Record { .. } => Some((t, c.data, false)),

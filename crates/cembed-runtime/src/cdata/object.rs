@@ -547,18 +547,21 @@ pub(crate) unsafe extern "C" fn cdata_traverse(
 }
 
 /// The CData behind `slf` (our own type, checked by CPython's dispatch).
-pub(crate) unsafe fn cd<'a>(slf: *mut ffi::PyObject) -> &'a mut CDataObj {
-    &mut *(slf as *mut CDataObj)
+/// Shared, never `&mut`: user Python code may run while it is held (an
+/// `__index__`, a conversion), and may reach the same cdata.
+pub(crate) unsafe fn cd<'a>(slf: *mut ffi::PyObject) -> &'a CDataObj {
+    &*(slf as *const CDataObj)
 }
 
-pub(crate) fn tinfo(cd: &CDataObj) -> &'static TInfo {
-    // SAFETY: the cdata keeps its module (and the registry) alive.
+pub(crate) fn tinfo(cd: &CDataObj) -> &TInfo {
+    // SAFETY: the cdata keeps its module (and so the registry) alive for as
+    // long as it is borrowed.
     unsafe { (*cd.cx).reg.info(cd.tid) }
 }
 
 /// Marks a new cdata as from_buffer (for its repr) with `length` items.
 pub(crate) unsafe fn set_length(o: *mut ffi::PyObject, length: isize) {
-    cd(o).length = length;
+    (*(o as *mut CDataObj)).length = length;
 }
 
 /// The object an `ffi.new_handle` cdata keeps, if `o` is one.
@@ -571,7 +574,7 @@ pub(crate) unsafe fn handle_target(o: *mut ffi::PyObject) -> Option<*mut ffi::Py
 
 /// Sets whether an Alloc'd cdata shows "owning N bytes".
 pub(crate) unsafe fn set_shown(o: *mut ffi::PyObject, show: bool) {
-    if let Own::Alloc { shown, .. } = &mut cd(o).own {
+    if let Own::Alloc { shown, .. } = &mut (*(o as *mut CDataObj)).own {
         *shown = show;
     }
 }

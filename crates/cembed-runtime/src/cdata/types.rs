@@ -585,9 +585,14 @@ impl Registry {
         &self.types[id as usize]
     }
 
-    /// A `&TInfo` not tied to the registry borrow: entries are boxed and
-    /// never removed while the registry lives (module comment).
-    pub(crate) fn info(&self, id: Tid) -> &'static TInfo {
+    /// A `&TInfo` not tied to the registry borrow (so the registry may grow
+    /// while it is used): entries are boxed and never removed while the
+    /// registry lives (module comment).
+    ///
+    /// # Safety
+    /// The registry (its module) outlives every use of the reference: the
+    /// caller works on a CType or CData of the module, which keeps it alive.
+    pub(crate) unsafe fn info(&self, id: Tid) -> &'static TInfo {
         let p: *const TInfo = &*self.types[id as usize];
         // SAFETY: see the function comment; callers keep the module (and so
         // the registry) alive through the CType/CData they work on.
@@ -642,7 +647,7 @@ impl Registry {
     }
 
     pub(crate) fn pointer_to(&mut self, item: Tid) -> Tid {
-        let it = self.info(item);
+        let it = self.get(item);
         if let TKind::Func { .. } = it.kind {
             // Pointer to a function pointer.
         }
@@ -657,7 +662,7 @@ impl Registry {
     }
 
     pub(crate) fn array_of(&mut self, item: Tid, len: Option<usize>) -> Tid {
-        let it = self.info(item);
+        let it = self.get(item);
         let extra = match len {
             Some(n) => format!("[{n}]"),
             None => "[]".into(),
@@ -670,13 +675,13 @@ impl Registry {
 
     /// The function (pointer) type `result(*)(params)`: CFFI's `fb_build_name`.
     pub(crate) fn func(&mut self, result: Tid, params: Vec<Tid>, variadic: bool) -> Tid {
-        let r = self.info(result);
+        let r = self.get(result);
         let mut args = String::new();
         for (i, &p) in params.iter().enumerate() {
             if i > 0 {
                 args.push_str(", ");
             }
-            args.push_str(&self.info(p).name);
+            args.push_str(&self.get(p).name);
         }
         if variadic {
             if !params.is_empty() {

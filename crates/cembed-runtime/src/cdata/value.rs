@@ -172,9 +172,9 @@ pub(crate) unsafe extern "C" fn cdata_richcompare(
         let cx = ca.cx;
         // Primitive cdata compare as their Python values; a long double
         // cdata has no such value (CFFI's message).
-        for c in [Some(&*ca), as_cdata(cx, b)].into_iter().flatten() {
+        for c in [Some(ca), as_cdata(cx, b)].into_iter().flatten() {
             if let TKind::Prim(Prim::LongDouble) = tinfo(c).kind {
-                let other_is_ptr = [Some(&*ca), as_cdata(cx, b)]
+                let other_is_ptr = [Some(ca), as_cdata(cx, b)]
                     .into_iter()
                     .flatten()
                     .any(|o| !matches!(tinfo(o).kind, TKind::Prim(_) | TKind::Enum { .. }));

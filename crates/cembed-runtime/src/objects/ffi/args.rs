@@ -293,9 +293,13 @@ pub(crate) unsafe fn type_arg(
     ))
 }
 
-pub(crate) fn info(cx: *mut Cx, t: Tid) -> &'static crate::cdata::types::TInfo {
-    // SAFETY: cx is alive (the ffi object keeps its module alive).
-    unsafe { (*cx).reg.info(t) }
+/// The type `t` of the data-model context `cx`.
+///
+/// # Safety
+/// As for `Registry::info`: `cx` is alive (the ffi object a method runs on
+/// keeps its module alive) and outlives every use of the reference.
+pub(crate) unsafe fn info(cx: *mut Cx, t: Tid) -> &'static crate::cdata::types::TInfo {
+    (*cx).reg.info(t)
 }
 
 pub(crate) unsafe fn cdata_arg(

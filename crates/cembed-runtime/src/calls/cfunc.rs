@@ -410,7 +410,7 @@ impl CFuncPlan {
 /// on this thread's scratch stack (`thread::scratch_alloc`), and so do the
 /// slots (arguments, result, then the argument pointers) when they fit;
 /// otherwise the heap. Why not the C stack: see `scratch_alloc`.
-pub(crate) struct CallBuf {
+struct CallBuf {
     base: *mut Slot,
     /// Where the argument pointers start (in slots from `base`).
     ptrs_at: usize,
@@ -496,7 +496,7 @@ impl CallBuf {
 /// A prepared thunk call (pointers into a [`CallBuf`]) and how to convert
 /// its result.
 #[derive(Copy, Clone)]
-pub(crate) struct ThunkCall {
+struct ThunkCall {
     thunk: Thunk,
     fnptr: *mut c_void,
     args: *mut *mut c_void,
@@ -697,7 +697,7 @@ fn lib_int_name(t: &RtType) -> Option<&'static CStr> {
 /// moves), and `result` to storage of the result type (NULL for void). The
 /// caller keeps every Python object whose memory the arguments point into
 /// alive until this returns.
-pub(crate) unsafe fn invoke_thunk(
+unsafe fn invoke_thunk(
     thunk: Thunk,
     fnptr: *mut c_void,
     args: *mut *mut c_void,

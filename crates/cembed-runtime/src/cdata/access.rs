@@ -30,7 +30,7 @@ pub(crate) unsafe extern "C" fn cdata_len(slf: *mut ffi::PyObject) -> ffi::Py_ss
 }
 
 /// Address of item `i` (bounds-checked for arrays), with the item type.
-pub(crate) unsafe fn item_ptr(c: &CDataObj, i: isize) -> PyResult<(Tid, *mut u8)> {
+unsafe fn item_ptr(c: &CDataObj, i: isize) -> PyResult<(Tid, *mut u8)> {
     let t = tinfo(c);
     let item = match t.kind {
         TKind::Array { item, .. } => {
@@ -83,10 +83,7 @@ pub(crate) unsafe fn item_ptr(c: &CDataObj, i: isize) -> PyResult<(Tid, *mut u8)
 }
 
 /// `(start, stop)` of a slice on `c`, with CFFI's checks.
-pub(crate) unsafe fn slice_bounds(
-    c: &CDataObj,
-    key: *mut ffi::PyObject,
-) -> PyResult<(isize, isize)> {
+unsafe fn slice_bounds(c: &CDataObj, key: *mut ffi::PyObject) -> PyResult<(isize, isize)> {
     let sl = key as *mut ffi::PySliceObject;
     let (start, stop, step) = ((*sl).start, (*sl).stop, (*sl).step);
     if step != ffi::Py_None() {
@@ -284,7 +281,7 @@ pub(crate) unsafe extern "C" fn cdata_iter(slf: *mut ffi::PyObject) -> *mut ffi:
 
 /// The record type and base address for field access on `c` (a struct or a
 /// pointer to one).
-pub(crate) unsafe fn record_of(c: &CDataObj) -> Option<(&TInfo, *mut u8, bool)> {
+unsafe fn record_of(c: &CDataObj) -> Option<(&TInfo, *mut u8, bool)> {
     let t = tinfo(c);
     match t.kind {
         TKind::Record { .. } => Some((t, c.data, false)),
@@ -296,7 +293,7 @@ pub(crate) unsafe fn record_of(c: &CDataObj) -> Option<(&TInfo, *mut u8, bool)> 
     }
 }
 
-pub(crate) fn find_field<'a>(t: &'a TInfo, name: &str) -> Option<&'a FieldInfo> {
+fn find_field<'a>(t: &'a TInfo, name: &str) -> Option<&'a FieldInfo> {
     match &t.kind {
         TKind::Record {
             fields: Some(fs), ..
@@ -343,7 +340,7 @@ pub(crate) unsafe fn var_byte_size(c: &CDataObj) -> Option<usize> {
 /// Reads a flexible array member `f` (`T items[]`) of the record `c` is (or
 /// points to), as CFFI does: a `T[]` of the allocated length when the
 /// memory came from `ffi.new` (see `var_byte_size`), else a `T *`.
-pub(crate) unsafe fn read_var_array(
+unsafe fn read_var_array(
     c: &CDataObj,
     slf: *mut ffi::PyObject,
     f: &FieldInfo,
@@ -577,14 +574,14 @@ pub(crate) unsafe fn arg_from_py(
 
 // ---- methods -------------------------------------------------------------------------
 
-pub(crate) unsafe extern "C" fn cdata_enter(
+unsafe extern "C" fn cdata_enter(
     slf: *mut ffi::PyObject,
     _a: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
     crate::py::guard::raising(std::ptr::null_mut(), || crate::py::new_ref(slf))
 }
 
-pub(crate) unsafe extern "C" fn cdata_exit(
+unsafe extern "C" fn cdata_exit(
     slf: *mut ffi::PyObject,
     _a: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
@@ -594,7 +591,7 @@ pub(crate) unsafe extern "C" fn cdata_exit(
     })
 }
 
-pub(crate) unsafe extern "C" fn cdata_dir(
+unsafe extern "C" fn cdata_dir(
     slf: *mut ffi::PyObject,
     _a: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {

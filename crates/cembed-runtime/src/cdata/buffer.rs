@@ -61,7 +61,7 @@ pub(crate) unsafe extern "C" fn buffer_len(slf: *mut ffi::PyObject) -> ffi::Py_s
     crate::py::guard::raising(-1, || (*(slf as *mut BufferObj)).size as ffi::Py_ssize_t)
 }
 
-pub(crate) unsafe fn buffer_bytes(b: &BufferObj, a: usize, n: usize) -> *mut ffi::PyObject {
+unsafe fn buffer_bytes(b: &BufferObj, a: usize, n: usize) -> *mut ffi::PyObject {
     ffi::PyBytes_FromStringAndSize(b.data.add(a) as *const _, n as _)
 }
 
@@ -179,7 +179,7 @@ pub(crate) unsafe extern "C" fn buffer_getbuffer(
     })
 }
 
-pub(crate) unsafe extern "C" fn buffer_tobytes(
+unsafe extern "C" fn buffer_tobytes(
     slf: *mut ffi::PyObject,
     _a: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {

@@ -172,11 +172,7 @@ pub(crate) unsafe fn convert_error(
 /// The pointer value a cdata gives when assigned to a pointer of type `tid`
 /// (CFFI accepts the same type, `void *` either way, and arrays decaying to
 /// a pointer to their item).
-pub(crate) unsafe fn pointer_value(
-    cx: *mut Cx,
-    tid: Tid,
-    obj: *mut ffi::PyObject,
-) -> PyResult<*mut u8> {
+unsafe fn pointer_value(cx: *mut Cx, tid: Tid, obj: *mut ffi::PyObject) -> PyResult<*mut u8> {
     let reg = &mut (*cx).reg;
     let Some(cd) = as_cdata(cx, obj) else {
         // A C function of `lib` is accepted as a function pointer (CFFI).

@@ -27,7 +27,7 @@ pub(crate) unsafe fn new_ctype_obj(cx: *mut Cx, tid: Tid) -> PyResult<Owned> {
     Ok(o)
 }
 
-pub(crate) unsafe fn ct<'a>(slf: *mut ffi::PyObject) -> (&'a CTypeObj, &'static TInfo) {
+unsafe fn ct<'a>(slf: *mut ffi::PyObject) -> (&'a CTypeObj, &'static TInfo) {
     let c = &*(slf as *const CTypeObj);
     (c, (*c.cx).reg.info(c.tid))
 }
@@ -56,7 +56,7 @@ pub(crate) enum CtAttr {
     Relements,
 }
 
-pub(crate) unsafe extern "C" fn ctype_get(
+unsafe extern "C" fn ctype_get(
     slf: *mut ffi::PyObject,
     closure: *mut c_void,
 ) -> *mut ffi::PyObject {
@@ -156,7 +156,7 @@ pub(crate) unsafe extern "C" fn ctype_get(
     })
 }
 
-pub(crate) unsafe fn str_obj(s: &str) -> *mut ffi::PyObject {
+unsafe fn str_obj(s: &str) -> *mut ffi::PyObject {
     ffi::PyUnicode_FromStringAndSize(s.as_ptr() as *const _, s.len() as _)
 }
 
@@ -170,7 +170,7 @@ pub(crate) const fn getter(name: &'static CStr, which: CtAttr) -> ffi::PyGetSetD
     }
 }
 
-pub(crate) const GETSET_END: ffi::PyGetSetDef = ffi::PyGetSetDef {
+const GETSET_END: ffi::PyGetSetDef = ffi::PyGetSetDef {
     name: std::ptr::null(),
     get: None,
     set: None,
@@ -193,7 +193,7 @@ pub(crate) static CTYPE_GETSET: SyncCell<[ffi::PyGetSetDef; 12]> = SyncCell::new
     GETSET_END,
 ]);
 
-pub(crate) unsafe extern "C" fn ctype_dir(
+unsafe extern "C" fn ctype_dir(
     slf: *mut ffi::PyObject,
     _a: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
@@ -225,7 +225,7 @@ pub(crate) static CTYPE_METHODS: SyncCell<[ffi::PyMethodDef; 2]> = SyncCell::new
 
 #[derive(Copy, Clone)]
 #[repr(usize)]
-pub(crate) enum FAttr {
+enum FAttr {
     Type,
     Offset,
     Bitshift,
@@ -233,7 +233,7 @@ pub(crate) enum FAttr {
     Flags,
 }
 
-pub(crate) unsafe extern "C" fn field_get(
+unsafe extern "C" fn field_get(
     slf: *mut ffi::PyObject,
     closure: *mut c_void,
 ) -> *mut ffi::PyObject {
@@ -261,7 +261,7 @@ pub(crate) unsafe extern "C" fn field_get(
     })
 }
 
-pub(crate) const fn fgetter(name: &'static CStr, which: FAttr) -> ffi::PyGetSetDef {
+const fn fgetter(name: &'static CStr, which: FAttr) -> ffi::PyGetSetDef {
     ffi::PyGetSetDef {
         name: name.as_ptr(),
         get: Some(field_get),

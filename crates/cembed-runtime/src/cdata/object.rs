@@ -120,7 +120,7 @@ pub(crate) struct CTypeObj {
 
 /// `__weaklistoffset__` of the CType type (the one member: how heap types
 /// made from a spec declare weak-reference support on 3.9-3.13).
-pub(crate) static CTYPE_MEMBERS: SyncCell<[ffi::PyMemberDef; 2]> = SyncCell::new([
+static CTYPE_MEMBERS: SyncCell<[ffi::PyMemberDef; 2]> = SyncCell::new([
     ffi::PyMemberDef {
         name: c"__weaklistoffset__".as_ptr(),
         type_code: ffi::structmember::T_PYSSIZET,
@@ -137,7 +137,7 @@ pub(crate) static CTYPE_MEMBERS: SyncCell<[ffi::PyMemberDef; 2]> = SyncCell::new
     },
 ]);
 
-pub(crate) unsafe extern "C" fn ctype_dealloc(slf: *mut ffi::PyObject) {
+unsafe extern "C" fn ctype_dealloc(slf: *mut ffi::PyObject) {
     crate::py::guard::c_entry("ctype_dealloc", (), || {
         ffi::PyObject_GC_UnTrack(slf as *mut c_void);
         if !(*(slf as *mut CTypeObj)).weakrefs.is_null() {
@@ -269,7 +269,7 @@ pub(crate) unsafe fn make_type(
 /// would inherit `object.__new__`, and `ffi.CData()` would make an
 /// instance with none of its fields set, which every use dereferences.
 /// CFFI's TypeError and message.
-pub(crate) unsafe extern "C" fn no_new(
+unsafe extern "C" fn no_new(
     tp: *mut ffi::PyTypeObject,
     _args: *mut ffi::PyObject,
     _kwargs: *mut ffi::PyObject,
@@ -286,7 +286,7 @@ pub(crate) unsafe extern "C" fn no_new(
     })
 }
 
-pub(crate) unsafe extern "C" fn plain_dealloc(slf: *mut ffi::PyObject) {
+unsafe extern "C" fn plain_dealloc(slf: *mut ffi::PyObject) {
     crate::py::guard::c_entry("plain_dealloc", (), || {
         ffi::PyObject_GC_UnTrack(slf as *mut c_void);
         free_instance(slf);
@@ -317,7 +317,7 @@ pub(crate) unsafe fn drop_ref(slot: &mut *mut ffi::PyObject) {
     }
 }
 
-pub(crate) unsafe extern "C" fn plain_traverse(
+unsafe extern "C" fn plain_traverse(
     slf: *mut ffi::PyObject,
     visit: ffi::visitproc,
     arg: *mut c_void,
@@ -406,7 +406,7 @@ pub(crate) unsafe fn new_cdata(cx: *mut Cx, tid: Tid, data: *mut u8, own: Own) -
 ///
 /// # Safety
 /// GIL held.
-pub(crate) unsafe fn drop_own(own: Own) {
+unsafe fn drop_own(own: Own) {
     match own {
         Own::None => {}
         Own::Alloc {
@@ -516,7 +516,7 @@ pub(crate) unsafe extern "C" fn cdata_dealloc(slf: *mut ffi::PyObject) {
     })
 }
 
-pub(crate) unsafe extern "C" fn cdata_traverse(
+unsafe extern "C" fn cdata_traverse(
     slf: *mut ffi::PyObject,
     visit: ffi::visitproc,
     arg: *mut c_void,

@@ -23,7 +23,7 @@ pub(crate) unsafe extern "C" fn cdata_repr(slf: *mut ffi::PyObject) -> *mut ffi:
 }
 
 /// Everything after the type name in a cdata repr (from the closing quote).
-pub(crate) unsafe fn repr_body(c: &CDataObj, t: &TInfo) -> PyResult<String> {
+unsafe fn repr_body(c: &CDataObj, t: &TInfo) -> PyResult<String> {
     match &c.own {
         Own::Alloc {
             size, shown: true, ..
@@ -82,7 +82,7 @@ pub(crate) unsafe fn repr_body(c: &CDataObj, t: &TInfo) -> PyResult<String> {
     }
 }
 
-pub(crate) unsafe fn prim_value_repr(c: &CDataObj, t: &TInfo) -> PyResult<String> {
+unsafe fn prim_value_repr(c: &CDataObj, t: &TInfo) -> PyResult<String> {
     if let TKind::Prim(Prim::LongDouble) = t.kind {
         let v = crate::cdata::convert::x87_to_f64((c.data as *const [u8; 16]).read_unaligned());
         return Ok(format_long_double(v));
@@ -100,7 +100,7 @@ pub(crate) unsafe fn prim_value_repr(c: &CDataObj, t: &TInfo) -> PyResult<String
 }
 
 /// C's `%LE` as CFFI prints long doubles: `2.000000E+00`.
-pub(crate) fn format_long_double(v: f64) -> String {
+fn format_long_double(v: f64) -> String {
     if v.is_nan() {
         return "NAN".into();
     }
@@ -122,7 +122,7 @@ pub(crate) fn format_long_double(v: f64) -> String {
 /// The value a primitive cdata compares and hashes as. A long double has
 /// none (its Python value is a cdata again): CFFI hashes it by address and
 /// refuses to compare it (see `cdata_richcompare`).
-pub(crate) unsafe fn prim_py(c: &CDataObj) -> PyResult<Option<Owned>> {
+unsafe fn prim_py(c: &CDataObj) -> PyResult<Option<Owned>> {
     let t = tinfo(c);
     match t.kind {
         TKind::Prim(Prim::LongDouble) => Ok(None),
@@ -135,7 +135,7 @@ pub(crate) unsafe fn prim_py(c: &CDataObj) -> PyResult<Option<Owned>> {
 
 /// The Python number of a primitive cdata for int()/float()/bool(): as
 /// `prim_py`, and a long double as the nearest float.
-pub(crate) unsafe fn num_py(c: &CDataObj) -> PyResult<Owned> {
+unsafe fn num_py(c: &CDataObj) -> PyResult<Owned> {
     if let TKind::Prim(Prim::LongDouble) = tinfo(c).kind {
         let v = crate::cdata::convert::x87_to_f64((c.data as *const [u8; 16]).read_unaligned());
         return Owned::check(ffi::PyFloat_FromDouble(v));
@@ -238,7 +238,7 @@ pub(crate) unsafe extern "C" fn cdata_bool(slf: *mut ffi::PyObject) -> c_int {
 }
 
 /// Whether this platform's 32-bit wchar_t is signed (glibc: `int`).
-pub(crate) const WCHAR_SIGNED: bool = cfg!(all(target_os = "linux", not(target_arch = "aarch64")));
+const WCHAR_SIGNED: bool = cfg!(all(target_os = "linux", not(target_arch = "aarch64")));
 
 pub(crate) unsafe extern "C" fn cdata_int(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
     trampoline(|| {
@@ -286,7 +286,7 @@ pub(crate) unsafe extern "C" fn cdata_float(slf: *mut ffi::PyObject) -> *mut ffi
 }
 
 /// The item size for pointer arithmetic on `t`, or a TypeError.
-pub(crate) unsafe fn arith_item(cx: *mut Cx, t: &TInfo) -> PyResult<(Tid, usize)> {
+unsafe fn arith_item(cx: *mut Cx, t: &TInfo) -> PyResult<(Tid, usize)> {
     let (ptr_t, item) = match t.kind {
         TKind::Pointer { item } => (None, item),
         TKind::Array { item, .. } => (Some(item), item),
@@ -318,7 +318,7 @@ pub(crate) unsafe fn arith_item(cx: *mut Cx, t: &TInfo) -> PyResult<(Tid, usize)
     Ok((rt, size))
 }
 
-pub(crate) unsafe fn add_impl(
+unsafe fn add_impl(
     a: *mut ffi::PyObject,
     b: *mut ffi::PyObject,
     sign: isize,
@@ -415,7 +415,7 @@ pub(crate) unsafe fn char_cdata_value(o: *mut ffi::PyObject) -> Option<(Prim, u3
     }
 }
 
-pub(crate) unsafe fn is_cdata_type(o: *mut ffi::PyObject) -> bool {
+unsafe fn is_cdata_type(o: *mut ffi::PyObject) -> bool {
     let tp = ffi::Py_TYPE(o);
     // Our CData type is the only one with this dealloc function.
     #[allow(unpredictable_function_pointer_comparisons)]

@@ -79,7 +79,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 
 /// Makes sure Python runs in this process. `Err` carries the report text.
-pub(crate) fn ensure_python() -> Result<(), String> {
+fn ensure_python() -> Result<(), String> {
     if python_usable() {
         return Ok(());
     }
@@ -290,7 +290,7 @@ fn first_location() -> crate::lifecycle::location::Location {
 static FIRST_LOCATION: Mutex<Option<crate::lifecycle::location::Location>> = Mutex::new(None);
 
 /// Absolute path of the runtime shared object, for error context.
-pub(crate) fn runtime_location() -> String {
+fn runtime_location() -> String {
     // SAFETY: dladdr only reads the loader's tables; the address is one of
     // our own functions.
     unsafe {

@@ -125,8 +125,7 @@ pub(crate) fn after_fork_child(ts: *mut ffi::PyThreadState) {
 }
 
 /// Set in a fork child that cannot be finalized (see `after_fork_child`).
-pub(crate) static CANNOT_FINALIZE: std::sync::atomic::AtomicBool =
-    std::sync::atomic::AtomicBool::new(false);
+static CANNOT_FINALIZE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// False in a CPython 3.13 fork child whose forking thread was not the one
 /// that started Python: its exit runs the hooks (atexit handlers, flushing

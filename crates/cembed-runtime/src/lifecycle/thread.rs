@@ -46,7 +46,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 /// One thread's "inside Python" flag, alone in its cache line.
 #[repr(align(64))]
-pub(crate) struct SlotShared {
+struct SlotShared {
     inside: AtomicBool,
 }
 

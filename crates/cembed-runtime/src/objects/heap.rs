@@ -49,7 +49,7 @@ pub(crate) unsafe fn alloc_instance(tp: *mut ffi::PyObject) -> PyResult<*mut ffi
 }
 
 /// Instances only hold a reference to their (heap) type.
-pub(crate) unsafe extern "C" fn inst_traverse(
+unsafe extern "C" fn inst_traverse(
     slf: *mut ffi::PyObject,
     visit: ffi::visitproc,
     arg: *mut c_void,
@@ -59,7 +59,7 @@ pub(crate) unsafe extern "C" fn inst_traverse(
     })
 }
 
-pub(crate) unsafe extern "C" fn inst_dealloc(slf: *mut ffi::PyObject) {
+unsafe extern "C" fn inst_dealloc(slf: *mut ffi::PyObject) {
     crate::py::guard::c_entry("inst_dealloc", (), || {
         let tp = ffi::Py_TYPE(slf);
         ffi::PyObject_GC_UnTrack(slf as *mut c_void);

@@ -14,7 +14,7 @@ use std::ptr::null_mut;
 
 // ---- lib ------------------------------------------------------------------
 
-pub(crate) static LIB_METHODS: SyncCell<[ffi::PyMethodDef; 2]> = SyncCell::new([
+static LIB_METHODS: SyncCell<[ffi::PyMethodDef; 2]> = SyncCell::new([
     crate::py::method(c"__dir__", lib_dir, ffi::METH_NOARGS),
     ffi::PyMethodDef::zeroed(),
 ]);
@@ -32,7 +32,7 @@ pub(crate) fn lib_slots() -> Vec<ffi::PyType_Slot> {
     v
 }
 
-pub(crate) unsafe extern "C" fn lib_getattro(
+unsafe extern "C" fn lib_getattro(
     slf: *mut ffi::PyObject,
     name: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
@@ -43,7 +43,7 @@ pub(crate) unsafe extern "C" fn lib_getattro(
     })
 }
 
-pub(crate) unsafe extern "C" fn lib_setattro(
+unsafe extern "C" fn lib_setattro(
     slf: *mut ffi::PyObject,
     name: *mut ffi::PyObject,
     value: *mut ffi::PyObject,
@@ -54,7 +54,7 @@ pub(crate) unsafe extern "C" fn lib_setattro(
     })
 }
 
-pub(crate) unsafe extern "C" fn lib_repr(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn lib_repr(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
     trampoline(|| {
         let (_, ls, _) = owner(slf)?;
         let s = cstring_lossy(&format!("<Lib object for '{}'>", ls.name.to_string_lossy()));
@@ -62,7 +62,7 @@ pub(crate) unsafe extern "C" fn lib_repr(slf: *mut ffi::PyObject) -> *mut ffi::P
     })
 }
 
-pub(crate) unsafe extern "C" fn lib_dir(
+unsafe extern "C" fn lib_dir(
     slf: *mut ffi::PyObject,
     _a: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
@@ -123,7 +123,7 @@ pub(crate) fn func_slots() -> Vec<ffi::PyType_Slot> {
     v
 }
 
-pub(crate) unsafe extern "C" fn func_repr(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn func_repr(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
     trampoline(|| {
         let es = &*(*(slf as *mut FuncObject)).es;
         let s = cstring_lossy(&format!("<cembed function {}>", es.qualname));
@@ -133,7 +133,7 @@ pub(crate) unsafe extern "C" fn func_repr(slf: *mut ffi::PyObject) -> *mut ffi::
 
 /// `lib.<extern "Python" function>(...)`: `"C-unwind"`, and the call into
 /// Python made between two guarded pieces, as on the C entry (unwind.rs).
-pub(crate) unsafe extern "C-unwind" fn func_call(
+unsafe extern "C-unwind" fn func_call(
     slf: *mut ffi::PyObject,
     args: *mut ffi::PyObject,
     kwargs: *mut ffi::PyObject,

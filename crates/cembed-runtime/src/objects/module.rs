@@ -63,7 +63,7 @@ pub(crate) fn fill_def(ls: &mut LibState) {
     };
 }
 
-pub(crate) unsafe extern "C" fn module_exec(module: *mut ffi::PyObject) -> c_int {
+unsafe extern "C" fn module_exec(module: *mut ffi::PyObject) -> c_int {
     // SAFETY: CPython calls Py_mod_exec with the GIL held and the new module.
     crate::py::guard::guard(-1, || unsafe { exec_impl(module) }.map(|()| 0))
 }
@@ -155,7 +155,7 @@ pub(crate) unsafe fn exec_impl(module: *mut ffi::PyObject) -> PyResult<()> {
     Ok(())
 }
 
-pub(crate) unsafe extern "C" fn module_traverse(
+unsafe extern "C" fn module_traverse(
     module: *mut ffi::PyObject,
     visit: ffi::visitproc,
     arg: *mut c_void,
@@ -180,7 +180,7 @@ pub(crate) unsafe extern "C" fn module_traverse(
     })
 }
 
-pub(crate) unsafe extern "C" fn module_clear(module: *mut ffi::PyObject) -> c_int {
+unsafe extern "C" fn module_clear(module: *mut ffi::PyObject) -> c_int {
     crate::py::guard::c_entry("module_clear", 0, || {
         let st = state(module);
         if st.is_null() {
@@ -215,7 +215,7 @@ pub(crate) unsafe extern "C" fn module_clear(module: *mut ffi::PyObject) -> c_in
     })
 }
 
-pub(crate) unsafe extern "C" fn module_free(module: *mut c_void) {
+unsafe extern "C" fn module_free(module: *mut c_void) {
     crate::py::guard::c_entry("module_free", (), || {
         module_clear(module as *mut ffi::PyObject);
         let st = state(module as *mut ffi::PyObject);

@@ -183,7 +183,7 @@ pub(crate) unsafe fn write_stderr(s: &str) {
 ///
 /// # Safety
 /// GIL held; `f` valid.
-pub(crate) unsafe fn flush_file(f: *mut ffi::PyObject) {
+unsafe fn flush_file(f: *mut ffi::PyObject) {
     let r = ffi::PyObject_CallMethod(f, c"flush".as_ptr(), std::ptr::null());
     if r.is_null() {
         ffi::PyErr_Clear();

@@ -37,7 +37,7 @@ pub(crate) struct CallArgs<'a> {
     kw: Kw<'a>,
 }
 
-pub(crate) enum Kw<'a> {
+enum Kw<'a> {
     None,
     /// The keyword names (a tuple) and their values, in call order.
     Names(*mut ffi::PyObject, &'a [*mut ffi::PyObject]),

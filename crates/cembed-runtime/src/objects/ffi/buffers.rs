@@ -160,7 +160,7 @@ pub(crate) unsafe fn from_buffer(
 }
 
 /// Address (and writability) of a memmove operand.
-pub(crate) unsafe fn mem_operand(
+unsafe fn mem_operand(
     cx: *mut Cx,
     obj: *mut ffi::PyObject,
     writable: bool,

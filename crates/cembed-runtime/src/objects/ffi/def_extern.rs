@@ -176,7 +176,7 @@ pub(crate) static DECORATOR: StaticMethodDef = StaticMethodDef::new(
 )
 .with_flags(ffi::METH_O);
 
-pub(crate) unsafe extern "C" fn def_extern_decorator(
+unsafe extern "C" fn def_extern_decorator(
     closure: *mut ffi::PyObject,
     func: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {

@@ -114,14 +114,14 @@ pub(crate) unsafe fn ffi_release(
 /// deadlock. A second call for the same tag from the running thread itself
 /// (from inside the function) would wait for itself forever in CFFI; here it
 /// raises RuntimeError instead.
-pub(crate) struct OnceSlot {
+struct OnceSlot {
     running: std::sync::Mutex<Option<std::thread::ThreadId>>,
     done: std::sync::Condvar,
 }
 
-pub(crate) const ONCE_CAPSULE: &std::ffi::CStr = c"cembed.init_once_lock";
+const ONCE_CAPSULE: &std::ffi::CStr = c"cembed.init_once_lock";
 
-pub(crate) unsafe extern "C" fn once_capsule_free(cap: *mut ffi::PyObject) {
+unsafe extern "C" fn once_capsule_free(cap: *mut ffi::PyObject) {
     crate::py::guard::c_entry("once_capsule_free", (), || {
         let p = ffi::PyCapsule_GetPointer(cap, ONCE_CAPSULE.as_ptr());
         if !p.is_null() {
@@ -134,16 +134,13 @@ pub(crate) unsafe extern "C" fn once_capsule_free(cap: *mut ffi::PyObject) {
 }
 
 /// The result recorded for `tag`, or the lock to take before running.
-pub(crate) enum OnceEntry {
+enum OnceEntry {
     Done(*mut ffi::PyObject),
     Pending(std::sync::Arc<OnceSlot>),
 }
 
 /// Looks up `tag`, adding a fresh lock if it has no entry yet.
-pub(crate) unsafe fn once_entry(
-    d: *mut ffi::PyObject,
-    tag: *mut ffi::PyObject,
-) -> PyResult<OnceEntry> {
+unsafe fn once_entry(d: *mut ffi::PyObject, tag: *mut ffi::PyObject) -> PyResult<OnceEntry> {
     let mut v = ffi::PyDict_GetItemWithError(d, tag);
     if v.is_null() {
         if !ffi::PyErr_Occurred().is_null() {

@@ -370,10 +370,7 @@ pub(crate) fn ffi_slots() -> Vec<ffi::PyType_Slot> {
 
 // ---- attributes ----------------------------------------------------------------------------
 
-pub(crate) unsafe extern "C" fn get_null(
-    slf: *mut ffi::PyObject,
-    _c: *mut c_void,
-) -> *mut ffi::PyObject {
+unsafe extern "C" fn get_null(slf: *mut ffi::PyObject, _c: *mut c_void) -> *mut ffi::PyObject {
     trampoline(|| {
         let cx = cx_of(slf)?;
         let vp = (*cx)
@@ -389,7 +386,7 @@ pub(crate) unsafe extern "C" fn get_null(
 /// entry's closure names (a `&'static TypeKindObj`). `ffi.buffer` is the
 /// buffer type itself, callable as `ffi.buffer(cdata, size=-1)` (CFFI's
 /// buffer type is both).
-pub(crate) unsafe extern "C" fn get_heap_type(
+unsafe extern "C" fn get_heap_type(
     slf: *mut ffi::PyObject,
     which: *mut c_void,
 ) -> *mut ffi::PyObject {
@@ -402,16 +399,13 @@ pub(crate) unsafe extern "C" fn get_heap_type(
     })
 }
 
-pub(crate) unsafe extern "C" fn get_errno(
-    _slf: *mut ffi::PyObject,
-    _c: *mut c_void,
-) -> *mut ffi::PyObject {
+unsafe extern "C" fn get_errno(_slf: *mut ffi::PyObject, _c: *mut c_void) -> *mut ffi::PyObject {
     crate::py::guard::raising(std::ptr::null_mut(), || {
         ffi::PyLong_FromLong(crate::calls::cfunc::errno::get() as _)
     })
 }
 
-pub(crate) unsafe extern "C" fn set_errno(
+unsafe extern "C" fn set_errno(
     _slf: *mut ffi::PyObject,
     v: *mut ffi::PyObject,
     _c: *mut c_void,

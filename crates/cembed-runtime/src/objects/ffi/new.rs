@@ -21,7 +21,7 @@ pub(crate) unsafe fn ffi_new(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::
 }
 
 /// `ffi.new(T, init)` for a type already resolved.
-pub(crate) unsafe fn new_value(
+unsafe fn new_value(
     cx: *mut Cx,
     tid: Tid,
     init: *mut ffi::PyObject,
@@ -123,7 +123,7 @@ pub(crate) unsafe fn ffi_cast(
 /// The integer value of a cast source (CFFI's `_my_PyLong_AsUnsignedLongLong`
 /// with wraparound): ints, objects with `__index__`/`__int__`, floats
 /// truncated, pointers as their address, 1-char bytes/str as their ordinal.
-pub(crate) unsafe fn cast_source_bits(cx: *mut Cx, src: *mut ffi::PyObject) -> PyResult<u64> {
+unsafe fn cast_source_bits(cx: *mut Cx, src: *mut ffi::PyObject) -> PyResult<u64> {
     if let Some(cd) = as_cdata(cx, src) {
         let st = info(cx, cd.tid);
         match st.kind {
@@ -184,7 +184,7 @@ pub(crate) unsafe fn cast_source_bits(cx: *mut Cx, src: *mut ffi::PyObject) -> P
     Ok(v)
 }
 
-pub(crate) fn float_to_bits(v: f64) -> u64 {
+fn float_to_bits(v: f64) -> u64 {
     if v < 0.0 {
         (v as i64) as u64
     } else {
@@ -284,7 +284,7 @@ pub(crate) unsafe fn ffi_typeof(
     Cx::ctype(cx, tid)
 }
 
-pub(crate) unsafe fn size_of_arg(cx: *mut Cx, obj: *mut ffi::PyObject) -> PyResult<usize> {
+unsafe fn size_of_arg(cx: *mut Cx, obj: *mut ffi::PyObject) -> PyResult<usize> {
     if let Some(cd) = as_cdata(cx, obj) {
         let t = info(cx, cd.tid);
         if let TKind::Array { item, .. } = t.kind {
@@ -332,7 +332,7 @@ pub(crate) unsafe fn ffi_alignof(
 
 /// CFFI's `_ffi_type_offsetof` chain: `(final type, offset)` of
 /// `base.f1.f2[3]...`; a pointer base accepts an index or a field first.
-pub(crate) unsafe fn offset_chain(
+unsafe fn offset_chain(
     cx: *mut Cx,
     mut tid: Tid,
     fields: &[*mut ffi::PyObject],

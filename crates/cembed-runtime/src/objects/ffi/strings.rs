@@ -111,7 +111,7 @@ pub(crate) unsafe fn ffi_string(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ff
     }
 }
 
-pub(crate) unsafe fn wide_to_str(units: &[u32], p: Prim) -> PyResult<*mut ffi::PyObject> {
+unsafe fn wide_to_str(units: &[u32], p: Prim) -> PyResult<*mut ffi::PyObject> {
     let s: String = if p == Prim::WChar16 {
         let u16s: Vec<u16> = units.iter().map(|&u| u as u16).collect();
         String::from_utf16_lossy(&u16s)

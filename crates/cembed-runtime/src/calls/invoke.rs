@@ -16,6 +16,8 @@ use std::ffi::c_void;
 use std::ptr::null_mut;
 use std::sync::atomic::Ordering;
 
+/// The first call (or one after a failed init): runs the init machinery.
+/// True if the call must return zero.
 #[cold]
 #[inline(never)]
 pub(crate) fn init_failed(es: &ExternState) -> bool {

@@ -13,8 +13,6 @@ use pyo3_ffi as ffi;
 use std::ffi::{c_int, c_void};
 use std::ptr::null_mut;
 
-// ---- items -------------------------------------------------------------------
-
 pub(crate) unsafe extern "C" fn cdata_len(slf: *mut ffi::PyObject) -> ffi::Py_ssize_t {
     guard(-1, || {
         let c = cd(slf);

@@ -9,8 +9,6 @@ use crate::py::{raise, type_name, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 use std::ffi::{c_int, c_void};
 
-// ---- buffer ------------------------------------------------------------------------------
-
 /// `ffi.buffer(cdata, size)`.
 ///
 /// # Safety

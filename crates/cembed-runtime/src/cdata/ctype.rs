@@ -10,8 +10,6 @@ use pyo3_ffi as ffi;
 use std::ffi::{c_void, CStr};
 use std::ptr::null_mut;
 
-// ---- CType -------------------------------------------------------------------------------
-
 /// A new CType object for `tid` (use `Cx::ctype`, which caches).
 ///
 /// # Safety

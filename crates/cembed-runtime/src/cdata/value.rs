@@ -10,8 +10,6 @@ use crate::py::{cstring_lossy, raise, repr_text, type_name, Owned, PyErrSet, PyR
 use pyo3_ffi as ffi;
 use std::ffi::c_int;
 
-// ---- repr / hash / compare --------------------------------------------------
-
 pub(crate) unsafe extern "C" fn cdata_repr(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
     trampoline(|| {
         let c = cd(slf);

@@ -82,12 +82,15 @@ impl TypeTable {
         let raw = if n == 0 {
             &[][..]
         } else {
-            std::slice::from_raw_parts(lib.types, n)
+            // SAFETY: the caller's contract: `types` has `n_types` entries,
+            // static for the process.
+            unsafe { std::slice::from_raw_parts(lib.types, n) }
         };
         let params = if lib.n_params == 0 {
             &[][..]
         } else {
-            std::slice::from_raw_parts(lib.params, lib.n_params as usize)
+            // SAFETY: the caller's contract: `params` has `n_params` entries.
+            unsafe { std::slice::from_raw_parts(lib.params, lib.n_params as usize) }
         };
         let index = |i: i32, what: &str, at: usize| -> Result<Option<u32>, String> {
             if i < 0 {
@@ -102,7 +105,9 @@ impl TypeTable {
         };
         let mut types = Vec::with_capacity(n);
         for (i, t) in raw.iter().enumerate() {
-            let name = CString::new(text(t.name)).expect("came from a C string");
+            // SAFETY: every type entry's name is a NUL-terminated string in the
+            // library's static data (the tables' contract).
+            let name = CString::new(unsafe { text(t.name) }).expect("came from a C string");
             let kind = Kind::from_u32(t.kind).ok_or_else(|| {
                 format!(
                     "type table entry {i} ({:?}): unknown kind {} (library built by a newer cembed?)",

@@ -57,6 +57,8 @@ pub(crate) struct LibState {
 // (immutable, valid for the process) or to Python objects that are only
 // touched with the GIL held; the mutable parts are atomics or behind a Mutex.
 unsafe impl Send for LibState {}
+// SAFETY: as for Send: shared access only reads immutable data, atomics or
+// locks, or touches Python objects with the GIL held.
 unsafe impl Sync for LibState {}
 
 /// Per-extern state: the prepared signature and the cached attachment.
@@ -88,6 +90,7 @@ pub(crate) struct ExternState {
 
 // SAFETY: as for LibState; the atomics are only written with the GIL held.
 unsafe impl Send for ExternState {}
+// SAFETY: as for LibState.
 unsafe impl Sync for ExternState {}
 
 impl ExternState {
@@ -112,7 +115,10 @@ pub(crate) unsafe fn release_modules() {
     for ls in all {
         let m = ls.owned_module.swap(std::ptr::null_mut(), Ordering::AcqRel);
         if !m.is_null() {
-            ffi::Py_DECREF(m);
+            // SAFETY: the GIL is held (contract); `m` is the one strong
+            // reference the library kept, taken out of the slot above so it
+            // is released once.
+            unsafe { ffi::Py_DECREF(m) };
         }
     }
 }

@@ -31,22 +31,24 @@ use std::ffi::c_void;
 #[inline(always)]
 pub(crate) unsafe fn call(ext: *mut Extern, args: *mut *mut c_void, result: *mut c_void) {
     let entry = thread::c_entry();
-    let es = extern_state(ext);
+    // SAFETY: `ext` is a generated extern descriptor (contract).
+    let es = unsafe { extern_state(ext) };
     if !es.lib().init.is_ready() && init_failed(es) {
         return entry.finish();
     }
-    let Some(leave) = thread::enter_python(&entry) else {
+    // SAFETY: the library's init passed, so Python was started.
+    let Some(leave) = (unsafe { thread::enter_python(&entry) }) else {
         // The process is exiting, or Python was finalized: said, then zero.
         refused(es);
         return entry.finish();
     };
-    invoke(es, args, result, entry.tls());
+    // SAFETY: this thread holds the GIL now (enter_python); `args` and
+    // `result` are the extern's, as the caller promises.
+    unsafe { invoke(es, args, result, entry.tls()) };
     leave.leave();
     entry.finish();
 }
 
-/// The first call (or one after a failed init): runs the init machinery.
-/// True if the call must return zero.
 /// A call the exit gate refused: one line on stderr, never a silent zero.
 #[cold]
 #[inline(never)]

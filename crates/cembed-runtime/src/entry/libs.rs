@@ -19,12 +19,18 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 /// `lib` points to a generated `cembed_lib` (its tables valid for the
 /// process lifetime).
 pub(crate) unsafe fn get_or_create(lib: *mut Lib) -> &'static LibState {
-    let slot = &*(std::ptr::addr_of_mut!((*lib).runtime) as *const AtomicPtr<c_void>);
+    // SAFETY: `lib` is a live `cembed_lib` (contract); its `runtime` field is
+    // a pointer-sized slot that only the runtime touches, always atomically
+    // (AtomicPtr has the layout of a pointer).
+    let slot = unsafe { &*(std::ptr::addr_of_mut!((*lib).runtime) as *const AtomicPtr<c_void>) };
     let cur = slot.load(Ordering::Acquire);
     if !cur.is_null() {
-        return &*(cur as *const LibState);
+        // SAFETY: a non-NULL slot holds the LibState published below, never
+        // freed.
+        return unsafe { &*(cur as *const LibState) };
     }
-    let fresh = Box::into_raw(new_lib_state(lib));
+    // SAFETY: `lib` and its tables are valid for the process (contract).
+    let fresh = Box::into_raw(unsafe { new_lib_state(lib) });
     match slot.compare_exchange(
         std::ptr::null_mut(),
         fresh as *mut c_void,
@@ -32,21 +38,31 @@ pub(crate) unsafe fn get_or_create(lib: *mut Lib) -> &'static LibState {
         Ordering::Acquire,
     ) {
         Ok(_) => {
-            let ls: &'static LibState = &*fresh;
+            // SAFETY: published, so never freed: valid for the process.
+            let ls: &'static LibState = unsafe { &*fresh };
             ALL.lock().unwrap_or_else(|e| e.into_inner()).push(ls);
             // Publish each extern's state only now that the LibState address
             // is final (the Box never moves).
             for (i, es) in ls.externs.iter().enumerate() {
-                let ext = *(*lib).externs.add(i);
-                let p = &*(std::ptr::addr_of_mut!((*ext).runtime) as *const AtomicPtr<c_void>);
+                // SAFETY: `externs` has one descriptor per ExternState (they
+                // were made from it); each descriptor's `runtime` slot is a
+                // pointer-sized field only the runtime touches, atomically.
+                let p = unsafe {
+                    let ext = *(*lib).externs.add(i);
+                    &*(std::ptr::addr_of_mut!((*ext).runtime) as *const AtomicPtr<c_void>)
+                };
                 p.store(es as *const ExternState as *mut c_void, Ordering::Release);
             }
             ls
         }
         Err(winner) => {
             // Another thread created it first: ours was never published.
-            drop(Box::from_raw(fresh));
-            &*(winner as *const LibState)
+            // SAFETY: `fresh` came from Box::into_raw above and nobody else
+            // saw it; `winner` is the published LibState, never freed.
+            unsafe {
+                drop(Box::from_raw(fresh));
+                &*(winner as *const LibState)
+            }
         }
     }
 }
@@ -57,35 +73,60 @@ pub(crate) unsafe fn get_or_create(lib: *mut Lib) -> &'static LibState {
 /// `ext` is one of the externs of a generated `cembed_lib`.
 #[inline]
 pub(crate) unsafe fn extern_state(ext: *mut Extern) -> &'static ExternState {
-    let p = &*(std::ptr::addr_of_mut!((*ext).runtime) as *const AtomicPtr<c_void>);
+    // SAFETY: `ext` is a live descriptor (contract); its `runtime` slot is
+    // only touched by the runtime, atomically.
+    let p = unsafe { &*(std::ptr::addr_of_mut!((*ext).runtime) as *const AtomicPtr<c_void>) };
     let es = p.load(Ordering::Acquire);
     if !es.is_null() {
-        return &*(es as *const ExternState);
+        // SAFETY: a non-NULL slot holds an ExternState of a published
+        // LibState (get_or_create), never freed.
+        return unsafe { &*(es as *const ExternState) };
     }
-    extern_state_slow(ext)
+    // SAFETY: as for this function.
+    unsafe { extern_state_slow(ext) }
 }
 
 #[cold]
 unsafe fn extern_state_slow(ext: *mut Extern) -> &'static ExternState {
-    let ls = get_or_create((*ext).lib);
-    let lib = &*ls.lib;
+    // SAFETY: a descriptor points to its generated library (contract), whose
+    // `externs` array has `n_externs` entries.
+    let ls = unsafe { get_or_create((*ext).lib) };
+    // SAFETY: `ls.lib` is the library's generated table, valid for the process.
+    let lib = unsafe { &*ls.lib };
     for i in 0..lib.n_externs as usize {
-        if *lib.externs.add(i) == ext {
+        // SAFETY: `i < n_externs`.
+        if unsafe { *lib.externs.add(i) } == ext {
             return &ls.externs[i];
         }
     }
     // The descriptor is not in its own library's table: generated code is
     // broken. Fall back to a state of its own so the call reports instead of
     // crashing (leaked once per such descriptor).
-    let own = orphan_extern(ls, ext);
+    // SAFETY: `ext` is a live descriptor (contract).
+    let own = unsafe { orphan_extern(ls, ext) };
     Box::leak(Box::new(own))
 }
 
 /// A library's state, from its generated tables.
+///
+/// # Safety
+/// As for [`get_or_create`].
 unsafe fn new_lib_state(lib: *mut Lib) -> Box<LibState> {
-    let l = &*lib;
-    let name = CString::new(text(l.module_name)).expect("came from a C string");
-    let build = l.build.as_ref();
+    // SAFETY: `lib` is a live generated `cembed_lib` (contract): its strings
+    // are NUL-terminated static data; `build` is NULL or points to its
+    // build information; `init_code` is NULL or a string.
+    let (l, name, init_code, python_executable, cembed_version) = unsafe {
+        let l = &*lib;
+        let build = l.build.as_ref();
+        (
+            l,
+            text(l.module_name),
+            (!l.init_code.is_null()).then(|| text(l.init_code)),
+            build.map_or(String::new(), |b| text(b.python_executable)),
+            build.map_or(String::new(), |b| text(b.cembed_version)),
+        )
+    };
+    let name = CString::new(name).expect("came from a C string");
     let mut table_error = None;
     if l.abi_version != ABI_VERSION {
         table_error = Some(format!(
@@ -93,7 +134,9 @@ unsafe fn new_lib_state(lib: *mut Lib) -> Box<LibState> {
             l.abi_version, ABI_VERSION
         ));
     }
-    let types = match crate::desc::ctypes::TypeTable::from_lib(l) {
+    // SAFETY: a generated library's type and parameter arrays have the sizes
+    // it gives (contract).
+    let types = match unsafe { crate::desc::ctypes::TypeTable::from_lib(l) } {
         Ok(t) => t,
         Err(e) => {
             table_error.get_or_insert(e);
@@ -103,13 +146,12 @@ unsafe fn new_lib_state(lib: *mut Lib) -> Box<LibState> {
     let mut ls = Box::new(LibState {
         // SAFETY: PyModuleDef is a plain C struct; zero is a valid
         // "empty" value for every field; filled in below.
-        def: std::mem::zeroed(),
+        def: unsafe { std::mem::zeroed() },
         slots: crate::objects::module::module_slots(),
         lib,
-        init_code: (!l.init_code.is_null())
-            .then(|| CString::new(text(l.init_code)).expect("came from a C string")),
-        python_executable: build.map_or(String::new(), |b| text(b.python_executable)),
-        cembed_version: build.map_or(String::new(), |b| text(b.cembed_version)),
+        init_code: init_code.map(|c| CString::new(c).expect("came from a C string")),
+        python_executable,
+        cembed_version,
         name,
         types,
         externs: Box::new([]),
@@ -123,8 +165,8 @@ unsafe fn new_lib_state(lib: *mut Lib) -> Box<LibState> {
     let lsp: *const LibState = &*ls;
     let mut externs = Vec::with_capacity(l.n_externs as usize);
     for i in 0..l.n_externs as usize {
-        let ext = *l.externs.add(i);
-        let es = prepare_extern(&ls, lsp, ext);
+        // SAFETY: `externs` has `n_externs` live descriptors (contract).
+        let es = unsafe { prepare_extern(&ls, lsp, *l.externs.add(i)) };
         ls.by_name.insert(es.name.clone(), i);
         externs.push(es);
     }
@@ -134,14 +176,22 @@ unsafe fn new_lib_state(lib: *mut Lib) -> Box<LibState> {
 }
 
 /// The state of an extern missing from its own library's table.
+///
+/// # Safety
+/// `ext` is a live extern descriptor.
 unsafe fn orphan_extern(ls: &'static LibState, ext: *mut Extern) -> ExternState {
-    prepare_extern(ls, ls, ext)
+    // SAFETY: as for this function.
+    unsafe { prepare_extern(ls, ls, ext) }
 }
 
 /// Computes an extern's conversion plan from its FUNCTION type.
+///
+/// # Safety
+/// `ext` is a live extern descriptor.
 unsafe fn prepare_extern(ls: &LibState, lsp: *const LibState, ext: *mut Extern) -> ExternState {
-    let e = &*ext;
-    let name = text(e.name);
+    // SAFETY: a live descriptor (contract) whose name is a NUL-terminated
+    // string of the library's static data.
+    let (e, name) = unsafe { (&*ext, text((*ext).name)) };
     let qualname = format!("{}.{}", ls.name.to_string_lossy(), name);
     let fty = (e.type_ >= 0 && (e.type_ as usize) < ls.types.types.len())
         .then(|| ls.types.get(e.type_ as u32))

@@ -4,6 +4,9 @@
 //! Each starts with the panic guard (py/guard.rs); `call` guards each Rust
 //! piece of its path instead, so that forced unwinds pass (py/unwind.rs).
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 pub(crate) mod call;
 pub(crate) mod libs;
 

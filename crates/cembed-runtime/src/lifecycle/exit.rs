@@ -67,6 +67,9 @@
 //! host that never set a handler, unless Python code calls
 //! `signal.signal()` itself.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use crate::lifecycle::state::State;
 use crate::lifecycle::thread;
 use crate::py;
@@ -151,13 +154,18 @@ extern "C" fn at_process_exit() {
 /// the one exiting, which is in exit()).
 unsafe fn finalize() {
     let main = crate::lifecycle::state::main_tstate();
-    if main.is_null() {
-        let _ = ffi::PyGILState_Ensure();
-    } else {
-        ffi::PyEval_RestoreThread(main);
+    // SAFETY: Python runs and nobody else uses the main thread state
+    // (contract), so this thread may take the GIL with it (or through the
+    // PyGILState API when there is none), release the modules and finalize.
+    unsafe {
+        if main.is_null() {
+            let _ = ffi::PyGILState_Ensure();
+        } else {
+            ffi::PyEval_RestoreThread(main);
+        }
+        crate::desc::libstate::release_modules();
+        ffi::Py_FinalizeEx();
     }
-    crate::desc::libstate::release_modules();
-    ffi::Py_FinalizeEx();
     crate::lifecycle::state::set_state(State::Finalized);
 }
 
@@ -275,25 +283,33 @@ unsafe fn run_exit_hooks() {
          _t._shutdown = _cembed_joined\n",
         join = JOIN_DEADLINE.as_secs_f64()
     );
-    let modules = ffi::PyImport_GetModuleDict();
-    if !ffi::PyDict_GetItemString(modules, c"threading".as_ptr()).is_null() {
-        py::run_and_print(&py::cstring_lossy(&script));
+    // SAFETY: the GIL is held (contract); `sys.modules` is a dict and the
+    // lookup returns a borrowed reference or NULL.
+    unsafe {
+        let modules = ffi::PyImport_GetModuleDict();
+        if !ffi::PyDict_GetItemString(modules, c"threading".as_ptr()).is_null() {
+            py::run_and_print(&py::cstring_lossy(&script));
+        }
     }
     // atexit handlers: 3.9 re-raises the last handler's exception after
     // printing every one but SystemExit; 3.10+ report each through the
     // unraisable hook. Either way nothing is left to print, and a
     // SystemExit must not reach PyErr_Print (which would exit()).
-    if let Ok(f) = py::import_attr(c"atexit", c"_run_exitfuncs") {
-        let r = ffi::PyObject_CallNoArgs(f.ptr());
-        if r.is_null() {
-            ffi::PyErr_Clear();
+    // SAFETY: the GIL is held (contract); `f` is a live reference we own,
+    // and the call's result is a new reference we release.
+    unsafe {
+        if let Ok(f) = py::import_attr(c"atexit", c"_run_exitfuncs") {
+            let r = ffi::PyObject_CallNoArgs(f.ptr());
+            if r.is_null() {
+                ffi::PyErr_Clear();
+            } else {
+                ffi::Py_DECREF(r);
+            }
         } else {
-            ffi::Py_DECREF(r);
+            ffi::PyErr_Clear();
         }
-    } else {
-        ffi::PyErr_Clear();
+        py::flush_std_streams();
     }
-    py::flush_std_streams();
 }
 
 // ---- fork ----------------------------------------------------------------------

@@ -12,6 +12,9 @@
 //! printed in the init failure report of every library, with the loader's
 //! search, so a user sees which environment was used and why.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use crate::py::{self, text};
 use cembed_abi::Lib;
 use pyo3_ffi as ffi;
@@ -44,8 +47,12 @@ static LOCATIONS: Mutex<Vec<(usize, Location)>> = Mutex::new(Vec::new());
 /// `loc` is NULL or a `cembed_location` whose strings are NULL or
 /// NUL-terminated (the glue's static buffers).
 pub(crate) unsafe fn record(lib: *mut Lib, loc: *const cembed_abi::Location) {
-    let Some(l) = loc.as_ref() else { return };
-    let opt = |p: *const std::ffi::c_char| (!p.is_null()).then(|| text(p));
+    // SAFETY: `loc` is NULL or a valid `cembed_location` (contract).
+    let Some(l) = (unsafe { loc.as_ref() }) else {
+        return;
+    };
+    // SAFETY: its strings are NULL or NUL-terminated (contract).
+    let opt = |p: *const std::ffi::c_char| (!p.is_null()).then(|| unsafe { text(p) });
     let location = Location {
         executable: opt(l.python_executable).map(clean).unwrap_or_default(),
         home: opt(l.home).filter(|s| !s.is_empty()).map(clean),
@@ -99,32 +106,51 @@ pub(crate) fn of(lib: *const Lib, build_executable: &str) -> Location {
 /// # Safety
 /// `config` is uninitialised or cleared; the caller clears it afterwards.
 pub(crate) unsafe fn init_config(config: &mut ffi::PyConfig, loc: &Location) -> ffi::PyStatus {
-    if loc.isolated {
-        ffi::PyConfig_InitIsolatedConfig(config);
-    } else {
-        ffi::PyConfig_InitPythonConfig(config);
+    // SAFETY: `config` is a PyConfig the caller owns, uninitialised or
+    // cleared (contract): what the Init functions expect.
+    unsafe {
+        if loc.isolated {
+            ffi::PyConfig_InitIsolatedConfig(config);
+        } else {
+            ffi::PyConfig_InitPythonConfig(config);
+        }
     }
     config.parse_argv = 0;
     config.install_signal_handlers = 0;
     config.configure_c_stdio = 0;
     // PyConfig_SetBytesString wants the config and one of its fields.
     let cfg: *mut ffi::PyConfig = config;
+    // Field addresses only (addr_of_mut!, no reference made); `cfg` comes
+    // from the `&mut` above, so it is valid and unaliased.
     let mut fields: Vec<(*mut *mut libc::wchar_t, &String)> = Vec::new();
     if !loc.executable.is_empty() {
-        fields.push((std::ptr::addr_of_mut!((*cfg).program_name), &loc.executable));
-        fields.push((std::ptr::addr_of_mut!((*cfg).executable), &loc.executable));
+        // SAFETY: see above.
+        fields.push((
+            unsafe { std::ptr::addr_of_mut!((*cfg).program_name) },
+            &loc.executable,
+        ));
+        // SAFETY: see above.
+        fields.push((
+            unsafe { std::ptr::addr_of_mut!((*cfg).executable) },
+            &loc.executable,
+        ));
     }
     if let Some(home) = &loc.home {
-        fields.push((std::ptr::addr_of_mut!((*cfg).home), home));
+        // SAFETY: see above.
+        fields.push((unsafe { std::ptr::addr_of_mut!((*cfg).home) }, home));
     }
     for (field, value) in fields {
         let c = py::cstring_lossy(value);
-        let s = ffi::PyConfig_SetBytesString(cfg, field, c.as_ptr());
-        if ffi::PyStatus_Exception(s) != 0 {
+        // SAFETY: an initialised config and one of its own wchar_t* fields,
+        // with a NUL-terminated string (what PyConfig_SetBytesString wants).
+        let s = unsafe { ffi::PyConfig_SetBytesString(cfg, field, c.as_ptr()) };
+        // SAFETY: a PyStatus value just returned.
+        if unsafe { ffi::PyStatus_Exception(s) } != 0 {
             return s;
         }
     }
-    ffi::PyStatus_Ok()
+    // SAFETY: makes a status value; no precondition.
+    unsafe { ffi::PyStatus_Ok() }
 }
 
 /// After the interpreter started: `loc`'s site directories go first on
@@ -151,7 +177,8 @@ pub(crate) unsafe fn after_start(loc: &Location) {
          for _d in [{dirs}]:\n    site.addsitedir(_d)\n\
          sys.path[:] = [p for p in sys.path if p not in _old] + _old\n"
     ));
-    py::run_and_print(&code);
+    // SAFETY: the GIL is held (contract).
+    unsafe { py::run_and_print(&code) };
 }
 
 /// Lines for the failure reports: the interpreter and the loader's search.

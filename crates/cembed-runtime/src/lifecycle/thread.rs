@@ -39,6 +39,9 @@
 //! the exiting side with `membarrier()` where Linux offers it (see
 //! `gate_enter`); otherwise the store is a SeqCst swap.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use pyo3_ffi as ffi;
 use std::cell::{Cell, UnsafeCell};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -440,7 +443,9 @@ pub(crate) unsafe fn after_fork_child(main: *mut ffi::PyThreadState) {
     let me = TLS.with(|t| t.slot.get());
     let mut keep = Vec::new();
     if !me.is_null() {
-        let slot = &*me;
+        // SAFETY: a non-NULL `slot` is this thread's live ThreadSlot (only the
+        // key destructor frees it, on this thread).
+        let slot = unsafe { &*me };
         keep.push(slot.shared.clone());
         if let Pin::Pinned { ts, .. } = slot.pin.get() {
             if ts == main {
@@ -450,7 +455,9 @@ pub(crate) unsafe fn after_fork_child(main: *mut ffi::PyThreadState) {
     }
     // The old registry (and its lock state) is leaked, not dropped: a
     // thread of the parent may have been changing it at the moment of fork.
-    std::ptr::write(REGISTRY.0.get(), Mutex::new(keep));
+    // SAFETY: the child runs only this thread (contract), so nothing else
+    // reads or writes the registry while it is replaced.
+    unsafe { std::ptr::write(REGISTRY.0.get(), Mutex::new(keep)) };
 }
 
 /// Whether the current thread holds the GIL, without the pitfalls of
@@ -467,14 +474,17 @@ pub(crate) unsafe fn holds_gil() -> bool {
         extern "C" {
             fn PyThreadState_GetUnchecked() -> *mut ffi::PyThreadState;
         }
-        !PyThreadState_GetUnchecked().is_null()
+        // SAFETY: reads a thread-local of CPython's; no precondition once
+        // Python is initialised (contract).
+        !unsafe { PyThreadState_GetUnchecked() }.is_null()
     }
     #[cfg(all(Py_3_12, not(Py_3_13)))]
     {
         extern "C" {
             fn _PyThreadState_UncheckedGet() -> *mut ffi::PyThreadState;
         }
-        !_PyThreadState_UncheckedGet().is_null()
+        // SAFETY: as above.
+        !unsafe { _PyThreadState_UncheckedGet() }.is_null()
     }
     // 3.9-3.11: the "current thread state" is process-wide (whoever holds
     // the GIL), so it must also be *this* thread's state.
@@ -483,8 +493,15 @@ pub(crate) unsafe fn holds_gil() -> bool {
         extern "C" {
             fn _PyThreadState_UncheckedGet() -> *mut ffi::PyThreadState;
         }
-        let cur = _PyThreadState_UncheckedGet();
-        !cur.is_null() && cur == ffi::PyGILState_GetThisThreadState()
+        // SAFETY: both read CPython's runtime state without locking; valid
+        // once Python is initialised (contract).
+        let (cur, mine) = unsafe {
+            (
+                _PyThreadState_UncheckedGet(),
+                ffi::PyGILState_GetThisThreadState(),
+            )
+        };
+        !cur.is_null() && cur == mine
     }
 }
 
@@ -587,20 +604,28 @@ fn gate_barrier() {
 /// "this thread holds the GIL through ts", because only this thread ever
 /// runs with `ts`.
 #[inline(always)]
+/// The thread state current for this thread (3.12+) or the process
+/// (3.9-3.11), NULL if none.
+///
+/// # Safety
+/// Python is initialised.
 unsafe fn current_tstate() -> *mut ffi::PyThreadState {
     #[cfg(Py_3_13)]
     {
         extern "C" {
             fn PyThreadState_GetUnchecked() -> *mut ffi::PyThreadState;
         }
-        PyThreadState_GetUnchecked()
+        // SAFETY: a plain read of CPython's state; Python is initialised
+        // (contract).
+        unsafe { PyThreadState_GetUnchecked() }
     }
     #[cfg(not(Py_3_13))]
     {
         extern "C" {
             fn _PyThreadState_UncheckedGet() -> *mut ffi::PyThreadState;
         }
-        _PyThreadState_UncheckedGet()
+        // SAFETY: as above.
+        unsafe { _PyThreadState_UncheckedGet() }
     }
 }
 
@@ -662,7 +687,9 @@ impl Leave {
 /// Python was started (the library's init passed).
 #[inline(always)]
 pub(crate) unsafe fn enter_python(entry: &CallEntry) -> Option<Leave> {
-    let slot = (*entry.tls).slot();
+    // SAFETY: `entry.tls` is this thread's thread-local, alive as long as
+    // the thread (c_entry).
+    let slot = unsafe { (*entry.tls).slot() };
     let inside = &slot.shared.inside;
     let was_inside = gate_enter(inside);
     if !crate::lifecycle::state::python_usable() {
@@ -675,15 +702,21 @@ pub(crate) unsafe fn enter_python(entry: &CallEntry) -> Option<Leave> {
         slot.pin.set(pin);
     }
     let held = match pin {
-        Pin::Pinned { ts, .. } | Pin::Main { ts } => {
+        // SAFETY: Python runs (contract, and the gate just said it is
+        // usable); `ts` is this thread's own pinned (or the main) thread
+        // state, alive while the gate is open, so it may take the GIL with it.
+        Pin::Pinned { ts, .. } | Pin::Main { ts } => unsafe {
             if current_tstate() == ts {
                 Held::Already
             } else {
                 crate::py::unwind::PyEval_RestoreThread(ts);
                 Held::Restored
             }
+        },
+        Pin::Foreign | Pin::Unknown => {
+            // SAFETY: Python runs; the PyGILState API works on any thread.
+            Held::GilState(unsafe { crate::py::unwind::PyGILState_Ensure() })
         }
-        Pin::Foreign | Pin::Unknown => Held::GilState(crate::py::unwind::PyGILState_Ensure()),
     };
     // The flag lives in the slot's Arc, which the thread-local keeps alive
     // past the call.

@@ -9,8 +9,6 @@ use pyo3_ffi as ffi;
 use std::ffi::{c_int, c_void, CStr};
 use std::ptr::null_mut;
 
-// ---- heap types -----------------------------------------------------------
-
 /// Creates one heap type bound to `module`. Type names are `'static`
 /// (3.9/3.10 keep `spec->name` as tp_name) and method/getset tables are
 /// statics (CPython references them, it does not copy them).

@@ -12,8 +12,6 @@ use pyo3_ffi as ffi;
 use std::ffi::{c_int, c_void};
 use std::ptr::null_mut;
 
-// ---- lib ------------------------------------------------------------------
-
 static LIB_METHODS: SyncCell<[ffi::PyMethodDef; 2]> = SyncCell::new([
     crate::py::method(c"__dir__", lib_dir, ffi::METH_NOARGS),
     ffi::PyMethodDef::zeroed(),

@@ -17,6 +17,9 @@
 //!   each Rust piece on its own, with no landing pad around the call into
 //!   C or Python.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use crate::py::{c_stderr, raise, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -67,7 +70,9 @@ pub(crate) fn piece<T>(f: impl FnOnce() -> T) -> Option<T> {
 #[cold]
 #[inline(never)]
 pub(crate) unsafe fn panicked<T>(err: T) -> T {
-    raise(ffi::PyExc_SystemError, "cembed: internal error (panic)");
+    // SAFETY: the caller holds the GIL; PyExc_SystemError is one of
+    // CPython's exception types, initialised before any code can call us.
+    unsafe { raise(ffi::PyExc_SystemError, "cembed: internal error (panic)") };
     err
 }
 

@@ -48,6 +48,9 @@
 //! conversion) still run it inside their method's guard: a forced unwind
 //! through them aborts the process (docs/runtime.md, "Forced unwinds").
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use pyo3_ffi as ffi;
 
 // The same CPython functions pyo3-ffi declares `"C"`, declared `"C-unwind"`
@@ -87,7 +90,9 @@ pub(crate) unsafe fn vectorcall(
             kwnames: *mut ffi::PyObject,
         ) -> *mut ffi::PyObject;
     }
-    PyObject_Vectorcall(callable, args, nargsf, kwnames)
+    // SAFETY: the same function CPython's header declares, called with the
+    // caller's arguments (this function's contract is PyObject_Vectorcall's).
+    unsafe { PyObject_Vectorcall(callable, args, nargsf, kwnames) }
 }
 
 /// See the 3.11+ version.
@@ -118,18 +123,29 @@ pub(crate) unsafe fn vectorcall(
             kwnames: *mut ffi::PyObject,
         ) -> *mut ffi::PyObject;
     }
-    let ts = ffi::PyThreadState_Get();
-    let tp = ffi::Py_TYPE(callable);
-    if ffi::PyType_HasFeature(tp, ffi::Py_TPFLAGS_HAVE_VECTORCALL) != 0 {
-        let offset = (*tp).tp_vectorcall_offset;
-        // SAFETY (of the read): the type says its instances carry a
-        // vectorcall pointer at this offset.
-        let slot = *((callable as *const u8).offset(offset) as *const Option<Slot>);
+    // SAFETY: the caller holds the GIL (this function's contract), so the
+    // thread has a thread state; `callable` is a live object.
+    let (ts, tp) = unsafe { (ffi::PyThreadState_Get(), ffi::Py_TYPE(callable)) };
+    // SAFETY: `tp` is the live type of a live object.
+    if unsafe { ffi::PyType_HasFeature(tp, ffi::Py_TPFLAGS_HAVE_VECTORCALL) } != 0 {
+        // SAFETY: the type says its instances carry a vectorcall pointer at
+        // `tp_vectorcall_offset` (what CPython's inline function reads).
+        let slot = unsafe {
+            let offset = (*tp).tp_vectorcall_offset;
+            *((callable as *const u8).offset(offset) as *const Option<Slot>)
+        };
         if let Some(f) = slot {
-            let r = f(callable, args, nargsf, kwnames);
-            return ffi::_Py_CheckFunctionResult(ts, callable, r, std::ptr::null());
+            // SAFETY: the type's own vectorcall function, called as CPython
+            // calls it, with the caller's arguments; the result is checked as
+            // CPython's inline function does.
+            return unsafe {
+                let r = f(callable, args, nargsf, kwnames);
+                ffi::_Py_CheckFunctionResult(ts, callable, r, std::ptr::null())
+            };
         }
     }
     let nargs = (nargsf & !ffi::PY_VECTORCALL_ARGUMENTS_OFFSET) as ffi::Py_ssize_t;
-    _PyObject_MakeTpCall(ts, callable, args, nargs, kwnames)
+    // SAFETY: what CPython's inline function does for a callable without
+    // vectorcall, with the caller's arguments.
+    unsafe { _PyObject_MakeTpCall(ts, callable, args, nargs, kwnames) }
 }

@@ -11,8 +11,6 @@ use crate::py::{raise, str_text, type_name, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 use std::ptr::null_mut;
 
-// ---- helpers ------------------------------------------------------------------
-
 pub(crate) unsafe fn cx_of(slf: *mut ffi::PyObject) -> PyResult<*mut Cx> {
     let m = crate::py::type_module(slf);
     if m.is_null() {

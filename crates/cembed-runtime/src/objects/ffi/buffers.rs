@@ -11,8 +11,6 @@ use crate::py::guard::trampoline;
 use crate::py::{raise, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 
-// ---- buffers -------------------------------------------------------------------------------
-
 pub(crate) unsafe extern "C" fn ffi_buffer_new(
     slf: *mut ffi::PyObject,
     args: *mut ffi::PyObject,

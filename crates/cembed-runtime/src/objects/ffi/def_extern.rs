@@ -14,8 +14,6 @@ use std::ffi::c_void;
 use std::ptr::null_mut;
 use std::sync::atomic::Ordering;
 
-// ---- ffi ------------------------------------------------------------------
-
 pub(crate) unsafe extern "C" fn ffi_get_error(
     slf: *mut ffi::PyObject,
     _c: *mut c_void,

@@ -9,8 +9,6 @@ use crate::py::{cstring_lossy, raise, str_text, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 use std::ptr::null_mut;
 
-// ---- handles, gc, release ---------------------------------------------------------------
-
 pub(crate) unsafe fn ffi_new_handle(
     cx: *mut Cx,
     x: *mut ffi::PyObject,

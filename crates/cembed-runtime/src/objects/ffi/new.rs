@@ -11,8 +11,6 @@ use crate::py::{raise, str_text, type_name, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 use std::ptr::null_mut;
 
-// ---- new / cast / typeof ------------------------------------------------------------
-
 pub(crate) unsafe fn ffi_new(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
     let a = args.parse("new()", &["cdecl", "init"], 1)?;
     let tid = type_arg(cx, a[0], false)?;

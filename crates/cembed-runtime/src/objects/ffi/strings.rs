@@ -9,8 +9,6 @@ use crate::objects::ffi::args::{cdata_arg, info, CallArgs};
 use crate::py::{cstring_lossy, raise, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 
-// ---- string / unpack -------------------------------------------------------------------
-
 pub(crate) unsafe fn null_check(cd: &CDataObj, what: &str) -> PyResult<()> {
     if cd.data.is_null() {
         return Err(raise(

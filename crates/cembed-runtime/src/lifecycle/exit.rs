@@ -67,9 +67,6 @@
 //! host that never set a handler, unless Python code calls
 //! `signal.signal()` itself.
 
-#![deny(unsafe_op_in_unsafe_fn)]
-#![deny(clippy::undocumented_unsafe_blocks)]
-
 use crate::lifecycle::state::State;
 use crate::lifecycle::thread;
 use crate::py;

@@ -65,14 +65,12 @@
 //! `Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED` (see `module.rs`).
 
 use crate::desc::libstate::{LibState, Phase};
-
 use crate::lifecycle::state::{
     leave_ready, lock, me, python_usable, refusal_reason, set_state, State, FAILED, MAIN_TSTATE,
     OWNED, PROCESS, READY, START, STARTER, STARTING, START_CV,
 };
 use crate::lifecycle::thread;
-use crate::py::{self, text, Owned};
-use crate::py::{PyErrSet, PyResult};
+use crate::py::{self, text, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 use std::ptr::null_mut;
 use std::sync::atomic::Ordering;
@@ -153,32 +151,47 @@ fn ensure_python() -> Result<(), String> {
 /// # Safety
 /// Called by one thread at a time (the STARTING state guarantees it).
 unsafe fn start_python() -> Result<(), String> {
-    if ffi::Py_IsInitialized() != 0 {
+    // SAFETY: may be called before, during (not here: the start is ours) or
+    // after initialisation.
+    if unsafe { ffi::Py_IsInitialized() } != 0 {
         // The host is Python (or embedded it itself): use it, own nothing.
         // Register a Python atexit callback so that we stop calling in when it
         // finalizes (C threads would otherwise enter a dead interpreter).
-        let g = ffi::PyGILState_Ensure();
-        register_host_atexit();
-        ffi::PyGILState_Release(g);
+        // SAFETY: Python is initialised, so the PyGILState API may take the
+        // GIL on this thread, and gives it back the same way.
+        unsafe {
+            let g = ffi::PyGILState_Ensure();
+            register_host_atexit();
+            ffi::PyGILState_Release(g);
+        }
         return Ok(());
     }
     let loc = first_location();
     let sigint = host_sigint();
-    let mut config: ffi::PyConfig = std::mem::zeroed();
-    let status = (|| {
+    // SAFETY: PyConfig is a plain C struct; init_config initialises it
+    // before use (a zeroed one is what it is documented to take).
+    let mut config: ffi::PyConfig = unsafe { std::mem::zeroed() };
+    // SAFETY: one thread starts Python (contract); `config` is ours, set up
+    // by init_config, then cleared once; status values are plain data.
+    let status = unsafe {
         let s = crate::lifecycle::location::init_config(&mut config, &loc);
-        if ffi::PyStatus_Exception(s) != 0 {
-            return s;
-        }
-        ffi::Py_InitializeFromConfig(&config)
-    })();
-    ffi::PyConfig_Clear(&mut config);
-    if ffi::PyStatus_Exception(status) != 0 {
-        let what = if ffi::PyStatus_IsExit(status) != 0 {
+        let status = if ffi::PyStatus_Exception(s) != 0 {
+            s
+        } else {
+            ffi::Py_InitializeFromConfig(&config)
+        };
+        ffi::PyConfig_Clear(&mut config);
+        status
+    };
+    // SAFETY: a status value just returned.
+    if unsafe { ffi::PyStatus_Exception(status) } != 0 {
+        // SAFETY: a status value just returned.
+        let what = if unsafe { ffi::PyStatus_IsExit(status) } != 0 {
             format!("Python asked to exit with status {}", status.exitcode)
         } else {
-            let func = text(status.func);
-            let msg = text(status.err_msg);
+            // SAFETY: an error status's `func` and `err_msg` are NULL or
+            // static C strings (text() takes NULL as empty).
+            let (func, msg) = unsafe { (text(status.func), text(status.err_msg)) };
             if func.is_empty() {
                 msg
             } else {
@@ -192,14 +205,18 @@ unsafe fn start_python() -> Result<(), String> {
             crate::lifecycle::location::describe(&loc),
         ));
     }
-    crate::lifecycle::location::after_start(&loc);
     // Py_InitializeFromConfig left this thread holding the GIL with the main
     // thread state; release it (the thread state stays bound to this thread:
     // thread.rs pins it as `Pin::Main`, and it is never released by us).
     // Exit finalizes with it: see exit.rs.
-    keep_host_sigint(sigint);
-    watch_python_exit();
-    let main = ffi::PyEval_SaveThread();
+    // SAFETY: this thread holds the GIL (Py_InitializeFromConfig succeeded
+    // on it) until PyEval_SaveThread gives it away.
+    let main = unsafe {
+        crate::lifecycle::location::after_start(&loc);
+        keep_host_sigint(sigint);
+        watch_python_exit();
+        ffi::PyEval_SaveThread()
+    };
     MAIN_TSTATE.store(main, Ordering::SeqCst);
     STARTER.store(me() as usize, Ordering::SeqCst);
     OWNED.store(true, Ordering::SeqCst);
@@ -231,21 +248,25 @@ unsafe fn keep_host_sigint(was_default: bool) {
     if !was_default {
         return;
     }
-    let r = (|| -> Result<(), crate::py::PyErrSet> {
-        let signal = py::import_attr(c"_signal", c"signal")?;
-        let dfl = py::import_attr(c"_signal", c"SIG_DFL")?;
-        let num = Owned::check(ffi::PyLong_FromLong(libc::SIGINT as _))?;
-        let r = ffi::PyObject_CallFunctionObjArgs(
-            signal.ptr(),
-            num.ptr(),
-            dfl.ptr(),
-            std::ptr::null_mut::<ffi::PyObject>(),
-        );
-        drop(Owned::check(r)?);
-        Ok(())
-    })();
-    if r.is_err() {
-        ffi::PyErr_Clear();
+    // SAFETY: the GIL is held (contract); every object is a new reference
+    // owned by an `Owned`, and the call's argument list is NULL-terminated.
+    unsafe {
+        let r = (|| -> Result<(), crate::py::PyErrSet> {
+            let signal = py::import_attr(c"_signal", c"signal")?;
+            let dfl = py::import_attr(c"_signal", c"SIG_DFL")?;
+            let num = Owned::check(ffi::PyLong_FromLong(libc::SIGINT as _))?;
+            let r = ffi::PyObject_CallFunctionObjArgs(
+                signal.ptr(),
+                num.ptr(),
+                dfl.ptr(),
+                std::ptr::null_mut::<ffi::PyObject>(),
+            );
+            drop(Owned::check(r)?);
+            Ok(())
+        })();
+        if r.is_err() {
+            ffi::PyErr_Clear();
+        }
     }
 }
 
@@ -263,7 +284,8 @@ unsafe fn watch_python_exit() {
         python_exiting,
         c"cembed: notices a finalization of Python that cembed did not start",
     );
-    register_atexit(&DEF);
+    // SAFETY: the GIL is held (contract).
+    unsafe { register_atexit(&DEF) };
 }
 
 unsafe extern "C" fn python_exiting(
@@ -462,26 +484,32 @@ fn run_init(ls: &LibState) -> Result<(), String> {
 unsafe fn prepare_init_code(
     ls: &LibState,
 ) -> Result<Option<(*mut ffi::PyObject, *mut ffi::PyObject)>, ()> {
-    get_or_create_module(ls).map_err(|_| ())?;
-    let Some(code) = &ls.init_code else {
-        return Ok(None);
-    };
-    add_build_environment(ls)?;
-    let filename = py::cstring_lossy(&format!("<init code for '{}'>", ls.name.to_string_lossy()));
-    let compiled = Owned::new(ffi::Py_CompileString(
-        code.as_ptr(),
-        filename.as_ptr(),
-        ffi::Py_file_input,
-    ))
-    .ok_or(())?;
-    let globals = Owned::new(ffi::PyDict_New()).ok_or(())?;
-    let builtins = ffi::PyEval_GetBuiltins();
-    if builtins.is_null()
-        || ffi::PyDict_SetItemString(globals.ptr(), c"__builtins__".as_ptr(), builtins) < 0
-    {
-        return Err(());
+    // SAFETY: the GIL is held (contract). New references are owned by `Owned`
+    // (released on every path) or handed to the caller; borrowed ones are used
+    // before anything could release them.
+    unsafe {
+        get_or_create_module(ls).map_err(|_| ())?;
+        let Some(code) = &ls.init_code else {
+            return Ok(None);
+        };
+        add_build_environment(ls)?;
+        let filename =
+            py::cstring_lossy(&format!("<init code for '{}'>", ls.name.to_string_lossy()));
+        let compiled = Owned::new(ffi::Py_CompileString(
+            code.as_ptr(),
+            filename.as_ptr(),
+            ffi::Py_file_input,
+        ))
+        .ok_or(())?;
+        let globals = Owned::new(ffi::PyDict_New()).ok_or(())?;
+        let builtins = ffi::PyEval_GetBuiltins();
+        if builtins.is_null()
+            || ffi::PyDict_SetItemString(globals.ptr(), c"__builtins__".as_ptr(), builtins) < 0
+        {
+            return Err(());
+        }
+        Ok(Some((compiled.into_ptr(), globals.into_ptr())))
     }
-    Ok(Some((compiled.into_ptr(), globals.into_ptr())))
 }
 
 /// Several environments: Python runs with the environment of the library
@@ -494,34 +522,39 @@ unsafe fn prepare_init_code(
 /// # Safety
 /// GIL held.
 unsafe fn add_build_environment(ls: &LibState) -> Result<(), ()> {
-    if ls.python_executable.is_empty() {
-        return Ok(());
+    // SAFETY: the GIL is held (contract). New references are owned by `Owned`
+    // (released on every path) or handed to the caller; borrowed ones are used
+    // before anything could release them.
+    unsafe {
+        if ls.python_executable.is_empty() {
+            return Ok(());
+        }
+        let globals = Owned::new(ffi::PyDict_New()).ok_or(())?;
+        let exe = Owned::new(ffi::PyUnicode_DecodeFSDefault(
+            py::cstring_lossy(&ls.python_executable).as_ptr(),
+        ))
+        .ok_or(())?;
+        if ffi::PyDict_SetItemString(globals.ptr(), c"exe".as_ptr(), exe.ptr()) < 0 {
+            return Err(());
+        }
+        let r = ffi::PyRun_String(
+            c"import os, sys
+    if os.path.abspath(exe) != os.path.abspath(sys.executable or ''):
+        root = os.path.dirname(os.path.dirname(os.path.abspath(exe)))
+        if os.path.isfile(os.path.join(root, 'pyvenv.cfg')):
+            sp = os.path.join(root, 'lib', 'python%d.%d' % sys.version_info[:2], 'site-packages')
+            if os.path.isdir(sp) and sp not in sys.path:
+                import site
+                site.addsitedir(sp)
+    "
+            .as_ptr(),
+            ffi::Py_file_input,
+            globals.ptr(),
+            globals.ptr(),
+        );
+        drop(Owned::new(r).ok_or(())?);
+        Ok(())
     }
-    let globals = Owned::new(ffi::PyDict_New()).ok_or(())?;
-    let exe = Owned::new(ffi::PyUnicode_DecodeFSDefault(
-        py::cstring_lossy(&ls.python_executable).as_ptr(),
-    ))
-    .ok_or(())?;
-    if ffi::PyDict_SetItemString(globals.ptr(), c"exe".as_ptr(), exe.ptr()) < 0 {
-        return Err(());
-    }
-    let r = ffi::PyRun_String(
-        c"import os, sys
-if os.path.abspath(exe) != os.path.abspath(sys.executable or ''):
-    root = os.path.dirname(os.path.dirname(os.path.abspath(exe)))
-    if os.path.isfile(os.path.join(root, 'pyvenv.cfg')):
-        sp = os.path.join(root, 'lib', 'python%d.%d' % sys.version_info[:2], 'site-packages')
-        if os.path.isdir(sp) and sp not in sys.path:
-            import site
-            site.addsitedir(sp)
-"
-        .as_ptr(),
-        ffi::Py_file_input,
-        globals.ptr(),
-        globals.ptr(),
-    );
-    drop(Owned::new(r).ok_or(())?);
-    Ok(())
 }
 
 /// Prints (to `sys.stderr`) and returns the failure report; the current
@@ -530,47 +563,52 @@ if os.path.abspath(exe) != os.path.abspath(sys.executable or ''):
 /// # Safety
 /// GIL held.
 unsafe fn report_init_failure(ls: &LibState) -> String {
-    let tb = py::take_exception_text();
-    let sys_path = sys_attr_text(c"path");
-    // The library may have been built for another environment than the one
-    // Python was started with (for the library that started it).
-    let running = {
-        let p = ffi::PySys_GetObject(c"executable".as_ptr());
-        if p.is_null() {
+    // SAFETY: the GIL is held (contract). New references are owned by `Owned`
+    // (released on every path) or handed to the caller; borrowed ones are used
+    // before anything could release them.
+    unsafe {
+        let tb = py::take_exception_text();
+        let sys_path = sys_attr_text(c"path");
+        // The library may have been built for another environment than the one
+        // Python was started with (for the library that started it).
+        let running = {
+            let p = ffi::PySys_GetObject(c"executable".as_ptr());
+            if p.is_null() {
+                String::new()
+            } else {
+                py::str_text(p).unwrap_or_default()
+            }
+        };
+        let built_with = if ls.python_executable.is_empty() || ls.python_executable == running {
             String::new()
         } else {
-            py::str_text(p).unwrap_or_default()
-        }
-    };
-    let built_with = if ls.python_executable.is_empty() || ls.python_executable == running {
-        String::new()
-    } else {
-        format!(
-            "this library was built with: {} (Python was started for another library \
-             of this process; see docs/runtime.md, \"Several environments\")\n",
-            ls.python_executable
-        )
-    };
-    let text = format!(
-        "Failed to initialize the Python-cembed embedding logic:\n\n{tb}\n\
-         From: {}\n\
-         compiled with cembed version: {}\n\
-         cembed runtime: {}\n\
-         {}\
-         sys.executable: {}\n\
-         {built_with}\
-         sys.path: {sys_path}\n\n",
-        ls.name.to_string_lossy(),
-        ls.cembed_version,
-        runtime_location(),
-        crate::lifecycle::location::describe(&crate::lifecycle::location::of(
-            ls.lib,
-            &ls.python_executable
-        )),
-        sys_attr_text(c"executable"),
-    );
-    py::write_stderr(&text);
-    text
+            format!(
+                "this library was built with: {} (Python was started for another library \
+                 of this process; see docs/runtime.md, \"Several environments\")\n",
+                ls.python_executable
+            )
+        };
+        let text = format!(
+            "Failed to initialize the Python-cembed embedding logic:\n\n{tb}\n\
+             From: {}\n\
+             compiled with cembed version: {}\n\
+             cembed runtime: {}\n\
+             {}\
+             sys.executable: {}\n\
+             {built_with}\
+             sys.path: {sys_path}\n\n",
+            ls.name.to_string_lossy(),
+            ls.cembed_version,
+            runtime_location(),
+            crate::lifecycle::location::describe(&crate::lifecycle::location::of(
+                ls.lib,
+                &ls.python_executable
+            )),
+            sys_attr_text(c"executable"),
+        );
+        py::write_stderr(&text);
+        text
+    }
 }
 
 /// `repr(sys.<name>)`, or "(none)".
@@ -578,11 +616,16 @@ unsafe fn report_init_failure(ls: &LibState) -> String {
 /// # Safety
 /// GIL held.
 unsafe fn sys_attr_text(name: &std::ffi::CStr) -> String {
-    let p = ffi::PySys_GetObject(name.as_ptr());
-    if p.is_null() {
-        "(none)".to_string()
-    } else {
-        py::repr_text(p)
+    // SAFETY: the GIL is held (contract). New references are owned by `Owned`
+    // (released on every path) or handed to the caller; borrowed ones are used
+    // before anything could release them.
+    unsafe {
+        let p = ffi::PySys_GetObject(name.as_ptr());
+        if p.is_null() {
+            "(none)".to_string()
+        } else {
+            py::repr_text(p)
+        }
     }
 }
 
@@ -593,12 +636,15 @@ unsafe fn sys_attr_text(name: &std::ffi::CStr) -> String {
 /// # Safety
 /// GIL held.
 unsafe fn register_host_atexit() {
-    static DEF: crate::py::cell::StaticMethodDef = crate::py::cell::StaticMethodDef::new(
-        c"_cembed_host_exiting",
-        host_exiting,
-        c"cembed: stop host threads from entering Python during finalization",
-    );
-    register_atexit(&DEF);
+    // SAFETY: the GIL is held (contract).
+    unsafe {
+        static DEF: crate::py::cell::StaticMethodDef = crate::py::cell::StaticMethodDef::new(
+            c"_cembed_host_exiting",
+            host_exiting,
+            c"cembed: stop host threads from entering Python during finalization",
+        );
+        register_atexit(&DEF);
+    }
 }
 
 /// `atexit.register(<builtin made from def>)`; errors are ignored (the
@@ -607,22 +653,27 @@ unsafe fn register_host_atexit() {
 /// # Safety
 /// GIL held.
 unsafe fn register_atexit(def: &'static crate::py::cell::StaticMethodDef) {
-    let f = ffi::PyCFunction_NewEx(def.get(), std::ptr::null_mut(), std::ptr::null_mut());
-    if f.is_null() {
-        ffi::PyErr_Clear();
-        return;
-    }
-    let f = Owned::new(f).expect("checked");
-    match py::import_attr(c"atexit", c"register") {
-        Ok(reg) => {
-            let r = ffi::PyObject_CallOneArg(reg.ptr(), f.ptr());
-            if r.is_null() {
-                ffi::PyErr_Clear();
-            } else {
-                ffi::Py_DECREF(r);
-            }
+    // SAFETY: the GIL is held (contract). New references are owned by `Owned`
+    // (released on every path) or handed to the caller; borrowed ones are used
+    // before anything could release them.
+    unsafe {
+        let f = ffi::PyCFunction_NewEx(def.get(), std::ptr::null_mut(), std::ptr::null_mut());
+        if f.is_null() {
+            ffi::PyErr_Clear();
+            return;
         }
-        Err(_) => ffi::PyErr_Clear(),
+        let f = Owned::new(f).expect("checked");
+        match py::import_attr(c"atexit", c"register") {
+            Ok(reg) => {
+                let r = ffi::PyObject_CallOneArg(reg.ptr(), f.ptr());
+                if r.is_null() {
+                    ffi::PyErr_Clear();
+                } else {
+                    ffi::Py_DECREF(r);
+                }
+            }
+            Err(_) => ffi::PyErr_Clear(),
+        }
     }
 }
 
@@ -665,35 +716,40 @@ fn no_panic(what: &str, f: impl FnOnce() -> Result<(), String>) -> Result<(), St
 /// # Safety
 /// GIL held.
 unsafe fn get_or_create_module(ls: &LibState) -> PyResult<*mut ffi::PyObject> {
-    let modules = ffi::PyImport_GetModuleDict();
-    let mut m = ls.module.load(Ordering::Acquire);
-    if m.is_null() {
-        // importlib.machinery.ModuleSpec is _frozen_importlib.ModuleSpec,
-        // which every interpreter has loaded already; importing
-        // importlib.machinery would read two modules from disk on the first
-        // call (0.5 ms, 6% of an interpreter start).
-        let spec_cls = py::import_attr(c"_frozen_importlib", c"ModuleSpec")?;
-        let name = Owned::check(ffi::PyUnicode_FromString(ls.name.as_ptr()))?;
-        let spec = Owned::check(ffi::PyObject_CallFunctionObjArgs(
-            spec_cls.ptr(),
-            name.ptr(),
-            ffi::Py_None(),
-            null_mut::<ffi::PyObject>(),
-        ))?;
-        let def = &ls.def as *const ffi::PyModuleDef as *mut ffi::PyModuleDef;
-        let module = Owned::check(ffi::PyModule_FromDefAndSpec(def, spec.ptr()))?;
-        if ffi::PyModule_ExecDef(module.ptr(), def) < 0 {
+    // SAFETY: the GIL is held (contract). New references are owned by `Owned`
+    // (released on every path) or handed to the caller; borrowed ones are used
+    // before anything could release them.
+    unsafe {
+        let modules = ffi::PyImport_GetModuleDict();
+        let mut m = ls.module.load(Ordering::Acquire);
+        if m.is_null() {
+            // importlib.machinery.ModuleSpec is _frozen_importlib.ModuleSpec,
+            // which every interpreter has loaded already; importing
+            // importlib.machinery would read two modules from disk on the first
+            // call (0.5 ms, 6% of an interpreter start).
+            let spec_cls = py::import_attr(c"_frozen_importlib", c"ModuleSpec")?;
+            let name = Owned::check(ffi::PyUnicode_FromString(ls.name.as_ptr()))?;
+            let spec = Owned::check(ffi::PyObject_CallFunctionObjArgs(
+                spec_cls.ptr(),
+                name.ptr(),
+                ffi::Py_None(),
+                null_mut::<ffi::PyObject>(),
+            ))?;
+            let def = &ls.def as *const ffi::PyModuleDef as *mut ffi::PyModuleDef;
+            let module = Owned::check(ffi::PyModule_FromDefAndSpec(def, spec.ptr()))?;
+            if ffi::PyModule_ExecDef(module.ptr(), def) < 0 {
+                return Err(PyErrSet);
+            }
+            if ffi::PyDict_SetItemString(modules, ls.name.as_ptr(), module.ptr()) < 0 {
+                return Err(PyErrSet);
+            }
+            m = module.ptr();
+            // sys.modules keeps it alive.
+        } else if ffi::PyDict_GetItemString(modules, ls.name.as_ptr()).is_null()
+            && ffi::PyDict_SetItemString(modules, ls.name.as_ptr(), m) < 0
+        {
             return Err(PyErrSet);
         }
-        if ffi::PyDict_SetItemString(modules, ls.name.as_ptr(), module.ptr()) < 0 {
-            return Err(PyErrSet);
-        }
-        m = module.ptr();
-        // sys.modules keeps it alive.
-    } else if ffi::PyDict_GetItemString(modules, ls.name.as_ptr()).is_null()
-        && ffi::PyDict_SetItemString(modules, ls.name.as_ptr(), m) < 0
-    {
-        return Err(PyErrSet);
+        Ok(m)
     }
-    Ok(m)
 }

@@ -12,9 +12,6 @@
 //! printed in the init failure report of every library, with the loader's
 //! search, so a user sees which environment was used and why.
 
-#![deny(unsafe_op_in_unsafe_fn)]
-#![deny(clippy::undocumented_unsafe_blocks)]
-
 use crate::py::{self, text};
 use cembed_abi::Lib;
 use pyo3_ffi as ffi;

@@ -3,9 +3,6 @@
 //! exit states). Plain atomics and locks, read by the gate of every call
 //! (thread.rs).
 
-#![deny(unsafe_op_in_unsafe_fn)]
-#![deny(clippy::undocumented_unsafe_blocks)]
-
 use pyo3_ffi as ffi;
 use std::sync::atomic::{AtomicPtr, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};

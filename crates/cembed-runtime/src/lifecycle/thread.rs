@@ -39,9 +39,6 @@
 //! the exiting side with `membarrier()` where Linux offers it (see
 //! `gate_enter`); otherwise the store is a SeqCst swap.
 
-#![deny(unsafe_op_in_unsafe_fn)]
-#![deny(clippy::undocumented_unsafe_blocks)]
-
 use pyo3_ffi as ffi;
 use std::cell::{Cell, UnsafeCell};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -70,6 +70,7 @@
 use crate::lifecycle::state::State;
 use crate::lifecycle::thread;
 use crate::py;
+use crate::py::gil::Python;
 use pyo3_ffi as ffi;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -285,7 +286,7 @@ unsafe fn run_exit_hooks() {
     unsafe {
         let modules = ffi::PyImport_GetModuleDict();
         if !ffi::PyDict_GetItemString(modules, c"threading".as_ptr()).is_null() {
-            py::run_and_print(&py::cstring_lossy(&script));
+            py::run_and_print(Python::assume_gil_acquired(), &py::cstring_lossy(&script));
         }
     }
     // atexit handlers: 3.9 re-raises the last handler's exception after
@@ -295,7 +296,8 @@ unsafe fn run_exit_hooks() {
     // SAFETY: the GIL is held (contract); `f` is a live reference we own,
     // and the call's result is a new reference we release.
     unsafe {
-        if let Ok(f) = py::import_attr(c"atexit", c"_run_exitfuncs") {
+        let py = Python::assume_gil_acquired();
+        if let Ok(f) = py::import_attr(py, c"atexit", c"_run_exitfuncs") {
             let r = ffi::PyObject_CallNoArgs(f.ptr());
             if r.is_null() {
                 ffi::PyErr_Clear();
@@ -305,7 +307,7 @@ unsafe fn run_exit_hooks() {
         } else {
             ffi::PyErr_Clear();
         }
-        py::flush_std_streams();
+        py::flush_std_streams(py);
     }
 }
 

@@ -70,6 +70,7 @@ use crate::lifecycle::state::{
     OWNED, PROCESS, READY, START, STARTER, STARTING, START_CV,
 };
 use crate::lifecycle::thread;
+use crate::py::gil::Python;
 use crate::py::{self, text, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 use std::ptr::null_mut;
@@ -251,9 +252,10 @@ unsafe fn keep_host_sigint(was_default: bool) {
     // SAFETY: the GIL is held (contract); every object is a new reference
     // owned by an `Owned`, and the call's argument list is NULL-terminated.
     unsafe {
+        let py = Python::assume_gil_acquired();
         let r = (|| -> Result<(), crate::py::PyErrSet> {
-            let signal = py::import_attr(c"_signal", c"signal")?;
-            let dfl = py::import_attr(c"_signal", c"SIG_DFL")?;
+            let signal = py::import_attr(py, c"_signal", c"signal")?;
+            let dfl = py::import_attr(py, c"_signal", c"SIG_DFL")?;
             let num = Owned::check(ffi::PyLong_FromLong(libc::SIGINT as _))?;
             let r = ffi::PyObject_CallFunctionObjArgs(
                 signal.ptr(),
@@ -567,7 +569,8 @@ unsafe fn report_init_failure(ls: &LibState) -> String {
     // (released on every path) or handed to the caller; borrowed ones are used
     // before anything could release them.
     unsafe {
-        let tb = py::take_exception_text();
+        let py = Python::assume_gil_acquired();
+        let tb = py::take_exception_text(py);
         let sys_path = sys_attr_text(c"path");
         // The library may have been built for another environment than the one
         // Python was started with (for the library that started it).
@@ -606,7 +609,7 @@ unsafe fn report_init_failure(ls: &LibState) -> String {
             )),
             sys_attr_text(c"executable"),
         );
-        py::write_stderr(&text);
+        py::write_stderr(py, &text);
         text
     }
 }
@@ -663,7 +666,7 @@ unsafe fn register_atexit(def: &'static crate::py::cell::StaticMethodDef) {
             return;
         }
         let f = Owned::new(f).expect("checked");
-        match py::import_attr(c"atexit", c"register") {
+        match py::import_attr(Python::assume_gil_acquired(), c"atexit", c"register") {
             Ok(reg) => {
                 let r = ffi::PyObject_CallOneArg(reg.ptr(), f.ptr());
                 if r.is_null() {
@@ -727,7 +730,11 @@ unsafe fn get_or_create_module(ls: &LibState) -> PyResult<*mut ffi::PyObject> {
             // which every interpreter has loaded already; importing
             // importlib.machinery would read two modules from disk on the first
             // call (0.5 ms, 6% of an interpreter start).
-            let spec_cls = py::import_attr(c"_frozen_importlib", c"ModuleSpec")?;
+            let spec_cls = py::import_attr(
+                Python::assume_gil_acquired(),
+                c"_frozen_importlib",
+                c"ModuleSpec",
+            )?;
             let name = Owned::check(ffi::PyUnicode_FromString(ls.name.as_ptr()))?;
             let spec = Owned::check(ffi::PyObject_CallFunctionObjArgs(
                 spec_cls.ptr(),

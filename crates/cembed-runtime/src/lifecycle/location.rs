@@ -12,6 +12,7 @@
 //! printed in the init failure report of every library, with the loader's
 //! search, so a user sees which environment was used and why.
 
+use crate::py::gil::Python;
 use crate::py::{self, text};
 use cembed_abi::Lib;
 use pyo3_ffi as ffi;
@@ -175,7 +176,8 @@ pub(crate) unsafe fn after_start(loc: &Location) {
          sys.path[:] = [p for p in sys.path if p not in _old] + _old\n"
     ));
     // SAFETY: the GIL is held (contract).
-    unsafe { py::run_and_print(&code) };
+    let py = unsafe { Python::assume_gil_acquired() };
+    py::run_and_print(py, &code);
 }
 
 /// Lines for the failure reports: the interpreter and the loader's search.

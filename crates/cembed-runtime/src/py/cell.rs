@@ -1,9 +1,6 @@
 //! Statics CPython keeps pointers to: method tables, getset tables, module
 //! definitions.
 
-#![deny(unsafe_op_in_unsafe_fn)]
-#![deny(clippy::undocumented_unsafe_blocks)]
-
 use pyo3_ffi as ffi;
 use std::cell::UnsafeCell;
 use std::ffi::{c_int, CStr};

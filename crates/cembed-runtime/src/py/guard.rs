@@ -17,9 +17,6 @@
 //!   each Rust piece on its own, with no landing pad around the call into
 //!   C or Python.
 
-#![deny(unsafe_op_in_unsafe_fn)]
-#![deny(clippy::undocumented_unsafe_blocks)]
-
 use crate::py::{c_stderr, raise, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 use std::panic::{catch_unwind, AssertUnwindSafe};

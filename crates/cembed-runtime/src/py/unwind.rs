@@ -48,9 +48,6 @@
 //! conversion) still run it inside their method's guard: a forced unwind
 //! through them aborts the process (docs/runtime.md, "Forced unwinds").
 
-#![deny(unsafe_op_in_unsafe_fn)]
-#![deny(clippy::undocumented_unsafe_blocks)]
-
 use pyo3_ffi as ffi;
 
 // The same CPython functions pyo3-ffi declares `"C"`, declared `"C-unwind"`

@@ -10,6 +10,9 @@
 //! which accepts the same values and raises CFFI's exact errors. So the plan
 //! changes speed, never behaviour.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use crate::desc::ctypes::{Conv, Prim};
 use crate::desc::libstate::{FromPy, LibState, Plan, ToPy, INLINE_ARGS};
 use pyo3_ffi as ffi;
@@ -50,11 +53,14 @@ unsafe fn unreachable_to_py(
     _conv: &Conv,
     _ls: &LibState,
 ) -> *mut ffi::PyObject {
-    crate::py::raise(
-        ffi::PyExc_SystemError,
-        "cembed: call plan slot out of range",
-    );
-    std::ptr::null_mut()
+    // SAFETY: the GIL is held (ToPy's contract).
+    unsafe {
+        crate::py::raise(
+            ffi::PyExc_SystemError,
+            "cembed: call plan slot out of range",
+        );
+        std::ptr::null_mut()
+    }
 }
 
 fn arg_converter(conv: Conv) -> Option<ToPy> {
@@ -90,52 +96,82 @@ fn arg_converter(conv: Conv) -> Option<ToPy> {
 /// with a `Conv::CData`): a pointer becomes a pointer cdata, a struct or
 /// union by value a cdata holding a copy.
 unsafe fn cdata_to_py(src: *const c_void, conv: &Conv, ls: &LibState) -> *mut ffi::PyObject {
-    match *conv {
-        Conv::CData { ty, .. } => {
-            crate::cdata::value_to_py(ls, ty, src, crate::cdata::conv::Read::CopyRef)
+    // SAFETY: ToPy's contract: the GIL is held and `src` points to a
+    // readable value of the argument's C type, which `conv` names.
+    unsafe {
+        match *conv {
+            Conv::CData { ty, .. } => {
+                crate::cdata::value_to_py(ls, ty, src, crate::cdata::conv::Read::CopyRef)
+            }
+            Conv::Void | Conv::Prim(_) | Conv::Unsupported => unreachable_to_py(src, conv, ls),
         }
-        Conv::Void | Conv::Prim(_) | Conv::Unsupported => unreachable_to_py(src, conv, ls),
     }
 }
 
 unsafe fn char_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
-    ffi::PyBytes_FromStringAndSize(src as *const _, 1)
+    // SAFETY: ToPy's contract: the GIL is held and `src` points to a
+    // readable value of this converter's C type (the plan chose it by type).
+    unsafe { ffi::PyBytes_FromStringAndSize(src as *const _, 1) }
 }
 unsafe fn bool_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
-    ffi::PyBool_FromLong((*(src as *const u8) != 0) as c_long)
+    // SAFETY: ToPy's contract: the GIL is held and `src` points to a
+    // readable value of this converter's C type (the plan chose it by type).
+    unsafe { ffi::PyBool_FromLong((*(src as *const u8) != 0) as c_long) }
 }
 unsafe fn wchar16_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
-    ffi::PyUnicode_FromOrdinal((src as *const u16).read_unaligned() as _)
+    // SAFETY: ToPy's contract: the GIL is held and `src` points to a
+    // readable value of this converter's C type (the plan chose it by type).
+    unsafe { ffi::PyUnicode_FromOrdinal((src as *const u16).read_unaligned() as _) }
 }
 unsafe fn i8_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
-    ffi::PyLong_FromLong(*(src as *const i8) as c_long)
+    // SAFETY: ToPy's contract: the GIL is held and `src` points to a
+    // readable value of this converter's C type (the plan chose it by type).
+    unsafe { ffi::PyLong_FromLong(*(src as *const i8) as c_long) }
 }
 unsafe fn i16_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
-    ffi::PyLong_FromLong((src as *const i16).read_unaligned() as c_long)
+    // SAFETY: ToPy's contract: the GIL is held and `src` points to a
+    // readable value of this converter's C type (the plan chose it by type).
+    unsafe { ffi::PyLong_FromLong((src as *const i16).read_unaligned() as c_long) }
 }
 unsafe fn i32_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
-    ffi::PyLong_FromLong((src as *const i32).read_unaligned() as c_long)
+    // SAFETY: ToPy's contract: the GIL is held and `src` points to a
+    // readable value of this converter's C type (the plan chose it by type).
+    unsafe { ffi::PyLong_FromLong((src as *const i32).read_unaligned() as c_long) }
 }
 unsafe fn i64_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
-    ffi::PyLong_FromLongLong((src as *const i64).read_unaligned() as c_longlong)
+    // SAFETY: ToPy's contract: the GIL is held and `src` points to a
+    // readable value of this converter's C type (the plan chose it by type).
+    unsafe { ffi::PyLong_FromLongLong((src as *const i64).read_unaligned() as c_longlong) }
 }
 unsafe fn u8_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
-    ffi::PyLong_FromLong(*(src as *const u8) as c_long)
+    // SAFETY: ToPy's contract: the GIL is held and `src` points to a
+    // readable value of this converter's C type (the plan chose it by type).
+    unsafe { ffi::PyLong_FromLong(*(src as *const u8) as c_long) }
 }
 unsafe fn u16_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
-    ffi::PyLong_FromLong((src as *const u16).read_unaligned() as c_long)
+    // SAFETY: ToPy's contract: the GIL is held and `src` points to a
+    // readable value of this converter's C type (the plan chose it by type).
+    unsafe { ffi::PyLong_FromLong((src as *const u16).read_unaligned() as c_long) }
 }
 unsafe fn u32_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
-    ffi::PyLong_FromUnsignedLong((src as *const u32).read_unaligned() as c_ulong)
+    // SAFETY: ToPy's contract: the GIL is held and `src` points to a
+    // readable value of this converter's C type (the plan chose it by type).
+    unsafe { ffi::PyLong_FromUnsignedLong((src as *const u32).read_unaligned() as c_ulong) }
 }
 unsafe fn u64_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
-    ffi::PyLong_FromUnsignedLongLong((src as *const u64).read_unaligned() as c_ulonglong)
+    // SAFETY: ToPy's contract: the GIL is held and `src` points to a
+    // readable value of this converter's C type (the plan chose it by type).
+    unsafe { ffi::PyLong_FromUnsignedLongLong((src as *const u64).read_unaligned() as c_ulonglong) }
 }
 unsafe fn f32_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
-    ffi::PyFloat_FromDouble((src as *const f32).read_unaligned() as f64)
+    // SAFETY: ToPy's contract: the GIL is held and `src` points to a
+    // readable value of this converter's C type (the plan chose it by type).
+    unsafe { ffi::PyFloat_FromDouble((src as *const f32).read_unaligned() as f64) }
 }
 unsafe fn f64_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
-    ffi::PyFloat_FromDouble((src as *const f64).read_unaligned())
+    // SAFETY: ToPy's contract: the GIL is held and `src` points to a
+    // readable value of this converter's C type (the plan chose it by type).
+    unsafe { ffi::PyFloat_FromDouble((src as *const f64).read_unaligned()) }
 }
 
 fn result_writer(conv: Conv) -> FromPy {
@@ -170,7 +206,8 @@ unsafe fn general_only(_obj: *mut ffi::PyObject, _dst: *mut c_void) -> bool {
 }
 
 unsafe fn void_from_py(obj: *mut ffi::PyObject, _dst: *mut c_void) -> bool {
-    obj == ffi::Py_None()
+    // SAFETY: None is a static object; no other precondition.
+    unsafe { obj == ffi::Py_None() }
 }
 
 /// The value of an `int` (or subclass) that fits a C `long long`; `None`
@@ -179,82 +216,119 @@ unsafe fn void_from_py(obj: *mut ffi::PyObject, _dst: *mut c_void) -> bool {
 /// fail otherwise for an int.
 #[inline(always)]
 unsafe fn small_int(obj: *mut ffi::PyObject) -> Option<i64> {
-    if ffi::PyLong_Check(obj) == 0 {
-        return None;
+    // SAFETY: the GIL is held and `obj` is live (the writers' contract).
+    unsafe {
+        if ffi::PyLong_Check(obj) == 0 {
+            return None;
+        }
+        let mut overflow = 0;
+        let v = ffi::PyLong_AsLongLongAndOverflow(obj, &mut overflow);
+        (overflow == 0).then_some(v)
     }
-    let mut overflow = 0;
-    let v = ffi::PyLong_AsLongLongAndOverflow(obj, &mut overflow);
-    (overflow == 0).then_some(v)
 }
 
 /// Writes `v` as a `T` if it is in `T`'s range.
 #[inline(always)]
 unsafe fn write_in_range<T: TryFrom<i64>>(obj: *mut ffi::PyObject, dst: *mut c_void) -> bool {
-    let Some(v) = small_int(obj) else {
-        return false;
-    };
-    let Ok(v) = T::try_from(v) else {
-        return false;
-    };
-    if !dst.is_null() {
-        (dst as *mut T).write_unaligned(v);
+    // SAFETY: the GIL is held, `obj` is live and `dst` is NULL or
+    // writable storage of a `T` (the writers' contract); written unaligned.
+    unsafe {
+        let Some(v) = small_int(obj) else {
+            return false;
+        };
+        let Ok(v) = T::try_from(v) else {
+            return false;
+        };
+        if !dst.is_null() {
+            (dst as *mut T).write_unaligned(v);
+        }
+        true
     }
-    true
 }
 
 unsafe fn i8_from_py(obj: *mut ffi::PyObject, dst: *mut c_void) -> bool {
-    write_in_range::<i8>(obj, dst)
+    // SAFETY: FromPy's contract: the GIL is held, `obj` is live and `dst`
+    // is NULL or writable storage of this writer's C type.
+    unsafe { write_in_range::<i8>(obj, dst) }
 }
 unsafe fn i16_from_py(obj: *mut ffi::PyObject, dst: *mut c_void) -> bool {
-    write_in_range::<i16>(obj, dst)
+    // SAFETY: FromPy's contract: the GIL is held, `obj` is live and `dst`
+    // is NULL or writable storage of this writer's C type.
+    unsafe { write_in_range::<i16>(obj, dst) }
 }
 unsafe fn i32_from_py(obj: *mut ffi::PyObject, dst: *mut c_void) -> bool {
-    write_in_range::<i32>(obj, dst)
+    // SAFETY: FromPy's contract: the GIL is held, `obj` is live and `dst`
+    // is NULL or writable storage of this writer's C type.
+    unsafe { write_in_range::<i32>(obj, dst) }
 }
 unsafe fn i64_from_py(obj: *mut ffi::PyObject, dst: *mut c_void) -> bool {
-    write_in_range::<i64>(obj, dst)
+    // SAFETY: FromPy's contract: the GIL is held, `obj` is live and `dst`
+    // is NULL or writable storage of this writer's C type.
+    unsafe { write_in_range::<i64>(obj, dst) }
 }
 unsafe fn u8_from_py(obj: *mut ffi::PyObject, dst: *mut c_void) -> bool {
-    write_in_range::<u8>(obj, dst)
+    // SAFETY: FromPy's contract: the GIL is held, `obj` is live and `dst`
+    // is NULL or writable storage of this writer's C type.
+    unsafe { write_in_range::<u8>(obj, dst) }
 }
 unsafe fn u16_from_py(obj: *mut ffi::PyObject, dst: *mut c_void) -> bool {
-    write_in_range::<u16>(obj, dst)
+    // SAFETY: FromPy's contract: the GIL is held, `obj` is live and `dst`
+    // is NULL or writable storage of this writer's C type.
+    unsafe { write_in_range::<u16>(obj, dst) }
 }
 unsafe fn u32_from_py(obj: *mut ffi::PyObject, dst: *mut c_void) -> bool {
-    write_in_range::<u32>(obj, dst)
+    // SAFETY: FromPy's contract: the GIL is held, `obj` is live and `dst`
+    // is NULL or writable storage of this writer's C type.
+    unsafe { write_in_range::<u32>(obj, dst) }
 }
 /// Values above `i64::MAX` take the general path.
 unsafe fn u64_from_py(obj: *mut ffi::PyObject, dst: *mut c_void) -> bool {
-    write_in_range::<u64>(obj, dst)
+    // SAFETY: FromPy's contract: the GIL is held, `obj` is live and `dst`
+    // is NULL or writable storage of this writer's C type.
+    unsafe { write_in_range::<u64>(obj, dst) }
 }
 /// `_Bool`: only 0 and 1 (True/False).
 unsafe fn bool_from_py(obj: *mut ffi::PyObject, dst: *mut c_void) -> bool {
-    match small_int(obj) {
-        Some(v @ (0 | 1)) => {
-            if !dst.is_null() {
-                *(dst as *mut u8) = v as u8;
+    // SAFETY: FromPy's contract: the GIL is held, `obj` is live and `dst`
+    // is NULL or writable storage of a `_Bool`.
+    unsafe {
+        match small_int(obj) {
+            Some(v @ (0 | 1)) => {
+                if !dst.is_null() {
+                    *(dst as *mut u8) = v as u8;
+                }
+                true
             }
-            true
+            _ => false,
         }
-        _ => false,
     }
 }
 /// An exact `float` (ints and other numbers: general path).
 unsafe fn f64_from_py(obj: *mut ffi::PyObject, dst: *mut c_void) -> bool {
-    if ffi::PyFloat_CheckExact(obj) == 0 {
-        return false;
+    // SAFETY: FromPy's contract: the GIL is held, `obj` is live and `dst`
+    // is NULL or writable storage of a `double`; an exact float cannot fail
+    // PyFloat_AsDouble.
+    unsafe {
+        if ffi::PyFloat_CheckExact(obj) == 0 {
+            return false;
+        }
+        if !dst.is_null() {
+            (dst as *mut f64).write_unaligned(ffi::PyFloat_AsDouble(obj));
+        }
+        true
     }
-    if !dst.is_null() {
-        (dst as *mut f64).write_unaligned(ffi::PyFloat_AsDouble(obj));
-    }
-    true
 }
 unsafe fn f32_from_py(obj: *mut ffi::PyObject, dst: *mut c_void) -> bool {
-    if ffi::PyFloat_CheckExact(obj) == 0 {
-        return false;
+    // SAFETY: FromPy's contract: the GIL is held, `obj` is live and `dst`
+    // is NULL or writable storage of a `float`; an exact float cannot fail
+    // PyFloat_AsDouble.
+    unsafe {
+        if ffi::PyFloat_CheckExact(obj) == 0 {
+            return false;
+        }
+        if !dst.is_null() {
+            (dst as *mut f32).write_unaligned(ffi::PyFloat_AsDouble(obj) as f32);
+        }
+        true
     }
-    if !dst.is_null() {
-        (dst as *mut f32).write_unaligned(ffi::PyFloat_AsDouble(obj) as f32);
-    }
-    true
 }

@@ -187,12 +187,16 @@ pub(crate) const INLINE_ARGS: usize = 8;
 
 /// A C argument at `src` to a new Python object (NULL + exception set on
 /// failure). `conv` is the argument's own plan: the primitive converters
-/// ignore it, the data-model one ([`cdata_to_py`]) reads the type from it.
+/// ignore it, the data-model one reads the type from it. Contract of the
+/// converters: the GIL is held and `src` points to a readable value of the
+/// C type the converter was chosen for.
 pub(crate) type ToPy =
     unsafe fn(src: *const c_void, conv: &Conv, ls: &LibState) -> *mut ffi::PyObject;
 
 /// Writes `obj` to the C result at `dst` (NULL: nothing to write) if it is
 /// the simple case; `false` (no exception set, nothing written) otherwise.
+/// Contract of the writers: the GIL is held, `obj` is live and `dst` is NULL
+/// or writable storage of the C type the writer was chosen for.
 pub(crate) type FromPy = unsafe fn(obj: *mut ffi::PyObject, dst: *mut c_void) -> bool;
 
 pub(crate) struct Plan {

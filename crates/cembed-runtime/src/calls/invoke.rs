@@ -5,6 +5,9 @@
 //! entry/call.rs, and from Python through `lib.<extern>(...)`
 //! (objects/libtype.rs).
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use crate::cdata::convert::{arg_to_py, from_py, result_from_py};
 use crate::desc::ctypes::Conv;
 use crate::desc::libstate::{ExternState, INLINE_ARGS};
@@ -49,7 +52,9 @@ pub(crate) unsafe fn call_from_python(
     if !es.lib().init.is_ready() && init_failed(es) {
         return;
     }
-    invoke(es, args, result, &*thread::tls());
+    // SAFETY: the GIL is held and the arguments are the extern's (contract);
+    // `tls()` is this thread's thread-local, alive as long as the thread.
+    unsafe { invoke(es, args, result, &*thread::tls()) };
 }
 
 /// Calls the attached function. Never leaves an exception set.
@@ -66,7 +71,8 @@ pub(crate) unsafe fn invoke(
     let f = es.func.load(Ordering::Relaxed);
     let plan = &es.plan;
     if f.is_null() || !plan.fast {
-        return invoke_general(es, f, args, result);
+        // SAFETY: as for this function.
+        return unsafe { invoke_general(es, f, args, result) };
     }
     // The common case: primitive or data-model (pointer, struct, ...)
     // arguments, each with its own converter
@@ -86,18 +92,31 @@ pub(crate) unsafe fn invoke(
     let argp = mem as *mut *mut ffi::PyObject;
     // The pieces capture plain values (`move`), which keeps this frame,
     // live during the whole Python call, small.
-    let converted = crate::py::guard::piece(move || convert_args(es, args, argp, result));
+    // SAFETY: the GIL is held, `args` are the extern's (contract) and `argp`
+    // has room for INLINE_ARGS + 1 pointers (ARGV_SLOTS 16-byte slots).
+    let converted =
+        crate::py::guard::piece(move || unsafe { convert_args(es, args, argp, result) });
     if converted != Some(true) {
         give_back_argv(tls, mem, mark);
         return piece_failed(converted);
     }
-    let res = crate::py::unwind::vectorcall(
-        f,
-        argp.add(1),
-        n | ffi::PY_VECTORCALL_ARGUMENTS_OFFSET,
-        null_mut(),
-    );
-    let done = crate::py::guard::piece(move || {
+    // SAFETY: the GIL is held; `f` is the attached function, kept alive by
+    // the module state's `attached` dict across the call; argp[1..=n] are the
+    // converted arguments and argp[0] is free for the callee (the offset
+    // flag says so).
+    let res = unsafe {
+        crate::py::unwind::vectorcall(
+            f,
+            argp.add(1),
+            n | ffi::PY_VECTORCALL_ARGUMENTS_OFFSET,
+            null_mut(),
+        )
+    };
+    // SAFETY: the GIL is held; argp[1..=n] are the n new references made by
+    // convert_args, released once here; `res` is a new reference or NULL
+    // with an exception set; `result` is the extern's result storage
+    // (contract), which the plan's writer was chosen for.
+    let done = crate::py::guard::piece(move || unsafe {
         let plan = &es.plan;
         for i in 0..plan.n as usize {
             ffi::Py_DECREF(*argp.add(i + 1));
@@ -151,17 +170,22 @@ unsafe fn convert_args(
     argp: *mut *mut ffi::PyObject,
     result: *mut c_void,
 ) -> bool {
-    let plan = &es.plan;
-    let ls = es.lib();
-    for i in 0..plan.n as usize {
-        let o = (plan.to_py[i])(*args.add(i), &plan.conv[i], ls);
-        if o.is_null() {
-            arg_failed(es, argp.add(1), i, result);
-            return false;
+    // SAFETY: the GIL is held (contract); `args[i]` points to argument i of the C type
+    // the plan's converter i was chosen for, and `argp` has room for n + 1
+    // pointers (contract).
+    unsafe {
+        let plan = &es.plan;
+        let ls = es.lib();
+        for i in 0..plan.n as usize {
+            let o = (plan.to_py[i])(*args.add(i), &plan.conv[i], ls);
+            if o.is_null() {
+                arg_failed(es, argp.add(1), i, result);
+                return false;
+            }
+            *argp.add(i + 1) = o;
         }
-        *argp.add(i + 1) = o;
+        true
     }
-    true
 }
 
 /// A piece of the call path panicked (`None`; reported here) or failed with
@@ -184,32 +208,41 @@ unsafe fn arg_failed(
     done: usize,
     result: *mut c_void,
 ) {
-    for i in 0..done {
-        ffi::Py_DECREF(*made.add(i));
+    // SAFETY: the GIL is held (contract); made[0..done] are the new references the
+    // conversions made so far, released once; an exception is set for on_error.
+    unsafe {
+        for i in 0..done {
+            ffi::Py_DECREF(*made.add(i));
+        }
+        on_error(es, result, "");
     }
-    on_error(es, result, "");
 }
 
 /// The result through the general conversion; consumes `res`.
 #[cold]
 #[inline(never)]
 unsafe fn result_general(es: &ExternState, res: *mut ffi::PyObject, result: *mut c_void) {
-    let (rconv, rtype) = es.result;
-    let r = if result.is_null() && rconv != Conv::Void {
-        Ok(())
-    } else {
-        result_from_py(
-            es.lib(),
-            rconv,
-            &es.result_name,
-            es.lib().type_name(rtype),
-            res,
-            result,
-        )
-    };
-    ffi::Py_DECREF(res);
-    if r.is_err() {
-        on_error(es, result, ", trying to convert the result back to C");
+    // SAFETY: the GIL is held (contract); `res` is a new reference, released once;
+    // `result` is the extern's result storage (contract), of the type `rconv`
+    // describes.
+    unsafe {
+        let (rconv, rtype) = es.result;
+        let r = if result.is_null() && rconv != Conv::Void {
+            Ok(())
+        } else {
+            result_from_py(
+                es.lib(),
+                rconv,
+                &es.result_name,
+                es.lib().type_name(rtype),
+                res,
+                result,
+            )
+        };
+        ffi::Py_DECREF(res);
+        if r.is_err() {
+            on_error(es, result, ", trying to convert the result back to C");
+        }
     }
 }
 
@@ -251,7 +284,9 @@ unsafe fn invoke_general(
     // No destructor pending across the Python call (unwind.rs): the vector
     // is freed in the piece after it.
     let mut argv = std::mem::ManuallyDrop::new(vec![null_mut::<ffi::PyObject>(); n + 1]);
-    let converted = crate::py::guard::piece(|| {
+    // SAFETY: the GIL is held and `args[i]` points to argument i of the
+    // extern's C type (contract), which `conv` describes.
+    let converted = crate::py::guard::piece(|| unsafe {
         let ls = es.lib();
         for (i, &(conv, t)) in es.args.iter().enumerate() {
             let o = arg_to_py(ls, conv, &es.arg_names[i], ls.type_name(t), *args.add(i));
@@ -264,15 +299,23 @@ unsafe fn invoke_general(
     });
     // Python is called outside any piece (unwind.rs).
     let res = match converted {
-        Some(true) => crate::py::unwind::vectorcall(
-            f,
-            argv.as_ptr().add(1),
-            n | ffi::PY_VECTORCALL_ARGUMENTS_OFFSET,
-            null_mut(),
-        ),
+        // SAFETY: the GIL is held; `f` is the attached function (non-NULL,
+        // checked above), alive across the call; argv[1..=n] are the
+        // converted arguments, argv[0] free for the callee.
+        Some(true) => unsafe {
+            crate::py::unwind::vectorcall(
+                f,
+                argv.as_ptr().add(1),
+                n | ffi::PY_VECTORCALL_ARGUMENTS_OFFSET,
+                null_mut(),
+            )
+        },
         _ => null_mut(),
     };
-    let done = crate::py::guard::piece(|| {
+    // SAFETY: the GIL is held; argv's non-NULL entries are new references
+    // made above, released once; `res` is a new reference or NULL with an
+    // exception set; `result` is the extern's result storage (contract).
+    let done = crate::py::guard::piece(|| unsafe {
         let argv = std::mem::ManuallyDrop::into_inner(argv);
         for &o in argv[1..].iter() {
             if !o.is_null() {
@@ -306,58 +349,65 @@ unsafe fn invoke_general(
 #[cold]
 #[inline(never)]
 unsafe fn on_error(es: &ExternState, result: *mut c_void, extra: &str) {
-    let (rconv, rtype) = es.result;
-    let size = rconv.size();
-    if !result.is_null() && size > 0 {
-        let e = es.error.load(Ordering::Relaxed);
-        if e.is_null() {
-            std::ptr::write_bytes(result as *mut u8, 0, size);
-        } else {
-            std::ptr::copy_nonoverlapping(e, result as *mut u8, size);
-        }
-    }
-    // The function attached now, not the one that was called: that one is
-    // only borrowed from the `attached` dict, and the call may have replaced
-    // it (def_extern again) and so freed it. The current one is alive.
-    let f = es.func.load(Ordering::Relaxed);
-    let what = format!("from cffi callback {}{extra}", repr_text(f));
-    let onerror = es.onerror.load(Ordering::Relaxed);
-    if onerror.is_null() {
-        write_unraisable(&what);
-        return;
-    }
-    let (mut t, mut v, mut tb) = (null_mut(), null_mut(), null_mut());
-    ffi::PyErr_Fetch(&mut t, &mut v, &mut tb);
-    ffi::PyErr_NormalizeException(&mut t, &mut v, &mut tb);
-    let none = ffi::Py_None();
-    let or_none = |p: *mut ffi::PyObject| if p.is_null() { none } else { p };
-    let r = ffi::PyObject_CallFunctionObjArgs(
-        onerror,
-        or_none(t),
-        or_none(v),
-        or_none(tb),
-        null_mut::<ffi::PyObject>(),
-    );
-    if !r.is_null() {
-        if r != none && !result.is_null() {
-            let _ = from_py(es.lib(), rconv, es.lib().type_name(rtype), r, result);
-        }
-        ffi::Py_DECREF(r);
-    }
-    if ffi::PyErr_Occurred().is_null() {
-        for p in [t, v, tb] {
-            if !p.is_null() {
-                ffi::Py_DECREF(p);
+    // SAFETY: the GIL is held (contract); an exception is set. `result` is NULL or the
+    // extern's result storage of `size` bytes, and `error` (when set) a buffer of
+    // the same size kept by the attachment. The exception's references are
+    // taken by PyErr_Fetch and handed back by PyErr_Restore or released once;
+    // `onerror` is kept alive by the attachment while it runs.
+    unsafe {
+        let (rconv, rtype) = es.result;
+        let size = rconv.size();
+        if !result.is_null() && size > 0 {
+            let e = es.error.load(Ordering::Relaxed);
+            if e.is_null() {
+                std::ptr::write_bytes(result as *mut u8, 0, size);
+            } else {
+                std::ptr::copy_nonoverlapping(e, result as *mut u8, size);
             }
         }
-        return;
+        // The function attached now, not the one that was called: that one is
+        // only borrowed from the `attached` dict, and the call may have replaced
+        // it (def_extern again) and so freed it. The current one is alive.
+        let f = es.func.load(Ordering::Relaxed);
+        let what = format!("from cffi callback {}{extra}", repr_text(f));
+        let onerror = es.onerror.load(Ordering::Relaxed);
+        if onerror.is_null() {
+            write_unraisable(&what);
+            return;
+        }
+        let (mut t, mut v, mut tb) = (null_mut(), null_mut(), null_mut());
+        ffi::PyErr_Fetch(&mut t, &mut v, &mut tb);
+        ffi::PyErr_NormalizeException(&mut t, &mut v, &mut tb);
+        let none = ffi::Py_None();
+        let or_none = |p: *mut ffi::PyObject| if p.is_null() { none } else { p };
+        let r = ffi::PyObject_CallFunctionObjArgs(
+            onerror,
+            or_none(t),
+            or_none(v),
+            or_none(tb),
+            null_mut::<ffi::PyObject>(),
+        );
+        if !r.is_null() {
+            if r != none && !result.is_null() {
+                let _ = from_py(es.lib(), rconv, es.lib().type_name(rtype), r, result);
+            }
+            ffi::Py_DECREF(r);
+        }
+        if ffi::PyErr_Occurred().is_null() {
+            for p in [t, v, tb] {
+                if !p.is_null() {
+                    ffi::Py_DECREF(p);
+                }
+            }
+            return;
+        }
+        let (mut t2, mut v2, mut tb2) = (null_mut(), null_mut(), null_mut());
+        ffi::PyErr_Fetch(&mut t2, &mut v2, &mut tb2);
+        ffi::PyErr_Restore(t, v, tb);
+        write_unraisable(&what);
+        ffi::PyErr_Restore(t2, v2, tb2);
+        write_unraisable("during handling of the above exception by 'onerror'");
     }
-    let (mut t2, mut v2, mut tb2) = (null_mut(), null_mut(), null_mut());
-    ffi::PyErr_Fetch(&mut t2, &mut v2, &mut tb2);
-    ffi::PyErr_Restore(t, v, tb);
-    write_unraisable(&what);
-    ffi::PyErr_Restore(t2, v2, tb2);
-    write_unraisable("during handling of the above exception by 'onerror'");
 }
 
 /// Reports the current exception through `sys.unraisablehook` with the
@@ -366,20 +416,24 @@ unsafe fn on_error(es: &ExternState, result: *mut c_void, extra: &str) {
 /// # Safety
 /// GIL held; an exception is set.
 unsafe fn write_unraisable(what: &str) {
-    let msg = cstring_lossy(what);
-    #[cfg(Py_3_13)]
-    {
-        extern "C" {
-            fn PyErr_FormatUnraisable(format: *const std::ffi::c_char, ...);
+    // SAFETY: the GIL is held (contract); an exception is set (contract); `msg` is a
+    // NUL-terminated string that outlives the call.
+    unsafe {
+        let msg = cstring_lossy(what);
+        #[cfg(Py_3_13)]
+        {
+            extern "C" {
+                fn PyErr_FormatUnraisable(format: *const std::ffi::c_char, ...);
+            }
+            PyErr_FormatUnraisable(c"Exception ignored %s".as_ptr(), msg.as_ptr());
         }
-        PyErr_FormatUnraisable(c"Exception ignored %s".as_ptr(), msg.as_ptr());
-    }
-    #[cfg(not(Py_3_13))]
-    {
-        extern "C" {
-            fn _PyErr_WriteUnraisableMsg(msg: *const std::ffi::c_char, obj: *mut ffi::PyObject);
+        #[cfg(not(Py_3_13))]
+        {
+            extern "C" {
+                fn _PyErr_WriteUnraisableMsg(msg: *const std::ffi::c_char, obj: *mut ffi::PyObject);
+            }
+            _PyErr_WriteUnraisableMsg(msg.as_ptr(), null_mut());
         }
-        _PyErr_WriteUnraisableMsg(msg.as_ptr(), null_mut());
+        ffi::PyErr_Clear();
     }
-    ffi::PyErr_Clear();
 }

@@ -111,6 +111,7 @@ pub(crate) fn signature(ls: &LibState, fty: u32) -> Option<Signature<'_>> {
     // SAFETY: `ls.lib` is the library's static table, which the type table
     // was validated against (`TypeTable::from_lib`): index `fty` exists.
     let raw = unsafe { &*(*ls.lib).types.add(fty as usize) };
+    // SAFETY: as above: the library's static table.
     let lib = unsafe { &*ls.lib };
     let thunk = (raw.thunk >= 0 && (raw.thunk as u32) < lib.n_thunks)
         // SAFETY: index checked against n_thunks.
@@ -163,8 +164,13 @@ fn no_thunk_message(ptr_name: &str) -> String {
     )
 }
 
+/// Raises the error for a function type without a thunk.
+///
+/// # Safety
+/// GIL held.
 unsafe fn no_thunk(ptr_name: &str) -> PyErrSet {
-    raise(ffi::PyExc_NotImplementedError, &no_thunk_message(ptr_name))
+    // SAFETY: the GIL is held (contract).
+    unsafe { raise(ffi::PyExc_NotImplementedError, &no_thunk_message(ptr_name)) }
 }
 
 /// Calls the C function pointer `fnptr` of FUNCTION type `fty` with the
@@ -189,85 +195,91 @@ pub(crate) unsafe fn call_fnptr(
     args: *mut ffi::PyObject,
     kwargs: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    c_call(|buf| {
-        let pname = ptr_type_name.to_string_lossy();
-        if !kwargs.is_null() && ffi::PyDict_Size(kwargs) != 0 {
-            return Err(raise(
-                ffi::PyExc_TypeError,
-                "a cdata function cannot be called with keyword arguments",
-            ));
-        }
-        let Some(sig) = signature(ls, fty) else {
-            return Err(raise(
-                ffi::PyExc_TypeError,
-                &format!("cdata of type '{pname}' is not a function pointer"),
-            ));
-        };
-        let n = ffi::PyTuple_Size(args);
-        if n < 0 {
-            return Err(PyErrSet);
-        }
-        if sig.variadic {
-            // NotImplementedError: CFFI's class for a call it cannot make.
-            return Err(raise(
-                ffi::PyExc_NotImplementedError,
-                &format!(
-                    "cembed: cannot call the variadic function pointer '{pname}': calls with a \
-                         variable argument list need libffi, which cembed does not use; declare a \
-                         function with the exact parameters instead"
-                ),
-            ));
-        }
-        if n as usize != sig.params.len() {
-            return Err(raise(
-                ffi::PyExc_TypeError,
-                &format!("'{pname}' expects {} arguments, got {n}", sig.params.len()),
-            ));
-        }
-        if fnptr.is_null() {
-            return Err(raise(
-                ffi::PyExc_RuntimeError,
-                &format!("cannot call null pointer pointer from cdata '{pname}'"),
-            ));
-        }
-        let thunk = find_thunk(ls, fty).ok_or_else(|| no_thunk(&pname))?;
-        let mut slot = 0;
-        let mut layout = Vec::with_capacity(sig.params.len());
-        for &p in sig.params {
-            let t = ls.types.get(p);
-            let conv = Conv::of(t);
-            layout.push(slot);
-            slot += slots_of(t, conv);
-        }
-        let result = sig.result.map(|r| {
-            let t = ls.types.get(r);
-            (slot, slots_of(t, Conv::of(t)), r)
-        });
-        let total = slot + result.map_or(0, |(_, k, _)| k);
-        buf.reserve(total, sig.params.len());
-        for (i, (&p, &at)) in sig.params.iter().zip(&layout).enumerate() {
-            let t = ls.types.get(p);
-            let dst = buf.slot(at);
-            arg_from_py(
+    // SAFETY: the GIL is held (contract). `args` is a tuple and `kwargs` NULL or a
+    // dict (contract); the tuple's items are borrowed while it lives; `fnptr`
+    // is called only through the thunk of its own function type `fty`, with
+    // arguments converted into the call buffer's 16-aligned slots.
+    unsafe {
+        c_call(|buf| {
+            let pname = ptr_type_name.to_string_lossy();
+            if !kwargs.is_null() && ffi::PyDict_Size(kwargs) != 0 {
+                return Err(raise(
+                    ffi::PyExc_TypeError,
+                    "a cdata function cannot be called with keyword arguments",
+                ));
+            }
+            let Some(sig) = signature(ls, fty) else {
+                return Err(raise(
+                    ffi::PyExc_TypeError,
+                    &format!("cdata of type '{pname}' is not a function pointer"),
+                ));
+            };
+            let n = ffi::PyTuple_Size(args);
+            if n < 0 {
+                return Err(PyErrSet);
+            }
+            if sig.variadic {
+                // NotImplementedError: CFFI's class for a call it cannot make.
+                return Err(raise(
+                    ffi::PyExc_NotImplementedError,
+                    &format!(
+                        "cembed: cannot call the variadic function pointer '{pname}': calls with a \
+                             variable argument list need libffi, which cembed does not use; declare a \
+                             function with the exact parameters instead"
+                    ),
+                ));
+            }
+            if n as usize != sig.params.len() {
+                return Err(raise(
+                    ffi::PyExc_TypeError,
+                    &format!("'{pname}' expects {} arguments, got {n}", sig.params.len()),
+                ));
+            }
+            if fnptr.is_null() {
+                return Err(raise(
+                    ffi::PyExc_RuntimeError,
+                    &format!("cannot call null pointer pointer from cdata '{pname}'"),
+                ));
+            }
+            let thunk = find_thunk(ls, fty).ok_or_else(|| no_thunk(&pname))?;
+            let mut slot = 0;
+            let mut layout = Vec::with_capacity(sig.params.len());
+            for &p in sig.params {
+                let t = ls.types.get(p);
+                let conv = Conv::of(t);
+                layout.push(slot);
+                slot += slots_of(t, conv);
+            }
+            let result = sig.result.map(|r| {
+                let t = ls.types.get(r);
+                (slot, slots_of(t, Conv::of(t)), r)
+            });
+            let total = slot + result.map_or(0, |(_, k, _)| k);
+            buf.reserve(total, sig.params.len());
+            for (i, (&p, &at)) in sig.params.iter().zip(&layout).enumerate() {
+                let t = ls.types.get(p);
+                let dst = buf.slot(at);
+                arg_from_py(
+                    ls,
+                    Conv::of(t),
+                    p,
+                    &t.name,
+                    ffi::PyTuple_GetItem(args, i as _),
+                    dst,
+                    &mut buf.keep,
+                )?;
+                buf.set_arg(i, dst);
+            }
+            Ok(ThunkCall {
+                thunk,
+                fnptr,
+                args: buf.args(),
+                result: result.map_or(null_mut(), |(at, _, _)| buf.slot(at)),
+                ret: result.map(|(_, _, r)| (Conv::of(ls.types.get(r)), r)),
                 ls,
-                Conv::of(t),
-                p,
-                &t.name,
-                ffi::PyTuple_GetItem(args, i as _),
-                dst,
-                &mut buf.keep,
-            )?;
-            buf.set_arg(i, dst);
-        }
-        Ok(ThunkCall {
-            thunk,
-            fnptr,
-            args: buf.args(),
-            result: result.map_or(null_mut(), |(at, _, _)| buf.slot(at)),
-            ret: result.map(|(_, _, r)| (Conv::of(ls.types.get(r)), r)),
-            ls,
+            })
         })
-    })
+    }
 }
 
 /// Slots for one C value of type `t` converted with `conv`.
@@ -319,8 +331,12 @@ impl CFuncPlan {
     /// (LibState invariant), so names borrowed from its type table are
     /// `'static`.
     pub(crate) unsafe fn new(ls: &LibState, index: usize) -> CFuncPlan {
-        let cf = &*(*ls.lib).cfuncs.add(index);
-        let name = crate::py::text(cf.name);
+        // SAFETY: `ls.lib` is the library's generated table and `index` one
+        // of its C functions (contract); their names are static C strings.
+        let (cf, name) = unsafe {
+            let cf = &*(*ls.lib).cfuncs.add(index);
+            (cf, crate::py::text(cf.name))
+        };
         let mut plan = CFuncPlan {
             name,
             fnptr: cf.fn_,
@@ -350,8 +366,9 @@ impl CFuncPlan {
             let t = ls.types.get(p);
             let conv = Conv::of(t);
             // SAFETY: the type table lives as long as the never-freed LibState.
-            let msg_name: &'static CStr =
-                std::mem::transmute::<&CStr, &'static CStr>(lib_int_name(t).unwrap_or(&t.name));
+            let msg_name: &'static CStr = unsafe {
+                std::mem::transmute::<&CStr, &'static CStr>(lib_int_name(t).unwrap_or(&t.name))
+            };
             params.push(Param {
                 conv,
                 ty: p,
@@ -414,6 +431,8 @@ struct CallBuf {
     base: *mut Slot,
     /// Where the argument pointers start (in slots from `base`).
     ptrs_at: usize,
+    /// How many argument pointers `reserve` made room for.
+    nargs: usize,
     heap: Vec<Slot>,
     keep: Vec<Owned>,
     /// Set by the first step of [`c_call`].
@@ -428,6 +447,7 @@ impl CallBuf {
         let fresh = |mark| CallBuf {
             base: null_mut(),
             ptrs_at: 0,
+            nargs: 0,
             heap: Vec::new(),
             keep: Vec::new(),
             call: None,
@@ -451,12 +471,18 @@ impl CallBuf {
     /// # Safety
     /// GIL held; `buf` came from [`CallBuf::make`] and is not used again.
     unsafe fn free(buf: *mut CallBuf) {
-        match (*buf).mark {
-            Some(mark) => {
-                std::ptr::drop_in_place(buf);
-                crate::lifecycle::thread::scratch_release(mark);
+        // SAFETY: `buf` came from `make` and is not used again (contract):
+        // on the scratch stack it is dropped in place before its memory is
+        // given back; on the heap it is the Box `make` leaked. The GIL is
+        // held for the temporaries it drops.
+        unsafe {
+            match (*buf).mark {
+                Some(mark) => {
+                    std::ptr::drop_in_place(buf);
+                    crate::lifecycle::thread::scratch_release(mark);
+                }
+                None => drop(Box::from_raw(buf)),
             }
-            None => drop(Box::from_raw(buf)),
         }
     }
 
@@ -464,6 +490,7 @@ impl CallBuf {
     fn reserve(&mut self, slots: usize, nargs: usize) {
         let n = slots + (nargs * std::mem::size_of::<*mut c_void>()).div_ceil(SLOT);
         self.ptrs_at = slots;
+        self.nargs = nargs;
         match crate::lifecycle::thread::scratch_alloc(n) {
             Some((p, _)) => {
                 // SAFETY: `n` slots were handed to us (released with the
@@ -478,9 +505,10 @@ impl CallBuf {
         }
     }
 
+    /// The address of slot `i` (only computed: writing there is the
+    /// caller's business, within what `reserve` made).
     fn slot(&mut self, i: usize) -> *mut c_void {
-        // SAFETY (of the offset): callers stay below what `reserve` made.
-        unsafe { self.base.add(i) as *mut c_void }
+        self.base.wrapping_add(i) as *mut c_void
     }
 
     fn args(&mut self) -> *mut *mut c_void {
@@ -488,7 +516,13 @@ impl CallBuf {
     }
 
     fn set_arg(&mut self, i: usize, p: *mut c_void) {
-        // SAFETY: `reserve` made room for every argument.
+        assert!(
+            i < self.nargs,
+            "argument {i} beyond the reserved {}",
+            self.nargs
+        );
+        // SAFETY: `reserve` made room for `nargs` argument pointers after
+        // the value slots, and `i` is below it.
         unsafe { *self.args().add(i) = p };
     }
 }
@@ -523,31 +557,40 @@ struct ThunkCall {
 /// [`invoke_thunk`]) into the buffer it was given.
 #[inline(always)]
 unsafe fn c_call(prepare: impl FnOnce(&mut CallBuf) -> PyResult<ThunkCall>) -> *mut ffi::PyObject {
-    let buf = prepare_step(prepare);
-    if buf.is_null() {
-        return null_mut();
+    // SAFETY: the GIL is held (contract). `prepare` returns a thunk call into the buffer it
+    // was given (contract), which stays allocated until finish_step frees it.
+    unsafe {
+        let buf = prepare_step(prepare);
+        if buf.is_null() {
+            return null_mut();
+        }
+        if let Some(c) = &(*buf).call {
+            invoke_thunk(c.thunk, c.fnptr, c.args, c.result);
+        }
+        finish_step(buf)
     }
-    if let Some(c) = &(*buf).call {
-        invoke_thunk(c.thunk, c.fnptr, c.args, c.result);
-    }
-    finish_step(buf)
 }
 
 /// The first step of [`c_call`]: NULL with an exception set on failure.
 #[inline(never)]
 unsafe fn prepare_step(prepare: impl FnOnce(&mut CallBuf) -> PyResult<ThunkCall>) -> *mut CallBuf {
-    let Some(buf) = crate::py::guard::piece(CallBuf::make) else {
-        return crate::py::guard::panicked(null_mut());
-    };
-    match crate::py::guard::piece(|| prepare(&mut *buf)) {
-        Some(Ok(c)) => {
-            (*buf).call = Some(c);
-            buf
-        }
-        r => {
-            crate::py::guard::piece(|| CallBuf::free(buf));
-            failed(r);
-            null_mut()
+    // SAFETY: the GIL is held (contract). `buf` is the live buffer `make` returned,
+    // only reached through this pointer until it is freed once (here on failure,
+    // else by finish_step).
+    unsafe {
+        let Some(buf) = crate::py::guard::piece(CallBuf::make) else {
+            return crate::py::guard::panicked(null_mut());
+        };
+        match crate::py::guard::piece(|| prepare(&mut *buf)) {
+            Some(Ok(c)) => {
+                (*buf).call = Some(c);
+                buf
+            }
+            r => {
+                crate::py::guard::piece(|| CallBuf::free(buf));
+                failed(r);
+                null_mut()
+            }
         }
     }
 }
@@ -555,25 +598,30 @@ unsafe fn prepare_step(prepare: impl FnOnce(&mut CallBuf) -> PyResult<ThunkCall>
 /// The last step of [`c_call`].
 #[inline(never)]
 unsafe fn finish_step(buf: *mut CallBuf) -> *mut ffi::PyObject {
-    let r = crate::py::guard::piece(|| {
-        let c = (*buf).call.expect("set by prepare_step");
-        let r = match c.ret {
-            None => Ok(crate::py::new_ref(ffi::Py_None())),
-            Some((conv, r)) => {
-                let o = to_py_owned(&*c.ls, conv, (*c.ls).type_name(r), c.result);
-                if o.is_null() {
-                    Err(PyErrSet)
-                } else {
-                    Ok(o)
+    // SAFETY: the GIL is held (contract). `buf` is the live buffer prepare_step filled,
+    // freed once here; the result slot holds the thunk's result of the type
+    // `ret` names.
+    unsafe {
+        let r = crate::py::guard::piece(|| {
+            let c = (*buf).call.expect("set by prepare_step");
+            let r = match c.ret {
+                None => Ok(crate::py::new_ref(ffi::Py_None())),
+                Some((conv, r)) => {
+                    let o = to_py_owned(&*c.ls, conv, (*c.ls).type_name(r), c.result);
+                    if o.is_null() {
+                        Err(PyErrSet)
+                    } else {
+                        Ok(o)
+                    }
                 }
-            }
-        };
-        CallBuf::free(buf);
-        r
-    });
-    match r {
-        Some(Ok(o)) => o,
-        r => failed(r),
+            };
+            CallBuf::free(buf);
+            r
+        });
+        match r {
+            Some(Ok(o)) => o,
+            r => failed(r),
+        }
     }
 }
 
@@ -584,9 +632,12 @@ unsafe fn finish_step(buf: *mut CallBuf) -> *mut ffi::PyObject {
 /// GIL held.
 #[cold]
 unsafe fn failed<T>(r: Option<PyResult<T>>) -> *mut ffi::PyObject {
-    match r {
-        None => crate::py::guard::panicked(null_mut()),
-        Some(_) => null_mut(),
+    // SAFETY: the GIL is held (contract).
+    unsafe {
+        match r {
+            None => crate::py::guard::panicked(null_mut()),
+            Some(_) => null_mut(),
+        }
     }
 }
 
@@ -602,46 +653,53 @@ pub(crate) unsafe fn call_cfunc<'a>(
     find: impl FnOnce() -> PyResult<(&'a LibState, &'a CFuncPlan)>,
     argv: &[*mut ffi::PyObject],
 ) -> *mut ffi::PyObject {
-    c_call(|buf| {
-        let (ls, plan) = find()?;
-        if argv.len() != plan.params.len() {
-            return Err(raise(
-                ffi::PyExc_TypeError,
-                &format!(
-                    "{} expected {} argument{}, got {}",
-                    plan.name,
-                    plan.params.len(),
-                    if plan.params.len() == 1 { "" } else { "s" },
-                    argv.len()
-                ),
-            ));
-        }
-        let thunk = match (&plan.error, plan.thunk) {
-            (None, Some(t)) => t,
-            (Some((PlanError::Table, msg)), _) => return Err(raise(ffi::PyExc_SystemError, msg)),
-            (Some((PlanError::Uncallable, msg)), _) => {
-                return Err(raise(ffi::PyExc_NotImplementedError, msg))
+    // SAFETY: the GIL is held (contract). every element of `argv` is a live object
+    // (contract); arguments are converted into the call buffer's 16-aligned
+    // slots, sized by the plan for each parameter's type.
+    unsafe {
+        c_call(|buf| {
+            let (ls, plan) = find()?;
+            if argv.len() != plan.params.len() {
+                return Err(raise(
+                    ffi::PyExc_TypeError,
+                    &format!(
+                        "{} expected {} argument{}, got {}",
+                        plan.name,
+                        plan.params.len(),
+                        if plan.params.len() == 1 { "" } else { "s" },
+                        argv.len()
+                    ),
+                ));
             }
-            (None, None) => return Err(raise(ffi::PyExc_SystemError, "cembed: no thunk")),
-        };
-        buf.reserve(plan.slots, argv.len());
-        for (i, (p, &obj)) in plan.params.iter().zip(argv).enumerate() {
-            let dst = buf.slot(p.slot);
-            arg_from_py(ls, p.conv, p.ty, p.msg_name, obj, dst, &mut buf.keep)?;
-            buf.set_arg(i, dst);
-        }
-        Ok(ThunkCall {
-            thunk,
-            fnptr: plan.fnptr,
-            args: buf.args(),
-            result: match plan.result {
-                Some((_, _, slot)) => buf.slot(slot),
-                None => null_mut(),
-            },
-            ret: plan.result.map(|(conv, r, _)| (conv, r)),
-            ls,
+            let thunk = match (&plan.error, plan.thunk) {
+                (None, Some(t)) => t,
+                (Some((PlanError::Table, msg)), _) => {
+                    return Err(raise(ffi::PyExc_SystemError, msg))
+                }
+                (Some((PlanError::Uncallable, msg)), _) => {
+                    return Err(raise(ffi::PyExc_NotImplementedError, msg))
+                }
+                (None, None) => return Err(raise(ffi::PyExc_SystemError, "cembed: no thunk")),
+            };
+            buf.reserve(plan.slots, argv.len());
+            for (i, (p, &obj)) in plan.params.iter().zip(argv).enumerate() {
+                let dst = buf.slot(p.slot);
+                arg_from_py(ls, p.conv, p.ty, p.msg_name, obj, dst, &mut buf.keep)?;
+                buf.set_arg(i, dst);
+            }
+            Ok(ThunkCall {
+                thunk,
+                fnptr: plan.fnptr,
+                args: buf.args(),
+                result: match plan.result {
+                    Some((_, _, slot)) => buf.slot(slot),
+                    None => null_mut(),
+                },
+                ret: plan.result.map(|(conv, r, _)| (conv, r)),
+                ls,
+            })
         })
-    })
+    }
 }
 
 /// Converts one argument into its slot: primitives here (with the message
@@ -659,9 +717,12 @@ unsafe fn arg_from_py(
     dst: *mut c_void,
     keep: &mut Vec<Owned>,
 ) -> PyResult<()> {
-    match conv {
-        Conv::CData { .. } => crate::cdata::value_from_py(ls, ty, obj, dst, Some(keep)),
-        _ => from_py(ls, conv, msg_name, obj, dst),
+    // SAFETY: the GIL is held (contract). `dst` has room for the parameter type (contract).
+    unsafe {
+        match conv {
+            Conv::CData { .. } => crate::cdata::value_from_py(ls, ty, obj, dst, Some(keep)),
+            _ => from_py(ls, conv, msg_name, obj, dst),
+        }
     }
 }
 
@@ -703,12 +764,18 @@ unsafe fn invoke_thunk(
     args: *mut *mut c_void,
     result: *mut c_void,
 ) {
-    let ts = ffi::PyEval_SaveThread();
-    errno::restore();
-    thunk(fnptr, args, result);
-    errno::save();
-    // Where CPython ends a daemon thread after finalization began.
-    crate::py::unwind::PyEval_RestoreThread(ts);
+    // SAFETY: this thread holds the GIL, given away around the C call and
+    // taken back with the same thread state; `thunk`, `fnptr`, `args` and
+    // `result` are as the contract says, so the thunk calls `fnptr` with its own
+    // signature.
+    unsafe {
+        let ts = ffi::PyEval_SaveThread();
+        errno::restore();
+        thunk(fnptr, args, result);
+        errno::save();
+        // Where CPython ends a daemon thread after finalization began.
+        crate::py::unwind::PyEval_RestoreThread(ts);
+    }
 }
 
 #[cfg(test)]

@@ -5,9 +5,6 @@
 //! entry/call.rs, and from Python through `lib.<extern>(...)`
 //! (objects/libtype.rs).
 
-#![deny(unsafe_op_in_unsafe_fn)]
-#![deny(clippy::undocumented_unsafe_blocks)]
-
 use crate::cdata::convert::{arg_to_py, from_py, result_from_py};
 use crate::desc::ctypes::Conv;
 use crate::desc::libstate::{ExternState, INLINE_ARGS};

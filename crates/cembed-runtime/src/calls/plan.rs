@@ -10,9 +10,6 @@
 //! which accepts the same values and raises CFFI's exact errors. So the plan
 //! changes speed, never behaviour.
 
-#![deny(unsafe_op_in_unsafe_fn)]
-#![deny(clippy::undocumented_unsafe_blocks)]
-
 use crate::desc::ctypes::{Conv, Prim};
 use crate::desc::libstate::{FromPy, LibState, Plan, ToPy, INLINE_ARGS};
 use pyo3_ffi as ffi;

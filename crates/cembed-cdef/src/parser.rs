@@ -586,6 +586,14 @@ impl<'a> Parser<'a> {
                 } else if kws.is_empty() {
                     TypeSpec::DotDotDot
                 } else if kws.float + kws.double > 0 {
+                    // As CFFI: 'typedef double... t;' stands for float or
+                    // double only; 'long double...' is refused.
+                    if kws.long + kws.short + kws.signed + kws.unsigned + kws.char + kws.int > 0 {
+                        return Err(self.err_here(
+                            "only `float...` and `double...` are allowed for an unknown floating-point type",
+                            "unexpected `...`",
+                        ));
+                    }
                     TypeSpec::DotDotDotFloat
                 } else if kws.void + kws.bool_ == 0 {
                     TypeSpec::DotDotDotInt

@@ -419,6 +419,10 @@ def run():
         "ffi.addressof(lib, 'add')", "ffi.addressof(lib, 'py_cb')", "ffi.addressof(lib, 'origin')",
         "ffi.addressof(lib, 'FOO')", "ffi.addressof(lib, 'nope')",
         "ffi.cast('int(*)(int, int)', 0)(1, 2)",
+        "ffi.typeof(type(ffi).NULL).cname", "type(ffi).NULL == ffi.NULL",
+        "isinstance(ffi.cast('int', 42), type(ffi).CData)",
+        "isinstance(ffi.typeof('int'), type(ffi).CType)",
+        "type(ffi).CData is ffi.CData", "type('F', (type(ffi),), {}).CType is ffi.CType",
     ]:
         show(e)
     lib.arr = [7, 8]
@@ -485,6 +489,12 @@ DM_EXPECTED = lines(
     "ffi.addressof(lib, 'FOO') -> !! AttributeError: cannot take the address of the constant 'FOO'",
     "ffi.addressof(lib, 'nope') -> !! AttributeError: cembed library 'dmlib' has no function, constant or global variable named 'nope'",
     "ffi.cast('int(*)(int, int)', 0)(1, 2) -> !! RuntimeError: cannot call null pointer pointer from cdata 'int(*)(int, int)'",
+    "ffi.typeof(type(ffi).NULL).cname -> 'void *'",
+    "type(ffi).NULL == ffi.NULL -> True",
+    "isinstance(ffi.cast('int', 42), type(ffi).CData) -> True",
+    "isinstance(ffi.typeof('int'), type(ffi).CType) -> True",
+    "type(ffi).CData is ffi.CData -> True",
+    "type('F', (type(ffi),), {}).CType is ffi.CType -> True",
     "arr after [7, 8]: [7, 8, 3]",
     "setattr(lib, 'arr', [1, 2, 3, 4]) -> !! IndexError: too many initializers for 'int[3]' (got 4)",
     "origin after (9, 9): 9 9",

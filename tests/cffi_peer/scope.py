@@ -34,8 +34,6 @@ SHARED_FFI = ("FFI() makes another ffi of the same library: it shares the "
               "library's types and init_once() results")
 TYPE_IDENTITY = ("ctypes are per library: the same C type in two libraries "
                  "is equal, not the same object")
-FFI_CLASS_ATTRS = ("FFI.NULL, FFI.CData, FFI.CType are attributes of ffi "
-                   "objects, not of the FFI class")
 TYPE_PARSER = "the parser of type strings differs"
 
 KNOWN = {
@@ -107,8 +105,6 @@ KNOWN = {
         "'typedef double... t;' may be long double (it is converted as one), "
         "where CFFI raises ffi.error at first use"),
     # The ffi/lib objects
-    "test_ffi_obj.py::test_ffi_NULL": FFI_CLASS_ATTRS,
-    "test_ffi_obj.py::test_ffi_types": FFI_CLASS_ATTRS,
     "test_ffi_obj.py::test_init_once_failure": SHARED_FFI,
     "test_ffi_obj.py::test_init_once_multithread_failure": SHARED_FFI,
     "test_ffi_obj.py::test_ffi_type_not_immortal":

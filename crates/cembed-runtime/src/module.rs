@@ -223,6 +223,7 @@ unsafe fn exec_impl(module: *mut ffi::PyObject) -> PyResult<()> {
     };
     let st = &mut *state(module);
     st.ffi_type = new_type(module, c"_cembed.FFI", ffi_slots())?;
+    crate::toolbox::add_class_attrs(st.ffi_type)?;
     st.lib_type = new_type(module, c"_cembed.Lib", lib_slots())?;
     // `ffi.error` is made on first use (`ffi_error`), like the cdata types:
     // a library whose code never raises or reads it does not pay for it.

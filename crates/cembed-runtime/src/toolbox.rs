@@ -1880,10 +1880,10 @@ unsafe extern "C" fn class_attr_get(
                 Ok(new_cdata(cx, vp, null_mut(), Own::None)?.into_ptr())
             }
             1 => Ok(crate::py::new_ref(
-                Cx::heap_type(cx, TypeKindObj::CData)? as *mut ffi::PyObject,
+                Cx::heap_type(cx, TypeKindObj::CData)? as *mut ffi::PyObject
             )),
             _ => Ok(crate::py::new_ref(
-                Cx::heap_type(cx, TypeKindObj::CType)? as *mut ffi::PyObject,
+                Cx::heap_type(cx, TypeKindObj::CType)? as *mut ffi::PyObject
             )),
         }
     })

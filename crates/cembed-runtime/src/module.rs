@@ -468,6 +468,15 @@ fn common_slots() -> Vec<ffi::PyType_Slot> {
     ]
 }
 
+/// Whether `obj` is the `ffi` object of `module` (not another `FFI()`).
+///
+/// # Safety
+/// GIL held; `module` one of our modules.
+pub(crate) unsafe fn is_main_ffi(module: *mut ffi::PyObject, obj: *mut ffi::PyObject) -> bool {
+    let st = state(module);
+    !st.is_null() && (*st).ffi == obj
+}
+
 /// The module an instance of one of our types belongs to, and its state.
 pub(crate) unsafe fn owner(
     slf: *mut ffi::PyObject,
@@ -573,6 +582,10 @@ fn ffi_slots() -> Vec<ffi::PyType_Slot> {
     v.push(slot(
         ffi::Py_tp_doc,
         c"The ffi object of a cembed library.".as_ptr() as *mut c_void,
+    ));
+    v.push(slot(
+        ffi::Py_tp_getattro,
+        crate::toolbox::ffi_getattro as *mut c_void,
     ));
     v
 }

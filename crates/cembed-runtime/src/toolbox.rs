@@ -1764,6 +1764,50 @@ unsafe extern "C" fn get_heap_type(
     })
 }
 
+/// `tp_getattro` of the FFI type. `ffi.string(s)` in init code is a
+/// `LOAD_ATTR` (CPython 3.11 emits no `LOAD_METHOD` for a name bound by
+/// `import`), which binds a new method object per call and frees it after:
+/// ~470 instructions of a ~2700-instruction `len(ffi.string(s))` call. The
+/// library's own `ffi` keeps its bound methods instead (`Cx::ffi_methods`,
+/// filled on first use), so a lookup is one dict hit. Only for the FFI type
+/// itself (a subclass may override a method) and only bound methods of that
+/// very object are kept; everything else is the generic lookup.
+pub(crate) unsafe extern "C" fn ffi_getattro(
+    slf: *mut ffi::PyObject,
+    name: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: the FFI type and its subclasses are heap types; `ht_module`
+    // is NULL for a Python subclass (PyType_GetModule would raise there).
+    let module = (*(ffi::Py_TYPE(slf) as *mut ffi::PyHeapTypeObject)).ht_module;
+    if module.is_null() || ffi::PyUnicode_CheckExact(name) == 0 {
+        return ffi::PyObject_GenericGetAttr(slf, name);
+    }
+    let cx = crate::module::cx_of_module(module);
+    if cx.is_null() || (*cx).ffi_methods.is_null() {
+        return ffi::PyObject_GenericGetAttr(slf, name);
+    }
+    let cache = (*cx).ffi_methods;
+    let hit = ffi::PyDict_GetItemWithError(cache, name);
+    if !hit.is_null() && ffi::PyCFunction_GetSelf(hit) == slf {
+        return crate::py::new_ref(hit);
+    }
+    if hit.is_null() && !ffi::PyErr_Occurred().is_null() {
+        return null_mut();
+    }
+    let res = ffi::PyObject_GenericGetAttr(slf, name);
+    if !res.is_null()
+        && hit.is_null()
+        && ffi::PyCFunction_CheckExact(res) != 0
+        && ffi::PyCFunction_GetSelf(res) == slf
+        && crate::module::is_main_ffi(module, slf)
+        && ffi::PyDict_SetItem(cache, name, res) < 0
+    {
+        ffi::Py_DECREF(res);
+        return null_mut();
+    }
+    res
+}
+
 /// `FFI.NULL`, `FFI.CData`, `FFI.CType`: attributes of the FFI class, so
 /// that `type(ffi).NULL` works as CFFI's `_cffi_backend.FFI.NULL`. They are
 /// descriptors rather than values because the values are made on first use

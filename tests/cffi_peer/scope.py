@@ -107,8 +107,9 @@ KNOWN = {
     # The ffi/lib objects
     "test_ffi_obj.py::test_init_once_failure": SHARED_FFI,
     "test_ffi_obj.py::test_init_once_multithread_failure": SHARED_FFI,
-    "test_ffi_obj.py::test_ffi_type_not_immortal":
-        "a library keeps every CType it made alive (weak references work)",
+    "test_ffi_obj.py::test_ffi_type_not_immortal": (
+        "a library's ctypes are cached by the library (shared by every FFI() "
+        "of it), not by each ffi object: they live as long as the library"),
     "test_recompiler.py::test_type_caching": TYPE_IDENTITY,
     "test_recompiler.py::test_unique_types": TYPE_IDENTITY,
     "test_ffi_obj.py::test_ffi_invalid_type": TYPE_PARSER + " (error texts)",

@@ -423,6 +423,10 @@ def run():
         "isinstance(ffi.cast('int', 42), type(ffi).CData)",
         "isinstance(ffi.typeof('int'), type(ffi).CType)",
         "type(ffi).CData is ffi.CData", "type('F', (type(ffi),), {}).CType is ffi.CType",
+        "ffi.string.__self__ is ffi", "ffi.string(ffi.new('char[]', b'ab'))",
+        "type(ffi)().string(ffi.new('char[]', b'xy'))",
+        "type(ffi)().string.__self__ is ffi",
+        "type('G', (type(ffi),), {'string': lambda self, x: 'over'})().string(1)",
     ]:
         show(e)
     lib.arr = [7, 8]
@@ -495,6 +499,11 @@ DM_EXPECTED = lines(
     "isinstance(ffi.typeof('int'), type(ffi).CType) -> True",
     "type(ffi).CData is ffi.CData -> True",
     "type('F', (type(ffi),), {}).CType is ffi.CType -> True",
+    "ffi.string.__self__ is ffi -> True",
+    "ffi.string(ffi.new('char[]', b'ab')) -> b'ab'",
+    "type(ffi)().string(ffi.new('char[]', b'xy')) -> b'xy'",
+    "type(ffi)().string.__self__ is ffi -> False",
+    "type('G', (type(ffi),), {'string': lambda self, x: 'over'})().string(1) -> 'over'",
     "arr after [7, 8]: [7, 8, 3]",
     "setattr(lib, 'arr', [1, 2, 3, 4]) -> !! IndexError: too many initializers for 'int[3]' (got 4)",
     "origin after (9, 9): 9 9",

@@ -284,3 +284,72 @@ def test_version_is_the_packaged_one():
     with open(os.path.join(root, "pyproject.toml")) as f:
         pyproject = re.search(r'^version = "([^"]+)"', f.read(), re.M).group(1)
     assert cembed.__version__ == importlib.metadata.version("cembed") == cargo == pyproject
+
+
+INCLUDE_SCRIPT = r'''
+import os, sys
+sys.path.insert(0, os.getcwd())
+import %s as impl
+
+HEADER = """
+typedef struct { int x, y; } pt_t;
+enum color { RED, GREEN = 5 };
+typedef long myint_t;
+"""
+parent = impl.FFI()
+parent.cdef("typedef struct { int x, y; } pt_t; enum color { RED, GREEN = 5 };"
+            " typedef long myint_t; int pf(int);\n#define PARENT_N 3\n")
+parent.set_source("_inc_parent", HEADER + "#define PARENT_N 3\nint pf(int a) { return a + 1; }")
+parent.compile(tmpdir=".")
+child = impl.FFI()
+for bad in (42, child):
+    try:
+        child.include(bad)
+    except (TypeError, ValueError) as e:
+        print(type(e).__name__, e)
+child.include(parent)
+child.cdef("int sum(pt_t *); myint_t twice(myint_t); enum color pick(int);")
+child.set_source("_inc_child", HEADER + """
+int sum(pt_t *p) { return p->x + p->y; }
+myint_t twice(myint_t v) { return 2 * v; }
+enum color pick(int i) { return i ? GREEN : RED; }
+""")
+child.compile(tmpdir=".")
+from _inc_child import ffi, lib
+print(lib.sum(ffi.new("pt_t *", [2, 3])), lib.twice(21), lib.pick(1), lib.GREEN)
+print(ffi.sizeof("pt_t"), ffi.typeof("myint_t").cname, ffi.string(ffi.cast("enum color", 5)))
+print(ffi.typeof("pt_t").fields[1][0], ffi.offsetof("pt_t", "y"))
+'''
+
+
+@pytest.mark.parametrize("impl", ["cembed", "cffi"])
+def test_include_makes_the_other_builders_types_usable(tmp_path, impl):
+    # CFFI's ffi.include(): the included builder's types (a typedef'd
+    # struct, an enum and its enumerators, a typedef) are usable in this
+    # builder's cdef and through its module's ffi and lib; cembed and the
+    # real cffi print the same.
+    if impl == "cffi":
+        pytest.importorskip("cffi")
+    r = subprocess.run([sys.executable, "-c", INCLUDE_SCRIPT % impl], cwd=str(tmp_path),
+                       capture_output=True, text=True, env=clean_env(), timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == (
+        "TypeError ffi.include() expects an argument that is also of type cffi.FFI, not 'int'\n"
+        "ValueError self.include(self)\n"
+        "5 42 5 5\n"
+        "8 long GREEN\n"
+        "y 4\n"), r.stdout
+
+
+def test_include_keeps_the_other_librarys_functions_there(tmp_path):
+    # A deliberate difference (docs/differences.md): the included builder's
+    # functions, variables and constants are not part of this library (CFFI
+    # reaches them through the included module's lib at run time).
+    script = INCLUDE_SCRIPT % "cembed" + (
+        "for name in ('pf', 'PARENT_N'):\n"
+        "    try:\n        getattr(lib, name)\n"
+        "    except AttributeError as e:\n        print('AttributeError', name)\n")
+    r = subprocess.run([sys.executable, "-c", script], cwd=str(tmp_path),
+                       capture_output=True, text=True, env=clean_env(), timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.endswith("AttributeError pf\nAttributeError PARENT_N\n"), r.stdout

@@ -256,6 +256,25 @@ class FFI(object):
         self._request("check", sources=self._sources + [source])
         self._sources.append(source)
 
+    def include(self, ffi_to_include):
+        """Makes the types declared in another builder (structs, unions,
+        enums with their enumerators, typedefs) usable in this one's
+        declarations and at run time, as CFFI's ``ffi.include()``. Its
+        functions, variables and constants stay in the other library. This
+        library's C code must declare the included types too (``#include``
+        the same header): cembed reads their layouts from it."""
+        if not isinstance(ffi_to_include, FFI):
+            raise TypeError("ffi.include() expects an argument that is also of "
+                            "type cffi.FFI, not %r"
+                            % (type(ffi_to_include).__name__,))
+        if ffi_to_include is self:
+            raise ValueError("self.include(self)")
+        # What the other builder declared so far, as CFFI copies its parser's
+        # declarations at this call; its own includes come along.
+        sources = [dict(src, kind="include") for src in ffi_to_include._sources]
+        self._request("check", sources=self._sources + sources)
+        self._sources.extend(sources)
+
     # -- the library ----------------------------------------------------
 
     def set_source(self, module_name, source, source_extension=".c", **kwds):
@@ -433,8 +452,6 @@ class FFI(object):
             "embedding mode (embedding_api, cdef, set_source, "
             "embedding_init_code, compile, emit_c_code)" % (what,))
 
-    def include(self, ffi_to_include):
-        self._unsupported("include")
 
     def set_unicode(self, enabled_flag):
         self._unsupported("set_unicode")

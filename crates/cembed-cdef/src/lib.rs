@@ -98,6 +98,11 @@ pub enum SourceKind {
     Cdef,
     /// `ffi.embedding_api(...)`: functions are exported and implemented in Python.
     EmbeddingApi,
+    /// The declarations of another builder given to `ffi.include()`: as in
+    /// CFFI, only its types (structs, unions, enums with their enumerators,
+    /// typedefs) become this library's; its functions, variables and
+    /// constants stay the other library's.
+    Included,
 }
 
 /// One source text handed to the parser.

@@ -138,6 +138,8 @@ impl Resolver {
     pub fn resolve_source(&mut self, decls: &[TopDecl], kind: SourceKind) {
         for d in decls {
             let r = match d {
+                // An included builder's macros are its library's constants.
+                TopDecl::Define { .. } if kind == SourceKind::Included => Ok(()),
                 TopDecl::Define { name, value, span } => self.define(name, value, *span),
                 TopDecl::Decl(decl) => self.declaration(
                     decl,
@@ -314,6 +316,10 @@ impl Resolver {
             ));
         };
         let (ty, quals) = self.apply_ops(base, base_quals, &decl.ops, &d.spec, true)?;
+        if ctx.source_kind == SourceKind::Included {
+            // A function, variable or constant of the included builder.
+            return Ok(());
+        }
         let span = d.span;
         if let Some(init) = &idecl.init {
             let init_span = match init {
@@ -349,9 +355,13 @@ impl Resolver {
             Type::Function { .. } => {
                 let kind = match (ctx.source_kind, ctx.extern_python) {
                     (SourceKind::EmbeddingApi, _) => FuncKind::Exported,
-                    (SourceKind::Cdef, None) => FuncKind::CFunction,
-                    (SourceKind::Cdef, Some(false)) => FuncKind::ExternPython,
-                    (SourceKind::Cdef, Some(true)) => FuncKind::ExternPythonPlusC,
+                    (SourceKind::Cdef | SourceKind::Included, None) => FuncKind::CFunction,
+                    (SourceKind::Cdef | SourceKind::Included, Some(false)) => {
+                        FuncKind::ExternPython
+                    }
+                    (SourceKind::Cdef | SourceKind::Included, Some(true)) => {
+                        FuncKind::ExternPythonPlusC
+                    }
                 };
                 let variadic = matches!(self.prog.ty(ty), Type::Function { variadic: true, .. });
                 if variadic && kind != FuncKind::CFunction {

@@ -14,8 +14,10 @@ use cembed_model::{RecordKind, Span};
 
 use crate::ast::*;
 use crate::diag::Diag;
-use crate::lexer::{parse_int_literal, TokKind, Token};
-use crate::prims::{named_prim, Kw, KwSet};
+use cembed_typename::lexer::{char_literal_value, parse_int_literal, TokKind, Token};
+use cembed_typename::words::{
+    is_ignored_ident, is_keyword, is_unsupported_ext, named_prim, Kw, KwSet, NAMED,
+};
 
 type PResult<T> = Result<T, Diag>;
 
@@ -25,8 +27,6 @@ enum Ctx {
     Top,
     Field,
     Param,
-    /// A bare type name (`parse_type_expr`).
-    TypeName,
 }
 
 pub struct Parser<'a> {
@@ -36,9 +36,6 @@ pub struct Parser<'a> {
     source: u32,
     /// Typedef names declared so far (by earlier sources too).
     typedefs: &'a mut HashSet<String>,
-    /// Type-expression mode: an unknown identifier in type position is taken as
-    /// a typedef name (the caller resolves it against its own tables).
-    lenient: bool,
     /// Current nesting of recursive constructs (see [`MAX_DEPTH`]).
     depth: u32,
     /// Binary operators the constant expression being parsed may still
@@ -64,18 +61,12 @@ const MAX_EXPR_OPS: u32 = 500;
 /// would need gigabytes).
 const MAX_DECL_OPS: usize = 256;
 
-/// Identifiers CFFI removes before parsing on non-Windows platforms.
-fn is_ignored_ident(s: &str) -> bool {
-    matches!(s, "__cdecl" | "__stdcall" | "WINAPI")
-}
-
 impl<'a> Parser<'a> {
     pub fn new(
         text: &'a str,
         toks: Vec<Token>,
         source: u32,
         typedefs: &'a mut HashSet<String>,
-        lenient: bool,
     ) -> Self {
         let toks = toks
             .into_iter()
@@ -90,7 +81,6 @@ impl<'a> Parser<'a> {
             pos: 0,
             source,
             typedefs,
-            lenient,
             depth: 0,
             expr_budget: None,
         }
@@ -701,8 +691,6 @@ impl<'a> Parser<'a> {
                         ty = Some((TypeSpec::Named(s.to_string()), sp));
                     } else if let Some(p) = named_prim(s) {
                         ty = Some((TypeSpec::Prim(p), sp));
-                    } else if self.lenient {
-                        ty = Some((TypeSpec::Named(s.to_string()), sp));
                     } else {
                         return Err(self.unknown_type(ctx));
                     }
@@ -733,7 +721,6 @@ impl<'a> Parser<'a> {
                         Ctx::Top => "a declaration",
                         Ctx::Field => "a field declaration",
                         Ctx::Param => "a parameter type",
-                        Ctx::TypeName => "a type name",
                     }
                 };
                 return Err(self.expected(what));
@@ -792,7 +779,7 @@ impl<'a> Parser<'a> {
         self.typedefs
             .iter()
             .map(|n| n.as_str())
-            .chain(crate::prims::NAMED.iter().map(|(n, _)| *n))
+            .chain(NAMED.iter().map(|(n, _)| *n))
             .filter_map(|n| {
                 let d = edit_distance(s, n);
                 (d <= max).then_some((d, n))
@@ -1296,104 +1283,6 @@ impl<'a> Parser<'a> {
             _ => Err(self.expected("an integer constant expression")),
         }
     }
-
-    // ---- type names (parse_type_expr) -------------------------------------------
-
-    /// `spec abstract-declarator <end>`.
-    pub fn type_name(&mut self) -> PResult<(DeclSpec, Declarator)> {
-        let spec = self.decl_spec(Ctx::TypeName)?;
-        let decl = self.declarator(true)?;
-        if self.tok().kind != TokKind::Eof {
-            return Err(self.expected("the end of the type"));
-        }
-        Ok((spec, decl))
-    }
-}
-
-/// C keywords that cannot be declarator names.
-fn is_keyword(s: &str) -> bool {
-    Kw::from_ident(s).is_some()
-        || matches!(
-            s,
-            "struct"
-                | "union"
-                | "enum"
-                | "const"
-                | "volatile"
-                | "restrict"
-                | "__restrict"
-                | "__restrict__"
-                | "__const"
-                | "typedef"
-                | "static"
-                | "extern"
-                | "sizeof"
-                | "inline"
-                | "register"
-                | "auto"
-                | "return"
-                | "if"
-                | "else"
-                | "while"
-                | "for"
-                | "do"
-                | "switch"
-                | "case"
-                | "default"
-                | "break"
-                | "continue"
-                | "goto"
-        )
-}
-
-/// GCC/MSVC extensions CFFI does not accept.
-fn is_unsupported_ext(s: &str) -> bool {
-    matches!(
-        s,
-        "__attribute__"
-            | "__attribute"
-            | "__declspec"
-            | "__asm__"
-            | "__asm"
-            | "asm"
-            | "__typeof__"
-            | "typeof"
-            | "__typeof"
-    )
-}
-
-/// The value of a character literal like `'a'` or `'\n'`.
-fn char_literal_value(lit: &str) -> Option<i128> {
-    let inner = &lit[1..lit.len() - 1];
-    let mut chars = inner.chars();
-    let v = match chars.next()? {
-        '\\' => {
-            let rest: String = chars.collect();
-            return Some(match rest.as_str() {
-                "n" => 10,
-                "t" => 9,
-                "r" => 13,
-                "0" => 0,
-                "\\" => 92,
-                "'" => 39,
-                "\"" => 34,
-                "a" => 7,
-                "b" => 8,
-                "f" => 12,
-                "v" => 11,
-                r if r.starts_with('x') => i128::from_str_radix(&r[1..], 16).ok()?,
-                r if !r.is_empty() && r.chars().all(|c| ('0'..='7').contains(&c)) => {
-                    i128::from_str_radix(r, 8).ok()?
-                }
-                _ => return None,
-            });
-        }
-        c => c as i128,
-    };
-    if chars.next().is_some() {
-        return None;
-    }
-    Some(v)
 }
 
 /// Levenshtein distance (names are short; quadratic is fine).

@@ -232,90 +232,57 @@ impl<'p> Gen<'p> {
         let n = self.n();
         let rec = self.p.record(r);
         let disp = &self.s.record_display[r.0 as usize];
-        let leaves = self.leaves(r);
+        let rec_lit = literal(disp);
         w.line(format!("/* {} */", comment_safe(disp)));
-        let mut compat = Vec::new();
-        for leaf in &leaves {
+        // A record declared with `...;` has no shadow: its offsets are the
+        // compiler's, compared with themselves.
+        let shadow = (!rec.partial).then(|| n.shadow_type(r));
+        for leaf in self.leaves(r) {
             if leaf.field.bit_width.is_some() {
                 continue;
             }
-            let t = n.ty(leaf.field.ty);
-            let access = format!("(({spelled} *)0)->{}", leaf.name);
-            if self.is_complete(leaf.field.ty) {
-                let msg = format!(
-                    "cembed: {disp}: field {} has a different size in the C definition than in the cdef ({})",
-                    leaf.name,
-                    self.p.c_name(leaf.field.ty)
-                );
-                w.line(format!(
-                    "_Static_assert(sizeof({access}) == sizeof({t}), {});",
-                    literal(&msg)
-                ));
-            }
-            // A `T[...]` field is spelled from the real definition: compare
-            // its element type instead.
-            let (access, t) = match self.p.ty(leaf.field.ty) {
+            let name = leaf.name;
+            // Arrays the compiler sizes (`T x[...]`) and flexible array
+            // members are compared by their element.
+            let (sub, ft) = match self.p.ty(leaf.field.ty) {
                 Type::Array {
                     item,
-                    len: ArrayLen::FromCompiler,
-                } => (format!("({access})[0]"), n.ty(*item)),
-                _ => (access, t),
+                    len: ArrayLen::FromCompiler | ArrayLen::Open,
+                } => ("[0]", n.ty(*item)),
+                _ => ("", n.ty(leaf.field.ty)),
+            };
+            let own_type = format!("__typeof__((({spelled} *)0)->{name}{sub})");
+            // A type the cdef does not know the size of is compared with
+            // itself (the size is the compiler's).
+            let size_type = if sub.is_empty() && !self.is_complete(leaf.field.ty) {
+                own_type.clone()
+            } else {
+                ft.clone()
             };
             // Types spelled from the real definitions (anonymous ones) or by a
             // shadow cannot be compared meaningfully: their fields are checked
             // on their own.
-            if !t.contains("__typeof__") && !t.contains("_cembed_shadow__") {
-                let msg = format!(
-                    "cembed: {disp}: field {} has a different type in the C definition than in the cdef ({})",
-                    leaf.name,
-                    self.p.c_name(leaf.field.ty)
-                );
-                compat.push(format!(
-                    "_Static_assert(__builtin_types_compatible_p(__typeof__({access}), {t}), {});",
-                    literal(&msg)
-                ));
-            }
+            let same_type = if ft.contains("__typeof__") || ft.contains("_cembed_shadow__") {
+                own_type
+            } else {
+                ft
+            };
+            let (s, sf) = match &shadow {
+                Some(sh) => (sh.as_str(), leaf.shadow_path.as_str()),
+                None => (spelled, name),
+            };
+            w.line(format!(
+                "CEMBED_CHECK_FIELD({spelled}, {name}, {sub}, {size_type}, {same_type}, {s}, {sf}, {rec_lit}, {});",
+                literal(&self.p.c_name(leaf.field.ty))
+            ));
         }
-        if !compat.is_empty() {
-            w.line("#ifdef __GNUC__");
-            for c in compat {
-                w.line(c);
-            }
-            w.line("#endif");
-        }
-        if !rec.partial {
-            let shadow = n.shadow_type(r);
-            for leaf in &leaves {
-                if leaf.field.bit_width.is_some() {
-                    continue;
-                }
-                let msg = format!(
-                    "cembed: {disp}: field {} is at a different offset in the C definition than in the cdef (fields missing, in another order or of other types?)",
-                    leaf.name
-                );
-                w.line(format!(
-                    "_Static_assert(offsetof({spelled}, {}) == offsetof({shadow}, {}), {});",
-                    leaf.name,
-                    leaf.shadow_path,
-                    literal(&msg)
-                ));
-            }
-            let what = match rec.kind {
+        if let Some(sh) = &shadow {
+            let kind = match rec.kind {
                 RecordKind::Struct => "struct",
                 RecordKind::Union => "union",
             };
-            let msg = format!(
-                "cembed: {disp}: the C definition has a different size than the cdef (fields missing? declare the {what} with '...;' to list only some fields)"
-            );
             w.line(format!(
-                "_Static_assert(sizeof({spelled}) == sizeof({shadow}), {});",
-                literal(&msg)
-            ));
-            let msg =
-                format!("cembed: {disp}: the C definition has a different alignment than the cdef");
-            w.line(format!(
-                "_Static_assert(_Alignof({spelled}) == _Alignof({shadow}), {});",
-                literal(&msg)
+                "CEMBED_CHECK_RECORD({spelled}, {sh}, {rec_lit}, \"{kind}\");"
             ));
         }
         w.blank();

@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
 
 import pytest
 
@@ -84,16 +85,60 @@ def test_init_code_is_normalised_exactly_like_cffi(src):
     assert ours._embedding == theirs._embedding
 
 
-def test_the_runtime_build_entry_takes_a_dict():
-    # The builder's request goes to the runtime as a dict (no json module);
-    # anything JSON cannot hold is refused with where it is.
-    from cembed import _runtime
-    with pytest.raises(TypeError, match="must be a dict, not str"):
-        _runtime.build("{}")
-    with pytest.raises(TypeError, match=r'request\["options"\]\["x"\] is a set'):
-        _runtime.build({"action": "check", "options": {"x": {1}}})
-    r = _runtime.build({"action": "explode", "module_name": "m"})
+def test_the_builder_never_loads_the_runtime(tmp_path):
+    # The build runs in the cembed executable: a build script works where the
+    # runtime extension cannot be imported at all (PyPy), and never loads it.
+    (tmp_path / "build.py").write_text(textwrap.dedent("""
+        import sys
+        class Block:
+            def find_spec(self, name, path=None, target=None):
+                if name == "cembed._runtime":
+                    raise ImportError("blocked by the test")
+        sys.meta_path.insert(0, Block())
+        import cembed
+        ffi = cembed.FFI()
+        ffi.embedding_api("int twice(int);")
+        ffi.set_source("nort", "")
+        ffi.embedding_init_code("from nort import ffi")
+        print(ffi.compile(verbose=False))
+        print("cembed._runtime" in sys.modules)
+        """))
+    r = subprocess.run([sys.executable, "build.py"], cwd=str(tmp_path), env=clean_env(),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [str(tmp_path / "nort.so"), "False"]
+
+
+def test_the_request_channel_reports_what_it_cannot_carry(monkeypatch):
+    from cembed import _exe
+    with pytest.raises(TypeError, match=r"holds a set \(\{1\}\)"):
+        _exe.run_request({"action": "check", "options": {"x": {1}}})
+    with pytest.raises(TypeError, match="a key of the request is a int"):
+        _exe.run_request({"action": "check", 1: 2})
+    r = _exe.run_request({"action": "explode", "module_name": "m"})
     assert r["ok"] is False and r["kind"] == "usage", r
+    assert "unknown variant `explode`" in r["message"], r
+    # Text the request carries arrives unchanged (escapes, non-ASCII).
+    text = 'int f\u00e9(void); /* "\\ \t \u2603 */'
+    r = _exe.run_request({"action": "check", "module_name": "m",
+                          "sources": [{"kind": "cdef", "text": text, "origin": "x.py:1"}]})
+    assert r["ok"] is False and "unexpected character '\u00e9'" in r["message"], r
+    assert _exe.loads(_exe.dumps({"a": [1, None, True, "\u2603\n"]})) == {"a": [1, None, True, "\u2603\n"]}
+
+
+def test_a_missing_executable_is_a_clear_error(monkeypatch, tmp_path):
+    from cembed import _exe
+    monkeypatch.setattr(_exe, "executable", lambda: str(tmp_path / "no-cembed"))
+    with pytest.raises(cembed.VerificationError,
+                       match=r"cannot run the cembed executable .*no-cembed.*reinstall cembed"):
+        cembed.FFI().cdef("int f(void);")
+    fake = tmp_path / "fake-cembed"
+    fake.write_text("#!/bin/sh\ncat >/dev/null\necho oops\nexit 3\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(_exe, "executable", lambda: str(fake))
+    with pytest.raises(cembed.VerificationError,
+                       match=r"gave no response to a 'check' request \(exit status 3, output b'oops\\n'\)"):
+        cembed.FFI().cdef("int f(void);")
 
 
 def test_init_code_syntax_error_is_raised_at_build_time():
@@ -284,3 +329,72 @@ def test_version_is_the_packaged_one():
     with open(os.path.join(root, "pyproject.toml")) as f:
         pyproject = re.search(r'^version = "([^"]+)"', f.read(), re.M).group(1)
     assert cembed.__version__ == importlib.metadata.version("cembed") == cargo == pyproject
+
+
+INCLUDE_SCRIPT = r'''
+import os, sys
+sys.path.insert(0, os.getcwd())
+import %s as impl
+
+HEADER = """
+typedef struct { int x, y; } pt_t;
+enum color { RED, GREEN = 5 };
+typedef long myint_t;
+"""
+parent = impl.FFI()
+parent.cdef("typedef struct { int x, y; } pt_t; enum color { RED, GREEN = 5 };"
+            " typedef long myint_t; int pf(int);\n#define PARENT_N 3\n")
+parent.set_source("_inc_parent", HEADER + "#define PARENT_N 3\nint pf(int a) { return a + 1; }")
+parent.compile(tmpdir=".")
+child = impl.FFI()
+for bad in (42, child):
+    try:
+        child.include(bad)
+    except (TypeError, ValueError) as e:
+        print(type(e).__name__, e)
+child.include(parent)
+child.cdef("int sum(pt_t *); myint_t twice(myint_t); enum color pick(int);")
+child.set_source("_inc_child", HEADER + """
+int sum(pt_t *p) { return p->x + p->y; }
+myint_t twice(myint_t v) { return 2 * v; }
+enum color pick(int i) { return i ? GREEN : RED; }
+""")
+child.compile(tmpdir=".")
+from _inc_child import ffi, lib
+print(lib.sum(ffi.new("pt_t *", [2, 3])), lib.twice(21), lib.pick(1), lib.GREEN)
+print(ffi.sizeof("pt_t"), ffi.typeof("myint_t").cname, ffi.string(ffi.cast("enum color", 5)))
+print(ffi.typeof("pt_t").fields[1][0], ffi.offsetof("pt_t", "y"))
+'''
+
+
+@pytest.mark.parametrize("impl", ["cembed", "cffi"])
+def test_include_makes_the_other_builders_types_usable(tmp_path, impl):
+    # CFFI's ffi.include(): the included builder's types (a typedef'd
+    # struct, an enum and its enumerators, a typedef) are usable in this
+    # builder's cdef and through its module's ffi and lib; cembed and the
+    # real cffi print the same.
+    if impl == "cffi":
+        pytest.importorskip("cffi")
+    r = subprocess.run([sys.executable, "-c", INCLUDE_SCRIPT % impl], cwd=str(tmp_path),
+                       capture_output=True, text=True, env=clean_env(), timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == (
+        "TypeError ffi.include() expects an argument that is also of type cffi.FFI, not 'int'\n"
+        "ValueError self.include(self)\n"
+        "5 42 5 5\n"
+        "8 long GREEN\n"
+        "y 4\n"), r.stdout
+
+
+def test_include_keeps_the_other_librarys_functions_there(tmp_path):
+    # A deliberate difference (docs/differences.md): the included builder's
+    # functions, variables and constants are not part of this library (CFFI
+    # reaches them through the included module's lib at run time).
+    script = INCLUDE_SCRIPT % "cembed" + (
+        "for name in ('pf', 'PARENT_N'):\n"
+        "    try:\n        getattr(lib, name)\n"
+        "    except AttributeError as e:\n        print('AttributeError', name)\n")
+    r = subprocess.run([sys.executable, "-c", script], cwd=str(tmp_path),
+                       capture_output=True, text=True, env=clean_env(), timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.endswith("AttributeError pf\nAttributeError PARENT_N\n"), r.stdout

@@ -267,6 +267,19 @@ def test_float_dotdotdot_on_an_integer_type_fails_the_build(project, real_t):
             "float, double or long double") in r.stderr, r.stderr
 
 
+@pytest.mark.parametrize("module", ["cembed", "cffi"])
+def test_long_double_dotdotdot_is_a_cdef_error(module):
+    # 'typedef double... t;' stands for float or double; CFFI's parser
+    # refuses 'long double...' in cdef(), and so does cembed's.
+    code = ("import %s as m\nffi = m.FFI()\n"
+            "try:\n    ffi.cdef('typedef long double... foo_t;')\n"
+            "except m.CDefError as e:\n    print('CDefError')\n"
+            "print('alive')\n" % module)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env=clean_env(), cwd="/", timeout=60)
+    assert (r.returncode, r.stdout) == (0, "CDefError\nalive\n"), r.stderr
+
+
 @pytest.mark.parametrize("decl", [
     "int a[{chain}];",
     "enum e {{ A = {chain} }};",

@@ -8,7 +8,10 @@ CFFI embedding build script works after changing ``import cffi`` to
 This module only records the calls and checks their arguments the way CFFI
 does. All the work (parsing the declarations, generating C, driving the C
 compiler) is done in Rust: each operation sends one JSON *build request*
-(docs/architecture.md, "The build request") to ``cembed._runtime.build``.
+(docs/architecture.md, "The build request") to the ``cembed`` executable
+shipped in this package (``cembed/_bin/cembed request``), so the builder
+works from any Python, PyPy included, and never loads the runtime
+extension ``cembed._runtime`` (which every generated library loads).
 """
 
 import os
@@ -94,7 +97,7 @@ def bundle(library, output_dir, python=True, build_python=None, strip=False,
         "add": paths("add", add),
         "exclude": paths("exclude", exclude),
     }
-    response = _load_runtime().build(request)
+    response = _run_request(request)
     for line in response.get("log", ()):
         if verbose or line.startswith("warning:"):
             print(line, file=sys.stderr)
@@ -125,16 +128,28 @@ _LIST_OPTIONS = (
 _IGNORED_OPTIONS = ("depends", "py_limited_api", "optional")
 
 
-def _load_runtime():
+def _run_request(request):
+    """Runs one build request in the cembed executable (see _exe.py)."""
+    from . import _exe
+
     try:
-        from . import _runtime  # the extension module cembed._runtime
-    except ImportError as e:
-        raise ImportError(
-            "the cembed runtime extension (cembed._runtime) could not be imported "
-            "for this Python (%s): %s. Install cembed with `pip install .` or "
-            "`maturin develop`." % (sys.executable, e)
-        ) from e
-    return _runtime
+        return _exe.run_request(request)
+    except _exe.RequestError as e:
+        raise VerificationError("cembed: %s" % e) from None
+
+
+def _runtime_path():
+    """The runtime extension's file, found without importing it: the
+    builder runs where the runtime cannot load (PyPy) and must not put a
+    second copy into the build process."""
+    from importlib.machinery import EXTENSION_SUFFIXES
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    for suffix in EXTENSION_SUFFIXES:
+        path = os.path.join(here, "_runtime" + suffix)
+        if os.path.exists(path):
+            return path
+    return None
 
 
 def _python_facts():
@@ -154,13 +169,20 @@ def _python_facts():
             if os.path.exists(path):
                 libpython = path
                 break
+    runtime = _runtime_path()
+    if runtime is None:
+        raise ImportError(
+            "the cembed runtime extension (cembed/_runtime%s) is missing for "
+            "this Python (%s). Install cembed with `pip install .` or "
+            "`maturin develop`." % (sysconfig.get_config_var("EXT_SUFFIX"),
+                                    sys.executable))
     return {
         "version": "%d.%d" % sys.version_info[:2],
         # Not resolved through symlinks on purpose: a venv's python must stay
         # the venv's python so the embedded interpreter gets its site-packages.
         "executable": sys.executable,
         "libpython": libpython,
-        "runtime": os.path.abspath(_load_runtime().__file__),
+        "runtime": runtime,
         "cembed_version": __version__,
     }
 
@@ -255,6 +277,25 @@ class FFI(object):
         # points at this call; a rejected source is not recorded.
         self._request("check", sources=self._sources + [source])
         self._sources.append(source)
+
+    def include(self, ffi_to_include):
+        """Makes the types declared in another builder (structs, unions,
+        enums with their enumerators, typedefs) usable in this one's
+        declarations and at run time, as CFFI's ``ffi.include()``. Its
+        functions, variables and constants stay in the other library. This
+        library's C code must declare the included types too (``#include``
+        the same header): cembed reads their layouts from it."""
+        if not isinstance(ffi_to_include, FFI):
+            raise TypeError("ffi.include() expects an argument that is also of "
+                            "type cffi.FFI, not %r"
+                            % (type(ffi_to_include).__name__,))
+        if ffi_to_include is self:
+            raise ValueError("self.include(self)")
+        # What the other builder declared so far, as CFFI copies its parser's
+        # declarations at this call; its own includes come along.
+        sources = [dict(src, kind="include") for src in ffi_to_include._sources]
+        self._request("check", sources=self._sources + sources)
+        self._sources.extend(sources)
 
     # -- the library ----------------------------------------------------
 
@@ -433,8 +474,6 @@ class FFI(object):
             "embedding mode (embedding_api, cdef, set_source, "
             "embedding_init_code, compile, emit_c_code)" % (what,))
 
-    def include(self, ffi_to_include):
-        self._unsupported("include")
 
     def set_unicode(self, enabled_flag):
         self._unsupported("set_unicode")
@@ -477,9 +516,7 @@ class FFI(object):
             "verbose": verbose,
             "debug": debug,
         }
-        # A dict in, a dict out: the runtime converts to and from the JSON
-        # document itself (importing json here would cost 6 ms per build).
-        response = _load_runtime().build(request)
+        response = _run_request(request)
         if verbose:
             for line in response.get("log", ()):
                 print(line)

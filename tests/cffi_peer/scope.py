@@ -23,7 +23,10 @@ def out_of_scope(nodeid):
 # Reasons shared by several tests (docs/differences.md, "CFFI's own tests").
 CALLBACK = ("ffi.callback() of a function type the declarations do not "
             "name: no callback pool was compiled for it (NotImplementedError)")
-INCLUDE = "ffi.include() is not implemented yet"
+INCLUDE_LIB = ("ffi.include(): the included library's functions are not "
+               "reachable through this library's lib (it is not imported)")
+INCLUDE_IDENTITY = ("ffi.include(): the included types are this library's own "
+                    "ctypes, equal to the other library's, not the same objects")
 COMPLEX = "float _Complex / double _Complex are not supported yet"
 VARIADIC = ("a call through a variadic function pointer needs libffi: cembed "
             "raises NotImplementedError naming the type")
@@ -34,36 +37,7 @@ SHARED_FFI = ("FFI() makes another ffi of the same library: it shares the "
               "library's types and init_once() results")
 TYPE_IDENTITY = ("ctypes are per library: the same C type in two libraries "
                  "is equal, not the same object")
-FFI_CLASS_ATTRS = ("FFI.NULL, FFI.CData, FFI.CType are attributes of ffi "
-                   "objects, not of the FFI class")
 TYPE_PARSER = "the parser of type strings differs"
-
-# The tests of issue 9's point 1 (memory safety), fixed on another branch:
-# they may pass or fail here until it is merged; then they must pass.
-PENDING = {
-    "test_new_ffi_1.py::test_string_from_char_pointer":
-        "ffi.new('char *', b'x') allocates no terminating NUL",
-    "test_new_ffi_1.py::test_unicode_from_wchar_pointer":
-        "ffi.new('wchar_t *', 'x') allocates no terminating NUL",
-    "test_recompiler.py::test_dotdotdot_global_array":
-        "'[...]' lengths are resolved per spelling, not per declaration",
-    "test_recompiler.py::test_dotdotdot_length_of_array_field":
-        "a struct with a '[...]' field is not treated as partial",
-    "test_recompiler.py::test_struct_array_guess_length_2":
-        "a struct with a '[...]' field is not treated as partial",
-    "test_recompiler.py::test_struct_array_guess_length_3":
-        "a struct with a '[...]' field is not treated as partial",
-    "test_recompiler.py::test_typedef_array_dotdotdot":
-        "'[...]' lengths are resolved per spelling, not per declaration",
-    "test_recompiler.py::test_typedef_array_dotdotdot_usage":
-        "'[...]' lengths are resolved per spelling, not per declaration",
-    "test_recompiler.py::test_some_float_invalid_1":
-        "'typedef double... t;' of an integer type is not refused",
-    "test_recompiler.py::test_some_float_invalid_2":
-        "'typedef double... t;' of an integer type is not refused",
-    "test_recompiler.py::test_some_float_invalid_3":
-        "'typedef double... t;' of an integer type is not refused",
-}
 
 KNOWN = {
     # ffi.callback of undeclared function types
@@ -86,18 +60,19 @@ KNOWN = {
     "test_new_ffi_1.py::test_not_supported_bitfield_in_result":
         TYPE_PARSER + " (a function name in a type string)",
     "test_new_ffi_1.py::test_structptr_argument": CALLBACK,
-    # ffi.include, complex types, the builder's alignof
-    "test_new_ffi_1.py::test_include_struct_union_enum_typedef": INCLUDE,
-    "test_recompiler.py::test_include_1": INCLUDE,
-    "test_recompiler.py::test_include_1b": INCLUDE,
-    "test_recompiler.py::test_include_2": INCLUDE,
-    "test_recompiler.py::test_include_3": INCLUDE,
-    "test_recompiler.py::test_include_4": INCLUDE,
-    "test_recompiler.py::test_include_5": INCLUDE,
-    "test_recompiler.py::test_include_6": INCLUDE,
-    "test_recompiler.py::test_include_7": INCLUDE,
-    "test_recompiler.py::test_include_8": INCLUDE,
-    "test_recompiler.py::test_introspect_included_type": INCLUDE,
+    # ffi.include (the differences), complex types, the builder's alignof
+    "test_new_ffi_1.py::test_include_struct_union_enum_typedef":
+        TYPE_PARSER + " (no enumerator as an array length)",
+    "test_recompiler.py::test_include_1": INCLUDE_IDENTITY,
+    "test_recompiler.py::test_include_1b": INCLUDE_LIB,
+    "test_recompiler.py::test_include_2": INCLUDE_IDENTITY,
+    "test_recompiler.py::test_include_3": INCLUDE_IDENTITY,
+    "test_recompiler.py::test_include_4": INCLUDE_IDENTITY,
+    "test_recompiler.py::test_include_5": INCLUDE_IDENTITY,
+    "test_recompiler.py::test_include_7": INCLUDE_LIB,
+    "test_recompiler.py::test_include_8": (
+        "a struct opaque in the included builder and completed in this one is "
+        "usable, where CFFI raises NotImplementedError"),
     "test_new_ffi_1.py::test_all_primitives": COMPLEX,
     "test_recompiler.py::test_function_argument_double_complex": COMPLEX,
     "test_recompiler.py::test_function_argument_float_complex": COMPLEX,
@@ -127,13 +102,18 @@ KNOWN = {
         "a field of incomplete type is a CDefError at cdef() time, not an "
         "error at first use"),
     "test_recompiler.py::test_bool_in_cpp_2": CPP,
+    "test_recompiler.py::test_some_float_invalid_2": (
+        "'typedef double... t;' whose C type is an integer is a build error "
+        "naming the typedef, not an ffi.error at first use"),
+    "test_recompiler.py::test_some_float_invalid_3": (
+        "'typedef double... t;' may be long double (it is converted as one), "
+        "where CFFI raises ffi.error at first use"),
     # The ffi/lib objects
-    "test_ffi_obj.py::test_ffi_NULL": FFI_CLASS_ATTRS,
-    "test_ffi_obj.py::test_ffi_types": FFI_CLASS_ATTRS,
     "test_ffi_obj.py::test_init_once_failure": SHARED_FFI,
     "test_ffi_obj.py::test_init_once_multithread_failure": SHARED_FFI,
-    "test_ffi_obj.py::test_ffi_type_not_immortal":
-        "a library keeps every CType it made alive (weak references work)",
+    "test_ffi_obj.py::test_ffi_type_not_immortal": (
+        "a library's ctypes are cached by the library (shared by every FFI() "
+        "of it), not by each ffi object: they live as long as the library"),
     "test_recompiler.py::test_type_caching": TYPE_IDENTITY,
     "test_recompiler.py::test_unique_types": TYPE_IDENTITY,
     "test_ffi_obj.py::test_ffi_invalid_type": TYPE_PARSER + " (error texts)",
@@ -171,6 +151,3 @@ KNOWN = {
 def known_difference(name):
     return KNOWN.get(name)
 
-
-def pending(name):
-    return PENDING.get(name)

@@ -37,6 +37,7 @@ pub fn parse(sources: &[SourceSpec]) -> Result<Program, BuildError> {
             kind: match s.kind {
                 SourceKind::EmbeddingApi => cembed_cdef::SourceKind::EmbeddingApi,
                 SourceKind::Cdef => cembed_cdef::SourceKind::Cdef,
+                SourceKind::Include => cembed_cdef::SourceKind::Included,
             },
             override_: s.override_,
             // `packed=True` is `pack=1` (the builder refuses both at once).

@@ -25,6 +25,8 @@ pub enum Action {
 pub enum SourceKind {
     EmbeddingApi,
     Cdef,
+    /// Another builder's declarations, given to `ffi.include()`.
+    Include,
 }
 
 /// One `cdef()` / `embedding_api()` call.

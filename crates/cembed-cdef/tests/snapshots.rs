@@ -2,7 +2,8 @@
 //! program is dumped (`dump_program`); every `tests/errors/*.h` must fail, and
 //! its rendered diagnostics are the snapshot.
 //!
-//! A file can hold several sources: a line `//// cdef` or `//// embedding_api`
+//! A file can hold several sources: a line `//// cdef`, `//// embedding_api`
+//! or `//// include` (another builder's declarations, `ffi.include()`)
 //! starts a new source of that kind (without one, the file is one cdef source).
 
 use std::path::Path;
@@ -18,6 +19,7 @@ fn sources_of(path: &Path) -> Vec<Source> {
         let kind = match marker {
             "//// cdef" => Some(SourceKind::Cdef),
             "//// embedding_api" => Some(SourceKind::EmbeddingApi),
+            "//// include" => Some(SourceKind::Included),
             _ => None,
         };
         match (kind, out.last_mut()) {
@@ -38,6 +40,7 @@ fn sources_of(path: &Path) -> Vec<Source> {
                 let k = match kind {
                     SourceKind::Cdef => "cdef",
                     SourceKind::EmbeddingApi => "embedding_api",
+                    SourceKind::Included => "include",
                 };
                 format!("{k}() #{} in {file}", i + 1)
             },

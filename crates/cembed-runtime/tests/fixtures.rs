@@ -1,13 +1,23 @@
-//! End-to-end tests of the runtime with hand-written fixture libraries in the
-//! shape of cembed's generated C (tests/fixtures/*.c), compiled with gcc
-//! against the ABI headers, loaded by C hosts (linked, or dlopen()ed with
-//! RTLD_LOCAL / RTLD_GLOBAL) that run as separate processes, from another
-//! directory, with an empty environment. Output is compared exactly (object
-//! addresses are normalized).
+//! End-to-end tests of the runtime with fixture libraries built as the
+//! Python builder builds them: the declarations (tests/fixtures/fix_*.h)
+//! and set_source() code (fix_*.c) go in a build request to cembed-build
+//! (codegen, then the system compiler), so the C is exactly what users get.
+//! C hosts (linked, or dlopen()ing the library with RTLD_LOCAL /
+//! RTLD_GLOBAL) run as separate processes, from another directory, with an
+//! empty environment. Output is compared exactly (object addresses are
+//! normalized).
 //!
 //! The runtime under test is the real artifact: this crate built as a cdylib
 //! with the `extension-module` feature (no libpython link), as maturin builds
 //! it. The Python used is `PYO3_PYTHON` or `python3`.
+//!
+//! With `CEMBED_ASAN=1` everything runs under AddressSanitizer: the runtime
+//! is built with `-Zsanitizer=address` (accepted by stable rustc through
+//! `RUSTC_BOOTSTRAP=1`, as the fuzz set does), the fixture libraries and
+//! hosts with gcc's `-fsanitize=address` (whose libasan serves both), a
+//! Python host gets libasan preloaded, and Python allocates with malloc so
+//! that its objects are checked too. Leak detection is off: an embedded
+//! Python keeps memory until the process ends.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -59,19 +69,32 @@ fn env() -> &'static Env {
         let facts = String::from_utf8(facts.stdout).unwrap();
         let mut l = facts.lines().map(str::to_string);
         let (py_version, exe, libpython) = (l.next().unwrap(), l.next().unwrap(), l.next().unwrap());
-        // One runtime build and one scratch tree per Python version.
-        let tdir = base.join(format!("runtime-fixture-build-{py_version}"));
+        // One runtime build and one scratch tree per Python version (and
+        // sanitizer).
+        let tag = if asan() { "-asan" } else { "" };
+        let tdir = base.join(format!("runtime-fixture-build-{py_version}{tag}"));
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        run_ok(
-            Command::new(cargo)
-                .args(["build", "-p", "cembed-runtime", "--features", "extension-module"])
-                .env("CARGO_TARGET_DIR", &tdir)
-                .env("PYO3_PYTHON", &exe)
-                .current_dir(crate_dir()),
-        );
-        let runtime = tdir.join("debug/lib_runtime.so");
+        let mut build = Command::new(cargo);
+        build
+            .args(["build", "-p", "cembed-runtime", "--features", "extension-module"])
+            .env("CARGO_TARGET_DIR", &tdir)
+            .env("PYO3_PYTHON", &exe)
+            .current_dir(crate_dir());
+        let runtime = if asan() {
+            // An explicit --target keeps build scripts and proc macros
+            // uninstrumented.
+            let host = host_triple();
+            build
+                .args(["--target", &host])
+                .env("RUSTC_BOOTSTRAP", "1")
+                .env("RUSTFLAGS", "-Zsanitizer=address");
+            tdir.join(host).join("debug/lib_runtime.so")
+        } else {
+            tdir.join("debug/lib_runtime.so")
+        };
+        run_ok(&mut build);
         assert!(runtime.exists(), "{runtime:?} not built");
-        let root = base.join(format!("runtime-fixtures-{py_version}"));
+        let root = base.join(format!("runtime-fixtures-{py_version}{tag}"));
         std::fs::create_dir_all(&root).unwrap();
         Env {
             runtime,
@@ -83,6 +106,39 @@ fn env() -> &'static Env {
     })
 }
 
+/// `CEMBED_ASAN=1`: run under AddressSanitizer (see the top of the file).
+fn asan() -> bool {
+    std::env::var_os("CEMBED_ASAN").is_some_and(|v| v == "1")
+}
+
+fn host_triple() -> String {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let out = run_ok(Command::new(rustc).arg("-vV"));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_string))
+        .expect("rustc -vV names the host")
+}
+
+/// The environment of every process a test starts: empty but for PATH (and
+/// the sanitizer's settings under `CEMBED_ASAN=1`); `python_host`: the
+/// process is a Python interpreter, not a host compiled here.
+fn host_env(cmd: &mut Command, python_host: bool) -> &mut Command {
+    cmd.env_clear().env("PATH", "/usr/bin:/bin");
+    if asan() {
+        cmd.env(
+            "ASAN_OPTIONS",
+            "detect_leaks=0:abort_on_error=0:exitcode=99",
+        )
+        .env("PYTHONMALLOC", "malloc");
+        if python_host {
+            let out = run_ok(Command::new("gcc").arg("-print-file-name=libasan.so"));
+            cmd.env("LD_PRELOAD", String::from_utf8_lossy(&out.stdout).trim());
+        }
+    }
+    cmd
+}
+
 /// A scenario's directory, emptied.
 fn scratch(name: &str) -> PathBuf {
     let d = env().root.join(name);
@@ -92,75 +148,88 @@ fn scratch(name: &str) -> PathBuf {
     d
 }
 
-fn c_string_literal(s: &str) -> String {
-    let mut out = String::from("\"");
-    for b in s.bytes() {
-        match b {
-            b'"' => out.push_str("\\\""),
-            b'\\' => out.push_str("\\\\"),
-            b'\n' => out.push_str("\\n"),
-            0x20..=0x7e => out.push(b as char),
-            _ => out.push_str(&format!("\\{b:03o}")),
-        }
-    }
-    out.push('"');
-    out
-}
-
 struct LibSpec<'a> {
-    source: &'a str,
+    /// Also the fixture's name: tests/fixtures/<module>.h (declarations),
+    /// tests/fixtures/<module>.c (set_source() code, optional).
     module: &'a str,
     init: &'a str,
     exe: Option<&'a str>,
 }
 
-/// Compiles a fixture library into `dir/lib/lib<module>.so`.
+/// The declarations of a fixture: embedding_api() text, and cdef() text
+/// after a line `/* cembed: cdef */` (the codegen snapshots' convention).
+fn fixture_sources(module: &str) -> Vec<serde_json::Value> {
+    let path = crate_dir()
+        .join("tests/fixtures")
+        .join(format!("{module}.h"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let (api, cdef) = text.split_once("/* cembed: cdef */").unwrap_or((&text, ""));
+    let origin = path.display().to_string();
+    let mut out = vec![serde_json::json!({"kind": "embedding_api", "text": api, "origin": origin})];
+    if !cdef.trim().is_empty() {
+        out.push(serde_json::json!({"kind": "cdef", "text": cdef, "origin": origin}));
+    }
+    out
+}
+
+/// Compiler flags of the fixture libraries and hosts beyond production's.
+fn fixture_cflags() -> Vec<String> {
+    if asan() {
+        vec![
+            "-fsanitize=address".into(),
+            "-fno-omit-frame-pointer".into(),
+        ]
+    } else {
+        Vec::new()
+    }
+}
+
+/// Builds a fixture library into `dir/lib/lib<module>.so` through
+/// cembed-build, with the runtime under test as the library's runtime.
+/// [`fixture_cflags`] go to the compile and link commands.
 fn build_lib(dir: &Path, spec: &LibSpec) -> PathBuf {
     let e = env();
-    let init_h = dir.join(format!("{}_init.h", spec.module));
-    std::fs::write(
-        &init_h,
-        format!(
-            "#define FIXTURE_INIT_CODE {}\n",
-            c_string_literal(spec.init)
-        ),
-    )
-    .unwrap();
-    let out = dir.join("lib").join(format!("lib{}.so", spec.module));
-    let q = |s: &str| format!("\"{s}\"");
-    run_ok(
-        Command::new("gcc")
-            .args(["-shared", "-fPIC", "-O1", "-Wall", "-Werror", "-o"])
-            .arg(&out)
-            .arg(crate_dir().join("tests/fixtures").join(spec.source))
-            .arg(format!(
-                "-I{}",
-                crate_dir().join("../cembed-abi/include").display()
-            ))
-            .arg(format!("-DFIXTURE_MODULE={}", q(spec.module)))
-            .arg(format!("-DFIXTURE_PYINIT=PyInit_{}", spec.module))
-            .arg(format!("-DFIXTURE_PY_VERSION={}", q(&e.py_version)))
-            .arg(format!("-DFIXTURE_EXE={}", q(spec.exe.unwrap_or(&e.exe))))
-            .arg(format!("-DFIXTURE_LIBPYTHON={}", q(&e.libpython)))
-            .arg(format!(
-                "-DFIXTURE_RUNTIME={}",
-                q(&e.runtime.display().to_string())
-            ))
-            .arg(format!(
-                "-DFIXTURE_INIT_H={}",
-                q(&init_h.display().to_string())
-            ))
-            .arg("-lpthread")
-            .arg("-ldl"),
+    let c_path = crate_dir()
+        .join("tests/fixtures")
+        .join(format!("{}.c", spec.module));
+    let c_code = std::fs::read_to_string(&c_path).ok();
+    let flags = fixture_cflags();
+    let request = serde_json::json!({
+        "action": "compile",
+        "module_name": spec.module,
+        "sources": fixture_sources(spec.module),
+        "c_code": c_code,
+        "c_origin": c_path.display().to_string(),
+        "options": {"extra_compile_args": flags, "extra_link_args": flags},
+        "init_code": spec.init,
+        "init_origin": format!("{}:1", spec.module),
+        "python": {
+            "version": e.py_version,
+            "executable": spec.exe.unwrap_or(&e.exe),
+            "libpython": e.libpython,
+            "runtime": e.runtime.display().to_string(),
+            "cembed_version": env!("CARGO_PKG_VERSION"),
+        },
+        "tmpdir": dir.join("lib").display().to_string(),
+        "target": format!("lib{}.so", spec.module),
+    });
+    let response: serde_json::Value =
+        serde_json::from_str(&cembed_build::run_json(&request.to_string())).unwrap();
+    assert_eq!(
+        response["ok"], true,
+        "building {}: {response:#}",
+        spec.module
     );
-    out
+    PathBuf::from(response["path"].as_str().unwrap())
 }
 
 /// Compiles a host; `link` names libraries in dir/lib to link against.
 fn build_host(dir: &Path, source: &str, link: &[&str]) -> PathBuf {
     let out = dir.join(source.trim_end_matches(".c"));
     let mut cmd = Command::new("gcc");
-    cmd.args(["-O1", "-Wall", "-Werror", "-o"])
+    cmd.args(["-O1", "-Wall", "-Werror"])
+        .args(fixture_cflags())
+        .arg("-o")
         .arg(&out)
         .arg(crate_dir().join("tests/fixtures").join(source));
     if !link.is_empty() {
@@ -195,7 +264,7 @@ fn run_host(dir: &Path, host: &Path, args: &[&str]) -> (String, String, i32) {
     } else {
         Command::new(host)
     };
-    cmd.args(args).env_clear().env("PATH", "/usr/bin:/bin");
+    host_env(cmd.args(args), false);
     if memcheck {
         cmd.env("PYTHONMALLOC", "malloc");
     }
@@ -233,21 +302,26 @@ fn check_valgrind_logs(dir: &Path) {
     }
 }
 
-/// Replaces object addresses ("at 0x7f...") and the runtime/python paths.
+/// Replaces object addresses ("at 0x7f...", "<cdata 'T' 0x7f...>") and the
+/// runtime/python paths.
 fn normalize(s: &str) -> String {
     let e = env();
-    let mut out = String::new();
-    let mut rest = s;
-    while let Some(i) = rest.find(" at 0x") {
-        out.push_str(&rest[..i]);
-        out.push_str(" at 0xADDR");
-        rest = &rest[i + 6..];
-        let end = rest
-            .find(|c: char| !c.is_ascii_hexdigit())
-            .unwrap_or(rest.len());
-        rest = &rest[end..];
+    let mut out = s.to_string();
+    for marker in [" at 0x", "' 0x"] {
+        let mut done = String::new();
+        let mut rest = out.as_str();
+        while let Some(i) = rest.find(marker) {
+            done.push_str(&rest[..i]);
+            done.push_str(&marker.replace("0x", "0xADDR"));
+            rest = &rest[i + marker.len()..];
+            let end = rest
+                .find(|c: char| !c.is_ascii_hexdigit())
+                .unwrap_or(rest.len());
+            rest = &rest[end..];
+        }
+        done.push_str(rest);
+        out = done;
     }
-    out.push_str(rest);
     out.replace(&e.runtime.display().to_string(), "<RUNTIME>")
         .replace(&e.exe, "<EXE>")
 }
@@ -262,7 +336,6 @@ fn linked_host_every_primitive() {
     build_lib(
         &d,
         &LibSpec {
-            source: "fix_a.c",
             module: "fix_a",
             init: &fixture_init("init_basic.py"),
             exe: None,
@@ -306,7 +379,6 @@ fn lib_a(d: &Path, init: &str) -> PathBuf {
     build_lib(
         d,
         &LibSpec {
-            source: "fix_a.c",
             module: "fix_a",
             init: &fixture_init(init),
             exe: None,
@@ -350,7 +422,6 @@ fn twenty_threads_across_two_libraries() {
     build_lib(
         &d,
         &LibSpec {
-            source: "fix_b.c",
             module: "fix_b",
             init: &fixture_init("init_b.py"),
             exe: None,
@@ -520,7 +591,6 @@ fn uses_the_build_venv_site_packages() {
     build_lib(
         &d,
         &LibSpec {
-            source: "fix_a.c",
             module: "fix_a",
             init: &fixture_init("init_venv.py"),
             exe: Some(&exe),
@@ -544,11 +614,10 @@ fn importable_from_a_running_python() {
     let lib = lib_a(&d, "init_basic.py");
     // A running Python imports it by module name.
     std::fs::copy(&lib, d.join("lib/fix_a.so")).unwrap();
-    let out = Command::new(python())
-        .arg(crate_dir().join("tests/fixtures/pyhost.py"))
-        .arg(d.join("lib"))
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
+    let mut cmd = Command::new(python());
+    cmd.arg(crate_dir().join("tests/fixtures/pyhost.py"))
+        .arg(d.join("lib"));
+    let out = host_env(&mut cmd, true)
         .current_dir(d.join("run"))
         .output()
         .unwrap();
@@ -562,8 +631,8 @@ fn importable_from_a_running_python() {
          init done\n\
          5\n\
          42 False b'y'\n\
-         <cembed function fix_a.add>\n\
-         TypeError: add() takes exactly 2 arguments (1 given)\n\
+         <cdata 'int(*)(int, int)' 0xADDR>\n\
+         TypeError: 'int(*)(int, int)' expects 2 arguments, got 1\n\
          OverflowError: integer 2147483648 does not fit 'int'\n\
          AttributeError: cembed library 'fix_a' has no function, constant or global variable named 'nope'\n\
          -4611686018427387904 -1\n\
@@ -585,7 +654,30 @@ fn short_lived_threads_release_their_thread_state() {
     lib_a(&d, "init_add.py");
     let host = build_host(&d, "host_many_threads.c", &["fix_a"]);
     let (out, err, code) = run_host(&d, &host, &["3000"]);
-    assert_eq!((out.as_str(), err.as_str(), code), ("flat\n", "", 0));
+    if asan() {
+        // ASan keeps freed memory in quarantine: the host's RSS report says
+        // nothing then, but any invalid access would be reported.
+        assert!(code == 0 && !err.contains("AddressSanitizer"), "{out}{err}");
+    } else {
+        assert_eq!((out.as_str(), err.as_str(), code), ("flat\n", "", 0));
+    }
+}
+
+/// The sanitizer run's own check: a heap overflow made through the runtime
+/// (`ffi.memmove` past the end of an `ffi.new` array) is reported, and the
+/// host stops with ASan's exit code. Without `CEMBED_ASAN=1` the overflow
+/// would corrupt the heap silently, so the test only runs under ASan.
+#[test]
+fn asan_reports_a_heap_overflow_made_through_the_runtime() {
+    if !asan() {
+        return;
+    }
+    let d = scratch("asan_canary");
+    lib_a(&d, "init_overflow.py");
+    let host = build_host(&d, "host_add.c", &["fix_a"]);
+    let (out, err, code) = run_host(&d, &host, &[]);
+    assert_eq!(code, 99, "stdout: {out}\nstderr: {err}");
+    assert!(err.contains("ERROR: AddressSanitizer: heap-buffer-overflow"), "{err}");
 }
 
 #[test]
@@ -594,11 +686,10 @@ fn python_host_exits_with_a_daemon_thread_inside_a_call() {
     let lib = lib_a(&d, "init_daemon.py");
     std::fs::copy(&lib, d.join("lib/fix_a.so")).unwrap();
     for run in 0..3 {
-        let out = Command::new(python())
-            .arg(crate_dir().join("tests/fixtures/pyhost_daemon.py"))
-            .arg(d.join("lib"))
-            .env_clear()
-            .env("PATH", "/usr/bin:/bin")
+        let mut cmd = Command::new(python());
+        cmd.arg(crate_dir().join("tests/fixtures/pyhost_daemon.py"))
+            .arg(d.join("lib"));
+        let out = host_env(&mut cmd, true)
             .current_dir(d.join("run"))
             .output()
             .unwrap();

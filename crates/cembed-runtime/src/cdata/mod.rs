@@ -51,6 +51,9 @@ pub(crate) struct Cx {
     pub(crate) ctypes: Vec<*mut ffi::PyObject>,
     /// `ffi.init_once` results and locks: tag -> (done, result) (strong dict).
     pub(crate) init_once: *mut ffi::PyObject,
+    /// The library's `ffi`'s methods, bound once: name -> bound method
+    /// (strong dict, filled on first use; `objects::ffi::ffi_getattro`).
+    pub(crate) ffi_methods: *mut ffi::PyObject,
     /// Addresses of the live `ffi.new_handle` cdata (`from_handle` checks
     /// here instead of trusting any pointer it is given).
     pub(crate) handles: std::collections::HashSet<usize>,
@@ -80,10 +83,12 @@ impl Cx {
             buffer_type: null_mut(),
             ctypes: Vec::new(),
             init_once: null_mut(),
+            ffi_methods: null_mut(),
             handles: Default::default(),
             var_alloc: (null_mut(), null_mut()),
         });
         cx.init_once = Owned::check(ffi::PyDict_New())?.into_ptr();
+        cx.ffi_methods = Owned::check(ffi::PyDict_New())?.into_ptr();
         Ok(cx)
     }
 
@@ -182,6 +187,7 @@ impl Cx {
             &mut self.field_type,
             &mut self.buffer_type,
             &mut self.init_once,
+            &mut self.ffi_methods,
         ]
         .into_iter()
         .chain(self.ctypes.iter_mut())

@@ -13,6 +13,7 @@ pub(crate) mod libs;
 use crate::lifecycle::{init, location, thread};
 use crate::objects::module;
 use crate::py;
+use crate::py::cell::SyncCell;
 use cembed_abi::{Extern, Lib, Location, RuntimeApi, ABI_MINOR, ABI_VERSION};
 use pyo3_ffi as ffi;
 use std::ffi::{c_char, c_void};
@@ -97,5 +98,65 @@ unsafe extern "C" fn api_configure(lib: *mut Lib, loc: *const Location) {
         // SAFETY: the glue passes its own cembed_lib and a cembed_location
         // of NUL-terminated strings in its static storage.
         unsafe { location::record(lib, loc) }
+    })
+}
+
+// ---- the `cembed._runtime` module ----------------------------------------
+
+static RUNTIME_METHODS: SyncCell<[ffi::PyMethodDef; 1]> =
+    SyncCell::new([ffi::PyMethodDef::zeroed()]);
+
+// `_runtime` itself holds no Python state at all, so it is safe in any
+// interpreter, with a per-interpreter GIL, and without GIL.
+static RUNTIME_SLOTS: SyncCell<[ffi::PyModuleDef_Slot; 3]> = SyncCell::new([
+    #[cfg(Py_3_12)]
+    ffi::PyModuleDef_Slot {
+        slot: ffi::Py_mod_multiple_interpreters,
+        value: ffi::Py_MOD_PER_INTERPRETER_GIL_SUPPORTED,
+    },
+    #[cfg(not(Py_3_12))]
+    ffi::PyModuleDef_Slot {
+        slot: 0,
+        value: null_mut(),
+    },
+    #[cfg(Py_3_13)]
+    ffi::PyModuleDef_Slot {
+        slot: ffi::Py_mod_gil,
+        value: ffi::Py_MOD_GIL_NOT_USED,
+    },
+    #[cfg(not(Py_3_13))]
+    ffi::PyModuleDef_Slot {
+        slot: 0,
+        value: null_mut(),
+    },
+    ffi::PyModuleDef_Slot {
+        slot: 0,
+        value: null_mut(),
+    },
+]);
+
+static RUNTIME_DEF: SyncCell<ffi::PyModuleDef> = SyncCell::new(ffi::PyModuleDef {
+    m_base: ffi::PyModuleDef_HEAD_INIT,
+    m_name: c"cembed._runtime".as_ptr(),
+    m_doc: c"cembed's native runtime (loaded by every cembed library).".as_ptr(),
+    m_size: 0,
+    m_methods: RUNTIME_METHODS.get() as *mut ffi::PyMethodDef,
+    m_slots: RUNTIME_SLOTS.get() as *mut ffi::PyModuleDef_Slot,
+    m_traverse: None,
+    m_clear: None,
+    m_free: None,
+});
+
+/// `import cembed._runtime` (multi-phase init).
+///
+/// # Safety
+/// Called by CPython's import machinery with the GIL held.
+#[no_mangle]
+#[allow(non_snake_case)]
+pub unsafe extern "C" fn PyInit__runtime() -> *mut ffi::PyObject {
+    crate::py::guard::c_entry("PyInit__runtime", null_mut(), || {
+        // SAFETY: the GIL is held (contract); the definition is a static
+        // that CPython may write to (PyModuleDef_Init), hence the cell.
+        unsafe { ffi::PyModuleDef_Init(RUNTIME_DEF.get()) }
     })
 }

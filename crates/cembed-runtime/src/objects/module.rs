@@ -82,6 +82,7 @@ pub(crate) unsafe fn exec_impl(module: *mut ffi::PyObject) -> PyResult<()> {
         std::mem::size_of::<ffi::PyObject>(),
         ffi_slots(),
     )?;
+    crate::objects::ffi::class_attrs::add_class_attrs(st.ffi_type)?;
     st.lib_type = new_type(
         module,
         c"_cembed.Lib",

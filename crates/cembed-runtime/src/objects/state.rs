@@ -93,3 +93,12 @@ pub(crate) fn detach(es: &ExternState) {
     es.error.store(null_mut(), Ordering::Relaxed);
     es.owner.store(null_mut(), Ordering::Relaxed);
 }
+
+/// Whether `obj` is the `ffi` object of `module` (not another `FFI()`).
+///
+/// # Safety
+/// GIL held; `module` one of our modules.
+pub(crate) unsafe fn is_main_ffi(module: *mut ffi::PyObject, obj: *mut ffi::PyObject) -> bool {
+    let st = state(module);
+    !st.is_null() && (*st).ffi == obj
+}

@@ -1,6 +1,6 @@
 //! `ffi.new_allocator(alloc=None, free=None, should_clear_after_alloc=True)`:
 //! an `ffi.new()` whose memory comes from elsewhere. The size and
-//! initialisation rules are `ffi.new`'s (`toolbox::new_value_in`); only
+//! initialisation rules are `ffi.new`'s (`new::new_value_in`); only
 //! where the bytes come from differs ([`Placement`]).
 
 use crate::objects::ffi::new::Placement;

@@ -12,13 +12,13 @@ pub(crate) mod allocator;
 pub(crate) mod args;
 pub(crate) mod buffers;
 pub(crate) mod callback;
+pub(crate) mod class_attrs;
 pub(crate) mod def_extern;
 pub(crate) mod handles;
 pub(crate) mod new;
 pub(crate) mod strings;
 
-use crate::cdata::conv::is_void_ptr;
-use crate::cdata::object::{new_cdata, Own, TypeKindObj};
+use crate::cdata::object::TypeKindObj;
 use crate::cdata::Cx;
 use crate::objects::ffi::allocator::ffi_new_allocator;
 use crate::objects::ffi::args::{cx_of, CallArgs};
@@ -315,29 +315,16 @@ const fn attr(
     }
 }
 
-/// The FFI type's attributes (`tp_getset`), NULL-terminated.
-static FFI_GETSET: SyncCell<[ffi::PyGetSetDef; 7]> = SyncCell::new([
+/// The FFI type's attributes (`tp_getset`), NULL-terminated. `NULL`,
+/// `CData` and `CType` are attributes of the FFI class itself
+/// (class_attrs.rs), as in CFFI.
+static FFI_GETSET: SyncCell<[ffi::PyGetSetDef; 4]> = SyncCell::new([
     attr(
         c"error",
         ffi_get_error,
         None,
         Some(c"The exception raised by this ffi's operations."),
         null_mut(),
-    ),
-    attr(c"NULL", get_null, None, None, null_mut()),
-    attr(
-        c"CData",
-        get_heap_type,
-        None,
-        None,
-        &TypeKindObj::CData as *const TypeKindObj as *mut c_void,
-    ),
-    attr(
-        c"CType",
-        get_heap_type,
-        None,
-        None,
-        &TypeKindObj::CType as *const TypeKindObj as *mut c_void,
     ),
     attr(
         c"buffer",
@@ -365,27 +352,61 @@ pub(crate) fn ffi_slots() -> Vec<ffi::PyType_Slot> {
         ffi::Py_tp_doc,
         c"The ffi object of a cembed library.".as_ptr() as *mut c_void,
     ));
+    v.push(slot(ffi::Py_tp_getattro, ffi_getattro as *mut c_void));
     v
 }
 
 // ---- attributes ----------------------------------------------------------------------------
 
-unsafe extern "C" fn get_null(slf: *mut ffi::PyObject, _c: *mut c_void) -> *mut ffi::PyObject {
-    trampoline(|| {
-        let cx = cx_of(slf)?;
-        let vp = (*cx)
-            .reg
-            .parse("void *")
-            .map_err(|e| Cx::raise_error(cx, &e))?;
-        debug_assert!(is_void_ptr(cx, vp));
-        Ok(new_cdata(cx, vp, null_mut(), Own::None)?.into_ptr())
+/// `tp_getattro` of the FFI type. `ffi.string(s)` in init code is a
+/// `LOAD_ATTR` (CPython 3.11 emits no `LOAD_METHOD` for a name bound by
+/// `import`), which binds a new method object per call and frees it after:
+/// ~470 instructions of a ~2700-instruction `len(ffi.string(s))` call. The
+/// library's own `ffi` keeps its bound methods instead (`Cx::ffi_methods`,
+/// filled on first use), so a lookup is one dict hit. Only for the FFI type
+/// itself (a subclass may override a method) and only bound methods of that
+/// very object are kept; everything else is the generic lookup.
+pub(crate) unsafe extern "C" fn ffi_getattro(
+    slf: *mut ffi::PyObject,
+    name: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    crate::py::guard::raising(null_mut(), || {
+        // SAFETY: the FFI type and its subclasses are heap types; `ht_module`
+        // is NULL for a Python subclass (PyType_GetModule would raise there).
+        let module = (*(ffi::Py_TYPE(slf) as *mut ffi::PyHeapTypeObject)).ht_module;
+        if module.is_null() || ffi::PyUnicode_CheckExact(name) == 0 {
+            return ffi::PyObject_GenericGetAttr(slf, name);
+        }
+        let cx = crate::objects::state::cx_of_module(module);
+        if cx.is_null() || (*cx).ffi_methods.is_null() {
+            return ffi::PyObject_GenericGetAttr(slf, name);
+        }
+        let cache = (*cx).ffi_methods;
+        let hit = ffi::PyDict_GetItemWithError(cache, name);
+        if !hit.is_null() && ffi::PyCFunction_GetSelf(hit) == slf {
+            return crate::py::new_ref(hit);
+        }
+        if hit.is_null() && !ffi::PyErr_Occurred().is_null() {
+            return null_mut();
+        }
+        let res = ffi::PyObject_GenericGetAttr(slf, name);
+        if !res.is_null()
+            && hit.is_null()
+            && ffi::PyCFunction_CheckExact(res) != 0
+            && ffi::PyCFunction_GetSelf(res) == slf
+            && crate::objects::state::is_main_ffi(module, slf)
+            && ffi::PyDict_SetItem(cache, name, res) < 0
+        {
+            ffi::Py_DECREF(res);
+            return null_mut();
+        }
+        res
     })
 }
 
-/// `ffi.CData`, `ffi.CType`, `ffi.buffer`: the heap type the getset
-/// entry's closure names (a `&'static TypeKindObj`). `ffi.buffer` is the
-/// buffer type itself, callable as `ffi.buffer(cdata, size=-1)` (CFFI's
-/// buffer type is both).
+/// `ffi.buffer`: the heap type the getset entry's closure names (a
+/// `&'static TypeKindObj`): the buffer type itself, callable as
+/// `ffi.buffer(cdata, size=-1)` (CFFI's buffer type is both).
 unsafe extern "C" fn get_heap_type(
     slf: *mut ffi::PyObject,
     which: *mut c_void,

@@ -167,14 +167,13 @@ unsafe fn convert_args(
     argp: *mut *mut ffi::PyObject,
     result: *mut c_void,
 ) -> bool {
-    // SAFETY: the GIL is held (contract); `args[i]` points to argument i of the C type
-    // the plan's converter i was chosen for, and `argp` has room for n + 1
-    // pointers (contract).
+    // SAFETY: the GIL is held (contract); `args[i]` points to argument i of
+    // the C type the plan's converter i was chosen for, and `argp` has room
+    // for n + 1 pointers (contract).
     unsafe {
         let plan = &es.plan;
-        let ls = es.lib();
         for i in 0..plan.n as usize {
-            let o = (plan.to_py[i])(*args.add(i), &plan.conv[i], ls);
+            let o = (plan.to_py[i])(*args.add(i), &plan.conv[i]);
             if o.is_null() {
                 arg_failed(es, argp.add(1), i, result);
                 return false;

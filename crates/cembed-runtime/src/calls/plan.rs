@@ -11,19 +11,27 @@
 //! changes speed, never behaviour.
 
 use crate::desc::ctypes::{Conv, Prim};
-use crate::desc::libstate::{FromPy, LibState, Plan, ToPy, INLINE_ARGS};
+use crate::desc::libstate::{ArgConv, FromPy, LibState, Plan, ToPy, INLINE_ARGS};
 use pyo3_ffi as ffi;
 use std::ffi::{c_long, c_longlong, c_ulong, c_ulonglong, c_void};
 
 /// How the hot path converts an extern's arguments and result (the plan
 /// kept in its `ExternState`).
 impl Plan {
-    pub(crate) fn new(args: &[(Conv, u32)], result: Conv, bad_signature: bool) -> Plan {
+    pub(crate) fn new(
+        args: &[(Conv, u32)],
+        result: Conv,
+        bad_signature: bool,
+        lib: *const LibState,
+    ) -> Plan {
         let mut plan = Plan {
             fast: false,
             n: 0,
             to_py: [unreachable_to_py; INLINE_ARGS],
-            conv: [Conv::Unsupported; INLINE_ARGS],
+            conv: [ArgConv {
+                conv: Conv::Unsupported,
+                lib,
+            }; INLINE_ARGS],
             from_py: result_writer(result),
         };
         if bad_signature || args.len() > INLINE_ARGS {
@@ -33,7 +41,7 @@ impl Plan {
             match arg_converter(conv) {
                 Some(f) => {
                     plan.to_py[i] = f;
-                    plan.conv[i] = conv;
+                    plan.conv[i] = ArgConv { conv, lib };
                 }
                 None => return plan,
             }
@@ -45,11 +53,7 @@ impl Plan {
 }
 
 /// Never called: fills the unused converter slots.
-unsafe fn unreachable_to_py(
-    _src: *const c_void,
-    _conv: &Conv,
-    _ls: &LibState,
-) -> *mut ffi::PyObject {
+unsafe fn unreachable_to_py(_src: *const c_void, _arg: &ArgConv) -> *mut ffi::PyObject {
     // SAFETY: the GIL is held (ToPy's contract).
     unsafe {
         crate::py::raise(
@@ -92,80 +96,80 @@ fn arg_converter(conv: Conv) -> Option<ToPy> {
 /// Exactly what the general path does for these types (`convert::to_py`
 /// with a `Conv::CData`): a pointer becomes a pointer cdata, a struct or
 /// union by value a cdata holding a copy.
-unsafe fn cdata_to_py(src: *const c_void, conv: &Conv, ls: &LibState) -> *mut ffi::PyObject {
+unsafe fn cdata_to_py(src: *const c_void, arg: &ArgConv) -> *mut ffi::PyObject {
     // SAFETY: ToPy's contract: the GIL is held and `src` points to a
-    // readable value of the argument's C type, which `conv` names.
+    // readable value of the argument's C type, which `arg.conv` names.
     unsafe {
-        match *conv {
+        match arg.conv {
             Conv::CData { ty, .. } => {
-                crate::cdata::value_to_py(ls, ty, src, crate::cdata::conv::Read::CopyRef)
+                crate::cdata::value_to_py(arg.lib(), ty, src, crate::cdata::conv::Read::CopyRef)
             }
-            Conv::Void | Conv::Prim(_) | Conv::Unsupported => unreachable_to_py(src, conv, ls),
+            Conv::Void | Conv::Prim(_) | Conv::Unsupported => unreachable_to_py(src, arg),
         }
     }
 }
 
-unsafe fn char_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
+unsafe fn char_to_py(src: *const c_void, _arg: &ArgConv) -> *mut ffi::PyObject {
     // SAFETY: ToPy's contract: the GIL is held and `src` points to a
     // readable value of this converter's C type (the plan chose it by type).
     unsafe { ffi::PyBytes_FromStringAndSize(src as *const _, 1) }
 }
-unsafe fn bool_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
+unsafe fn bool_to_py(src: *const c_void, _arg: &ArgConv) -> *mut ffi::PyObject {
     // SAFETY: ToPy's contract: the GIL is held and `src` points to a
     // readable value of this converter's C type (the plan chose it by type).
     unsafe { ffi::PyBool_FromLong((*(src as *const u8) != 0) as c_long) }
 }
-unsafe fn wchar16_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
+unsafe fn wchar16_to_py(src: *const c_void, _arg: &ArgConv) -> *mut ffi::PyObject {
     // SAFETY: ToPy's contract: the GIL is held and `src` points to a
     // readable value of this converter's C type (the plan chose it by type).
     unsafe { ffi::PyUnicode_FromOrdinal((src as *const u16).read_unaligned() as _) }
 }
-unsafe fn i8_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
+unsafe fn i8_to_py(src: *const c_void, _arg: &ArgConv) -> *mut ffi::PyObject {
     // SAFETY: ToPy's contract: the GIL is held and `src` points to a
     // readable value of this converter's C type (the plan chose it by type).
     unsafe { ffi::PyLong_FromLong(*(src as *const i8) as c_long) }
 }
-unsafe fn i16_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
+unsafe fn i16_to_py(src: *const c_void, _arg: &ArgConv) -> *mut ffi::PyObject {
     // SAFETY: ToPy's contract: the GIL is held and `src` points to a
     // readable value of this converter's C type (the plan chose it by type).
     unsafe { ffi::PyLong_FromLong((src as *const i16).read_unaligned() as c_long) }
 }
-unsafe fn i32_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
+unsafe fn i32_to_py(src: *const c_void, _arg: &ArgConv) -> *mut ffi::PyObject {
     // SAFETY: ToPy's contract: the GIL is held and `src` points to a
     // readable value of this converter's C type (the plan chose it by type).
     unsafe { ffi::PyLong_FromLong((src as *const i32).read_unaligned() as c_long) }
 }
-unsafe fn i64_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
+unsafe fn i64_to_py(src: *const c_void, _arg: &ArgConv) -> *mut ffi::PyObject {
     // SAFETY: ToPy's contract: the GIL is held and `src` points to a
     // readable value of this converter's C type (the plan chose it by type).
     unsafe { ffi::PyLong_FromLongLong((src as *const i64).read_unaligned() as c_longlong) }
 }
-unsafe fn u8_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
+unsafe fn u8_to_py(src: *const c_void, _arg: &ArgConv) -> *mut ffi::PyObject {
     // SAFETY: ToPy's contract: the GIL is held and `src` points to a
     // readable value of this converter's C type (the plan chose it by type).
     unsafe { ffi::PyLong_FromLong(*(src as *const u8) as c_long) }
 }
-unsafe fn u16_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
+unsafe fn u16_to_py(src: *const c_void, _arg: &ArgConv) -> *mut ffi::PyObject {
     // SAFETY: ToPy's contract: the GIL is held and `src` points to a
     // readable value of this converter's C type (the plan chose it by type).
     unsafe { ffi::PyLong_FromLong((src as *const u16).read_unaligned() as c_long) }
 }
-unsafe fn u32_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
+unsafe fn u32_to_py(src: *const c_void, _arg: &ArgConv) -> *mut ffi::PyObject {
     // SAFETY: ToPy's contract: the GIL is held and `src` points to a
     // readable value of this converter's C type (the plan chose it by type).
     unsafe { ffi::PyLong_FromUnsignedLong((src as *const u32).read_unaligned() as c_ulong) }
 }
-unsafe fn u64_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
+unsafe fn u64_to_py(src: *const c_void, _arg: &ArgConv) -> *mut ffi::PyObject {
     // SAFETY: ToPy's contract: the GIL is held and `src` points to a
     // readable value of this converter's C type (the plan chose it by type).
     unsafe { ffi::PyLong_FromUnsignedLongLong((src as *const u64).read_unaligned() as c_ulonglong) }
 }
-unsafe fn f32_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
+unsafe fn f32_to_py(src: *const c_void, _arg: &ArgConv) -> *mut ffi::PyObject {
     // SAFETY: ToPy's contract: the GIL is held and `src` points to a
     // readable value of this converter's C type (the plan chose it by type).
     unsafe { ffi::PyFloat_FromDouble((src as *const f32).read_unaligned() as f64) }
 }
-unsafe fn f64_to_py(src: *const c_void, _conv: &Conv, _ls: &LibState) -> *mut ffi::PyObject {
+unsafe fn f64_to_py(src: *const c_void, _arg: &ArgConv) -> *mut ffi::PyObject {
     // SAFETY: ToPy's contract: the GIL is held and `src` points to a
     // readable value of this converter's C type (the plan chose it by type).
     unsafe { ffi::PyFloat_FromDouble((src as *const f64).read_unaligned()) }

@@ -186,12 +186,28 @@ pub(crate) fn is_pool_slot(name: &str) -> bool {
 pub(crate) const INLINE_ARGS: usize = 8;
 
 /// A C argument at `src` to a new Python object (NULL + exception set on
-/// failure). `conv` is the argument's own plan: the primitive converters
-/// ignore it, the data-model one reads the type from it. Contract of the
-/// converters: the GIL is held and `src` points to a readable value of the
-/// C type the converter was chosen for.
-pub(crate) type ToPy =
-    unsafe fn(src: *const c_void, conv: &Conv, ls: &LibState) -> *mut ffi::PyObject;
+/// failure). `arg` is the argument's own entry of the plan: the primitive
+/// converters ignore it, the data-model one reads the type and the library
+/// from it. Contract of the converters: the GIL is held and `src` points to
+/// a readable value of the C type the converter was chosen for.
+pub(crate) type ToPy = unsafe fn(src: *const c_void, arg: &ArgConv) -> *mut ffi::PyObject;
+
+/// What a converter of the plan is given besides the value: the argument's
+/// conversion and the library whose extern this is (the plan is part of
+/// that library's state, so the pointer is to its owner, never freed).
+#[derive(Copy, Clone)]
+pub(crate) struct ArgConv {
+    pub(crate) conv: Conv,
+    pub(crate) lib: *const LibState,
+}
+
+impl ArgConv {
+    pub(crate) fn lib(&self) -> &LibState {
+        // SAFETY: a LibState is never freed, and outlives the plans of its
+        // externs (the module comment).
+        unsafe { &*self.lib }
+    }
+}
 
 /// Writes `obj` to the C result at `dst` (NULL: nothing to write) if it is
 /// the simple case; `false` (no exception set, nothing written) otherwise.
@@ -204,7 +220,7 @@ pub(crate) struct Plan {
     pub(crate) fast: bool,
     pub(crate) n: u8,
     pub(crate) to_py: [ToPy; INLINE_ARGS],
-    /// What `to_py[i]` is given as its `conv`.
-    pub(crate) conv: [Conv; INLINE_ARGS],
+    /// What `to_py[i]` is given besides the value.
+    pub(crate) conv: [ArgConv; INLINE_ARGS],
     pub(crate) from_py: FromPy,
 }

@@ -214,7 +214,7 @@ unsafe fn prepare_extern(ls: &LibState, lsp: *const LibState, ext: *mut Extern) 
     let name_of = |t: u32| -> Box<str> { ls.type_name(t).to_string_lossy().into() };
     let arg_names = args.iter().map(|&(_, t)| name_of(t)).collect();
     let result_name = name_of(result.1);
-    let plan = crate::desc::libstate::Plan::new(&args, result.0, bad);
+    let plan = crate::desc::libstate::Plan::new(&args, result.0, bad, lsp);
     ExternState {
         lib: lsp,
         name,

@@ -2,6 +2,9 @@
 //! they are made, the slots they share, and how an instance finds its module,
 //! library and module state.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use crate::desc::libstate::LibState;
 use crate::objects::state::{lib_state_of, state, ModState};
 use crate::py::{raise, Owned, PyErrSet, PyResult};
@@ -18,32 +21,41 @@ pub(crate) unsafe fn new_type(
     basicsize: usize,
     mut slots: Vec<ffi::PyType_Slot>,
 ) -> PyResult<*mut ffi::PyObject> {
-    slots.push(ffi::PyType_Slot {
-        slot: 0,
-        pfunc: null_mut(),
-    });
-    let mut spec = ffi::PyType_Spec {
-        name: name.as_ptr(),
-        basicsize: basicsize as c_int,
-        itemsize: 0,
-        // FFI may be subclassed, as CFFI's (`class MyFFI(type(ffi))`).
-        flags: (ffi::Py_TPFLAGS_DEFAULT
-            | ffi::Py_TPFLAGS_HAVE_GC
-            | if name == c"_cembed.FFI" {
-                ffi::Py_TPFLAGS_BASETYPE
-            } else {
-                0
-            }) as _,
-        slots: slots.as_mut_ptr(),
-    };
-    // 3.10+ would also take Py_TPFLAGS_DISALLOW_INSTANTIATION; on 3.9 not
-    // setting tp_new is what keeps Python code from making instances.
-    let t = ffi::PyType_FromModuleAndSpec(module, &mut spec, null_mut());
-    Owned::check(t).map(Owned::into_ptr)
+    // SAFETY: the GIL is held and `module` is live (contract); the spec and
+    // its slots live across the call (CPython copies what it keeps but the name,
+    // which is 'static); the new type is a new reference owned by `Owned`.
+    unsafe {
+        slots.push(ffi::PyType_Slot {
+            slot: 0,
+            pfunc: null_mut(),
+        });
+        let mut spec = ffi::PyType_Spec {
+            name: name.as_ptr(),
+            basicsize: basicsize as c_int,
+            itemsize: 0,
+            // FFI may be subclassed, as CFFI's (`class MyFFI(type(ffi))`).
+            flags: (ffi::Py_TPFLAGS_DEFAULT
+                | ffi::Py_TPFLAGS_HAVE_GC
+                | if name == c"_cembed.FFI" {
+                    ffi::Py_TPFLAGS_BASETYPE
+                } else {
+                    0
+                }) as _,
+            slots: slots.as_mut_ptr(),
+        };
+        // 3.10+ would also take Py_TPFLAGS_DISALLOW_INSTANTIATION; on 3.9 not
+        // setting tp_new is what keeps Python code from making instances.
+        let t = ffi::PyType_FromModuleAndSpec(module, &mut spec, null_mut());
+        Owned::check(t).map(Owned::into_ptr)
+    }
 }
 
 pub(crate) unsafe fn alloc_instance(tp: *mut ffi::PyObject) -> PyResult<*mut ffi::PyObject> {
-    Owned::check(ffi::PyType_GenericAlloc(tp as *mut ffi::PyTypeObject, 0)).map(Owned::into_ptr)
+    // SAFETY: the GIL is held and `tp` is one of the module's heap types
+    // (contract); the instance is a new reference.
+    unsafe {
+        Owned::check(ffi::PyType_GenericAlloc(tp as *mut ffi::PyTypeObject, 0)).map(Owned::into_ptr)
+    }
 }
 
 /// Instances only hold a reference to their (heap) type.
@@ -52,13 +64,18 @@ unsafe extern "C" fn inst_traverse(
     visit: ffi::visitproc,
     arg: *mut c_void,
 ) -> c_int {
-    crate::py::guard::c_entry("inst_traverse", 0, || {
+    // SAFETY: CPython calls tp_traverse with a live instance and its own
+    // visit function; an instance of a heap type holds a reference to it.
+    crate::py::guard::c_entry("inst_traverse", 0, || unsafe {
         visit(ffi::Py_TYPE(slf) as *mut ffi::PyObject, arg)
     })
 }
 
 unsafe extern "C" fn inst_dealloc(slf: *mut ffi::PyObject) {
-    crate::py::guard::c_entry("inst_dealloc", (), || {
+    // SAFETY: CPython calls tp_dealloc once, with the GIL held, on an
+    // instance nobody references any more: it is untracked, freed with its
+    // type's tp_free, and the reference it held to its heap type released.
+    crate::py::guard::c_entry("inst_dealloc", (), || unsafe {
         let tp = ffi::Py_TYPE(slf);
         ffi::PyObject_GC_UnTrack(slf as *mut c_void);
         if let Some(free) = (*tp).tp_free {
@@ -83,18 +100,23 @@ pub(crate) fn common_slots() -> Vec<ffi::PyType_Slot> {
 pub(crate) unsafe fn owner(
     slf: *mut ffi::PyObject,
 ) -> PyResult<(*mut ffi::PyObject, &'static LibState, *mut ModState)> {
-    let m = crate::py::type_module(slf);
-    if m.is_null() {
-        return Err(PyErrSet);
+    // SAFETY: the GIL is held and `slf` is a live instance of one of the
+    // module's types (contract); its module is one of ours (checked through
+    // its definition).
+    unsafe {
+        let m = crate::py::type_module(slf);
+        if m.is_null() {
+            return Err(PyErrSet);
+        }
+        let ls = lib_state_of(m)
+            .ok_or_else(|| raise(ffi::PyExc_SystemError, "cembed: object of a foreign module"))?;
+        let st = state(m);
+        if st.is_null() || (*st).ffi.is_null() {
+            return Err(raise(
+                ffi::PyExc_RuntimeError,
+                "cembed: the module was cleared",
+            ));
+        }
+        Ok((m, ls, st))
     }
-    let ls = lib_state_of(m)
-        .ok_or_else(|| raise(ffi::PyExc_SystemError, "cembed: object of a foreign module"))?;
-    let st = state(m);
-    if st.is_null() || (*st).ffi.is_null() {
-        return Err(raise(
-            ffi::PyExc_RuntimeError,
-            "cembed: the module was cleared",
-        ));
-    }
-    Ok((m, ls, st))
 }

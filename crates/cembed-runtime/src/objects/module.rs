@@ -15,6 +15,9 @@
 //! The module state and the heap types are in state.rs and heap.rs; the
 //! types' behaviour in ffi/, libtype.rs and cdata/.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use crate::desc::libstate::LibState;
 use crate::objects::ffi::ffi_slots;
 use crate::objects::heap::{alloc_instance, new_type};
@@ -25,6 +28,7 @@ use pyo3_ffi as ffi;
 use std::ffi::{c_int, c_void};
 use std::ptr::null_mut;
 use std::sync::atomic::Ordering;
+
 // ---- module definition ------------------------------------------------
 
 pub(crate) fn module_slots() -> Box<[ffi::PyModuleDef_Slot]> {
@@ -69,91 +73,97 @@ unsafe extern "C" fn module_exec(module: *mut ffi::PyObject) -> c_int {
 }
 
 pub(crate) unsafe fn exec_impl(module: *mut ffi::PyObject) -> PyResult<()> {
-    let Some(ls) = lib_state_of(module) else {
-        return Err(raise(
-            ffi::PyExc_SystemError,
-            "cembed: module without definition",
-        ));
-    };
-    let st = &mut *state(module);
-    st.ffi_type = new_type(
-        module,
-        c"_cembed.FFI",
-        std::mem::size_of::<ffi::PyObject>(),
-        ffi_slots(),
-    )?;
-    crate::objects::ffi::class_attrs::add_class_attrs(st.ffi_type)?;
-    st.lib_type = new_type(
-        module,
-        c"_cembed.Lib",
-        std::mem::size_of::<crate::objects::libobj::LibObject>(),
-        lib_slots(),
-    )?;
-    // `ffi.error` is made on first use (`ffi_error`), like the cdata types:
-    // a library whose code never raises or reads it does not pay for it.
-    crate::cdata::hooks::register(crate::cdata::hooks::Hooks {
-        cx_of_module,
-        ffi_error,
-        lib_function: crate::objects::libtype::lib_function,
-        call_fnptr: crate::calls::cfunc::call_fnptr,
-        buffer_new: crate::objects::ffi::buffers::ffi_buffer_new,
-    });
-    st.cdata = Box::into_raw(crate::cdata::Cx::new(module, ls)?);
-    st.ffi = alloc_instance(st.ffi_type)?;
-    st.lib = alloc_instance(st.lib_type)?;
-    st.attached = Owned::check(ffi::PyDict_New())?.into_ptr();
-    st.funcs = Owned::check(ffi::PyDict_New())?.into_ptr();
-    for (i, es) in ls.externs.iter().enumerate() {
-        // `lib.<name>` of a Python-implemented function is, as in CFFI, a
-        // cdata function pointer to its generated C function (libobj.rs);
-        // this direct callable only stands in for libraries whose tables
-        // lack that function's address.
-        if !(**(*ls.lib).externs.add(i)).fn_.is_null() {
-            continue;
+    // SAFETY: the GIL is held and `module` is being executed from a
+    // LibState's def (contract): its state is a zeroed ModState this function
+    // fills, each field one strong reference it owns; the library's tables
+    // (`ls.lib`) are static and `externs` has `n_externs` descriptors.
+    unsafe {
+        let Some(ls) = lib_state_of(module) else {
+            return Err(raise(
+                ffi::PyExc_SystemError,
+                "cembed: module without definition",
+            ));
+        };
+        let st = &mut *state(module);
+        st.ffi_type = new_type(
+            module,
+            c"_cembed.FFI",
+            std::mem::size_of::<ffi::PyObject>(),
+            ffi_slots(),
+        )?;
+        crate::objects::ffi::class_attrs::add_class_attrs(st.ffi_type)?;
+        st.lib_type = new_type(
+            module,
+            c"_cembed.Lib",
+            std::mem::size_of::<crate::objects::libobj::LibObject>(),
+            lib_slots(),
+        )?;
+        // `ffi.error` is made on first use (`ffi_error`), like the cdata types:
+        // a library whose code never raises or reads it does not pay for it.
+        crate::cdata::hooks::register(crate::cdata::hooks::Hooks {
+            cx_of_module,
+            ffi_error,
+            lib_function: crate::objects::libtype::lib_function,
+            call_fnptr: crate::calls::cfunc::call_fnptr,
+            buffer_new: crate::objects::ffi::buffers::ffi_buffer_new,
+        });
+        st.cdata = Box::into_raw(crate::cdata::Cx::new(module, ls)?);
+        st.ffi = alloc_instance(st.ffi_type)?;
+        st.lib = alloc_instance(st.lib_type)?;
+        st.attached = Owned::check(ffi::PyDict_New())?.into_ptr();
+        st.funcs = Owned::check(ffi::PyDict_New())?.into_ptr();
+        for (i, es) in ls.externs.iter().enumerate() {
+            // `lib.<name>` of a Python-implemented function is, as in CFFI, a
+            // cdata function pointer to its generated C function (libobj.rs);
+            // this direct callable only stands in for libraries whose tables
+            // lack that function's address.
+            if !(**(*ls.lib).externs.add(i)).fn_.is_null() {
+                continue;
+            }
+            // Made here, not up front: generated libraries give every function's
+            // address, so the type is usually never needed (first-call latency).
+            if st.func_type.is_null() {
+                st.func_type = new_type(
+                    module,
+                    c"_cembed.ExternFunction",
+                    std::mem::size_of::<FuncObject>(),
+                    func_slots(),
+                )?;
+            }
+            let f = ffi::PyType_GenericAlloc(st.func_type as *mut ffi::PyTypeObject, 0);
+            let f = Owned::check(f)?;
+            (*(f.ptr() as *mut FuncObject)).es = es;
+            let key = cstring_lossy(&es.name);
+            if ffi::PyDict_SetItemString(st.funcs, key.as_ptr(), f.ptr()) < 0 {
+                return Err(PyErrSet);
+            }
         }
-        // Made here, not up front: generated libraries give every function's
-        // address, so the type is usually never needed (first-call latency).
-        if st.func_type.is_null() {
-            st.func_type = new_type(
-                module,
-                c"_cembed.ExternFunction",
-                std::mem::size_of::<FuncObject>(),
-                func_slots(),
-            )?;
-        }
-        let f = ffi::PyType_GenericAlloc(st.func_type as *mut ffi::PyTypeObject, 0);
-        let f = Owned::check(f)?;
-        (*(f.ptr() as *mut FuncObject)).es = es;
-        let key = cstring_lossy(&es.name);
-        if ffi::PyDict_SetItemString(st.funcs, key.as_ptr(), f.ptr()) < 0 {
+        py::module_add(module, c"ffi", st.ffi)?;
+        py::module_add(module, c"lib", st.lib)?;
+        // `from <module>.lib import name` (CFFI registers "<module>.lib" too).
+        let lib_name = cstring_lossy(&format!("{}.lib", ls.name.to_string_lossy()));
+        if ffi::PyDict_SetItemString(ffi::PyImport_GetModuleDict(), lib_name.as_ptr(), st.lib) < 0 {
             return Err(PyErrSet);
         }
+        // The library keeps its first module alive for as long as it exists
+        // (the process): its attached functions live in this module's state,
+        // and C may call them whatever Python does with `sys.modules` (a
+        // `del sys.modules[...]`, or a second library of the same module name
+        // taking its place there). CFFI's attachments are C statics and never
+        // die either.
+        // The reference is released when Python's exit begins
+        // (`libstate::release_modules`), so that finalization frees what the
+        // functions hold (open files get flushed).
+        if ls
+            .owned_module
+            .compare_exchange(null_mut(), module, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            ffi::Py_INCREF(module);
+        }
+        ls.module.store(module, Ordering::Release);
+        Ok(())
     }
-    py::module_add(module, c"ffi", st.ffi)?;
-    py::module_add(module, c"lib", st.lib)?;
-    // `from <module>.lib import name` (CFFI registers "<module>.lib" too).
-    let lib_name = cstring_lossy(&format!("{}.lib", ls.name.to_string_lossy()));
-    if ffi::PyDict_SetItemString(ffi::PyImport_GetModuleDict(), lib_name.as_ptr(), st.lib) < 0 {
-        return Err(PyErrSet);
-    }
-    // The library keeps its first module alive for as long as it exists
-    // (the process): its attached functions live in this module's state,
-    // and C may call them whatever Python does with `sys.modules` (a
-    // `del sys.modules[...]`, or a second library of the same module name
-    // taking its place there). CFFI's attachments are C statics and never
-    // die either.
-    // The reference is released when Python's exit begins
-    // (`libstate::release_modules`), so that finalization frees what the
-    // functions hold (open files get flushed).
-    if ls
-        .owned_module
-        .compare_exchange(null_mut(), module, Ordering::AcqRel, Ordering::Acquire)
-        .is_ok()
-    {
-        ffi::Py_INCREF(module);
-    }
-    ls.module.store(module, Ordering::Release);
-    Ok(())
 }
 
 unsafe extern "C" fn module_traverse(
@@ -161,7 +171,10 @@ unsafe extern "C" fn module_traverse(
     visit: ffi::visitproc,
     arg: *mut c_void,
 ) -> c_int {
-    crate::py::guard::c_entry("module_traverse", 0, || {
+    // SAFETY: CPython calls m_traverse with the GIL held, one of our modules
+    // and its own visit function; the state's fields are NULL or strong
+    // references, and the data-model context is live until m_free.
+    crate::py::guard::c_entry("module_traverse", 0, || unsafe {
         let st = state(module);
         if st.is_null() {
             return 0;
@@ -182,7 +195,10 @@ unsafe extern "C" fn module_traverse(
 }
 
 unsafe extern "C" fn module_clear(module: *mut ffi::PyObject) -> c_int {
-    crate::py::guard::c_entry("module_clear", 0, || {
+    // SAFETY: CPython calls m_clear with the GIL held and one of our
+    // modules; each strong reference of the state is released once (its
+    // field set to NULL first).
+    crate::py::guard::c_entry("module_clear", 0, || unsafe {
         let st = state(module);
         if st.is_null() {
             return 0;
@@ -217,7 +233,10 @@ unsafe extern "C" fn module_clear(module: *mut ffi::PyObject) -> c_int {
 }
 
 unsafe extern "C" fn module_free(module: *mut c_void) {
-    crate::py::guard::c_entry("module_free", (), || {
+    // SAFETY: CPython calls m_free once, with the GIL held, when the module
+    // dies; the data-model context was made by Box::into_raw in exec and is
+    // freed once here (its pointer set to NULL first).
+    crate::py::guard::c_entry("module_free", (), || unsafe {
         module_clear(module as *mut ffi::PyObject);
         let st = state(module as *mut ffi::PyObject);
         if !st.is_null() && !(*st).cdata.is_null() {

@@ -2,6 +2,9 @@
 //! object the module needs, how to find it from the module, and what the
 //! data model and `ffi` get from it (`ffi.error`, the data-model context).
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use crate::desc::libstate::{ExternState, LibState};
 use crate::py::{raise, Owned, PyResult};
 use pyo3_ffi as ffi;
@@ -35,11 +38,16 @@ pub(crate) struct ModState {
 /// # Safety
 /// GIL held; `module` is a module made from a LibState's def.
 pub(crate) unsafe fn cx_of_module(module: *mut ffi::PyObject) -> *mut crate::cdata::Cx {
-    let st = state(module);
-    if st.is_null() || (*st).ffi.is_null() {
-        return null_mut();
+    // SAFETY: the GIL is held and `module` is one of the runtime's modules
+    // (contract): its state is a ModState (m_size) and its def the first field
+    // of a never-freed LibState.
+    unsafe {
+        let st = state(module);
+        if st.is_null() || (*st).ffi.is_null() {
+            return null_mut();
+        }
+        (*st).cdata
     }
-    (*st).cdata
 }
 
 impl ModState {
@@ -62,29 +70,47 @@ impl ModState {
 /// # Safety
 /// GIL held; `module` is a module made from a LibState's def.
 pub(crate) unsafe fn ffi_error(module: *mut ffi::PyObject) -> PyResult<*mut ffi::PyObject> {
-    let st = state(module);
-    if st.is_null() || (*st).ffi.is_null() {
-        return Err(raise(
-            ffi::PyExc_RuntimeError,
-            "cembed: the module was cleared",
-        ));
+    // SAFETY: the GIL is held and `module` is one of the runtime's modules
+    // (contract): its state is a ModState (m_size) and its def the first field
+    // of a never-freed LibState. `ffi.error` is made once, owned by the state.
+    unsafe {
+        let st = state(module);
+        if st.is_null() || (*st).ffi.is_null() {
+            return Err(raise(
+                ffi::PyExc_RuntimeError,
+                "cembed: the module was cleared",
+            ));
+        }
+        if (*st).error.is_null() {
+            let e = ffi::PyErr_NewException(c"ffi.error".as_ptr(), null_mut(), null_mut());
+            (*st).error = Owned::check(e)?.into_ptr();
+        }
+        Ok((*st).error)
     }
-    if (*st).error.is_null() {
-        let e = ffi::PyErr_NewException(c"ffi.error".as_ptr(), null_mut(), null_mut());
-        (*st).error = Owned::check(e)?.into_ptr();
-    }
-    Ok((*st).error)
 }
 
+/// The state of one of the runtime's modules.
+///
+/// # Safety
+/// GIL held; `module` is a module made from a LibState's def.
 pub(crate) unsafe fn state(module: *mut ffi::PyObject) -> *mut ModState {
-    ffi::PyModule_GetState(module) as *mut ModState
+    // SAFETY: the GIL is held and `module` is one of the runtime's modules
+    // (contract): its state is a ModState (m_size) and its def the first field
+    // of a never-freed LibState.
+    unsafe { ffi::PyModule_GetState(module) as *mut ModState }
 }
 
+/// The library of one of the runtime's modules (`None` for a module
+/// without a definition).
+///
+/// # Safety
+/// GIL held; `module` is a live module.
 pub(crate) unsafe fn lib_state_of(module: *mut ffi::PyObject) -> Option<&'static LibState> {
-    let def = ffi::PyModule_GetDef(module);
+    // SAFETY: the GIL is held and `module` is live (contract).
+    let def = unsafe { ffi::PyModule_GetDef(module) };
     // SAFETY: our modules are only created from the `def` field, which is the
     // first field of a never-freed `repr(C)` LibState.
-    (!def.is_null()).then(|| &*(def as *const LibState))
+    (!def.is_null()).then(|| unsafe { &*(def as *const LibState) })
 }
 
 pub(crate) fn detach(es: &ExternState) {
@@ -99,6 +125,11 @@ pub(crate) fn detach(es: &ExternState) {
 /// # Safety
 /// GIL held; `module` one of our modules.
 pub(crate) unsafe fn is_main_ffi(module: *mut ffi::PyObject, obj: *mut ffi::PyObject) -> bool {
-    let st = state(module);
-    !st.is_null() && (*st).ffi == obj
+    // SAFETY: the GIL is held and `module` is one of the runtime's modules
+    // (contract): its state is a ModState (m_size) and its def the first field
+    // of a never-freed LibState.
+    unsafe {
+        let st = state(module);
+        !st.is_null() && (*st).ffi == obj
+    }
 }

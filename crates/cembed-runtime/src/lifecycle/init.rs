@@ -541,14 +541,14 @@ unsafe fn add_build_environment(ls: &LibState) -> Result<(), ()> {
         }
         let r = ffi::PyRun_String(
             c"import os, sys
-    if os.path.abspath(exe) != os.path.abspath(sys.executable or ''):
-        root = os.path.dirname(os.path.dirname(os.path.abspath(exe)))
-        if os.path.isfile(os.path.join(root, 'pyvenv.cfg')):
-            sp = os.path.join(root, 'lib', 'python%d.%d' % sys.version_info[:2], 'site-packages')
-            if os.path.isdir(sp) and sp not in sys.path:
-                import site
-                site.addsitedir(sp)
-    "
+if os.path.abspath(exe) != os.path.abspath(sys.executable or ''):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(exe)))
+    if os.path.isfile(os.path.join(root, 'pyvenv.cfg')):
+        sp = os.path.join(root, 'lib', 'python%d.%d' % sys.version_info[:2], 'site-packages')
+        if os.path.isdir(sp) and sp not in sys.path:
+            import site
+            site.addsitedir(sp)
+"
             .as_ptr(),
             ffi::Py_file_input,
             globals.ptr(),

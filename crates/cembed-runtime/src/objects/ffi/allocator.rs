@@ -3,6 +3,9 @@
 //! initialisation rules are `ffi.new`'s (`new::new_value_in`); only
 //! where the bytes come from differs ([`Placement`]).
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use crate::objects::ffi::new::Placement;
 use crate::py::cell::StaticMethodDef;
 use crate::py::guard::trampoline;
@@ -15,7 +18,10 @@ pub(crate) unsafe extern "C" fn ffi_new_allocator(
     args: *mut ffi::PyObject,
     kwargs: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    trampoline(|| {
+    // SAFETY: CPython calls the method with the GIL held, `slf` the ffi
+    // object and the argument tuple and dict of a METH_VARARGS | METH_KEYWORDS
+    // method; the parsed arguments are borrowed from them for the call.
+    trampoline(|| unsafe {
         let [alloc, free, clear] = crate::objects::ffi::def_extern::parse_args(
             "new_allocator",
             &["alloc", "free", "should_clear_after_alloc"],
@@ -54,7 +60,10 @@ unsafe extern "C" fn allocator_call(
     args: *mut ffi::PyObject,
     kwargs: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    trampoline(|| {
+    // SAFETY: CPython calls the function with the GIL held, `closure`
+    // the 4-tuple new_allocator made (ffi, alloc, free, clear), which keeps its
+    // items alive during the call, and the call's arguments.
+    trampoline(|| unsafe {
         let item = |i| ffi::PyTuple_GetItem(closure, i);
         let (ffi_obj, alloc, free, clear) = (item(0), item(1), item(2), item(3) == ffi::Py_True());
         let [cdecl, init] = crate::objects::ffi::def_extern::parse_args(

@@ -2,6 +2,9 @@
 //! itself (CFFI's `_cffi_backend.FFI.NULL`), as descriptors that find the
 //! library from the class they are read from.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use crate::cdata::object::{new_cdata, Own, TypeKindObj};
 use crate::cdata::Cx;
 use crate::py::guard::trampoline;
@@ -31,48 +34,57 @@ static CLASS_ATTR_TYPE: std::sync::atomic::AtomicPtr<ffi::PyObject> =
 /// # Safety
 /// GIL held; `ffi_type` the FFI heap type of a module being executed.
 pub(crate) unsafe fn add_class_attrs(ffi_type: *mut ffi::PyObject) -> PyResult<()> {
-    use std::sync::atomic::Ordering;
-    // The GIL serialises the creation: no other thread runs in here.
-    let mut tp = CLASS_ATTR_TYPE.load(Ordering::Acquire);
-    if tp.is_null() {
-        let mut slots = [
-            ffi::PyType_Slot {
-                slot: ffi::Py_tp_descr_get,
-                pfunc: class_attr_get as *mut c_void,
-            },
-            ffi::PyType_Slot {
-                slot: ffi::Py_tp_dealloc,
-                pfunc: class_attr_dealloc as *mut c_void,
-            },
-            ffi::PyType_Slot {
-                slot: 0,
-                pfunc: null_mut(),
-            },
-        ];
-        let mut spec = ffi::PyType_Spec {
-            name: c"_cembed.classattr".as_ptr(),
-            basicsize: std::mem::size_of::<ClassAttr>() as std::ffi::c_int,
-            itemsize: 0,
-            flags: ffi::Py_TPFLAGS_DEFAULT as _,
-            slots: slots.as_mut_ptr(),
-        };
-        // The process keeps this reference: libraries loaded later share it.
-        tp = Owned::check(ffi::PyType_FromSpec(&mut spec))?.into_ptr();
-        CLASS_ATTR_TYPE.store(tp, Ordering::Release);
-    }
-    for (which, name) in [(0u8, c"NULL"), (1, c"CData"), (2, c"CType")] {
-        let obj = Owned::check(ffi::PyType_GenericAlloc(tp as *mut ffi::PyTypeObject, 0))?;
-        // SAFETY: a new instance of the descriptor type: a `ClassAttr`.
-        (*(obj.ptr() as *mut ClassAttr)).which = which;
-        if ffi::PyObject_SetAttrString(ffi_type, name.as_ptr(), obj.ptr()) < 0 {
-            return Err(PyErrSet);
+    // SAFETY: the GIL is held (contract), which also serialises the
+    // one-time creation of the descriptor type; the spec and slots live across
+    // PyType_FromSpec; each descriptor is a new instance of that type (a
+    // `ClassAttr`), owned by `Owned` until the class holds it.
+    unsafe {
+        use std::sync::atomic::Ordering;
+        // The GIL serialises the creation: no other thread runs in here.
+        let mut tp = CLASS_ATTR_TYPE.load(Ordering::Acquire);
+        if tp.is_null() {
+            let mut slots = [
+                ffi::PyType_Slot {
+                    slot: ffi::Py_tp_descr_get,
+                    pfunc: class_attr_get as *mut c_void,
+                },
+                ffi::PyType_Slot {
+                    slot: ffi::Py_tp_dealloc,
+                    pfunc: class_attr_dealloc as *mut c_void,
+                },
+                ffi::PyType_Slot {
+                    slot: 0,
+                    pfunc: null_mut(),
+                },
+            ];
+            let mut spec = ffi::PyType_Spec {
+                name: c"_cembed.classattr".as_ptr(),
+                basicsize: std::mem::size_of::<ClassAttr>() as std::ffi::c_int,
+                itemsize: 0,
+                flags: ffi::Py_TPFLAGS_DEFAULT as _,
+                slots: slots.as_mut_ptr(),
+            };
+            // The process keeps this reference: libraries loaded later share it.
+            tp = Owned::check(ffi::PyType_FromSpec(&mut spec))?.into_ptr();
+            CLASS_ATTR_TYPE.store(tp, Ordering::Release);
         }
+        for (which, name) in [(0u8, c"NULL"), (1, c"CData"), (2, c"CType")] {
+            let obj = Owned::check(ffi::PyType_GenericAlloc(tp as *mut ffi::PyTypeObject, 0))?;
+            // SAFETY: a new instance of the descriptor type: a `ClassAttr`.
+            (*(obj.ptr() as *mut ClassAttr)).which = which;
+            if ffi::PyObject_SetAttrString(ffi_type, name.as_ptr(), obj.ptr()) < 0 {
+                return Err(PyErrSet);
+            }
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 unsafe extern "C" fn class_attr_dealloc(slf: *mut ffi::PyObject) {
-    crate::py::guard::c_entry("class_attr_dealloc", (), || {
+    // SAFETY: CPython calls tp_dealloc once, with the GIL held, on an
+    // instance nobody references: freed with its type's tp_free, and the
+    // reference it held to its heap type released.
+    crate::py::guard::c_entry("class_attr_dealloc", (), || unsafe {
         let tp = ffi::Py_TYPE(slf);
         if let Some(free) = (*tp).tp_free {
             free(slf as *mut c_void);
@@ -88,7 +100,12 @@ unsafe extern "C" fn class_attr_get(
     obj: *mut ffi::PyObject,
     owner: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    trampoline(|| {
+    // SAFETY: CPython calls tp_descr_get with the GIL held, `slf` a
+    // descriptor of ours (a `ClassAttr`), `owner` NULL or a type and `obj`
+    // NULL or an instance; the types on the `tp_base` chain are live; the
+    // module found is one of ours (made from an FFI type's module), whose
+    // data-model context is live while it is not cleared (checked).
+    trampoline(|| unsafe {
         let mut t = if owner.is_null() && !obj.is_null() {
             ffi::Py_TYPE(obj)
         } else {

@@ -1,12 +1,13 @@
-//! The `ffi` object: its type's one method table ([`METHODS`]) and
-//! attributes, and what the methods share (argument parsing, the data model
-//! context found from `self`). The methods themselves, with CFFI's
+//! The `ffi` object: its type's one method table ([`METHODS`]), its
+//! attributes and its attribute lookup. The methods themselves, with CFFI's
 //! semantics (CFFI's "ffi/ffibuilder.new() etc." reference), are in the
 //! files of this folder: `new.rs` (`new`, `cast`, `typeof`, `sizeof`, ...),
 //! `strings.rs`, `buffers.rs`, `handles.rs` (handles, `gc`, `release`,
 //! `init_once`, ...), `def_extern.rs` (`def_extern`, `integer_const`,
-//! `error`), `callback.rs`, `allocator.rs`. They reach the module's data
-//! model through the FFI type's module.
+//! `error`), `callback.rs`, `allocator.rs`; what they share (argument
+//! parsing, the data model context found from `self`) is `args.rs`, and the
+//! FFI class's own attributes are `class_attrs.rs`. They reach the module's
+//! data model through the FFI type's module.
 
 pub(crate) mod allocator;
 pub(crate) mod args;

@@ -13,6 +13,9 @@
 //! A slot is in use while its extern has a function attached (`func` set);
 //! everything here runs with the GIL held, which serialises the search.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use crate::cdata::object::{new_cdata, Own};
 use crate::cdata::types::TKind;
 use crate::desc::libstate::{is_pool_slot, LibState};
@@ -39,7 +42,10 @@ pub(crate) unsafe extern "C" fn ffi_callback(
     args: *mut ffi::PyObject,
     kwargs: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    trampoline(|| {
+    // SAFETY: CPython calls the method with the GIL held, `slf` the ffi
+    // object and the argument tuple and dict of a METH_VARARGS | METH_KEYWORDS
+    // method; the parsed arguments are borrowed from them for the call.
+    trampoline(|| unsafe {
         let [cdecl, func, error, onerror] = crate::objects::ffi::def_extern::parse_args(
             "callback",
             &["cdecl", "python_callable", "error", "onerror"],
@@ -69,12 +75,19 @@ unsafe extern "C" fn callback_decorator(
     closure: *mut ffi::PyObject,
     func: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    trampoline(|| {
+    // SAFETY: CPython calls the function with the GIL held, `closure`
+    // the 4-tuple ffi_callback made (ffi, cdecl, error, onerror), which keeps
+    // its items alive during the call, and `func` live.
+    trampoline(|| unsafe {
         let item = |i| ffi::PyTuple_GetItem(closure, i);
         make(item(0), item(1), func, item(2), item(3))
     })
 }
 
+/// The callback cdata of `ffi.callback(cdecl, func, error, onerror)`.
+///
+/// # Safety
+/// GIL held; `slf` an ffi object; the other objects live.
 unsafe fn make(
     slf: *mut ffi::PyObject,
     cdecl: *mut ffi::PyObject,
@@ -82,76 +95,91 @@ unsafe fn make(
     error: *mut ffi::PyObject,
     onerror: *mut ffi::PyObject,
 ) -> PyResult<*mut ffi::PyObject> {
-    let (m, ls, st, cx) = crate::objects::ffi::def_extern::owner_cx(slf)?;
-    let tid = crate::objects::ffi::args::type_arg(cx, cdecl, false)?;
-    let t = (*cx).reg.info(tid);
-    let TKind::Func { table_fn, .. } = t.kind else {
-        return Err(raise(
-            ffi::PyExc_TypeError,
-            &format!("expected a function ctype, got '{}'", t.name),
-        ));
-    };
-    crate::objects::ffi::def_extern::check_callables(func, onerror)?;
-    let Some(index) = free_slot(ls, table_fn, &t.name)? else {
-        unreachable!("free_slot raises when there is none")
-    };
-    let es = &ls.externs[index];
-    crate::objects::ffi::def_extern::attach(m, st, ls, es, func, error, onerror)?;
-    let slot = Box::into_raw(Box::new(SlotRef {
-        module: py::new_ref(m),
-        index,
-    }));
-    let capsule = ffi::PyCapsule_New(slot as *mut c_void, CAPSULE_NAME.as_ptr(), Some(release));
-    if capsule.is_null() {
-        // The capsule does not own the slot: give it back here.
-        release_slot(*Box::from_raw(slot));
-        return Err(PyErrSet);
+    // SAFETY: the GIL is held and the objects are live (contract); `slf` is
+    // an ffi object, so `owner_cx` finds our module, library and data model;
+    // `index` is an extern of that library's table; the slot box is owned by
+    // the capsule once it exists (released here otherwise).
+    unsafe {
+        let (m, ls, st, cx) = crate::objects::ffi::def_extern::owner_cx(slf)?;
+        let tid = crate::objects::ffi::args::type_arg(cx, cdecl, false)?;
+        let t = (*cx).reg.info(tid);
+        let TKind::Func { table_fn, .. } = t.kind else {
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                &format!("expected a function ctype, got '{}'", t.name),
+            ));
+        };
+        crate::objects::ffi::def_extern::check_callables(func, onerror)?;
+        let Some(index) = free_slot(ls, table_fn, &t.name)? else {
+            unreachable!("free_slot raises when there is none")
+        };
+        let es = &ls.externs[index];
+        crate::objects::ffi::def_extern::attach(m, st, ls, es, func, error, onerror)?;
+        let slot = Box::into_raw(Box::new(SlotRef {
+            module: py::new_ref(m),
+            index,
+        }));
+        let capsule = ffi::PyCapsule_New(slot as *mut c_void, CAPSULE_NAME.as_ptr(), Some(release));
+        if capsule.is_null() {
+            // The capsule does not own the slot: give it back here.
+            release_slot(*Box::from_raw(slot));
+            return Err(PyErrSet);
+        }
+        let fn_ = (**(*ls.lib).externs.add(index)).fn_;
+        // The cdata owns the capsule: when it dies, the slot is released.
+        let o = new_cdata(cx, tid, fn_ as *mut u8, Own::Keep(capsule))?;
+        Ok(o.into_ptr())
     }
-    let fn_ = (**(*ls.lib).externs.add(index)).fn_;
-    // The cdata owns the capsule: when it dies, the slot is released.
-    let o = new_cdata(cx, tid, fn_ as *mut u8, Own::Keep(capsule))?;
-    Ok(o.into_ptr())
 }
 
 /// A free slot of the pool of function type `table_fn`, or the error that
 /// says why there is none.
+///
+/// # Safety
+/// GIL held.
 unsafe fn free_slot(ls: &LibState, table_fn: Option<u32>, name: &str) -> PyResult<Option<usize>> {
-    let mut pool = 0;
-    if let Some(fty) = table_fn {
-        for (i, es) in ls.externs.iter().enumerate() {
-            let e = &**(*ls.lib).externs.add(i);
-            if e.type_ as i64 != fty as i64 || !is_pool_slot(&es.name) {
-                continue;
-            }
-            pool += 1;
-            if es.func.load(Ordering::Relaxed).is_null() {
-                return Ok(Some(i));
+    // SAFETY: the GIL is held (contract); `ls.lib` is the library's
+    // static table, whose `externs` has one descriptor per ExternState.
+    unsafe {
+        let mut pool = 0;
+        if let Some(fty) = table_fn {
+            for (i, es) in ls.externs.iter().enumerate() {
+                let e = &**(*ls.lib).externs.add(i);
+                if e.type_ as i64 != fty as i64 || !is_pool_slot(&es.name) {
+                    continue;
+                }
+                pool += 1;
+                if es.func.load(Ordering::Relaxed).is_null() {
+                    return Ok(Some(i));
+                }
             }
         }
-    }
-    if pool == 0 {
-        return Err(raise(
-            ffi::PyExc_NotImplementedError,
+        if pool == 0 {
+            return Err(raise(
+                ffi::PyExc_NotImplementedError,
+                &format!(
+                    "ffi.callback(): cembed makes callbacks only for the function-pointer types \
+                     named in the declarations (without libffi, each has a pool of C functions \
+                     compiled into the library): declare '{name}' in cdef(), e.g. as a typedef \
+                     or a parameter type"
+                ),
+            ));
+        }
+        Err(raise(
+            ffi::PyExc_MemoryError,
             &format!(
-                "ffi.callback(): cembed makes callbacks only for the function-pointer types \
-                 named in the declarations (without libffi, each has a pool of C functions \
-                 compiled into the library): declare '{name}' in cdef(), e.g. as a typedef \
-                 or a parameter type"
+                "ffi.callback(): all {pool} callbacks of type '{name}' are in use (the pool \
+                 compiled into the library for this type); a callback is released when the \
+                 last reference to the cdata ffi.callback() returned goes away"
             ),
-        ));
+        ))
     }
-    Err(raise(
-        ffi::PyExc_MemoryError,
-        &format!(
-            "ffi.callback(): all {pool} callbacks of type '{name}' are in use (the pool \
-             compiled into the library for this type); a callback is released when the \
-             last reference to the cdata ffi.callback() returned goes away"
-        ),
-    ))
 }
 
 unsafe extern "C" fn release(capsule: *mut ffi::PyObject) {
-    crate::py::guard::c_entry("release", (), || {
+    // SAFETY: CPython calls a capsule's destructor once, with the GIL
+    // held; the capsule's pointer is the SlotRef box `make` gave it.
+    crate::py::guard::c_entry("release", (), || unsafe {
         let p = ffi::PyCapsule_GetPointer(capsule, CAPSULE_NAME.as_ptr());
         if p.is_null() {
             ffi::PyErr_Clear();
@@ -164,14 +192,22 @@ unsafe extern "C" fn release(capsule: *mut ffi::PyObject) {
 /// Detaches the slot's function (the slot is free again) and drops the
 /// module reference. Runs during deallocation: keeps any exception that was
 /// being raised.
+///
+/// # Safety
+/// GIL held; `slot` came from `make`.
 #[allow(deprecated)] // PyErr_Fetch/Restore: present on every version 3.9-3.13
 unsafe fn release_slot(slot: SlotRef) {
-    let (mut t, mut v, mut tb) = (null_mut(), null_mut(), null_mut());
-    ffi::PyErr_Fetch(&mut t, &mut v, &mut tb);
-    crate::objects::ffi::def_extern::release_slot(slot.module, slot.index);
-    if !ffi::PyErr_Occurred().is_null() {
-        ffi::PyErr_Clear();
+    // SAFETY: the GIL is held (contract); the pending exception is taken
+    // out and put back around the detach; `slot.module` is the one strong
+    // reference the slot held, released once.
+    unsafe {
+        let (mut t, mut v, mut tb) = (null_mut(), null_mut(), null_mut());
+        ffi::PyErr_Fetch(&mut t, &mut v, &mut tb);
+        crate::objects::ffi::def_extern::release_slot(slot.module, slot.index);
+        if !ffi::PyErr_Occurred().is_null() {
+            ffi::PyErr_Clear();
+        }
+        ffi::PyErr_Restore(t, v, tb);
+        ffi::Py_DECREF(slot.module);
     }
-    ffi::PyErr_Restore(t, v, tb);
-    ffi::Py_DECREF(slot.module);
 }

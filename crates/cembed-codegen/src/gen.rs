@@ -363,7 +363,8 @@ impl<'p> Gen<'p> {
                 PrimClass::Float => {
                     matches!(prim.name.as_str(), "float" | "double").then_some(RegClass::Sse)
                 }
-                PrimClass::UnknownInt | PrimClass::UnknownFloat => None,
+                // Two registers (SSE pairs) or memory: not what a stub handles.
+                PrimClass::UnknownInt | PrimClass::UnknownFloat | PrimClass::Complex => None,
             },
             Type::Record(_) => None,
         }
@@ -976,6 +977,7 @@ impl<'p> Gen<'p> {
                         Kind::UInt.c_name()
                     ),
                     PrimClass::Float | PrimClass::UnknownFloat => Kind::Float.c_name().to_string(),
+                    PrimClass::Complex => Kind::Complex.c_name().to_string(),
                 };
                 let layout = if prim.class == PrimClass::Void {
                     none

@@ -59,7 +59,7 @@ KNOWN = {
     "test_new_ffi_1.py::test_not_supported_bitfield_in_result":
         TYPE_PARSER + " (a function name in a type string)",
     "test_new_ffi_1.py::test_structptr_argument": CALLBACK,
-    # ffi.include (the differences), the builder's alignof
+    # ffi.include (the differences)
     "test_new_ffi_1.py::test_include_struct_union_enum_typedef":
         TYPE_PARSER + " (no enumerator as an array length)",
     "test_recompiler.py::test_include_1": INCLUDE_IDENTITY,
@@ -72,8 +72,6 @@ KNOWN = {
     "test_recompiler.py::test_include_8": (
         "a struct opaque in the included builder and completed in this one is "
         "usable, where CFFI raises NotImplementedError"),
-    "test_recompiler.py::test_alignment_of_longlong":
-        "the builder has no alignof() (it has no backend)",
     # Calls that need libffi
     "test_recompiler.py::test_call_with_bitfield": VARIADIC,
     "test_recompiler.py::test_call_with_custom_field_pos": VARIADIC,

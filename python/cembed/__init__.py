@@ -466,6 +466,46 @@ class FFI(object):
         self._request("emit_c", c_path=os.path.abspath(os.fspath(filename)),
                       header=header)
 
+    # -- layouts at build time -------------------------------------------
+
+    def sizeof(self, cdecl):
+        """sizeof(cdecl) on the build's target, answered by the C compiler
+        (see ``cembed._layout``): CFFI's builder answers it too."""
+        return self._layout("sizeof", cdecl, "sizeof(%s)")
+
+    def alignof(self, cdecl):
+        """_Alignof(cdecl), answered by the C compiler as ``sizeof``."""
+        return self._layout("alignof", cdecl, "_Alignof(%s)")
+
+    def offsetof(self, cdecl, *fields_or_indexes):
+        """offsetof(cdecl, field[.field][index]...), as CFFI's builder."""
+        import re
+
+        if not fields_or_indexes:
+            raise TypeError("offsetof() expects at least 2 arguments")
+        path = ""
+        for x in fields_or_indexes:
+            if isinstance(x, int) and not isinstance(x, bool):
+                if not path:
+                    raise TypeError("offsetof(): the first step must be a field name")
+                path += "[%d]" % x
+            elif isinstance(x, str) and re.match(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$", x):
+                path += ("." if path else "") + x
+            else:
+                raise TypeError("offsetof(): expected a field name or an index, got %r" % (x,))
+        return self._layout("offsetof", cdecl, "offsetof(%s, " + path + ")")
+
+    def _layout(self, what, cdecl, template):
+        from cembed import _layout
+
+        text = _layout.c_type(cdecl, what)
+        cache = self.__dict__.setdefault("_layout_cache", {})
+        key = (self._assigned_source is None, template, text)
+        if key not in cache:
+            cache[key] = _layout.probe(self._assigned_source,
+                                       [template % text], what, cdecl)[0]
+        return cache[key]
+
     # -- not provided ---------------------------------------------------
 
     def _unsupported(self, what):

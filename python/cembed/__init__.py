@@ -94,7 +94,7 @@ def bundle(library, output_dir, python=True, build_python=None, strip=False,
         "add": paths("add", add),
         "exclude": paths("exclude", exclude),
     }
-    response = _load_runtime().build(request)
+    response = _build(request)
     for line in response.get("log", ()):
         if verbose or line.startswith("warning:"):
             print(line, file=sys.stderr)
@@ -125,6 +125,67 @@ _LIST_OPTIONS = (
 _IGNORED_OPTIONS = ("depends", "py_limited_api", "optional")
 
 
+_PYPY = sys.implementation.name == "pypy"
+
+
+def _build(request):
+    """Runs one build request. On PyPy, where the runtime extension does not
+    exist (PyPy's built-in _cffi_backend runs the libraries, docs/pypy.md),
+    through the cembed executable shipped in the package: JSON on stdin
+    (``cembed request``), the response as JSON on stdout."""
+    if not _PYPY:
+        return _load_runtime().build(request)
+    import json
+    import subprocess
+
+    exe = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_bin", "cembed")
+    try:
+        proc = subprocess.run([exe, "request"], input=json.dumps(request).encode(),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except OSError as e:
+        raise VerificationError("cannot run the cembed executable %s: %s" % (exe, e))
+    try:
+        return json.loads(proc.stdout.decode("utf-8"))
+    except ValueError:
+        raise VerificationError(
+            "the cembed executable %s failed (exit status %d): %s"
+            % (exe, proc.returncode, proc.stderr.decode("utf-8", "replace").strip()))
+
+
+def _pypy_facts():
+    """PyPy's facts: libpypy (the file this process mapped: PyPy's sysconfig
+    LIBDIR may not hold it), the venv's site-packages, no runtime."""
+    import site
+    import sysconfig
+
+    libpypy = None
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                path = line.split()[-1]
+                if "libpypy" in path and path.startswith("/"):
+                    libpypy = path
+                    break
+    except OSError:
+        pass
+    if libpypy is None:
+        name = sysconfig.get_config_var("LDLIBRARY")
+        for d in (sysconfig.get_config_var("LIBDIR"), os.path.join(sys.base_prefix, "lib"),
+                  os.path.join(sys.base_prefix, "bin")):
+            if d and name and os.path.exists(os.path.join(d, name)):
+                libpypy = os.path.join(d, name)
+                break
+    return {
+        "version": "%d.%d" % sys.version_info[:2],
+        "executable": sys.executable,
+        "libpython": libpypy,
+        "runtime": "",
+        "cembed_version": __version__,
+        "implementation": "pypy",
+        "site_packages": site.getsitepackages(),
+    }
+
+
 def _load_runtime():
     try:
         from . import _runtime  # the extension module cembed._runtime
@@ -140,6 +201,8 @@ def _load_runtime():
 def _python_facts():
     """The facts about this interpreter that the library needs at run time
     without any environment variable (baked into cembed_build_info)."""
+    if _PYPY:
+        return _pypy_facts()
     import sysconfig
 
     libdir = sysconfig.get_config_var("LIBDIR")
@@ -479,7 +542,7 @@ class FFI(object):
         }
         # A dict in, a dict out: the runtime converts to and from the JSON
         # document itself (importing json here would cost 6 ms per build).
-        response = _load_runtime().build(request)
+        response = _build(request)
         if verbose:
             for line in response.get("log", ()):
                 print(line)

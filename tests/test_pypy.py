@@ -511,14 +511,9 @@ def test_library_imports_from_running_pypy(pypy, tmp_path):
 # ---- the data-model differential suite on PyPy --------------------------
 
 def _dm_params():
-    full = os.environ.get("CEMBED_PYPY_FULL") == "1"
-    out = []
-    for case in dm_harness.discover_cases():
-        marks = [pytest.mark.datamodel]
-        if "smoke" not in case.marks and not full:
-            marks.append(pytest.mark.skip(reason="not a smoke case (CEMBED_PYPY_FULL=1 runs all)"))
-        out.append(pytest.param(case, id=case.name, marks=marks))
-    return out
+    # The whole set: about 2 minutes on 2 cores.
+    return [pytest.param(case, id=case.name, marks=[pytest.mark.datamodel])
+            for case in dm_harness.discover_cases()]
 
 
 @pytest.mark.parametrize("case", _dm_params())

@@ -63,7 +63,11 @@ pub fn generate_c(program: &Program, opts: &Options) -> String {
         w.line(format!("#line {next} {}", cstr::literal(&file)));
     }
     w.blank();
-    let last = opts.module_name.rsplit('.').next().unwrap_or(opts.module_name);
+    let last = opts
+        .module_name
+        .rsplit('.')
+        .next()
+        .unwrap_or(opts.module_name);
     let init_fn = format!("_cffi_pypyinit_{last}");
     w.line(format!(
         "#define CEMBED_PYPY_MODULE {}",
@@ -111,18 +115,16 @@ fn boot_text(opts: &Options) -> String {
     }
     let mut t = String::new();
     t.push_str(&format!("_cembed_module = {}\n", py_str(opts.module_name)));
-    let site: Vec<String> = opts
-        .build
-        .site_packages
-        .iter()
-        .map(|s| py_str(s))
-        .collect();
+    let site: Vec<String> = opts.build.site_packages.iter().map(|s| py_str(s)).collect();
     t.push_str(&format!("_cembed_site = [{}]\n", site.join(", ")));
     t.push_str(&format!(
         "_cembed_executable = {}\n",
         py_str(&opts.build.python_executable)
     ));
-    t.push_str(&format!("_cembed_libpypy = {}\n", py_str(&opts.build.libpython)));
+    t.push_str(&format!(
+        "_cembed_libpypy = {}\n",
+        py_str(&opts.build.libpython)
+    ));
     t.push_str(&format!(
         "_cembed_init_code = {}\n",
         py_str(opts.init_code.unwrap_or(""))

@@ -186,8 +186,10 @@ impl<'a> Tables<'a> {
             let id = RecordId(r as u32);
             if !t.record_slot.contains_key(&id) {
                 let idx = base + t.extra.len();
-                t.extra
-                    .push(format!("CEMBED_PYPY_OP(CEMBED_PYPY_OP_STRUCT_UNION, {})", t.record_index[r]));
+                t.extra.push(format!(
+                    "CEMBED_PYPY_OP(CEMBED_PYPY_OP_STRUCT_UNION, {})",
+                    t.record_index[r]
+                ));
                 t.record_slot.insert(id, idx);
             }
         }
@@ -195,8 +197,10 @@ impl<'a> Tables<'a> {
             let id = EnumId(e as u32);
             if !t.enum_slot.contains_key(&id) {
                 let idx = t.base_len() + t.extra.len();
-                t.extra
-                    .push(format!("CEMBED_PYPY_OP(CEMBED_PYPY_OP_ENUM, {})", t.enum_index[e]));
+                t.extra.push(format!(
+                    "CEMBED_PYPY_OP(CEMBED_PYPY_OP_ENUM, {})",
+                    t.enum_index[e]
+                ));
                 t.enum_slot.insert(id, idx);
             }
         }
@@ -234,14 +238,19 @@ impl<'a> Tables<'a> {
         if let Some(s) = self.extra_ptr.get(&pointee) {
             return *s;
         }
-        let found = self.p.types.iter().position(
-            |t| matches!(t, Type::Pointer { pointee: q, .. } if *q == pointee),
-        );
+        let found = self
+            .p
+            .types
+            .iter()
+            .position(|t| matches!(t, Type::Pointer { pointee: q, .. } if *q == pointee));
         let s = match found {
             Some(i) => self.slot[i],
             None => {
                 let idx = self.base_len() + self.extra.len();
-                let op = format!("CEMBED_PYPY_OP(CEMBED_PYPY_OP_POINTER, {})", self.slot(pointee));
+                let op = format!(
+                    "CEMBED_PYPY_OP(CEMBED_PYPY_OP_POINTER, {})",
+                    self.slot(pointee)
+                );
                 self.extra.push(op);
                 idx
             }
@@ -281,10 +290,16 @@ impl<'a> Tables<'a> {
                             prim.name
                         ),
                     };
-                    ops.push((format!("CEMBED_PYPY_OP(CEMBED_PYPY_OP_PRIMITIVE, {arg})"), comment));
+                    ops.push((
+                        format!("CEMBED_PYPY_OP(CEMBED_PYPY_OP_PRIMITIVE, {arg})"),
+                        comment,
+                    ));
                 }
                 Type::Pointer { pointee, .. } => ops.push((
-                    format!("CEMBED_PYPY_OP(CEMBED_PYPY_OP_POINTER, {})", self.slot(pointee)),
+                    format!(
+                        "CEMBED_PYPY_OP(CEMBED_PYPY_OP_POINTER, {})",
+                        self.slot(pointee)
+                    ),
                     comment,
                 )),
                 Type::Array { item, len } => {
@@ -342,10 +357,16 @@ impl<'a> Tables<'a> {
                     variadic,
                 } => {
                     let r = self.param_slot(result);
-                    ops.push((format!("CEMBED_PYPY_OP(CEMBED_PYPY_OP_FUNCTION, {r})"), comment));
+                    ops.push((
+                        format!("CEMBED_PYPY_OP(CEMBED_PYPY_OP_FUNCTION, {r})"),
+                        comment,
+                    ));
                     for p in params {
                         let s = self.param_slot(p);
-                        ops.push((format!("CEMBED_PYPY_OP(CEMBED_PYPY_OP_NOOP, {s})"), String::new()));
+                        ops.push((
+                            format!("CEMBED_PYPY_OP(CEMBED_PYPY_OP_NOOP, {s})"),
+                            String::new(),
+                        ));
                     }
                     ops.push((
                         format!(
@@ -364,7 +385,10 @@ impl<'a> Tables<'a> {
         match self.p.ty(id) {
             Type::Prim(p) => matches!(
                 p.class,
-                PrimClass::SignedInt | PrimClass::UnsignedInt | PrimClass::UnknownInt | PrimClass::Bool
+                PrimClass::SignedInt
+                    | PrimClass::UnsignedInt
+                    | PrimClass::UnknownInt
+                    | PrimClass::Bool
             ),
             Type::Enum(_) => true,
             _ => false,
@@ -440,16 +464,27 @@ impl<'a> Tables<'a> {
                             direct: "(void *)0".into(),
                         });
                     } else {
+                        // A macro may stand for the constant: no `&name`.
+                        let copy = match self.p.ty(*ty) {
+                            Type::Array { .. } => format!("memcpy(o, {name}, sizeof({name}));"),
+                            _ => format!(
+                                "{} = ({name}); memcpy(o, &v, sizeof v);",
+                                self.n.decl(*ty, "v")
+                            ),
+                        };
                         let w = &mut self.body;
                         w.line(format!("static void {f}(char *o)"));
                         w.line("{");
-                        w.line(format!("    memcpy(o, &({name}), sizeof({name}));"));
+                        w.line(format!("    {copy}"));
                         w.line("}");
                         w.blank();
                         rows.push(Global {
                             name: name.clone(),
                             address: format!("(void *){f}"),
-                            op: format!("CEMBED_PYPY_OP(CEMBED_PYPY_OP_CONSTANT, {})", self.slot(*ty)),
+                            op: format!(
+                                "CEMBED_PYPY_OP(CEMBED_PYPY_OP_CONSTANT, {})",
+                                self.slot(*ty)
+                            ),
                             direct: "(void *)0".into(),
                         });
                     }
@@ -465,7 +500,10 @@ impl<'a> Tables<'a> {
                     rows.push(Global {
                         name: name.clone(),
                         address: format!("(void *){f}"),
-                        op: format!("CEMBED_PYPY_OP(CEMBED_PYPY_OP_GLOBAL_VAR_F, {})", self.slot(*ty)),
+                        op: format!(
+                            "CEMBED_PYPY_OP(CEMBED_PYPY_OP_GLOBAL_VAR_F, {})",
+                            self.slot(*ty)
+                        ),
                         direct: "(void *)0".into(),
                     });
                 }
@@ -496,11 +534,13 @@ impl<'a> Tables<'a> {
         matches!(self.p.ty(id), Type::Prim(p) if p.class == PrimClass::Void)
     }
 
-    /// Passed by address in the args buffer and in PyPy's direct calls.
+    /// Passed by address in PyPy's direct calls of C functions (a long
+    /// double is passed by value there; only the args buffer of functions
+    /// implemented in Python takes it by address).
     fn indirect(&self, id: TypeId) -> bool {
         match self.p.ty(id) {
             Type::Record(_) => true,
-            Type::Prim(p) => p.name == "long double" || p.name.ends_with("_Complex"),
+            Type::Prim(p) => p.name.ends_with("_Complex"),
             _ => false,
         }
     }
@@ -541,7 +581,11 @@ impl<'a> Tables<'a> {
             result,
             format!(
                 "{d}({})",
-                if args.is_empty() { "void".to_string() } else { args.join(", ") }
+                if args.is_empty() {
+                    "void".to_string()
+                } else {
+                    args.join(", ")
+                }
             ),
         );
         {
@@ -569,7 +613,11 @@ impl<'a> Tables<'a> {
                     fcall.push(format!("x{i}"));
                 }
             }
-            let fargs = if fargs.is_empty() { "void".to_string() } else { fargs.join(", ") };
+            let fargs = if fargs.is_empty() {
+                "void".to_string()
+            } else {
+                fargs.join(", ")
+            };
             let result_indirect = self.indirect(result);
             let w = &mut self.body;
             if result_indirect {
@@ -577,7 +625,10 @@ impl<'a> Tables<'a> {
                 w.line("{");
                 w.line(format!("    *result = {name}({});", fcall.join(", ")));
             } else {
-                w.line(format!("static {}", n.wrap_str(result, format!("{f}({fargs})"))));
+                w.line(format!(
+                    "static {}",
+                    n.wrap_str(result, format!("{f}({fargs})"))
+                ));
                 w.line("{");
                 w.line(format!("    {ret}{name}({});", fcall.join(", ")));
             }
@@ -635,8 +686,15 @@ impl<'a> Tables<'a> {
             .enumerate()
             .map(|(i, t)| n.param_decl(*t, &format!("a{i}")))
             .collect();
-        let args = if args.is_empty() { "void".to_string() } else { args.join(", ") };
-        w.line(format!("{storage}{}", n.wrap_str(result, format!("{name}({args})"))));
+        let args = if args.is_empty() {
+            "void".to_string()
+        } else {
+            args.join(", ")
+        };
+        w.line(format!(
+            "{storage}{}",
+            n.wrap_str(result, format!("{name}({args})"))
+        ));
         w.line("{");
         let mut size = (params.len() * 8).max(8).to_string();
         let result_indirect = matches!(self.p.ty(result), Type::Record(_));
@@ -653,7 +711,10 @@ impl<'a> Tables<'a> {
             let by_address = matches!(self.p.ty(*t), Type::Record(_))
                 || matches!(self.p.ty(*t), Type::Prim(p) if p.name == "long double");
             if by_address {
-                w.line(format!("    {{ void *ptr = &a{i}; memcpy(a + {}, &ptr, sizeof ptr); }}", i * 8));
+                w.line(format!(
+                    "    {{ void *ptr = &a{i}; memcpy(a + {}, &ptr, sizeof ptr); }}",
+                    i * 8
+                ));
             } else {
                 w.line(format!("    memcpy(a + {}, &a{i}, sizeof a{i});", i * 8));
             }
@@ -692,10 +753,19 @@ impl<'a> Tables<'a> {
                     name: name.clone().unwrap_or_default(),
                     offset: "(size_t)-1".into(),
                     size: format!("{bits}"),
-                    op: format!("CEMBED_PYPY_OP(CEMBED_PYPY_OP_BITFIELD, {})", self.slot(f.ty)),
+                    op: format!(
+                        "CEMBED_PYPY_OP(CEMBED_PYPY_OP_BITFIELD, {})",
+                        self.slot(f.ty)
+                    ),
                 }),
                 (Some(name), None) => {
-                    let open = matches!(self.p.ty(f.ty), Type::Array { len: ArrayLen::Open, .. });
+                    let open = matches!(
+                        self.p.ty(f.ty),
+                        Type::Array {
+                            len: ArrayLen::Open,
+                            ..
+                        }
+                    );
                     let (offset, size) = if known {
                         (
                             format!("offsetof({outer}, {name})"),
@@ -758,13 +828,18 @@ impl<'a> Tables<'a> {
                 .as_ref()
                 .map(|f| f.iter().any(|f| f.name.is_none() && f.bit_width.is_none()))
                 .unwrap_or(false);
-            if spelled.is_some() && !rec.partial && !has_anon && matches!(rec.pack, None | Some(1)) {
+            if spelled.is_some() && !rec.partial && !has_anon && matches!(rec.pack, None | Some(1))
+            {
                 flags.push("CEMBED_PYPY_F_CHECK_FIELDS");
             }
             if rec.pack == Some(1) {
                 flags.push("CEMBED_PYPY_F_PACKED");
             }
-            let flags = if flags.is_empty() { "0".to_string() } else { flags.join("|") };
+            let flags = if flags.is_empty() {
+                "0".to_string()
+            } else {
+                flags.join("|")
+            };
             let first = fields.len();
             let outer = spelled.clone().unwrap_or_default();
             self.fields_of(id, &outer, spelled.is_some(), &mut fields);
@@ -828,7 +903,10 @@ impl<'a> Tables<'a> {
             if comment.is_empty() {
                 w.line(format!("/* {i:3} */ {op},"));
             } else {
-                w.line(format!("/* {i:3} */ {op}, /* {} */", comment.replace("*/", "* /")));
+                w.line(format!(
+                    "/* {i:3} */ {op}, /* {} */",
+                    comment.replace("*/", "* /")
+                ));
             }
         }
         if all_ops.is_empty() {

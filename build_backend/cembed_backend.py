@@ -54,7 +54,10 @@ else:
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN_DIR = os.path.join(ROOT, "python", "cembed", "_bin")
 # What maturin leaves out of the sdist that a build from it needs.
-SDIST_EXTRA = ("crates/cembed-cli", "build_backend")
+# maturin's sdist holds the runtime and its path dependencies only; the
+# executable needs the builder crates too (the whole workspace).
+SDIST_EXTRA = tuple(sorted("crates/" + d for d in os.listdir(os.path.join(ROOT, "crates")))) \
+    + ("build_backend",)
 GLIBC_FLOOR = "2.17"  # manylinux2014
 
 

@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
 
 import pytest
 
@@ -84,16 +85,60 @@ def test_init_code_is_normalised_exactly_like_cffi(src):
     assert ours._embedding == theirs._embedding
 
 
-def test_the_runtime_build_entry_takes_a_dict():
-    # The builder's request goes to the runtime as a dict (no json module);
-    # anything JSON cannot hold is refused with where it is.
-    from cembed import _runtime
-    with pytest.raises(TypeError, match="must be a dict, not str"):
-        _runtime.build("{}")
-    with pytest.raises(TypeError, match=r'request\["options"\]\["x"\] is a set'):
-        _runtime.build({"action": "check", "options": {"x": {1}}})
-    r = _runtime.build({"action": "explode", "module_name": "m"})
+def test_the_builder_never_loads_the_runtime(tmp_path):
+    # The build runs in the cembed executable: a build script works where the
+    # runtime extension cannot be imported at all (PyPy), and never loads it.
+    (tmp_path / "build.py").write_text(textwrap.dedent("""
+        import sys
+        class Block:
+            def find_spec(self, name, path=None, target=None):
+                if name == "cembed._runtime":
+                    raise ImportError("blocked by the test")
+        sys.meta_path.insert(0, Block())
+        import cembed
+        ffi = cembed.FFI()
+        ffi.embedding_api("int twice(int);")
+        ffi.set_source("nort", "")
+        ffi.embedding_init_code("from nort import ffi")
+        print(ffi.compile(verbose=False))
+        print("cembed._runtime" in sys.modules)
+        """))
+    r = subprocess.run([sys.executable, "build.py"], cwd=str(tmp_path), env=clean_env(),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [str(tmp_path / "nort.so"), "False"]
+
+
+def test_the_request_channel_reports_what_it_cannot_carry(monkeypatch):
+    from cembed import _exe
+    with pytest.raises(TypeError, match=r"holds a set \(\{1\}\)"):
+        _exe.run_request({"action": "check", "options": {"x": {1}}})
+    with pytest.raises(TypeError, match="a key of the request is a int"):
+        _exe.run_request({"action": "check", 1: 2})
+    r = _exe.run_request({"action": "explode", "module_name": "m"})
     assert r["ok"] is False and r["kind"] == "usage", r
+    assert "unknown variant `explode`" in r["message"], r
+    # Text the request carries arrives unchanged (escapes, non-ASCII).
+    text = 'int f\u00e9(void); /* "\\ \t \u2603 */'
+    r = _exe.run_request({"action": "check", "module_name": "m",
+                          "sources": [{"kind": "cdef", "text": text, "origin": "x.py:1"}]})
+    assert r["ok"] is False and "unexpected character '\u00e9'" in r["message"], r
+    assert _exe.loads(_exe.dumps({"a": [1, None, True, "\u2603\n"]})) == {"a": [1, None, True, "\u2603\n"]}
+
+
+def test_a_missing_executable_is_a_clear_error(monkeypatch, tmp_path):
+    from cembed import _exe
+    monkeypatch.setattr(_exe, "executable", lambda: str(tmp_path / "no-cembed"))
+    with pytest.raises(cembed.VerificationError,
+                       match=r"cannot run the cembed executable .*no-cembed.*reinstall cembed"):
+        cembed.FFI().cdef("int f(void);")
+    fake = tmp_path / "fake-cembed"
+    fake.write_text("#!/bin/sh\ncat >/dev/null\necho oops\nexit 3\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(_exe, "executable", lambda: str(fake))
+    with pytest.raises(cembed.VerificationError,
+                       match=r"gave no response to a 'check' request \(exit status 3, output b'oops\\n'\)"):
+        cembed.FFI().cdef("int f(void);")
 
 
 def test_init_code_syntax_error_is_raised_at_build_time():

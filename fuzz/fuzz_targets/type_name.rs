@@ -7,6 +7,6 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = cembed_cdef::parse_type_expr(text);
+        let _ = cembed_typename::parse_type_expr(text);
     }
 });

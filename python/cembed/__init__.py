@@ -8,7 +8,10 @@ CFFI embedding build script works after changing ``import cffi`` to
 This module only records the calls and checks their arguments the way CFFI
 does. All the work (parsing the declarations, generating C, driving the C
 compiler) is done in Rust: each operation sends one JSON *build request*
-(docs/architecture.md, "The build request") to ``cembed._runtime.build``.
+(docs/architecture.md, "The build request") to the ``cembed`` executable
+shipped in this package (``cembed/_bin/cembed request``), so the builder
+works from any Python, PyPy included, and never loads the runtime
+extension ``cembed._runtime`` (which every generated library loads).
 """
 
 import os
@@ -94,7 +97,7 @@ def bundle(library, output_dir, python=True, build_python=None, strip=False,
         "add": paths("add", add),
         "exclude": paths("exclude", exclude),
     }
-    response = _build(request)
+    response = _run_request(request)
     for line in response.get("log", ()):
         if verbose or line.startswith("warning:"):
             print(line, file=sys.stderr)
@@ -126,30 +129,6 @@ _IGNORED_OPTIONS = ("depends", "py_limited_api", "optional")
 
 
 _PYPY = sys.implementation.name == "pypy"
-
-
-def _build(request):
-    """Runs one build request. On PyPy, where the runtime extension does not
-    exist (PyPy's built-in _cffi_backend runs the libraries, docs/pypy.md),
-    through the cembed executable shipped in the package: JSON on stdin
-    (``cembed request``), the response as JSON on stdout."""
-    if not _PYPY:
-        return _load_runtime().build(request)
-    import json
-    import subprocess
-
-    exe = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_bin", "cembed")
-    try:
-        proc = subprocess.run([exe, "request"], input=json.dumps(request).encode(),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    except OSError as e:
-        raise VerificationError("cannot run the cembed executable %s: %s" % (exe, e))
-    try:
-        return json.loads(proc.stdout.decode("utf-8"))
-    except ValueError:
-        raise VerificationError(
-            "the cembed executable %s failed (exit status %d): %s"
-            % (exe, proc.returncode, proc.stderr.decode("utf-8", "replace").strip()))
 
 
 def _pypy_facts():
@@ -186,16 +165,28 @@ def _pypy_facts():
     }
 
 
-def _load_runtime():
+def _run_request(request):
+    """Runs one build request in the cembed executable (see _exe.py)."""
+    from . import _exe
+
     try:
-        from . import _runtime  # the extension module cembed._runtime
-    except ImportError as e:
-        raise ImportError(
-            "the cembed runtime extension (cembed._runtime) could not be imported "
-            "for this Python (%s): %s. Install cembed with `pip install .` or "
-            "`maturin develop`." % (sys.executable, e)
-        ) from e
-    return _runtime
+        return _exe.run_request(request)
+    except _exe.RequestError as e:
+        raise VerificationError("cembed: %s" % e) from None
+
+
+def _runtime_path():
+    """The runtime extension's file, found without importing it: the
+    builder runs where the runtime cannot load (PyPy) and must not put a
+    second copy into the build process."""
+    from importlib.machinery import EXTENSION_SUFFIXES
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    for suffix in EXTENSION_SUFFIXES:
+        path = os.path.join(here, "_runtime" + suffix)
+        if os.path.exists(path):
+            return path
+    return None
 
 
 def _python_facts():
@@ -217,13 +208,20 @@ def _python_facts():
             if os.path.exists(path):
                 libpython = path
                 break
+    runtime = _runtime_path()
+    if runtime is None:
+        raise ImportError(
+            "the cembed runtime extension (cembed/_runtime%s) is missing for "
+            "this Python (%s). Install cembed with `pip install .` or "
+            "`maturin develop`." % (sysconfig.get_config_var("EXT_SUFFIX"),
+                                    sys.executable))
     return {
         "version": "%d.%d" % sys.version_info[:2],
         # Not resolved through symlinks on purpose: a venv's python must stay
         # the venv's python so the embedded interpreter gets its site-packages.
         "executable": sys.executable,
         "libpython": libpython,
-        "runtime": os.path.abspath(_load_runtime().__file__),
+        "runtime": runtime,
         "cembed_version": __version__,
     }
 
@@ -540,9 +538,7 @@ class FFI(object):
             "verbose": verbose,
             "debug": debug,
         }
-        # A dict in, a dict out: the runtime converts to and from the JSON
-        # document itself (importing json here would cost 6 ms per build).
-        response = _build(request)
+        response = _run_request(request)
         if verbose:
             for line in response.get("log", ()):
                 print(line)

@@ -807,7 +807,7 @@ pub fn bundle(opts: &BundleOptions, log: &mut Vec<String>) -> Result<BundleRepor
     })
 }
 
-/// `{"action": "bundle", ...}` from `cembed._runtime.build` (the Python
+/// `{"action": "bundle", ...}` from `cembed request` (the Python
 /// `cembed.bundle()`): the options as fields, the report as the response.
 pub fn run_value(mut request: serde_json::Value) -> serde_json::Value {
     if let Some(m) = request.as_object_mut() {

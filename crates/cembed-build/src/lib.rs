@@ -1,8 +1,8 @@
 //! cembed-build: from a build request to a C file or a compiled library.
 //!
 //! The request (JSON, see docs/architecture.md "The build request" and
-//! [`request`]) comes from the Python builder through `cembed._runtime.build`
-//! or from the CLI. [`run_json`] never panics on bad input: every failure is an
+//! [`request`]) comes from the Python builder through `cembed request` (the
+//! executable, crates/cembed-cli) or from the CLI's own commands. [`run_json`] never panics on bad input: every failure is an
 //! `{"ok": false, "kind": ..., "message": ...}` response whose message says
 //! what went wrong and where.
 //!
@@ -43,6 +43,9 @@ pub struct Outcome {
 /// Runs one JSON build request and returns the JSON response.
 pub fn run_json(request: &str) -> String {
     let response = match serde_json::from_str::<serde_json::Value>(request) {
+        // `cembed.bundle()` goes through the same entry point: its request
+        // is not a build request.
+        Ok(value) if is_bundle(&value) => return bundle::run_value(value).to_string(),
         Ok(value) => run_response(value),
         Err(e) => response(
             Err(BuildError::usage(format!("malformed build request: {e}"))),
@@ -52,15 +55,8 @@ pub fn run_json(request: &str) -> String {
     serde_json::to_string(&response).expect("a Response always serializes")
 }
 
-/// [`run_json`] on an already parsed document: `cembed._runtime.build`
-/// converts the Python dict straight to a JSON value (no `json` module).
-pub fn run_value(request: serde_json::Value) -> serde_json::Value {
-    // `cembed.bundle()` goes through the same entry point (no new runtime
-    // function): its request is not a build request.
-    if request.get("action").and_then(|a| a.as_str()) == Some("bundle") {
-        return bundle::run_value(request);
-    }
-    serde_json::to_value(run_response(request)).expect("a Response always serializes")
+fn is_bundle(request: &serde_json::Value) -> bool {
+    request.get("action").and_then(|a| a.as_str()) == Some("bundle")
 }
 
 fn run_response(request: serde_json::Value) -> Response {

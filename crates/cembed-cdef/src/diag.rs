@@ -31,6 +31,16 @@ impl Diag {
         }
     }
 
+    /// A lexical error of source `source`.
+    pub fn lex(e: cembed_typename::lexer::LexError, source: u32) -> Self {
+        let span = Span {
+            source,
+            start: e.start,
+            end: e.end,
+        };
+        Diag::new(e.message, span, e.label)
+    }
+
     pub fn with_secondary(mut self, span: Span, label: impl Into<String>) -> Self {
         self.secondary = Some((span, label.into()));
         self

@@ -6,10 +6,11 @@
 //! * [`parse_program`]: a list of sources -> one resolved `Program`.
 //! * [`parse_type_expr`]: one type name (`"int(*)(int)"`, `"struct foo[3]"`)
 //!   as used by `ffi.new`, `ffi.cast`, `ffi.typeof` at run time, without a
-//!   program (names stay unresolved).
+//!   program (names stay unresolved); re-exported from cembed-typename, the
+//!   crate the runtime links instead of this one.
 //! * [`dump_program`]: a readable listing of a resolved program (tests, debugging).
 //!
-//! Pipeline: [`lexer`] -> [`parser`] (syntax tree in [`ast`], byte spans) ->
+//! Pipeline: [`lexer`] (cembed-typename's, shared with the runtime) -> [`parser`] (syntax tree in [`ast`], byte spans) ->
 //! [`resolve`] (typedefs resolved away, types interned, semantic checks). The
 //! lexer and parser are hand-written (see [`parser`] for why).
 //!
@@ -80,15 +81,15 @@ use std::collections::HashSet;
 
 pub mod ast;
 mod diag;
-pub mod lexer;
 pub mod parser;
 mod prims;
 pub mod resolve;
-mod type_expr;
 
+pub use cembed_typename::lexer;
+pub use cembed_typename::words::named_prim;
+pub use cembed_typename::{parse_type_expr, BaseType, TypeExpr, TypeOp};
 pub use diag::{Diag, Diagnostics};
-pub use prims::{named_prim, prim_class};
-pub use type_expr::{parse_type_expr, BaseType, TypeExpr, TypeOp};
+pub use prims::prim_class;
 
 /// Which builder call a source came from.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -127,9 +128,11 @@ pub fn parse_program(sources: &[Source]) -> Result<cembed_model::Program, Diagno
     let mut resolver = resolve::Resolver::new();
     for (i, src) in sources.iter().enumerate() {
         let idx = i as u32;
-        let decls = lexer::lex(&src.text, idx).and_then(|toks| {
-            parser::Parser::new(&src.text, toks, idx, &mut typedefs, false).parse_source()
-        });
+        let decls = lexer::lex(&src.text)
+            .map_err(|e| Diag::lex(e, idx))
+            .and_then(|toks| {
+                parser::Parser::new(&src.text, toks, idx, &mut typedefs).parse_source()
+            });
         let decls = match decls {
             Ok(d) => d,
             Err(e) => {

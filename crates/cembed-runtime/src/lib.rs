@@ -6,8 +6,9 @@
 //! * for generated libraries, the C ABI of `cembed_abi.h`: the exported
 //!   symbol `cembed_runtime_v1()` returns the `cembed_runtime_api` table
 //!   (`call`, `start`, `module_init`, `init_error`, `configure`);
-//! * for Python, the module `cembed._runtime` with `build(request) -> dict`
-//!   (the builder's entry point into `cembed_build`).
+//! * for Python, the module `cembed._runtime` (no methods: importing it is
+//!   how a running Python loads the runtime; the builder is the `cembed`
+//!   executable, not part of this crate).
 //!
 //! Layout: `init.rs` (lazy init state machines), `exit.rs` (process exit,
 //! fork, the host's SIGINT), `unwind.rs` (forced unwinds), `thread.rs`
@@ -39,7 +40,6 @@ mod location;
 mod module;
 mod plan;
 mod py;
-mod pyjson;
 mod thread;
 mod toolbox;
 mod unwind;
@@ -144,22 +144,11 @@ unsafe extern "C" fn api_configure(lib: *mut Lib, loc: *const Location) {
 
 // ---- the `cembed._runtime` module ----------------------------------------
 
-static RUNTIME_METHODS: SyncCell<[ffi::PyMethodDef; 2]> = SyncCell::new([
-    ffi::PyMethodDef {
-        ml_name: c"build".as_ptr(),
-        ml_meth: ffi::PyMethodDefPointer {
-            PyCFunction: py_build,
-        },
-        ml_flags: ffi::METH_O,
-        ml_doc: c"build(request: dict) -> dict\n--\n\n\
-Runs one build request (a dict of the JSON document in docs/architecture.md) and returns the response as a dict."
-            .as_ptr(),
-    },
-    ffi::PyMethodDef::zeroed(),
-]);
+static RUNTIME_METHODS: SyncCell<[ffi::PyMethodDef; 1]> =
+    SyncCell::new([ffi::PyMethodDef::zeroed()]);
 
-// `_runtime` itself holds no Python state at all (build() is pure Rust), so
-// it is safe in any interpreter, with a per-interpreter GIL, and without GIL.
+// `_runtime` itself holds no Python state at all, so it is safe in any
+// interpreter, with a per-interpreter GIL, and without GIL.
 static RUNTIME_SLOTS: SyncCell<[ffi::PyModuleDef_Slot; 3]> = SyncCell::new([
     #[cfg(Py_3_12)]
     ffi::PyModuleDef_Slot {
@@ -190,7 +179,7 @@ static RUNTIME_SLOTS: SyncCell<[ffi::PyModuleDef_Slot; 3]> = SyncCell::new([
 static RUNTIME_DEF: SyncCell<ffi::PyModuleDef> = SyncCell::new(ffi::PyModuleDef {
     m_base: ffi::PyModuleDef_HEAD_INIT,
     m_name: c"cembed._runtime".as_ptr(),
-    m_doc: c"cembed's native runtime and builder entry point.".as_ptr(),
+    m_doc: c"cembed's native runtime (loaded by every cembed library).".as_ptr(),
     m_size: 0,
     m_methods: RUNTIME_METHODS.get() as *mut ffi::PyMethodDef,
     m_slots: RUNTIME_SLOTS.get() as *mut ffi::PyModuleDef_Slot,
@@ -207,36 +196,4 @@ static RUNTIME_DEF: SyncCell<ffi::PyModuleDef> = SyncCell::new(ffi::PyModuleDef 
 #[allow(non_snake_case)]
 pub unsafe extern "C" fn PyInit__runtime() -> *mut ffi::PyObject {
     ffi::PyModuleDef_Init(RUNTIME_DEF.get())
-}
-
-unsafe extern "C" fn py_build(
-    _m: *mut ffi::PyObject,
-    request: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    // SAFETY: CPython calls us with the GIL held and a valid argument.
-    py::guard(null_mut(), || unsafe {
-        if ffi::PyDict_Check(request) == 0 {
-            return Err(py::raise(
-                ffi::PyExc_TypeError,
-                &format!(
-                    "build() argument must be a dict, not {}",
-                    py::type_name(request)
-                ),
-            ));
-        }
-        let req = pyjson::to_value(request, "request")?;
-        // A build compiles C for a while: let other Python threads run. The
-        // build is pure Rust: a panic in it is caught here, with the GIL
-        // released, and reported once the GIL is back.
-        let ts = ffi::PyEval_SaveThread();
-        let resp = catch_unwind(|| cembed_build::run_value(req));
-        ffi::PyEval_RestoreThread(ts);
-        match resp {
-            Ok(resp) => Ok(pyjson::from_value(&resp)?.into_ptr()),
-            Err(_) => Err(py::raise(
-                ffi::PyExc_SystemError,
-                "cembed: internal error (panic) in build()",
-            )),
-        }
-    })
 }

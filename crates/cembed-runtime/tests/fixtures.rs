@@ -1,9 +1,11 @@
-//! End-to-end tests of the runtime with hand-written fixture libraries in the
-//! shape of cembed's generated C (tests/fixtures/*.c), compiled with gcc
-//! against the ABI headers, loaded by C hosts (linked, or dlopen()ed with
-//! RTLD_LOCAL / RTLD_GLOBAL) that run as separate processes, from another
-//! directory, with an empty environment. Output is compared exactly (object
-//! addresses are normalized).
+//! End-to-end tests of the runtime with fixture libraries built as the
+//! Python builder builds them: the declarations (tests/fixtures/fix_*.h)
+//! and set_source() code (fix_*.c) go in a build request to cembed-build
+//! (codegen, then the system compiler), so the C is exactly what users get.
+//! C hosts (linked, or dlopen()ing the library with RTLD_LOCAL /
+//! RTLD_GLOBAL) run as separate processes, from another directory, with an
+//! empty environment. Output is compared exactly (object addresses are
+//! normalized).
 //!
 //! The runtime under test is the real artifact: this crate built as a cdylib
 //! with the `extension-module` feature (no libpython link), as maturin builds
@@ -92,75 +94,86 @@ fn scratch(name: &str) -> PathBuf {
     d
 }
 
-fn c_string_literal(s: &str) -> String {
-    let mut out = String::from("\"");
-    for b in s.bytes() {
-        match b {
-            b'"' => out.push_str("\\\""),
-            b'\\' => out.push_str("\\\\"),
-            b'\n' => out.push_str("\\n"),
-            0x20..=0x7e => out.push(b as char),
-            _ => out.push_str(&format!("\\{b:03o}")),
-        }
-    }
-    out.push('"');
-    out
-}
-
 struct LibSpec<'a> {
-    source: &'a str,
+    /// Also the fixture's name: tests/fixtures/<module>.h (declarations),
+    /// tests/fixtures/<module>.c (set_source() code, optional).
     module: &'a str,
     init: &'a str,
     exe: Option<&'a str>,
 }
 
-/// Compiles a fixture library into `dir/lib/lib<module>.so`.
+/// The declarations of a fixture: embedding_api() text, and cdef() text
+/// after a line `/* cembed: cdef */` (the codegen snapshots' convention).
+fn fixture_sources(module: &str) -> Vec<serde_json::Value> {
+    let path = crate_dir()
+        .join("tests/fixtures")
+        .join(format!("{module}.h"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let (api, cdef) = text.split_once("/* cembed: cdef */").unwrap_or((&text, ""));
+    let origin = path.display().to_string();
+    let mut out = vec![serde_json::json!({"kind": "embedding_api", "text": api, "origin": origin})];
+    if !cdef.trim().is_empty() {
+        out.push(serde_json::json!({"kind": "cdef", "text": cdef, "origin": origin}));
+    }
+    out
+}
+
+/// `CEMBED_FIXTURE_CFLAGS`, split at spaces.
+fn fixture_cflags() -> Vec<String> {
+    std::env::var("CEMBED_FIXTURE_CFLAGS")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Builds a fixture library into `dir/lib/lib<module>.so` through
+/// cembed-build, with the runtime under test as the library's runtime.
+/// `CEMBED_FIXTURE_CFLAGS` (split at spaces) is added to the compile and link
+/// commands (the ASan run of `./dev test`).
 fn build_lib(dir: &Path, spec: &LibSpec) -> PathBuf {
     let e = env();
-    let init_h = dir.join(format!("{}_init.h", spec.module));
-    std::fs::write(
-        &init_h,
-        format!(
-            "#define FIXTURE_INIT_CODE {}\n",
-            c_string_literal(spec.init)
-        ),
-    )
-    .unwrap();
-    let out = dir.join("lib").join(format!("lib{}.so", spec.module));
-    let q = |s: &str| format!("\"{s}\"");
-    run_ok(
-        Command::new("gcc")
-            .args(["-shared", "-fPIC", "-O1", "-Wall", "-Werror", "-o"])
-            .arg(&out)
-            .arg(crate_dir().join("tests/fixtures").join(spec.source))
-            .arg(format!(
-                "-I{}",
-                crate_dir().join("../cembed-abi/include").display()
-            ))
-            .arg(format!("-DFIXTURE_MODULE={}", q(spec.module)))
-            .arg(format!("-DFIXTURE_PYINIT=PyInit_{}", spec.module))
-            .arg(format!("-DFIXTURE_PY_VERSION={}", q(&e.py_version)))
-            .arg(format!("-DFIXTURE_EXE={}", q(spec.exe.unwrap_or(&e.exe))))
-            .arg(format!("-DFIXTURE_LIBPYTHON={}", q(&e.libpython)))
-            .arg(format!(
-                "-DFIXTURE_RUNTIME={}",
-                q(&e.runtime.display().to_string())
-            ))
-            .arg(format!(
-                "-DFIXTURE_INIT_H={}",
-                q(&init_h.display().to_string())
-            ))
-            .arg("-lpthread")
-            .arg("-ldl"),
+    let c_path = crate_dir()
+        .join("tests/fixtures")
+        .join(format!("{}.c", spec.module));
+    let c_code = std::fs::read_to_string(&c_path).ok();
+    let flags = fixture_cflags();
+    let request = serde_json::json!({
+        "action": "compile",
+        "module_name": spec.module,
+        "sources": fixture_sources(spec.module),
+        "c_code": c_code,
+        "c_origin": c_path.display().to_string(),
+        "options": {"extra_compile_args": flags, "extra_link_args": flags},
+        "init_code": spec.init,
+        "init_origin": format!("{}:1", spec.module),
+        "python": {
+            "version": e.py_version,
+            "executable": spec.exe.unwrap_or(&e.exe),
+            "libpython": e.libpython,
+            "runtime": e.runtime.display().to_string(),
+            "cembed_version": env!("CARGO_PKG_VERSION"),
+        },
+        "tmpdir": dir.join("lib").display().to_string(),
+        "target": format!("lib{}.so", spec.module),
+    });
+    let response: serde_json::Value =
+        serde_json::from_str(&cembed_build::run_json(&request.to_string())).unwrap();
+    assert_eq!(
+        response["ok"], true,
+        "building {}: {response:#}",
+        spec.module
     );
-    out
+    PathBuf::from(response["path"].as_str().unwrap())
 }
 
 /// Compiles a host; `link` names libraries in dir/lib to link against.
 fn build_host(dir: &Path, source: &str, link: &[&str]) -> PathBuf {
     let out = dir.join(source.trim_end_matches(".c"));
     let mut cmd = Command::new("gcc");
-    cmd.args(["-O1", "-Wall", "-Werror", "-o"])
+    cmd.args(["-O1", "-Wall", "-Werror"])
+        .args(fixture_cflags())
+        .arg("-o")
         .arg(&out)
         .arg(crate_dir().join("tests/fixtures").join(source));
     if !link.is_empty() {
@@ -233,21 +246,26 @@ fn check_valgrind_logs(dir: &Path) {
     }
 }
 
-/// Replaces object addresses ("at 0x7f...") and the runtime/python paths.
+/// Replaces object addresses ("at 0x7f...", "<cdata 'T' 0x7f...>") and the
+/// runtime/python paths.
 fn normalize(s: &str) -> String {
     let e = env();
-    let mut out = String::new();
-    let mut rest = s;
-    while let Some(i) = rest.find(" at 0x") {
-        out.push_str(&rest[..i]);
-        out.push_str(" at 0xADDR");
-        rest = &rest[i + 6..];
-        let end = rest
-            .find(|c: char| !c.is_ascii_hexdigit())
-            .unwrap_or(rest.len());
-        rest = &rest[end..];
+    let mut out = s.to_string();
+    for marker in [" at 0x", "' 0x"] {
+        let mut done = String::new();
+        let mut rest = out.as_str();
+        while let Some(i) = rest.find(marker) {
+            done.push_str(&rest[..i]);
+            done.push_str(&marker.replace("0x", "0xADDR"));
+            rest = &rest[i + marker.len()..];
+            let end = rest
+                .find(|c: char| !c.is_ascii_hexdigit())
+                .unwrap_or(rest.len());
+            rest = &rest[end..];
+        }
+        done.push_str(rest);
+        out = done;
     }
-    out.push_str(rest);
     out.replace(&e.runtime.display().to_string(), "<RUNTIME>")
         .replace(&e.exe, "<EXE>")
 }
@@ -262,7 +280,6 @@ fn linked_host_every_primitive() {
     build_lib(
         &d,
         &LibSpec {
-            source: "fix_a.c",
             module: "fix_a",
             init: &fixture_init("init_basic.py"),
             exe: None,
@@ -306,7 +323,6 @@ fn lib_a(d: &Path, init: &str) -> PathBuf {
     build_lib(
         d,
         &LibSpec {
-            source: "fix_a.c",
             module: "fix_a",
             init: &fixture_init(init),
             exe: None,
@@ -350,7 +366,6 @@ fn twenty_threads_across_two_libraries() {
     build_lib(
         &d,
         &LibSpec {
-            source: "fix_b.c",
             module: "fix_b",
             init: &fixture_init("init_b.py"),
             exe: None,
@@ -520,7 +535,6 @@ fn uses_the_build_venv_site_packages() {
     build_lib(
         &d,
         &LibSpec {
-            source: "fix_a.c",
             module: "fix_a",
             init: &fixture_init("init_venv.py"),
             exe: Some(&exe),
@@ -562,8 +576,8 @@ fn importable_from_a_running_python() {
          init done\n\
          5\n\
          42 False b'y'\n\
-         <cembed function fix_a.add>\n\
-         TypeError: add() takes exactly 2 arguments (1 given)\n\
+         <cdata 'int(*)(int, int)' 0xADDR>\n\
+         TypeError: 'int(*)(int, int)' expects 2 arguments, got 1\n\
          OverflowError: integer 2147483648 does not fit 'int'\n\
          AttributeError: cembed library 'fix_a' has no function, constant or global variable named 'nope'\n\
          -4611686018427387904 -1\n\

@@ -19,7 +19,7 @@
 use crate::ctypes::Prim;
 use crate::py::text;
 use cembed_abi::{type_flags, BitProbe, Kind, Lib, Thunk};
-use cembed_cdef::{parse_type_expr, BaseType, TypeExpr, TypeOp};
+use cembed_typename::{parse_type_expr, BaseType, TypeExpr, TypeOp};
 use std::collections::HashMap;
 use std::ffi::c_void;
 

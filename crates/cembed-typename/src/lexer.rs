@@ -1,4 +1,4 @@
-//! Hand-written lexer for the cdef language.
+//! Hand-written lexer for the cdef language (also the tokens of a type name).
 //!
 //! Produces a flat token vector with byte spans. Preprocessor lines are the one
 //! line-sensitive part of the language: a `#` that is the first non-blank
@@ -6,7 +6,15 @@
 //! usual and the end of that line yields [`TokKind::LineEnd`] (a backslash before
 //! the newline continues the directive, as in C).
 
-use crate::diag::Diag;
+/// A lexical error: what, the byte range it covers and a short label for
+/// the place (the cdef parser turns it into a diagnostic).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LexError {
+    pub message: String,
+    pub start: u32,
+    pub end: u32,
+    pub label: &'static str,
+}
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum TokKind {
@@ -44,8 +52,8 @@ const PUNCT2: &[&str] = &[
 ];
 const PUNCT1: &[u8] = b"()[]{};,*=:+-|&~^/%!?.<>#@$\\";
 
-/// Splits `text` into tokens. `source` is only used for the spans of errors.
-pub fn lex(text: &str, source: u32) -> Result<Vec<Token>, Diag> {
+/// Splits `text` into tokens.
+pub fn lex(text: &str) -> Result<Vec<Token>, LexError> {
     let b = text.as_bytes();
     let mut toks = Vec::with_capacity(text.len() / 3 + 1);
     let mut i = 0usize;
@@ -92,9 +100,10 @@ pub fn lex(text: &str, source: u32) -> Result<Vec<Token>, Diag> {
                 i += 2;
                 loop {
                     if i + 1 >= b.len() {
-                        return Err(Diag::new(
+                        return Err(error(
                             "unterminated comment",
-                            span(source, start, start + 2),
+                            start,
+                            start + 2,
                             "this comment is never closed with `*/`",
                         ));
                     }
@@ -134,9 +143,10 @@ pub fn lex(text: &str, source: u32) -> Result<Vec<Token>, Diag> {
                 loop {
                     match b.get(i) {
                         None | Some(b'\n') => {
-                            return Err(Diag::new(
+                            return Err(error(
                                 "unterminated literal",
-                                span(source, s, i),
+                                s,
+                                i,
                                 "missing the closing quote",
                             ))
                         }
@@ -171,9 +181,10 @@ pub fn lex(text: &str, source: u32) -> Result<Vec<Token>, Diag> {
                     1
                 } else {
                     let ch = rest.chars().next().unwrap_or('?');
-                    return Err(Diag::new(
+                    return Err(error(
                         format!("unexpected character {ch:?}"),
-                        span(source, i, i + ch.len_utf8()),
+                        i,
+                        i + ch.len_utf8(),
                         "not valid in C declarations",
                     ));
                 };
@@ -190,11 +201,12 @@ pub fn lex(text: &str, source: u32) -> Result<Vec<Token>, Diag> {
     Ok(toks)
 }
 
-fn span(source: u32, s: usize, e: usize) -> cembed_model::Span {
-    cembed_model::Span {
-        source,
+fn error(message: impl Into<String>, s: usize, e: usize, label: &'static str) -> LexError {
+    LexError {
+        message: message.into(),
         start: s as u32,
         end: e as u32,
+        label,
     }
 }
 
@@ -248,12 +260,46 @@ fn radix_name(r: u32) -> &'static str {
     }
 }
 
+/// The value of a character literal like `'a'` or `'\n'`.
+pub fn char_literal_value(lit: &str) -> Option<i128> {
+    let inner = &lit[1..lit.len() - 1];
+    let mut chars = inner.chars();
+    let v = match chars.next()? {
+        '\\' => {
+            let rest: String = chars.collect();
+            return Some(match rest.as_str() {
+                "n" => 10,
+                "t" => 9,
+                "r" => 13,
+                "0" => 0,
+                "\\" => 92,
+                "'" => 39,
+                "\"" => 34,
+                "a" => 7,
+                "b" => 8,
+                "f" => 12,
+                "v" => 11,
+                r if r.starts_with('x') => i128::from_str_radix(&r[1..], 16).ok()?,
+                r if !r.is_empty() && r.chars().all(|c| ('0'..='7').contains(&c)) => {
+                    i128::from_str_radix(r, 8).ok()?
+                }
+                _ => return None,
+            });
+        }
+        c => c as i128,
+    };
+    if chars.next().is_some() {
+        return None;
+    }
+    Some(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn kinds(s: &str) -> Vec<(TokKind, String)> {
-        lex(s, 0)
+        lex(s)
             .unwrap()
             .into_iter()
             .map(|t| (t.kind, s[t.start as usize..t.end as usize].to_string()))
@@ -301,8 +347,8 @@ mod tests {
 
     #[test]
     fn errors() {
-        assert!(lex("/* abc", 0).is_err());
-        assert!(lex("\"abc", 0).is_err());
-        assert!(lex("int `x", 0).is_err());
+        assert!(lex("/* abc").is_err());
+        assert!(lex("\"abc").is_err());
+        assert!(lex("int `x").is_err());
     }
 }

@@ -1,14 +1,21 @@
-//! Type names as the runtime receives them (`ffi.new("point_t *")`,
-//! `ffi.cast("int(*)(int)", p)`, `ffi.typeof("struct foo[3]")`), parsed without
-//! a [`cembed_model::Program`]: names are left for the caller to resolve.
+//! C type names as the runtime receives them (`ffi.new("point_t *")`,
+//! `ffi.cast("int(*)(int)", p)`, `ffi.typeof("struct foo[3]")`), parsed
+//! without the declarations: names are left for the caller to resolve.
+//!
+//! This crate is what the runtime, loaded into every host process, carries
+//! of the C language: the lexer, the keyword tables and one type name's
+//! grammar. The cdef parser (cembed-cdef, the builder's) uses the same
+//! lexer and tables, so a type reads the same in a cdef and at run time.
+//!
+//! * [`lexer`]: tokens of the cdef language (shared with cembed-cdef);
+//! * [`words`]: primitive type names, keyword combinations, keywords;
+//! * [`parse_type_expr`]: one type name to a [`TypeExpr`].
 
-use std::collections::HashSet;
+pub mod lexer;
+mod parse;
+pub mod words;
 
-use cembed_model::RecordKind;
-
-use crate::ast::{ArraySize, DeclOp, DeclSpec, Declarator, Expr, TypeSpec};
-use crate::lexer;
-use crate::parser::Parser;
+use parse::{ArrayLen, BinOp, DeclSpec, Error, Expr, Op, Parser, Spec, UnOp};
 
 /// The base type of a type name.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -72,24 +79,18 @@ pub enum TypeOp {
 }
 
 /// Parses one C type name. Errors are a one-line message with the 1-based
-/// column: `"column 5: expected `)`, found end of input"`.
+/// column: `"column 5: expected `)`, found end of input (in type "int (")"`.
 pub fn parse_type_expr(text: &str) -> Result<TypeExpr, String> {
-    let mut typedefs = HashSet::new();
     let shown = shown_text(text);
-    let fail = |d: crate::Diag| {
-        let col = text[..(d.span.start as usize).min(text.len())]
-            .chars()
-            .count()
-            + 1;
-        format!("column {col}: {} (in type {shown})", d.message)
-    };
-    let toks = lexer::lex(text, 0).map_err(fail)?;
-    let mut p = Parser::new(text, toks, 0, &mut typedefs, true);
-    let (spec, decl) = p.type_name().map_err(fail)?;
-    convert(&spec, &decl).map_err(|(msg, at)| {
+    let fail = |message: &str, at: u32| {
         let col = text[..(at as usize).min(text.len())].chars().count() + 1;
-        format!("column {col}: {msg} (in type {shown})")
-    })
+        format!("column {col}: {message} (in type {shown})")
+    };
+    let toks = lexer::lex(text).map_err(|e| fail(&e.message, e.start))?;
+    let (spec, ops) = Parser::new(text, toks)
+        .type_name()
+        .map_err(|e| fail(&e.message, e.at))?;
+    convert(spec, ops).map_err(|e| fail(&e.message, e.at))
 }
 
 /// The type text as error messages quote it: cut after 100 characters, so
@@ -102,68 +103,43 @@ fn shown_text(text: &str) -> String {
     }
 }
 
-type CResult<T> = Result<T, (String, u32)>;
-
-fn convert(spec: &DeclSpec, decl: &Declarator) -> CResult<TypeExpr> {
-    if let Some((_, sp)) = spec.storage {
-        return Err((
-            "a storage class is not allowed in a type name".into(),
-            sp.start,
-        ));
+fn error(message: impl Into<String>, at: u32) -> Error {
+    Error {
+        message: message.into(),
+        at,
     }
-    let at = spec.ty_span.start;
-    let base = match &spec.ty {
-        TypeSpec::Prim(p) => BaseType::Prim((*p).to_string()),
-        TypeSpec::Named(n) => BaseType::Named(n.clone()),
-        TypeSpec::Record(r) => {
-            if r.body.is_some() {
-                return Err((
-                    "a struct or union body is not allowed in a type name".into(),
-                    at,
-                ));
-            }
-            let tag = r.tag.as_ref().expect("parser: record without tag or body");
-            match r.kind {
-                RecordKind::Struct => BaseType::Struct(tag.name.clone()),
-                RecordKind::Union => BaseType::Union(tag.name.clone()),
-            }
-        }
-        TypeSpec::Enum(e) => {
-            if e.body.is_some() {
-                return Err(("an enum body is not allowed in a type name".into(), at));
-            }
-            let tag = e.tag.as_ref().expect("parser: enum without tag or body");
-            BaseType::Enum(tag.name.clone())
-        }
-        TypeSpec::DotDotDot | TypeSpec::DotDotDotInt | TypeSpec::DotDotDotFloat => {
-            return Err(("`...` is not allowed in a type name".into(), at))
-        }
+}
+
+fn convert(spec: DeclSpec, ops: Vec<Op>) -> Result<TypeExpr, Error> {
+    let base = match spec.ty {
+        Spec::Prim(p) => BaseType::Prim(p.to_string()),
+        Spec::Named(n) => BaseType::Named(n),
+        Spec::Struct(t) => BaseType::Struct(t),
+        Spec::Union(t) => BaseType::Union(t),
+        Spec::Enum(t) => BaseType::Enum(t),
+        Spec::DotDotDot => return Err(error("`...` is not allowed in a type name", spec.ty_at)),
     };
-    let mut ops = Vec::with_capacity(decl.ops.len());
-    for op in &decl.ops {
-        ops.push(match op {
-            DeclOp::Pointer { is_const, .. } => TypeOp::Pointer {
-                is_const: *is_const,
-            },
-            DeclOp::Array { len, span } => TypeOp::Array(match len {
-                ArraySize::Open => None,
-                ArraySize::DotDotDot => {
-                    return Err(("`[...]` is not allowed in a type name".into(), span.start))
+    let mut out = Vec::with_capacity(ops.len());
+    for op in ops {
+        out.push(match op {
+            Op::Pointer { is_const } => TypeOp::Pointer { is_const },
+            Op::Array { len, at } => TypeOp::Array(match len {
+                ArrayLen::Open => None,
+                ArrayLen::DotDotDot => {
+                    return Err(error("`[...]` is not allowed in a type name", at))
                 }
-                ArraySize::Expr(e) => Some(eval_literal(e)?),
+                ArrayLen::Expr(e) => Some(array_length(&e)?),
             }),
-            DeclOp::Function {
-                params, variadic, ..
-            } => {
+            Op::Function { params, variadic } => {
                 let mut ps = Vec::with_capacity(params.len());
                 for p in params {
-                    if p.decl.name.is_some() {
-                        // Allowed in C (`int(*)(int x)`), CFFI too: ignore the name.
-                    }
-                    let mut t = convert(&p.spec, &p.decl)?;
+                    // A parameter's name (`int(*)(int x)`) is allowed and
+                    // ignored, as in C and CFFI.
+                    let mut t = convert(p.spec, p.ops)?;
                     if t.base == BaseType::Prim("void".into()) && t.ops.is_empty() {
-                        return Err(("parameter has type void".into(), p.span.start));
+                        return Err(error("parameter has type void", p.at));
                     }
+                    // C's adjustment of parameter types.
                     match t.ops.last() {
                         Some(TypeOp::Array(_)) => {
                             t.ops.pop();
@@ -178,7 +154,7 @@ fn convert(spec: &DeclSpec, decl: &Declarator) -> CResult<TypeExpr> {
                 }
                 TypeOp::Function {
                     params: ps,
-                    variadic: *variadic,
+                    variadic,
                 }
             }
         });
@@ -186,24 +162,20 @@ fn convert(spec: &DeclSpec, decl: &Declarator) -> CResult<TypeExpr> {
     Ok(TypeExpr {
         base,
         base_const: spec.is_const,
-        ops,
+        ops: out,
     })
 }
 
-/// Array lengths in type names are integer constants (CFFI also accepts simple
-/// arithmetic on literals).
-fn eval_literal(e: &Expr) -> CResult<u64> {
-    fn ev(e: &Expr) -> CResult<i128> {
-        use crate::ast::{BinOp, UnOp};
+/// Array lengths in type names are integer constants (CFFI also accepts
+/// simple arithmetic on literals).
+fn array_length(e: &Expr) -> Result<u64, Error> {
+    fn ev(e: &Expr) -> Result<i128, Error> {
         Ok(match e {
             Expr::Int(v, _) => *v,
-            Expr::Name(id) => {
-                return Err((
-                    format!(
-                        "`{}`: only integer constants are allowed as array lengths here",
-                        id.name
-                    ),
-                    id.span.start,
+            Expr::Name(name, at) => {
+                return Err(error(
+                    format!("`{name}`: only integer constants are allowed as array lengths here"),
+                    *at,
                 ))
             }
             Expr::Unary(op, x, _) => {
@@ -214,7 +186,7 @@ fn eval_literal(e: &Expr) -> CResult<u64> {
                     UnOp::BitNot => !v,
                 }
             }
-            Expr::Binary(op, a, b, sp) => {
+            Expr::Binary(op, a, b, at) => {
                 let (x, y) = (ev(a)?, ev(b)?);
                 let r = match op {
                     BinOp::Add => x.checked_add(y),
@@ -230,12 +202,12 @@ fn eval_literal(e: &Expr) -> CResult<u64> {
                     BinOp::BitXor => Some(x ^ y),
                 };
                 r.filter(|v| (-(1i128 << 64)..(1i128 << 64)).contains(v))
-                    .ok_or_else(|| ("invalid constant expression".to_string(), sp.start))?
+                    .ok_or_else(|| error("invalid constant expression", *at))?
             }
         })
     }
     let v = ev(e)?;
-    u64::try_from(v).map_err(|_| (format!("array length {v} is negative"), e.span().start))
+    u64::try_from(v).map_err(|_| error(format!("array length {v} is negative"), e.at()))
 }
 
 #[cfg(test)]

@@ -168,7 +168,6 @@ int main(void) {
 """
 
 
-@pytest.mark.smoke
 def test_adder_like_cffi_on_pypy(pypy, tmp_path):
     rc, out = both(pypy, tmp_path, ADDER, ADDER_HOST, ["libadder.so"])
     assert (rc, out) == (0, "init adder pypy\n3 0 2147483647\n")

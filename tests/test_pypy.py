@@ -492,6 +492,13 @@ def test_cli_build_for_pypy_and_pkg_config(pypy, tmp_path):
                        capture_output=True, text=True, check=True)
     assert "implementation=pypy" in r.stdout
     assert "libpython=" + pypy.libpypy in r.stdout
+    assert "runtime=<none needed" in r.stdout
+    # Bundles are CPython's: a PyPy library is refused with the reason.
+    r = subprocess.run([cembed, "bundle", os.path.join(d, "libcli.so"), "-o", os.path.join(d, "b")],
+                       capture_output=True, text=True)
+    assert r.returncode != 0
+    assert "libcli.so was built for PyPy (%s): `cembed bundle` makes bundles of libraries " \
+        "built for CPython only" % pypy.libpypy in r.stderr, r.stderr
 
 
 def test_library_imports_from_running_pypy(pypy, tmp_path):

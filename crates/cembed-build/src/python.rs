@@ -121,6 +121,10 @@ impl fmt::Display for InterpreterConfig {
             None => writeln!(f, "libpython=<none: this Python has no shared libpython>")?,
         }
         match &self.runtime {
+            _ if self.implementation == Implementation::PyPy => writeln!(
+                f,
+                "runtime=<none needed: PyPy runs the libraries in its built-in _cffi_backend>"
+            )?,
             Ok(p) => writeln!(f, "runtime={}", p.display())?,
             Err(why) => writeln!(f, "runtime=<not installed: {why}>")?,
         }

@@ -90,6 +90,23 @@ pub fn generate_c(program: &Program, opts: &Options) -> String {
         }
     }
     w.line(format!("CFFI_DLLEXPORT void *{init_fn}(const void *p[]);"));
+    // The build facts as text, as CPython libraries carry them (tools read
+    // them from the file: `cembed bundle` refuses a PyPy library by them).
+    let info = format!(
+        "cembed-library 1\nmodule={}\nimplementation=pypy\npython_version={}\n\
+         python_executable={}\nlibpython={}\ncembed_version={}\n",
+        opts.module_name,
+        opts.build.python_version,
+        opts.build.python_executable,
+        opts.build.libpython,
+        opts.build.cembed_version
+    );
+    w.line("#if defined(__ELF__) && defined(__GNUC__)");
+    w.line(format!(
+        "__attribute__((used, section(\".cembed\"))) static const char _cembed_info[] = {};",
+        cstr::literal(&info)
+    ));
+    w.line("#endif");
     w.raw(START);
     w.blank();
     tables::Tables::new(program, &namer, opts.module_name).write(&mut w);

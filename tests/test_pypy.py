@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -547,3 +548,37 @@ def test_datamodel_case_like_cffi_on_pypy(pypy, case, tmp_path):
         for name in case.stderr_contains:
             assert name in r.stderr, (flavor, name, r.stderr)
     assert out["cembed"] == out["cffi"]
+
+
+def test_exit_called_inside_a_python_call(pypy, tmp_path):
+    """exit() from C code that Python called (PyPy released its GIL around
+    the C call): the atexit handlers still run, once, and exit is prompt."""
+    d = str(tmp_path)
+    build(pypy, d, script("ex", "int add(int, int); int die(int);", """
+        from ex import ffi, lib
+        import atexit
+        atexit.register(lambda: print("atexit ran", flush=True))
+        @ffi.def_extern()
+        def add(a, b):
+            return a + b
+        @ffi.def_extern()
+        def die(code):
+            lib.do_exit(code)
+            return 0
+    """, "libex.*", cdef="void do_exit(int);",
+        c_code="#include <stdlib.h>\nstatic void do_exit(int c) { exit(c); }\n"))
+    exe = gcc(d, r"""
+        #include <stdio.h>
+        #include "ex.h"
+        int main(void) {
+            setvbuf(stdout, NULL, _IONBF, 0);
+            printf("%d\n", add(1, 2));
+            die(3);
+            printf("not reached\n");
+            return 0;
+        }
+    """, ["libex.so"])
+    t0 = time.monotonic()
+    r = run(pypy, exe, check=False)
+    assert (r.returncode, r.stdout) == (3, "3\natexit ran\n"), r.stderr
+    assert time.monotonic() - t0 < 10

@@ -582,3 +582,16 @@ def test_exit_called_inside_a_python_call(pypy, tmp_path):
     r = run(pypy, exe, check=False)
     assert (r.returncode, r.stdout) == (3, "3\natexit ran\n"), r.stderr
     assert time.monotonic() - t0 < 10
+
+
+def test_a_declaration_that_disagrees_with_the_c_definition_fails_the_build(pypy, tmp_path):
+    """The layout checks of the CPython target run for PyPy too: the build
+    stops with a message naming the record and the field (CFFI on PyPy only
+    notices when the struct is first used)."""
+    d = str(tmp_path)
+    r = build(pypy, d, script("lay", "struct s { int a; int b; }; int f(struct s *);", """
+        from lay import ffi
+    """, "liblay.*", c_code="struct s { int a; long b; };\n"), check=False)
+    assert r.returncode != 0
+    assert "cembed: struct s: field b has a different size in the C definition than in " \
+        "the cdef (int)" in r.stderr, r.stderr

@@ -63,6 +63,11 @@ pub fn generate_c(program: &Program, opts: &Options) -> String {
         w.line(format!("#line {next} {}", cstr::literal(&file)));
     }
     w.blank();
+    // The declarations against the real C definitions, at build time (the
+    // same checks as on CPython; PyPy's own CHECK_FIELDS runs only at first
+    // use).
+    w.raw(&crate::gen::layout_checks(program));
+    w.blank();
     let last = opts
         .module_name
         .rsplit('.')

@@ -183,7 +183,9 @@ def test_library_needs_no_environment_and_uses_the_venv(pypy, tmp_path):
     d = str(tmp_path)
     build(pypy, d, script("venvlib", "int get(void);", """
         from venvlib import ffi
+        import sys
         import venv_only_pkg
+        print(sys.executable, sys.prefix, flush=True)
         @ffi.def_extern()
         def get():
             return venv_only_pkg.VALUE + 1
@@ -194,7 +196,7 @@ def test_library_needs_no_environment_and_uses_the_venv(pypy, tmp_path):
         int main(void) { printf("%d\n", get()); return 0; }
     """, ["libvenvlib.so"])
     r = run(pypy, exe)
-    assert r.stdout == "42\n"
+    assert r.stdout == "%s %s\n42\n" % (pypy.python, pypy.venv)
     assert r.stderr == ""
 
 

@@ -6,7 +6,8 @@
 # It runs in the namespace PyPy gives the init code, and leaves nothing in it
 # but what the init code itself defines:
 #  - the build venv's site-packages are added (site.addsitedir: .pth files
-#    too), so the library needs no environment variable;
+#    too), so the library needs no environment variable; sys.executable
+#    (PyPy's embedding leaves "*") and sys.prefix become the venv's;
 #  - the user's init code runs in a fresh namespace, as CFFI runs it, under
 #    the file name CFFI gives it ("<init code for 'module'>");
 #  - on success, a C callback that runs Python's exit (atexit handlers, then
@@ -24,8 +25,15 @@ def _cembed_boot(error_buffer, module, site_dirs, executable, libpypy, code):
         for d in site_dirs:
             if d not in sys.path:
                 site.addsitedir(d)
-        if not sys.executable and executable:
+        # PyPy's embedding leaves sys.executable as "*": make it the build
+        # venv's pypy3 (multiprocessing, subprocess of sys.executable), and
+        # the prefix the venv's, as a venv's interpreter has them.
+        import os
+        if executable and not os.path.isfile(sys.executable or ""):
             sys.executable = executable
+            venv = os.path.dirname(os.path.dirname(executable))
+            if os.path.isfile(os.path.join(venv, "pyvenv.cfg")):
+                sys.prefix = sys.exec_prefix = venv
         namespace = {"__builtins__": __builtins__}
         exec(compile(code, "<init code for '%s'>" % module, "exec"), namespace)
         _cembed_exit_hook(error_buffer[2])

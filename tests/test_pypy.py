@@ -597,3 +597,43 @@ def test_a_declaration_that_disagrees_with_the_c_definition_fails_the_build(pypy
     assert r.returncode != 0
     assert "cembed: struct s: field b has a different size in the C definition than in " \
         "the cdef (int)" in r.stderr, r.stderr
+
+
+def test_two_libraries_started_concurrently_from_threads(pypy, tmp_path):
+    """Threads make the first calls of two libraries at once: PyPy starts
+    once (pypy_carefully_make_gil is per process), each library runs its own
+    init once; many runs."""
+    d = str(tmp_path)
+    for name in ("lib_a", "lib_b"):
+        build(pypy, d, script(name, "int %s_twice(int);" % name, """
+            from %s import ffi
+            @ffi.def_extern()
+            def %s_twice(x):
+                return 2 * x
+        """ % (name, name), "%s.*" % name.replace("lib_", "lib")))
+    exe = gcc(d, r"""
+        #include <pthread.h>
+        #include <stdio.h>
+        int lib_a_twice(int); int lib_b_twice(int);
+        #define N 8
+        static int ok[N];
+        static void *work(void *arg) {
+            long i = (long)arg;
+            int r = (i % 2) ? lib_a_twice((int)i) + lib_b_twice((int)i)
+                            : lib_b_twice((int)i) + lib_a_twice((int)i);
+            ok[i] = r == 4 * (int)i;
+            return NULL;
+        }
+        int main(void) {
+            pthread_t t[N];
+            for (long i = 0; i < N; i++) pthread_create(&t[i], NULL, work, (void *)i);
+            for (int i = 0; i < N; i++) pthread_join(t[i], NULL);
+            int all = 1;
+            for (int i = 0; i < N; i++) all &= ok[i];
+            printf("%s\n", all ? "all good" : "WRONG");
+            return 0;
+        }
+    """, ["liba.so", "libb.so"])
+    for _ in range(10):
+        r = run(pypy, exe)
+        assert (r.stdout, r.stderr) == ("all good\n", "")

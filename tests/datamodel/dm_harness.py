@@ -197,6 +197,8 @@ def build_and_run(case: Case, backend: str, workdir: pathlib.Path) -> RunResult:
     rundir.mkdir()
     cmd, timeout = [str(workdir / "host")], RUN_TIMEOUT
     memcheck = backend == "cembed" and os.environ.get("CEMBED_VALGRIND") == "1"
+    if backend == "cembed" and os.environ.get("CEMBED_HOST_PYTHONMALLOC"):
+        run_env["PYTHONMALLOC"] = os.environ["CEMBED_HOST_PYTHONMALLOC"]
     if memcheck:
         cmd, timeout = valgrind_cmd(workdir) + cmd, VALGRIND_TIMEOUT
         run_env["PYTHONMALLOC"] = "malloc"
@@ -206,6 +208,11 @@ def build_and_run(case: Case, backend: str, workdir: pathlib.Path) -> RunResult:
     return RunResult(p.stdout, p.stderr, p.returncode, workdir)
 
 
+# CEMBED_HOST_PYTHONMALLOC=debug: the cembed host's embedded Python uses
+# CPython's debug allocator hooks (PYTHONMALLOC=debug): a Python allocation
+# without the GIL, a buffer overrun or a use of freed Python memory ends the
+# host with "Fatal Python error", which fails the case.
+#
 # CEMBED_VALGRIND=1: the cembed host runs under valgrind's memcheck (with
 # PYTHONMALLOC=malloc, so each Python object is its own block) and any
 # invalid read, write or free fails the case. Leaks are not checked (an

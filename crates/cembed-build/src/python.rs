@@ -136,7 +136,8 @@ impl fmt::Display for InterpreterConfig {
 }
 
 /// Asks the interpreter for its facts. Only prints sysconfig values and
-/// imports the runtime; the decisions are made in Rust.
+/// where the runtime is (found as the Python builder finds it, without
+/// loading it); the decisions are made in Rust.
 const FACTS_SCRIPT: &str = r#"
 import json, sys, sysconfig
 v = sysconfig.get_config_var
@@ -153,9 +154,10 @@ if sys.implementation.name == "pypy":
     except OSError:
         pass
 try:
-    import cembed._runtime as r
-    out["runtime"] = r.__file__
     import cembed
+    out["runtime"] = cembed._runtime_path()
+    if out["runtime"] is None:
+        out["runtime_error"] = "no cembed/_runtime%s next to %s" % (v("EXT_SUFFIX"), cembed.__file__)
     out["cembed_version"] = getattr(cembed, "__version__", None)
 except Exception as e:
     out["runtime_error"] = "%s: %s" % (type(e).__name__, e)
@@ -295,7 +297,7 @@ pub fn query(exe: &Path, found_by: FoundBy) -> Result<InterpreterConfig, BuildEr
         runtime: match (raw.runtime, raw.runtime_error) {
             (Some(p), _) => Ok(PathBuf::from(p)),
             (None, Some(e)) => Err(e),
-            (None, None) => Err("cembed._runtime has no __file__".to_string()),
+            (None, None) => Err("cembed._runtime was not found".to_string()),
         },
         executable: raw.executable,
         version: raw.version,

@@ -10,6 +10,14 @@
 //! The runtime under test is the real artifact: this crate built as a cdylib
 //! with the `extension-module` feature (no libpython link), as maturin builds
 //! it. The Python used is `PYO3_PYTHON` or `python3`.
+//!
+//! With `CEMBED_ASAN=1` everything runs under AddressSanitizer: the runtime
+//! is built with `-Zsanitizer=address` (accepted by stable rustc through
+//! `RUSTC_BOOTSTRAP=1`, as the fuzz set does), the fixture libraries and
+//! hosts with gcc's `-fsanitize=address` (whose libasan serves both), a
+//! Python host gets libasan preloaded, and Python allocates with malloc so
+//! that its objects are checked too. Leak detection is off: an embedded
+//! Python keeps memory until the process ends.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -61,19 +69,32 @@ fn env() -> &'static Env {
         let facts = String::from_utf8(facts.stdout).unwrap();
         let mut l = facts.lines().map(str::to_string);
         let (py_version, exe, libpython) = (l.next().unwrap(), l.next().unwrap(), l.next().unwrap());
-        // One runtime build and one scratch tree per Python version.
-        let tdir = base.join(format!("runtime-fixture-build-{py_version}"));
+        // One runtime build and one scratch tree per Python version (and
+        // sanitizer).
+        let tag = if asan() { "-asan" } else { "" };
+        let tdir = base.join(format!("runtime-fixture-build-{py_version}{tag}"));
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        run_ok(
-            Command::new(cargo)
-                .args(["build", "-p", "cembed-runtime", "--features", "extension-module"])
-                .env("CARGO_TARGET_DIR", &tdir)
-                .env("PYO3_PYTHON", &exe)
-                .current_dir(crate_dir()),
-        );
-        let runtime = tdir.join("debug/lib_runtime.so");
+        let mut build = Command::new(cargo);
+        build
+            .args(["build", "-p", "cembed-runtime", "--features", "extension-module"])
+            .env("CARGO_TARGET_DIR", &tdir)
+            .env("PYO3_PYTHON", &exe)
+            .current_dir(crate_dir());
+        let runtime = if asan() {
+            // An explicit --target keeps build scripts and proc macros
+            // uninstrumented.
+            let host = host_triple();
+            build
+                .args(["--target", &host])
+                .env("RUSTC_BOOTSTRAP", "1")
+                .env("RUSTFLAGS", "-Zsanitizer=address");
+            tdir.join(host).join("debug/lib_runtime.so")
+        } else {
+            tdir.join("debug/lib_runtime.so")
+        };
+        run_ok(&mut build);
         assert!(runtime.exists(), "{runtime:?} not built");
-        let root = base.join(format!("runtime-fixtures-{py_version}"));
+        let root = base.join(format!("runtime-fixtures-{py_version}{tag}"));
         std::fs::create_dir_all(&root).unwrap();
         Env {
             runtime,
@@ -83,6 +104,39 @@ fn env() -> &'static Env {
             root,
         }
     })
+}
+
+/// `CEMBED_ASAN=1`: run under AddressSanitizer (see the top of the file).
+fn asan() -> bool {
+    std::env::var_os("CEMBED_ASAN").is_some_and(|v| v == "1")
+}
+
+fn host_triple() -> String {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let out = run_ok(Command::new(rustc).arg("-vV"));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_string))
+        .expect("rustc -vV names the host")
+}
+
+/// The environment of every process a test starts: empty but for PATH (and
+/// the sanitizer's settings under `CEMBED_ASAN=1`); `python_host`: the
+/// process is a Python interpreter, not a host compiled here.
+fn host_env(cmd: &mut Command, python_host: bool) -> &mut Command {
+    cmd.env_clear().env("PATH", "/usr/bin:/bin");
+    if asan() {
+        cmd.env(
+            "ASAN_OPTIONS",
+            "detect_leaks=0:abort_on_error=0:exitcode=99",
+        )
+        .env("PYTHONMALLOC", "malloc");
+        if python_host {
+            let out = run_ok(Command::new("gcc").arg("-print-file-name=libasan.so"));
+            cmd.env("LD_PRELOAD", String::from_utf8_lossy(&out.stdout).trim());
+        }
+    }
+    cmd
 }
 
 /// A scenario's directory, emptied.
@@ -118,19 +172,21 @@ fn fixture_sources(module: &str) -> Vec<serde_json::Value> {
     out
 }
 
-/// `CEMBED_FIXTURE_CFLAGS`, split at spaces.
+/// Compiler flags of the fixture libraries and hosts beyond production's.
 fn fixture_cflags() -> Vec<String> {
-    std::env::var("CEMBED_FIXTURE_CFLAGS")
-        .unwrap_or_default()
-        .split_whitespace()
-        .map(str::to_string)
-        .collect()
+    if asan() {
+        vec![
+            "-fsanitize=address".into(),
+            "-fno-omit-frame-pointer".into(),
+        ]
+    } else {
+        Vec::new()
+    }
 }
 
 /// Builds a fixture library into `dir/lib/lib<module>.so` through
 /// cembed-build, with the runtime under test as the library's runtime.
-/// `CEMBED_FIXTURE_CFLAGS` (split at spaces) is added to the compile and link
-/// commands (the ASan run of `./dev test`).
+/// [`fixture_cflags`] go to the compile and link commands.
 fn build_lib(dir: &Path, spec: &LibSpec) -> PathBuf {
     let e = env();
     let c_path = crate_dir()
@@ -208,7 +264,7 @@ fn run_host(dir: &Path, host: &Path, args: &[&str]) -> (String, String, i32) {
     } else {
         Command::new(host)
     };
-    cmd.args(args).env_clear().env("PATH", "/usr/bin:/bin");
+    host_env(cmd.args(args), false);
     if memcheck {
         cmd.env("PYTHONMALLOC", "malloc");
     }
@@ -558,11 +614,10 @@ fn importable_from_a_running_python() {
     let lib = lib_a(&d, "init_basic.py");
     // A running Python imports it by module name.
     std::fs::copy(&lib, d.join("lib/fix_a.so")).unwrap();
-    let out = Command::new(python())
-        .arg(crate_dir().join("tests/fixtures/pyhost.py"))
-        .arg(d.join("lib"))
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
+    let mut cmd = Command::new(python());
+    cmd.arg(crate_dir().join("tests/fixtures/pyhost.py"))
+        .arg(d.join("lib"));
+    let out = host_env(&mut cmd, true)
         .current_dir(d.join("run"))
         .output()
         .unwrap();
@@ -599,7 +654,33 @@ fn short_lived_threads_release_their_thread_state() {
     lib_a(&d, "init_add.py");
     let host = build_host(&d, "host_many_threads.c", &["fix_a"]);
     let (out, err, code) = run_host(&d, &host, &["3000"]);
-    assert_eq!((out.as_str(), err.as_str(), code), ("flat\n", "", 0));
+    if asan() {
+        // ASan keeps freed memory in quarantine: the host's RSS report says
+        // nothing then, but any invalid access would be reported.
+        assert!(code == 0 && !err.contains("AddressSanitizer"), "{out}{err}");
+    } else {
+        assert_eq!((out.as_str(), err.as_str(), code), ("flat\n", "", 0));
+    }
+}
+
+/// The sanitizer run's own check: a heap overflow made through the runtime
+/// (`ffi.memmove` past the end of an `ffi.new` array) is reported, and the
+/// host stops with ASan's exit code. Without `CEMBED_ASAN=1` the overflow
+/// would corrupt the heap silently, so the test only runs under ASan.
+#[test]
+fn asan_reports_a_heap_overflow_made_through_the_runtime() {
+    if !asan() {
+        return;
+    }
+    let d = scratch("asan_canary");
+    lib_a(&d, "init_overflow.py");
+    let host = build_host(&d, "host_add.c", &["fix_a"]);
+    let (out, err, code) = run_host(&d, &host, &[]);
+    assert_eq!(code, 99, "stdout: {out}\nstderr: {err}");
+    assert!(
+        err.contains("ERROR: AddressSanitizer: heap-buffer-overflow"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -608,11 +689,10 @@ fn python_host_exits_with_a_daemon_thread_inside_a_call() {
     let lib = lib_a(&d, "init_daemon.py");
     std::fs::copy(&lib, d.join("lib/fix_a.so")).unwrap();
     for run in 0..3 {
-        let out = Command::new(python())
-            .arg(crate_dir().join("tests/fixtures/pyhost_daemon.py"))
-            .arg(d.join("lib"))
-            .env_clear()
-            .env("PATH", "/usr/bin:/bin")
+        let mut cmd = Command::new(python());
+        cmd.arg(crate_dir().join("tests/fixtures/pyhost_daemon.py"))
+            .arg(d.join("lib"));
+        let out = host_env(&mut cmd, true)
             .current_dir(d.join("run"))
             .output()
             .unwrap();

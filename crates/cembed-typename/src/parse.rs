@@ -1,5 +1,5 @@
 //! The parser of one type name: C's specifier list and abstract declarator,
-//! the grammar the cdef parser (cembed-cdef's `parser.rs`) applies to a
+//! the grammar the cdef parser (cembed-cdef's `parser/`) applies to a
 //! declaration, without what only declarations have (storage classes,
 //! struct and enum bodies, initializers, typedef scoping).
 //!

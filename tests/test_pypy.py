@@ -637,3 +637,41 @@ def test_two_libraries_started_concurrently_from_threads(pypy, tmp_path):
     for _ in range(10):
         r = run(pypy, exe)
         assert (r.stdout, r.stderr) == ("all good\n", "")
+
+
+def test_host_signal_dispositions_are_left_alone(pypy, tmp_path):
+    """Starting PyPy (and init code importing signal, subprocess, asyncio)
+    leaves the host's signal handlers as they were."""
+    d = str(tmp_path)
+    build(pypy, d, script("sg", "int f(void);", """
+        from sg import ffi
+        import signal, subprocess, asyncio
+        @ffi.def_extern()
+        def f():
+            return 1
+    """, "libsg.*"))
+    exe = gcc(d, r"""
+        #include <signal.h>
+        #include <stdio.h>
+        #include <string.h>
+        #include "sg.h"
+        static void h(int s) { (void)s; }
+        int main(void) {
+            int sigs[] = {SIGINT, SIGPIPE, SIGXFSZ, SIGTERM, SIGCHLD, SIGUSR1};
+            const char *names[] = {"INT", "PIPE", "XFSZ", "TERM", "CHLD", "USR1"};
+            struct sigaction before[6], after[6], sa;
+            memset(&sa, 0, sizeof sa);
+            sa.sa_handler = h;
+            sigaction(SIGINT, &sa, NULL);
+            for (int i = 0; i < 6; i++) sigaction(sigs[i], NULL, &before[i]);
+            printf("%d\n", f());
+            for (int i = 0; i < 6; i++) {
+                sigaction(sigs[i], NULL, &after[i]);
+                if (before[i].sa_handler != after[i].sa_handler) printf("SIG%s changed\n", names[i]);
+            }
+            raise(SIGINT);
+            printf("still alive\n");
+            return 0;
+        }
+    """, ["libsg.so"])
+    assert run(pypy, exe).stdout == "1\nstill alive\n"

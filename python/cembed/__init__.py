@@ -128,6 +128,43 @@ _LIST_OPTIONS = (
 _IGNORED_OPTIONS = ("depends", "py_limited_api", "optional")
 
 
+_PYPY = sys.implementation.name == "pypy"
+
+
+def _pypy_facts():
+    """PyPy's facts: libpypy (the file this process mapped: PyPy's sysconfig
+    LIBDIR may not hold it), the venv's site-packages, no runtime."""
+    import site
+    import sysconfig
+
+    libpypy = None
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                path = line.split()[-1]
+                if "libpypy" in path and path.startswith("/"):
+                    libpypy = path
+                    break
+    except OSError:
+        pass
+    if libpypy is None:
+        name = sysconfig.get_config_var("LDLIBRARY")
+        for d in (sysconfig.get_config_var("LIBDIR"), os.path.join(sys.base_prefix, "lib"),
+                  os.path.join(sys.base_prefix, "bin")):
+            if d and name and os.path.exists(os.path.join(d, name)):
+                libpypy = os.path.join(d, name)
+                break
+    return {
+        "version": "%d.%d" % sys.version_info[:2],
+        "executable": sys.executable,
+        "libpython": libpypy,
+        "runtime": "",
+        "cembed_version": __version__,
+        "implementation": "pypy",
+        "site_packages": site.getsitepackages(),
+    }
+
+
 def _run_request(request):
     """Runs one build request in the cembed executable (see _exe.py)."""
     from . import _exe
@@ -155,6 +192,8 @@ def _runtime_path():
 def _python_facts():
     """The facts about this interpreter that the library needs at run time
     without any environment variable (baked into cembed_build_info)."""
+    if _PYPY:
+        return _pypy_facts()
     import sysconfig
 
     libdir = sysconfig.get_config_var("LIBDIR")

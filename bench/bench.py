@@ -31,6 +31,12 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 IMPLS = ("floor", "cffi", "cembed")
+# The PyPy column (docs/pypy.md): the same build script and host, the libraries
+# built by the pypy3 of bench/_work/pypy-venv (BENCH_PYPY, set by bench/run
+# when pypy3 is installed): cffi on PyPy (PyPy's built-in cffi) and cembed on
+# PyPy. Per-call cases and the first call only.
+PYPY_IMPLS = ("cffi-pypy", "cembed-pypy")
+PYPY_CASES = ("add_1t", "add_2t", "add_4t", "struct", "string", "buffer", "callback", "first_call")
 LIB_CASES = ("add", "struct", "string", "buffer", "callback")
 
 # (key, title, unit) of every case, in report order.
@@ -81,7 +87,8 @@ def parse_args(argv):
     p.add_argument("--smoke", action="store_true", help="CI mode: 1 repetition, few iterations, outputs under bench/_work/smoke")
     p.add_argument("--runs", type=int, help="repetitions per figure (median taken); default 7, smoke 1")
     p.add_argument("--calls", type=int, help="add() calls per repetition, shared by the threads; default 1,000,000")
-    p.add_argument("--impl", default=",".join(IMPLS), help="comma-separated subset of floor,cffi,cembed")
+    p.add_argument("--impl", default=",".join(IMPLS + PYPY_IMPLS),
+                   help="comma-separated subset of floor,cffi,cembed,cffi-pypy,cembed-pypy")
     p.add_argument("--out", help="directory for benchmarks.md/.png and results.json (default: docs/ and bench/)")
     p.add_argument("--timeout", type=float, help="seconds allowed per process (default 300, smoke 60)")
     p.add_argument("--exit-timeout", type=float, default=10.0,
@@ -102,7 +109,7 @@ def parse_args(argv):
     a.timeout = a.timeout or (300.0 if full else 60.0)
     a.impls = [i for i in a.impl.split(",") if i]
     for i in a.impls:
-        if i not in IMPLS:
+        if i not in IMPLS + PYPY_IMPLS:
             p.error("unknown implementation %r" % i)
     if a.out:
         a.md = os.path.join(a.out, "benchmarks.md")
@@ -186,8 +193,34 @@ def clean_env():
     return env
 
 
-def impl_env(impl, py):
+def pypy_facts(work):
+    """The bench's pypy3 (BENCH_PYPY) and a directory with the link cffi on
+    PyPy links against: Debian's PyPy has libpypy3.9-c.so, cffi asks for
+    -lpypy3-c. None when there is no pypy3."""
+    exe = os.environ.get("BENCH_PYPY")
+    if not exe or not os.path.exists(exe):
+        return None
+    r = subprocess.run([exe, "-c", "import sys\nfor l in open('/proc/self/maps'):\n"
+                        "    p = l.split()[-1]\n    if 'libpypy' in p and p.startswith('/'):\n"
+                        "        print(p); break\nprint(sys.version.split()[0])"],
+                       capture_output=True, text=True)
+    out = r.stdout.split()
+    if r.returncode != 0 or len(out) != 2:
+        log("pypy3 %s: cannot find its libpypy: %s" % (exe, tail(r.stderr)))
+        return None
+    shim = os.path.join(work, "pypy-shim")
+    os.makedirs(shim, exist_ok=True)
+    link = os.path.join(shim, "libpypy3-c.so")
+    if not os.path.lexists(link):
+        os.symlink(out[0], link)
+    return {"python": exe, "shim": shim, "libpypy": out[0], "version": out[1]}
+
+
+def impl_env(impl, py, pypy=None):
     env = clean_env()
+    if impl == "cffi-pypy":
+        # libpypy3-c.so, the name cffi on PyPy links with.
+        env["LD_LIBRARY_PATH"] = pypy["shim"]
     if impl == "cffi":
         # cffi's embedding libraries start the base interpreter (no venv) and
         # link libpython without an rpath: they need both variables.
@@ -330,13 +363,19 @@ def compile_c(runner, py, build):
     return host, bare, floor
 
 
-def build_lib(runner, impl, case, outdir):
-    """Runs the build script; returns (library path, seconds)."""
+def build_lib(runner, impl, case, outdir, pypy=None):
+    """Runs the build script (under the bench's pypy3 for the PyPy column);
+    returns (library path, seconds)."""
     if os.path.isdir(outdir):
         shutil.rmtree(outdir)
     os.makedirs(outdir)
-    out, elapsed = runner.run([sys.executable, os.path.join(HERE, "libs", "build_lib.py"), impl, case, outdir],
-                              env=clean_env(), cwd=outdir)
+    python, env = sys.executable, clean_env()
+    if impl in PYPY_IMPLS:
+        python, impl = pypy["python"], impl[: -len("-pypy")]
+        if impl == "cffi":
+            env["LIBRARY_PATH"] = pypy["shim"]
+    out, elapsed = runner.run([python, os.path.join(HERE, "libs", "build_lib.py"), impl, case, outdir],
+                              env=env, cwd=outdir)
     path = out.strip().splitlines()[-1] if out.strip() else ""
     if not os.path.isfile(path):
         raise CaseError("the build script printed no library path: " + tail(out))
@@ -403,16 +442,24 @@ def run_all(args):
     # -- libraries -----------------------------------------------------------
     libs = {("floor", c): floor for c in LIB_CASES}
     notes = {}
-    for impl in ("cffi", "cembed"):
+    pypy = pypy_facts(work)
+    if pypy is not None:
+        info["pypy"] = pypy["version"]
+        log("PyPy column: %s (%s)" % (pypy["python"], pypy["libpypy"]))
+    for impl in ("cffi", "cembed") + PYPY_IMPLS:
         if impl not in args.impls:
             continue
         if impl == "cembed" and info["cembed"] is None:
             for c in LIB_CASES + ("many200",):
                 notes[(impl, c)] = "cembed is not installed in the bench venv"
             continue
+        if impl in PYPY_IMPLS and pypy is None:
+            for c in LIB_CASES:
+                notes[(impl, c)] = "no pypy3 (BENCH_PYPY unset: bench/run sets it when pypy3 is installed)"
+            continue
         for case in LIB_CASES:
             try:
-                libs[(impl, case)], _ = build_lib(runner, impl, case, os.path.join(work, impl, case))
+                libs[(impl, case)], _ = build_lib(runner, impl, case, os.path.join(work, impl, case), pypy)
             except CaseError as e:
                 notes[(impl, case)] = "build failed: " + str(e)
                 log("  %s library %s: build failed: %s" % (impl, case, str(e).splitlines()[0]))
@@ -423,6 +470,7 @@ def run_all(args):
         return libs[(impl, case)]
 
     impls = [i for i in IMPLS if i in args.impls]
+    pypy_impls = [i for i in PYPY_IMPLS if i in args.impls]
 
     # -- per-call cases ------------------------------------------------------
     percall = [("add_1t", "add", 1), ("add_2t", "add", 2), ("add_4t", "add", 4),
@@ -437,24 +485,24 @@ def run_all(args):
         else:
             cmd_tail = [libcase, None, str(args.data_calls)]
         for _ in range(args.runs):
-            for impl in impls:
+            for impl in impls + pypy_impls:
                 def one(impl=impl):
                     cmd = [host] + cmd_tail
                     cmd[2] = lib_for(impl, libcase)
-                    r = runner.host_json(cmd, impl_env(impl, py))
+                    r = runner.host_json(cmd, impl_env(impl, py, pypy))
                     results.add(key, impl, r["ns"] / r["calls"], r)
                 guarded(results, key, impl, one)
 
     # -- first call ----------------------------------------------------------
     log("first_call (%d runs + 1 warm-up)" % args.first_runs)
-    first_impls = ["python"] + impls
+    first_impls = ["python"] + impls + pypy_impls
     for rep in range(args.first_runs + 1):
         for impl in first_impls:
             def one(impl=impl, rep=rep):
                 if impl == "python":
                     cmd, env = [bare], clean_env()
                 else:
-                    cmd, env = [host, "first", lib_for(impl, "add")], impl_env(impl, py)
+                    cmd, env = [host, "first", lib_for(impl, "add")], impl_env(impl, py, pypy)
                 t0 = time.monotonic_ns()  # the clock the child prints (CLOCK_MONOTONIC)
                 r = runner.host_json(cmd, env)
                 if rep > 0:  # the first round warms the page cache and writes .pyc files
@@ -546,7 +594,7 @@ def build_report(args, info, results):
     for key, title, unit in CASES:
         title = title.format(**{k: "{:,}".format(v) for k, v in config.items()})
         row = {"case": key, "title": title, "unit": unit, "median": {}, "samples": {}, "errors": {}}
-        for impl in ("python",) + IMPLS:
+        for impl in ("python",) + IMPLS + PYPY_IMPLS:
             m = results.median(key, impl)
             if m is not None:
                 row["median"][impl] = m
@@ -555,6 +603,9 @@ def build_report(args, info, results):
                 row["errors"][impl] = results.errors[(key, impl)]
             if (key, impl) in results.extra:
                 row.setdefault("raw", {})[impl] = results.extra[(key, impl)]
+        cp, fp = row["median"].get("cembed-pypy"), row["median"].get("cffi-pypy")
+        if cp is not None and fp:
+            row["ratio_pypy"] = cp / fp
         c = row["median"].get("cembed")
         row["ratio"] = {}
         for other in ("floor", "cffi", "python"):
@@ -575,7 +626,7 @@ def build_report(args, info, results):
 
 def na_text(row, impl):
     err = row["errors"].get(impl, "")
-    if impl == "cembed" and err:
+    if impl in ("cembed", "cembed-pypy") and err:
         # The reason is listed under "Cases that did not run".
         return "n/a (not supported yet)"
     if err:
@@ -632,6 +683,25 @@ def render_md(report, args):
                                                           ratio_floor, ratio_cffi, target, met))
     w("")
     w("Throughput in parentheses: total calls per second over all threads (one shared GIL).")
+    w("")
+    w("## PyPy")
+    w("")
+    w("The same build script and host, the libraries built by pypy3 %s (docs/pypy.md): cffi on PyPy "
+      "(PyPy's built-in cffi) against cembed on PyPy; both run in PyPy's built-in `_cffi_backend`, "
+      "whose JIT sees the call." % (m.get("pypy") or "(not installed: n/a)"))
+    w("")
+    w("| case | unit | cffi on PyPy | cembed on PyPy | cembed / cffi |")
+    w("|---|---|---:|---:|---:|")
+    for row in report["cases"]:
+        if row["case"] not in PYPY_CASES:
+            continue
+        cells = []
+        for impl in PYPY_IMPLS:
+            v = row["median"].get(impl)
+            cells.append(fmt(v, row["unit"]) if v is not None else na_text(row, impl))
+        r = row.get("ratio_pypy")
+        w("| %s | %s | %s | %s | %s |" % (row["title"], row["unit"], cells[0], cells[1],
+                                          "%.3fx" % r if r is not None else ""))
     w("")
     notes = []
     for row in report["cases"]:

@@ -31,14 +31,25 @@ import subprocess
 import sys
 import tarfile
 
-import maturin
-from maturin import (  # noqa: F401  (re-exported PEP 517 hooks)
-    get_requires_for_build_editable,
-    get_requires_for_build_sdist,
-    get_requires_for_build_wheel,
-    prepare_metadata_for_build_editable,
-    prepare_metadata_for_build_wheel,
-)
+# On PyPy there is no runtime extension to build (PyPy's built-in
+# _cffi_backend runs the libraries, docs/pypy.md): the wheel is the package
+# and the executable, written here, and maturin is not needed.
+PYPY = sys.implementation.name == "pypy"
+
+if not PYPY:
+    import maturin
+    from maturin import (  # noqa: F401  (re-exported PEP 517 hooks)
+        get_requires_for_build_editable,
+        get_requires_for_build_sdist,
+        get_requires_for_build_wheel,
+        prepare_metadata_for_build_editable,
+        prepare_metadata_for_build_wheel,
+    )
+else:
+    def get_requires_for_build_wheel(config_settings=None):
+        return []
+
+    get_requires_for_build_editable = get_requires_for_build_wheel
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN_DIR = os.path.join(ROOT, "python", "cembed", "_bin")
@@ -90,12 +101,77 @@ def build_cli(zig=False):
     return dest
 
 
+def _pyproject_value(key):
+    """A top-level string of [project] (no TOML parser on Python 3.9)."""
+    import re
+    with open(os.path.join(ROOT, "pyproject.toml"), encoding="utf-8") as f:
+        m = re.search(r'^%s = "([^"]*)"' % key, f.read(), re.M)
+    return m.group(1)
+
+
+def _pypy_wheel(wheel_directory):
+    """The wheel for PyPy: python/cembed (the builder API) and cembed/_bin/cembed
+    (the executable the builder calls), tagged for this PyPy. The console
+    script and entry points are those of [project] in pyproject.toml."""
+    import base64
+    import hashlib
+    import sysconfig
+    import zipfile
+
+    build_cli()
+    name, version = "cembed", _pyproject_value("version")
+    abi = sysconfig.get_config_var("SOABI").replace("-", "_")  # pypy39_pp73
+    plat = sysconfig.get_platform().replace("-", "_").replace(".", "_")
+    tag = "pp%d%d-%s-%s" % (sys.version_info[0], sys.version_info[1], abi, plat)
+    dist_info = "%s-%s.dist-info" % (name, version)
+    files = []
+    pkg = os.path.join(ROOT, "python", "cembed")
+    for dirpath, dirnames, filenames in os.walk(pkg):
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+        for f in sorted(filenames):
+            if f.startswith("_runtime") or f.endswith((".pyc", ".tmp")):
+                continue
+            full = os.path.join(dirpath, f)
+            with open(full, "rb") as fh:
+                files.append(("cembed/" + os.path.relpath(full, pkg), fh.read(),
+                              os.stat(full).st_mode))
+    meta = ("Metadata-Version: 2.1\nName: %s\nVersion: %s\nSummary: %s\n"
+            "Requires-Python: >=3.9\n" % (name, version, _pyproject_value("description")))
+    wheel = ("Wheel-Version: 1.0\nGenerator: cembed_backend\nRoot-Is-Purelib: false\n"
+             "Tag: %s\n" % tag)
+    entry = ("[console_scripts]\ncembed = cembed.__main__:main\n\n"
+             "[distutils.setup_keywords]\n"
+             "cembed_modules = cembed.setuptools_ext:cembed_modules\n\n"
+             "[hatch]\ncembed = cembed.hatch_hook\n")
+    for fname, text in (("METADATA", meta), ("WHEEL", wheel),
+                        ("entry_points.txt", entry)):
+        files.append((dist_info + "/" + fname, text.encode(), 0o100644))
+    record = []
+    filename = "%s-%s-%s.whl" % (name, version, tag)
+    with zipfile.ZipFile(os.path.join(wheel_directory, filename), "w",
+                         zipfile.ZIP_DEFLATED) as z:
+        for arc, data, mode in files:
+            info = zipfile.ZipInfo(arc, date_time=(2020, 1, 1, 0, 0, 0))
+            info.external_attr = (mode & 0xFFFF) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, data)
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest())
+            record.append("%s,sha256=%s,%d" % (arc, digest.rstrip(b"=").decode(), len(data)))
+        record.append(dist_info + "/RECORD,,")
+        z.writestr(dist_info + "/RECORD", "\n".join(record) + "\n")
+    return filename
+
+
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    if PYPY:
+        return _pypy_wheel(wheel_directory)
     build_cli()
     return maturin.build_wheel(wheel_directory, config_settings, metadata_directory)
 
 
 def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
+    if PYPY:
+        return _pypy_wheel(wheel_directory)
     build_cli()
     return maturin.build_editable(wheel_directory, config_settings, metadata_directory)
 

@@ -398,3 +398,42 @@ def test_include_keeps_the_other_librarys_functions_there(tmp_path):
                        capture_output=True, text=True, env=clean_env(), timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.endswith("AttributeError pf\nAttributeError PARENT_N\n"), r.stdout
+
+
+LAYOUT_TYPES = ["char", "short", "int", "long", "long long", "unsigned long long",
+                "float", "double", "long double", "_Bool", "wchar_t", "char16_t",
+                "size_t", "int64_t", "_cffi_float_complex_t", "_cffi_double_complex_t",
+                "void *", "int(*)(int)", "char[7]", "double[3][2]"]
+
+
+def test_builder_sizeof_alignof_offsetof_match_cffi():
+    """The builder's layout questions, before and after set_source(), give
+    what cffi's builder gives (cembed asks the C compiler, cffi its
+    backend)."""
+    cffi = pytest.importorskip("cffi")
+    ours, theirs = cembed.FFI(), cffi.FFI()
+    for t in LAYOUT_TYPES:
+        assert (ours.sizeof(t), ours.alignof(t)) == (theirs.sizeof(t), theirs.alignof(t)), t
+    decl = "struct foo_s { char c; unsigned long long x; short s[3]; struct { char d; double e; } in; };"
+    for ffi in (ours, theirs):
+        ffi.cdef(decl)
+    ours.set_source("_layout_mod", decl)
+    assert ours.alignof("struct foo_s") == theirs.alignof("struct foo_s")
+    assert ours.sizeof("struct foo_s") == theirs.sizeof("struct foo_s")
+    assert ours.sizeof("struct foo_s *") == theirs.sizeof("struct foo_s *")
+    for path in [("c",), ("x",), ("s", 2), ("in",), ("in", "e")]:
+        assert ours.offsetof("struct foo_s", *path) == theirs.offsetof("struct foo_s", *path), path
+
+
+def test_builder_layout_errors_say_what_and_where():
+    ffi = cembed.FFI()
+    ffi.cdef("struct only_in_cdef { int x; };")
+    with pytest.raises(cembed.FFIError, match=r"ffi.alignof\('struct only_in_cdef'\).*"
+                       r"must be defined by set_source\(\) code.*incomplete type"):
+        ffi.alignof("struct only_in_cdef")
+    with pytest.raises(ValueError, match=r"ffi.sizeof\('int; int x'\): not a C type name"):
+        ffi.sizeof("int; int x")
+    with pytest.raises(TypeError, match="takes a C type name"):
+        ffi.sizeof(4)
+    with pytest.raises(TypeError, match="field name or an index"):
+        ffi.offsetof("int", "a-b")

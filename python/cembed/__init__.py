@@ -128,6 +128,43 @@ _LIST_OPTIONS = (
 _IGNORED_OPTIONS = ("depends", "py_limited_api", "optional")
 
 
+_PYPY = sys.implementation.name == "pypy"
+
+
+def _pypy_facts():
+    """PyPy's facts: libpypy (the file this process mapped: PyPy's sysconfig
+    LIBDIR may not hold it), the venv's site-packages, no runtime."""
+    import site
+    import sysconfig
+
+    libpypy = None
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                path = line.split()[-1]
+                if "libpypy" in path and path.startswith("/"):
+                    libpypy = path
+                    break
+    except OSError:
+        pass
+    if libpypy is None:
+        name = sysconfig.get_config_var("LDLIBRARY")
+        for d in (sysconfig.get_config_var("LIBDIR"), os.path.join(sys.base_prefix, "lib"),
+                  os.path.join(sys.base_prefix, "bin")):
+            if d and name and os.path.exists(os.path.join(d, name)):
+                libpypy = os.path.join(d, name)
+                break
+    return {
+        "version": "%d.%d" % sys.version_info[:2],
+        "executable": sys.executable,
+        "libpython": libpypy,
+        "runtime": "",
+        "cembed_version": __version__,
+        "implementation": "pypy",
+        "site_packages": site.getsitepackages(),
+    }
+
+
 def _run_request(request):
     """Runs one build request in the cembed executable (see _exe.py)."""
     from . import _exe
@@ -155,6 +192,8 @@ def _runtime_path():
 def _python_facts():
     """The facts about this interpreter that the library needs at run time
     without any environment variable (baked into cembed_build_info)."""
+    if _PYPY:
+        return _pypy_facts()
     import sysconfig
 
     libdir = sysconfig.get_config_var("LIBDIR")
@@ -465,6 +504,46 @@ class FFI(object):
             return
         self._request("emit_c", c_path=os.path.abspath(os.fspath(filename)),
                       header=header)
+
+    # -- layouts at build time -------------------------------------------
+
+    def sizeof(self, cdecl):
+        """sizeof(cdecl) on the build's target, answered by the C compiler
+        (see ``cembed._layout``): CFFI's builder answers it too."""
+        return self._layout("sizeof", cdecl, "sizeof(%s)")
+
+    def alignof(self, cdecl):
+        """_Alignof(cdecl), answered by the C compiler as ``sizeof``."""
+        return self._layout("alignof", cdecl, "_Alignof(%s)")
+
+    def offsetof(self, cdecl, *fields_or_indexes):
+        """offsetof(cdecl, field[.field][index]...), as CFFI's builder."""
+        import re
+
+        if not fields_or_indexes:
+            raise TypeError("offsetof() expects at least 2 arguments")
+        path = ""
+        for x in fields_or_indexes:
+            if isinstance(x, int) and not isinstance(x, bool):
+                if not path:
+                    raise TypeError("offsetof(): the first step must be a field name")
+                path += "[%d]" % x
+            elif isinstance(x, str) and re.match(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$", x):
+                path += ("." if path else "") + x
+            else:
+                raise TypeError("offsetof(): expected a field name or an index, got %r" % (x,))
+        return self._layout("offsetof", cdecl, "offsetof(%s, " + path + ")")
+
+    def _layout(self, what, cdecl, template):
+        from cembed import _layout
+
+        text = _layout.c_type(cdecl, what)
+        cache = self.__dict__.setdefault("_layout_cache", {})
+        key = (self._assigned_source is None, template, text)
+        if key not in cache:
+            cache[key] = _layout.probe(self._assigned_source,
+                                       [template % text], what, cdecl)[0]
+        return cache[key]
 
     # -- not provided ---------------------------------------------------
 

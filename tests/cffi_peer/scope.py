@@ -27,7 +27,6 @@ INCLUDE_LIB = ("ffi.include(): the included library's functions are not "
                "reachable through this library's lib (it is not imported)")
 INCLUDE_IDENTITY = ("ffi.include(): the included types are this library's own "
                     "ctypes, equal to the other library's, not the same objects")
-COMPLEX = "float _Complex / double _Complex are not supported yet"
 VARIADIC = ("a call through a variadic function pointer needs libffi: cembed "
             "raises NotImplementedError naming the type")
 BUILD_CHECK = ("a declaration that disagrees with the C definition is a build "
@@ -60,7 +59,7 @@ KNOWN = {
     "test_new_ffi_1.py::test_not_supported_bitfield_in_result":
         TYPE_PARSER + " (a function name in a type string)",
     "test_new_ffi_1.py::test_structptr_argument": CALLBACK,
-    # ffi.include (the differences), complex types, the builder's alignof
+    # ffi.include (the differences)
     "test_new_ffi_1.py::test_include_struct_union_enum_typedef":
         TYPE_PARSER + " (no enumerator as an array length)",
     "test_recompiler.py::test_include_1": INCLUDE_IDENTITY,
@@ -73,13 +72,6 @@ KNOWN = {
     "test_recompiler.py::test_include_8": (
         "a struct opaque in the included builder and completed in this one is "
         "usable, where CFFI raises NotImplementedError"),
-    "test_new_ffi_1.py::test_all_primitives": COMPLEX,
-    "test_recompiler.py::test_function_argument_double_complex": COMPLEX,
-    "test_recompiler.py::test_function_argument_float_complex": COMPLEX,
-    "test_recompiler.py::test_function_returns_double_complex": COMPLEX,
-    "test_recompiler.py::test_function_returns_float_complex": COMPLEX,
-    "test_recompiler.py::test_alignment_of_longlong":
-        "the builder has no alignof() (it has no backend)",
     # Calls that need libffi
     "test_recompiler.py::test_call_with_bitfield": VARIADIC,
     "test_recompiler.py::test_call_with_custom_field_pos": VARIADIC,

@@ -48,7 +48,10 @@ enum cembed_kind {
     CEMBED_K_ENUM = 11,    /* enumerators[first .. first+count); size/flags give
                               the underlying integer (CEMBED_F_SIGNED)          */
     CEMBED_K_FUNCTION = 12,/* item: result; params[first .. first+count); thunk */
-    CEMBED_K_OPAQUE = 13   /* struct/union declared but never defined           */
+    CEMBED_K_OPAQUE = 13,  /* struct/union declared but never defined           */
+    CEMBED_K_COMPLEX = 14  /* float _Complex / double _Complex, by `size` (a
+                              runtime older than this kind refuses the table:
+                              unknown kind)                                     */
 };
 
 enum cembed_type_flags {

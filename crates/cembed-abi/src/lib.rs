@@ -44,6 +44,7 @@ pub enum Kind {
     Enum = 11,
     Function = 12,
     Opaque = 13,
+    Complex = 14,
 }
 
 impl Kind {
@@ -64,6 +65,7 @@ impl Kind {
             11 => Enum,
             12 => Function,
             13 => Opaque,
+            14 => Complex,
             _ => return None,
         })
     }
@@ -86,6 +88,7 @@ impl Kind {
             Enum => "CEMBED_K_ENUM",
             Function => "CEMBED_K_FUNCTION",
             Opaque => "CEMBED_K_OPAQUE",
+            Complex => "CEMBED_K_COMPLEX",
         }
     }
 }

@@ -168,6 +168,7 @@ pub fn library_info(path: &Path) -> Result<LibraryInfo, BuildError> {
         return Err(not_ours("its .cembed section has an unknown format"));
     }
     let mut info = LibraryInfo::default();
+    let mut pypy = false;
     for line in lines {
         let Some((k, v)) = line.split_once('=') else {
             continue;
@@ -181,11 +182,19 @@ pub fn library_info(path: &Path) -> Result<LibraryInfo, BuildError> {
             "libpython" => info.build.libpython = v,
             "runtime" => info.build.runtime = v,
             "cembed_version" => info.build.cembed_version = v,
+            "implementation" => pypy = v == "pypy",
             _ => {}
         }
     }
     if info.module.is_empty() || info.build.python_version.is_empty() {
         return Err(not_ours("its .cembed section is incomplete"));
+    }
+    if pypy {
+        return Err(BuildError::usage(format!(
+            "{} was built for PyPy ({}): `cembed bundle` makes bundles of libraries built for CPython only (docs/pypy.md)",
+            path.display(),
+            info.build.libpython
+        )));
     }
     Ok(info)
 }

@@ -4,7 +4,9 @@
 //! (requests, paths, compiler driver, outputs) does not depend on their
 //! details.
 
-use crate::request::{BuildError, BuildRequest, ErrorKind, PythonFacts, SourceKind, SourceSpec};
+use crate::request::{
+    BuildError, BuildRequest, ErrorKind, Implementation, PythonFacts, SourceKind, SourceSpec,
+};
 use cembed_model::Program;
 use std::path::Path;
 
@@ -72,6 +74,11 @@ pub fn generate(
         libpython,
         runtime: python.runtime.clone(),
         cembed_version: python.cembed_version.clone(),
+        target: match python.implementation {
+            Implementation::CPython => cembed_codegen::Target::CPython,
+            Implementation::PyPy => cembed_codegen::Target::PyPy,
+        },
+        site_packages: python.site_packages.clone(),
     };
     // Compiler messages about set_source() code point into the build script:
     // the code is named after the origin's file (codegen writes `#line 1

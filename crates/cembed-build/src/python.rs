@@ -9,7 +9,7 @@
 //! sends them in the build request; the rules for finding libpython are the
 //! same on both sides ([`resolve_libpython`] here, `_python_facts()` there).
 
-use crate::request::{BuildError, ErrorKind, PythonFacts};
+use crate::request::{BuildError, ErrorKind, Implementation, PythonFacts};
 use serde::Deserialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -55,12 +55,34 @@ pub struct InterpreterConfig {
     /// could not be imported.
     pub runtime: Result<PathBuf, String>,
     pub cembed_version: Option<String>,
+    /// CPython or PyPy. On PyPy `libpython` is libpypy and no runtime is
+    /// needed (PyPy's built-in `_cffi_backend` runs the library).
+    pub implementation: Implementation,
+    /// `site.getsitepackages()` of the interpreter (a venv's, for a venv).
+    pub site_packages: Vec<String>,
 }
 
 impl InterpreterConfig {
     /// The facts for a build request; fails when the library could not work
     /// with this interpreter.
     pub fn facts(&self) -> Result<PythonFacts, BuildError> {
+        if self.implementation == Implementation::PyPy {
+            return Ok(PythonFacts {
+                version: self.version.clone(),
+                executable: self.executable.clone(),
+                libpython: self
+                    .libpython
+                    .as_ref()
+                    .map(|p| p.to_string_lossy().into_owned()),
+                runtime: String::new(),
+                cembed_version: self
+                    .cembed_version
+                    .clone()
+                    .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string()),
+                implementation: Implementation::PyPy,
+                site_packages: self.site_packages.clone(),
+            });
+        }
         let runtime = self.runtime.as_ref().map_err(|why| {
             BuildError::usage(format!(
                 "the cembed runtime is not installed for {} ({why}); install it with `{} -m pip install cembed`",
@@ -79,6 +101,8 @@ impl InterpreterConfig {
                 .cembed_version
                 .clone()
                 .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string()),
+            implementation: Implementation::CPython,
+            site_packages: Vec::new(),
         })
     }
 }
@@ -87,6 +111,9 @@ impl fmt::Display for InterpreterConfig {
     /// `key=value` lines, like `pyo3-build-config`'s printed config.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "found_by={}", self.found_by)?;
+        if self.implementation == Implementation::PyPy {
+            writeln!(f, "implementation=pypy")?;
+        }
         writeln!(f, "executable={}", self.executable)?;
         writeln!(f, "version={}", self.version)?;
         match &self.libpython {
@@ -94,6 +121,10 @@ impl fmt::Display for InterpreterConfig {
             None => writeln!(f, "libpython=<none: this Python has no shared libpython>")?,
         }
         match &self.runtime {
+            _ if self.implementation == Implementation::PyPy => writeln!(
+                f,
+                "runtime=<none needed: PyPy runs the libraries in its built-in _cffi_backend>"
+            )?,
             Ok(p) => writeln!(f, "runtime={}", p.display())?,
             Err(why) => writeln!(f, "runtime=<not installed: {why}>")?,
         }
@@ -105,17 +136,28 @@ impl fmt::Display for InterpreterConfig {
 }
 
 /// Asks the interpreter for its facts. Only prints sysconfig values and
-/// imports the runtime; the decisions are made in Rust.
+/// where the runtime is (found as the Python builder finds it, without
+/// loading it); the decisions are made in Rust.
 const FACTS_SCRIPT: &str = r#"
 import json, sys, sysconfig
 v = sysconfig.get_config_var
 out = {"version": "%d.%d" % sys.version_info[:2], "executable": sys.executable,
        "libdir": v("LIBDIR"), "ldlibrary": v("LDLIBRARY"), "instsoname": v("INSTSONAME"),
-       "runtime": None, "runtime_error": None, "cembed_version": None}
+       "runtime": None, "runtime_error": None, "cembed_version": None,
+       "implementation": sys.implementation.name, "site_packages": [], "loaded": []}
+if sys.implementation.name == "pypy":
+    import site
+    out["site_packages"] = site.getsitepackages()
+    try:
+        with open("/proc/self/maps") as f:
+            out["loaded"] = sorted({l.split()[-1] for l in f if "libpypy" in l and "/" in l})
+    except OSError:
+        pass
 try:
-    import cembed._runtime as r
-    out["runtime"] = r.__file__
     import cembed
+    out["runtime"] = cembed._runtime_path()
+    if out["runtime"] is None:
+        out["runtime_error"] = "no cembed/_runtime%s next to %s" % (v("EXT_SUFFIX"), cembed.__file__)
     out["cembed_version"] = getattr(cembed, "__version__", None)
 except Exception as e:
     out["runtime_error"] = "%s: %s" % (type(e).__name__, e)
@@ -132,6 +174,10 @@ struct RawFacts {
     runtime: Option<String>,
     runtime_error: Option<String>,
     cembed_version: Option<String>,
+    implementation: String,
+    site_packages: Vec<String>,
+    /// PyPy: the libpypy files mapped in the interpreter's process.
+    loaded: Vec<String>,
 }
 
 /// The shared libpython from sysconfig: `INSTSONAME` (the versioned soname,
@@ -225,17 +271,33 @@ pub fn query(exe: &Path, found_by: FoundBy) -> Result<InterpreterConfig, BuildEr
             exe.display()
         ))
     })?;
+    let pypy = raw.implementation == "pypy";
     Ok(InterpreterConfig {
         found_by,
-        libpython: resolve_libpython(
-            raw.libdir.as_deref(),
-            raw.instsoname.as_deref(),
-            raw.ldlibrary.as_deref(),
-        ),
+        // PyPy's sysconfig names libpypy in a LIBDIR that may not hold it
+        // (Debian: LIBDIR=/usr/bin); the file the interpreter itself mapped
+        // is the one to load.
+        libpython: if pypy {
+            raw.loaded.first().map(PathBuf::from).or_else(|| {
+                resolve_libpython(raw.libdir.as_deref(), None, raw.ldlibrary.as_deref())
+            })
+        } else {
+            resolve_libpython(
+                raw.libdir.as_deref(),
+                raw.instsoname.as_deref(),
+                raw.ldlibrary.as_deref(),
+            )
+        },
+        implementation: if pypy {
+            Implementation::PyPy
+        } else {
+            Implementation::CPython
+        },
+        site_packages: raw.site_packages,
         runtime: match (raw.runtime, raw.runtime_error) {
             (Some(p), _) => Ok(PathBuf::from(p)),
             (None, Some(e)) => Err(e),
-            (None, None) => Err("cembed._runtime has no __file__".to_string()),
+            (None, None) => Err("cembed._runtime was not found".to_string()),
         },
         executable: raw.executable,
         version: raw.version,

@@ -81,9 +81,26 @@ pub struct PythonFacts {
     /// Absolute path of the shared libpython; `None` when the interpreter was
     /// built without `--enable-shared` (a compile then fails with a clear message).
     pub libpython: Option<String>,
-    /// Absolute path of `cembed/_runtime*.so`.
+    /// Absolute path of `cembed/_runtime*.so` (empty for PyPy, which has none).
     pub runtime: String,
     pub cembed_version: String,
+    /// `"cpython"` (the default) or `"pypy"`: which interpreter the library
+    /// drives. For PyPy, `libpython` is the path of libpypy (docs/pypy.md).
+    #[serde(default)]
+    pub implementation: Implementation,
+    /// PyPy: the build venv's site-packages directories, added to `sys.path`
+    /// when the library starts.
+    #[serde(default)]
+    pub site_packages: Vec<String>,
+}
+
+/// The interpreter named by [`PythonFacts::implementation`].
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Implementation {
+    #[default]
+    CPython,
+    PyPy,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

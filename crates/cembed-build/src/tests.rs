@@ -312,6 +312,8 @@ fn compile_request(tmpdir: &Path, c_code: &str, target: Option<&str>) -> BuildRe
             libpython: Some("/usr/lib/libpython3.11.so.1.0".into()),
             runtime: "/nowhere/_runtime.so".into(),
             cembed_version: "0.1.0".into(),
+            implementation: Default::default(),
+            site_packages: Vec::new(),
         }),
         tmpdir: tmpdir.to_string_lossy().into_owned(),
         target: target.map(str::to_string),

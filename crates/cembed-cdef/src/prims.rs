@@ -11,6 +11,7 @@ pub fn prim_class(name: &str) -> PrimClass {
         "_Bool" => PrimClass::Bool,
         "wchar_t" | "char16_t" | "char32_t" => PrimClass::WideChar,
         "float" | "double" | "long double" => PrimClass::Float,
+        "_cffi_float_complex_t" | "_cffi_double_complex_t" => PrimClass::Complex,
         "unsigned char" | "unsigned short" | "unsigned int" | "unsigned long"
         | "unsigned long long" | "size_t" | "uintptr_t" | "uintmax_t" => PrimClass::UnsignedInt,
         n if n.starts_with("uint") => PrimClass::UnsignedInt,

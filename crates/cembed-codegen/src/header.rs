@@ -311,7 +311,7 @@ impl Header<'_> {
         match self.p.ty(t) {
             // `bool` (from <stdbool.h> in C) is also C++'s spelling.
             Type::Prim(prim) if prim.name == "_Bool" => "bool".to_string(),
-            Type::Prim(prim) => prim.name.clone(),
+            Type::Prim(prim) => prim.c_spelling().to_string(),
             // Tagged types by their tag: CFFI's name may be a typedef that
             // is not declared yet at this point of the header.
             Type::Record(r) => {

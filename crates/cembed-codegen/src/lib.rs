@@ -47,6 +47,7 @@ mod callbacks;
 mod cstr;
 mod gen;
 mod header;
+mod pypy;
 mod spell;
 mod writer;
 
@@ -65,6 +66,23 @@ pub struct BuildInfo {
     /// Absolute path of the cembed runtime extension module.
     pub runtime: String,
     pub cembed_version: String,
+    /// Which interpreter the library drives.
+    pub target: Target,
+    /// PyPy only: the build venv's site-packages, added to `sys.path` at
+    /// start (on CPython the runtime gets them from `PyConfig.executable`).
+    pub site_packages: Vec<String>,
+}
+
+/// The interpreter a library is generated for.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum Target {
+    /// CPython through the cembed runtime (`cembed_abi.h`, `cembed_glue.h`).
+    #[default]
+    CPython,
+    /// PyPy through its built-in `_cffi_backend` (`src/pypy/`): CFFI's module
+    /// tables and embedding protocol; `libpython` is then libpypy's path and
+    /// `runtime` is unused.
+    PyPy,
 }
 
 /// What [`generate_c`] needs besides the declarations.
@@ -103,6 +121,9 @@ impl<'a> Options<'a> {
 /// The library's C source. Compile it with `-shared -fPIC` and link with
 /// `-ldl -lpthread` (older glibc); it does not include Python.h.
 pub fn generate_c(program: &cembed_model::Program, opts: &Options) -> String {
+    if opts.build.target == Target::PyPy {
+        return pypy::generate_c(program, opts);
+    }
     let with_pool = callbacks::with_pool(program);
     gen::Gen::new(&with_pool).generate(opts)
 }

@@ -329,6 +329,11 @@ impl<'a> Namer<'a> {
 /// (`Program::c_name`) on purpose: every name here must compile, and
 /// qualifiers must keep their meaning in the generated code.
 impl DeclStyle for Namer<'_> {
+    /// `float _Complex`, not CFFI's `_cffi_float_complex_t`.
+    fn prim(&self, p: &cembed_model::Prim) -> String {
+        p.c_spelling().to_string()
+    }
+
     /// Tag, typedef name, `__typeof__(...)` or shadow (see [`Spellings`]),
     /// never CFFI's name, which may not exist in C (`struct $1`).
     fn record(&self, r: RecordId) -> String {

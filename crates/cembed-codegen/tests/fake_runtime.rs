@@ -167,6 +167,7 @@ fn run_fake(t: &Target<'_>, name: &str) {
         libpython: runtime.clone(),
         runtime,
         cembed_version: "0.1.0".into(),
+        ..Default::default()
     };
     let mut opts = Options::new("fake", &bi);
     opts.c_code = Some(C_CODE);

@@ -28,6 +28,7 @@ fn host_calls_exported_function_without_a_runtime() {
         libpython: "/nonexistent/libpython3.11.so.1.0".into(),
         runtime: "/nonexistent/_runtime.so".into(),
         cembed_version: "0.1.0".into(),
+        ..Default::default()
     };
     let mut opts = Options::new("my_plugin", &bi);
     let c_code = "typedef struct { int x, y; } point_t;\nCFFI_DLLEXPORT int version = 15;\n";

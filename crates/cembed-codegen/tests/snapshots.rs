@@ -34,6 +34,7 @@ fn build_info() -> BuildInfo {
         libpython: "/usr/lib/libpython3.11.so.1.0".into(),
         runtime: "/venv/lib/python3.11/site-packages/cembed/_runtime.so".into(),
         cembed_version: "0.1.0".into(),
+        ..Default::default()
     }
 }
 

@@ -65,6 +65,9 @@ pub enum PrimClass {
     Float,
     /// `typedef float... foo_t;`
     UnknownFloat,
+    /// `float _Complex` / `double _Complex` (named `_cffi_float_complex_t`
+    /// / `_cffi_double_complex_t`, as CFFI names them): a Python `complex`.
+    Complex,
 }
 
 /// A primitive type, named as CFFI names it (`"unsigned long long"`, `"int32_t"`,
@@ -73,6 +76,19 @@ pub enum PrimClass {
 pub struct Prim {
     pub name: String,
     pub class: PrimClass,
+}
+
+impl Prim {
+    /// How C spells the type: CFFI's name, except for the complex types,
+    /// whose CFFI names (`_cffi_float_complex_t`) exist only in CFFI's own
+    /// generated C.
+    pub fn c_spelling(&self) -> &str {
+        match self.name.as_str() {
+            "_cffi_float_complex_t" => "float _Complex",
+            "_cffi_double_complex_t" => "double _Complex",
+            n => n,
+        }
+    }
 }
 
 /// Type qualifiers. Kept in the model because CFFI shows `const` in some type

@@ -677,7 +677,10 @@ fn asan_reports_a_heap_overflow_made_through_the_runtime() {
     let host = build_host(&d, "host_add.c", &["fix_a"]);
     let (out, err, code) = run_host(&d, &host, &[]);
     assert_eq!(code, 99, "stdout: {out}\nstderr: {err}");
-    assert!(err.contains("ERROR: AddressSanitizer: heap-buffer-overflow"), "{err}");
+    assert!(
+        err.contains("ERROR: AddressSanitizer: heap-buffer-overflow"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! The parser of one type name: C's specifier list and abstract declarator,
-//! the grammar the cdef parser (cembed-cdef's `parser.rs`) applies to a
+//! the grammar the cdef parser (cembed-cdef's `parser/`) applies to a
 //! declaration, without what only declarations have (storage classes,
 //! struct and enum bodies, initializers, typedef scoping).
 //!
@@ -7,6 +7,13 @@
 //! these inputs: both read the same tokens with the same keyword tables
 //! (`words`), and the bounds below are the cdef parser's. An identifier it
 //! does not know is taken as a typedef name, left for the caller to resolve.
+//!
+//! Why a second implementation of the declarator grammar: the cdef parser
+//! builds a spanned syntax tree for diagnostics, parses struct and enum
+//! bodies and tracks typedef scopes, and pulls codespan-reporting in; the
+//! runtime, loaded into every host, needs none of it. The two are kept in
+//! line by cembed-cdef's `tests/type_names.rs` (random type names of known
+//! structure through both).
 
 use crate::lexer::{char_literal_value, parse_int_literal, TokKind, Token};
 use crate::words::{is_ignored_ident, is_keyword, is_unsupported_ext, named_prim, Kw, KwSet};
@@ -335,7 +342,7 @@ impl<'a> Parser<'a> {
                     self.bump();
                 }
                 "_Noreturn" | "register" | "auto" | "_Thread_local" | "__thread" | "_Alignas"
-                | "__extension__" | "_Complex" | "__complex__" | "_Imaginary" => {
+                | "__extension__" | "__complex__" | "_Imaginary" => {
                     return Err(self.err_here(format!("`{s}` is not supported in cdef()")))
                 }
                 _ => {

@@ -42,6 +42,10 @@ pub const NAMED: &[(&str, &str)] = &[
     ("ptrdiff_t", "ptrdiff_t"),
     ("size_t", "size_t"),
     ("ssize_t", "ssize_t"),
+    // CFFI's names of `float _Complex` / `double _Complex` (what
+    // `ffi.typeof` shows, what its primitive table lists).
+    ("_cffi_float_complex_t", "_cffi_float_complex_t"),
+    ("_cffi_double_complex_t", "_cffi_double_complex_t"),
 ];
 
 /// The CFFI name of a primitive spelled as a single identifier (`size_t`,
@@ -64,6 +68,10 @@ pub enum Kw {
     Signed,
     Unsigned,
     Bool,
+    /// `_Complex`: with `float` or `double` only, as in CFFI (its parser
+    /// knows `float _Complex` and `double _Complex`, no `long double
+    /// _Complex`).
+    Complex,
 }
 
 impl Kw {
@@ -79,6 +87,7 @@ impl Kw {
             "signed" | "__signed" | "__signed__" => Kw::Signed,
             "unsigned" => Kw::Unsigned,
             "_Bool" => Kw::Bool,
+            "_Complex" => Kw::Complex,
             _ => return None,
         })
     }
@@ -97,6 +106,7 @@ pub struct KwSet {
     pub signed: u8,
     pub unsigned: u8,
     pub bool_: u8,
+    pub complex: u8,
 }
 
 impl KwSet {
@@ -112,6 +122,7 @@ impl KwSet {
             Kw::Signed => &mut self.signed,
             Kw::Unsigned => &mut self.unsigned,
             Kw::Bool => &mut self.bool_,
+            Kw::Complex => &mut self.complex,
         };
         *slot = slot.saturating_add(1);
     }
@@ -127,6 +138,7 @@ impl KwSet {
             + self.signed
             + self.unsigned
             + self.bool_
+            + self.complex
             == 0
     }
 
@@ -134,8 +146,16 @@ impl KwSet {
     /// `"unsigned short"`), or `None` if it is not a valid C type.
     pub fn normalise(&self) -> Option<&'static str> {
         let s = *self;
-        if s.signed + s.unsigned > 1 {
+        if s.signed + s.unsigned > 1 || s.complex > 1 {
             return None;
+        }
+        if s.complex == 1 {
+            let rest = s.void + s.char + s.short + s.int + s.long + s.bool_ + s.signed + s.unsigned;
+            return match (s.float, s.double, rest) {
+                (1, 0, 0) => Some("_cffi_float_complex_t"),
+                (0, 1, 0) => Some("_cffi_double_complex_t"),
+                _ => None,
+            };
         }
         let sign_ok = |allowed: bool| allowed || s.signed + s.unsigned == 0;
         let u = s.unsigned == 1;
@@ -270,5 +290,10 @@ mod tests {
         assert_eq!(norm("void int"), None);
         assert_eq!(norm("unsigned void"), None);
         assert_eq!(norm("short char"), None);
+        assert_eq!(norm("float _Complex"), Some("_cffi_float_complex_t"));
+        assert_eq!(norm("_Complex double"), Some("_cffi_double_complex_t"));
+        assert_eq!(norm("long double _Complex"), None);
+        assert_eq!(norm("int _Complex"), None);
+        assert_eq!(norm("_Complex"), None);
     }
 }

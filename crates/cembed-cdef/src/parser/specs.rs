@@ -117,7 +117,7 @@ impl<'a> Parser<'a> {
                     self.bump();
                 }
                 "_Noreturn" | "register" | "auto" | "_Thread_local" | "__thread" | "_Alignas"
-                | "__extension__" | "_Complex" | "__complex__" | "_Imaginary" => {
+                | "__extension__" | "__complex__" | "_Imaginary" => {
                     return Err(self.err_here(
                         format!("`{s}` is not supported in cdef()"),
                         "unsupported keyword",

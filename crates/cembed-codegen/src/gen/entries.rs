@@ -153,7 +153,8 @@ impl<'p> Gen<'p> {
                 PrimClass::Float => {
                     matches!(prim.name.as_str(), "float" | "double").then_some(RegClass::Sse)
                 }
-                PrimClass::UnknownInt | PrimClass::UnknownFloat => None,
+                // Two registers (SSE pairs) or memory: not what a stub handles.
+                PrimClass::UnknownInt | PrimClass::UnknownFloat | PrimClass::Complex => None,
             },
             Type::Record(_) => None,
         }

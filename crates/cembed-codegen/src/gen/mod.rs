@@ -256,6 +256,15 @@ fn int_const_row(name: &str, ty: i64) -> String {
 }
 
 /// An integer as a C literal of a type wide enough for it.
+/// The layout checks alone: the PyPy target (`crate::pypy`) checks the
+/// declarations against the C definitions at build time with them too (the
+/// `CEMBED_CHECK_*` macros are then defined by `templates/cembed_pypy.h`).
+pub(crate) fn layout_checks(p: &Program) -> String {
+    let mut w = SourceWriter::new();
+    Gen::new(p).layout_checks(&mut w);
+    w.finish()
+}
+
 pub fn int_literal(v: i128) -> String {
     if v == i64::MIN as i128 {
         "(-9223372036854775807LL - 1)".to_string()

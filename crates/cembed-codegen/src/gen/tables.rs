@@ -41,6 +41,7 @@ impl<'p> Gen<'p> {
                         Kind::UInt.c_name()
                     ),
                     PrimClass::Float | PrimClass::UnknownFloat => Kind::Float.c_name().to_string(),
+                    PrimClass::Complex => Kind::Complex.c_name().to_string(),
                 };
                 let layout = if prim.class == PrimClass::Void {
                     none

@@ -89,7 +89,7 @@ fn arg_converter(conv: Conv) -> Option<ToPy> {
         Prim::SInt(_) | Prim::UInt(_) => return None,
         Prim::F32 => f32_to_py,
         Prim::F64 => f64_to_py,
-        Prim::LongDouble => return None,
+        Prim::LongDouble | Prim::C64 | Prim::C128 => return None,
     })
 }
 
@@ -198,7 +198,9 @@ fn result_writer(conv: Conv) -> FromPy {
         | Prim::WChar32
         | Prim::SInt(_)
         | Prim::UInt(_)
-        | Prim::LongDouble => general_only,
+        | Prim::LongDouble
+        | Prim::C64
+        | Prim::C128 => general_only,
     }
 }
 

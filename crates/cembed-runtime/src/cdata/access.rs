@@ -612,7 +612,12 @@ unsafe extern "C" fn cdata_dir(
     })
 }
 
-pub(crate) static CDATA_METHODS: SyncCell<[ffi::PyMethodDef; 4]> = SyncCell::new([
+pub(crate) static CDATA_METHODS: SyncCell<[ffi::PyMethodDef; 5]> = SyncCell::new([
+    crate::py::method(
+        c"__complex__",
+        crate::cdata::value::cdata_complex,
+        ffi::METH_NOARGS,
+    ),
     crate::py::method(c"__enter__", cdata_enter, ffi::METH_NOARGS),
     crate::py::method(c"__exit__", cdata_exit, ffi::METH_VARARGS),
     crate::py::method(c"__dir__", cdata_dir, ffi::METH_NOARGS),

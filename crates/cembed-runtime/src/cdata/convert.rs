@@ -174,6 +174,36 @@ pub(crate) unsafe fn prim_to_py(p: Prim, ctype: &str, src: *const c_void) -> *mu
             let b = (src as *const [u8; 16]).read_unaligned();
             ffi::PyFloat_FromDouble(x87_to_f64(b))
         }
+        Prim::C64 | Prim::C128 => {
+            let (re, im) = read_complex(p, src);
+            ffi::PyComplex_FromDoubles(re, im)
+        }
+    }
+}
+
+/// The two parts of the complex `p` at `src` (CFFI's `read_raw_complex_data`).
+///
+/// # Safety
+/// `src` readable for `p.size()` bytes.
+pub(crate) unsafe fn read_complex(p: Prim, src: *const c_void) -> (f64, f64) {
+    if p == Prim::C64 {
+        let v = (src as *const [f32; 2]).read_unaligned();
+        (v[0] as f64, v[1] as f64)
+    } else {
+        let v = (src as *const [f64; 2]).read_unaligned();
+        (v[0], v[1])
+    }
+}
+
+/// Writes a complex `p` at `dst` (CFFI's `write_raw_complex_data`).
+///
+/// # Safety
+/// `dst` writable for `p.size()` bytes.
+pub(crate) unsafe fn write_complex(p: Prim, dst: *mut c_void, re: f64, im: f64) {
+    if p == Prim::C64 {
+        (dst as *mut [f32; 2]).write_unaligned([re as f32, im as f32]);
+    } else {
+        (dst as *mut [f64; 2]).write_unaligned([re, im]);
     }
 }
 
@@ -319,6 +349,16 @@ pub(crate) unsafe fn prim_from_py(
                 Prim::F64 => (dst as *mut f64).write_unaligned(v),
                 _ => (dst as *mut [u8; 16]).write_unaligned(f64_to_x87(v)),
             }
+            Ok(())
+        }
+        // CFFI's convert_from_object: whatever PyComplex_AsCComplex takes
+        // (complex, float, int, __complex__, __float__, __index__).
+        Prim::C64 | Prim::C128 => {
+            let v = ffi::PyComplex_AsCComplex(obj);
+            if !ffi::PyErr_Occurred().is_null() {
+                return Err(PyErrSet);
+            }
+            write_complex(p, dst, v.real, v.imag);
             Ok(())
         }
     }

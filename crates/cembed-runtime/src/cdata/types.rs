@@ -174,9 +174,16 @@ fn builtin_prim(name: &str) -> Option<(Prim, usize)> {
         "float" => Prim::F32,
         "double" => Prim::F64,
         "long double" => Prim::LongDouble,
+        "_cffi_float_complex_t" | "float _Complex" => Prim::C64,
+        "_cffi_double_complex_t" | "double _Complex" => Prim::C128,
         _ => return None,
     };
-    let align = p.size();
+    // A complex is aligned as its parts (C11 6.2.5p13).
+    let align = match p {
+        Prim::C64 => 4,
+        Prim::C128 => 8,
+        _ => p.size(),
+    };
     Some((p, align))
 }
 
@@ -194,6 +201,10 @@ fn prim_of(kind: Kind, size: usize) -> Option<Prim> {
             4 => Prim::F32,
             8 => Prim::F64,
             _ => Prim::LongDouble,
+        }),
+        Kind::Complex => Some(match size {
+            8 => Prim::C64,
+            _ => Prim::C128,
         }),
         _ => None,
     }
@@ -290,7 +301,13 @@ impl Registry {
             };
             let id = match kind {
                 Kind::Void => r.void(),
-                Kind::Char | Kind::Bool | Kind::WChar | Kind::SInt | Kind::UInt | Kind::Float => {
+                Kind::Char
+                | Kind::Bool
+                | Kind::WChar
+                | Kind::SInt
+                | Kind::UInt
+                | Kind::Float
+                | Kind::Complex => {
                     let p = prim_of(kind, t.size).unwrap_or(Prim::SInt(4));
                     r.intern(name.clone(), name.len(), TKind::Prim(p), t.size, t.align)
                 }

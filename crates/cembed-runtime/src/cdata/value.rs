@@ -217,11 +217,37 @@ pub(crate) unsafe extern "C" fn cdata_richcompare(
 
 // ---- numbers ----------------------------------------------------------------
 
+/// CFFI's `cdata_complex`: only a complex cdata converts; `complex()` of an
+/// int or float cdata is refused, as `float()` of an int cdata is.
+pub(crate) unsafe extern "C" fn cdata_complex(
+    slf: *mut ffi::PyObject,
+    _noarg: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    trampoline(|| {
+        let c = cd(slf);
+        let t = tinfo(c);
+        match t.kind {
+            TKind::Prim(p @ (Prim::C64 | Prim::C128)) => {
+                let (re, im) = crate::cdata::convert::read_complex(p, c.data as *const _);
+                Ok(ffi::PyComplex_FromDoubles(re, im))
+            }
+            _ => Err(raise(
+                ffi::PyExc_TypeError,
+                &format!("complex() not supported on cdata '{}'", t.name),
+            )),
+        }
+    })
+}
+
 pub(crate) unsafe extern "C" fn cdata_bool(slf: *mut ffi::PyObject) -> c_int {
     guard(-1, || {
         let c = cd(slf);
         let t = tinfo(c);
         match t.kind {
+            TKind::Prim(p @ (Prim::C64 | Prim::C128)) => {
+                let (re, im) = crate::cdata::convert::read_complex(p, c.data as *const _);
+                Ok((re != 0.0 || im != 0.0) as c_int)
+            }
             TKind::Prim(Prim::F32 | Prim::F64 | Prim::LongDouble) => {
                 let v = num_py(c)?;
                 Ok((ffi::PyFloat_AsDouble(v.ptr()) != 0.0) as c_int)
@@ -260,6 +286,10 @@ pub(crate) unsafe extern "C" fn cdata_int(slf: *mut ffi::PyObject) -> *mut ffi::
                 Ok(ffi::PyNumber_Long(v.ptr()))
             }
             TKind::Prim(Prim::Bool) => Ok(ffi::PyLong_FromLong((*c.data != 0) as _)),
+            TKind::Prim(Prim::C64 | Prim::C128) => Err(raise(
+                ffi::PyExc_TypeError,
+                &format!("int() not supported on cdata '{}'", t.name),
+            )),
             TKind::Prim(_) | TKind::Enum { .. } => Ok(num_py(c)?.into_ptr()),
             _ => Err(raise(
                 ffi::PyExc_TypeError,

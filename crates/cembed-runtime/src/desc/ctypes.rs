@@ -27,6 +27,10 @@ pub(crate) enum Prim {
     F32,
     F64,
     LongDouble,
+    /// `float _Complex` (8 bytes) / `double _Complex` (16): two floats or
+    /// doubles, real part first (C11 6.2.5p13); a Python `complex`.
+    C64,
+    C128,
 }
 
 impl Prim {
@@ -37,8 +41,8 @@ impl Prim {
             Prim::WChar16 => 2,
             Prim::WChar32 | Prim::F32 => 4,
             Prim::SInt(n) | Prim::UInt(n) => n as usize,
-            Prim::F64 => 8,
-            Prim::LongDouble => 16,
+            Prim::F64 | Prim::C64 => 8,
+            Prim::LongDouble | Prim::C128 => 16,
         }
     }
 }
@@ -172,6 +176,11 @@ fn prim_of(kind: Kind, size: usize, flags: u32) -> Option<Prim> {
             4 => Some(Prim::F32),
             8 => Some(Prim::F64),
             16 => Some(Prim::LongDouble),
+            _ => None,
+        },
+        Kind::Complex => match size {
+            8 => Some(Prim::C64),
+            16 => Some(Prim::C128),
             _ => None,
         },
         Kind::Void

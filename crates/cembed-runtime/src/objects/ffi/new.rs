@@ -182,6 +182,67 @@ unsafe fn cast_source_bits(cx: *mut Cx, src: *mut ffi::PyObject) -> PyResult<u64
     Ok(v)
 }
 
+/// The value `ffi.cast("double _Complex", src)` gives (CFFI's `do_cast`
+/// for a complex target): a primitive cdata's Python value, or `src`
+/// itself; a 1-char bytes/str is its ordinal; anything else is what
+/// `PyComplex_AsCComplex` makes of it.
+unsafe fn cast_complex_source(
+    cx: *mut Cx,
+    src: *mut ffi::PyObject,
+    target: &str,
+) -> PyResult<(f64, f64)> {
+    let io = match as_cdata(cx, src) {
+        Some(cd) => {
+            let st = info(cx, cd.tid);
+            match st.kind {
+                TKind::Prim(Prim::LongDouble) => {
+                    let v = crate::cdata::convert::x87_to_f64(
+                        (cd.data as *const [u8; 16]).read_unaligned(),
+                    );
+                    Owned::check(ffi::PyFloat_FromDouble(v))?
+                }
+                TKind::Prim(_) | TKind::Enum { .. } => Owned::check(crate::cdata::conv::read(
+                    cx,
+                    cd.tid,
+                    cd.data,
+                    crate::cdata::conv::Read::Copy,
+                ))?,
+                _ => {
+                    return Err(raise(
+                        ffi::PyExc_TypeError,
+                        &format!("cannot cast ctype '{}' to ctype '{}'", st.name, target),
+                    ))
+                }
+            }
+        }
+        None => Owned::from_borrowed(src),
+    };
+    let o = io.ptr();
+    if ffi::PyBytes_Check(o) != 0 || ffi::PyUnicode_Check(o) != 0 {
+        let one = if ffi::PyBytes_Check(o) != 0 {
+            (ffi::PyBytes_Size(o) == 1).then(|| *(ffi::PyBytes_AsString(o) as *const u8) as f64)
+        } else {
+            (ffi::PyUnicode_GetLength(o) == 1).then(|| ffi::PyUnicode_ReadChar(o, 0) as f64)
+        };
+        return match one {
+            Some(v) => Ok((v, 0.0)),
+            None => Err(raise(
+                ffi::PyExc_TypeError,
+                &format!(
+                    "cannot cast {} object to ctype '{}'",
+                    type_name(src),
+                    target
+                ),
+            )),
+        };
+    }
+    let v = ffi::PyComplex_AsCComplex(o);
+    if !ffi::PyErr_Occurred().is_null() {
+        return Err(PyErrSet);
+    }
+    Ok((v.real, v.imag))
+}
+
 fn float_to_bits(v: f64) -> u64 {
     if v < 0.0 {
         (v as i64) as u64
@@ -207,12 +268,28 @@ pub(crate) unsafe fn cast(
             let o = new_cdata(cx, tid, null_mut(), Own::alloc(16, 16)?)?;
             let d = (*(o.ptr() as *mut CDataObj)).data;
             match p {
+                Prim::C64 | Prim::C128 => {
+                    let (re, im) = cast_complex_source(cx, src, &t.name)?;
+                    crate::cdata::convert::write_complex(p, d as *mut _, re, im);
+                }
                 Prim::F32 | Prim::F64 | Prim::LongDouble => {
                     let v = if let Some(cd) = as_cdata(cx, src) {
                         match info(cx, cd.tid).kind {
                             TKind::Prim(Prim::F32 | Prim::F64 | Prim::LongDouble) => {
                                 let f = Owned::check(ffi::PyNumber_Float(src))?;
                                 ffi::PyFloat_AsDouble(f.ptr())
+                            }
+                            // A complex has no real value (CFFI: "must be
+                            // real number, not complex").
+                            TKind::Prim(cp @ (Prim::C64 | Prim::C128)) => {
+                                let (re, im) =
+                                    crate::cdata::convert::read_complex(cp, cd.data as *const _);
+                                let v = Owned::check(ffi::PyComplex_FromDoubles(re, im))?;
+                                let f = ffi::PyFloat_AsDouble(v.ptr());
+                                if f == -1.0 && !ffi::PyErr_Occurred().is_null() {
+                                    return Err(PyErrSet);
+                                }
+                                f
                             }
                             // CFFI casts the source's value: an integer, or
                             // the ordinal of a char (float() of such a cdata

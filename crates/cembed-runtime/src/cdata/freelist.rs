@@ -40,7 +40,10 @@ impl Cx {
     /// # Safety
     /// GIL held; `cx` alive.
     #[inline]
-    pub(crate) unsafe fn take_free_cdata(cx: *mut Cx, tp: *mut ffi::PyTypeObject) -> *mut ffi::PyObject {
+    pub(crate) unsafe fn take_free_cdata(
+        cx: *mut Cx,
+        tp: *mut ffi::PyTypeObject,
+    ) -> *mut ffi::PyObject {
         let c = &mut *cx;
         if tp as *mut ffi::PyObject != c.cdata_type {
             return std::ptr::null_mut();
@@ -66,7 +69,9 @@ impl Cx {
     pub(crate) unsafe fn keep_free_cdata(cx: *mut Cx, o: *mut ffi::PyObject) -> bool {
         let c = &mut *cx;
         let tp = ffi::Py_TYPE(o);
-        if c.module.is_null() || tp as *mut ffi::PyObject != c.cdata_type || c.cdata_free.len() >= MAX
+        if c.module.is_null()
+            || tp as *mut ffi::PyObject != c.cdata_type
+            || c.cdata_free.len() >= MAX
         {
             return false;
         }

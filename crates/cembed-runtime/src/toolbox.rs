@@ -772,7 +772,8 @@ unsafe fn cast_complex_source(
             let st = info(cx, cd.tid);
             match st.kind {
                 TKind::Prim(Prim::LongDouble) => {
-                    let v = crate::convert::x87_to_f64((cd.data as *const [u8; 16]).read_unaligned());
+                    let v =
+                        crate::convert::x87_to_f64((cd.data as *const [u8; 16]).read_unaligned());
                     Owned::check(ffi::PyFloat_FromDouble(v))?
                 }
                 TKind::Prim(_) | TKind::Enum { .. } => Owned::check(crate::cdata::conv::read(
@@ -802,7 +803,11 @@ unsafe fn cast_complex_source(
             Some(v) => Ok((v, 0.0)),
             None => Err(raise(
                 ffi::PyExc_TypeError,
-                &format!("cannot cast {} object to ctype '{}'", type_name(src), target),
+                &format!(
+                    "cannot cast {} object to ctype '{}'",
+                    type_name(src),
+                    target
+                ),
             )),
         };
     }
@@ -852,7 +857,8 @@ pub(crate) unsafe fn cast(
                             // A complex has no real value (CFFI: "must be
                             // real number, not complex").
                             TKind::Prim(cp @ (Prim::C64 | Prim::C128)) => {
-                                let (re, im) = crate::convert::read_complex(cp, cd.data as *const _);
+                                let (re, im) =
+                                    crate::convert::read_complex(cp, cd.data as *const _);
                                 let v = Owned::check(ffi::PyComplex_FromDoubles(re, im))?;
                                 let f = ffi::PyFloat_AsDouble(v.ptr());
                                 if f == -1.0 && !ffi::PyErr_Occurred().is_null() {

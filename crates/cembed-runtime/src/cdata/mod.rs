@@ -5,7 +5,8 @@
 //! * `types.rs`  the registry: every C type of the module, built from the
 //!   generated tables and grown on demand with derived types;
 //! * `conv.rs`   C value <-> Python object for every kind of type;
-//! * `object.rs` the CData and CType heap types and their behaviour.
+//! * `object.rs` the CData and CType heap types and their behaviour;
+//! * `freelist.rs` the memory of dead CData kept for the next one.
 //!
 //! One [`Cx`] per module instance, owned by the module state (`module.rs`
 //! keeps a pointer to it at the end of its state struct). Every CType and
@@ -17,6 +18,7 @@ pub(crate) mod buffer;
 pub(crate) mod conv;
 pub(crate) mod convert;
 pub(crate) mod ctype;
+mod freelist;
 pub(crate) mod hooks;
 pub(crate) mod object;
 pub(crate) mod types;
@@ -62,6 +64,8 @@ pub(crate) struct Cx {
     /// the initializer may write there (NULLs otherwise: no room past the
     /// declared size).
     pub(crate) var_alloc: (*mut u8, *mut u8),
+    /// Memory of dead CData objects for reuse (`freelist.rs`).
+    cdata_free: Vec<*mut ffi::PyObject>,
 }
 
 impl Cx {
@@ -86,6 +90,7 @@ impl Cx {
             ffi_methods: null_mut(),
             handles: Default::default(),
             var_alloc: (null_mut(), null_mut()),
+            cdata_free: Vec::new(),
         });
         cx.init_once = Owned::check(ffi::PyDict_New())?.into_ptr();
         cx.ffi_methods = Owned::check(ffi::PyDict_New())?.into_ptr();
@@ -216,6 +221,7 @@ impl Cx {
     /// GIL held.
     pub(crate) unsafe fn clear(&mut self) {
         self.module = null_mut();
+        self.free_cdata_blocks();
         for p in self.objects() {
             let o = std::mem::replace(p, null_mut());
             if !o.is_null() {

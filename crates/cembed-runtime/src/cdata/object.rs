@@ -368,7 +368,14 @@ pub(crate) unsafe fn new_cdata(cx: *mut Cx, tid: Tid, data: *mut u8, own: Own) -
     };
     // Also counts the allocation for the GC's generation 0 and takes a
     // reference to the heap type (`PyObject_Init`), as GenericAlloc does.
-    let o = ffi::_PyObject_GC_New(tp);
+    let mut o = if track {
+        null_mut()
+    } else {
+        Cx::take_free_cdata(cx, tp)
+    };
+    if o.is_null() {
+        o = ffi::_PyObject_GC_New(tp);
+    }
     if o.is_null() {
         ffi::Py_DECREF(ctype);
         drop_own(own);
@@ -509,9 +516,15 @@ pub(crate) unsafe extern "C" fn cdata_dealloc(slf: *mut ffi::PyObject) {
             (*(*cd).cx).handles.remove(&(slf as usize));
         }
         let own = std::mem::replace(&mut (*cd).own, Own::None);
+        // Untracked (never tracked, see new_cdata; or untracked above): its
+        // memory may be reused (freelist.rs).
+        let plain = matches!(own, Own::None | Own::Alloc { .. });
         // A destructor may run Python code: keep any exception it finds intact.
         drop_own(own);
         drop_ref(&mut (*cd).ctype);
+        if plain && Cx::keep_free_cdata((*cd).cx, slf) {
+            return;
+        }
         free_instance(slf);
     })
 }

@@ -2,14 +2,18 @@
 //! `ffi.typeof` returns), `CData` objects (C values and memory seen from
 //! Python), their conversions, and the per-module context holding both.
 //!
-//! * `types.rs`  the registry: every C type of the module, built from the
+//! * `types.rs` the registry: every C type of the module, built from the
 //!   generated tables and grown on demand with derived types;
-//! * `conv.rs`   C value <-> Python object for every kind of type;
-//! * `object.rs` the CData and CType heap types and their behaviour;
-//! * `freelist.rs` the memory of dead CData kept for the next one.
+//! * `conv.rs` C value <-> Python object for every kind of type;
+//!   `convert.rs` the same for arguments, results and globals, by `Conv`;
+//! * `object.rs` the heap types, what a CData owns, making and freeing
+//!   CData; `value.rs` (repr, hash, compare, numbers), `access.rs` (items,
+//!   fields, calls, methods), `ctype.rs` (CType, CField), `buffer.rs`;
+//! * `freelist.rs` the memory of dead CData kept for the next one;
+//! * `hooks.rs` what the data model calls in the layers above it.
 //!
-//! One [`Cx`] per module instance, owned by the module state (`module.rs`
-//! keeps a pointer to it at the end of its state struct). Every CType and
+//! One [`Cx`] per module instance, owned by the module state
+//! (objects/state.rs keeps a pointer to it in the state struct). Every CType and
 //! CData holds a strong reference to an object of a heap type bound to the
 //! module, so the module (and its `Cx`) outlives them all.
 

@@ -59,6 +59,11 @@
 /* ---- The table format PyPy's _cffi_backend reads (CFFI's parse_c_type.h
  * layout; the names are cembed's, the layout is the contract). ---- */
 
+/* CFFI's names of the complex types (its type tables and ffi.typeof use
+ * them; set_source() code may too). */
+typedef float _Complex _cffi_float_complex_t;
+typedef double _Complex _cffi_double_complex_t;
+
 typedef void *cembed_pypy_op;
 #define CEMBED_PYPY_OP(opcode, arg) \
     ((cembed_pypy_op)(uintptr_t)((uintptr_t)(opcode) | (((uintptr_t)(intptr_t)(arg)) << 8)))

@@ -64,8 +64,8 @@ fn prim_number(name: &str) -> Option<u32> {
         "uint_fast64_t" => 45,
         "intmax_t" => 46,
         "uintmax_t" => 47,
-        "float _Complex" => 48,
-        "double _Complex" => 49,
+        "_cffi_float_complex_t" => 48,
+        "_cffi_double_complex_t" => 49,
         "char16_t" => 50,
         "char32_t" => 51,
         _ => return None,
@@ -540,7 +540,7 @@ impl<'a> Tables<'a> {
     fn indirect(&self, id: TypeId) -> bool {
         match self.p.ty(id) {
             Type::Record(_) => true,
-            Type::Prim(p) => p.name.ends_with("_Complex"),
+            Type::Prim(p) => p.class == PrimClass::Complex,
             _ => false,
         }
     }
@@ -665,6 +665,21 @@ impl<'a> Tables<'a> {
             ));
             return;
         }
+        // PyPy's backend reads argument i at offset 8 * i of the buffer: a
+        // 16-byte double _Complex fits only as the last argument (where
+        // CFFI's generated code lets the next argument overwrite its
+        // imaginary part, this is refused at build time).
+        let last = params.len().saturating_sub(1);
+        for (i, t) in params.iter().enumerate() {
+            if i != last
+                && matches!(self.p.ty(*t), Type::Prim(p) if p.name == "_cffi_double_complex_t")
+            {
+                w.line(format!(
+                    "#error \"cembed: {name}(): on PyPy a double _Complex argument of a function implemented in Python must be the last one (PyPy's _cffi_backend gives each argument 8 bytes)\""
+                ));
+                return;
+            }
+        }
         let void = matches!(self.p.ty(result), Type::Prim(p) if p.class == PrimClass::Void);
         let size_of_result = if void {
             "0".to_string()
@@ -698,13 +713,24 @@ impl<'a> Tables<'a> {
         w.line("{");
         let mut size = (params.len() * 8).max(8).to_string();
         let result_indirect = matches!(self.p.ty(result), Type::Record(_));
-        let long_double = matches!(self.p.ty(result), Type::Prim(p) if p.name == "long double");
-        if long_double {
+        // A long double or a double _Complex result takes 16 bytes of the
+        // buffer whatever the number of arguments.
+        let wide = |t: &Type| matches!(t, Type::Prim(p) if p.name == "long double" || p.class == PrimClass::Complex);
+        if wide(self.p.ty(result)) {
             size = (params.len() * 8).max(16).to_string();
         }
         if result_indirect {
             let t = n.ty(result);
             size = format!("sizeof({t}) > {size} ? sizeof({t}) : {size}");
+        }
+        if params.last().is_some_and(
+            |t| matches!(self.p.ty(*t), Type::Prim(p) if p.name == "_cffi_double_complex_t"),
+        ) {
+            size = format!("{}", (params.len() * 8 + 8).max(16));
+            if result_indirect {
+                let t = n.ty(result);
+                size = format!("sizeof({t}) > {size} ? sizeof({t}) : {size}");
+            }
         }
         w.line(format!("    char a[{size}] __attribute__((aligned(16)));"));
         for (i, t) in params.iter().enumerate() {

@@ -144,17 +144,32 @@ extern "C" fn at_process_exit() {
     });
 }
 
-/// `Py_FinalizeEx()` with the main thread state, on this thread.
+/// `Py_FinalizeEx()` on this thread.
+///
+/// Up to 3.12 with a thread state of its own: the main thread state
+/// borrowed from its thread fails CPython's GIL checks (`PyGILState_Check`,
+/// made by every allocation under `PYTHONMALLOC=debug`), which compare the
+/// current thread state with the one registered for the OS thread;
+/// `Py_FinalizeEx` deletes every other thread state, the main one included.
+/// 3.13 frees a thread state made here while it still uses it (valgrind:
+/// `_PyThreadState_DeleteList` then `flush_std_files`), so there the main
+/// thread state is borrowed; the debug allocator's check then fails, which
+/// is why `PYTHONMALLOC=debug` runs only on older versions (docs/runtime.md).
 ///
 /// # Safety
 /// Python runs; the gate is closed and no host thread is inside Python, so
 /// nobody uses the main thread state (its thread is outside Python, or is
 /// the one exiting, which is in exit()).
 unsafe fn finalize() {
-    let main = crate::lifecycle::state::main_tstate();
+    let main = if cfg!(Py_3_13) {
+        crate::lifecycle::state::main_tstate()
+    } else {
+        std::ptr::null_mut()
+    };
     // SAFETY: Python runs and nobody else uses the main thread state
-    // (contract), so this thread may take the GIL with it (or through the
-    // PyGILState API when there is none), release the modules and finalize.
+    // (contract), so this thread may take the GIL with it (3.13), or with a
+    // thread state of its own through the PyGILState API, then release the
+    // modules and finalize.
     unsafe {
         if main.is_null() {
             let _ = ffi::PyGILState_Ensure();

@@ -697,6 +697,9 @@ noise hits them alike; every process runs with the `PYTHON*` variables removed.
 * **build time**: wall time of `python build_lib.py` (interpreter start, import,
   parse, generate, compile, link) in a fresh directory; %(build_runs)s runs.
   The 200-function library declares `int f0(int)` .. `int f199(int)`.
+  cembed's cache holds the glue's loader compiled (as after any earlier build
+  with the same compiler and flags); a first build also compiles it, ~20 ms
+  more (docs/performance.md, "Build time").
 * **library size**: the `.so` as built (not stripped). cembed's library also
   needs the cembed runtime (`cembed/_runtime*.so`), cffi's needs
   `_cffi_backend`; neither is counted. The floor row is one library with all

@@ -32,8 +32,8 @@
 
 use crate::paths::absolute;
 use crate::request::{BuildError, BuildOptions, ErrorKind};
-use std::path::{Path, PathBuf};
 use sha2::Digest;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -147,7 +147,9 @@ impl Compiler {
     /// object must be what this build would have compiled, so its name is a
     /// hash of everything that reaches the compile: cembed's version, the
     /// loader's text, the compiler command and the file it resolves to (size
-    /// and modification time: an upgraded compiler gets a new object), every
+    /// and modification time: an upgraded compiler gets a new object; behind
+    /// a wrapper such as `ccache gcc` only the wrapper is seen, and an
+    /// older gcc's object, same C ABI, still links), every
     /// compile flag (CFLAGS, -O level, `-m32`, `-flto`, sanitizers) and the
     /// build's include dirs, macros and extra compile args. It is written
     /// under a temporary name and renamed into place, so concurrent builds
@@ -187,7 +189,11 @@ impl Compiler {
             let path = a.strip_prefix("-I").unwrap_or(a);
             (!a.starts_with('-') || a.starts_with("-I")) && !Path::new(path).is_absolute()
         };
-        if job.options.include_dirs.iter().any(|d| !Path::new(d).is_absolute())
+        if job
+            .options
+            .include_dirs
+            .iter()
+            .any(|d| !Path::new(d).is_absolute())
             || !job.options.extra_compile_args.is_empty()
             || self.cflags.iter().any(relative)
         {
@@ -199,8 +205,11 @@ impl Compiler {
         let digest = hasher.finalize();
         let key: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
         let object = dir.join(format!("loader-{key}.o"));
-        if object.is_file() {
-            log.push(format!("the glue's loader, compiled before: {}", object.display()));
+        if std::fs::File::open(&object).is_ok_and(|f| f.metadata().is_ok_and(|m| m.is_file())) {
+            log.push(format!(
+                "the glue's loader, compiled before: {}",
+                object.display()
+            ));
             return Some(object);
         }
         std::fs::create_dir_all(&dir).ok()?;
@@ -213,7 +222,12 @@ impl Compiler {
             cmd.arg("-c").arg(&tmp_c).arg("-o").arg(&tmp_o);
             cmd.args(&job.options.extra_compile_args);
             let mut loader_warnings = Vec::new();
-            let compiled = run(&mut cmd, "compiling the glue's loader", log, &mut loader_warnings);
+            let compiled = run(
+                &mut cmd,
+                "compiling the glue's loader",
+                log,
+                &mut loader_warnings,
+            );
             compiled.is_ok() && std::fs::rename(&tmp_o, &object).is_ok() && {
                 warnings.extend(loader_warnings);
                 true
@@ -381,7 +395,8 @@ fn cache_dir() -> Option<PathBuf> {
         }
     }
     let home = PathBuf::from(std::env::var_os("HOME")?);
-    home.is_absolute().then(|| home.join(".cache").join("cembed"))
+    home.is_absolute()
+        .then(|| home.join(".cache").join("cembed"))
 }
 
 /// The file a command name runs: itself if it names a path, else the first

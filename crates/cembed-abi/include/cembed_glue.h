@@ -878,11 +878,23 @@ CEMBED_LOADER_FN CEMBED_UNUSED void *_cembed_pyinit(void)
 #endif
 
 #else /* CEMBED_LOADER_EXTERN: the loader is in its own object */
-CEMBED_LOADER_FN void _cembed_call_slow(cembed_extern *ext, void **args, void *result);
+CEMBED_LOADER_FN CEMBED_COLD void _cembed_call_slow(cembed_extern *ext, void **args, void *result);
 CEMBED_LOADER_FN int cembed_start_python(void);
 CEMBED_LOADER_FN int cffi_start_python(void);
 CEMBED_LOADER_FN const char *cembed_init_error(void);
 CEMBED_LOADER_FN void *_cembed_pyinit(void);
+/* The rest must compile exactly as in the whole file. There, GCC leaves
+ * __OPTIMIZE__ undefined after the pop_options that follows functions
+ * defined under the loader's `optimize ("O0")`, so codegen's later
+ * `#if ... defined(__OPTIMIZE__)` -O0 pragma for its generated section does
+ * not apply and thunks and direct-call wrappers are compiled at the command
+ * line's level. One function under the same pragmas has the same effect. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__OPTIMIZE__)
+#  pragma GCC push_options
+#  pragma GCC optimize ("O0")
+static CEMBED_UNUSED void _cembed_loader_extern_o0(void) {}
+#  pragma GCC pop_options
+#endif
 #endif /* CEMBED_LOADER_EXTERN */
 
 /* Every generated function implemented in Python goes through here: one

@@ -64,8 +64,8 @@ TARGETS = {
     "add_2t": ("cffi", lambda r: r <= 1.0, ">= cffi throughput"),
     "add_4t": ("cffi", lambda r: r <= 1.0, ">= cffi throughput"),
     "first_call": ("python", lambda r: r <= 1.1, "<= 1.1x bare interpreter start"),
-    "build_1": ("cffi", lambda r: r <= 0.25, "<= 1/4 of cffi's"),
-    "build_200": ("cffi", lambda r: r <= 0.25, "<= 1/4 of cffi's"),
+    "build_1": ("cffi", lambda r: r <= 0.2, "<= 0.2x cffi's"),
+    "build_200": ("cffi", lambda r: r <= 0.2, "<= 0.2x cffi's"),
 }
 # Memory targets are absolute, not ratios.
 ABS_TARGETS = {
@@ -767,6 +767,9 @@ noise hits them alike; every process runs with the `PYTHON*` variables removed.
 * **build time**: wall time of `python build_lib.py` (interpreter start, import,
   parse, generate, compile, link) in a fresh directory; %(build_runs)s runs.
   The 200-function library declares `int f0(int)` .. `int f199(int)`.
+  cembed's cache holds the glue's loader compiled (as after any earlier build
+  with the same compiler and flags); a first build also compiles it, ~20 ms
+  more (docs/performance.md, "Build time").
 * **library size**: the `.so` as built (not stripped). cembed's library also
   needs the cembed runtime (`cembed/_runtime*.so`), cffi's needs
   `_cffi_backend`; neither is counted. The floor row is one library with all
@@ -778,7 +781,7 @@ noise hits them alike; every process runs with the `PYTHON*` variables removed.
 
 Targets (issue 4): single-thread add at most 1.15x the floor; 2 and 4 threads at
 least cffi's throughput; first call at most 1.1x bare interpreter start; build
-time at most 1/4 of cffi's; memory flat. docs/performance.md says where the time
+time at most 0.2x cffi's; memory flat. docs/performance.md says where the time
 goes.
 """
 

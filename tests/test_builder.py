@@ -256,6 +256,46 @@ def test_verbose_prints_every_command(tmp_path):
     assert len(cmds) == 1 and "m.c" in cmds[0] and " -c " not in cmds[0], r.stdout
 
 
+def test_the_loader_is_compiled_once_and_cached(tmp_path):
+    # The glue's loader is the same C in every library: it is compiled once
+    # into cembed's cache and linked into each library built after.
+    script = (
+        "import sys, cembed as cffi\n"
+        "ffibuilder = cffi.FFI()\n"
+        "ffibuilder.embedding_api('int f(int);')\n"
+        "ffibuilder.set_source('m', '')\n"
+        "ffibuilder.embedding_init_code('from m import ffi\\n'\n"
+        "    '@ffi.def_extern()\\ndef f(x):\\n    return x + 1\\n')\n"
+        "print(ffibuilder.compile(tmpdir=sys.argv[1], verbose=True))\n")
+    (tmp_path / "build.py").write_text(script)
+    cache = tmp_path / "cache"
+
+    def build(out, cache_dir):
+        r = subprocess.run([sys.executable, "build.py", out], cwd=str(tmp_path),
+                           env=clean_env(CEMBED_CACHE_DIR=cache_dir),
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        lib = r.stdout.splitlines()[-1]
+        call = subprocess.run([sys.executable, "-c",
+                               "import ctypes, sys; print(ctypes.CDLL(sys.argv[1]).f(41))", lib],
+                              env=clean_env(), capture_output=True, text=True, timeout=120)
+        assert call.stdout.strip() == "42", call.stderr
+        return [l for l in r.stdout.splitlines()
+                if "-shared" in l or "/.loader-" in l or "glue's loader" in l]
+
+    first = build("one", str(cache))
+    objects = list(cache.glob("loader-*.o"))
+    assert len(objects) == 1 and not list(cache.glob(".*")), list(cache.iterdir())
+    assert any(" -c " in l and ".loader-" in l for l in first), first
+    second = build("two", str(cache))
+    assert not any(" -c " in l for l in second), second
+    link = [l for l in second if "-shared" in l]
+    assert len(link) == 1 and "-DCEMBED_LOADER_EXTERN" in link[0] and str(objects[0]) in link[0], second
+    # No cache directory: the file alone, loader included, as emit_c_code writes it.
+    third = build("three", "")
+    assert len(third) == 1 and "-DCEMBED_LOADER_EXTERN" not in third[0], third
+
+
 def test_cflags_are_honoured(tmp_path):
     (tmp_path / "build.py").write_text(
         "import cembed as cffi\n"

@@ -235,11 +235,37 @@ extern char *_cembed_getenv(const char *name)
 #  define CEMBED_ASM_ENTRIES 0
 #endif
 
+/* The loader below (from "where Python comes from" to _cembed_pyinit) is
+ * the same C in every library, and compiling it was a third of a small
+ * library's build. cembed's builder compiles it once into an object of its
+ * own (this file with CEMBED_LOADER_ONLY), keeps that object in its cache,
+ * and compiles the generated file with CEMBED_LOADER_EXTERN and the object.
+ * The loader's entry points and the two variables both parts use are then
+ * hidden globals: one copy per library, never exported. A file compiled
+ * with neither macro (emit_c_code(), any other build) is whole, as before. */
+#if defined(CEMBED_LOADER_EXTERN) || defined(CEMBED_LOADER_ONLY)
+#  if defined(__GNUC__)
+#    define CEMBED_LOADER_FN __attribute__((visibility("hidden")))
+#  else
+#    define CEMBED_LOADER_FN
+#  endif
+#  define CEMBED_LIB_STORAGE CEMBED_LOADER_FN
+CEMBED_LOADER_FN extern cembed_lib _cembed_lib;
+CEMBED_LOADER_FN extern const cembed_runtime_api *_cembed_rt;
+#else
+#  define CEMBED_LOADER_FN static
+#  define CEMBED_LIB_STORAGE static
 /* Completed by the generated tables at the end of the file (a tentative
  * definition: the glue needs its address before the user's types exist). */
 static cembed_lib _cembed_lib;
+#endif
 
+#ifndef CEMBED_LOADER_EXTERN
+#ifdef CEMBED_LOADER_ONLY
+CEMBED_LOADER_FN const cembed_runtime_api *_cembed_rt;   /* read with __atomic */
+#else
 static const cembed_runtime_api *_cembed_rt;     /* read with __atomic */
+#endif
 static int _cembed_rt_failed;                    /* under _cembed_rt_lock */
 static pthread_mutex_t _cembed_rt_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -793,7 +819,7 @@ static CEMBED_COLD const cembed_runtime_api *_cembed_runtime(void)
 }
 
 /* First call (or the runtime could not be loaded): out of line, once. */
-static CEMBED_COLD void _cembed_call_slow(cembed_extern *ext, void **args, void *result)
+CEMBED_LOADER_FN CEMBED_COLD void _cembed_call_slow(cembed_extern *ext, void **args, void *result)
 {
     const cembed_runtime_api *rt = _cembed_runtime();
     if (rt == NULL) {
@@ -808,20 +834,20 @@ static CEMBED_COLD void _cembed_call_slow(cembed_extern *ext, void **args, void 
 }
 
 /* Forces Python to start and this library's init code to run. 0 or -1. */
-static CEMBED_UNUSED int cembed_start_python(void)
+CEMBED_LOADER_FN CEMBED_UNUSED int cembed_start_python(void)
 {
     const cembed_runtime_api *rt = _cembed_runtime();
     return rt == NULL ? -1 : rt->start(&_cembed_lib);
 }
 
 /* CFFI's name for the same. */
-static CEMBED_UNUSED int cffi_start_python(void)
+CEMBED_LOADER_FN CEMBED_UNUSED int cffi_start_python(void)
 {
     return cembed_start_python();
 }
 
 /* Why init failed (traceback included), or NULL if it has not failed. */
-static CEMBED_UNUSED const char *cembed_init_error(void)
+CEMBED_LOADER_FN CEMBED_UNUSED const char *cembed_init_error(void)
 {
     const cembed_runtime_api *rt = _cembed_runtime();
     if (rt == NULL)
@@ -832,7 +858,7 @@ static CEMBED_UNUSED const char *cembed_init_error(void)
 
 /* PyInit_<module>: a running Python imports the library as an extension
  * module. Without Python.h, the ImportError is raised through dlsym. */
-static CEMBED_UNUSED void *_cembed_pyinit(void)
+CEMBED_LOADER_FN CEMBED_UNUSED void *_cembed_pyinit(void)
 {
     const cembed_runtime_api *rt = _cembed_runtime();
     if (rt == NULL) {
@@ -850,6 +876,26 @@ static CEMBED_UNUSED void *_cembed_pyinit(void)
 #  pragma GCC pop_options
 #  undef CEMBED_COLD_PUSHED
 #endif
+
+#else /* CEMBED_LOADER_EXTERN: the loader is in its own object */
+CEMBED_LOADER_FN CEMBED_COLD void _cembed_call_slow(cembed_extern *ext, void **args, void *result);
+CEMBED_LOADER_FN int cembed_start_python(void);
+CEMBED_LOADER_FN int cffi_start_python(void);
+CEMBED_LOADER_FN const char *cembed_init_error(void);
+CEMBED_LOADER_FN void *_cembed_pyinit(void);
+/* The rest must compile exactly as in the whole file. There, GCC leaves
+ * __OPTIMIZE__ undefined after the pop_options that follows functions
+ * defined under the loader's `optimize ("O0")`, so codegen's later
+ * `#if ... defined(__OPTIMIZE__)` -O0 pragma for its generated section does
+ * not apply and thunks and direct-call wrappers are compiled at the command
+ * line's level. One function under the same pragmas has the same effect. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__OPTIMIZE__)
+#  pragma GCC push_options
+#  pragma GCC optimize ("O0")
+static CEMBED_UNUSED void _cembed_loader_extern_o0(void) {}
+#  pragma GCC pop_options
+#endif
+#endif /* CEMBED_LOADER_EXTERN */
 
 /* Every generated function implemented in Python goes through here: one
  * acquire load and an indirect call. */

@@ -21,7 +21,9 @@
 //!
 //! A library made of the generated file alone (no extra `sources`) is
 //! compiled and linked by one compiler command: one driver start and no
-//! object file, 3 ms less than two commands.
+//! object file, 3 ms less than two commands. The glue's loader, the same C in
+//! every library, comes compiled from cembed's cache (`loader_object`): it
+//! is compiled there the first time a compiler and set of flags is used.
 //!
 //! Atomicity: the library is linked to a temporary name in its final directory
 //! and renamed over the target only on success, so a failed build never
@@ -30,6 +32,7 @@
 
 use crate::paths::absolute;
 use crate::request::{BuildError, BuildOptions, ErrorKind};
+use sha2::Digest;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -56,6 +59,9 @@ pub struct LinkJob<'a> {
     pub options: &'a BuildOptions,
     /// The final library path.
     pub library: &'a Path,
+    /// `c_file` is codegen's output, whose glue can leave the loader to the
+    /// cached object (`loader_object`); false for any other C file.
+    pub generated: bool,
 }
 
 impl Compiler {
@@ -111,12 +117,130 @@ impl Compiler {
         std::fs::create_dir_all(lib_dir)
             .map_err(|e| BuildError::io(format!("cannot create {}", lib_dir.display()), e))?;
         if job.options.sources.is_empty() {
-            return self.link(job, lib_dir, Inputs::Source(job.c_file), log, warnings);
+            let loader = if job.generated {
+                self.loader_object(job, log, warnings)
+            } else {
+                None
+            };
+            return self.link(
+                job,
+                lib_dir,
+                Inputs::Source(job.c_file, loader.as_deref()),
+                log,
+                warnings,
+            );
         }
         let obj_dir = TempDir::new(job.cwd, "obj")?;
         let result = self.build_in(job, &obj_dir.0, lib_dir, log, warnings);
         drop(obj_dir);
         result
+    }
+
+    /// The glue's loader compiled apart (`cembed_codegen::loader_c`), from
+    /// cembed's cache, compiled into it first if it is not there yet; None
+    /// when there is no cache directory or the compile fails, and the
+    /// library is then built from its file alone, loader included.
+    ///
+    /// The loader is the same C in every library and was about half of the
+    /// compiler's work on a small one (docs/performance.md, "Build time"):
+    /// compiled once, a one-function build takes ~30 ms of CPU less. The
+    /// object must be what this build would have compiled, so its name is a
+    /// hash of everything that reaches the compile: cembed's version, the
+    /// loader's text, the compiler command and the file it resolves to (size
+    /// and modification time: an upgraded compiler gets a new object; behind
+    /// a wrapper such as `ccache gcc` only the wrapper is seen, and an
+    /// older gcc's object, same C ABI, still links), every
+    /// compile flag (CFLAGS, -O level, `-m32`, `-flto`, sanitizers) and the
+    /// build's include dirs, macros and extra compile args. It is written
+    /// under a temporary name and renamed into place, so concurrent builds
+    /// never link a half-written object.
+    fn loader_object(
+        &self,
+        job: &LinkJob<'_>,
+        log: &mut Vec<String>,
+        warnings: &mut Vec<String>,
+    ) -> Option<PathBuf> {
+        let dir = cache_dir()?;
+        let compiler = resolve_program(&self.command[0], job.cwd)?;
+        let meta = std::fs::metadata(&compiler).ok()?;
+        let mtime = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let source = cembed_codegen::loader_c();
+        let mut probe = self.base_command(job.cwd);
+        Self::add_compile_options(&mut probe, job.options);
+        probe.args(&job.options.extra_compile_args);
+        let mut hasher = sha2::Sha256::new();
+        let mut feed = |part: &str| {
+            hasher.update((part.len() as u64).to_le_bytes());
+            hasher.update(part.as_bytes());
+        };
+        feed(env!("CARGO_PKG_VERSION"));
+        feed(&source);
+        feed(&compiler.to_string_lossy());
+        feed(&format!("{} {mtime}", meta.len()));
+        // Relative paths in the flags resolve in the build's directory, which
+        // then belongs in the key; a fresh tmpdir per build must not make a
+        // new object when no flag depends on it.
+        let relative = |a: &String| {
+            let path = a.strip_prefix("-I").unwrap_or(a);
+            (!a.starts_with('-') || a.starts_with("-I")) && !Path::new(path).is_absolute()
+        };
+        if job
+            .options
+            .include_dirs
+            .iter()
+            .any(|d| !Path::new(d).is_absolute())
+            || !job.options.extra_compile_args.is_empty()
+            || self.cflags.iter().any(relative)
+        {
+            feed(&job.cwd.to_string_lossy());
+        }
+        for arg in std::iter::once(probe.get_program()).chain(probe.get_args()) {
+            feed(&arg.to_string_lossy());
+        }
+        let digest = hasher.finalize();
+        let key: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        let object = dir.join(format!("loader-{key}.o"));
+        if std::fs::File::open(&object).is_ok_and(|f| f.metadata().is_ok_and(|m| m.is_file())) {
+            log.push(format!(
+                "the glue's loader, compiled before: {}",
+                object.display()
+            ));
+            return Some(object);
+        }
+        std::fs::create_dir_all(&dir).ok()?;
+        let tmp = dir.join(format!(".loader-{key}.{}", unique_suffix()));
+        let tmp_c = tmp.with_extension("c");
+        let tmp_o = tmp.with_extension("o");
+        let placed = std::fs::write(&tmp_c, source).is_ok() && {
+            let mut cmd = self.base_command(job.cwd);
+            Self::add_compile_options(&mut cmd, job.options);
+            cmd.arg("-c").arg(&tmp_c).arg("-o").arg(&tmp_o);
+            cmd.args(&job.options.extra_compile_args);
+            let mut loader_warnings = Vec::new();
+            let compiled = run(
+                &mut cmd,
+                "compiling the glue's loader",
+                log,
+                &mut loader_warnings,
+            );
+            compiled.is_ok() && std::fs::rename(&tmp_o, &object).is_ok() && {
+                warnings.extend(loader_warnings);
+                true
+            }
+        };
+        let _ = std::fs::remove_file(&tmp_c);
+        if placed {
+            Some(object)
+        } else {
+            let _ = std::fs::remove_file(&tmp_o);
+            log.push("the loader is compiled with the library instead".to_string());
+            None
+        }
     }
 
     /// The compile-only flags of a job: include dirs and macros.
@@ -186,9 +310,13 @@ impl Compiler {
         let tmp_lib = lib_dir.join(format!(".{file_name}.{}.tmp", unique_suffix()));
         let mut cmd = self.base_command(job.cwd);
         let what = match inputs {
-            Inputs::Source(c_file) => {
+            Inputs::Source(c_file, loader) => {
+                if loader.is_some() {
+                    cmd.arg("-DCEMBED_LOADER_EXTERN");
+                }
                 Self::add_compile_options(&mut cmd, opts);
                 cmd.arg(c_file);
+                cmd.args(loader);
                 cmd.args(&opts.extra_compile_args);
                 format!("building {}", job.library.display())
             }
@@ -243,10 +371,61 @@ impl Compiler {
 /// What the link command starts from.
 #[derive(Copy, Clone)]
 enum Inputs<'a> {
-    /// The generated C file alone: compiled and linked in one command.
-    Source(&'a Path),
+    /// The generated C file alone (with the loader's cached object, if
+    /// any): compiled and linked in one command.
+    Source(&'a Path, Option<&'a Path>),
     /// Objects compiled before.
     Objects(&'a [PathBuf]),
+}
+
+/// Where compiled loaders are kept: `CEMBED_CACHE_DIR` (set but empty: no
+/// cache), else `$XDG_CACHE_HOME/cembed`, else `~/.cache/cembed`.
+fn cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("CEMBED_CACHE_DIR") {
+        return if dir.is_empty() {
+            None
+        } else {
+            Some(PathBuf::from(dir))
+        };
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+        let dir = PathBuf::from(dir);
+        if dir.is_absolute() {
+            return Some(dir.join("cembed"));
+        }
+    }
+    let home = PathBuf::from(std::env::var_os("HOME")?);
+    home.is_absolute()
+        .then(|| home.join(".cache").join("cembed"))
+}
+
+/// The file a command name runs: itself if it names a path, else the first
+/// executable of that name on PATH; resolved through symbolic links (`cc` is
+/// one), so the cache key sees the compiler itself.
+fn resolve_program(program: &str, cwd: &Path) -> Option<PathBuf> {
+    let found = if program.contains('/') {
+        Some(absolute(cwd, Path::new(program)))
+    } else {
+        std::env::split_paths(&std::env::var_os("PATH")?)
+            .map(|d| d.join(program))
+            .find(|p| {
+                std::fs::metadata(p)
+                    .map(|m| m.is_file() && is_executable(&m))
+                    .unwrap_or(false)
+            })
+    }?;
+    std::fs::canonicalize(found).ok()
+}
+
+#[cfg(unix)]
+fn is_executable(m: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    m.permissions().mode() & 0o111 != 0
+}
+
+#[cfg(not(unix))]
+fn is_executable(_: &std::fs::Metadata) -> bool {
+    true
 }
 
 /// The words of a flags variable; none if unset or not Unicode.

@@ -154,6 +154,7 @@ pub fn compile_program(
             c_file: &out.c_file,
             options: &req.options,
             library: &out.library,
+            generated: true,
         },
         log,
         &mut warnings,

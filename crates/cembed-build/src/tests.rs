@@ -100,6 +100,8 @@ fn library_job(
             c_file: &c_file,
             options,
             library: &library,
+            // Hand-written C: the file alone, as the tests below count.
+            generated: false,
         },
         &mut log,
         &mut Vec::new(),

@@ -1,5 +1,5 @@
 //! The library itself: `cembed_build_info`, the completed
-//! `static cembed_lib _cembed_lib`, the `.cembed` ELF section and
+//! `_cembed_lib` (static, or hidden when the loader is compiled apart), the `.cembed` ELF section and
 //! `PyInit_<module>`.
 
 use super::*;
@@ -97,7 +97,7 @@ impl<'p> Gen<'p> {
             ("externs", "_cembed_externs", n_externs),
             ("thunks", "_cembed_thunks", self.thunks.len()),
         ];
-        w.inline_block("static cembed_lib _cembed_lib =", ";", |w| {
+        w.inline_block("CEMBED_LIB_STORAGE cembed_lib _cembed_lib =", ";", |w| {
             w.line(".abi_version = CEMBED_ABI_VERSION,");
             w.line(".struct_size = sizeof(cembed_lib),");
             w.line(format!(".module_name = {},", literal(opts.module_name)));

@@ -154,7 +154,9 @@ pub fn compile_program(
             c_file: &out.c_file,
             options: &req.options,
             library: &out.library,
-            generated: true,
+            // The cached loader object is the CPython target's glue; the
+            // PyPy target's C has no loader to split out.
+            generated: python.implementation == request::Implementation::CPython,
         },
         log,
         &mut warnings,

@@ -10,6 +10,7 @@ use crate::desc::libstate::{ExternState, LibState};
 use crate::objects::heap::owner;
 use crate::objects::state::{cx_of_module, detach, ffi_error, lib_state_of, state, ModState};
 use crate::py::cell::StaticMethodDef;
+use crate::py::gil::Python;
 use crate::py::guard::trampoline;
 use crate::py::{self, cstring_lossy, raise, type_name, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
@@ -360,7 +361,7 @@ pub(crate) unsafe extern "C" fn ffi_integer_const(
         trampoline(|| {
             let (m, ls, _) = owner(slf)?;
             let text = py::str_text(name).ok_or(PyErrSet)?;
-            match crate::objects::libobj::integer_const(ls, &text)? {
+            match crate::objects::libobj::integer_const(Python::assume_gil_acquired(), ls, &text)? {
                 Some(v) => Ok(v.into_ptr()),
                 None => Err(raise(
                     ffi_error(m)?,

@@ -9,6 +9,7 @@ use crate::desc::ctypes::Conv;
 use crate::desc::libstate::{ExternState, LibState};
 use crate::objects::heap::{common_slots, owner, slot};
 use crate::py::cell::SyncCell;
+use crate::py::gil::Python;
 use crate::py::guard::trampoline;
 use crate::py::{self, cstring_lossy, raise, Owned, PyResult};
 use pyo3_ffi as ffi;
@@ -78,7 +79,7 @@ unsafe extern "C" fn lib_dir(
     // instance of the Lib type.
     trampoline(|| unsafe {
         let (_, ls, _) = owner(slf)?;
-        crate::objects::libobj::dir(ls)
+        crate::objects::libobj::dir(Python::assume_gil_acquired(), ls)
     })
 }
 

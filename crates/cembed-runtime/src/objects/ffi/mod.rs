@@ -8,6 +8,11 @@
 //! parsing, the data model context found from `self`) is `args.rs`, and the
 //! FFI class's own attributes are `class_attrs.rs`. They reach the module's
 //! data model through the FFI type's module.
+//!
+//! The unsafe lints below hold for every file of the folder.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 pub(crate) mod allocator;
 pub(crate) mod args;
@@ -67,12 +72,17 @@ pub(crate) enum Entry {
 /// data model context, found from `self` (the FFI object, whose type
 /// belongs to the module). The entry macros below wrap a body in it, so
 /// each method is only its body.
+///
+/// # Safety
+/// GIL held; `slf` a live object of one of the module's types.
 #[inline(always)]
 pub(crate) unsafe fn enter(
     slf: *mut ffi::PyObject,
     body: impl FnOnce(*mut Cx) -> PyResult<*mut ffi::PyObject>,
 ) -> *mut ffi::PyObject {
-    trampoline(|| body(cx_of(slf)?))
+    // SAFETY: GIL held and `slf` a live object of one of the module's types
+    // (contract), what `cx_of` needs; `body` runs inside the panic guard.
+    unsafe { trampoline(|| body(cx_of(slf)?)) }
 }
 
 /// `body(cx, args: CallArgs)` as a `METH_FASTCALL | METH_KEYWORDS` method.
@@ -367,81 +377,114 @@ pub(crate) fn ffi_slots() -> Vec<ffi::PyType_Slot> {
 /// filled on first use), so a lookup is one dict hit. Only for the FFI type
 /// itself (a subclass may override a method) and only bound methods of that
 /// very object are kept; everything else is the generic lookup.
+///
+/// # Safety
+/// Called by CPython as `tp_getattro` (GIL held).
 pub(crate) unsafe extern "C" fn ffi_getattro(
     slf: *mut ffi::PyObject,
     name: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    crate::py::guard::raising(null_mut(), || {
-        // SAFETY: the FFI type and its subclasses are heap types; `ht_module`
-        // is NULL for a Python subclass (PyType_GetModule would raise there).
-        let module = (*(ffi::Py_TYPE(slf) as *mut ffi::PyHeapTypeObject)).ht_module;
-        if module.is_null() || ffi::PyUnicode_CheckExact(name) == 0 {
-            return ffi::PyObject_GenericGetAttr(slf, name);
-        }
-        let cx = crate::objects::state::cx_of_module(module);
-        if cx.is_null() || (*cx).ffi_methods.is_null() {
-            return ffi::PyObject_GenericGetAttr(slf, name);
-        }
-        let cache = (*cx).ffi_methods;
-        let hit = ffi::PyDict_GetItemWithError(cache, name);
-        if !hit.is_null() && ffi::PyCFunction_GetSelf(hit) == slf {
-            return crate::py::new_ref(hit);
-        }
-        if hit.is_null() && !ffi::PyErr_Occurred().is_null() {
-            return null_mut();
-        }
-        let res = ffi::PyObject_GenericGetAttr(slf, name);
-        if !res.is_null()
-            && hit.is_null()
-            && ffi::PyCFunction_CheckExact(res) != 0
-            && ffi::PyCFunction_GetSelf(res) == slf
-            && crate::objects::state::is_main_ffi(module, slf)
-            && ffi::PyDict_SetItem(cache, name, res) < 0
-        {
-            ffi::Py_DECREF(res);
-            return null_mut();
-        }
-        res
-    })
+    // SAFETY: CPython calls `tp_getattro` with the GIL held, `slf` an instance
+    // of the FFI type (or a subclass) and `name` live; `cx` is checked non-NULL
+    // before its cache dict is read, and a cache hit is returned only if it is
+    // a bound method of this very `slf`.
+    unsafe {
+        crate::py::guard::raising(null_mut(), || {
+            // SAFETY: the FFI type and its subclasses are heap types; `ht_module`
+            // is NULL for a Python subclass (PyType_GetModule would raise there).
+            let module = (*(ffi::Py_TYPE(slf) as *mut ffi::PyHeapTypeObject)).ht_module;
+            if module.is_null() || ffi::PyUnicode_CheckExact(name) == 0 {
+                return ffi::PyObject_GenericGetAttr(slf, name);
+            }
+            let cx = crate::objects::state::cx_of_module(module);
+            if cx.is_null() || (*cx).ffi_methods.is_null() {
+                return ffi::PyObject_GenericGetAttr(slf, name);
+            }
+            let cache = (*cx).ffi_methods;
+            let hit = ffi::PyDict_GetItemWithError(cache, name);
+            if !hit.is_null() && ffi::PyCFunction_GetSelf(hit) == slf {
+                return crate::py::new_ref(hit);
+            }
+            if hit.is_null() && !ffi::PyErr_Occurred().is_null() {
+                return null_mut();
+            }
+            let res = ffi::PyObject_GenericGetAttr(slf, name);
+            if !res.is_null()
+                && hit.is_null()
+                && ffi::PyCFunction_CheckExact(res) != 0
+                && ffi::PyCFunction_GetSelf(res) == slf
+                && crate::objects::state::is_main_ffi(module, slf)
+                && ffi::PyDict_SetItem(cache, name, res) < 0
+            {
+                ffi::Py_DECREF(res);
+                return null_mut();
+            }
+            res
+        })
+    }
 }
 
 /// `ffi.buffer`: the heap type the getset entry's closure names (a
 /// `&'static TypeKindObj`): the buffer type itself, callable as
 /// `ffi.buffer(cdata, size=-1)` (CFFI's buffer type is both).
+///
+/// # Safety
+/// Called by CPython as a getter of an ffi object (GIL held), with its
+/// getset entry's closure.
 unsafe extern "C" fn get_heap_type(
     slf: *mut ffi::PyObject,
     which: *mut c_void,
 ) -> *mut ffi::PyObject {
-    trampoline(|| {
-        // SAFETY: every getset entry with this getter has a closure made
-        // from a `&'static TypeKindObj` (`ffi_getset`).
-        let which = *(which as *const TypeKindObj);
-        let tp = Cx::heap_type(cx_of(slf)?, which)?;
-        Ok(crate::py::new_ref(tp as *mut ffi::PyObject))
-    })
+    // SAFETY: CPython calls a getter with the GIL held and `slf` an ffi object
+    // (what `cx_of` needs); the closure of this getset entry is a `&'static
+    // TypeKindObj` (FFI_GETSET).
+    unsafe {
+        trampoline(|| {
+            // SAFETY: every getset entry with this getter has a closure made
+            // from a `&'static TypeKindObj` (`ffi_getset`).
+            let which = *(which as *const TypeKindObj);
+            let tp = Cx::heap_type(cx_of(slf)?, which)?;
+            Ok(crate::py::new_ref(tp as *mut ffi::PyObject))
+        })
+    }
 }
 
+/// `ffi.errno`: this thread's saved errno.
+///
+/// # Safety
+/// Called by CPython as a getter (GIL held).
 unsafe extern "C" fn get_errno(_slf: *mut ffi::PyObject, _c: *mut c_void) -> *mut ffi::PyObject {
-    crate::py::guard::raising(std::ptr::null_mut(), || {
-        ffi::PyLong_FromLong(crate::calls::cfunc::errno::get() as _)
-    })
+    // SAFETY: CPython calls a getter with the GIL held; errno is this thread's.
+    unsafe {
+        crate::py::guard::raising(std::ptr::null_mut(), || {
+            ffi::PyLong_FromLong(crate::calls::cfunc::errno::get() as _)
+        })
+    }
 }
 
+/// `ffi.errno = v`.
+///
+/// # Safety
+/// Called by CPython as a setter (GIL held).
 unsafe extern "C" fn set_errno(
     _slf: *mut ffi::PyObject,
     v: *mut ffi::PyObject,
     _c: *mut c_void,
 ) -> std::ffi::c_int {
-    crate::py::guard::raising(-1, || {
-        if v.is_null() {
-            raise(ffi::PyExc_AttributeError, "cannot delete errno");
-            return -1;
-        }
-        let x = ffi::PyLong_AsLong(v);
-        if x == -1 && !ffi::PyErr_Occurred().is_null() {
-            return -1;
-        }
-        crate::calls::cfunc::errno::set(x as i32);
-        0
-    })
+    // SAFETY: CPython calls a setter with the GIL held and `v` NULL (delete) or
+    // live; errno is this thread's.
+    unsafe {
+        crate::py::guard::raising(-1, || {
+            if v.is_null() {
+                raise(ffi::PyExc_AttributeError, "cannot delete errno");
+                return -1;
+            }
+            let x = ffi::PyLong_AsLong(v);
+            if x == -1 && !ffi::PyErr_Occurred().is_null() {
+                return -1;
+            }
+            crate::calls::cfunc::errno::set(x as i32);
+            0
+        })
+    }
 }

@@ -1,6 +1,9 @@
 //! What a CData gives access to: items and slices, struct fields, calls of
 //! function pointers, and its methods (`__enter__`/`__exit__`, `__dir__`).
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use crate::cdata::conv::{self, as_cdata, read, read_field, write, write_field, Read};
 use crate::cdata::object::{array_bytes, cd, new_cdata, release, tinfo, CDataObj, Own};
 use crate::cdata::types::{FieldInfo, TInfo, TKind, Tid};
@@ -14,7 +17,8 @@ use std::ffi::{c_int, c_void};
 use std::ptr::null_mut;
 
 pub(crate) unsafe extern "C" fn cdata_len(slf: *mut ffi::PyObject) -> ffi::Py_ssize_t {
-    guard(-1, || {
+    // SAFETY: CPython calls mp_length with the GIL held on a live CData.
+    guard(-1, || unsafe {
         let c = cd(slf);
         let t = tinfo(c);
         match t.kind {
@@ -29,120 +33,140 @@ pub(crate) unsafe extern "C" fn cdata_len(slf: *mut ffi::PyObject) -> ffi::Py_ss
 
 /// Address of item `i` (bounds-checked for arrays), with the item type.
 unsafe fn item_ptr(c: &CDataObj, i: isize) -> PyResult<(Tid, *mut u8)> {
-    let t = tinfo(c);
-    let item = match t.kind {
-        TKind::Array { item, .. } => {
-            if i < 0 {
-                return Err(raise(ffi::PyExc_IndexError, "negative index"));
+    // SAFETY: `c` is a live CData (caller; its module keeps `c.cx` alive) and
+    // the GIL is held (caller); `item` is a type of its registry. The address
+    // is computed with `wrapping_offset`: it is only formed here, the bounds
+    // checked above for arrays.
+    unsafe {
+        let t = tinfo(c);
+        let item = match t.kind {
+            TKind::Array { item, .. } => {
+                if i < 0 {
+                    return Err(raise(ffi::PyExc_IndexError, "negative index"));
+                }
+                if i >= c.length {
+                    return Err(raise(
+                        ffi::PyExc_IndexError,
+                        &format!(
+                            "index too large for cdata '{}' (expected {i} < {})",
+                            t.name, c.length
+                        ),
+                    ));
+                }
+                item
             }
-            if i >= c.length {
+            // A pointer that owns its memory (`ffi.new("T *")`, a handle)
+            // points to exactly one item (CFFI's CDataOwn_Check).
+            TKind::Pointer { .. }
+                if i != 0 && matches!(c.own, Own::Alloc { .. } | Own::Handle(_)) =>
+            {
                 return Err(raise(
                     ffi::PyExc_IndexError,
-                    &format!(
-                        "index too large for cdata '{}' (expected {i} < {})",
-                        t.name, c.length
-                    ),
+                    &format!("cdata '{}' can only be indexed by 0", t.name),
                 ));
             }
-            item
-        }
-        // A pointer that owns its memory (`ffi.new("T *")`, a handle)
-        // points to exactly one item (CFFI's CDataOwn_Check).
-        TKind::Pointer { .. } if i != 0 && matches!(c.own, Own::Alloc { .. } | Own::Handle(_)) => {
-            return Err(raise(
-                ffi::PyExc_IndexError,
-                &format!("cdata '{}' can only be indexed by 0", t.name),
-            ));
-        }
-        TKind::Pointer { item } => {
-            if c.data.is_null() {
+            TKind::Pointer { item } => {
+                if c.data.is_null() {
+                    return Err(raise(
+                        ffi::PyExc_RuntimeError,
+                        &format!("cannot dereference null pointer from cdata '{}'", t.name),
+                    ));
+                }
+                item
+            }
+            _ => {
                 return Err(raise(
-                    ffi::PyExc_RuntimeError,
-                    &format!("cannot dereference null pointer from cdata '{}'", t.name),
-                ));
+                    ffi::PyExc_TypeError,
+                    &format!("cdata of type '{}' cannot be indexed", t.name),
+                ))
             }
-            item
-        }
-        _ => {
+        };
+        let it = (*c.cx).reg.info(item);
+        if it.size == 0 && !matches!(it.kind, TKind::Pointer { .. }) {
             return Err(raise(
                 ffi::PyExc_TypeError,
                 &format!("cdata of type '{}' cannot be indexed", t.name),
-            ))
+            ));
         }
-    };
-    let it = (*c.cx).reg.info(item);
-    if it.size == 0 && !matches!(it.kind, TKind::Pointer { .. }) {
-        return Err(raise(
-            ffi::PyExc_TypeError,
-            &format!("cdata of type '{}' cannot be indexed", t.name),
-        ));
+        Ok((item, c.data.wrapping_offset(i * it.size as isize)))
     }
-    Ok((item, c.data.wrapping_offset(i * it.size as isize)))
 }
 
 /// `(start, stop)` of a slice on `c`, with CFFI's checks.
 unsafe fn slice_bounds(c: &CDataObj, key: *mut ffi::PyObject) -> PyResult<(isize, isize)> {
-    let sl = key as *mut ffi::PySliceObject;
-    let (start, stop, step) = ((*sl).start, (*sl).stop, (*sl).step);
-    if step != ffi::Py_None() {
-        return Err(raise(
-            ffi::PyExc_IndexError,
-            "slice with step not supported",
-        ));
-    }
-    let t = tinfo(c);
-    let is_array = matches!(t.kind, TKind::Array { .. });
-    if !is_array && !matches!(t.kind, TKind::Pointer { .. }) {
-        return Err(raise(
-            ffi::PyExc_TypeError,
-            &format!("cdata of type '{}' cannot be indexed", t.name),
-        ));
-    }
-    let get = |o: *mut ffi::PyObject, what: &str| -> PyResult<isize> {
-        if o == ffi::Py_None() {
+    // SAFETY: GIL held, `c` a live CData and `key` a live slice object
+    // (caller: PySlice_Check), whose start/stop/step are live objects.
+    unsafe {
+        let sl = key as *mut ffi::PySliceObject;
+        let (start, stop, step) = ((*sl).start, (*sl).stop, (*sl).step);
+        if step != ffi::Py_None() {
             return Err(raise(
                 ffi::PyExc_IndexError,
-                &format!("slice {what} must be specified"),
+                "slice with step not supported",
             ));
         }
-        let v = ffi::PyNumber_AsSsize_t(o, ffi::PyExc_IndexError);
+        let t = tinfo(c);
+        let is_array = matches!(t.kind, TKind::Array { .. });
+        if !is_array && !matches!(t.kind, TKind::Pointer { .. }) {
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                &format!("cdata of type '{}' cannot be indexed", t.name),
+            ));
+        }
+        let get = |o: *mut ffi::PyObject, what: &str| -> PyResult<isize> {
+            if o == ffi::Py_None() {
+                return Err(raise(
+                    ffi::PyExc_IndexError,
+                    &format!("slice {what} must be specified"),
+                ));
+            }
+            let v = ffi::PyNumber_AsSsize_t(o, ffi::PyExc_IndexError);
+            if v == -1 && !ffi::PyErr_Occurred().is_null() {
+                return Err(PyErrSet);
+            }
+            Ok(v)
+        };
+        let a = get(start, "start")?;
+        let b = get(stop, "stop")?;
+        if a > b {
+            return Err(raise(ffi::PyExc_IndexError, "slice start > stop"));
+        }
+        if is_array {
+            if a < 0 {
+                return Err(raise(ffi::PyExc_IndexError, "negative index"));
+            }
+            if b > c.length {
+                return Err(raise(
+                    ffi::PyExc_IndexError,
+                    &format!("index too large (expected {b} <= {})", c.length),
+                ));
+            }
+        }
+        Ok((a, b))
+    }
+}
+
+pub(crate) unsafe fn index_of(key: *mut ffi::PyObject) -> PyResult<isize> {
+    // SAFETY: GIL held and `key` a live object (caller).
+    unsafe {
+        let v = ffi::PyNumber_AsSsize_t(key, ffi::PyExc_IndexError);
         if v == -1 && !ffi::PyErr_Occurred().is_null() {
             return Err(PyErrSet);
         }
         Ok(v)
-    };
-    let a = get(start, "start")?;
-    let b = get(stop, "stop")?;
-    if a > b {
-        return Err(raise(ffi::PyExc_IndexError, "slice start > stop"));
     }
-    if is_array {
-        if a < 0 {
-            return Err(raise(ffi::PyExc_IndexError, "negative index"));
-        }
-        if b > c.length {
-            return Err(raise(
-                ffi::PyExc_IndexError,
-                &format!("index too large (expected {b} <= {})", c.length),
-            ));
-        }
-    }
-    Ok((a, b))
-}
-
-pub(crate) unsafe fn index_of(key: *mut ffi::PyObject) -> PyResult<isize> {
-    let v = ffi::PyNumber_AsSsize_t(key, ffi::PyExc_IndexError);
-    if v == -1 && !ffi::PyErr_Occurred().is_null() {
-        return Err(PyErrSet);
-    }
-    Ok(v)
 }
 
 pub(crate) unsafe extern "C" fn cdata_getitem(
     slf: *mut ffi::PyObject,
     key: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    trampoline(|| {
+    // SAFETY: CPython calls mp_subscript with the GIL held on a live CData
+    // (whose module keeps `cx` alive) and a live key; a slice is checked by
+    // `slice_bounds` and an index by `item_ptr` before memory is used, and
+    // the slice's new cdata, ours alone, gets its length; views keep `slf`
+    // alive (the new reference each takes).
+    trampoline(|| unsafe {
         let c = cd(slf);
         let cx = c.cx;
         if ffi::PySlice_Check(key) != 0 {
@@ -169,7 +193,12 @@ pub(crate) unsafe extern "C" fn cdata_setitem(
     key: *mut ffi::PyObject,
     value: *mut ffi::PyObject,
 ) -> c_int {
-    guard(-1, || {
+    // SAFETY: CPython calls mp_ass_subscript with the GIL held on a live
+    // CData (whose module keeps `cx` alive), a live key and value (or NULL,
+    // refused); a slice is checked by `slice_bounds` (an array's against its
+    // length) and its source's length against the slice's before any copy
+    // (`ptr::copy`: the memory may overlap), an index by `item_ptr`.
+    guard(-1, || unsafe {
         let c = cd(slf);
         let cx = c.cx;
         if value.is_null() {
@@ -254,7 +283,10 @@ pub(crate) unsafe extern "C" fn cdata_setitem(
 }
 
 pub(crate) unsafe extern "C" fn cdata_iter(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    trampoline(|| {
+    // SAFETY: CPython calls tp_iter with the GIL held on a live CData; items
+    // are read at indices below its length (`item_ptr` checks them), each a
+    // new list item (PyList_SetItem steals it into the new list).
+    trampoline(|| unsafe {
         let c = cd(slf);
         let t = tinfo(c);
         if !matches!(t.kind, TKind::Array { .. }) {
@@ -280,14 +312,18 @@ pub(crate) unsafe extern "C" fn cdata_iter(slf: *mut ffi::PyObject) -> *mut ffi:
 /// The record type and base address for field access on `c` (a struct or a
 /// pointer to one).
 unsafe fn record_of(c: &CDataObj) -> Option<(&TInfo, *mut u8, bool)> {
-    let t = tinfo(c);
-    match t.kind {
-        TKind::Record { .. } => Some((t, c.data, false)),
-        TKind::Pointer { item } => {
-            let it = (*c.cx).reg.info(item);
-            it.is_record().then_some((it, c.data, true))
+    // SAFETY: `c` is a live CData (caller), whose module keeps `c.cx` alive;
+    // `item` is a type of its registry.
+    unsafe {
+        let t = tinfo(c);
+        match t.kind {
+            TKind::Record { .. } => Some((t, c.data, false)),
+            TKind::Pointer { item } => {
+                let it = (*c.cx).reg.info(item);
+                it.is_record().then_some((it, c.data, true))
+            }
+            _ => None,
         }
-        _ => None,
     }
 }
 
@@ -309,29 +345,33 @@ fn find_field<'a>(t: &'a TInfo, name: &str) -> Option<&'a FieldInfo> {
 /// # Safety
 /// GIL held; `c.cx` alive.
 pub(crate) unsafe fn var_byte_size(c: &CDataObj) -> Option<usize> {
-    let t = tinfo(c);
-    let rec = match t.kind {
-        TKind::Pointer { item } => (*c.cx).reg.info(item),
-        _ => t,
-    };
-    if !rec.var_array || !rec.is_record() {
-        return None;
-    }
-    match &c.own {
-        Own::Alloc { size, .. } => Some(*size),
-        Own::Keep(k) if t.is_record() => {
-            let parent = as_cdata(c.cx, *k)?;
-            match parent.own {
-                Own::Alloc { size, ptr, .. }
-                    if ptr == c.data
-                        && matches!(tinfo(parent).kind, TKind::Pointer { item } if item == c.tid) =>
-                {
-                    Some(size)
-                }
-                _ => None,
-            }
+    // SAFETY: `c.cx` alive and the GIL held (caller); `item` is a type of its
+    // registry; `k` is the live object `c` keeps, checked by `as_cdata`.
+    unsafe {
+        let t = tinfo(c);
+        let rec = match t.kind {
+            TKind::Pointer { item } => (*c.cx).reg.info(item),
+            _ => t,
+        };
+        if !rec.var_array || !rec.is_record() {
+            return None;
         }
-        _ => None,
+        match &c.own {
+            Own::Alloc { size, .. } => Some(*size),
+            Own::Keep(k) if t.is_record() => {
+                let parent = as_cdata(c.cx, *k)?;
+                match parent.own {
+                    Own::Alloc { size, ptr, .. }
+                        if ptr == c.data
+                            && matches!(tinfo(parent).kind, TKind::Pointer { item } if item == c.tid) =>
+                    {
+                        Some(size)
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
     }
 }
 
@@ -345,19 +385,25 @@ unsafe fn read_var_array(
     item: Tid,
     base: *mut u8,
 ) -> PyResult<*mut ffi::PyObject> {
-    let cx = c.cx;
-    let data = base.wrapping_add(f.offset);
-    match var_byte_size(c) {
-        Some(size) if size >= f.offset => {
-            let isz = (*cx).reg.info(item).size.max(1);
-            ffi::Py_INCREF(slf);
-            let o = new_cdata(cx, f.ty, data, Own::Keep(slf))?;
-            (*(o.ptr() as *mut CDataObj)).length = ((size - f.offset) / isz) as isize;
-            Ok(o.into_ptr())
-        }
-        _ => {
-            let pt = (*cx).reg.pointer_to(item);
-            new_cdata(cx, pt, data, Own::None).map(Owned::into_ptr)
+    // SAFETY: GIL held, `c` the live CData `slf` whose record (at `base`)
+    // holds field `f` (caller). The `T[]` view is given only the length the
+    // allocation has room for (`var_byte_size`) and keeps `slf` alive (the new
+    // reference); the new cdata is ours alone when its length is set.
+    unsafe {
+        let cx = c.cx;
+        let data = base.wrapping_add(f.offset);
+        match var_byte_size(c) {
+            Some(size) if size >= f.offset => {
+                let isz = (*cx).reg.info(item).size.max(1);
+                ffi::Py_INCREF(slf);
+                let o = new_cdata(cx, f.ty, data, Own::Keep(slf))?;
+                (*(o.ptr() as *mut CDataObj)).length = ((size - f.offset) / isz) as isize;
+                Ok(o.into_ptr())
+            }
+            _ => {
+                let pt = (*cx).reg.pointer_to(item);
+                new_cdata(cx, pt, data, Own::None).map(Owned::into_ptr)
+            }
         }
     }
 }
@@ -366,7 +412,11 @@ pub(crate) unsafe extern "C" fn cdata_getattro(
     slf: *mut ffi::PyObject,
     name: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    trampoline(|| {
+    // SAFETY: CPython calls tp_getattro with the GIL held on a live CData and
+    // a `str` name; a field is read at its offset in the record the cdata is
+    // (or points to, NULL refused), whose memory `slf` (kept by a view)
+    // keeps alive.
+    trampoline(|| unsafe {
         let c = cd(slf);
         if let Some((rt, base, via_ptr)) = record_of(c) {
             let n = conv::str_ref(name).ok_or(PyErrSet)?;
@@ -415,7 +465,12 @@ pub(crate) unsafe extern "C" fn cdata_setattro(
     name: *mut ffi::PyObject,
     value: *mut ffi::PyObject,
 ) -> c_int {
-    guard(-1, || {
+    // SAFETY: CPython calls tp_setattro with the GIL held on a live CData, a
+    // `str` name and a live value (or NULL, refused for fields); a field is
+    // written at its offset in the record the cdata is (or points to, NULL
+    // refused); a flexible array member only within the allocated size
+    // (`var_byte_size`).
+    guard(-1, || unsafe {
         let c = cd(slf);
         if let Some((rt, base, via_ptr)) = record_of(c) {
             let n = conv::str_ref(name).ok_or(PyErrSet)?;
@@ -468,43 +523,53 @@ pub(crate) unsafe extern "C-unwind" fn cdata_call(
     kwargs: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
     let target = crate::py::guard::piece(|| -> PyResult<_> {
-        let c = cd(slf);
-        let t = tinfo(c);
-        let TKind::Func { table_fn, .. } = &t.kind else {
-            return Err(raise(
-                ffi::PyExc_TypeError,
-                &format!("cdata '{}' is not callable", t.name),
-            ));
-        };
-        let Some(fty) = table_fn else {
-            // NotImplementedError: CFFI's class for a call it cannot make.
-            return Err(raise(
-                ffi::PyExc_NotImplementedError,
-                &format!(
-                    "cembed: cannot call a function pointer of type '{}': this function type \
+        // SAFETY: CPython calls tp_call with the GIL held on a live CData,
+        // whose module keeps `cx` (and its library, `ls`) alive.
+        unsafe {
+            let c = cd(slf);
+            let t = tinfo(c);
+            let TKind::Func { table_fn, .. } = &t.kind else {
+                return Err(raise(
+                    ffi::PyExc_TypeError,
+                    &format!("cdata '{}' is not callable", t.name),
+                ));
+            };
+            let Some(fty) = table_fn else {
+                // NotImplementedError: CFFI's class for a call it cannot make.
+                return Err(raise(
+                    ffi::PyExc_NotImplementedError,
+                    &format!(
+                        "cembed: cannot call a function pointer of type '{}': this function type \
                      does not appear in the library's declarations, so no call thunk was \
                      generated for it (declare it in the cdef)",
-                    t.name
-                ),
-            ));
-        };
-        Ok((
-            &*(*c.cx).ls,
-            *fty,
-            cstring_lossy(&t.name),
-            c.data as *mut c_void,
-        ))
+                        t.name
+                    ),
+                ));
+            };
+            Ok((
+                &*(*c.cx).ls,
+                *fty,
+                cstring_lossy(&t.name),
+                c.data as *mut c_void,
+            ))
+        }
     });
     match target {
         Some(Ok((ls, fty, name, fnptr))) => {
             // No destructor pending across the call (unwind.rs).
             let name = std::mem::ManuallyDrop::new(name);
-            let r = (crate::cdata::hooks::hooks().call_fnptr)(ls, fty, &name, fnptr, args, kwargs);
+            // SAFETY: GIL held (tp_call); `fnptr` is the cdata's value, a
+            // function of type `fty` of `ls` (its C type's table function);
+            // `args` and `kwargs` are CPython's (a tuple, a dict or NULL).
+            let r = unsafe {
+                (crate::cdata::hooks::hooks().call_fnptr)(ls, fty, &name, fnptr, args, kwargs)
+            };
             drop(std::mem::ManuallyDrop::into_inner(name));
             r
         }
         Some(Err(_)) => std::ptr::null_mut(),
-        None => crate::py::guard::panicked(std::ptr::null_mut()),
+        // SAFETY: GIL held (tp_call).
+        None => unsafe { crate::py::guard::panicked(std::ptr::null_mut()) },
     }
 }
 
@@ -522,29 +587,50 @@ pub(crate) unsafe fn arg_from_py(
     dst: *mut u8,
     keep: &mut Vec<Owned>,
 ) -> PyResult<()> {
-    if let TKind::Pointer { item } = (*cx).reg.info(tid).kind {
-        let it = (*cx).reg.info(item);
-        let charish = matches!(
-            it.kind,
-            TKind::Prim(Prim::Char)
-                | TKind::Prim(Prim::SInt(1))
-                | TKind::Prim(Prim::UInt(1))
-                | TKind::Void
-        );
-        if charish && ffi::PyBytes_Check(obj) != 0 {
-            keep.push(Owned::from_borrowed(obj));
-            (dst as *mut *mut u8).write_unaligned(ffi::PyBytes_AsString(obj) as *mut u8);
-            return Ok(());
-        }
-        if ffi::PyUnicode_Check(obj) != 0 {
-            if let TKind::Prim(p @ (Prim::WChar16 | Prim::WChar32)) = it.kind {
-                let units = conv::wide_units(obj, p)?;
-                let arr = (*cx).reg.array_of(item, Some(units.len() + 1));
+    // SAFETY: `cx` alive, `tid` a type of its registry, `obj` a live object,
+    // `dst` writable for a `tid` (a pointer when it is one), GIL held
+    // (caller). What a written pointer points to is kept alive in `keep` (the
+    // bytes object, the temporary array owning its memory, sized for the
+    // items written to it).
+    unsafe {
+        if let TKind::Pointer { item } = (*cx).reg.info(tid).kind {
+            let it = (*cx).reg.info(item);
+            let charish = matches!(
+                it.kind,
+                TKind::Prim(Prim::Char)
+                    | TKind::Prim(Prim::SInt(1))
+                    | TKind::Prim(Prim::UInt(1))
+                    | TKind::Void
+            );
+            if charish && ffi::PyBytes_Check(obj) != 0 {
+                keep.push(Owned::from_borrowed(obj));
+                (dst as *mut *mut u8).write_unaligned(ffi::PyBytes_AsString(obj) as *mut u8);
+                return Ok(());
+            }
+            if ffi::PyUnicode_Check(obj) != 0 {
+                if let TKind::Prim(p @ (Prim::WChar16 | Prim::WChar32)) = it.kind {
+                    let units = conv::wide_units(obj, p)?;
+                    let arr = (*cx).reg.array_of(item, Some(units.len() + 1));
+                    let tmp = new_cdata(
+                        cx,
+                        arr,
+                        null_mut(),
+                        Own::alloc(array_bytes(units.len() + 1, p.size())?, p.size())?,
+                    )?;
+                    write(cx, arr, obj, (*(tmp.ptr() as *mut CDataObj)).data)?;
+                    (dst as *mut *mut u8).write_unaligned((*(tmp.ptr() as *mut CDataObj)).data);
+                    keep.push(tmp);
+                    return Ok(());
+                }
+            }
+            if (ffi::PyList_Check(obj) != 0 || ffi::PyTuple_Check(obj) != 0) && it.size > 0 {
+                let n = ffi::PySequence_Size(obj) as usize;
+                let arr = (*cx).reg.array_of(item, Some(n));
                 let tmp = new_cdata(
                     cx,
                     arr,
                     null_mut(),
-                    Own::alloc(array_bytes(units.len() + 1, p.size())?, p.size())?,
+                    Own::alloc(array_bytes(n, it.size)?, it.align)?,
                 )?;
                 write(cx, arr, obj, (*(tmp.ptr() as *mut CDataObj)).data)?;
                 (dst as *mut *mut u8).write_unaligned((*(tmp.ptr() as *mut CDataObj)).data);
@@ -552,22 +638,8 @@ pub(crate) unsafe fn arg_from_py(
                 return Ok(());
             }
         }
-        if (ffi::PyList_Check(obj) != 0 || ffi::PyTuple_Check(obj) != 0) && it.size > 0 {
-            let n = ffi::PySequence_Size(obj) as usize;
-            let arr = (*cx).reg.array_of(item, Some(n));
-            let tmp = new_cdata(
-                cx,
-                arr,
-                null_mut(),
-                Own::alloc(array_bytes(n, it.size)?, it.align)?,
-            )?;
-            write(cx, arr, obj, (*(tmp.ptr() as *mut CDataObj)).data)?;
-            (dst as *mut *mut u8).write_unaligned((*(tmp.ptr() as *mut CDataObj)).data);
-            keep.push(tmp);
-            return Ok(());
-        }
+        write(cx, tid, obj, dst)
     }
-    write(cx, tid, obj, dst)
 }
 
 // ---- methods -------------------------------------------------------------------------
@@ -576,14 +648,18 @@ unsafe extern "C" fn cdata_enter(
     slf: *mut ffi::PyObject,
     _a: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    crate::py::guard::raising(std::ptr::null_mut(), || crate::py::new_ref(slf))
+    // SAFETY: a METH_NOARGS method: CPython calls it with the GIL held on a
+    // live CData.
+    crate::py::guard::raising(std::ptr::null_mut(), || unsafe { crate::py::new_ref(slf) })
 }
 
 unsafe extern "C" fn cdata_exit(
     slf: *mut ffi::PyObject,
     _a: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    trampoline(|| {
+    // SAFETY: a METH_VARARGS method: CPython calls it with the GIL held on a
+    // live CData.
+    trampoline(|| unsafe {
         release(slf as *mut CDataObj)?;
         Ok(crate::py::new_ref(ffi::Py_None()))
     })
@@ -593,7 +669,9 @@ unsafe extern "C" fn cdata_dir(
     slf: *mut ffi::PyObject,
     _a: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    trampoline(|| {
+    // SAFETY: a METH_NOARGS method: CPython calls it with the GIL held on a
+    // live CData; objects made are checked before use.
+    trampoline(|| unsafe {
         let c = cd(slf);
         let list = Owned::check(ffi::PyList_New(0))?;
         if let Some((rt, _, _)) = record_of(c) {

@@ -1,5 +1,8 @@
 //! The buffer type (`ffi.buffer`): a CData's memory as a Python buffer.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use crate::cdata::access::index_of;
 use crate::cdata::object::{drop_ref, free_instance, BufferObj, TypeKindObj};
 use crate::cdata::Cx;
@@ -12,26 +15,36 @@ use std::ffi::{c_int, c_void};
 /// `ffi.buffer(cdata, size)`.
 ///
 /// # Safety
-/// GIL held.
+/// GIL held; `cx` alive; `data` valid for `size` bytes while `keep` lives.
 pub(crate) unsafe fn new_buffer(
     cx: *mut Cx,
     data: *mut u8,
     size: usize,
     keep: *mut ffi::PyObject,
 ) -> PyResult<*mut ffi::PyObject> {
-    let o = Owned::check(ffi::PyType_GenericAlloc(
-        Cx::heap_type(cx, TypeKindObj::Buffer)?,
-        0,
-    ))?;
+    // SAFETY: the GIL is held and `cx` alive (caller); the buffer type is a
+    // GC heap type whose instances are `BufferObj`.
+    let o = unsafe {
+        Owned::check(ffi::PyType_GenericAlloc(
+            Cx::heap_type(cx, TypeKindObj::Buffer)?,
+            0,
+        ))?
+    };
     let b = o.ptr() as *mut BufferObj;
-    (*b).data = data;
-    (*b).size = size;
-    (*b).keep = crate::py::new_ref(keep);
+    // SAFETY: `o` was just allocated as a `BufferObj` (zeroed, ours alone);
+    // `keep` is a live object or NULL and the GIL is held (caller).
+    unsafe {
+        (*b).data = data;
+        (*b).size = size;
+        (*b).keep = crate::py::new_ref(keep);
+    }
     Ok(o.into_ptr())
 }
 
 pub(crate) unsafe extern "C" fn buffer_dealloc(slf: *mut ffi::PyObject) {
-    crate::py::guard::c_entry("buffer_dealloc", (), || {
+    // SAFETY: CPython calls tp_dealloc once, with the GIL held, on a buffer
+    // nobody references any more: untracked, its reference dropped, freed.
+    crate::py::guard::c_entry("buffer_dealloc", (), || unsafe {
         ffi::PyObject_GC_UnTrack(slf as *mut c_void);
         drop_ref(&mut (*(slf as *mut BufferObj)).keep);
         free_instance(slf);
@@ -43,7 +56,9 @@ pub(crate) unsafe extern "C" fn buffer_traverse(
     visit: ffi::visitproc,
     arg: *mut c_void,
 ) -> c_int {
-    crate::py::guard::c_entry("buffer_traverse", 0, || {
+    // SAFETY: CPython calls tp_traverse on a live buffer (a `BufferObj`);
+    // `keep` is NULL or a live reference it holds.
+    crate::py::guard::c_entry("buffer_traverse", 0, || unsafe {
         let b = slf as *mut BufferObj;
         if !(*b).keep.is_null() {
             let r = visit((*b).keep, arg);
@@ -56,18 +71,30 @@ pub(crate) unsafe extern "C" fn buffer_traverse(
 }
 
 pub(crate) unsafe extern "C" fn buffer_len(slf: *mut ffi::PyObject) -> ffi::Py_ssize_t {
-    crate::py::guard::raising(-1, || (*(slf as *mut BufferObj)).size as ffi::Py_ssize_t)
+    // SAFETY: CPython calls sq_length/mp_length on a live buffer object.
+    crate::py::guard::raising(-1, || unsafe {
+        (*(slf as *mut BufferObj)).size as ffi::Py_ssize_t
+    })
 }
 
+/// The bytes `a..a + n` of the buffer.
+///
+/// # Safety
+/// GIL held; `a + n <= b.size`.
 unsafe fn buffer_bytes(b: &BufferObj, a: usize, n: usize) -> *mut ffi::PyObject {
-    ffi::PyBytes_FromStringAndSize(b.data.add(a) as *const _, n as _)
+    // SAFETY: `b.data` is valid for `b.size` bytes while the buffer lives
+    // (its `keep`), and `a + n <= b.size` (caller); GIL held (caller).
+    unsafe { ffi::PyBytes_FromStringAndSize(b.data.add(a) as *const _, n as _) }
 }
 
 pub(crate) unsafe extern "C" fn buffer_getitem(
     slf: *mut ffi::PyObject,
     key: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    trampoline(|| {
+    // SAFETY: CPython calls mp_subscript with the GIL held on a live buffer
+    // object; the indices are clamped to its size (PySlice_AdjustIndices,
+    // the range check) before its memory is read.
+    trampoline(|| unsafe {
         let b = &*(slf as *mut BufferObj);
         let len = b.size as ffi::Py_ssize_t;
         if ffi::PySlice_Check(key) != 0 {
@@ -109,7 +136,11 @@ pub(crate) unsafe extern "C" fn buffer_setitem(
     key: *mut ffi::PyObject,
     value: *mut ffi::PyObject,
 ) -> c_int {
-    guard(-1, || {
+    // SAFETY: CPython calls mp_ass_subscript with the GIL held on a live
+    // buffer object; the indices are clamped to its size and the source
+    // length checked against the slice's before its memory is written; the
+    // view is released on every path after it was got.
+    guard(-1, || unsafe {
         let b = &*(slf as *mut BufferObj);
         let len = b.size as ffi::Py_ssize_t;
         if value.is_null() {
@@ -171,7 +202,10 @@ pub(crate) unsafe extern "C" fn buffer_getbuffer(
     view: *mut ffi::Py_buffer,
     flags: c_int,
 ) -> c_int {
-    crate::py::guard::raising(-1, || {
+    // SAFETY: CPython calls bf_getbuffer with the GIL held on a live buffer
+    // object and a view to fill; its memory lives while `slf` does, which
+    // the view references.
+    crate::py::guard::raising(-1, || unsafe {
         let b = &*(slf as *mut BufferObj);
         ffi::PyBuffer_FillInfo(view, slf, b.data as *mut c_void, b.size as _, 0, flags)
     })
@@ -181,7 +215,9 @@ unsafe extern "C" fn buffer_tobytes(
     slf: *mut ffi::PyObject,
     _a: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    crate::py::guard::raising(std::ptr::null_mut(), || {
+    // SAFETY: a METH_NOARGS method: CPython calls it with the GIL held on a
+    // live buffer object; `0 + size` bytes are its memory.
+    crate::py::guard::raising(std::ptr::null_mut(), || unsafe {
         let b = &*(slf as *mut BufferObj);
         buffer_bytes(b, 0, b.size)
     })

@@ -17,6 +17,9 @@
 //! double kept exact) goes through the data model in `cdata/` as
 //! [`Conv::CData`].
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use crate::desc::ctypes::{Conv, Prim};
 use crate::desc::libstate::LibState;
 use crate::py::{raise, repr_text, str_text, type_name, Owned, PyErrSet, PyResult};
@@ -38,24 +41,29 @@ pub(crate) unsafe fn to_py(
     ctype: &CStr,
     src: *const c_void,
 ) -> *mut ffi::PyObject {
-    let p = match conv {
-        Conv::Prim(p) => p,
-        Conv::CData { ty, .. } => {
-            return crate::cdata::value_to_py(ls, ty, src, crate::cdata::conv::Read::CopyRef)
-        }
-        Conv::Void => return crate::py::new_ref(ffi::Py_None()),
-        Conv::Unsupported => {
-            raise(
-                ffi::PyExc_NotImplementedError,
-                &format!(
-                    "cembed: passing a '{}' to Python is not supported yet",
-                    ctype.to_string_lossy()
-                ),
-            );
-            return std::ptr::null_mut();
-        }
-    };
-    prim_to_py(p, ctype_str(ctype), src)
+    // SAFETY: GIL held and `src` a readable value of the type `conv`
+    // describes (the contract), which `value_to_py` (a type of `ls`) and
+    // `prim_to_py` need.
+    unsafe {
+        let p = match conv {
+            Conv::Prim(p) => p,
+            Conv::CData { ty, .. } => {
+                return crate::cdata::value_to_py(ls, ty, src, crate::cdata::conv::Read::CopyRef)
+            }
+            Conv::Void => return crate::py::new_ref(ffi::Py_None()),
+            Conv::Unsupported => {
+                raise(
+                    ffi::PyExc_NotImplementedError,
+                    &format!(
+                        "cembed: passing a '{}' to Python is not supported yet",
+                        ctype.to_string_lossy()
+                    ),
+                );
+                return std::ptr::null_mut();
+            }
+        };
+        prim_to_py(p, ctype_str(ctype), src)
+    }
 }
 
 /// [`to_py`] with the type name already as `&str` (the call path keeps one
@@ -71,9 +79,12 @@ pub(crate) unsafe fn arg_to_py(
     ctype: &CStr,
     src: *const c_void,
 ) -> *mut ffi::PyObject {
-    match conv {
-        Conv::Prim(p) => prim_to_py(p, name, src),
-        other => to_py(ls, other, ctype, src),
+    // SAFETY: `to_py`'s contract, the caller's.
+    unsafe {
+        match conv {
+            Conv::Prim(p) => prim_to_py(p, name, src),
+            other => to_py(ls, other, ctype, src),
+        }
     }
 }
 
@@ -90,9 +101,12 @@ pub(crate) unsafe fn result_from_py(
     obj: *mut ffi::PyObject,
     dst: *mut c_void,
 ) -> PyResult<()> {
-    match conv {
-        Conv::Prim(p) => prim_from_py(p, name, obj, dst),
-        other => from_py(ls, other, ctype, obj, dst),
+    // SAFETY: `from_py`'s contract, the caller's.
+    unsafe {
+        match conv {
+            Conv::Prim(p) => prim_from_py(p, name, obj, dst),
+            other => from_py(ls, other, ctype, obj, dst),
+        }
     }
 }
 
@@ -115,11 +129,14 @@ pub(crate) unsafe fn to_py_owned(
     ctype: &CStr,
     src: *const c_void,
 ) -> *mut ffi::PyObject {
-    match conv {
-        Conv::CData { ty, .. } => {
-            crate::cdata::value_to_py(ls, ty, src, crate::cdata::conv::Read::Copy)
+    // SAFETY: `to_py`'s contract, the caller's.
+    unsafe {
+        match conv {
+            Conv::CData { ty, .. } => {
+                crate::cdata::value_to_py(ls, ty, src, crate::cdata::conv::Read::Copy)
+            }
+            _ => to_py(ls, conv, ctype, src),
         }
-        _ => to_py(ls, conv, ctype, src),
     }
 }
 
@@ -135,14 +152,17 @@ pub(crate) unsafe fn to_py_view(
     ctype: &CStr,
     src: *const c_void,
 ) -> *mut ffi::PyObject {
-    match conv {
-        Conv::CData { ty, .. } => crate::cdata::value_to_py(
-            ls,
-            ty,
-            src,
-            crate::cdata::conv::Read::View(std::ptr::null_mut()),
-        ),
-        _ => to_py(ls, conv, ctype, src),
+    // SAFETY: `to_py`'s contract, and `src` outlives the view (caller).
+    unsafe {
+        match conv {
+            Conv::CData { ty, .. } => crate::cdata::value_to_py(
+                ls,
+                ty,
+                src,
+                crate::cdata::conv::Read::View(std::ptr::null_mut()),
+            ),
+            _ => to_py(ls, conv, ctype, src),
+        }
     }
 }
 
@@ -151,32 +171,37 @@ pub(crate) unsafe fn to_py_view(
 /// # Safety
 /// GIL held; `src` readable for `p.size()` bytes.
 pub(crate) unsafe fn prim_to_py(p: Prim, ctype: &str, src: *const c_void) -> *mut ffi::PyObject {
-    match p {
-        Prim::Char => ffi::PyBytes_FromStringAndSize(src as *const _, 1),
-        Prim::Bool => ffi::PyBool_FromLong((*(src as *const u8) != 0) as _),
-        Prim::WChar16 => ffi::PyUnicode_FromOrdinal((src as *const u16).read_unaligned() as _),
-        Prim::WChar32 => {
-            let v = (src as *const u32).read_unaligned();
-            if v > 0x10FFFF {
-                raise(
-                    ffi::PyExc_ValueError,
-                    &format!("{ctype} out of range for conversion to unicode: 0x{v:x}"),
-                );
-                return std::ptr::null_mut();
+    // SAFETY: GIL held and `src` readable for `p.size()` bytes (caller):
+    // each arm reads `p`'s size at `src` (unaligned: C memory may be
+    // packed).
+    unsafe {
+        match p {
+            Prim::Char => ffi::PyBytes_FromStringAndSize(src as *const _, 1),
+            Prim::Bool => ffi::PyBool_FromLong((*(src as *const u8) != 0) as _),
+            Prim::WChar16 => ffi::PyUnicode_FromOrdinal((src as *const u16).read_unaligned() as _),
+            Prim::WChar32 => {
+                let v = (src as *const u32).read_unaligned();
+                if v > 0x10FFFF {
+                    raise(
+                        ffi::PyExc_ValueError,
+                        &format!("{ctype} out of range for conversion to unicode: 0x{v:x}"),
+                    );
+                    return std::ptr::null_mut();
+                }
+                ffi::PyUnicode_FromOrdinal(v as _)
             }
-            ffi::PyUnicode_FromOrdinal(v as _)
-        }
-        Prim::SInt(n) => ffi::PyLong_FromLongLong(read_signed(src, n)),
-        Prim::UInt(n) => ffi::PyLong_FromUnsignedLongLong(read_unsigned(src, n)),
-        Prim::F32 => ffi::PyFloat_FromDouble((src as *const f32).read_unaligned() as f64),
-        Prim::F64 => ffi::PyFloat_FromDouble((src as *const f64).read_unaligned()),
-        Prim::LongDouble => {
-            let b = (src as *const [u8; 16]).read_unaligned();
-            ffi::PyFloat_FromDouble(x87_to_f64(b))
-        }
-        Prim::C64 | Prim::C128 => {
-            let (re, im) = read_complex(p, src);
-            ffi::PyComplex_FromDoubles(re, im)
+            Prim::SInt(n) => ffi::PyLong_FromLongLong(read_signed(src, n)),
+            Prim::UInt(n) => ffi::PyLong_FromUnsignedLongLong(read_unsigned(src, n)),
+            Prim::F32 => ffi::PyFloat_FromDouble((src as *const f32).read_unaligned() as f64),
+            Prim::F64 => ffi::PyFloat_FromDouble((src as *const f64).read_unaligned()),
+            Prim::LongDouble => {
+                let b = (src as *const [u8; 16]).read_unaligned();
+                ffi::PyFloat_FromDouble(x87_to_f64(b))
+            }
+            Prim::C64 | Prim::C128 => {
+                let (re, im) = read_complex(p, src);
+                ffi::PyComplex_FromDoubles(re, im)
+            }
         }
     }
 }
@@ -186,12 +211,16 @@ pub(crate) unsafe fn prim_to_py(p: Prim, ctype: &str, src: *const c_void) -> *mu
 /// # Safety
 /// `src` readable for `p.size()` bytes.
 pub(crate) unsafe fn read_complex(p: Prim, src: *const c_void) -> (f64, f64) {
-    if p == Prim::C64 {
-        let v = (src as *const [f32; 2]).read_unaligned();
-        (v[0] as f64, v[1] as f64)
-    } else {
-        let v = (src as *const [f64; 2]).read_unaligned();
-        (v[0], v[1])
+    // SAFETY: `src` readable for `p.size()` bytes, two floats of `p`'s
+    // width (caller); unaligned reads.
+    unsafe {
+        if p == Prim::C64 {
+            let v = (src as *const [f32; 2]).read_unaligned();
+            (v[0] as f64, v[1] as f64)
+        } else {
+            let v = (src as *const [f64; 2]).read_unaligned();
+            (v[0], v[1])
+        }
     }
 }
 
@@ -200,10 +229,14 @@ pub(crate) unsafe fn read_complex(p: Prim, src: *const c_void) -> (f64, f64) {
 /// # Safety
 /// `dst` writable for `p.size()` bytes.
 pub(crate) unsafe fn write_complex(p: Prim, dst: *mut c_void, re: f64, im: f64) {
-    if p == Prim::C64 {
-        (dst as *mut [f32; 2]).write_unaligned([re as f32, im as f32]);
-    } else {
-        (dst as *mut [f64; 2]).write_unaligned([re, im]);
+    // SAFETY: `dst` writable for `p.size()` bytes (caller); unaligned
+    // writes.
+    unsafe {
+        if p == Prim::C64 {
+            (dst as *mut [f32; 2]).write_unaligned([re as f32, im as f32]);
+        } else {
+            (dst as *mut [f64; 2]).write_unaligned([re, im]);
+        }
     }
 }
 
@@ -228,29 +261,34 @@ pub(crate) unsafe fn from_py(
     obj: *mut ffi::PyObject,
     dst: *mut c_void,
 ) -> PyResult<()> {
-    let p = match conv {
-        Conv::Prim(p) => p,
-        Conv::CData { ty, .. } => return crate::cdata::value_from_py(ls, ty, obj, dst, None),
-        Conv::Void => {
-            if obj == ffi::Py_None() {
-                return Ok(());
+    // SAFETY: GIL held, `obj` live and `dst` writable storage of the type
+    // `conv` describes (the contract), which `value_from_py` (a type of `ls`)
+    // and `prim_from_py` need.
+    unsafe {
+        let p = match conv {
+            Conv::Prim(p) => p,
+            Conv::CData { ty, .. } => return crate::cdata::value_from_py(ls, ty, obj, dst, None),
+            Conv::Void => {
+                if obj == ffi::Py_None() {
+                    return Ok(());
+                }
+                return Err(raise(
+                    ffi::PyExc_TypeError,
+                    "callback with the return type 'void' must return None",
+                ));
             }
-            return Err(raise(
-                ffi::PyExc_TypeError,
-                "callback with the return type 'void' must return None",
-            ));
-        }
-        Conv::Unsupported => {
-            return Err(raise(
-                ffi::PyExc_NotImplementedError,
-                &format!(
-                    "cembed: converting a Python object to '{}' is not supported yet",
-                    ctype.to_string_lossy()
-                ),
-            ))
-        }
-    };
-    prim_from_py(p, ctype_str(ctype), obj, dst)
+            Conv::Unsupported => {
+                return Err(raise(
+                    ffi::PyExc_NotImplementedError,
+                    &format!(
+                        "cembed: converting a Python object to '{}' is not supported yet",
+                        ctype.to_string_lossy()
+                    ),
+                ))
+            }
+        };
+        prim_from_py(p, ctype_str(ctype), obj, dst)
+    }
 }
 
 /// Writes a Python value as primitive `p` at `dst` (`ctype` names it in
@@ -264,193 +302,235 @@ pub(crate) unsafe fn prim_from_py(
     obj: *mut ffi::PyObject,
     dst: *mut c_void,
 ) -> PyResult<()> {
-    match p {
-        Prim::Char => {
-            if ffi::PyBytes_Check(obj) != 0 && ffi::PyBytes_Size(obj) == 1 {
-                *(dst as *mut u8) = *(ffi::PyBytes_AsString(obj) as *const u8);
+    // SAFETY: GIL held, `obj` a live object and `dst` writable for
+    // `p.size()` bytes (caller): each arm writes `p`'s size at `dst`
+    // (unaligned), after checking the object's type (a bytes object of
+    // length 1 has one readable byte).
+    unsafe {
+        match p {
+            Prim::Char => {
+                if ffi::PyBytes_Check(obj) != 0 && ffi::PyBytes_Size(obj) == 1 {
+                    *(dst as *mut u8) = *(ffi::PyBytes_AsString(obj) as *const u8);
+                    Ok(())
+                } else if let Some((Prim::Char, v)) = crate::cdata::value::char_cdata_value(obj) {
+                    // A `char` cdata is accepted too (CFFI's _convert_to_char).
+                    *(dst as *mut u8) = v as u8;
+                    Ok(())
+                } else {
+                    Err(convert_error(ctype, obj, "a bytes of length 1", None))
+                }
+            }
+            Prim::WChar16 | Prim::WChar32 => {
+                let expected = "a unicode string of length 1";
+                // A wide-char cdata of the same size is accepted too (CFFI's
+                // _convert_to_unichar).
+                if let Some((q, v)) = crate::cdata::value::char_cdata_value(obj) {
+                    if q == p {
+                        if p == Prim::WChar16 {
+                            (dst as *mut u16).write_unaligned(v as u16);
+                        } else {
+                            (dst as *mut u32).write_unaligned(v);
+                        }
+                        return Ok(());
+                    }
+                }
+                if ffi::PyUnicode_Check(obj) == 0 {
+                    return Err(convert_error(ctype, obj, expected, None));
+                }
+                let len = ffi::PyUnicode_GetLength(obj);
+                if len != 1 {
+                    let got = format!("unicode string of length {len}");
+                    return Err(convert_error(ctype, obj, expected, Some(&got)));
+                }
+                let ch = ffi::PyUnicode_ReadChar(obj, 0);
+                if p == Prim::WChar16 {
+                    if ch > 0xFFFF {
+                        return Err(convert_error(
+                            ctype,
+                            obj,
+                            expected,
+                            Some("larger-than-0xFFFF character"),
+                        ));
+                    }
+                    (dst as *mut u16).write_unaligned(ch as u16);
+                } else {
+                    (dst as *mut u32).write_unaligned(ch);
+                }
                 Ok(())
-            } else if let Some((Prim::Char, v)) = crate::cdata::value::char_cdata_value(obj) {
-                // A `char` cdata is accepted too (CFFI's _convert_to_char).
+            }
+            Prim::SInt(n) => {
+                let v = as_i64(obj)?;
+                if !fits_signed(v, n) {
+                    return Err(overflow(ctype, obj));
+                }
+                write_int(dst, v as u64, n);
+                Ok(())
+            }
+            Prim::UInt(n) => {
+                let v = as_u64(obj)?;
+                if !fits_unsigned(v, n) {
+                    return Err(overflow(ctype, obj));
+                }
+                write_int(dst, v, n);
+                Ok(())
+            }
+            Prim::Bool => {
+                let v = as_u64(obj)?;
+                if v > 1 {
+                    return Err(overflow(ctype, obj));
+                }
                 *(dst as *mut u8) = v as u8;
                 Ok(())
-            } else {
-                Err(convert_error(ctype, obj, "a bytes of length 1", None))
             }
-        }
-        Prim::WChar16 | Prim::WChar32 => {
-            let expected = "a unicode string of length 1";
-            // A wide-char cdata of the same size is accepted too (CFFI's
-            // _convert_to_unichar).
-            if let Some((q, v)) = crate::cdata::value::char_cdata_value(obj) {
-                if q == p {
-                    if p == Prim::WChar16 {
-                        (dst as *mut u16).write_unaligned(v as u16);
-                    } else {
-                        (dst as *mut u32).write_unaligned(v);
-                    }
-                    return Ok(());
+            Prim::F32 | Prim::F64 | Prim::LongDouble => {
+                let v = ffi::PyFloat_AsDouble(obj);
+                if v == -1.0 && !ffi::PyErr_Occurred().is_null() {
+                    return Err(PyErrSet);
                 }
-            }
-            if ffi::PyUnicode_Check(obj) == 0 {
-                return Err(convert_error(ctype, obj, expected, None));
-            }
-            let len = ffi::PyUnicode_GetLength(obj);
-            if len != 1 {
-                let got = format!("unicode string of length {len}");
-                return Err(convert_error(ctype, obj, expected, Some(&got)));
-            }
-            let ch = ffi::PyUnicode_ReadChar(obj, 0);
-            if p == Prim::WChar16 {
-                if ch > 0xFFFF {
-                    return Err(convert_error(
-                        ctype,
-                        obj,
-                        expected,
-                        Some("larger-than-0xFFFF character"),
-                    ));
+                match p {
+                    Prim::F32 => (dst as *mut f32).write_unaligned(v as f32),
+                    Prim::F64 => (dst as *mut f64).write_unaligned(v),
+                    _ => (dst as *mut [u8; 16]).write_unaligned(f64_to_x87(v)),
                 }
-                (dst as *mut u16).write_unaligned(ch as u16);
-            } else {
-                (dst as *mut u32).write_unaligned(ch);
+                Ok(())
             }
-            Ok(())
-        }
-        Prim::SInt(n) => {
-            let v = as_i64(obj)?;
-            if !fits_signed(v, n) {
-                return Err(overflow(ctype, obj));
+            // CFFI's convert_from_object: whatever PyComplex_AsCComplex takes
+            // (complex, float, int, __complex__, __float__, __index__).
+            Prim::C64 | Prim::C128 => {
+                let v = ffi::PyComplex_AsCComplex(obj);
+                if !ffi::PyErr_Occurred().is_null() {
+                    return Err(PyErrSet);
+                }
+                write_complex(p, dst, v.real, v.imag);
+                Ok(())
             }
-            write_int(dst, v as u64, n);
-            Ok(())
-        }
-        Prim::UInt(n) => {
-            let v = as_u64(obj)?;
-            if !fits_unsigned(v, n) {
-                return Err(overflow(ctype, obj));
-            }
-            write_int(dst, v, n);
-            Ok(())
-        }
-        Prim::Bool => {
-            let v = as_u64(obj)?;
-            if v > 1 {
-                return Err(overflow(ctype, obj));
-            }
-            *(dst as *mut u8) = v as u8;
-            Ok(())
-        }
-        Prim::F32 | Prim::F64 | Prim::LongDouble => {
-            let v = ffi::PyFloat_AsDouble(obj);
-            if v == -1.0 && !ffi::PyErr_Occurred().is_null() {
-                return Err(PyErrSet);
-            }
-            match p {
-                Prim::F32 => (dst as *mut f32).write_unaligned(v as f32),
-                Prim::F64 => (dst as *mut f64).write_unaligned(v),
-                _ => (dst as *mut [u8; 16]).write_unaligned(f64_to_x87(v)),
-            }
-            Ok(())
-        }
-        // CFFI's convert_from_object: whatever PyComplex_AsCComplex takes
-        // (complex, float, int, __complex__, __float__, __index__).
-        Prim::C64 | Prim::C128 => {
-            let v = ffi::PyComplex_AsCComplex(obj);
-            if !ffi::PyErr_Occurred().is_null() {
-                return Err(PyErrSet);
-            }
-            write_complex(p, dst, v.real, v.imag);
-            Ok(())
         }
     }
 }
 
 /// CFFI's `_convert_error`: "initializer for ctype 'T' must be a X, not Y".
+///
+/// # Safety
+/// GIL held; `obj` a live object.
 unsafe fn convert_error(
     ctype: &str,
     obj: *mut ffi::PyObject,
     expected: &str,
     got: Option<&str>,
 ) -> PyErrSet {
-    let got = got.map_or_else(|| type_name(obj), str::to_string);
-    raise(
-        ffi::PyExc_TypeError,
-        &format!("initializer for ctype '{ctype}' must be {expected}, not {got}"),
-    )
+    // SAFETY: GIL held and `obj` a live object (caller).
+    unsafe {
+        let got = got.map_or_else(|| type_name(obj), str::to_string);
+        raise(
+            ffi::PyExc_TypeError,
+            &format!("initializer for ctype '{ctype}' must be {expected}, not {got}"),
+        )
+    }
 }
 
 /// CFFI's `_convert_overflow`: "integer N does not fit 'T'".
+///
+/// # Safety
+/// GIL held; `obj` a live object.
 unsafe fn overflow(ctype: &str, obj: *mut ffi::PyObject) -> PyErrSet {
-    let s = Owned::new(ffi::PyObject_Str(obj))
-        .and_then(|s| str_text(s.ptr()))
-        .unwrap_or_else(|| {
-            ffi::PyErr_Clear();
-            repr_text(obj)
-        });
-    raise(
-        ffi::PyExc_OverflowError,
-        &format!("integer {s} does not fit '{ctype}'"),
-    )
+    // SAFETY: GIL held and `obj` a live object (caller); the str made is
+    // checked (`Owned::new`) before it is read.
+    unsafe {
+        let s = Owned::new(ffi::PyObject_Str(obj))
+            .and_then(|s| str_text(s.ptr()))
+            .unwrap_or_else(|| {
+                ffi::PyErr_Clear();
+                repr_text(obj)
+            });
+        raise(
+            ffi::PyExc_OverflowError,
+            &format!("integer {s} does not fit '{ctype}'"),
+        )
+    }
 }
 
 /// The integer value of `obj` as CFFI's `_my_PyLong_As*` see it: an int, or
 /// a non-float object with `__int__`. Returns a new reference to an int.
+///
+/// # Safety
+/// GIL held; `obj` a live object.
 unsafe fn as_int_object(obj: *mut ffi::PyObject) -> PyResult<Owned> {
-    if ffi::PyLong_Check(obj) != 0 {
-        return Ok(Owned::from_borrowed(obj));
+    // SAFETY: GIL held and `obj` a live object (caller), whose type (and
+    // its number methods, if any) lives as long as it.
+    unsafe {
+        if ffi::PyLong_Check(obj) != 0 {
+            return Ok(Owned::from_borrowed(obj));
+        }
+        let nb = (*ffi::Py_TYPE(obj)).tp_as_number;
+        if ffi::PyFloat_Check(obj) != 0 || nb.is_null() || (*nb).nb_int.is_none() {
+            return Err(raise(ffi::PyExc_TypeError, "an integer is required"));
+        }
+        let r = Owned::check(ffi::PyNumber_Long(obj))?;
+        Ok(r)
     }
-    let nb = (*ffi::Py_TYPE(obj)).tp_as_number;
-    if ffi::PyFloat_Check(obj) != 0 || nb.is_null() || (*nb).nb_int.is_none() {
-        return Err(raise(ffi::PyExc_TypeError, "an integer is required"));
-    }
-    let r = Owned::check(ffi::PyNumber_Long(obj))?;
-    Ok(r)
 }
 
+/// `obj` as an `i64` (CFFI's integer rules, [`as_int_object`]).
+///
+/// # Safety
+/// GIL held; `obj` a live object.
 unsafe fn as_i64(obj: *mut ffi::PyObject) -> PyResult<i64> {
-    // Hot path (every int result): an int is read in place, no new reference.
-    let holder;
-    let i = if ffi::PyLong_Check(obj) != 0 {
-        obj
-    } else {
-        holder = as_int_object(obj)?;
-        holder.ptr()
-    };
-    let v = ffi::PyLong_AsLongLong(i);
-    if v == -1 && !ffi::PyErr_Occurred().is_null() {
-        return Err(PyErrSet);
+    // SAFETY: GIL held and `obj` a live object (caller); `i` is `obj` or
+    // the int `holder` keeps alive for the read.
+    unsafe {
+        // Hot path (every int result): an int is read in place, no new reference.
+        let holder;
+        let i = if ffi::PyLong_Check(obj) != 0 {
+            obj
+        } else {
+            holder = as_int_object(obj)?;
+            holder.ptr()
+        };
+        let v = ffi::PyLong_AsLongLong(i);
+        if v == -1 && !ffi::PyErr_Occurred().is_null() {
+            return Err(PyErrSet);
+        }
+        Ok(v)
     }
-    Ok(v)
 }
 
+/// `obj` as a `u64` (CFFI's integer rules and messages).
+///
+/// # Safety
+/// GIL held; `obj` a live object.
 unsafe fn as_u64(obj: *mut ffi::PyObject) -> PyResult<u64> {
-    let holder;
-    let i = if ffi::PyLong_Check(obj) != 0 {
-        obj
-    } else {
-        holder = as_int_object(obj)?;
-        holder.ptr()
-    };
-    let mut overflow = 0;
-    let v = ffi::PyLong_AsLongLongAndOverflow(i, &mut overflow);
-    if v == -1 && !ffi::PyErr_Occurred().is_null() {
-        return Err(PyErrSet);
+    // SAFETY: GIL held and `obj` a live object (caller); `i` is `obj` or
+    // the int `holder` keeps alive for the reads.
+    unsafe {
+        let holder;
+        let i = if ffi::PyLong_Check(obj) != 0 {
+            obj
+        } else {
+            holder = as_int_object(obj)?;
+            holder.ptr()
+        };
+        let mut overflow = 0;
+        let v = ffi::PyLong_AsLongLongAndOverflow(i, &mut overflow);
+        if v == -1 && !ffi::PyErr_Occurred().is_null() {
+            return Err(PyErrSet);
+        }
+        // The sign is checked first: CFFI's message for negative values.
+        if overflow < 0 || (overflow == 0 && v < 0) {
+            return Err(raise(
+                ffi::PyExc_OverflowError,
+                "can't convert negative number to unsigned",
+            ));
+        }
+        if overflow == 0 {
+            return Ok(v as u64);
+        }
+        // Above i64::MAX: CPython says "int too big to convert" past u64::MAX.
+        let v = ffi::PyLong_AsUnsignedLongLong(i);
+        if v == u64::MAX && !ffi::PyErr_Occurred().is_null() {
+            return Err(PyErrSet);
+        }
+        Ok(v)
     }
-    // The sign is checked first: CFFI's message for negative values.
-    if overflow < 0 || (overflow == 0 && v < 0) {
-        return Err(raise(
-            ffi::PyExc_OverflowError,
-            "can't convert negative number to unsigned",
-        ));
-    }
-    if overflow == 0 {
-        return Ok(v as u64);
-    }
-    // Above i64::MAX: CPython says "int too big to convert" past u64::MAX.
-    let v = ffi::PyLong_AsUnsignedLongLong(i);
-    if v == u64::MAX && !ffi::PyErr_Occurred().is_null() {
-        return Err(PyErrSet);
-    }
-    Ok(v)
 }
 
 fn fits_signed(v: i64, n: u8) -> bool {
@@ -467,30 +547,51 @@ fn fits_unsigned(v: u64, n: u8) -> bool {
     n >= 8 || v < (1u64 << (8 * n as u32))
 }
 
+/// The signed integer of `n` bytes (1, 2, 4 or 8) at `src`.
+///
+/// # Safety
+/// `src` readable for `n` bytes.
 unsafe fn read_signed(src: *const c_void, n: u8) -> i64 {
-    match n {
-        1 => *(src as *const i8) as i64,
-        2 => (src as *const i16).read_unaligned() as i64,
-        4 => (src as *const i32).read_unaligned() as i64,
-        _ => (src as *const i64).read_unaligned(),
+    // SAFETY: `src` readable for `n` bytes (caller); unaligned reads.
+    unsafe {
+        match n {
+            1 => *(src as *const i8) as i64,
+            2 => (src as *const i16).read_unaligned() as i64,
+            4 => (src as *const i32).read_unaligned() as i64,
+            _ => (src as *const i64).read_unaligned(),
+        }
     }
 }
 
+/// The unsigned integer of `n` bytes (1, 2, 4 or 8) at `src`.
+///
+/// # Safety
+/// `src` readable for `n` bytes.
 unsafe fn read_unsigned(src: *const c_void, n: u8) -> u64 {
-    match n {
-        1 => *(src as *const u8) as u64,
-        2 => (src as *const u16).read_unaligned() as u64,
-        4 => (src as *const u32).read_unaligned() as u64,
-        _ => (src as *const u64).read_unaligned(),
+    // SAFETY: `src` readable for `n` bytes (caller); unaligned reads.
+    unsafe {
+        match n {
+            1 => *(src as *const u8) as u64,
+            2 => (src as *const u16).read_unaligned() as u64,
+            4 => (src as *const u32).read_unaligned() as u64,
+            _ => (src as *const u64).read_unaligned(),
+        }
     }
 }
 
+/// Writes the low `n` bytes (1, 2, 4 or 8) of `v` at `dst`.
+///
+/// # Safety
+/// `dst` writable for `n` bytes.
 unsafe fn write_int(dst: *mut c_void, v: u64, n: u8) {
-    match n {
-        1 => *(dst as *mut u8) = v as u8,
-        2 => (dst as *mut u16).write_unaligned(v as u16),
-        4 => (dst as *mut u32).write_unaligned(v as u32),
-        _ => (dst as *mut u64).write_unaligned(v),
+    // SAFETY: `dst` writable for `n` bytes (caller); unaligned writes.
+    unsafe {
+        match n {
+            1 => *(dst as *mut u8) = v as u8,
+            2 => (dst as *mut u16).write_unaligned(v as u16),
+            4 => (dst as *mut u32).write_unaligned(v as u32),
+            _ => (dst as *mut u64).write_unaligned(v),
+        }
     }
 }
 

@@ -1,9 +1,13 @@
 //! The CType and CField types: `ffi.typeof()` results and their attributes.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use crate::cdata::object::{CTypeObj, FieldObj, TypeKindObj};
 use crate::cdata::types::{TInfo, TKind, Tid};
 use crate::cdata::Cx;
 use crate::py::cell::SyncCell;
+use crate::py::gil::Python;
 use crate::py::guard::trampoline;
 use crate::py::{cstring_lossy, raise, Owned, PyResult};
 use pyo3_ffi as ffi;
@@ -13,25 +17,42 @@ use std::ptr::null_mut;
 /// A new CType object for `tid` (use `Cx::ctype`, which caches).
 ///
 /// # Safety
-/// GIL held.
+/// GIL held; `cx` alive.
 pub(crate) unsafe fn new_ctype_obj(cx: *mut Cx, tid: Tid) -> PyResult<Owned> {
-    let o = Owned::check(ffi::PyType_GenericAlloc(
-        Cx::heap_type(cx, TypeKindObj::CType)?,
-        0,
-    ))?;
+    // SAFETY: the GIL is held and `cx` alive (caller); the CType type is a
+    // heap type whose instances are `CTypeObj`.
+    let o = unsafe {
+        Owned::check(ffi::PyType_GenericAlloc(
+            Cx::heap_type(cx, TypeKindObj::CType)?,
+            0,
+        ))?
+    };
     let p = o.ptr() as *mut CTypeObj;
-    (*p).cx = cx;
-    (*p).tid = tid;
+    // SAFETY: `o` was just allocated as a `CTypeObj`, ours alone.
+    unsafe {
+        (*p).cx = cx;
+        (*p).tid = tid;
+    }
     Ok(o)
 }
 
+/// The CType object `slf` and its type's description.
+///
+/// # Safety
+/// GIL held; `slf` a live CType object (whose context outlives it).
 unsafe fn ct<'a>(slf: *mut ffi::PyObject) -> (&'a CTypeObj, &'static TInfo) {
-    let c = &*(slf as *const CTypeObj);
-    (c, (*c.cx).reg.info(c.tid))
+    // SAFETY: `slf` is a live `CTypeObj` (caller); its `cx` lives as long as
+    // its module, which the CType's heap type keeps alive; `tid` is a type
+    // of that registry.
+    unsafe {
+        let c = &*(slf as *const CTypeObj);
+        (c, (*c.cx).reg.info(c.tid))
+    }
 }
 
 pub(crate) unsafe extern "C" fn ctype_repr(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    trampoline(|| {
+    // SAFETY: CPython calls tp_repr with the GIL held on a live CType.
+    trampoline(|| unsafe {
         let (_, t) = ct(slf);
         let s = cstring_lossy(&format!("<ctype '{}'>", t.name));
         Ok(ffi::PyUnicode_FromString(s.as_ptr()))
@@ -58,7 +79,12 @@ unsafe extern "C" fn ctype_get(
     slf: *mut ffi::PyObject,
     closure: *mut c_void,
 ) -> *mut ffi::PyObject {
-    trampoline(|| {
+    // SAFETY: CPython calls a getter with the GIL held on a live CType, with
+    // the closure of its `getter` entry: a `CtAttr` discriminant. Objects
+    // made here are checked (`Owned::check`) before use; a new CField is a
+    // `FieldObj` of the same context.
+    trampoline(|| unsafe {
+        let py = Python::assume_gil_acquired();
         let (c, t) = ct(slf);
         let cx = c.cx;
         let which: CtAttr = std::mem::transmute::<usize, CtAttr>(closure as usize);
@@ -67,8 +93,8 @@ unsafe extern "C" fn ctype_get(
             Err(raise(ffi::PyExc_AttributeError, what))
         };
         match which {
-            CtAttr::Kind => Ok(str_obj(t.kind_name())),
-            CtAttr::Cname => Ok(str_obj(&t.name)),
+            CtAttr::Kind => Ok(str_obj(py, t.kind_name())),
+            CtAttr::Cname => Ok(str_obj(py, &t.name)),
             CtAttr::Item => match t.kind {
                 TKind::Pointer { item } | TKind::Array { item, .. } => super::Cx::ctype(cx, item),
                 _ => no_attr("item"),
@@ -93,7 +119,7 @@ unsafe extern "C" fn ctype_get(
                         (*p).cx = cx;
                         (*p).rec = c.tid;
                         (*p).index = i;
-                        let name = Owned::check(str_obj(&f.name))?;
+                        let name = Owned::check(str_obj(py, &f.name))?;
                         let tup = Owned::check(ffi::PyTuple_Pack(2, name.ptr(), fo.ptr()))?;
                         ffi::PyList_Append(list.ptr(), tup.ptr());
                     }
@@ -127,7 +153,7 @@ unsafe extern "C" fn ctype_get(
                 TKind::Enum { values, .. } => {
                     let d = Owned::check(ffi::PyDict_New())?;
                     for (name, v) in values {
-                        let k = Owned::check(str_obj(name))?;
+                        let k = Owned::check(str_obj(py, name))?;
                         let n = Owned::check(ffi::PyLong_FromLongLong(*v as i64))?;
                         let (a, b) = if matches!(which, CtAttr::Elements) {
                             (&n, &k)
@@ -154,8 +180,11 @@ unsafe extern "C" fn ctype_get(
     })
 }
 
-unsafe fn str_obj(s: &str) -> *mut ffi::PyObject {
-    ffi::PyUnicode_FromStringAndSize(s.as_ptr() as *const _, s.len() as _)
+/// A new str from `s` (NULL with an exception set on failure).
+fn str_obj(_py: Python<'_>, s: &str) -> *mut ffi::PyObject {
+    // SAFETY: the token proves the GIL is held; `s` is valid UTF-8 for
+    // `s.len()` bytes.
+    unsafe { ffi::PyUnicode_FromStringAndSize(s.as_ptr() as *const _, s.len() as _) }
 }
 
 pub(crate) const fn getter(name: &'static CStr, which: CtAttr) -> ffi::PyGetSetDef {
@@ -195,7 +224,10 @@ unsafe extern "C" fn ctype_dir(
     slf: *mut ffi::PyObject,
     _a: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    trampoline(|| {
+    // SAFETY: a METH_NOARGS method: CPython calls it with the GIL held on a
+    // live CType; objects made here are checked before use.
+    trampoline(|| unsafe {
+        let py = Python::assume_gil_acquired();
         let (_, t) = ct(slf);
         let names: &[&str] = match t.kind {
             TKind::Void | TKind::Prim(_) => &["kind", "cname"],
@@ -207,7 +239,7 @@ unsafe extern "C" fn ctype_dir(
         };
         let list = Owned::check(ffi::PyList_New(0))?;
         for n in names {
-            let o = Owned::check(str_obj(n))?;
+            let o = Owned::check(str_obj(py, n))?;
             ffi::PyList_Append(list.ptr(), o.ptr());
         }
         Ok(list.into_ptr())
@@ -235,7 +267,11 @@ unsafe extern "C" fn field_get(
     slf: *mut ffi::PyObject,
     closure: *mut c_void,
 ) -> *mut ffi::PyObject {
-    trampoline(|| {
+    // SAFETY: CPython calls a getter with the GIL held on a live CField (a
+    // `FieldObj` whose `rec` is a record of its context, kept alive by the
+    // module its heap type holds, and `index` one of its fields), with the
+    // closure of its `fgetter` entry: an `FAttr` discriminant.
+    trampoline(|| unsafe {
         let fo = &*(slf as *const FieldObj);
         let rt = (*fo.cx).reg.info(fo.rec);
         let TKind::Record {

@@ -24,6 +24,9 @@
 //! Not for free-threaded CPython as is: the list relies on the GIL like
 //! the rest of `Cx` (docs/architecture.md, plans).
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use super::Cx;
 use pyo3_ffi as ffi;
 use std::ffi::c_void;
@@ -44,7 +47,9 @@ impl Cx {
         cx: *mut Cx,
         tp: *mut ffi::PyTypeObject,
     ) -> *mut ffi::PyObject {
-        let c = &mut *cx;
+        // SAFETY: the caller keeps `cx` alive, and the GIL it holds makes
+        // this the only access to the context (`Cx` relies on the GIL).
+        let c = unsafe { &mut *cx };
         if tp as *mut ffi::PyObject != c.cdata_type {
             return std::ptr::null_mut();
         }
@@ -53,7 +58,7 @@ impl Cx {
             // (same basicsize), untracked, holding no reference
             // (`keep_free_cdata`); PyObject_Init sets its type, takes the
             // type reference and sets the refcount to 1.
-            Some(o) => ffi::PyObject_Init(o, tp),
+            Some(o) => unsafe { ffi::PyObject_Init(o, tp) },
             None => std::ptr::null_mut(),
         }
     }
@@ -67,8 +72,11 @@ impl Cx {
     /// held (dropped here when kept).
     #[inline]
     pub(crate) unsafe fn keep_free_cdata(cx: *mut Cx, o: *mut ffi::PyObject) -> bool {
-        let c = &mut *cx;
-        let tp = ffi::Py_TYPE(o);
+        // SAFETY: the caller keeps `cx` alive, and the GIL it holds makes
+        // this the only access to the context (`Cx` relies on the GIL).
+        let c = unsafe { &mut *cx };
+        // SAFETY: `o` is the live object being deallocated (caller).
+        let tp = unsafe { ffi::Py_TYPE(o) };
         if c.module.is_null()
             || tp as *mut ffi::PyObject != c.cdata_type
             || c.cdata_free.len() >= MAX
@@ -78,7 +86,8 @@ impl Cx {
         c.cdata_free.push(o);
         // SAFETY: the instance's reference to its heap type, which the
         // kept block no longer holds; `Cx` keeps its own (`cdata_type`).
-        ffi::Py_DECREF(tp as *mut ffi::PyObject);
+        // The GIL is held (caller).
+        unsafe { ffi::Py_DECREF(tp as *mut ffi::PyObject) };
         true
     }
 
@@ -89,8 +98,8 @@ impl Cx {
     pub(crate) unsafe fn free_cdata_blocks(&mut self) {
         for o in self.cdata_free.drain(..) {
             // SAFETY: a block of `_PyObject_GC_New`, untracked, holding
-            // nothing: what PyObject_GC_Del frees.
-            ffi::PyObject_GC_Del(o as *mut c_void);
+            // nothing: what PyObject_GC_Del frees; the GIL is held (caller).
+            unsafe { ffi::PyObject_GC_Del(o as *mut c_void) };
         }
     }
 }

@@ -6,6 +6,9 @@
 //! layers register their functions here (objects/module.rs, when a module
 //! is executed), before any cdata or data-model context can exist.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use crate::cdata::Cx;
 use crate::desc::libstate::LibState;
 use crate::py::PyResult;

@@ -17,6 +17,9 @@
 //! CData holds a strong reference to an object of a heap type bound to the
 //! module, so the module (and its `Cx`) outlives them all.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 pub(crate) mod access;
 pub(crate) mod buffer;
 pub(crate) mod conv;
@@ -80,25 +83,30 @@ impl Cx {
     /// GIL held; `module` is the library's module being executed and owns
     /// the returned context.
     pub(crate) unsafe fn new(module: *mut ffi::PyObject, ls: &LibState) -> PyResult<Box<Cx>> {
-        let reg = Registry::from_lib(&*ls.lib);
-        let mut cx = Box::new(Cx {
-            ls,
-            reg,
-            module,
-            ctype_type: null_mut(),
-            cdata_type: null_mut(),
-            field_type: null_mut(),
-            buffer_type: null_mut(),
-            ctypes: Vec::new(),
-            init_once: null_mut(),
-            ffi_methods: null_mut(),
-            handles: Default::default(),
-            var_alloc: (null_mut(), null_mut()),
-            cdata_free: Vec::new(),
-        });
-        cx.init_once = Owned::check(ffi::PyDict_New())?.into_ptr();
-        cx.ffi_methods = Owned::check(ffi::PyDict_New())?.into_ptr();
-        Ok(cx)
+        // SAFETY: `ls.lib` is the library's generated table, validated when its
+        // state was made; the GIL is held (caller) for the dicts made, checked
+        // before use.
+        unsafe {
+            let reg = Registry::from_lib(&*ls.lib);
+            let mut cx = Box::new(Cx {
+                ls,
+                reg,
+                module,
+                ctype_type: null_mut(),
+                cdata_type: null_mut(),
+                field_type: null_mut(),
+                buffer_type: null_mut(),
+                ctypes: Vec::new(),
+                init_once: null_mut(),
+                ffi_methods: null_mut(),
+                handles: Default::default(),
+                var_alloc: (null_mut(), null_mut()),
+                cdata_free: Vec::new(),
+            });
+            cx.init_once = Owned::check(ffi::PyDict_New())?.into_ptr();
+            cx.ffi_methods = Owned::check(ffi::PyDict_New())?.into_ptr();
+            Ok(cx)
+        }
     }
 
     /// One of the module's heap types (borrowed), created on first use.
@@ -110,11 +118,15 @@ impl Cx {
         cx: *mut Cx,
         which: object::TypeKindObj,
     ) -> PyResult<*mut ffi::PyTypeObject> {
-        let slot = (*cx).type_slot(which);
-        if !slot.is_null() {
-            return Ok(*slot as *mut ffi::PyTypeObject);
+        // SAFETY: `cx` alive and the GIL held (caller): the only access to the
+        // context; a slot holds NULL or a type it owns.
+        unsafe {
+            let slot = (*cx).type_slot(which);
+            if !slot.is_null() {
+                return Ok(*slot as *mut ffi::PyTypeObject);
+            }
+            Cx::create_heap_type(cx, which)
         }
-        Cx::create_heap_type(cx, which)
     }
 
     /// Where the heap type `which` is kept (NULL until first use).
@@ -134,20 +146,25 @@ impl Cx {
         cx: *mut Cx,
         which: object::TypeKindObj,
     ) -> PyResult<*mut ffi::PyTypeObject> {
-        let module = (*cx).module;
-        if module.is_null() {
-            return Err(crate::py::raise(
-                ffi::PyExc_RuntimeError,
-                "cembed: the library's module was already torn down",
-            ));
+        // SAFETY: `cx` alive and the GIL held (caller); `module` is the live
+        // module owning the context (not NULL: checked); the slot is written
+        // after `make_type` returns (the GC may traverse the context during it).
+        unsafe {
+            let module = (*cx).module;
+            if module.is_null() {
+                return Err(crate::py::raise(
+                    ffi::PyExc_RuntimeError,
+                    "cembed: the library's module was already torn down",
+                ));
+            }
+            // No Python code runs in here, but the allocation may run the GC,
+            // which traverses this context: store only the finished type.
+            let t = object::make_type(module, which)?;
+            let slot = (*cx).type_slot(which);
+            debug_assert!(slot.is_null());
+            *slot = t;
+            Ok(t as *mut ffi::PyTypeObject)
         }
-        // No Python code runs in here, but the allocation may run the GC,
-        // which traverses this context: store only the finished type.
-        let t = object::make_type(module, which)?;
-        let slot = (*cx).type_slot(which);
-        debug_assert!(slot.is_null());
-        *slot = t;
-        Ok(t as *mut ffi::PyTypeObject)
     }
 
     /// Raises `ffi.error` (made on first use: `module::ffi_error`) with
@@ -157,36 +174,46 @@ impl Cx {
     /// GIL held; `cx` alive.
     #[cold]
     pub(crate) unsafe fn raise_error(cx: *mut Cx, msg: &str) -> PyErrSet {
-        let module = (*cx).module;
-        if module.is_null() {
-            return crate::py::raise(
-                ffi::PyExc_RuntimeError,
-                "cembed: the library's module was already torn down",
-            );
-        }
-        match (hooks::hooks().ffi_error)(module) {
-            Ok(e) => crate::py::raise(e, msg),
-            Err(set) => set,
+        // SAFETY: `cx` alive and the GIL held (caller); `module` is the live
+        // module owning it (not NULL: checked), what the `ffi_error` hook takes.
+        unsafe {
+            let module = (*cx).module;
+            if module.is_null() {
+                return crate::py::raise(
+                    ffi::PyExc_RuntimeError,
+                    "cembed: the library's module was already torn down",
+                );
+            }
+            match (hooks::hooks().ffi_error)(module) {
+                Ok(e) => crate::py::raise(e, msg),
+                Err(set) => set,
+            }
         }
     }
 
     /// The CType object of `tid` (new reference).
     ///
     /// # Safety
-    /// GIL held.
+    /// GIL held; `cx` alive; `tid` a type of its registry.
     pub(crate) unsafe fn ctype(cx: *mut Cx, tid: Tid) -> PyResult<*mut ffi::PyObject> {
-        let c = &mut *cx;
-        if c.ctypes.len() <= tid as usize {
-            c.ctypes.resize(tid as usize + 1, null_mut());
+        // SAFETY: `cx` alive and the GIL held (caller): the only access to the
+        // context (each `&mut` ends before `new_ctype_obj`, which may run the GC,
+        // and is taken again after); a cached entry is a CType it owns, a new
+        // reference is returned to the caller and one kept in the cache.
+        unsafe {
+            let c = &mut *cx;
+            if c.ctypes.len() <= tid as usize {
+                c.ctypes.resize(tid as usize + 1, null_mut());
+            }
+            let cur = c.ctypes[tid as usize];
+            if !cur.is_null() {
+                return Ok(crate::py::new_ref(cur));
+            }
+            let o = ctype::new_ctype_obj(cx, tid)?;
+            let c = &mut *cx;
+            c.ctypes[tid as usize] = crate::py::new_ref(o.ptr());
+            Ok(o.into_ptr())
         }
-        let cur = c.ctypes[tid as usize];
-        if !cur.is_null() {
-            return Ok(crate::py::new_ref(cur));
-        }
-        let o = ctype::new_ctype_obj(cx, tid)?;
-        let c = &mut *cx;
-        c.ctypes[tid as usize] = crate::py::new_ref(o.ptr());
-        Ok(o.into_ptr())
     }
 
     fn objects(&mut self) -> impl Iterator<Item = &mut *mut ffi::PyObject> {
@@ -207,15 +234,19 @@ impl Cx {
     /// # Safety
     /// Called by the GC with the GIL held.
     pub(crate) unsafe fn traverse(&mut self, visit: ffi::visitproc, arg: *mut c_void) -> c_int {
-        for p in self.objects() {
-            if !p.is_null() {
-                let r = visit(*p, arg);
-                if r != 0 {
-                    return r;
+        // SAFETY: called by the GC with the GIL held (caller) and its visitor;
+        // each non-NULL field is a strong reference the context holds.
+        unsafe {
+            for p in self.objects() {
+                if !p.is_null() {
+                    let r = visit(*p, arg);
+                    if r != 0 {
+                        return r;
+                    }
                 }
             }
+            0
         }
-        0
     }
 
     /// `m_clear`: drops every reference (the Cx itself is freed by the
@@ -224,12 +255,17 @@ impl Cx {
     /// # Safety
     /// GIL held.
     pub(crate) unsafe fn clear(&mut self) {
-        self.module = null_mut();
-        self.free_cdata_blocks();
-        for p in self.objects() {
-            let o = std::mem::replace(p, null_mut());
-            if !o.is_null() {
-                ffi::Py_DECREF(o);
+        // SAFETY: GIL held (caller); each field taken out (NULL after) is a
+        // strong reference the context held, released once; the kept blocks are
+        // freed while the CData type they came from is still held.
+        unsafe {
+            self.module = null_mut();
+            self.free_cdata_blocks();
+            for p in self.objects() {
+                let o = std::mem::replace(p, null_mut());
+                if !o.is_null() {
+                    ffi::Py_DECREF(o);
+                }
             }
         }
     }
@@ -241,21 +277,25 @@ impl Cx {
 /// # Safety
 /// GIL held.
 pub(crate) unsafe fn cx_of_lib(ls: &LibState) -> PyResult<*mut Cx> {
-    let m = ls.module.load(std::sync::atomic::Ordering::Acquire);
-    let cx = match hooks::registered() {
-        Some(h) if !m.is_null() => (h.cx_of_module)(m),
-        _ => null_mut(),
-    };
-    if cx.is_null() {
-        return Err(crate::py::raise(
-            ffi::PyExc_RuntimeError,
-            &format!(
-                "cembed: the module of library '{}' is not loaded",
-                ls.name.to_string_lossy()
-            ),
-        ));
+    // SAFETY: GIL held (caller); `m` is NULL or the library's live module
+    // (cleared from `ls` when it goes), what the `cx_of_module` hook takes.
+    unsafe {
+        let m = ls.module.load(std::sync::atomic::Ordering::Acquire);
+        let cx = match hooks::registered() {
+            Some(h) if !m.is_null() => (h.cx_of_module)(m),
+            _ => null_mut(),
+        };
+        if cx.is_null() {
+            return Err(crate::py::raise(
+                ffi::PyExc_RuntimeError,
+                &format!(
+                    "cembed: the module of library '{}' is not loaded",
+                    ls.name.to_string_lossy()
+                ),
+            ));
+        }
+        Ok(cx)
     }
-    Ok(cx)
 }
 
 /// `convert::to_py` for non-primitive table types.
@@ -269,18 +309,24 @@ pub(crate) unsafe fn value_to_py(
     src: *const c_void,
     how: conv::Read,
 ) -> *mut ffi::PyObject {
-    let cx = match cx_of_lib(ls) {
-        Ok(cx) => cx,
-        Err(_) => return null_mut(),
-    };
-    let c = &*cx;
-    let Some(&tid) = c.reg.table_map.get(table_ty as usize) else {
-        crate::py::raise(ffi::PyExc_SystemError, "cembed: type index out of range");
-        return null_mut();
-    };
-    // Never a primitive but `long double` (`Conv::of`): straight to the
-    // out-of-line part of `conv::read`.
-    conv::read_other(cx, tid, c.reg.info(tid), src as *const u8, how)
+    // SAFETY: GIL held and `src` readable for the type's size (caller);
+    // `cx` is the live context of the library's module; `tid` is one of its
+    // registry's types (from its table map), `c.reg.info(tid)` its
+    // description, what `read_other` needs.
+    unsafe {
+        let cx = match cx_of_lib(ls) {
+            Ok(cx) => cx,
+            Err(_) => return null_mut(),
+        };
+        let c = &*cx;
+        let Some(&tid) = c.reg.table_map.get(table_ty as usize) else {
+            crate::py::raise(ffi::PyExc_SystemError, "cembed: type index out of range");
+            return null_mut();
+        };
+        // Never a primitive but `long double` (`Conv::of`): straight to the
+        // out-of-line part of `conv::read`.
+        conv::read_other(cx, tid, c.reg.info(tid), src as *const u8, how)
+    }
 }
 
 /// `convert::from_py` / `arg_from_py` for non-primitive table types.
@@ -294,17 +340,22 @@ pub(crate) unsafe fn value_from_py(
     dst: *mut c_void,
     keep: Option<&mut Vec<Owned>>,
 ) -> PyResult<()> {
-    let cx = cx_of_lib(ls)?;
-    let c = &*cx;
-    let Some(&tid) = c.reg.table_map.get(table_ty as usize) else {
-        return Err(crate::py::raise(
-            ffi::PyExc_SystemError,
-            "cembed: type index out of range",
-        ));
-    };
-    match keep {
-        Some(k) => access::arg_from_py(cx, tid, obj, dst as *mut u8, k),
-        None => conv::write(cx, tid, obj, dst as *mut u8),
+    // SAFETY: GIL held, `obj` live and `dst` writable for the type's size
+    // (caller); `cx` is the live context of the library's module and `tid`
+    // one of its registry's types (from its table map).
+    unsafe {
+        let cx = cx_of_lib(ls)?;
+        let c = &*cx;
+        let Some(&tid) = c.reg.table_map.get(table_ty as usize) else {
+            return Err(crate::py::raise(
+                ffi::PyExc_SystemError,
+                "cembed: type index out of range",
+            ));
+        };
+        match keep {
+            Some(k) => access::arg_from_py(cx, tid, obj, dst as *mut u8, k),
+            None => conv::write(cx, tid, obj, dst as *mut u8),
+        }
     }
 }
 
@@ -320,15 +371,20 @@ pub(crate) unsafe fn open_array_global(
     table_ty: u32,
     addr: *mut c_void,
 ) -> Option<PyResult<*mut ffi::PyObject>> {
-    let cx = match cx_of_lib(ls) {
-        Ok(cx) => cx,
-        Err(e) => return Some(Err(e)),
-    };
-    let c = &mut *cx;
-    let tid = *c.reg.table_map.get(table_ty as usize)?;
-    let types::TKind::Array { item, len: None } = c.reg.info(tid).kind else {
-        return None;
-    };
-    let pt = c.reg.pointer_to(item);
-    Some(object::new_cdata(cx, pt, addr as *mut u8, object::Own::None).map(Owned::into_ptr))
+    // SAFETY: GIL held and `addr` the global's address (caller), which lives
+    // as long as the library; `cx` is the live context of the library's
+    // module, `tid` one of its registry's types (from its table map).
+    unsafe {
+        let cx = match cx_of_lib(ls) {
+            Ok(cx) => cx,
+            Err(e) => return Some(Err(e)),
+        };
+        let c = &mut *cx;
+        let tid = *c.reg.table_map.get(table_ty as usize)?;
+        let types::TKind::Array { item, len: None } = c.reg.info(tid).kind else {
+            return None;
+        };
+        let pt = c.reg.pointer_to(item);
+        Some(object::new_cdata(cx, pt, addr as *mut u8, object::Own::None).map(Owned::into_ptr))
+    }
 }

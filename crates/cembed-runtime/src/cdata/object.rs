@@ -6,6 +6,9 @@
 //! the value (primitives made by `ffi.cast` own a small buffer). What the
 //! object owns (memory, a kept-alive object, a destructor) is [`Own`].
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use super::types::{TInfo, TKind, Tid};
 use super::Cx;
 use crate::cdata::access::{
@@ -63,13 +66,15 @@ impl Own {
     pub(crate) unsafe fn alloc(size: usize, align: usize) -> PyResult<Own> {
         let align = align.clamp(1, 64).next_power_of_two();
         let Ok(layout) = std::alloc::Layout::from_size_align(size.max(1), align.max(16)) else {
-            ffi::PyErr_NoMemory();
+            // SAFETY: the GIL is held (caller).
+            unsafe { ffi::PyErr_NoMemory() };
             return Err(PyErrSet);
         };
         // SAFETY: non-zero size layout.
-        let ptr = std::alloc::alloc_zeroed(layout);
+        let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
         if ptr.is_null() {
-            ffi::PyErr_NoMemory();
+            // SAFETY: the GIL is held (caller).
+            unsafe { ffi::PyErr_NoMemory() };
             return Err(PyErrSet);
         }
         Ok(Own::Alloc {
@@ -89,7 +94,8 @@ impl Own {
 pub(crate) unsafe fn array_bytes(n: usize, item_size: usize) -> PyResult<usize> {
     match n.checked_mul(item_size) {
         Some(s) if s <= isize::MAX as usize => Ok(s),
-        _ => Err(raise(ffi::PyExc_OverflowError, super::types::ARRAY_TOO_BIG)),
+        // SAFETY: the GIL is held (caller).
+        _ => Err(unsafe { raise(ffi::PyExc_OverflowError, super::types::ARRAY_TOO_BIG) }),
     }
 }
 
@@ -138,7 +144,10 @@ static CTYPE_MEMBERS: SyncCell<[ffi::PyMemberDef; 2]> = SyncCell::new([
 ]);
 
 unsafe extern "C" fn ctype_dealloc(slf: *mut ffi::PyObject) {
-    crate::py::guard::c_entry("ctype_dealloc", (), || {
+    // SAFETY: CPython calls tp_dealloc once, with the GIL held, on a CType
+    // nobody references any more: untracked, its weak references cleared
+    // (the list is NULL or CPython's), then freed.
+    crate::py::guard::c_entry("ctype_dealloc", (), || unsafe {
         ffi::PyObject_GC_UnTrack(slf as *mut c_void);
         if !(*(slf as *mut CTypeObj)).weakrefs.is_null() {
             ffi::PyObject_ClearWeakRefs(slf);
@@ -261,8 +270,13 @@ pub(crate) unsafe fn make_type(
         flags: (ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_HAVE_GC) as _,
         slots: slots.as_mut_ptr(),
     };
-    let t = ffi::PyType_FromModuleAndSpec(module, &mut spec, null_mut());
-    Owned::check(t).map(Owned::into_ptr)
+    // SAFETY: the GIL is held (caller); `module` is a live module; the spec's
+    // name is static and its slots (ended by a zero slot) outlive the call,
+    // which copies them; each slot function has the signature of its slot.
+    unsafe {
+        let t = ffi::PyType_FromModuleAndSpec(module, &mut spec, null_mut());
+        Owned::check(t).map(Owned::into_ptr)
+    }
 }
 
 /// `tp_new` of the types only the runtime instantiates. Without it they
@@ -274,9 +288,10 @@ unsafe extern "C" fn no_new(
     _args: *mut ffi::PyObject,
     _kwargs: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    crate::py::guard::raising(std::ptr::null_mut(), || {
-        // SAFETY: CPython passes the type being instantiated, whose tp_name is
-        // a NUL-terminated string that lives as long as the type.
+    // SAFETY: CPython calls tp_new with the GIL held and passes the type
+    // being instantiated, whose tp_name is a NUL-terminated string that lives
+    // as long as the type.
+    crate::py::guard::raising(std::ptr::null_mut(), || unsafe {
         let name = CStr::from_ptr((*tp).tp_name).to_string_lossy();
         raise(
             ffi::PyExc_TypeError,
@@ -287,7 +302,9 @@ unsafe extern "C" fn no_new(
 }
 
 unsafe extern "C" fn plain_dealloc(slf: *mut ffi::PyObject) {
-    crate::py::guard::c_entry("plain_dealloc", (), || {
+    // SAFETY: CPython calls tp_dealloc once, with the GIL held, on an
+    // instance (CField) nobody references and that holds nothing of its own.
+    crate::py::guard::c_entry("plain_dealloc", (), || unsafe {
         ffi::PyObject_GC_UnTrack(slf as *mut c_void);
         free_instance(slf);
     })
@@ -299,11 +316,17 @@ unsafe extern "C" fn plain_dealloc(slf: *mut ffi::PyObject) {
 /// # Safety
 /// GIL held; `slf` untracked, with nothing left to release.
 pub(crate) unsafe fn free_instance(slf: *mut ffi::PyObject) {
-    let tp = ffi::Py_TYPE(slf);
-    if let Some(free) = (*tp).tp_free {
-        free(slf as *mut c_void);
+    // SAFETY: `slf` is a dying instance of a heap type, untracked and
+    // holding nothing (caller): its type's tp_free frees it, and the type
+    // (read before) is still alive through the instance's reference, dropped
+    // last; GIL held (caller).
+    unsafe {
+        let tp = ffi::Py_TYPE(slf);
+        if let Some(free) = (*tp).tp_free {
+            free(slf as *mut c_void);
+        }
+        ffi::Py_DECREF(tp as *mut ffi::PyObject);
     }
-    ffi::Py_DECREF(tp as *mut ffi::PyObject);
 }
 
 /// Drops the strong reference in `slot` (if any) and clears it.
@@ -313,7 +336,9 @@ pub(crate) unsafe fn free_instance(slf: *mut ffi::PyObject) {
 pub(crate) unsafe fn drop_ref(slot: &mut *mut ffi::PyObject) {
     let o = std::mem::replace(slot, null_mut());
     if !o.is_null() {
-        ffi::Py_DECREF(o);
+        // SAFETY: `o` is the strong reference the slot held (caller), now
+        // out of it; GIL held (caller).
+        unsafe { ffi::Py_DECREF(o) };
     }
 }
 
@@ -322,7 +347,8 @@ unsafe extern "C" fn plain_traverse(
     visit: ffi::visitproc,
     arg: *mut c_void,
 ) -> c_int {
-    crate::py::guard::c_entry("plain_traverse", 0, || {
+    // SAFETY: CPython calls tp_traverse with a live instance and its visitor.
+    crate::py::guard::c_entry("plain_traverse", 0, || unsafe {
         visit(ffi::Py_TYPE(slf) as *mut ffi::PyObject, arg)
     })
 }
@@ -335,18 +361,26 @@ unsafe extern "C" fn plain_traverse(
 /// # Safety
 /// GIL held; `cx` alive.
 pub(crate) unsafe fn new_cdata(cx: *mut Cx, tid: Tid, data: *mut u8, own: Own) -> PyResult<Owned> {
-    let ctype = match super::Cx::ctype(cx, tid) {
+    // SAFETY: GIL held and `cx` alive (caller); `own` is what the new cdata
+    // would have owned, dropped once on failure.
+    let ctype = match unsafe { super::Cx::ctype(cx, tid) } {
         Ok(c) => c,
         Err(e) => {
-            drop_own(own);
+            // SAFETY: as above.
+            unsafe { drop_own(own) };
             return Err(e);
         }
     };
-    let tp = match Cx::heap_type(cx, TypeKindObj::CData) {
+    // SAFETY: GIL held and `cx` alive (caller).
+    let tp = match unsafe { Cx::heap_type(cx, TypeKindObj::CData) } {
         Ok(tp) => tp,
         Err(e) => {
-            ffi::Py_DECREF(ctype);
-            drop_own(own);
+            // SAFETY: `ctype` is the new reference got above, unused; `own`
+            // dropped once; GIL held (caller).
+            unsafe {
+                ffi::Py_DECREF(ctype);
+                drop_own(own);
+            }
             return Err(e);
         }
     };
@@ -371,42 +405,58 @@ pub(crate) unsafe fn new_cdata(cx: *mut Cx, tid: Tid, data: *mut u8, own: Own) -
     let mut o = if track {
         null_mut()
     } else {
-        Cx::take_free_cdata(cx, tp)
+        // SAFETY: GIL held and `cx` alive (caller); `tp` is its CData type.
+        unsafe { Cx::take_free_cdata(cx, tp) }
     };
     if o.is_null() {
-        o = ffi::_PyObject_GC_New(tp);
+        // SAFETY: GIL held (caller); `tp` is the GC heap type of CData,
+        // whose basicsize is a `CDataObj`.
+        o = unsafe { ffi::_PyObject_GC_New(tp) };
     }
     if o.is_null() {
-        ffi::Py_DECREF(ctype);
-        drop_own(own);
+        // SAFETY: as on the error path above: `ctype` unused, `own` dropped
+        // once; GIL held.
+        unsafe {
+            ffi::Py_DECREF(ctype);
+            drop_own(own);
+        }
         return Err(PyErrSet);
     }
     let data = match &own {
         Own::Alloc { ptr, .. } => *ptr,
         _ => data,
     };
-    let t = (*cx).reg.info(tid);
+    // SAFETY: `cx` alive (caller) and `tid` one of its registry's types (a
+    // CType was just made for it).
+    let t = unsafe { (*cx).reg.info(tid) };
     let length = match t.kind {
         TKind::Array { len: Some(n), .. } => n as isize,
         _ => -1,
     };
-    std::ptr::write(
-        o as *mut CDataObj,
-        CDataObj {
-            ob_base: std::ptr::read(o),
-            cx,
-            ctype,
-            tid,
-            data,
-            length,
-            own,
-            released: false,
-        },
-    );
-    if track {
-        ffi::PyObject_GC_Track(o as *mut c_void);
+    // SAFETY: `o` is a new object of the CData type, `CDataObj`-sized, whose
+    // header PyObject_Init set (read back unchanged); the rest is
+    // uninitialized memory (or a dead block holding nothing), written whole
+    // without dropping it. Tracking a GC object whose fields are all set is
+    // what PyObject_GC_Track wants; GIL held.
+    unsafe {
+        std::ptr::write(
+            o as *mut CDataObj,
+            CDataObj {
+                ob_base: std::ptr::read(o),
+                cx,
+                ctype,
+                tid,
+                data,
+                length,
+                own,
+                released: false,
+            },
+        );
+        if track {
+            ffi::PyObject_GC_Track(o as *mut c_void);
+        }
+        Ok(Owned::new(o).expect("non-null"))
     }
-    Ok(Owned::new(o).expect("non-null"))
 }
 
 /// Frees what an `Own` holds.
@@ -421,10 +471,15 @@ unsafe fn drop_own(own: Own) {
         } => {
             let layout = std::alloc::Layout::from_size_align(size.max(1), align.max(16))
                 .expect("valid layout");
-            std::alloc::dealloc(ptr, layout);
+            // SAFETY: `ptr` came from `Own::alloc` with this same layout
+            // (same size and alignment rule), and `own` is dropped once.
+            unsafe { std::alloc::dealloc(ptr, layout) };
         }
-        Own::Keep(o) | Own::Handle(o) => ffi::Py_DECREF(o),
-        Own::Gc { orig, destructor } => {
+        // SAFETY: the strong reference the `Own` held; GIL held (caller).
+        Own::Keep(o) | Own::Handle(o) => unsafe { ffi::Py_DECREF(o) },
+        // SAFETY: `Gc` holds strong references to both objects, released
+        // here once after the call; GIL held (caller).
+        Own::Gc { orig, destructor } => unsafe {
             let r = ffi::PyObject_CallOneArg(destructor, orig);
             if r.is_null() {
                 ffi::PyErr_WriteUnraisable(destructor);
@@ -433,8 +488,10 @@ unsafe fn drop_own(own: Own) {
             }
             ffi::Py_DECREF(destructor);
             ffi::Py_DECREF(orig);
-        }
-        Own::Buffer(mut b) => ffi::PyBuffer_Release(&mut *b),
+        },
+        // SAFETY: a view got by PyObject_GetBuffer and not released yet (the
+        // `Own` is dropped once); GIL held (caller).
+        Own::Buffer(mut b) => unsafe { ffi::PyBuffer_Release(&mut *b) },
     }
 }
 
@@ -443,72 +500,85 @@ unsafe fn drop_own(own: Own) {
 /// # Safety
 /// GIL held; `cd` a CData.
 pub(crate) unsafe fn release(cd: *mut CDataObj) -> PyResult<()> {
-    if (*cd).released {
-        return Ok(());
-    }
-    match &(*cd).own {
-        // As CFFI: memory from ffi.new() lives as long as the object. Views
-        // of it (buffers, slices, fields, pointers taken from it, a
-        // from_buffer() over it) hold no reference the release could
-        // check, so freeing it here would leave them dangling.
-        Own::Alloc { .. } => return Ok(()),
-        Own::Gc { .. } | Own::Buffer(_) => {}
-        Own::Handle(_) => {}
-        Own::None | Own::Keep(_) => {
-            return Err(raise(
-                ffi::PyExc_ValueError,
-                "ffi.release() or 'with' statement used on a cdata that does not own memory",
-            ));
-        }
-    }
-    if (*cd).released {
-        return Ok(());
-    }
-    (*cd).released = true;
-    if let Own::Gc { orig, destructor } = (*cd).own {
-        // As CFFI: the destructor runs now, and the cdata keeps its value.
-        // `orig` stays alive with it: a primitive's value lives in orig's
-        // memory (with orig gone it would be read after free).
-        (*cd).own = Own::Keep(orig);
-        let r = ffi::PyObject_CallOneArg(destructor, orig);
-        ffi::Py_DECREF(destructor);
-        if r.is_null() {
-            return Err(PyErrSet);
-        }
-        ffi::Py_DECREF(r);
-        return Ok(());
-    }
-    if let Own::Buffer(b) = &(*cd).own {
-        // The buffer is released (the object may be resized again), but
-        // the object itself stays alive as long as this cdata: slices and
-        // buffers made from it still point into its memory, which would
-        // be freed with the last reference.
-        let obj = b.obj;
-        if !obj.is_null() {
-            ffi::Py_INCREF(obj);
-            let own = std::mem::replace(&mut (*cd).own, Own::Keep(obj));
-            drop_own(own);
-            (*cd).data = null_mut();
-            (*cd).length = (*cd).length.min(0);
+    // SAFETY: `cd` is a live CData (caller) and the GIL is held, so nothing
+    // else runs while its fields are read and written here, except the
+    // destructor called (after `own` was updated, so a re-entrant release
+    // finds it released). Each reference an `Own` holds is released once:
+    // moved out of `own` before `drop_own`, or handed to the `Keep` that
+    // replaces it (`orig`, the new reference to the buffer's object).
+    unsafe {
+        if (*cd).released {
             return Ok(());
         }
-    }
-    let own = std::mem::replace(&mut (*cd).own, Own::None);
-    let keep_data = matches!(own, Own::Handle(_));
-    drop_own(own);
-    if !keep_data {
-        // The cdata's own accessors see a null pointer (refused) or an
-        // empty array (every index out of range) from now on.
-        (*cd).data = null_mut();
-        if (*cd).length > 0 {
-            (*cd).length = 0;
+        match &(*cd).own {
+            // As CFFI: memory from ffi.new() lives as long as the object. Views
+            // of it (buffers, slices, fields, pointers taken from it, a
+            // from_buffer() over it) hold no reference the release could
+            // check, so freeing it here would leave them dangling.
+            Own::Alloc { .. } => return Ok(()),
+            Own::Gc { .. } | Own::Buffer(_) => {}
+            Own::Handle(_) => {}
+            Own::None | Own::Keep(_) => {
+                return Err(raise(
+                    ffi::PyExc_ValueError,
+                    "ffi.release() or 'with' statement used on a cdata that does not own memory",
+                ));
+            }
         }
+        if (*cd).released {
+            return Ok(());
+        }
+        (*cd).released = true;
+        if let Own::Gc { orig, destructor } = (*cd).own {
+            // As CFFI: the destructor runs now, and the cdata keeps its value.
+            // `orig` stays alive with it: a primitive's value lives in orig's
+            // memory (with orig gone it would be read after free).
+            (*cd).own = Own::Keep(orig);
+            let r = ffi::PyObject_CallOneArg(destructor, orig);
+            ffi::Py_DECREF(destructor);
+            if r.is_null() {
+                return Err(PyErrSet);
+            }
+            ffi::Py_DECREF(r);
+            return Ok(());
+        }
+        if let Own::Buffer(b) = &(*cd).own {
+            // The buffer is released (the object may be resized again), but
+            // the object itself stays alive as long as this cdata: slices and
+            // buffers made from it still point into its memory, which would
+            // be freed with the last reference.
+            let obj = b.obj;
+            if !obj.is_null() {
+                ffi::Py_INCREF(obj);
+                let own = std::mem::replace(&mut (*cd).own, Own::Keep(obj));
+                drop_own(own);
+                (*cd).data = null_mut();
+                (*cd).length = (*cd).length.min(0);
+                return Ok(());
+            }
+        }
+        let own = std::mem::replace(&mut (*cd).own, Own::None);
+        let keep_data = matches!(own, Own::Handle(_));
+        drop_own(own);
+        if !keep_data {
+            // The cdata's own accessors see a null pointer (refused) or an
+            // empty array (every index out of range) from now on.
+            (*cd).data = null_mut();
+            if (*cd).length > 0 {
+                (*cd).length = 0;
+            }
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 pub(crate) unsafe extern "C" fn cdata_dealloc(slf: *mut ffi::PyObject) {
-    crate::py::guard::c_entry("cdata_dealloc", (), || {
+    // SAFETY: CPython calls tp_dealloc once, with the GIL held, on a CData
+    // nobody references any more; its module (and `Cx`) outlive every
+    // instance of its types. What it owns is dropped once (moved out of
+    // `own`), then its memory is kept (freelist.rs: plain, never tracked)
+    // or freed.
+    crate::py::guard::c_entry("cdata_dealloc", (), || unsafe {
         ffi::PyObject_GC_UnTrack(slf as *mut c_void);
         let cd = slf as *mut CDataObj;
         if let Own::Handle(_) = (*cd).own {
@@ -534,7 +604,9 @@ unsafe extern "C" fn cdata_traverse(
     visit: ffi::visitproc,
     arg: *mut c_void,
 ) -> c_int {
-    crate::py::guard::c_entry("cdata_traverse", 0, || {
+    // SAFETY: CPython calls tp_traverse with a live CData and its visitor;
+    // the references visited are the ones it holds (or NULL, skipped).
+    crate::py::guard::c_entry("cdata_traverse", 0, || unsafe {
         let cd = slf as *mut CDataObj;
         let mut objs = [null_mut(); 3];
         objs[0] = ffi::Py_TYPE(slf) as *mut ffi::PyObject;
@@ -562,8 +634,12 @@ unsafe extern "C" fn cdata_traverse(
 /// The CData behind `slf` (our own type, checked by CPython's dispatch).
 /// Shared, never `&mut`: user Python code may run while it is held (an
 /// `__index__`, a conversion), and may reach the same cdata.
+///
+/// # Safety
+/// `slf` a live CData, alive for `'a`.
 pub(crate) unsafe fn cd<'a>(slf: *mut ffi::PyObject) -> &'a CDataObj {
-    &*(slf as *const CDataObj)
+    // SAFETY: `slf` is a live `CDataObj` for `'a` (caller).
+    unsafe { &*(slf as *const CDataObj) }
 }
 
 pub(crate) fn tinfo(cd: &CDataObj) -> &TInfo {
@@ -573,21 +649,35 @@ pub(crate) fn tinfo(cd: &CDataObj) -> &TInfo {
 }
 
 /// Marks a new cdata as from_buffer (for its repr) with `length` items.
+///
+/// # Safety
+/// `o` a live CData; GIL held.
 pub(crate) unsafe fn set_length(o: *mut ffi::PyObject, length: isize) {
-    (*(o as *mut CDataObj)).length = length;
+    // SAFETY: `o` is a live `CDataObj` (caller), whose fields only the GIL
+    // holder touches.
+    unsafe { (*(o as *mut CDataObj)).length = length };
 }
 
 /// The object an `ffi.new_handle` cdata keeps, if `o` is one.
+///
+/// # Safety
+/// `o` a live CData; GIL held.
 pub(crate) unsafe fn handle_target(o: *mut ffi::PyObject) -> Option<*mut ffi::PyObject> {
-    match &cd(o).own {
+    // SAFETY: `o` is a live `CDataObj` (caller).
+    match unsafe { &cd(o).own } {
         Own::Handle(t) => Some(*t),
         _ => None,
     }
 }
 
 /// Sets whether an Alloc'd cdata shows "owning N bytes".
+///
+/// # Safety
+/// `o` a live CData; GIL held.
 pub(crate) unsafe fn set_shown(o: *mut ffi::PyObject, show: bool) {
-    if let Own::Alloc { shown, .. } = &mut (*(o as *mut CDataObj)).own {
+    // SAFETY: `o` is a live `CDataObj` (caller), whose fields only the GIL
+    // holder touches, and no other reference to its `own` is held here.
+    if let Own::Alloc { shown, .. } = unsafe { &mut (*(o as *mut CDataObj)).own } {
         *shown = show;
     }
 }

@@ -16,6 +16,9 @@
 //! `&TInfo` stays valid across registry growth; the registry lives in the
 //! module state and every CType/CData keeps the module alive.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use crate::desc::ctypes::Prim;
 use crate::py::text;
 use cembed_abi::{type_flags, BitProbe, Kind, Lib, Thunk};
@@ -242,27 +245,37 @@ impl Registry {
         let raw = if n == 0 {
             &[][..]
         } else {
-            std::slice::from_raw_parts(lib.types, n)
+            // SAFETY: a valid generated library (caller) has this table of
+            // as many entries as its count says, static.
+            unsafe { std::slice::from_raw_parts(lib.types, n) }
         };
         let fields = if lib.n_fields == 0 {
             &[][..]
         } else {
-            std::slice::from_raw_parts(lib.fields, lib.n_fields as usize)
+            // SAFETY: a valid generated library (caller) has this table of
+            // as many entries as its count says, static.
+            unsafe { std::slice::from_raw_parts(lib.fields, lib.n_fields as usize) }
         };
         let params = if lib.n_params == 0 {
             &[][..]
         } else {
-            std::slice::from_raw_parts(lib.params, lib.n_params as usize)
+            // SAFETY: a valid generated library (caller) has this table of
+            // as many entries as its count says, static.
+            unsafe { std::slice::from_raw_parts(lib.params, lib.n_params as usize) }
         };
         let enumerators = if lib.n_enumerators == 0 {
             &[][..]
         } else {
-            std::slice::from_raw_parts(lib.enumerators, lib.n_enumerators as usize)
+            // SAFETY: a valid generated library (caller) has this table of
+            // as many entries as its count says, static.
+            unsafe { std::slice::from_raw_parts(lib.enumerators, lib.n_enumerators as usize) }
         };
         let thunks = if lib.n_thunks == 0 {
             &[][..]
         } else {
-            std::slice::from_raw_parts(lib.thunks, lib.n_thunks as usize)
+            // SAFETY: a valid generated library (caller) has this table of
+            // as many entries as its count says, static.
+            unsafe { std::slice::from_raw_parts(lib.thunks, lib.n_thunks as usize) }
         };
         let mut map: Vec<Option<Tid>> = vec![None; n];
         // Pass 1: every type (derived ones after their items, recursively).
@@ -440,13 +453,18 @@ impl Registry {
             let (first, count) = (t.first as usize, t.count as usize);
             let fs = fields.get(first..first + count).unwrap_or(&[]);
             let mut out = Vec::new();
-            let probed = t.probe.map(|p| probe_bitfields(p, t.size, fs, &r));
+            // SAFETY: a record's probe is generated for it, a record of
+            // `t.size` bytes, with these fields (a valid library: caller).
+            let probed = t
+                .probe
+                .map(|p| unsafe { probe_bitfields(p, t.size, fs, &r) });
             for (k, f) in fs.iter().enumerate() {
                 if f.type_ < 0 || f.type_ as usize >= n {
                     continue;
                 }
                 let ft = r.table_map[f.type_ as usize];
-                let fname = text(f.name);
+                // SAFETY: names are C strings of the static table.
+                let fname = unsafe { text(f.name) };
                 let (offset, bitshift, bitsize) = if f.bit_width >= 0 {
                     match probed.as_ref().and_then(|v| v[k]) {
                         Some((o, s)) => (o, s, f.bit_width),
@@ -494,12 +512,15 @@ impl Registry {
         let tds = if lib.n_typedefs == 0 {
             &[][..]
         } else {
-            std::slice::from_raw_parts(lib.typedefs, lib.n_typedefs as usize)
+            // SAFETY: a valid generated library (caller) has this table of
+            // as many entries as its count says, static.
+            unsafe { std::slice::from_raw_parts(lib.typedefs, lib.n_typedefs as usize) }
         };
         for td in tds {
             if td.type_ >= 0 && (td.type_ as usize) < n {
-                r.typedefs
-                    .push((text(td.name), r.table_map[td.type_ as usize]));
+                // SAFETY: names are C strings of the static table.
+                let name = unsafe { text(td.name) };
+                r.typedefs.push((name, r.table_map[td.type_ as usize]));
             }
         }
         r
@@ -838,7 +859,10 @@ unsafe fn probe_bitfields(
             out.push(None);
             continue;
         }
-        probe(buf.as_mut_ptr() as *mut c_void, k as u32);
+        // SAFETY: the probe of a record of `size` bytes (caller) writes one
+        // such record into `buf`, which has `size + 16` bytes; `k` is one of
+        // its fields.
+        unsafe { probe(buf.as_mut_ptr() as *mut c_void, k as u32) };
         let mut lo = None;
         for (i, b) in buf[..size].iter().enumerate() {
             if *b != 0 {

@@ -21,6 +21,12 @@
 //! Every function called from C or from CPython starts with the panic guard
 //! (py/guard.rs): no panic ever unwinds into C. Forced unwinds
 //! (`pthread_exit`) pass through the call paths py/unwind.rs names.
+//!
+//! Unsafe discipline, for the whole crate: an unsafe operation inside an
+//! `unsafe fn` still needs its own `unsafe {}` block, and every block says
+//! why it is sound in a `// SAFETY:` comment.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 mod calls;
 mod cdata;

@@ -58,7 +58,8 @@ CASES = [
     ("threads_mem", "RSS after {threads_many} short-lived threads minus after {threads_few}", "MiB"),
 ]
 
-# cembed's targets (issue 4): (case, compared with, test on the ratio, text).
+# cembed's targets (what the project promises its users; docs/benchmarks.md):
+# (case, compared with, test on the ratio, text).
 TARGETS = {
     "add_1t": ("floor", lambda r: r <= 1.15, "<= 1.15x floor"),
     "add_2t": ("cffi", lambda r: r <= 1.0, ">= cffi throughput"),
@@ -779,7 +780,7 @@ noise hits them alike; every process runs with the `PYTHON*` variables removed.
   short-lived threads (10 at a time) each calling `add` once, VmRSS at the end
   minus the same with %(threads_few)s threads. %(mem_runs)s runs.
 
-Targets (issue 4): single-thread add at most 1.15x the floor; 2 and 4 threads at
+Targets: single-thread add at most 1.15x the floor; 2 and 4 threads at
 least cffi's throughput; first call at most 1.1x bare interpreter start; build
 time at most 0.2x cffi's; memory flat. docs/performance.md says where the time
 goes.

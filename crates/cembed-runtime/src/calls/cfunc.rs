@@ -165,11 +165,8 @@ fn no_thunk_message(ptr_name: &str) -> String {
 }
 
 /// Raises the error for a function type without a thunk.
-///
-/// # Safety
-/// GIL held.
-unsafe fn no_thunk(ptr_name: &str) -> PyErrSet {
-    // SAFETY: the GIL is held (contract).
+fn no_thunk(_py: crate::py::gil::Python<'_>, ptr_name: &str) -> PyErrSet {
+    // SAFETY: the GIL is held (`_py`).
     unsafe { raise(ffi::PyExc_NotImplementedError, &no_thunk_message(ptr_name)) }
 }
 
@@ -241,7 +238,8 @@ pub(crate) unsafe fn call_fnptr(
                     &format!("cannot call null pointer pointer from cdata '{pname}'"),
                 ));
             }
-            let thunk = find_thunk(ls, fty).ok_or_else(|| no_thunk(&pname))?;
+            let thunk = find_thunk(ls, fty)
+                .ok_or_else(|| no_thunk(crate::py::gil::Python::assume_gil_acquired(), &pname))?;
             let mut slot = 0;
             let mut layout = Vec::with_capacity(sig.params.len());
             for &p in sig.params {

@@ -88,13 +88,14 @@ impl Own {
 
 /// The byte size of `n` items of `item_size` bytes, or CFFI's
 /// OverflowError when it exceeds what a `Py_ssize_t` holds.
-///
-/// # Safety
-/// GIL held.
-pub(crate) unsafe fn array_bytes(n: usize, item_size: usize) -> PyResult<usize> {
+pub(crate) fn array_bytes(
+    _py: crate::py::gil::Python<'_>,
+    n: usize,
+    item_size: usize,
+) -> PyResult<usize> {
     match n.checked_mul(item_size) {
         Some(s) if s <= isize::MAX as usize => Ok(s),
-        // SAFETY: the GIL is held (caller).
+        // SAFETY: the GIL is held (`_py`).
         _ => Err(unsafe { raise(ffi::PyExc_OverflowError, super::types::ARRAY_TOO_BIG) }),
     }
 }

@@ -10,6 +10,7 @@ use crate::cdata::conv::{as_cdata, str_ref};
 use crate::cdata::object::{CDataObj, CTypeObj};
 use crate::cdata::types::Tid;
 use crate::cdata::Cx;
+use crate::py::gil::Python;
 use crate::py::{raise, str_text, type_name, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 use std::ptr::null_mut;
@@ -147,17 +148,15 @@ impl<'a> CallArgs<'a> {
     /// name and position, an unknown keyword (in call order). `func` is the
     /// name in the messages: "string()", or "function" for the CFFI methods
     /// whose format string gives none (`init_once`, `memmove`).
-    ///
-    /// # Safety
-    /// GIL held.
-    pub(crate) unsafe fn parse<const N: usize>(
+    pub(crate) fn parse<const N: usize>(
         &self,
+        _py: Python<'_>,
         func: &str,
         names: &[&str; N],
         required: usize,
     ) -> PyResult<[*mut ffi::PyObject; N]> {
-        // SAFETY: the GIL is held (contract); the arguments and keyword names are live for
-        // 'a (how CallArgs was made).
+        // SAFETY: the GIL is held (`_py`); the arguments and keyword names are live for
+        // 'a (how CallArgs was made: only by its unsafe constructors).
         unsafe {
             let npos = self.pos.len();
             let mut left = self.kw_len();

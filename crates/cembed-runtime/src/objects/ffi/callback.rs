@@ -110,7 +110,13 @@ unsafe fn make(
             ));
         };
         crate::objects::ffi::def_extern::check_callables(func, onerror)?;
-        let Some(index) = free_slot(ls, table_fn, &t.name)? else {
+        let Some(index) = free_slot(
+            crate::py::gil::Python::assume_gil_acquired(),
+            ls,
+            table_fn,
+            &t.name,
+        )?
+        else {
             unreachable!("free_slot raises when there is none")
         };
         let es = &ls.externs[index];
@@ -134,11 +140,13 @@ unsafe fn make(
 
 /// A free slot of the pool of function type `table_fn`, or the error that
 /// says why there is none.
-///
-/// # Safety
-/// GIL held.
-unsafe fn free_slot(ls: &LibState, table_fn: Option<u32>, name: &str) -> PyResult<Option<usize>> {
-    // SAFETY: the GIL is held (contract); `ls.lib` is the library's
+fn free_slot(
+    _py: crate::py::gil::Python<'_>,
+    ls: &LibState,
+    table_fn: Option<u32>,
+    name: &str,
+) -> PyResult<Option<usize>> {
+    // SAFETY: the GIL is held (`_py`); `ls.lib` is the library's
     // static table, whose `externs` has one descriptor per ExternState.
     unsafe {
         let mut pool = 0;

@@ -253,7 +253,9 @@ impl Cx {
     /// module afterwards).
     ///
     /// # Safety
-    /// GIL held.
+    /// GIL held; the object fields are NULL or strong references of this
+    /// context (they are `pub(crate)` raw pointers, so the type does not
+    /// prove it).
     pub(crate) unsafe fn clear(&mut self) {
         // SAFETY: GIL held (caller); each field taken out (NULL after) is a
         // strong reference the context held, released once; the kept blocks are

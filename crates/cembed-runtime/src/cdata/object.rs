@@ -189,7 +189,7 @@ pub(crate) fn slot(slot: c_int, pfunc: *mut c_void) -> ffi::PyType_Slot {
 /// Creates one of the heap types, bound to `module`.
 ///
 /// # Safety
-/// GIL held.
+/// GIL held; `module` a live module object.
 pub(crate) unsafe fn make_type(
     module: *mut ffi::PyObject,
     which: TypeKindObj,
@@ -463,7 +463,9 @@ pub(crate) unsafe fn new_cdata(cx: *mut Cx, tid: Tid, data: *mut u8, own: Own) -
 /// Frees what an `Own` holds.
 ///
 /// # Safety
-/// GIL held.
+/// GIL held; `own` holds what it says (its pointers are the allocation,
+/// strong references or buffer view it was made with, not freed yet): any
+/// code can build an `Own`, so this is not something its type proves.
 unsafe fn drop_own(own: Own) {
     match own {
         Own::None => {}

@@ -156,7 +156,7 @@ pub(crate) unsafe fn closure_function(
 /// must be callable, `onerror` None or callable.
 ///
 /// # Safety
-/// GIL held.
+/// GIL held; `func` and `onerror` live objects (not NULL).
 pub(crate) unsafe fn check_callables(
     func: *mut ffi::PyObject,
     onerror: *mut ffi::PyObject,

@@ -569,7 +569,10 @@ pub(crate) unsafe extern "C-unwind" fn cdata_call(
         }
         Some(Err(_)) => std::ptr::null_mut(),
         // SAFETY: GIL held (tp_call).
-        None => unsafe { crate::py::guard::panicked(std::ptr::null_mut()) },
+        None => crate::py::guard::panicked(
+            unsafe { crate::py::gil::Python::assume_gil_acquired() },
+            std::ptr::null_mut(),
+        ),
     }
 }
 

@@ -150,12 +150,12 @@ impl<'a> CallArgs<'a> {
     /// whose format string gives none (`init_once`, `memmove`).
     pub(crate) fn parse<const N: usize>(
         &self,
-        _py: Python<'_>,
+        py: Python<'_>,
         func: &str,
         names: &[&str; N],
         required: usize,
     ) -> PyResult<[*mut ffi::PyObject; N]> {
-        // SAFETY: the GIL is held (`_py`); the arguments and keyword names are live for
+        // SAFETY: the GIL is held (`py`); the arguments and keyword names are live for
         // 'a (how CallArgs was made: only by its unsafe constructors).
         unsafe {
             let npos = self.pos.len();
@@ -176,7 +176,7 @@ impl<'a> CallArgs<'a> {
                 if i < npos {
                     *o = self.pos[i];
                 } else if left > 0 {
-                    *o = self.keyword(name);
+                    *o = self.keyword(py, name);
                     if !o.is_null() {
                         left -= 1;
                     }
@@ -192,7 +192,7 @@ impl<'a> CallArgs<'a> {
                 return Ok(out);
             }
             for (i, name) in names.iter().enumerate().take(npos) {
-                if !self.keyword(name).is_null() {
+                if !self.keyword(py, name).is_null() {
                     return Err(raise(
                         ffi::PyExc_TypeError,
                         &format!(
@@ -203,7 +203,7 @@ impl<'a> CallArgs<'a> {
                 }
             }
             let mut bad = None;
-            self.each_keyword(|key| {
+            self.each_keyword(py, |key| {
                 let k = str_ref(key).unwrap_or_default();
                 if bad.is_none() && !names.contains(&k) {
                     bad = Some(key);
@@ -234,12 +234,9 @@ impl<'a> CallArgs<'a> {
     }
 
     /// The value of keyword argument `name` (NULL: not given).
-    ///
-    /// # Safety
-    /// GIL held.
-    pub(crate) unsafe fn keyword(&self, name: &str) -> *mut ffi::PyObject {
-        // SAFETY: the GIL is held (contract); `kwnames` is a tuple with one name per value, or
-        // `d` a dict, alive for 'a.
+    pub(crate) fn keyword(&self, _py: Python<'_>, name: &str) -> *mut ffi::PyObject {
+        // SAFETY: the GIL is held (`_py`); `kwnames` is a tuple with one name per value, or
+        // `d` a dict, alive for 'a (how CallArgs was made).
         unsafe {
             match self.kw {
                 Kw::None => null_mut(),
@@ -269,12 +266,9 @@ impl<'a> CallArgs<'a> {
     }
 
     /// Calls `f` with each keyword name, in call order.
-    ///
-    /// # Safety
-    /// GIL held.
-    pub(crate) unsafe fn each_keyword(&self, mut f: impl FnMut(*mut ffi::PyObject)) {
-        // SAFETY: the GIL is held (contract); `kwnames` is a tuple with one name per value,
-        // or `d` a dict, alive for 'a.
+    pub(crate) fn each_keyword(&self, _py: Python<'_>, mut f: impl FnMut(*mut ffi::PyObject)) {
+        // SAFETY: the GIL is held (`_py`); `kwnames` is a tuple with one name per value,
+        // or `d` a dict, alive for 'a (how CallArgs was made).
         unsafe {
             match self.kw {
                 Kw::None => {}

@@ -277,7 +277,8 @@ impl Cx {
 /// must exist: the call path creates it before running the init code).
 ///
 /// # Safety
-/// GIL held.
+/// GIL held; `ls.module` NULL or the library's live module (a `pub(crate)`
+/// field, so its type does not prove it).
 pub(crate) unsafe fn cx_of_lib(ls: &LibState) -> PyResult<*mut Cx> {
     // SAFETY: GIL held (caller); `m` is NULL or the library's live module
     // (cleared from `ls` when it goes), what the `cx_of_module` hook takes.

@@ -482,7 +482,8 @@ fn run_init(ls: &LibState) -> Result<(), String> {
 /// the exception set.
 ///
 /// # Safety
-/// GIL held.
+/// GIL held; `ls.module` NULL or the library's live module (see
+/// `get_or_create_module`).
 unsafe fn prepare_init_code(
     ls: &LibState,
 ) -> Result<Option<(*mut ffi::PyObject, *mut ffi::PyObject)>, ()> {
@@ -705,7 +706,8 @@ fn no_panic(what: &str, f: impl FnOnce() -> Result<(), String>) -> Result<(), St
 /// init code runs, as CFFI does).
 ///
 /// # Safety
-/// GIL held.
+/// GIL held; `ls.module` NULL or the library's live module (a `pub(crate)`
+/// field, so its type does not prove it).
 unsafe fn get_or_create_module(ls: &LibState) -> PyResult<*mut ffi::PyObject> {
     // SAFETY: the GIL is held (contract). New references are owned by `Owned`
     // (released on every path) or handed to the caller; borrowed ones are used

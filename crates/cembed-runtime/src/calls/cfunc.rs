@@ -165,11 +165,8 @@ fn no_thunk_message(ptr_name: &str) -> String {
 }
 
 /// Raises the error for a function type without a thunk.
-///
-/// # Safety
-/// GIL held.
-unsafe fn no_thunk(ptr_name: &str) -> PyErrSet {
-    // SAFETY: the GIL is held (contract).
+fn no_thunk(_py: crate::py::gil::Python<'_>, ptr_name: &str) -> PyErrSet {
+    // SAFETY: the GIL is held (`_py`).
     unsafe { raise(ffi::PyExc_NotImplementedError, &no_thunk_message(ptr_name)) }
 }
 
@@ -241,7 +238,8 @@ pub(crate) unsafe fn call_fnptr(
                     &format!("cannot call null pointer pointer from cdata '{pname}'"),
                 ));
             }
-            let thunk = find_thunk(ls, fty).ok_or_else(|| no_thunk(&pname))?;
+            let thunk = find_thunk(ls, fty)
+                .ok_or_else(|| no_thunk(crate::py::gil::Python::assume_gil_acquired(), &pname))?;
             let mut slot = 0;
             let mut layout = Vec::with_capacity(sig.params.len());
             for &p in sig.params {
@@ -579,7 +577,10 @@ unsafe fn prepare_step(prepare: impl FnOnce(&mut CallBuf) -> PyResult<ThunkCall>
     // else by finish_step).
     unsafe {
         let Some(buf) = crate::py::guard::piece(CallBuf::make) else {
-            return crate::py::guard::panicked(null_mut());
+            return crate::py::guard::panicked(
+                crate::py::gil::Python::assume_gil_acquired(),
+                null_mut(),
+            );
         };
         match crate::py::guard::piece(|| prepare(&mut *buf)) {
             Some(Ok(c)) => {
@@ -588,7 +589,7 @@ unsafe fn prepare_step(prepare: impl FnOnce(&mut CallBuf) -> PyResult<ThunkCall>
             }
             r => {
                 crate::py::guard::piece(|| CallBuf::free(buf));
-                failed(r);
+                failed(crate::py::gil::Python::assume_gil_acquired(), r);
                 null_mut()
             }
         }
@@ -620,24 +621,18 @@ unsafe fn finish_step(buf: *mut CallBuf) -> *mut ffi::PyObject {
         });
         match r {
             Some(Ok(o)) => o,
-            r => failed(r),
+            r => failed(crate::py::gil::Python::assume_gil_acquired(), r),
         }
     }
 }
 
 /// The error return of a method whose piece failed (`Some(Err)`: the
 /// exception is set) or panicked (`None`: SystemError).
-///
-/// # Safety
-/// GIL held.
 #[cold]
-unsafe fn failed<T>(r: Option<PyResult<T>>) -> *mut ffi::PyObject {
-    // SAFETY: the GIL is held (contract).
-    unsafe {
-        match r {
-            None => crate::py::guard::panicked(null_mut()),
-            Some(_) => null_mut(),
-        }
+fn failed<T>(py: crate::py::gil::Python<'_>, r: Option<PyResult<T>>) -> *mut ffi::PyObject {
+    match r {
+        None => crate::py::guard::panicked(py, null_mut()),
+        Some(_) => null_mut(),
     }
 }
 

@@ -569,7 +569,10 @@ pub(crate) unsafe extern "C-unwind" fn cdata_call(
         }
         Some(Err(_)) => std::ptr::null_mut(),
         // SAFETY: GIL held (tp_call).
-        None => unsafe { crate::py::guard::panicked(std::ptr::null_mut()) },
+        None => crate::py::guard::panicked(
+            unsafe { crate::py::gil::Python::assume_gil_acquired() },
+            std::ptr::null_mut(),
+        ),
     }
 }
 
@@ -615,7 +618,14 @@ pub(crate) unsafe fn arg_from_py(
                         cx,
                         arr,
                         null_mut(),
-                        Own::alloc(array_bytes(units.len() + 1, p.size())?, p.size())?,
+                        Own::alloc(
+                            array_bytes(
+                                crate::py::gil::Python::assume_gil_acquired(),
+                                units.len() + 1,
+                                p.size(),
+                            )?,
+                            p.size(),
+                        )?,
                     )?;
                     write(cx, arr, obj, (*(tmp.ptr() as *mut CDataObj)).data)?;
                     (dst as *mut *mut u8).write_unaligned((*(tmp.ptr() as *mut CDataObj)).data);
@@ -630,7 +640,10 @@ pub(crate) unsafe fn arg_from_py(
                     cx,
                     arr,
                     null_mut(),
-                    Own::alloc(array_bytes(n, it.size)?, it.align)?,
+                    Own::alloc(
+                        array_bytes(crate::py::gil::Python::assume_gil_acquired(), n, it.size)?,
+                        it.align,
+                    )?,
                 )?;
                 write(cx, arr, obj, (*(tmp.ptr() as *mut CDataObj)).data)?;
                 (dst as *mut *mut u8).write_unaligned((*(tmp.ptr() as *mut CDataObj)).data);

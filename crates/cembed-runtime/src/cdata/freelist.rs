@@ -94,7 +94,9 @@ impl Cx {
     /// Frees every kept block (`m_clear`).
     ///
     /// # Safety
-    /// GIL held.
+    /// GIL held; the CData type the blocks came from is still alive (the
+    /// blocks hold no reference to it: `cdata_type` does, a field any code
+    /// of the crate can change).
     pub(crate) unsafe fn free_cdata_blocks(&mut self) {
         for o in self.cdata_free.drain(..) {
             // SAFETY: a block of `_PyObject_GC_New`, untracked, holding

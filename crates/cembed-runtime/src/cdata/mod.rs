@@ -253,7 +253,9 @@ impl Cx {
     /// module afterwards).
     ///
     /// # Safety
-    /// GIL held.
+    /// GIL held; the object fields are NULL or strong references of this
+    /// context (they are `pub(crate)` raw pointers, so the type does not
+    /// prove it).
     pub(crate) unsafe fn clear(&mut self) {
         // SAFETY: GIL held (caller); each field taken out (NULL after) is a
         // strong reference the context held, released once; the kept blocks are
@@ -275,7 +277,8 @@ impl Cx {
 /// must exist: the call path creates it before running the init code).
 ///
 /// # Safety
-/// GIL held.
+/// GIL held; `ls.module` NULL or the library's live module (a `pub(crate)`
+/// field, so its type does not prove it).
 pub(crate) unsafe fn cx_of_lib(ls: &LibState) -> PyResult<*mut Cx> {
     // SAFETY: GIL held (caller); `m` is NULL or the library's live module
     // (cleared from `ls` when it goes), what the `cx_of_module` hook takes.

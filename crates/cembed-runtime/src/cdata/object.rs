@@ -88,13 +88,14 @@ impl Own {
 
 /// The byte size of `n` items of `item_size` bytes, or CFFI's
 /// OverflowError when it exceeds what a `Py_ssize_t` holds.
-///
-/// # Safety
-/// GIL held.
-pub(crate) unsafe fn array_bytes(n: usize, item_size: usize) -> PyResult<usize> {
+pub(crate) fn array_bytes(
+    _py: crate::py::gil::Python<'_>,
+    n: usize,
+    item_size: usize,
+) -> PyResult<usize> {
     match n.checked_mul(item_size) {
         Some(s) if s <= isize::MAX as usize => Ok(s),
-        // SAFETY: the GIL is held (caller).
+        // SAFETY: the GIL is held (`_py`).
         _ => Err(unsafe { raise(ffi::PyExc_OverflowError, super::types::ARRAY_TOO_BIG) }),
     }
 }
@@ -188,7 +189,7 @@ pub(crate) fn slot(slot: c_int, pfunc: *mut c_void) -> ffi::PyType_Slot {
 /// Creates one of the heap types, bound to `module`.
 ///
 /// # Safety
-/// GIL held.
+/// GIL held; `module` a live module object.
 pub(crate) unsafe fn make_type(
     module: *mut ffi::PyObject,
     which: TypeKindObj,
@@ -462,7 +463,9 @@ pub(crate) unsafe fn new_cdata(cx: *mut Cx, tid: Tid, data: *mut u8, own: Own) -
 /// Frees what an `Own` holds.
 ///
 /// # Safety
-/// GIL held.
+/// GIL held; `own` holds what it says (its pointers are the allocation,
+/// strong references or buffer view it was made with, not freed yet): any
+/// code can build an `Own`, so this is not something its type proves.
 unsafe fn drop_own(own: Own) {
     match own {
         Own::None => {}

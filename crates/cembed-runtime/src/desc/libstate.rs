@@ -14,6 +14,7 @@
 //! interpreter. All cached pointers are read and written with the GIL held.
 
 use crate::desc::ctypes::{Conv, TypeTable};
+use crate::py::gil::Python;
 use cembed_abi::Lib;
 use pyo3_ffi as ffi;
 use std::collections::HashMap;
@@ -107,15 +108,12 @@ pub(crate) static ALL: std::sync::Mutex<Vec<&'static LibState>> = std::sync::Mut
 /// called when Python's exit begins, after the atexit handlers, so that
 /// finalization frees the modules and what their functions hold (open
 /// files are flushed and closed).
-///
-/// # Safety
-/// GIL held.
-pub(crate) unsafe fn release_modules() {
+pub(crate) fn release_modules(_py: Python<'_>) {
     let all: Vec<&'static LibState> = ALL.lock().unwrap_or_else(|e| e.into_inner()).clone();
     for ls in all {
         let m = ls.owned_module.swap(std::ptr::null_mut(), Ordering::AcqRel);
         if !m.is_null() {
-            // SAFETY: the GIL is held (contract); `m` is the one strong
+            // SAFETY: the GIL is held (`_py`); `m` is the one strong
             // reference the library kept, taken out of the slot above so it
             // is released once.
             unsafe { ffi::Py_DECREF(m) };

@@ -103,10 +103,11 @@ extern "C" fn at_process_exit() {
             // with it held): nobody else can take it; run the hooks here and
             // keep it.
             // SAFETY: GIL held by this thread.
-            unsafe {
+            let py = unsafe {
                 let _ = ffi::PyGILState_Ensure();
-                run_exit_hooks();
-            }
+                Python::assume_gil_acquired()
+            };
+            run_exit_hooks(py);
             crate::lifecycle::state::set_state(State::Abandoned);
             return;
         }
@@ -176,7 +177,7 @@ unsafe fn finalize() {
         } else {
             ffi::PyEval_RestoreThread(main);
         }
-        crate::desc::libstate::release_modules();
+        crate::desc::libstate::release_modules(Python::assume_gil_acquired());
         ffi::Py_FinalizeEx();
     }
     crate::lifecycle::state::set_state(State::Finalized);
@@ -240,12 +241,11 @@ fn exit_helper(h: &Helper, exiting: Option<thread::SlotId>) {
             std::thread::sleep(Duration::from_secs(3600));
         }
     }
-    // SAFETY: GIL held (g).
-    unsafe {
-        run_exit_hooks();
-        // Drop this helper's thread state; the GIL goes with it.
-        ffi::PyGILState_Release(g);
-    }
+    // SAFETY: GIL held (g) until the release below.
+    run_exit_hooks(unsafe { Python::assume_gil_acquired() });
+    // SAFETY: `g` is this thread's Ensure; drop this helper's thread state,
+    // the GIL goes with it.
+    unsafe { ffi::PyGILState_Release(g) };
     crate::lifecycle::state::set_state(State::Exiting);
     if thread::drained(EXIT_GRACE, exiting) {
         if crate::lifecycle::state::can_finalize() {
@@ -274,9 +274,7 @@ fn exit_helper(h: &Helper, exiting: Option<thread::SlotId>) {
 /// The part of exit that runs with Python fully usable: `threading`'s
 /// shutdown (bounded), the `atexit` handlers, flushing the std streams.
 ///
-/// # Safety
-/// GIL held.
-unsafe fn run_exit_hooks() {
+fn run_exit_hooks(py: Python<'_>) {
     let script = format!(
         "import threading as _t, time as _time\n\
          _skip = [_t.main_thread(), _t.current_thread()]\n\
@@ -296,22 +294,21 @@ unsafe fn run_exit_hooks() {
          _t._shutdown = _cembed_joined\n",
         join = JOIN_DEADLINE.as_secs_f64()
     );
-    // SAFETY: the GIL is held (contract); `sys.modules` is a dict and the
+    // SAFETY: the GIL is held (`py`); `sys.modules` is a dict and the
     // lookup returns a borrowed reference or NULL.
     unsafe {
         let modules = ffi::PyImport_GetModuleDict();
         if !ffi::PyDict_GetItemString(modules, c"threading".as_ptr()).is_null() {
-            py::run_and_print(Python::assume_gil_acquired(), &py::cstring_lossy(&script));
+            py::run_and_print(py, &py::cstring_lossy(&script));
         }
     }
     // atexit handlers: 3.9 re-raises the last handler's exception after
     // printing every one but SystemExit; 3.10+ report each through the
     // unraisable hook. Either way nothing is left to print, and a
     // SystemExit must not reach PyErr_Print (which would exit()).
-    // SAFETY: the GIL is held (contract); `f` is a live reference we own,
+    // SAFETY: the GIL is held (`py`); `f` is a live reference we own,
     // and the call's result is a new reference we release.
     unsafe {
-        let py = Python::assume_gil_acquired();
         if let Ok(f) = py::import_attr(py, c"atexit", c"_run_exitfuncs") {
             let r = ffi::PyObject_CallNoArgs(f.ptr());
             if r.is_null() {

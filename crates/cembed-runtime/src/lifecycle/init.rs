@@ -162,7 +162,7 @@ unsafe fn start_python() -> Result<(), String> {
         // GIL on this thread, and gives it back the same way.
         unsafe {
             let g = ffi::PyGILState_Ensure();
-            register_host_atexit();
+            register_host_atexit(Python::assume_gil_acquired());
             ffi::PyGILState_Release(g);
         }
         return Ok(());
@@ -213,9 +213,10 @@ unsafe fn start_python() -> Result<(), String> {
     // SAFETY: this thread holds the GIL (Py_InitializeFromConfig succeeded
     // on it) until PyEval_SaveThread gives it away.
     let main = unsafe {
-        crate::lifecycle::location::after_start(&loc);
+        let py = Python::assume_gil_acquired();
+        crate::lifecycle::location::after_start(py, &loc);
         keep_host_sigint(sigint);
-        watch_python_exit();
+        watch_python_exit(py);
         ffi::PyEval_SaveThread()
     };
     MAIN_TSTATE.store(main, Ordering::SeqCst);
@@ -278,16 +279,13 @@ unsafe fn keep_host_sigint(was_default: bool) {
 /// Registered at start, so it runs after every handler the Python code
 /// registers (atexit is last-in, first-out).
 ///
-/// # Safety
-/// GIL held.
-unsafe fn watch_python_exit() {
+fn watch_python_exit(py: Python<'_>) {
     static DEF: crate::py::cell::StaticMethodDef = crate::py::cell::StaticMethodDef::new(
         c"_cembed_python_exiting",
         python_exiting,
         c"cembed: notices a finalization of Python that cembed did not start",
     );
-    // SAFETY: the GIL is held (contract).
-    unsafe { register_atexit(&DEF) };
+    register_atexit(py, &DEF);
 }
 
 unsafe extern "C" fn python_exiting(
@@ -297,7 +295,8 @@ unsafe extern "C" fn python_exiting(
     crate::py::guard::c_entry("the atexit hook", (), || {
         if leave_ready(State::HostFinalized) {
             // SAFETY: GIL held (called from Python).
-            unsafe { crate::desc::libstate::release_modules() };
+            let py = unsafe { Python::assume_gil_acquired() };
+            crate::desc::libstate::release_modules(py);
         }
     });
     // SAFETY: GIL held (called from Python).
@@ -446,32 +445,33 @@ fn run_init(ls: &LibState) -> Result<(), String> {
         ));
     };
     // SAFETY: inside the gate Python is running; Ensure/Release bracket all
-    // Python work on this thread.
+    // Python work on this thread (the token stands for the GIL Ensure took).
     unsafe {
         let g = crate::py::unwind::PyGILState_Ensure();
+        let py = Python::assume_gil_acquired();
         let prepared = crate::py::guard::piece(|| prepare_init_code(ls));
-        let r = match prepared {
-            None => Err(panicked()),
-            Some(Err(())) => {
-                Err(crate::py::guard::piece(|| report_init_failure(ls)).unwrap_or_else(panicked))
-            }
-            Some(Ok(None)) => Ok(()),
-            Some(Ok(Some((code, globals)))) => {
-                // Plain pointers across the call (no destructor pending).
-                let res = crate::py::unwind::PyEval_EvalCode(code, globals, globals);
-                crate::py::guard::piece(|| {
-                    ffi::Py_DECREF(code);
-                    ffi::Py_DECREF(globals);
-                    if res.is_null() {
-                        Err(report_init_failure(ls))
-                    } else {
-                        ffi::Py_DECREF(res);
-                        Ok(())
-                    }
-                })
-                .unwrap_or_else(|| Err(panicked()))
-            }
-        };
+        let r =
+            match prepared {
+                None => Err(panicked()),
+                Some(Err(())) => Err(crate::py::guard::piece(|| report_init_failure(py, ls))
+                    .unwrap_or_else(panicked)),
+                Some(Ok(None)) => Ok(()),
+                Some(Ok(Some((code, globals)))) => {
+                    // Plain pointers across the call (no destructor pending).
+                    let res = crate::py::unwind::PyEval_EvalCode(code, globals, globals);
+                    crate::py::guard::piece(|| {
+                        ffi::Py_DECREF(code);
+                        ffi::Py_DECREF(globals);
+                        if res.is_null() {
+                            Err(report_init_failure(py, ls))
+                        } else {
+                            ffi::Py_DECREF(res);
+                            Ok(())
+                        }
+                    })
+                    .unwrap_or_else(|| Err(panicked()))
+                }
+            };
         ffi::PyGILState_Release(g);
         r
     }
@@ -482,7 +482,8 @@ fn run_init(ls: &LibState) -> Result<(), String> {
 /// the exception set.
 ///
 /// # Safety
-/// GIL held.
+/// GIL held; `ls.module` NULL or the library's live module (see
+/// `get_or_create_module`).
 unsafe fn prepare_init_code(
     ls: &LibState,
 ) -> Result<Option<(*mut ffi::PyObject, *mut ffi::PyObject)>, ()> {
@@ -494,7 +495,7 @@ unsafe fn prepare_init_code(
         let Some(code) = &ls.init_code else {
             return Ok(None);
         };
-        add_build_environment(ls)?;
+        add_build_environment(Python::assume_gil_acquired(), ls)?;
         let filename =
             py::cstring_lossy(&format!("<init code for '{}'>", ls.name.to_string_lossy()));
         let compiled = Owned::new(ffi::Py_CompileString(
@@ -521,10 +522,8 @@ unsafe fn prepare_init_code(
 /// `site.addsitedir` does (`.pth` files included); the first environment's
 /// packages keep precedence. Other kinds of installation are left alone.
 ///
-/// # Safety
-/// GIL held.
-unsafe fn add_build_environment(ls: &LibState) -> Result<(), ()> {
-    // SAFETY: the GIL is held (contract). New references are owned by `Owned`
+fn add_build_environment(_py: Python<'_>, ls: &LibState) -> Result<(), ()> {
+    // SAFETY: the GIL is held (`_py`). New references are owned by `Owned`
     // (released on every path) or handed to the caller; borrowed ones are used
     // before anything could release them.
     unsafe {
@@ -562,16 +561,13 @@ if os.path.abspath(exe) != os.path.abspath(sys.executable or ''):
 /// Prints (to `sys.stderr`) and returns the failure report; the current
 /// exception is consumed. Mirrors CFFI's report, plus where we looked.
 ///
-/// # Safety
-/// GIL held.
-unsafe fn report_init_failure(ls: &LibState) -> String {
-    // SAFETY: the GIL is held (contract). New references are owned by `Owned`
+fn report_init_failure(py: Python<'_>, ls: &LibState) -> String {
+    // SAFETY: the GIL is held (`py`). New references are owned by `Owned`
     // (released on every path) or handed to the caller; borrowed ones are used
     // before anything could release them.
     unsafe {
-        let py = Python::assume_gil_acquired();
         let tb = py::take_exception_text(py);
-        let sys_path = sys_attr_text(c"path");
+        let sys_path = sys_attr_text(py, c"path");
         // The library may have been built for another environment than the one
         // Python was started with (for the library that started it).
         let running = {
@@ -607,7 +603,7 @@ unsafe fn report_init_failure(ls: &LibState) -> String {
                 ls.lib,
                 &ls.python_executable
             )),
-            sys_attr_text(c"executable"),
+            sys_attr_text(py, c"executable"),
         );
         py::write_stderr(py, &text);
         text
@@ -616,10 +612,8 @@ unsafe fn report_init_failure(ls: &LibState) -> String {
 
 /// `repr(sys.<name>)`, or "(none)".
 ///
-/// # Safety
-/// GIL held.
-unsafe fn sys_attr_text(name: &std::ffi::CStr) -> String {
-    // SAFETY: the GIL is held (contract). New references are owned by `Owned`
+fn sys_attr_text(_py: Python<'_>, name: &std::ffi::CStr) -> String {
+    // SAFETY: the GIL is held (`_py`). New references are owned by `Owned`
     // (released on every path) or handed to the caller; borrowed ones are used
     // before anything could release them.
     unsafe {
@@ -636,27 +630,20 @@ unsafe fn sys_attr_text(name: &std::ffi::CStr) -> String {
 
 /// Host is Python: stop calling in when it finalizes.
 ///
-/// # Safety
-/// GIL held.
-unsafe fn register_host_atexit() {
-    // SAFETY: the GIL is held (contract).
-    unsafe {
-        static DEF: crate::py::cell::StaticMethodDef = crate::py::cell::StaticMethodDef::new(
-            c"_cembed_host_exiting",
-            host_exiting,
-            c"cembed: stop host threads from entering Python during finalization",
-        );
-        register_atexit(&DEF);
-    }
+fn register_host_atexit(py: Python<'_>) {
+    static DEF: crate::py::cell::StaticMethodDef = crate::py::cell::StaticMethodDef::new(
+        c"_cembed_host_exiting",
+        host_exiting,
+        c"cembed: stop host threads from entering Python during finalization",
+    );
+    register_atexit(py, &DEF);
 }
 
 /// `atexit.register(<builtin made from def>)`; errors are ignored (the
 /// callback is a safety net, its absence is not fatal).
 ///
-/// # Safety
-/// GIL held.
-unsafe fn register_atexit(def: &'static crate::py::cell::StaticMethodDef) {
-    // SAFETY: the GIL is held (contract). New references are owned by `Owned`
+fn register_atexit(py: Python<'_>, def: &'static crate::py::cell::StaticMethodDef) {
+    // SAFETY: the GIL is held (`py`). New references are owned by `Owned`
     // (released on every path) or handed to the caller; borrowed ones are used
     // before anything could release them.
     unsafe {
@@ -666,7 +653,7 @@ unsafe fn register_atexit(def: &'static crate::py::cell::StaticMethodDef) {
             return;
         }
         let f = Owned::new(f).expect("checked");
-        match py::import_attr(Python::assume_gil_acquired(), c"atexit", c"register") {
+        match py::import_attr(py, c"atexit", c"register") {
             Ok(reg) => {
                 let r = ffi::PyObject_CallOneArg(reg.ptr(), f.ptr());
                 if r.is_null() {
@@ -690,11 +677,13 @@ unsafe extern "C" fn host_exiting(
             // SAFETY: we hold the GIL (called from Python).
             let ts = unsafe { ffi::PyEval_SaveThread() };
             let _ = thread::drained(crate::lifecycle::exit::EXIT_GRACE, thread::current_slot());
-            // SAFETY: `ts` is this thread's state from SaveThread.
-            unsafe {
+            // SAFETY: `ts` is this thread's state from SaveThread; restoring
+            // it takes the GIL back, which the token then stands for.
+            let py = unsafe {
                 ffi::PyEval_RestoreThread(ts);
-                crate::desc::libstate::release_modules();
-            }
+                Python::assume_gil_acquired()
+            };
+            crate::desc::libstate::release_modules(py);
             set_state(State::HostFinalized);
         }
     });
@@ -717,7 +706,8 @@ fn no_panic(what: &str, f: impl FnOnce() -> Result<(), String>) -> Result<(), St
 /// init code runs, as CFFI does).
 ///
 /// # Safety
-/// GIL held.
+/// GIL held; `ls.module` NULL or the library's live module (a `pub(crate)`
+/// field, so its type does not prove it).
 unsafe fn get_or_create_module(ls: &LibState) -> PyResult<*mut ffi::PyObject> {
     // SAFETY: the GIL is held (contract). New references are owned by `Owned`
     // (released on every path) or handed to the caller; borrowed ones are used

@@ -155,9 +155,7 @@ pub(crate) unsafe fn init_config(config: &mut ffi::PyConfig, loc: &Location) -> 
 /// sys.path (`site.addsitedir`, so their `.pth` files work too). Errors are
 /// printed, not fatal: the init code's imports then fail with the details.
 ///
-/// # Safety
-/// GIL held.
-pub(crate) unsafe fn after_start(loc: &Location) {
+pub(crate) fn after_start(py: Python<'_>, loc: &Location) {
     if loc.site_dirs.is_empty() {
         return;
     }
@@ -175,8 +173,6 @@ pub(crate) unsafe fn after_start(loc: &Location) {
          for _d in [{dirs}]:\n    site.addsitedir(_d)\n\
          sys.path[:] = [p for p in sys.path if p not in _old] + _old\n"
     ));
-    // SAFETY: the GIL is held (contract).
-    let py = unsafe { Python::assume_gil_acquired() };
     py::run_and_print(py, &code);
 }
 

@@ -571,7 +571,8 @@ unsafe fn const_value(ls: &LibState, c: &cembed_abi::Const) -> PyResult<Owned> {
 /// and variadic C functions, as in CFFI.
 ///
 /// # Safety
-/// GIL held.
+/// GIL held; `addr` is a C function of type `fty` (the cdata made here can
+/// be called); `ls.module` NULL or the library's live module.
 unsafe fn fnptr_cdata(ls: &LibState, fty: i32, addr: *mut c_void) -> PyResult<Owned> {
     // SAFETY: GIL held (contract); `cx` is the module's data-model context
     // (cx_of_lib checked it), alive while the module is; `addr` becomes the

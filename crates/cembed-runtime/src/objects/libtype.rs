@@ -218,7 +218,12 @@ unsafe extern "C-unwind" fn func_call(
         let mut bufs = match prepared {
             Some(Ok(p)) => std::mem::ManuallyDrop::new(p),
             Some(Err(_)) => return null_mut(),
-            None => return crate::py::guard::panicked(null_mut()),
+            None => {
+                return crate::py::guard::panicked(
+                    crate::py::gil::Python::assume_gil_acquired(),
+                    null_mut(),
+                )
+            }
         };
         let (_, ptrs, result) = &mut *bufs;
         let rp = if result.is_empty() {
@@ -233,6 +238,8 @@ unsafe extern "C-unwind" fn func_call(
             drop(std::mem::ManuallyDrop::into_inner(bufs));
             r
         });
-        r.unwrap_or_else(|| crate::py::guard::panicked(null_mut()))
+        r.unwrap_or_else(|| {
+            crate::py::guard::panicked(crate::py::gil::Python::assume_gil_acquired(), null_mut())
+        })
     }
 }

@@ -54,6 +54,19 @@ impl<'a, 'py> Borrowed<'a, 'py> {
         })
     }
 
+    /// Borrows `p`, which is not NULL.
+    ///
+    /// # Safety
+    /// `p` is a live object (not NULL) that stays alive for `'a`.
+    #[inline(always)]
+    pub(crate) unsafe fn from_ptr_non_null(_py: Python<'py>, p: *mut ffi::PyObject) -> Self {
+        Borrowed {
+            // SAFETY: `p` is not NULL (contract).
+            ptr: unsafe { NonNull::new_unchecked(p) },
+            _life: PhantomData,
+        }
+    }
+
     #[inline(always)]
     pub(crate) fn as_ptr(self) -> *mut ffi::PyObject {
         self.ptr.as_ptr()

@@ -61,13 +61,10 @@ pub(crate) fn piece<T>(f: impl FnOnce() -> T) -> Option<T> {
 
 /// What a method returns when one of its pieces panicked: SystemError, as
 /// [`guard`] raises for a whole method.
-///
-/// # Safety
-/// GIL held.
 #[cold]
 #[inline(never)]
-pub(crate) unsafe fn panicked<T>(err: T) -> T {
-    // SAFETY: the caller holds the GIL; PyExc_SystemError is one of
+pub(crate) fn panicked<T>(_py: crate::py::gil::Python<'_>, err: T) -> T {
+    // SAFETY: the GIL is held (`_py`); PyExc_SystemError is one of
     // CPython's exception types, initialised before any code can call us.
     unsafe { raise(ffi::PyExc_SystemError, "cembed: internal error (panic)") };
     err

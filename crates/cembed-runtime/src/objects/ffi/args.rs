@@ -10,6 +10,7 @@ use crate::cdata::conv::{as_cdata, str_ref};
 use crate::cdata::object::{CDataObj, CTypeObj};
 use crate::cdata::types::Tid;
 use crate::cdata::Cx;
+use crate::py::gil::Python;
 use crate::py::{raise, str_text, type_name, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 use std::ptr::null_mut;
@@ -147,17 +148,15 @@ impl<'a> CallArgs<'a> {
     /// name and position, an unknown keyword (in call order). `func` is the
     /// name in the messages: "string()", or "function" for the CFFI methods
     /// whose format string gives none (`init_once`, `memmove`).
-    ///
-    /// # Safety
-    /// GIL held.
-    pub(crate) unsafe fn parse<const N: usize>(
+    pub(crate) fn parse<const N: usize>(
         &self,
+        py: Python<'_>,
         func: &str,
         names: &[&str; N],
         required: usize,
     ) -> PyResult<[*mut ffi::PyObject; N]> {
-        // SAFETY: the GIL is held (contract); the arguments and keyword names are live for
-        // 'a (how CallArgs was made).
+        // SAFETY: the GIL is held (`py`); the arguments and keyword names are live for
+        // 'a (how CallArgs was made: only by its unsafe constructors).
         unsafe {
             let npos = self.pos.len();
             let mut left = self.kw_len();
@@ -177,7 +176,7 @@ impl<'a> CallArgs<'a> {
                 if i < npos {
                     *o = self.pos[i];
                 } else if left > 0 {
-                    *o = self.keyword(name);
+                    *o = self.keyword(py, name);
                     if !o.is_null() {
                         left -= 1;
                     }
@@ -193,7 +192,7 @@ impl<'a> CallArgs<'a> {
                 return Ok(out);
             }
             for (i, name) in names.iter().enumerate().take(npos) {
-                if !self.keyword(name).is_null() {
+                if !self.keyword(py, name).is_null() {
                     return Err(raise(
                         ffi::PyExc_TypeError,
                         &format!(
@@ -204,7 +203,7 @@ impl<'a> CallArgs<'a> {
                 }
             }
             let mut bad = None;
-            self.each_keyword(|key| {
+            self.each_keyword(py, |key| {
                 let k = str_ref(key).unwrap_or_default();
                 if bad.is_none() && !names.contains(&k) {
                     bad = Some(key);
@@ -235,12 +234,9 @@ impl<'a> CallArgs<'a> {
     }
 
     /// The value of keyword argument `name` (NULL: not given).
-    ///
-    /// # Safety
-    /// GIL held.
-    pub(crate) unsafe fn keyword(&self, name: &str) -> *mut ffi::PyObject {
-        // SAFETY: the GIL is held (contract); `kwnames` is a tuple with one name per value, or
-        // `d` a dict, alive for 'a.
+    pub(crate) fn keyword(&self, _py: Python<'_>, name: &str) -> *mut ffi::PyObject {
+        // SAFETY: the GIL is held (`_py`); `kwnames` is a tuple with one name per value, or
+        // `d` a dict, alive for 'a (how CallArgs was made).
         unsafe {
             match self.kw {
                 Kw::None => null_mut(),
@@ -270,12 +266,9 @@ impl<'a> CallArgs<'a> {
     }
 
     /// Calls `f` with each keyword name, in call order.
-    ///
-    /// # Safety
-    /// GIL held.
-    pub(crate) unsafe fn each_keyword(&self, mut f: impl FnMut(*mut ffi::PyObject)) {
-        // SAFETY: the GIL is held (contract); `kwnames` is a tuple with one name per value,
-        // or `d` a dict, alive for 'a.
+    pub(crate) fn each_keyword(&self, _py: Python<'_>, mut f: impl FnMut(*mut ffi::PyObject)) {
+        // SAFETY: the GIL is held (`_py`); `kwnames` is a tuple with one name per value,
+        // or `d` a dict, alive for 'a (how CallArgs was made).
         unsafe {
             match self.kw {
                 Kw::None => {}

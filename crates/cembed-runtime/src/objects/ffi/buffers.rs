@@ -43,7 +43,12 @@ pub(crate) unsafe extern "C" fn ffi_buffer_new(
                     "cembed: the module was cleared",
                 ));
             }
-            let a = CallArgs::tuple(args, kwargs).parse("buffer()", &["cdata", "size"], 1)?;
+            let a = CallArgs::tuple(args, kwargs).parse(
+                crate::py::gil::Python::assume_gil_acquired(),
+                "buffer()",
+                &["cdata", "size"],
+                1,
+            )?;
             let cd = cdata_arg(cx, a[0], "buffer")?;
             let t = info(cx, cd.tid);
             let mut size = if a[1].is_null() {
@@ -100,6 +105,7 @@ pub(crate) unsafe fn ffi_from_buffer(cx: *mut Cx, args: CallArgs) -> PyResult<*m
     // (contract); `a` are the call's arguments, alive during it.
     unsafe {
         let a = args.parse(
+            crate::py::gil::Python::assume_gil_acquired(),
             "from_buffer()",
             &["cdecl", "python_buffer", "require_writable"],
             1,
@@ -243,7 +249,12 @@ pub(crate) unsafe fn ffi_memmove(cx: *mut Cx, args: CallArgs) -> PyResult<*mut f
     // user's length, as in CFFI (the caller of ffi.memmove answers for it);
     // NULL is refused; `ptr::copy` allows overlap.
     unsafe {
-        let a = args.parse("function", &["dest", "src", "n"], 3)?;
+        let a = args.parse(
+            crate::py::gil::Python::assume_gil_acquired(),
+            "function",
+            &["dest", "src", "n"],
+            3,
+        )?;
         let n = ffi::PyLong_AsSsize_t(a[2]);
         if n == -1 && !ffi::PyErr_Occurred().is_null() {
             return Err(PyErrSet);

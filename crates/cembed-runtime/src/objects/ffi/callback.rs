@@ -87,7 +87,8 @@ unsafe extern "C" fn callback_decorator(
 /// The callback cdata of `ffi.callback(cdecl, func, error, onerror)`.
 ///
 /// # Safety
-/// GIL held; `slf` an ffi object; the other objects live.
+/// GIL held; `slf` an ffi object; the other objects live (not NULL: the
+/// optional arguments are None when absent).
 unsafe fn make(
     slf: *mut ffi::PyObject,
     cdecl: *mut ffi::PyObject,
@@ -95,7 +96,7 @@ unsafe fn make(
     error: *mut ffi::PyObject,
     onerror: *mut ffi::PyObject,
 ) -> PyResult<*mut ffi::PyObject> {
-    // SAFETY: the GIL is held and the objects are live (contract); `slf` is
+    // SAFETY: the GIL is held and the objects are live, not NULL (contract); `slf` is
     // an ffi object, so `owner_cx` finds our module, library and data model;
     // `index` is an extern of that library's table; the slot box is owned by
     // the capsule once it exists (released here otherwise).
@@ -109,8 +110,12 @@ unsafe fn make(
                 &format!("expected a function ctype, got '{}'", t.name),
             ));
         };
-        crate::objects::ffi::def_extern::check_callables(func, onerror)?;
-        let Some(index) = free_slot(ls, table_fn, &t.name)? else {
+        let py = crate::py::gil::Python::assume_gil_acquired();
+        crate::objects::ffi::def_extern::check_callables(
+            crate::py::gil::Borrowed::from_ptr_non_null(py, func),
+            crate::py::gil::Borrowed::from_ptr_non_null(py, onerror),
+        )?;
+        let Some(index) = free_slot(py, ls, table_fn, &t.name)? else {
             unreachable!("free_slot raises when there is none")
         };
         let es = &ls.externs[index];
@@ -134,11 +139,13 @@ unsafe fn make(
 
 /// A free slot of the pool of function type `table_fn`, or the error that
 /// says why there is none.
-///
-/// # Safety
-/// GIL held.
-unsafe fn free_slot(ls: &LibState, table_fn: Option<u32>, name: &str) -> PyResult<Option<usize>> {
-    // SAFETY: the GIL is held (contract); `ls.lib` is the library's
+fn free_slot(
+    _py: crate::py::gil::Python<'_>,
+    ls: &LibState,
+    table_fn: Option<u32>,
+    name: &str,
+) -> PyResult<Option<usize>> {
+    // SAFETY: the GIL is held (`_py`); `ls.lib` is the library's
     // static table, whose `externs` has one descriptor per ExternState.
     unsafe {
         let mut pool = 0;

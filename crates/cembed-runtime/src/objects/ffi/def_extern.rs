@@ -10,7 +10,7 @@ use crate::desc::libstate::{ExternState, LibState};
 use crate::objects::heap::owner;
 use crate::objects::state::{cx_of_module, detach, ffi_error, lib_state_of, state, ModState};
 use crate::py::cell::StaticMethodDef;
-use crate::py::gil::Python;
+use crate::py::gil::{Borrowed, Python};
 use crate::py::guard::trampoline;
 use crate::py::{self, cstring_lossy, raise, type_name, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
@@ -154,14 +154,9 @@ pub(crate) unsafe fn closure_function(
 
 /// CFFI's checks of what `def_extern` / `ffi.callback` attach: the function
 /// must be callable, `onerror` None or callable.
-///
-/// # Safety
-/// GIL held.
-pub(crate) unsafe fn check_callables(
-    func: *mut ffi::PyObject,
-    onerror: *mut ffi::PyObject,
-) -> PyResult<()> {
-    // SAFETY: GIL held and both objects live (contract).
+pub(crate) fn check_callables(func: Borrowed<'_, '_>, onerror: Borrowed<'_, '_>) -> PyResult<()> {
+    let (func, onerror) = (func.as_ptr(), onerror.as_ptr());
+    // SAFETY: GIL held and both objects live (what a `Borrowed` is).
     unsafe {
         if ffi::PyCallable_Check(func) == 0 {
             return Err(raise(
@@ -226,9 +221,9 @@ unsafe extern "C" fn def_extern_decorator(
     func: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
     // SAFETY: CPython calls this with the GIL held, `closure` the 4-tuple made
-    // by `ffi_def_extern` (module, name, error, onerror) and `func` the
-    // decorated object; the module state `st` is the live module `m`'s, its
-    // dict checked non-NULL; `i` indexes `ls.externs` (it came from
+    // by `ffi_def_extern` (module, name, error, onerror: none NULL) and
+    // `func` the decorated object (not NULL); the module state `st` is the
+    // live module `m`'s, its dict checked non-NULL; `i` indexes `ls.externs` (it came from
     // `ls.by_name`).
     unsafe {
         trampoline(|| {
@@ -236,7 +231,11 @@ unsafe extern "C" fn def_extern_decorator(
             let name = ffi::PyTuple_GetItem(closure, 1);
             let error = ffi::PyTuple_GetItem(closure, 2);
             let onerror = ffi::PyTuple_GetItem(closure, 3);
-            check_callables(func, onerror)?;
+            let py = Python::assume_gil_acquired();
+            check_callables(
+                Borrowed::from_ptr_non_null(py, func),
+                Borrowed::from_ptr_non_null(py, onerror),
+            )?;
             let n;
             let name = if name == ffi::Py_None() {
                 n = Owned::check(ffi::PyObject_GetAttrString(func, c"__name__".as_ptr()))?;

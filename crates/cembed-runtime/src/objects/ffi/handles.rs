@@ -95,7 +95,12 @@ pub(crate) unsafe fn ffi_gc(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::P
     // its object pointer is writing a live CDataObj (nothing else borrows it
     // during this call); the destructor's reference is dropped once moved out.
     unsafe {
-        let a = args.parse("gc()", &["cdata", "destructor", "size"], 2)?;
+        let a = args.parse(
+            crate::py::gil::Python::assume_gil_acquired(),
+            "gc()",
+            &["cdata", "destructor", "size"],
+            2,
+        )?;
         let cd = cdata_arg(cx, a[0], "gc")?;
         if a[1] == ffi::Py_None() {
             // ffi.gc(p, None): detach a previous destructor.
@@ -255,7 +260,12 @@ pub(crate) unsafe fn ffi_init_once(cx: *mut Cx, args: CallArgs) -> PyResult<*mut
     // object, and taken back (RestoreThread) on the same thread before any
     // Python call.
     unsafe {
-        let a = args.parse("function", &["func", "tag"], 2)?;
+        let a = args.parse(
+            crate::py::gil::Python::assume_gil_acquired(),
+            "function",
+            &["func", "tag"],
+            2,
+        )?;
         let (func, tag) = (a[0], a[1]);
         let d = Owned::from_borrowed((*cx).init_once);
         let me = std::thread::current().id();
@@ -378,7 +388,12 @@ pub(crate) unsafe fn ffi_getctype(cx: *mut Cx, args: CallArgs) -> PyResult<*mut 
     // (contract); `a` are the call's arguments, alive during it; `cs` is a
     // NUL-terminated C string alive for the call.
     unsafe {
-        let a = args.parse("getctype()", &["cdecl", "replace_with"], 1)?;
+        let a = args.parse(
+            crate::py::gil::Python::assume_gil_acquired(),
+            "getctype()",
+            &["cdecl", "replace_with"],
+            1,
+        )?;
         let tid = type_arg(cx, a[0], false)?;
         let t = info(cx, tid);
         let mut repl = if a[1].is_null() {

@@ -22,7 +22,12 @@ pub(crate) unsafe fn ffi_new(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::
     // SAFETY: GIL held and `cx` the live context of the calling ffi method
     // (contract); `a` are the call's arguments, alive during it.
     unsafe {
-        let a = args.parse("new()", &["cdecl", "init"], 1)?;
+        let a = args.parse(
+            crate::py::gil::Python::assume_gil_acquired(),
+            "new()",
+            &["cdecl", "init"],
+            1,
+        )?;
         let tid = type_arg(cx, a[0], false)?;
         let init = a[1];
         new_value(cx, tid, init)
@@ -109,7 +114,11 @@ pub(crate) unsafe fn new_value_in(
                         (n, if only_length { null_mut() } else { init })
                     }
                 };
-                let size = crate::cdata::object::array_bytes(n, it.size)?;
+                let size = crate::cdata::object::array_bytes(
+                    crate::py::gil::Python::assume_gil_acquired(),
+                    n,
+                    it.size,
+                )?;
                 let (data, own) = place.make(cx, size, it.align)?;
                 let o = new_cdata(cx, tid, data, own)?;
                 set_length(o.ptr(), n as isize);

@@ -43,7 +43,12 @@ pub(crate) unsafe fn ffi_string(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ff
     // as CFFI reads it), or a one-byte/wchar/enum value read whole; the token
     // made here is for the GIL this call holds.
     unsafe {
-        let a = args.parse("string()", &["cdata", "maxlen"], 1)?;
+        let a = args.parse(
+            crate::py::gil::Python::assume_gil_acquired(),
+            "string()",
+            &["cdata", "maxlen"],
+            1,
+        )?;
         let cd = cdata_arg(cx, a[0], "string")?;
         let maxlen = if a[1].is_null() {
             -1
@@ -171,7 +176,12 @@ pub(crate) unsafe fn ffi_unpack(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ff
     // the caller's, as in CFFI); the token made here is for the GIL this call
     // holds.
     unsafe {
-        let a = args.parse("unpack()", &["cdata", "length"], 2)?;
+        let a = args.parse(
+            crate::py::gil::Python::assume_gil_acquired(),
+            "unpack()",
+            &["cdata", "length"],
+            2,
+        )?;
         let cd = cdata_arg(cx, a[0], "unpack")?;
         let n = ffi::PyLong_AsSsize_t(a[1]);
         if n == -1 && !ffi::PyErr_Occurred().is_null() {

@@ -34,7 +34,16 @@ def _cembed_boot(error_buffer, module, site_dirs, executable, libpypy, code):
             venv = os.path.dirname(os.path.dirname(executable))
             if os.path.isfile(os.path.join(venv, "pyvenv.cfg")):
                 sys.prefix = sys.exec_prefix = venv
-        namespace = {"__builtins__": __builtins__}
+        # A module-kind dict, as PyPy's own embedding gives CFFI's init
+        # code: its global lookups are cells the JIT treats as constants,
+        # where a plain dict costs a lookup per use on every call of a
+        # function the init code defines.
+        try:
+            from __pypy__ import newdict
+            namespace = newdict("module")
+        except ImportError:
+            namespace = {}
+        namespace["__builtins__"] = __builtins__
         exec(compile(code, "<init code for '%s'>" % module, "exec"), namespace)
         _cembed_exit_hook(error_buffer[2])
         return

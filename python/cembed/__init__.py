@@ -400,6 +400,13 @@ class FFI(object):
             out.append([item[0], item[1]])
         return out
 
+    def embedding_isolation(self, mode, size=None):
+        """Where the library's init code and calls run: ``"shared"`` (the
+        main interpreter, CFFI's semantics), ``"isolated"`` (a subinterpreter
+        of its own with its own GIL) or ``"pool"`` (``size`` such
+        interpreters, default: the number of CPUs)."""
+        self._isolation = (mode, size)
+
     def embedding_init_code(self, pysource):
         """Python code frozen into the library and run once, right after
         Python starts; ``from <module_name> import ffi, lib`` works in it."""
@@ -587,6 +594,8 @@ class FFI(object):
             "options": options,
             "init_code": self._embedding or None,
             "init_origin": self._init_origin,
+            "isolation": getattr(self, "_isolation", ("shared", None))[0],
+            "isolation_size": getattr(self, "_isolation", ("shared", None))[1],
             "python": _python_facts() if action != "check" else None,
             "tmpdir": tmpdir,
             "target": target,

@@ -29,7 +29,8 @@
 #include <stdint.h>
 
 #define CEMBED_ABI_VERSION 1   /* the major version */
-#define CEMBED_ABI_MINOR 1     /* 1.1: cembed_runtime_api.configure, abi_minor */
+#define CEMBED_ABI_MINOR 2     /* 1.1: cembed_runtime_api.configure, abi_minor;
+                                  1.2: cembed_lib.isolation, pool_size        */
 
 /* ---- types ------------------------------------------------------------ */
 
@@ -193,7 +194,19 @@ typedef struct cembed_lib {
     cembed_extern *const *externs;      uint32_t n_externs;
     const cembed_thunk *thunks;         uint32_t n_thunks;
     void *volatile runtime;        /* owned by the runtime: per-library state   */
+    /* ---- 1.2: read only when struct_size covers them ---- */
+    uint32_t isolation;            /* enum cembed_isolation                     */
+    uint32_t pool_size;            /* CEMBED_ISOLATION_POOL: interpreters; 0 =
+                                      the number of CPUs at first use          */
 } cembed_lib;
+
+/* Where a library's init code and calls run (embedding_isolation()). */
+enum cembed_isolation {
+    CEMBED_ISOLATION_SHARED = 0,   /* the main interpreter (CFFI's semantics)    */
+    CEMBED_ISOLATION_ISOLATED = 1, /* one subinterpreter of its own, own GIL     */
+    CEMBED_ISOLATION_POOL = 2      /* pool_size own-GIL subinterpreters; each host
+                                      thread is bound to one on its first call */
+};
 
 /* ---- the runtime's side ----------------------------------------------- */
 

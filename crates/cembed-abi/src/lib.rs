@@ -22,7 +22,7 @@ pub const GLUE_HEADER: &str = include_str!("../include/cembed_glue.h");
 /// runtime with the same major.
 pub const ABI_VERSION: u32 = 1;
 /// `CEMBED_ABI_MINOR`: grows when a struct grows at its end.
-pub const ABI_MINOR: u32 = 1;
+pub const ABI_MINOR: u32 = 2;
 /// Name of the symbol the runtime exports: `const cembed_runtime_api *cembed_runtime_v1(void)`.
 pub const RUNTIME_ENTRY: &str = "cembed_runtime_v1";
 
@@ -243,6 +243,37 @@ pub struct Lib {
     pub n_thunks: u32,
     /// Owned by the runtime: per-library state (written with atomic stores).
     pub runtime: *mut c_void,
+    // ---- 1.2: valid only when `struct_size` covers them ----
+    /// [`Isolation`] as a number.
+    pub isolation: u32,
+    /// For [`Isolation::Pool`]: the number of interpreters; 0 = the number
+    /// of CPUs when the pool starts.
+    pub pool_size: u32,
+}
+
+/// `enum cembed_isolation`: where a library's init code and calls run.
+#[repr(u32)]
+#[derive(Debug, Copy, Clone, PartialEq, Eq)]
+pub enum Isolation {
+    /// The main interpreter, shared with every other shared library.
+    Shared = 0,
+    /// One own-GIL subinterpreter for this library.
+    Isolated = 1,
+    /// `pool_size` own-GIL subinterpreters; host threads are bound to one.
+    Pool = 2,
+}
+
+impl Isolation {
+    /// The mode of a `cembed_lib.isolation` value (`None`: unknown, from a
+    /// newer cembed).
+    pub fn from_u32(v: u32) -> Option<Isolation> {
+        match v {
+            0 => Some(Isolation::Shared),
+            1 => Some(Isolation::Isolated),
+            2 => Some(Isolation::Pool),
+            _ => None,
+        }
+    }
 }
 
 /// `cembed_location`: where the loader found Python (see the header).

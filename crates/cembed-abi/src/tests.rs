@@ -36,7 +36,7 @@ fn rust_side() -> Vec<String> {
         "typedefs" => typedefs, "n_typedefs" => n_typedefs, "consts" => consts, "n_consts" => n_consts,
         "globals" => globals, "n_globals" => n_globals, "cfuncs" => cfuncs, "n_cfuncs" => n_cfuncs,
         "externs" => externs, "n_externs" => n_externs, "thunks" => thunks, "n_thunks" => n_thunks,
-        "runtime" => runtime]);
+        "runtime" => runtime, "isolation" => isolation, "pool_size" => pool_size]);
     layout!(v, "cembed_runtime_api", RuntimeApi, ["abi_version" => abi_version,
         "struct_size" => struct_size, "call" => call, "start" => start, "module_init" => module_init,
         "init_error" => init_error, "abi_minor" => abi_minor, "configure" => configure]);

@@ -102,6 +102,12 @@ pub fn generate(
         c_file_name: Some(&c_file_name),
         init_code: req.init_code.as_deref(),
         build: &build,
+        isolation: match req.isolation.as_deref() {
+            Some("isolated") => cembed_abi::Isolation::Isolated,
+            Some("pool") => cembed_abi::Isolation::Pool,
+            _ => cembed_abi::Isolation::Shared,
+        },
+        pool_size: req.isolation_size.unwrap_or(0),
     };
     Ok(Generated {
         c: cembed_codegen::generate_c(program, &opts),

@@ -123,6 +123,13 @@ pub struct BuildRequest {
     pub init_code: Option<String>,
     #[serde(default)]
     pub init_origin: Option<String>,
+    /// `embedding_isolation()`: `"shared"` (the default), `"isolated"` or
+    /// `"pool"`.
+    #[serde(default)]
+    pub isolation: Option<String>,
+    /// `embedding_isolation("pool", size)`; `None`: the number of CPUs.
+    #[serde(default)]
+    pub isolation_size: Option<u32>,
     /// Required by `compile` and `emit_c`.
     #[serde(default)]
     pub python: Option<PythonFacts>,

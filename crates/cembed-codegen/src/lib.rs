@@ -102,6 +102,10 @@ pub struct Options<'a> {
     /// `embedding_init_code()`'s Python source.
     pub init_code: Option<&'a str>,
     pub build: &'a BuildInfo,
+    /// `embedding_isolation()`: where the init code and calls run.
+    pub isolation: cembed_abi::Isolation,
+    /// For a pool: the number of interpreters (0: the number of CPUs).
+    pub pool_size: u32,
 }
 
 impl<'a> Options<'a> {
@@ -114,6 +118,8 @@ impl<'a> Options<'a> {
             c_file_name: None,
             init_code: None,
             build,
+            isolation: cembed_abi::Isolation::Shared,
+            pool_size: 0,
         }
     }
 }

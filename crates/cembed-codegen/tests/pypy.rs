@@ -78,6 +78,7 @@ fn generate(stem: &str) -> String {
         c_file_name: None,
         init_code: init.as_deref(),
         build: &bi,
+        ..Options::new(stem, &bi)
     };
     generate_c(&program, &opts)
 }

@@ -96,6 +96,7 @@ fn generate(stem: &str) -> Generated {
         c_file_name: Some(&c_file_name),
         init_code: init.as_deref(),
         build: &bi,
+        ..Options::new(stem, &bi)
     };
     let c = generate_c(&program, &opts);
     let header = generate_header(&program, stem);

@@ -109,6 +109,15 @@ impl<'p> Gen<'p> {
                 w.line(format!(".{field} = {var}, .n_{field} = {count},"));
             }
             w.line(".runtime = NULL,");
+            w.line(format!(
+                ".isolation = {}, .pool_size = {},",
+                match opts.isolation {
+                    cembed_abi::Isolation::Shared => "CEMBED_ISOLATION_SHARED",
+                    cembed_abi::Isolation::Isolated => "CEMBED_ISOLATION_ISOLATED",
+                    cembed_abi::Isolation::Pool => "CEMBED_ISOLATION_POOL",
+                },
+                opts.pool_size
+            ));
         });
         w.blank();
         let last = opts

@@ -28,6 +28,8 @@ import threading
 import time
 import traceback
 
+import isolation
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 IMPLS = ("floor", "cffi", "cembed")
@@ -107,6 +109,8 @@ def parse_args(argv):
     a.rss_calls = 1_000_000 if full else 20_000
     a.threads_many = 10_000 if full else 500
     a.threads_few = 10
+    a.iso_spin_calls = 40_000 if full else 400
+    a.iso_first_runs = 11 if full else 1
     a.timeout = a.timeout or (300.0 if full else 60.0)
     a.impls = [i for i in a.impl.split(",") if i]
     for i in a.impls:
@@ -556,6 +560,9 @@ def run_all(args):
                             {"many": many, "few": few})
             guarded(results, "threads_mem", impl, threads)
 
+    # -- the isolation table (bench/isolation.py; CPython >= 3.12 venv) ------
+    isolation.run_isolation(sys.modules[__name__], args, work, runner, results, info)
+
     # The floor and the host are the harness's own code: if they fail, the
     # harness is broken, and that is the one thing that must fail the run.
     harness_errors = {k: v for k, v in results.errors.items() if k[1] in ("floor", "python")}
@@ -622,7 +629,8 @@ def build_report(args, info, results):
             test, text = ABS_TARGETS[key]
             row["target"] = {"text": text, "vs": None, "met": None if c is None else bool(test(c))}
         rows.append(row)
-    return {"machine": info, "config": config, "cases": rows, "warnings": sorted(set(results.warnings))}
+    return {"machine": info, "config": config, "cases": rows, "warnings": sorted(set(results.warnings)),
+            "isolation": isolation.report(results, info)}
 
 
 def na_text(row, impl):
@@ -704,6 +712,7 @@ def render_md(report, args):
         w("| %s | %s | %s | %s | %s |" % (row["title"], row["unit"], cells[0], cells[1],
                                           "%.3fx" % r if r is not None else ""))
     w("")
+    isolation.render(w, report["isolation"], m, short)
     notes = []
     for row in report["cases"]:
         for impl, err in sorted(row["errors"].items()):

@@ -598,7 +598,8 @@ def per_second(ns):
 def build_report(args, info, results):
     rows = []
     config = {k: getattr(args, k) for k in ("smoke", "runs", "calls", "data_calls", "buffer_calls", "first_runs",
-                                             "build_runs", "mem_runs", "rss_calls", "threads_many", "threads_few")}
+                                             "build_runs", "mem_runs", "rss_calls", "threads_many", "threads_few",
+                                             "iso_spin_calls", "iso_first_runs")}
     for key, title, unit in CASES:
         title = title.format(**{k: "{:,}".format(v) for k, v in config.items()})
         row = {"case": key, "title": title, "unit": unit, "median": {}, "samples": {}, "errors": {}}
@@ -789,10 +790,29 @@ noise hits them alike; every process runs with the `PYTHON*` variables removed.
   short-lived threads (10 at a time) each calling `add` once, VmRSS at the end
   minus the same with %(threads_few)s threads. %(mem_runs)s runs.
 
+* **isolation** (its own table, bench/isolation.py): a second venv on
+  CPython >= 3.12 (`bench/_work/venv-iso`; own-GIL subinterpreters, PEP 684),
+  where floor, cffi and cembed are all built and run. One more host,
+  `bench/c/iso_host.c`, calls `add` or `spin(n)` (about 10 µs of pure-Python
+  work: a loop summing `i * i`) from 1, 2 and 4 threads: the main thread first
+  calls every library once (start-up and init code excluded), each thread
+  then makes one timed first call, waits at a barrier and makes its share of
+  %(calls)s (add) or %(iso_spin_calls)s (spin) calls; throughput is calls over
+  all threads / wall time from the first thread's start to the last one's
+  end. Columns: the floor (`floor.c`, one GIL), a hand-written own-GIL floor
+  (`bench/c/floor_iso.c`: one subinterpreter with its own GIL per thread),
+  cffi, and the same build script with `embedding_isolation("shared")`,
+  `("isolated")` (one library, so one interpreter, per thread: 1, 2 and 4
+  libraries, opened `RTLD_LOCAL`) and `("pool")` (default size: the CPU
+  count). First call: as above, plus the call alone and a new thread's first
+  call; %(iso_first_runs)s runs. Memory: VmRSS while 4 threads that each
+  called once are alive; per interpreter = (pool of 4 - pool of 1) / 3.
+
 Targets: single-thread add at most 1.15x the floor; 2 and 4 threads at
 least cffi's throughput; first call at most 1.1x bare interpreter start; build
-time at most 0.2x cffi's; memory flat. docs/performance.md says where the time
-goes.
+time at most 0.2x cffi's; memory flat; isolation: the pool with 2 threads at
+least 1.8x its single-thread throughput on `spin` (issue 13). docs/performance.md
+says where the time goes.
 """
 
 

@@ -836,7 +836,10 @@ def plot(report, path):
         ("library size (KiB)", ["size_1", "size_200"], IMPLS, ["1 function", "200 functions"]),
         ("memory (MiB)", ["rss_peak", "threads_mem"], IMPLS, ["peak RSS, 1M calls", "10k threads - 10"]),
     ]
-    fig, axes = plt.subplots(2, 3, figsize=(15, 8.5))
+    iso = report.get("isolation")
+    fig, axes = plt.subplots(3 if iso else 2, 3, figsize=(15, 12.5 if iso else 8.5))
+    if iso:
+        isolation.plot(iso, list(axes.flat)[6:], colors)
     for ax, (title, keys, impls, labels) in zip(axes.flat, panels):
         n = len(impls)
         width = 0.8 / n

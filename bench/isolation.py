@@ -341,3 +341,39 @@ def render(w, rep, info, short):
         for k, msg in sorted(rep["errors"].items()):
             w("- %s: %s" % (k, short(msg).replace("|", "\\|")[:300]))
         w("")
+
+
+def plot(rep, axes, colors):
+    """The table's panels (the last row of docs/benchmarks.png): throughput
+    in calls/s by number of threads, one bar per column, add and spin; the
+    third axis shows the first-call figures."""
+    palette = dict(colors)
+    palette.update({"floor-own-gil": "#8172b3", "cembed-shared": "#55a868", "cembed-isolated": "#64b5cd",
+                    "cembed-pool": "#c44e52"})
+    for ax, func in zip(axes, FUNCS):
+        n = len(COLS)
+        width = 0.8 / n
+        for j, col in enumerate(COLS):
+            xs, ys = [], []
+            for i, threads in enumerate(THREADS):
+                v = rep["throughput"].get(key(func, threads), {}).get(col)
+                if v is None:
+                    continue
+                xs.append(i + (j - (n - 1) / 2) * width)
+                ys.append(v["calls_per_s"] / (1e6 if func == "add" else 1e3))
+            ax.bar(xs, ys, width, color=palette.get(col, "#999999"), label=COL_TITLES[col])
+        ax.set_xticks(range(len(THREADS)))
+        ax.set_xticklabels(["%d thread%s" % (t, "s" if t > 1 else "") for t in THREADS])
+        ax.set_title("isolation: %s (%s calls/s, higher is better)" % (
+            "add(int, int)" if func == "add" else "spin, ~10 µs of Python", "M" if func == "add" else "k"))
+        ax.legend(fontsize=7)
+    ax = axes[2]
+    cols = [c for c in ("cembed-shared", "cembed-isolated", "cembed-pool1", "cembed-pool", "cembed-pool4")
+            if c in rep["first"]]
+    ax.bar(range(len(cols)), [rep["first"][c] for c in cols], 0.6, color="#55a868")
+    for i, c in enumerate(cols):
+        ax.text(i, rep["first"][c], "%.3g" % rep["first"][c], ha="center", va="bottom", fontsize=7)
+    ax.set_xticks(range(len(cols)))
+    ax.set_xticklabels([c.replace("cembed-", "") for c in cols], fontsize=8)
+    ax.set_title("isolation: first call, process start to result (ms)")
+    ax.margins(y=0.15)

@@ -16,10 +16,11 @@ Columns:
                  subinterpreter per host thread (what "isolated"/"pool" can
                  reach)
   cffi           the real cffi, one GIL
-  cembed-shared, cembed-isolated, cembed-pool
+  cembed-shared, cembed-isolated, cembed-pool, cembed-pool4
                  the same build script with embedding_isolation("shared"),
                  ("isolated") with one library per thread (1, 2, 4 libraries
-                 for 1, 2, 4 threads), ("pool") with the default size
+                 for 1, 2, 4 threads), ("pool") with the default size (the
+                 CPU count), ("pool", 4)
 Rows: add(int, int) and spin(n) (about 10 µs of pure-Python work) from 1, 2
 and 4 host threads, as throughput (calls/s over all threads) and its ratio to
 the single-thread figure of the same column; then the first call (process
@@ -34,7 +35,7 @@ import subprocess
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-COLS = ("floor", "floor-own-gil", "cffi", "cembed-shared", "cembed-isolated", "cembed-pool")
+COLS = ("floor", "floor-own-gil", "cffi", "cembed-shared", "cembed-isolated", "cembed-pool", "cembed-pool4")
 COL_TITLES = {
     "floor": "floor (one GIL)",
     "floor-own-gil": "floor, own GIL per thread",
@@ -42,6 +43,7 @@ COL_TITLES = {
     "cembed-shared": "cembed shared",
     "cembed-isolated": "cembed isolated",
     "cembed-pool": "cembed pool",
+    "cembed-pool4": "cembed pool of 4",
 }
 THREADS = (1, 2, 4)
 FUNCS = ("add", "spin")
@@ -290,8 +292,9 @@ def render(w, rep, info, short):
       "(so the pool's default size is %s). Throughput: calls per second summed over the host threads, in "
       "parentheses its ratio to the same column's single-thread figure. `spin(%d)` is about 10 µs of "
       "pure-Python work per call. *cembed isolated*: one library (so one interpreter) per thread: 1, 2 "
-      "and 4 libraries. *floor, own GIL*: hand-written, one own-GIL subinterpreter per thread. On 2 cores, "
-      "4 threads cannot exceed 2x." % (iso.get("python"), iso.get("cffi"), iso.get("cembed") or "n/a",
+      "and 4 libraries. *cembed pool*: the default size (the CPU count), so with 4 threads two threads share "
+      "each interpreter (and its GIL); *pool of 4*: one interpreter per thread. *floor, own GIL*: "
+      "hand-written, one own-GIL subinterpreter per thread. On 2 cores, 4 threads cannot exceed 2x." % (iso.get("python"), iso.get("cffi"), iso.get("cembed") or "n/a",
                                       iso.get("cpus"), iso.get("cpus"), SPIN_N))
     w("")
     w("| case | threads | " + " | ".join(COL_TITLES[c] for c in COLS) + " |")
@@ -317,9 +320,8 @@ def render(w, rep, info, short):
         "n/a" if t["met"] is None else ("met" if t["met"] else "not met")))
     w("")
     cols = ("python",) + FIRST_COLS
-    titles = {"python": "bare start", "cembed-pool1": "cembed pool of 1", "cembed-pool": "cembed pool (default)",
-              "cembed-pool4": "cembed pool of 4"}
-    titles.update(COL_TITLES)
+    titles = dict(COL_TITLES)
+    titles.update({"python": "bare start", "cembed-pool1": "cembed pool of 1", "cembed-pool": "cembed pool (default)"})
     w("| figure | " + " | ".join(titles[c] for c in cols) + " |")
     w("|---|" + "---:|" * len(cols))
 
@@ -349,7 +351,7 @@ def plot(rep, axes, colors):
     third axis shows the first-call figures."""
     palette = dict(colors)
     palette.update({"floor-own-gil": "#8172b3", "cembed-shared": "#55a868", "cembed-isolated": "#64b5cd",
-                    "cembed-pool": "#c44e52"})
+                    "cembed-pool": "#c44e52", "cembed-pool4": "#937860"})
     for ax, func in zip(axes, FUNCS):
         n = len(COLS)
         width = 0.8 / n

@@ -130,6 +130,12 @@ pub(crate) struct Instance {
     /// library's instance, which is the main interpreter). A C struct of
     /// CPython's, not a Python object.
     pub(crate) interp: AtomicPtr<ffi::PyInterpreterState>,
+    /// The subinterpreter's first thread state, kept (unused) until exit
+    /// ends the interpreter with it: an interpreter whose every thread
+    /// state was deleted cannot make a new one on CPython 3.12.1 (it
+    /// reuses the first one's memory without resetting it), and
+    /// `Py_EndInterpreter` needs one anyway.
+    pub(crate) keeper: AtomicPtr<ffi::PyThreadState>,
     pub(crate) init: LibInit,
     /// The module object for this library in this interpreter, borrowed:
     /// set by `Py_mod_exec`, cleared by the module's `m_free`. Read with
@@ -157,6 +163,7 @@ impl Instance {
             lib,
             index,
             interp: AtomicPtr::new(std::ptr::null_mut()),
+            keeper: AtomicPtr::new(std::ptr::null_mut()),
             init: LibInit::new(),
             module: AtomicPtr::new(std::ptr::null_mut()),
             owned_module: AtomicPtr::new(std::ptr::null_mut()),

@@ -225,8 +225,9 @@ pub(crate) fn run_sub_init(inst: &Instance) -> Result<(), String> {
         let mut interp = inst.interp.load(Ordering::Acquire);
         if interp.is_null() {
             match new_interpreter(ls) {
-                Ok(i) => {
+                Ok((i, keeper)) => {
                     interp = i;
+                    inst.keeper.store(keeper, Ordering::Release);
                     inst.interp.store(i, Ordering::Release);
                 }
                 Err(e) => {
@@ -254,12 +255,15 @@ pub(crate) fn run_sub_init(inst: &Instance) -> Result<(), String> {
     }
 }
 
-/// Makes an own-GIL subinterpreter for `ls`; this thread's thread state in
-/// it is recorded (thread.rs) and not current on return, and no GIL is held.
+/// Makes an own-GIL subinterpreter for `ls`: the interpreter and its first
+/// thread state (the instance's `keeper`), not current on return; no GIL is
+/// held.
 ///
 /// # Safety
 /// Python runs; this thread holds no GIL.
-unsafe fn new_interpreter(ls: &LibState) -> Result<*mut ffi::PyInterpreterState, String> {
+unsafe fn new_interpreter(
+    ls: &LibState,
+) -> Result<(*mut ffi::PyInterpreterState, *mut ffi::PyThreadState), String> {
     #[cfg(Py_3_12)]
     // SAFETY: Python runs and this thread holds no GIL (contract).
     // `Py_NewInterpreterFromConfig` wants a current thread state of the
@@ -304,9 +308,7 @@ unsafe fn new_interpreter(ls: &LibState) -> Result<*mut ffi::PyInterpreterState,
         ffi::PyEval_RestoreThread(tmp);
         ffi::PyThreadState_Clear(tmp);
         ffi::PyThreadState_DeleteCurrent();
-        let interp = interp_of(sub);
-        thread::adopt_sub_tstate(interp, sub);
-        Ok(interp)
+        Ok((interp_of(sub), sub))
     }
     #[cfg(not(Py_3_12))]
     {
@@ -349,12 +351,13 @@ fn install_import_hint(py: Python<'_>, ls: &LibState) {
 
 // ---- exit ----------------------------------------------------------------------
 
-/// Subinterpreters whose exit hooks ran, with the exit thread's thread
-/// state in each (reused to end them).
+/// Subinterpreters whose exit hooks ran, with their keeper thread states
+/// (which end them).
 static EXITED: ForkSafe = ForkSafe::new();
 
-/// Every started subinterpreter of every library.
-fn started() -> Vec<*mut ffi::PyInterpreterState> {
+/// Every started subinterpreter of every library, with its keeper thread
+/// state.
+fn started() -> Vec<(*mut ffi::PyInterpreterState, *mut ffi::PyThreadState)> {
     let mut v = Vec::new();
     for ls in all_libs() {
         if ls.mode == Isolation::Shared {
@@ -362,8 +365,9 @@ fn started() -> Vec<*mut ffi::PyInterpreterState> {
         }
         for inst in ls.insts() {
             let i = inst.interp.load(Ordering::Acquire);
-            if !i.is_null() {
-                v.push(i);
+            let k = inst.keeper.load(Ordering::Acquire);
+            if !i.is_null() && !k.is_null() {
+                v.push((i, k));
             }
         }
     }
@@ -371,22 +375,21 @@ fn started() -> Vec<*mut ffi::PyInterpreterState> {
 }
 
 /// Runs the exit hooks (exit.rs, `run_exit_hooks`) of every started
-/// subinterpreter, on this thread, with a thread state of its own in each.
+/// subinterpreter, on this thread, with the interpreter's keeper thread
+/// state.
 ///
 /// # Safety
 /// Python runs and may be entered; this thread holds no GIL.
 pub(crate) unsafe fn run_sub_exit_hooks() {
-    for interp in started() {
+    for (interp, ts) in started() {
         if EXITED.lock().iter().any(|&(i, _)| i == interp as usize) {
             continue;
         }
         // SAFETY: Python runs; `interp` is live (subinterpreters end only
-        // in `end_subinterpreters`); this thread holds no GIL (contract).
+        // in `end_subinterpreters`) and `ts` is its keeper thread state,
+        // which nobody else ever runs with; this thread holds no GIL
+        // (contract).
         unsafe {
-            let ts = ffi::PyThreadState_New(interp);
-            if ts.is_null() {
-                continue;
-            }
             ffi::PyEval_RestoreThread(ts);
             crate::lifecycle::exit::run_exit_hooks(Python::assume_gil_acquired());
             ffi::PyEval_SaveThread();
@@ -412,7 +415,7 @@ pub(crate) unsafe fn end_subinterpreters() -> bool {
             interp as *mut ffi::PyInterpreterState,
             ts as *mut ffi::PyThreadState,
         );
-        // SAFETY: `ts` is this thread's thread state in the live `interp`
+        // SAFETY: `ts` is the keeper thread state of the live `interp`
         // (run_sub_exit_hooks); nobody else runs there (contract), so the
         // pinned thread states of host threads are not current and may be
         // deleted with the interpreter's GIL held.

@@ -844,21 +844,6 @@ unsafe fn sub_tstate(slot: &ThreadSlot, interp: *mut ffi::PyInterpreterState) ->
     ts
 }
 
-/// Records `ts`, just made by starting `interp` on this thread
-/// (Py_NewInterpreterFromConfig), as this thread's thread state there.
-#[cfg_attr(not(Py_3_12), allow(dead_code))]
-pub(crate) fn adopt_sub_tstate(interp: *mut ffi::PyInterpreterState, ts: *mut ffi::PyThreadState) {
-    TLS.with(|t| {
-        let slot = t.slot();
-        crate::lifecycle::interp::remember_pin(interp, ts);
-        slot.subs.borrow_mut().push(SubPin {
-            interp,
-            ts,
-            owned: true,
-        });
-    });
-}
-
 /// The pool member this thread is bound to for `ls` (an index into its
 /// instances), if any.
 pub(crate) fn bound_to(entry: &CallEntry, ls: &crate::desc::libstate::LibState) -> Option<usize> {

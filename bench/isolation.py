@@ -112,7 +112,7 @@ def run_isolation(b, args, work, runner, results, info):
         info["iso"] = {"skipped": why}
         return
     info["iso"] = {"python": ipy["version"], "cffi": ipy["cffi"], "cembed": ipy["cembed"], "cpus": ipy["cpus"],
-                   "spin_n": SPIN_N}
+                   "spin_n": SPIN_N, "load_start": os.getloadavg()[0]}
     b.log("isolation table: CPython %s (%s), cffi %s, cembed %s" % (ipy["version"], ipy["executable"], ipy["cffi"],
                                                                     ipy["cembed"]))
     d = os.path.join(work, "iso")
@@ -230,6 +230,7 @@ def run_isolation(b, args, work, runner, results, info):
                 r = runner.host_json([host, "mem"] + libs_for(col, 1) + [str(MEM_THREADS)], env(col))
                 results.add("iso_rss", col, r["rss_threads_kib"] / 1024.0, r)
             b.guarded(results, "iso_rss", col, one)
+    info["iso"]["load_end"] = os.getloadavg()[0]
 
 
 def report(results, info):
@@ -294,8 +295,12 @@ def render(w, rep, info, short):
       "pure-Python work per call. *cembed isolated*: one library (so one interpreter) per thread: 1, 2 "
       "and 4 libraries. *cembed pool*: the default size (the CPU count), so with 4 threads two threads share "
       "each interpreter (and its GIL); *pool of 4*: one interpreter per thread. *floor, own GIL*: "
-      "hand-written, one own-GIL subinterpreter per thread. On 2 cores, 4 threads cannot exceed 2x." % (iso.get("python"), iso.get("cffi"), iso.get("cembed") or "n/a",
-                                      iso.get("cpus"), iso.get("cpus"), SPIN_N))
+      "hand-written, one own-GIL subinterpreter per thread. On 2 cores, 4 threads cannot exceed 2x, and "
+      "any other load takes from the multi-thread rows first: 1-minute load average %s at the start of "
+      "this table, %s at its end." % (iso.get("python"), iso.get("cffi"), iso.get("cembed") or "n/a",
+                                      iso.get("cpus"), iso.get("cpus"), SPIN_N,
+                                      "%.2f" % iso["load_start"] if "load_start" in iso else "n/a",
+                                      "%.2f" % iso["load_end"] if "load_end" in iso else "n/a"))
     w("")
     w("| case | threads | " + " | ".join(COL_TITLES[c] for c in COLS) + " |")
     w("|---|--:|" + "---:|" * len(COLS))

@@ -96,6 +96,9 @@ def parse_args(argv):
     p.add_argument("--timeout", type=float, help="seconds allowed per process (default 300, smoke 60)")
     p.add_argument("--exit-timeout", type=float, default=10.0,
                    help="seconds a host may take to exit after printing its result (default 10)")
+    p.add_argument("--iso-quiet", type=float,
+                   help="isolation table: seconds to wait for the other processes to go quiet before each "
+                        "group of runs (default 60, smoke 0)")
     p.add_argument("-v", "--verbose", action="store_true", help="print every command")
     a = p.parse_args(argv)
     full = not a.smoke
@@ -111,6 +114,7 @@ def parse_args(argv):
     a.threads_few = 10
     a.iso_spin_calls = 40_000 if full else 400
     a.iso_first_runs = 11 if full else 1
+    a.iso_quiet = a.iso_quiet if a.iso_quiet is not None else (60.0 if full else 0.0)
     a.timeout = a.timeout or (300.0 if full else 60.0)
     a.impls = [i for i in a.impl.split(",") if i]
     for i in a.impls:

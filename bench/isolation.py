@@ -32,6 +32,7 @@ called, divided by 3).
 import json
 import os
 import subprocess
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -96,6 +97,42 @@ def iso_facts(exe):
     if not f["own_gil"]:
         return None, "%s is CPython %s: own-GIL subinterpreters need 3.12" % (exe, f["version"])
     return f, None
+
+
+def cpu_busy(seconds=0.25):
+    """Cores' worth of CPU time used by every process over `seconds`
+    (/proc/stat), or None where there is no /proc/stat."""
+    def sample():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        idle = v[3] + (v[4] if len(v) > 4 else 0)
+        return sum(v), idle
+    try:
+        t0, i0 = sample()
+        time.sleep(seconds)
+        t1, i1 = sample()
+    except (OSError, ValueError):
+        return None
+    total = t1 - t0
+    if total <= 0:
+        return None
+    return (total - (i1 - i0)) / total * (os.cpu_count() or 1)
+
+
+def wait_quiet(limit):
+    """Waits up to `limit` seconds until the machine's other processes use
+    less than 0.2 of a core (the harness itself is idle here). True if it
+    is quiet, False if the time ran out (or there is nothing to wait for)."""
+    if limit <= 0:
+        return True  # smoke: no waiting, no sampling
+    deadline = time.monotonic() + limit
+    while True:
+        busy = cpu_busy()
+        if busy is None or busy < 0.2:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(1.0)
 
 
 def key(func, threads):
@@ -191,17 +228,38 @@ def run_isolation(b, args, work, runner, results, info):
     calls = {"add": args.calls, "spin": args.iso_spin_calls}
     b.log("isolation: add (%s calls) and spin (%s calls) from 1, 2, 4 threads (%d runs)" % (
         "{:,}".format(calls["add"]), "{:,}".format(calls["spin"]), args.runs))
+    # Each repetition measures one column at 1, 2 and 4 threads back to back
+    # (about a second), and the ratio to 1 thread is taken within that
+    # repetition, then the median over repetitions: on a shared 2-core
+    # machine another process's burst then spoils one repetition's ratio,
+    # not the comparison of figures taken seconds apart. Before each such
+    # group the harness waits (up to --iso-quiet seconds, at most ten times
+    # that in all) until the other processes use less than a fifth of a
+    # core, and counts the groups that had to start anyway.
+    info["iso"]["busy_groups"] = 0
+    info["iso"]["groups"] = 0
+    budget = 10 * args.iso_quiet  # all the waiting of one run, at most
     for _ in range(args.runs):
         for func in FUNCS:
-            for threads in THREADS:
-                for col in cols:
+            for col in cols:
+                info["iso"]["groups"] += 1
+                t0 = time.monotonic()
+                if not wait_quiet(min(args.iso_quiet, budget)):
+                    info["iso"]["busy_groups"] += 1
+                budget = max(0.0, budget - (time.monotonic() - t0))
+                got = {}
+                for threads in THREADS:
                     def one(col=col, func=func, threads=threads):
                         cmd = [host, "run", func, str(SPIN_N), str(max(1, calls[func] // threads)), str(threads)]
                         r = runner.host_json(cmd + libs_for(col, threads), env(col))
                         results.add(key(func, threads), col, r["ns"] / r["calls"], r)
+                        got[threads] = r["ns"] / r["calls"]
                         if threads == max(THREADS) and func == "add":
                             results.add("iso_thread_first", col, r["thread_first_call_max_ns"] / 1e6)
                     b.guarded(results, key(func, threads), col, one)
+                for threads in THREADS[1:]:
+                    if 1 in got and threads in got:
+                        results.add("iso_ratio_%s_%dt" % (func, threads), col, got[1] / got[threads])
 
     # -- first call ------------------------------------------------------------
     first_cols = ["python"] + [col for col in FIRST_COLS if col in libs or col in notes]
@@ -246,11 +304,12 @@ def report(results, info):
             row = out["throughput"].setdefault(k, {})
             for col in COLS:
                 ns = med(k, col)
-                one = med(key(func, 1), col)
                 if ns:
-                    row[col] = {"ns_per_call": ns, "calls_per_s": 1e9 / ns,
-                                "vs_1t": (one / ns) if one else None,
-                                "samples": results.samples.get((k, col))}
+                    # The median of the per-repetition ratios (run_isolation).
+                    vs = 1.0 if threads == 1 else med("iso_ratio_%s_%dt" % (func, threads), col)
+                    row[col] = {"ns_per_call": ns, "calls_per_s": 1e9 / ns, "vs_1t": vs,
+                                "samples": results.samples.get((k, col)),
+                                "ratio_samples": results.samples.get(("iso_ratio_%s_%dt" % (func, threads), col))}
     for name, k in (("first", "iso_first"), ("first_call", "iso_first_call"), ("thread_first", "iso_thread_first"),
                     ("rss", "iso_rss")):
         for col in ("python",) + FIRST_COLS:
@@ -290,17 +349,20 @@ def render(w, rep, info, short):
         w("")
         return
     w("CPython %s (bench/_work/venv-iso: own-GIL subinterpreters need 3.12), cffi %s, cembed %s, %s CPUs "
-      "(so the pool's default size is %s). Throughput: calls per second summed over the host threads, in "
-      "parentheses its ratio to the same column's single-thread figure. `spin(%d)` is about 10 µs of "
+      "(so the pool's default size is %s). Throughput: calls per second summed over the host threads (median of the runs), in "
+      "parentheses its ratio to the same column's single-thread figure (median of the ratios, each taken "
+      "within one run of 1, 2 and 4 threads back to back). `spin(%d)` is about 10 µs of "
       "pure-Python work per call. *cembed isolated*: one library (so one interpreter) per thread: 1, 2 "
       "and 4 libraries. *cembed pool*: the default size (the CPU count), so with 4 threads two threads share "
       "each interpreter (and its GIL); *pool of 4*: one interpreter per thread. *floor, own GIL*: "
       "hand-written, one own-GIL subinterpreter per thread. On 2 cores, 4 threads cannot exceed 2x, and "
       "any other load takes from the multi-thread rows first: 1-minute load average %s at the start of "
-      "this table, %s at its end." % (iso.get("python"), iso.get("cffi"), iso.get("cembed") or "n/a",
+      "this table, %s at its end; %s of %s groups (one column, 1-2-4 threads) had to start while other "
+      "processes used the CPU." % (iso.get("python"), iso.get("cffi"), iso.get("cembed") or "n/a",
                                       iso.get("cpus"), iso.get("cpus"), SPIN_N,
                                       "%.2f" % iso["load_start"] if "load_start" in iso else "n/a",
-                                      "%.2f" % iso["load_end"] if "load_end" in iso else "n/a"))
+                                      "%.2f" % iso["load_end"] if "load_end" in iso else "n/a",
+                                      iso.get("busy_groups", "n/a"), iso.get("groups", "n/a")))
     w("")
     w("| case | threads | " + " | ".join(COL_TITLES[c] for c in COLS) + " |")
     w("|---|--:|" + "---:|" * len(COLS))

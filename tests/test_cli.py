@@ -3,6 +3,7 @@ with the flags `cembed pkg-config` prints, run it."""
 
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 
@@ -148,3 +149,28 @@ def test_isolation_is_emitted_with_python_3_12(cembed_exe, tmp_path):
                        cwd=str(tmp_path), capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "out" / "libm.so").exists()
+
+
+@pytest.mark.skipif(not shutil.which("pypy3"), reason="no pypy3")
+def test_isolation_is_refused_for_pypy(cembed_exe, tmp_path):
+    pypy = shutil.which("pypy3")
+    (tmp_path / "api.h").write_text("int f(int);\n")
+    facts = subprocess.run([cembed_exe, "config", "--python", pypy],
+                           capture_output=True, text=True)
+    assert facts.returncode == 0, facts.stderr
+    facts = dict(l.split("=", 1) for l in facts.stdout.splitlines())
+    for arg, mode in [("isolated", "isolated"), ("pool:2", "pool")]:
+        r = subprocess.run([cembed_exe, "emit-c", "--module", "m", "--api", "api.h",
+                            "-o", "m.c", "--python", pypy, "--isolation", arg],
+                           cwd=str(tmp_path), capture_output=True, text=True)
+        assert r.returncode == 2, r.stderr
+        assert r.stderr == (
+            'error: isolation "%s" is not available on PyPy (the build Python %s is PyPy %s): '
+            'PyPy has no subinterpreters; build with CPython 3.12 or newer, or use isolation '
+            '"shared" (the default), which works with every Python\n'
+            % (mode, facts["executable"], facts["version"]))
+        assert sorted(os.listdir(tmp_path)) == ["api.h"]
+    r = subprocess.run([cembed_exe, "emit-c", "--module", "m", "--api", "api.h", "-o", "m.c",
+                        "--python", pypy, "--isolation", "shared"],
+                       cwd=str(tmp_path), capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr

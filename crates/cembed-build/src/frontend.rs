@@ -142,9 +142,12 @@ pub fn isolation(
             python.executable, python.version
         ))),
         Implementation::CPython => {
-            let version = python.version.split_once('.').and_then(|(major, minor)| {
-                Some((major.parse::<u32>().ok()?, minor.parse::<u32>().ok()?))
-            });
+            // "3.12" (the facts' form; "3.12.1" reads the same).
+            let mut parts = python.version.split('.').map(|p| p.parse::<u32>().ok());
+            let version = match (parts.next(), parts.next()) {
+                (Some(Some(major)), Some(Some(minor))) => Some((major, minor)),
+                _ => None,
+            };
             match version {
                 Some(v) if v >= (3, 12) => Ok((isolation, pool_size)),
                 Some(_) => Err(BuildError::usage(format!(

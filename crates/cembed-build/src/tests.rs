@@ -676,6 +676,18 @@ fn isolation_is_emitted_for_cpython_3_12_and_later() {
             ".isolation = CEMBED_ISOLATION_ISOLATED, .pool_size = 0,",
         ),
         (
+            "3.12.1",
+            Some("isolated"),
+            None,
+            ".isolation = CEMBED_ISOLATION_ISOLATED, .pool_size = 0,",
+        ),
+        (
+            "4.0",
+            Some("pool"),
+            Some(1),
+            ".isolation = CEMBED_ISOLATION_POOL, .pool_size = 1,",
+        ),
+        (
             "3.10",
             Some("shared"),
             None,

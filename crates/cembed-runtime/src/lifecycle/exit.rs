@@ -358,10 +358,14 @@ struct ForkHold {
 // child handler of the same fork); the thread state is not shared.
 unsafe impl Send for ForkHold {}
 
-/// Registers the fork handlers (once, when we start Python).
+/// Registers the fork handlers (once: when we start Python, or when the
+/// first subinterpreter starts in a Python host).
 pub(crate) fn register_fork_handlers() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
     // SAFETY: three extern "C" fns without arguments, as pthread_atfork wants.
-    unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child)) };
+    ONCE.call_once(|| unsafe {
+        libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child));
+    });
 }
 
 fn fork_lock() -> std::sync::MutexGuard<'static, Option<ForkHold>> {
@@ -432,6 +436,8 @@ extern "C" fn fork_child() {
         // copy of the parent's at the moment of the fork, with the GIL and
         // the interpreter's locks held by this thread if `hold`.
         unsafe {
+            // Before CPython's own after-fork work, ours or `os.fork()`'s.
+            crate::lifecycle::interp::detach_subinterpreters_in_child();
             if hold.is_some() {
                 ffi::PyOS_AfterFork_Child();
             }

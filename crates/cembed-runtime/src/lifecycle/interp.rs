@@ -308,6 +308,9 @@ unsafe fn new_interpreter(
         ffi::PyEval_RestoreThread(tmp);
         ffi::PyThreadState_Clear(tmp);
         ffi::PyThreadState_DeleteCurrent();
+        // A host that is Python itself did not get our fork handlers at
+        // start (init.rs); a process with subinterpreters needs them.
+        crate::lifecycle::exit::register_fork_handlers();
         Ok((interp_of(sub), sub))
     }
     #[cfg(not(Py_3_12))]
@@ -446,6 +449,68 @@ pub(crate) unsafe fn end_subinterpreters() -> bool {
 }
 
 // ---- fork ----------------------------------------------------------------------
+
+extern "C" {
+    // CPython's runtime state (exported data) and the head of its list of
+    // interpreters (public API).
+    static mut _PyRuntime: u8;
+    fn PyInterpreterState_Head() -> *mut ffi::PyInterpreterState;
+}
+
+/// In the child of `fork()`, before `PyOS_AfterFork_Child`: takes every
+/// subinterpreter out of CPython's list of interpreters, leaving the main
+/// one alone in it.
+///
+/// Why: `PyOS_AfterFork_Child` deletes the subinterpreters of the child
+/// with `PyInterpreterState_Clear` after it set the current thread state
+/// to NULL, and that aborts (3.13: "PyThreadState_Get: the function must
+/// be called with the GIL held") or crashes (3.12) in the child of any
+/// process that has a subinterpreter. Left out of the list, the
+/// subinterpreters are never touched in the child: their memory is simply
+/// abandoned there, and our libraries start fresh instances.
+///
+/// How: the list is `_PyRuntime.interpreters` (`head`, then `main`, two
+/// adjacent pointers; a private struct whose offset differs between
+/// versions), found by its values: `PyInterpreterState_Head()` followed by
+/// `PyInterpreterState_Main()`. Nothing is written unless that exact pair
+/// is found near the start of `_PyRuntime` (where `interpreters` is on
+/// 3.12 and 3.13); then `head = main`, and CPython's own loop then ends the
+/// list after main.
+///
+/// # Safety
+/// The child of fork(), one thread, before `PyOS_AfterFork_Child`; the
+/// forking thread holds the runtime's locks (PyOS_BeforeFork) or nothing
+/// else runs (the child has one thread).
+pub(crate) unsafe fn detach_subinterpreters_in_child() {
+    if !cfg!(Py_3_12) {
+        return;
+    }
+    // SAFETY: contract: Python is initialised in this process (our fork
+    // handlers run only then) and nothing else runs; the scan reads
+    // `_PyRuntime`'s first words (it is far larger than the window).
+    unsafe {
+        if ffi::Py_IsInitialized() == 0 {
+            return;
+        }
+        let head = PyInterpreterState_Head();
+        let main = ffi::PyInterpreterState_Main();
+        if head.is_null() || head == main {
+            return;
+        }
+        let base = std::ptr::addr_of_mut!(_PyRuntime) as *mut usize;
+        const WINDOW: usize = 512;
+        for i in 1..WINDOW {
+            if *base.add(i - 1) == head as usize && *base.add(i) == main as usize {
+                *base.add(i - 1) = main as usize;
+                return;
+            }
+        }
+        crate::py::c_stderr(
+            "cembed: fork: could not detach the subinterpreters in the child; \
+             CPython may abort here\n",
+        );
+    }
+}
 
 /// In the child of `fork()`: CPython deleted every subinterpreter; each
 /// isolated library and pool gets fresh instances (started again on the

@@ -247,7 +247,7 @@ fn exit_helper(h: &Helper, exiting: Option<thread::SlotId>) {
     // thread state, which RestoreThread takes back.
     unsafe {
         let main = ffi::PyEval_SaveThread();
-        crate::lifecycle::interp::run_sub_exit_hooks();
+        crate::lifecycle::interp::run_sub_exit_hooks(run_exit_hooks);
         ffi::PyEval_RestoreThread(main);
     }
     // SAFETY: GIL held (g) until the release below.
@@ -258,7 +258,7 @@ fn exit_helper(h: &Helper, exiting: Option<thread::SlotId>) {
     crate::lifecycle::state::set_state(State::Exiting);
     if thread::drained(EXIT_GRACE, exiting) {
         // SAFETY: drained; this thread holds no GIL.
-        let subs_ended = unsafe { crate::lifecycle::interp::end_subinterpreters() };
+        let subs_ended = unsafe { crate::lifecycle::interp::end_subinterpreters(run_exit_hooks) };
         if !subs_ended {
             crate::lifecycle::state::set_state(State::Abandoned);
         } else if crate::lifecycle::state::can_finalize() {
@@ -385,7 +385,7 @@ extern "C" fn fork_prepare() {
                 return;
             }
             let own = ffi::PyGILState_GetThisThreadState();
-            if !own.is_null() && !crate::lifecycle::interp::in_main_interp(own) {
+            if !own.is_null() && !crate::lifecycle::tstates::in_main_interp(own) {
                 // PyGILState_Ensure would enter that subinterpreter; the
                 // fork needs the main interpreter's GIL and locks.
                 let temp = ffi::PyThreadState_New(ffi::PyInterpreterState_Main());

@@ -449,7 +449,14 @@ fn run_init(inst: &Instance) -> Result<(), String> {
         return Err(msg);
     }
     if ls.mode != cembed_abi::Isolation::Shared {
-        return crate::lifecycle::interp::run_sub_init(inst);
+        let sub = crate::lifecycle::interp::enter_for_init(inst)?;
+        // A host that is Python itself did not get our fork handlers at
+        // start; a process with subinterpreters needs them.
+        crate::lifecycle::exit::register_fork_handlers();
+        // SAFETY: this thread holds the subinterpreter's GIL (`sub`).
+        let r = init_in_current(unsafe { Python::assume_gil_acquired() }, ls, inst);
+        sub.leave();
+        return r;
     }
     let Some(_gate) = thread::enter() else {
         return Err(format!(
@@ -704,7 +711,7 @@ unsafe extern "C" fn host_exiting(
             let ts = unsafe { ffi::PyEval_SaveThread() };
             if thread::drained(crate::lifecycle::exit::EXIT_GRACE, thread::current_slot()) {
                 // SAFETY: drained, with no GIL held (saved above).
-                unsafe { crate::lifecycle::interp::end_subinterpreters() };
+                unsafe { crate::lifecycle::interp::end_subinterpreters(crate::lifecycle::exit::run_exit_hooks) };
             }
             // SAFETY: `ts` is this thread's state from SaveThread; restoring
             // it takes the GIL back, which the token then stands for.
@@ -731,7 +738,7 @@ unsafe fn end_subinterpreters_from_atexit() {
     unsafe {
         let ts = ffi::PyEval_SaveThread();
         if thread::drained(crate::lifecycle::exit::EXIT_GRACE, thread::current_slot()) {
-            crate::lifecycle::interp::end_subinterpreters();
+            crate::lifecycle::interp::end_subinterpreters(crate::lifecycle::exit::run_exit_hooks);
         }
         ffi::PyEval_RestoreThread(ts);
     }

@@ -325,7 +325,7 @@ impl Drop for ThreadSlot {
             let was = gate_enter(&self.shared.inside);
             if crate::lifecycle::state::python_usable() {
                 for p in subs.iter().filter(|p| p.owned) {
-                    crate::lifecycle::interp::forget_pin(p.ts);
+                    crate::lifecycle::tstates::forget_pin(p.ts);
                     // SAFETY: `ts` is this thread's own thread state in a
                     // subinterpreter that lives while Python is usable
                     // (subinterpreters end only after the gate closed, and
@@ -445,7 +445,7 @@ fn pin_this_thread() -> Pin {
     // thread's TSS slot.
     unsafe {
         let cur = ffi::PyGILState_GetThisThreadState();
-        if !cur.is_null() && crate::lifecycle::interp::in_main_interp(cur) {
+        if !cur.is_null() && crate::lifecycle::tstates::in_main_interp(cur) {
             if cur == crate::lifecycle::state::main_tstate() {
                 return Pin::Main { ts: cur };
             }
@@ -831,14 +831,14 @@ unsafe fn sub_tstate(slot: &ThreadSlot, interp: *mut ffi::PyInterpreterState) ->
     // thread's TSS slot; PyThreadState_New needs no GIL.
     let (ts, owned) = unsafe {
         let own = ffi::PyGILState_GetThisThreadState();
-        if !own.is_null() && crate::lifecycle::interp::interp_of(own) == interp {
+        if !own.is_null() && crate::lifecycle::tstates::interp_of(own) == interp {
             (own, false)
         } else {
             (ffi::PyThreadState_New(interp), true)
         }
     };
     if owned {
-        crate::lifecycle::interp::remember_pin(interp, ts);
+        crate::lifecycle::tstates::remember_pin(interp, ts);
     }
     slot.subs.borrow_mut().push(SubPin { interp, ts, owned });
     ts

@@ -406,6 +406,9 @@ pub(crate) fn ensure_inst(inst: &Instance) -> Result<(), ()> {
                     Ok(()) => {
                         *ph = Phase::Done;
                         inst.init.ready.store(true, Ordering::Release);
+                        if ls.mode == cembed_abi::Isolation::Shared {
+                            ls.shared_ready.store(true, Ordering::Release);
+                        }
                     }
                     Err(text) => {
                         let _ = inst.init.error.set(py::cstring_lossy(&text));
@@ -480,15 +483,21 @@ fn run_init(inst: &Instance) -> Result<(), String> {
 /// The init code is Python: it may call C that ends the thread (unwind.rs),
 /// so its execution is not inside a `catch_unwind`; the Rust steps around
 /// it are, each.
-pub(crate) fn init_in_current(py: Python<'_>, ls: &LibState, inst: &Instance) -> Result<(), String> {
+pub(crate) fn init_in_current(
+    py: Python<'_>,
+    ls: &LibState,
+    inst: &Instance,
+) -> Result<(), String> {
     let panicked = || "cembed: internal error (panic) while running the init code\n".to_string();
     // SAFETY: the GIL is held (`py`).
     unsafe {
         let prepared = crate::py::guard::piece(|| prepare_init_code(ls, inst));
         match prepared {
             None => Err(panicked()),
-            Some(Err(())) => Err(crate::py::guard::piece(|| report_init_failure(py, ls))
-                .unwrap_or_else(panicked)),
+            Some(Err(())) => {
+                Err(crate::py::guard::piece(|| report_init_failure(py, ls))
+                    .unwrap_or_else(panicked))
+            }
             Some(Ok(None)) => Ok(()),
             Some(Ok(Some((code, globals)))) => {
                 // Plain pointers across the call (no destructor pending).
@@ -711,7 +720,11 @@ unsafe extern "C" fn host_exiting(
             let ts = unsafe { ffi::PyEval_SaveThread() };
             if thread::drained(crate::lifecycle::exit::EXIT_GRACE, thread::current_slot()) {
                 // SAFETY: drained, with no GIL held (saved above).
-                unsafe { crate::lifecycle::interp::end_subinterpreters(crate::lifecycle::exit::run_exit_hooks) };
+                unsafe {
+                    crate::lifecycle::interp::end_subinterpreters(
+                        crate::lifecycle::exit::run_exit_hooks,
+                    )
+                };
             }
             // SAFETY: `ts` is this thread's state from SaveThread; restoring
             // it takes the GIL back, which the token then stands for.

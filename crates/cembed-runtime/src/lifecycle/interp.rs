@@ -156,10 +156,7 @@ pub(crate) fn enter_for_init(inst: &Instance) -> Result<SubInit, String> {
         if crate::py::guard::piece(|| install_import_hint(py, ls)).is_none() {
             ffi::PyErr_Clear();
         }
-        Ok(SubInit {
-            _gate: gate,
-            saved,
-        })
+        Ok(SubInit { _gate: gate, saved })
     }
 }
 

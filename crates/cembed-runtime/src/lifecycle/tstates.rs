@@ -96,7 +96,6 @@ pub(crate) fn take_pins(interp: *mut ffi::PyInterpreterState) -> Vec<*mut ffi::P
     mine
 }
 
-
 /// Forgets every record (a fork child: the subinterpreters are gone).
 ///
 /// # Safety

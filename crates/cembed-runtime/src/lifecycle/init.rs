@@ -461,20 +461,17 @@ fn run_init(inst: &Instance) -> Result<(), String> {
         sub.leave();
         return r;
     }
-    let Some(_gate) = thread::enter() else {
+    // SAFETY: Python was started (ensure_python, before the init runs).
+    let Some(leave) = (unsafe { thread::enter_main() }) else {
         return Err(format!(
             "cembed: Python is not usable: {}\n",
             refusal_reason()
         ));
     };
-    // SAFETY: inside the gate Python is running; Ensure/Release bracket all
-    // Python work on this thread (the token stands for the GIL Ensure took).
-    unsafe {
-        let g = crate::py::unwind::PyGILState_Ensure();
-        let r = init_in_current(Python::assume_gil_acquired(), ls, inst);
-        ffi::PyGILState_Release(g);
-        r
-    }
+    // SAFETY: this thread holds the main interpreter's GIL until `leave`.
+    let r = init_in_current(unsafe { Python::assume_gil_acquired() }, ls, inst);
+    leave.leave();
+    r
 }
 
 /// Runs the init code of `inst` in the current interpreter (its own),

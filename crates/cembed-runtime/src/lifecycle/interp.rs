@@ -137,6 +137,7 @@ pub(crate) fn enter_for_init(inst: &Instance) -> Result<SubInit, String> {
         if interp.is_null() {
             match new_interpreter(ls) {
                 Ok((i, keeper)) => {
+                    ANY_STARTED.store(true, Ordering::Relaxed);
                     interp = i;
                     inst.keeper.store(keeper, Ordering::Release);
                     inst.interp.store(i, Ordering::Release);
@@ -179,6 +180,15 @@ impl SubInit {
             }
         }
     }
+}
+
+/// Set once a subinterpreter was started in this process.
+static ANY_STARTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether this process ever started a subinterpreter for a library (so
+/// objects of one interpreter may have reached another through C).
+pub(crate) fn any_started() -> bool {
+    ANY_STARTED.load(Ordering::Relaxed)
 }
 
 /// Makes an own-GIL subinterpreter for `ls`: the interpreter and its first

@@ -393,28 +393,6 @@ impl Drop for Gate {
     }
 }
 
-/// Enters the gate: `None` if Python is not (or no longer) usable, in which
-/// case the caller must not touch Python. On the first successful entry of a
-/// thread, pins its thread state (see the module comment).
-#[inline]
-pub(crate) fn enter() -> Option<Gate> {
-    TLS.with(|t| {
-        let slot = t.slot();
-        let was_inside = gate_enter(&slot.shared.inside);
-        if !crate::lifecycle::state::python_usable() {
-            slot.shared.inside.store(was_inside, Ordering::Release);
-            return None;
-        }
-        if slot.pin.get() == Pin::Unknown {
-            slot.pin.set(pin_this_thread());
-        }
-        Some(Gate {
-            shared: &*slot.shared as *const SlotShared,
-            was_inside,
-        })
-    })
-}
-
 /// Enters the gate without choosing this thread's main-interpreter thread
 /// state (a thread that only calls isolated libraries never needs one).
 pub(crate) fn enter_gate() -> Option<Gate> {
@@ -932,9 +910,30 @@ pub(crate) fn bind(entry: &CallEntry, ls: &crate::desc::libstate::LibState, i: u
 /// Python was started (the library's init passed).
 #[inline(always)]
 pub(crate) unsafe fn enter_python(entry: &CallEntry) -> Option<Leave> {
-    // SAFETY: `entry.tls` is this thread's thread-local, alive as long as
-    // the thread (c_entry).
-    let slot = unsafe { (*entry.tls).slot() };
+    // SAFETY: as for this function.
+    unsafe { enter_main_with(entry.tls) }
+}
+
+/// [`enter_python`] outside a call from C (the init code of a shared
+/// library): the main interpreter's GIL with this thread's own thread
+/// state there, never through the PyGILState API, whose thread state may be
+/// a subinterpreter's on 3.12+.
+///
+/// # Safety
+/// Python was started.
+pub(crate) unsafe fn enter_main() -> Option<Leave> {
+    let tls = TLS.with(|t| t as *const Tls);
+    // SAFETY: as for this function; `tls` is this thread's thread-local.
+    unsafe { enter_main_with(tls) }
+}
+
+/// # Safety
+/// Python was started; `tls` is this thread's thread-local.
+#[inline(always)]
+unsafe fn enter_main_with(tls: *const Tls) -> Option<Leave> {
+    // SAFETY: `tls` is this thread's thread-local, alive as long as the
+    // thread (contract).
+    let slot = unsafe { (*tls).slot() };
     let inside = &slot.shared.inside;
     let was_inside = gate_enter(inside);
     if !crate::lifecycle::state::python_usable() {

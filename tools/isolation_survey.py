@@ -21,10 +21,15 @@ about isolation. `antigravity` (opens a web browser) and `this` (prints)
 are skipped.
 
 Usage: tools/isolation_survey.py [--markdown] [--only NAME,...] [--jobs N]
-Run it with the Python to survey, e.g.
-    $(pyenv prefix 3.12.1)/bin/python3 tools/isolation_survey.py --markdown
-Needs CPython >= 3.12. docs/isolation.md holds the tables it printed for
-3.12.1 and 3.13.0.
+       tools/isolation_survey.py --compare A.jsonl B.jsonl
+Run it with the Python to survey; without --markdown it prints one JSON
+line per module, which --compare (any Python) turns into one table of the
+modules refused in either version. docs/isolation.md's tables came from:
+    for v in 3.12.1 3.13.0; do
+        $(pyenv prefix $v)/bin/python3 tools/isolation_survey.py > /tmp/survey-$v.jsonl
+    done
+    python3 tools/isolation_survey.py --compare /tmp/survey-3.12.1.jsonl /tmp/survey-3.13.0.jsonl
+Surveying needs CPython >= 3.12.
 """
 
 import argparse
@@ -32,6 +37,7 @@ import concurrent.futures
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 import sysconfig
@@ -115,7 +121,43 @@ def short(msg, n=110):
     return msg if len(msg) <= n else msg[: n - 3] + "..."
 
 
+def compare(paths):
+    """One Markdown table: the modules that import in the main interpreter
+    but not in an isolated subinterpreter, in any of the surveys."""
+    surveys = []
+    for path in paths:
+        with open(path) as f:
+            surveys.append({r["module"]: r for r in map(json.loads, f) if r})
+    names = sorted(n for n in set().union(*surveys)
+                   if any(s.get(n, {}).get("main") == "ok" and s[n]["sub"] != "ok"
+                          for s in surveys))
+
+    def cell(s, n):
+        r = s.get(n)
+        if r is None:
+            return "not in this version"
+        if r["main"] != "ok":
+            return "not importable at all"
+        if r["sub"] == "ok":
+            return "ok"
+        m = re.match(r"ImportError: module (\S+) does not support loading in "
+                     r"subinterpreters$", r["sub"])
+        if m and m.group(1) == n:
+            return "refused (single-phase init)"
+        if m:
+            return "needs `%s` (refused)" % m.group(1)
+        return short(r["sub"], 80).replace("|", "\\|")
+
+    heads = [os.path.basename(p).rsplit(".", 1)[0] for p in paths]
+    print("| module | " + " | ".join(heads) + " |")
+    print("|---" * (len(paths) + 1) + "|")
+    for n in names:
+        print("| `%s` | " % n + " | ".join(cell(s, n) for s in surveys) + " |")
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--compare":
+        return compare(sys.argv[2:])
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--markdown", action="store_true", help="print Markdown tables")
     ap.add_argument("--only", help="comma-separated module names")

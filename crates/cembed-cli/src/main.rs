@@ -425,6 +425,8 @@ fn build(args: BuildArgs, action: Action) -> Result<(), BuildError> {
             ..Default::default()
         },
         init_origin: args.init.as_ref().map(|f| format!("{}:1", f.display())),
+        isolation: None,
+        isolation_size: None,
         init_code,
         python: Some(interp.facts()?),
         tmpdir: tmpdir.to_string_lossy().into_owned(),

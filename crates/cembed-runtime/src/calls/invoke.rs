@@ -7,7 +7,7 @@
 
 use crate::cdata::convert::{arg_to_py, from_py, result_from_py};
 use crate::desc::ctypes::Conv;
-use crate::desc::libstate::{ExternState, INLINE_ARGS};
+use crate::desc::libstate::{ExternCache, ExternState, Instance, INLINE_ARGS};
 use crate::lifecycle::init;
 use crate::lifecycle::thread::{self, Tls};
 use crate::py::{self, cstring_lossy, repr_text};
@@ -20,8 +20,8 @@ use std::sync::atomic::Ordering;
 /// True if the call must return zero.
 #[cold]
 #[inline(never)]
-pub(crate) fn init_failed(es: &ExternState) -> bool {
-    if init::ensure_lib(es.lib()).is_ok() {
+pub(crate) fn init_failed(es: &ExternState, inst: &Instance) -> bool {
+    if init::ensure_inst(inst).is_ok() {
         return false;
     }
     let said = crate::py::guard::piece(|| {
@@ -46,12 +46,23 @@ pub(crate) unsafe fn call_from_python(
     args: *mut *mut c_void,
     result: *mut c_void,
 ) {
-    if !es.lib().init.is_ready() && init_failed(es) {
+    // SAFETY: the GIL is held (contract).
+    let Some(inst) = (unsafe { es.lib().inst_here() }) else {
+        let _ = crate::py::guard::piece(|| {
+            py::c_stderr(&format!(
+                "cembed: function {}() called from an interpreter the library does not \
+                 run in.  Returning 0.\n",
+                es.qualname
+            ))
+        });
+        return;
+    };
+    if !inst.init.is_ready() && init_failed(es, inst) {
         return;
     }
     // SAFETY: the GIL is held and the arguments are the extern's (contract);
     // `tls()` is this thread's thread-local, alive as long as the thread.
-    unsafe { invoke(es, args, result, &*thread::tls()) };
+    unsafe { invoke(es, inst.cache(es), args, result, &*thread::tls()) };
 }
 
 /// Calls the attached function. Never leaves an exception set.
@@ -61,15 +72,16 @@ pub(crate) unsafe fn call_from_python(
 #[inline(always)]
 pub(crate) unsafe fn invoke(
     es: &ExternState,
+    c: &ExternCache,
     args: *mut *mut c_void,
     result: *mut c_void,
     tls: &Tls,
 ) {
-    let f = es.func.load(Ordering::Relaxed);
+    let f = c.func.load(Ordering::Relaxed);
     let plan = &es.plan;
     if f.is_null() || !plan.fast {
         // SAFETY: as for this function.
-        return unsafe { invoke_general(es, f, args, result) };
+        return unsafe { invoke_general(es, c, f, args, result) };
     }
     // The common case: primitive or data-model (pointer, struct, ...)
     // arguments, each with its own converter
@@ -92,7 +104,7 @@ pub(crate) unsafe fn invoke(
     // SAFETY: the GIL is held, `args` are the extern's (contract) and `argp`
     // has room for INLINE_ARGS + 1 pointers (ARGV_SLOTS 16-byte slots).
     let converted =
-        crate::py::guard::piece(move || unsafe { convert_args(es, args, argp, result) });
+        crate::py::guard::piece(move || unsafe { convert_args(es, c, args, argp, result) });
     if converted != Some(true) {
         give_back_argv(tls, mem, mark);
         return piece_failed(converted);
@@ -119,13 +131,13 @@ pub(crate) unsafe fn invoke(
             ffi::Py_DECREF(*argp.add(i + 1));
         }
         if res.is_null() {
-            return on_error(es, result, "");
+            return on_error(es, c, result, "");
         }
         let ok = (plan.from_py)(res, result);
         if !ok {
             // Not the simple case (not an int, out of range, ...): the general
             // conversion decides, and raises the precise error.
-            return result_general(es, res, result);
+            return result_general(es, c, res, result);
         }
         ffi::Py_DECREF(res);
     });
@@ -163,6 +175,7 @@ fn give_back_argv(tls: &Tls, mem: *mut u128, mark: Option<usize>) {
 #[inline(never)]
 unsafe fn convert_args(
     es: &ExternState,
+    c: &ExternCache,
     args: *mut *mut c_void,
     argp: *mut *mut ffi::PyObject,
     result: *mut c_void,
@@ -175,7 +188,7 @@ unsafe fn convert_args(
         for i in 0..plan.n as usize {
             let o = (plan.to_py[i])(*args.add(i), &plan.conv[i]);
             if o.is_null() {
-                arg_failed(es, argp.add(1), i, result);
+                arg_failed(es, c, argp.add(1), i, result);
                 return false;
             }
             *argp.add(i + 1) = o;
@@ -200,6 +213,7 @@ fn piece_failed(r: Option<bool>) {
 #[inline(never)]
 unsafe fn arg_failed(
     es: &ExternState,
+    c: &ExternCache,
     made: *mut *mut ffi::PyObject,
     done: usize,
     result: *mut c_void,
@@ -210,14 +224,14 @@ unsafe fn arg_failed(
         for i in 0..done {
             ffi::Py_DECREF(*made.add(i));
         }
-        on_error(es, result, "");
+        on_error(es, c, result, "");
     }
 }
 
 /// The result through the general conversion; consumes `res`.
 #[cold]
 #[inline(never)]
-unsafe fn result_general(es: &ExternState, res: *mut ffi::PyObject, result: *mut c_void) {
+unsafe fn result_general(es: &ExternState, c: &ExternCache, res: *mut ffi::PyObject, result: *mut c_void) {
     // SAFETY: the GIL is held (contract); `res` is a new reference, released once;
     // `result` is the extern's result storage (contract), of the type `rconv`
     // describes.
@@ -237,7 +251,7 @@ unsafe fn result_general(es: &ExternState, res: *mut ffi::PyObject, result: *mut
         };
         ffi::Py_DECREF(res);
         if r.is_err() {
-            on_error(es, result, ", trying to convert the result back to C");
+            on_error(es, c, result, ", trying to convert the result back to C");
         }
     }
 }
@@ -250,6 +264,7 @@ unsafe fn result_general(es: &ExternState, res: *mut ffi::PyObject, result: *mut
 #[inline(never)]
 unsafe fn invoke_general(
     es: &ExternState,
+    c: &ExternCache,
     f: *mut ffi::PyObject,
     args: *mut *mut c_void,
     result: *mut c_void,
@@ -322,10 +337,10 @@ unsafe fn invoke_general(
             return;
         }
         if res.is_null() {
-            on_error(es, result, "");
+            on_error(es, c, result, "");
             return;
         }
-        result_general(es, res, result);
+        result_general(es, c, res, result);
     });
     if converted.is_none() || done.is_none() {
         piece_failed(None);
@@ -344,7 +359,7 @@ unsafe fn invoke_general(
 #[allow(deprecated)] // PyErr_Fetch/Restore: present on every version 3.9-3.13
 #[cold]
 #[inline(never)]
-unsafe fn on_error(es: &ExternState, result: *mut c_void, extra: &str) {
+unsafe fn on_error(es: &ExternState, c: &ExternCache, result: *mut c_void, extra: &str) {
     // SAFETY: the GIL is held (contract); an exception is set. `result` is NULL or the
     // extern's result storage of `size` bytes, and `error` (when set) a buffer of
     // the same size kept by the attachment. The exception's references are
@@ -354,7 +369,7 @@ unsafe fn on_error(es: &ExternState, result: *mut c_void, extra: &str) {
         let (rconv, rtype) = es.result;
         let size = rconv.size();
         if !result.is_null() && size > 0 {
-            let e = es.error.load(Ordering::Relaxed);
+            let e = c.error.load(Ordering::Relaxed);
             if e.is_null() {
                 std::ptr::write_bytes(result as *mut u8, 0, size);
             } else {
@@ -364,9 +379,9 @@ unsafe fn on_error(es: &ExternState, result: *mut c_void, extra: &str) {
         // The function attached now, not the one that was called: that one is
         // only borrowed from the `attached` dict, and the call may have replaced
         // it (def_extern again) and so freed it. The current one is alive.
-        let f = es.func.load(Ordering::Relaxed);
+        let f = c.func.load(Ordering::Relaxed);
         let what = format!("from cffi callback {}{extra}", repr_text(f));
-        let onerror = es.onerror.load(Ordering::Relaxed);
+        let onerror = c.onerror.load(Ordering::Relaxed);
         if onerror.is_null() {
             write_unraisable(&what);
             return;

@@ -8,19 +8,21 @@
 //! race with nothing gained (a few hundred bytes per library per process).
 //!
 //! Python objects: LibState owns none. The attached Python functions are
-//! owned by the module state (`module.rs`); [`ExternState`] only caches
-//! *borrowed* pointers to them for the hot path, and the module clears those
-//! caches when it is cleared or freed, so nothing here can outlive the
-//! interpreter. All cached pointers are read and written with the GIL held.
+//! owned by the module state (`module.rs`) of each interpreter; the
+//! [`ExternCache`]s of that interpreter's [`Instance`] only cache *borrowed*
+//! pointers to them for the hot path, and the module clears those caches
+//! when it is cleared or freed, so nothing here can outlive the
+//! interpreter. All cached pointers are read and written with that
+//! interpreter's GIL held.
 
 use crate::desc::ctypes::{Conv, TypeTable};
 use crate::py::gil::Python;
-use cembed_abi::Lib;
+use cembed_abi::{Isolation, Lib};
 use pyo3_ffi as ffi;
 use std::collections::HashMap;
 use std::ffi::{c_void, CStr, CString};
 use std::sync::atomic::AtomicBool;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
 
 /// Per-library state. `repr(C)` with the module definition first, so the
@@ -38,14 +40,14 @@ pub(crate) struct LibState {
     pub(crate) types: TypeTable,
     pub(crate) externs: Box<[ExternState]>,
     pub(crate) by_name: HashMap<String, usize>,
-    pub(crate) init: LibInit,
-    /// The module object for this library in the interpreter, borrowed: set by
-    /// `Py_mod_exec`, cleared by the module's `m_free`. Read with the GIL held.
-    pub(crate) module: AtomicPtr<ffi::PyObject>,
-    /// The module this library keeps alive (module.rs, `exec_impl`): one
-    /// strong reference, released when Python's exit begins
-    /// ([`release_modules`]).
-    pub(crate) owned_module: AtomicPtr<ffi::PyObject>,
+    /// Where the init code and calls run (`cembed_lib.isolation`).
+    pub(crate) mode: Isolation,
+    /// The library's interpreters: one for a shared library (the main
+    /// interpreter) or an isolated one, `pool_size` for a pool. Replaced
+    /// as a whole (the old array leaked) only in the child of a `fork()`,
+    /// where CPython has deleted every subinterpreter (lifecycle/interp.rs).
+    pub(crate) insts: AtomicPtr<Instance>,
+    pub(crate) n_insts: usize,
     /// A malformed table: reported as this library's init error.
     pub(crate) table_error: Option<String>,
     /// `lib`'s name index, built on first attribute access and typed by
@@ -77,6 +79,17 @@ pub(crate) struct ExternState {
     pub(crate) bad_signature: bool,
     /// The hot path's converters (plan.rs), derived from `args`/`result`.
     pub(crate) plan: Plan,
+    /// Its position in `LibState::externs` (and in each instance's caches).
+    pub(crate) index: usize,
+    /// For a slot of the callback pool: 0 if free, else 1 + the index of
+    /// the instance (interpreter) whose `ffi.callback()` holds it.
+    pub(crate) slot_owner: AtomicUsize,
+}
+
+/// What one interpreter attached to one extern (`@ffi.def_extern`): the
+/// hot path's borrowed pointers. Per interpreter, because each interpreter
+/// of a library runs the init code and attaches its own functions.
+pub(crate) struct ExternCache {
     /// Borrowed from the module state's `attached` dict; NULL if nothing is
     /// attached. Written by def_extern and module clear, with the GIL held.
     pub(crate) func: AtomicPtr<ffi::PyObject>,
@@ -87,6 +100,88 @@ pub(crate) struct ExternState {
     /// The module whose state owns the attachment (so clearing an older
     /// module instance does not drop a newer attachment's cache).
     pub(crate) owner: AtomicPtr<ffi::PyObject>,
+}
+
+/// The cache of an extern missing from its library's table (broken
+/// generated code, entry/libs.rs): never attached.
+static NO_CACHE: ExternCache = ExternCache::new();
+
+impl ExternCache {
+    const fn new() -> ExternCache {
+        ExternCache {
+            func: AtomicPtr::new(std::ptr::null_mut()),
+            onerror: AtomicPtr::new(std::ptr::null_mut()),
+            error: AtomicPtr::new(std::ptr::null_mut()),
+            owner: AtomicPtr::new(std::ptr::null_mut()),
+        }
+    }
+}
+
+/// One interpreter of a library: the main interpreter for a shared
+/// library, an own-GIL subinterpreter for an isolated one or a pool's
+/// member. Everything Python of the library that is per interpreter is
+/// here (borrowed or owned module references, the attachment caches), and
+/// the init state machine: each interpreter runs the init code once.
+pub(crate) struct Instance {
+    pub(crate) lib: *const LibState,
+    /// Its position in the library's instances.
+    pub(crate) index: usize,
+    /// The subinterpreter (NULL until started; always NULL for a shared
+    /// library's instance, which is the main interpreter). A C struct of
+    /// CPython's, not a Python object.
+    pub(crate) interp: AtomicPtr<ffi::PyInterpreterState>,
+    /// The subinterpreter's first thread state, kept (unused) until exit
+    /// ends the interpreter with it: an interpreter whose every thread
+    /// state was deleted cannot make a new one on CPython 3.12.1 (it
+    /// reuses the first one's memory without resetting it), and
+    /// `Py_EndInterpreter` needs one anyway.
+    pub(crate) keeper: AtomicPtr<ffi::PyThreadState>,
+    pub(crate) init: LibInit,
+    /// The module object for this library in this interpreter, borrowed:
+    /// set by `Py_mod_exec`, cleared by the module's `m_free`. Read with
+    /// the GIL held.
+    pub(crate) module: AtomicPtr<ffi::PyObject>,
+    /// The module this library keeps alive (module.rs, `exec_impl`): one
+    /// strong reference, released when the interpreter's exit begins
+    /// ([`release_modules`]).
+    pub(crate) owned_module: AtomicPtr<ffi::PyObject>,
+    /// One per extern, same order.
+    pub(crate) caches: Box<[ExternCache]>,
+    /// Host threads bound to this interpreter (a pool balances on it).
+    pub(crate) bound: AtomicUsize,
+}
+
+// SAFETY: as for LibState: `lib` points to a never-freed LibState; the
+// Python pointers are only dereferenced with this interpreter's GIL held.
+unsafe impl Send for Instance {}
+// SAFETY: as for Send.
+unsafe impl Sync for Instance {}
+
+impl Instance {
+    fn new(lib: *const LibState, index: usize, n_externs: usize) -> Instance {
+        Instance {
+            lib,
+            index,
+            interp: AtomicPtr::new(std::ptr::null_mut()),
+            keeper: AtomicPtr::new(std::ptr::null_mut()),
+            init: LibInit::new(),
+            module: AtomicPtr::new(std::ptr::null_mut()),
+            owned_module: AtomicPtr::new(std::ptr::null_mut()),
+            caches: (0..n_externs).map(|_| ExternCache::new()).collect(),
+            bound: AtomicUsize::new(0),
+        }
+    }
+
+    pub(crate) fn lib(&self) -> &LibState {
+        // SAFETY: LibState is never freed (module comment).
+        unsafe { &*self.lib }
+    }
+
+    /// The cache of extern `es` in this interpreter.
+    #[inline(always)]
+    pub(crate) fn cache(&self, es: &ExternState) -> &ExternCache {
+        self.caches.get(es.index).unwrap_or(&NO_CACHE)
+    }
 }
 
 // SAFETY: as for LibState; the atomics are only written with the GIL held.
@@ -104,24 +199,75 @@ impl ExternState {
 /// Every library of the process (they are never freed).
 pub(crate) static ALL: std::sync::Mutex<Vec<&'static LibState>> = std::sync::Mutex::new(Vec::new());
 
-/// Drops the module reference each library keeps (see `owned_module`):
-/// called when Python's exit begins, after the atexit handlers, so that
-/// finalization frees the modules and what their functions hold (open
-/// files are flushed and closed).
-pub(crate) fn release_modules(_py: Python<'_>) {
-    let all: Vec<&'static LibState> = ALL.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    for ls in all {
-        let m = ls.owned_module.swap(std::ptr::null_mut(), Ordering::AcqRel);
-        if !m.is_null() {
-            // SAFETY: the GIL is held (`_py`); `m` is the one strong
-            // reference the library kept, taken out of the slot above so it
-            // is released once.
-            unsafe { ffi::Py_DECREF(m) };
+/// Every library of the process, copied out of the lock.
+pub(crate) fn all_libs() -> Vec<&'static LibState> {
+    ALL.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// Drops the module reference each library keeps in interpreter `interp`
+/// (see `owned_module`; NULL: the main interpreter's, i.e. the shared
+/// libraries'): called when that interpreter's exit begins, after its
+/// atexit handlers, so that finalization frees the modules and what their
+/// functions hold (open files are flushed and closed).
+pub(crate) fn release_modules(_py: Python<'_>, interp: *mut ffi::PyInterpreterState) {
+    for ls in all_libs() {
+        for inst in ls.insts() {
+            if inst.interp.load(Ordering::Acquire) != interp {
+                continue;
+            }
+            let m = inst.owned_module.swap(std::ptr::null_mut(), Ordering::AcqRel);
+            if !m.is_null() {
+                // SAFETY: the GIL of `interp` is held (`_py`, contract);
+                // `m` is the one strong reference the library kept there,
+                // taken out of the slot above so it is released once.
+                unsafe { ffi::Py_DECREF(m) };
+            }
         }
     }
 }
 
 impl LibState {
+    /// The library's interpreters (see `insts`).
+    #[inline(always)]
+    pub(crate) fn insts(&self) -> &[Instance] {
+        // SAFETY: `insts` points to `n_insts` instances that are never
+        // freed (a fork child replaces the array and leaks the old one).
+        unsafe { std::slice::from_raw_parts(self.insts.load(Ordering::Acquire), self.n_insts) }
+    }
+
+    /// Makes the library's instances (once, by entry/libs.rs, and again in
+    /// a fork child for an isolated library or a pool).
+    pub(crate) fn set_fresh_instances(&self) {
+        let v: Box<[Instance]> = (0..self.n_insts)
+            .map(|i| Instance::new(self, i, self.externs.len()))
+            .collect();
+        // The old array (if any) is leaked: host code may still hold
+        // references from before the fork (the forking thread's own frames).
+        self.insts.store(Box::leak(v).as_mut_ptr(), Ordering::Release);
+    }
+
+    /// The shared library's one instance (the main interpreter).
+    #[inline(always)]
+    pub(crate) fn main_inst(&self) -> &Instance {
+        &self.insts()[0]
+    }
+
+    /// This library's instance in the interpreter of the calling thread,
+    /// `None` if the library has none there.
+    ///
+    /// # Safety
+    /// A GIL is held (the current thread state is this thread's).
+    pub(crate) unsafe fn inst_here(&self) -> Option<&Instance> {
+        if self.mode == Isolation::Shared {
+            return Some(self.main_inst());
+        }
+        // SAFETY: a thread state is current (contract).
+        let here = unsafe { ffi::PyInterpreterState_Get() };
+        self.insts()
+            .iter()
+            .find(|i| i.interp.load(Ordering::Acquire) == here)
+    }
+
     /// CFFI's spelling of type `i` for messages; `u32::MAX` is `void`.
     pub(crate) fn type_name(&self, i: u32) -> &CStr {
         if i == u32::MAX {

@@ -33,7 +33,14 @@ pub(crate) unsafe fn call(ext: *mut Extern, args: *mut *mut c_void, result: *mut
     let entry = thread::c_entry();
     // SAFETY: `ext` is a generated extern descriptor (contract).
     let es = unsafe { extern_state(ext) };
-    if !es.lib().init.is_ready() && init_failed(es) {
+    let ls = es.lib();
+    if ls.mode != cembed_abi::Isolation::Shared {
+        // SAFETY: as for this function.
+        unsafe { call_isolated(&entry, es, args, result) };
+        return entry.finish();
+    }
+    let inst = ls.main_inst();
+    if !inst.init.is_ready() && init_failed(es, inst) {
         return entry.finish();
     }
     // SAFETY: the library's init passed, so Python was started.
@@ -44,9 +51,39 @@ pub(crate) unsafe fn call(ext: *mut Extern, args: *mut *mut c_void, result: *mut
     };
     // SAFETY: this thread holds the GIL now (enter_python); `args` and
     // `result` are the extern's, as the caller promises.
-    unsafe { invoke(es, args, result, entry.tls()) };
+    unsafe { invoke(es, inst.cache(es), args, result, entry.tls()) };
     leave.leave();
     entry.finish();
+}
+
+/// A call into an isolated library or a pool: the interpreter chosen by
+/// lifecycle/interp.rs, started on first use, entered with this thread's
+/// own thread state there.
+///
+/// # Safety
+/// As for [`call`].
+#[inline(never)]
+unsafe fn call_isolated(
+    entry: &thread::CallEntry,
+    es: &ExternState,
+    args: *mut *mut c_void,
+    result: *mut c_void,
+) {
+    let inst = crate::lifecycle::interp::pick(entry, es, es.lib());
+    if !inst.init.is_ready() && init_failed(es, inst) {
+        return;
+    }
+    let interp = inst.interp.load(std::sync::atomic::Ordering::Acquire);
+    // SAFETY: the instance's init passed (or runs on this thread), so its
+    // interpreter was started and lives while the gate lets us in.
+    let Some(leave) = (unsafe { thread::enter_sub(entry, interp) }) else {
+        refused(es);
+        return;
+    };
+    // SAFETY: this thread holds the interpreter's GIL now; `args` and
+    // `result` are the extern's (contract).
+    unsafe { invoke(es, inst.cache(es), args, result, entry.tls()) };
+    leave.leave();
 }
 
 /// A call the exit gate refused: one line on stderr, never a silent zero.

@@ -5,10 +5,9 @@
 //! (objects/module.rs).
 
 use crate::desc::ctypes::{Conv, TypeTable};
-use crate::desc::libstate::LibInit;
 use crate::desc::libstate::{ExternState, LibState, ALL};
 use crate::py::text;
-use cembed_abi::{Extern, Kind, Lib, ABI_VERSION};
+use cembed_abi::{Extern, Isolation, Kind, Lib, ABI_VERSION};
 use std::collections::HashMap;
 use std::ffi::{c_void, CString};
 use std::sync::atomic::{AtomicPtr, Ordering};
@@ -143,6 +142,7 @@ unsafe fn new_lib_state(lib: *mut Lib) -> Box<LibState> {
             TypeTable { types: Vec::new() }
         }
     };
+    let (mode, n_insts) = isolation_of(l, &mut table_error);
     let mut ls = Box::new(LibState {
         // SAFETY: PyModuleDef is a plain C struct; zero is a valid
         // "empty" value for every field; filled in below.
@@ -156,9 +156,9 @@ unsafe fn new_lib_state(lib: *mut Lib) -> Box<LibState> {
         types,
         externs: Box::new([]),
         by_name: HashMap::new(),
-        init: LibInit::new(),
-        module: AtomicPtr::new(std::ptr::null_mut()),
-        owned_module: AtomicPtr::new(std::ptr::null_mut()),
+        mode,
+        insts: AtomicPtr::new(std::ptr::null_mut()),
+        n_insts,
         table_error,
         lib_index: std::sync::OnceLock::new(),
     });
@@ -166,11 +166,12 @@ unsafe fn new_lib_state(lib: *mut Lib) -> Box<LibState> {
     let mut externs = Vec::with_capacity(l.n_externs as usize);
     for i in 0..l.n_externs as usize {
         // SAFETY: `externs` has `n_externs` live descriptors (contract).
-        let es = unsafe { prepare_extern(&ls, lsp, *l.externs.add(i)) };
+        let es = unsafe { prepare_extern(&ls, lsp, *l.externs.add(i), i) };
         ls.by_name.insert(es.name.clone(), i);
         externs.push(es);
     }
     ls.externs = externs.into_boxed_slice();
+    ls.set_fresh_instances();
     crate::objects::module::fill_def(&mut ls);
     ls
 }
@@ -181,14 +182,19 @@ unsafe fn new_lib_state(lib: *mut Lib) -> Box<LibState> {
 /// `ext` is a live extern descriptor.
 unsafe fn orphan_extern(ls: &'static LibState, ext: *mut Extern) -> ExternState {
     // SAFETY: as for this function.
-    unsafe { prepare_extern(ls, ls, ext) }
+    unsafe { prepare_extern(ls, ls, ext, usize::MAX) }
 }
 
 /// Computes an extern's conversion plan from its FUNCTION type.
 ///
 /// # Safety
 /// `ext` is a live extern descriptor.
-unsafe fn prepare_extern(ls: &LibState, lsp: *const LibState, ext: *mut Extern) -> ExternState {
+unsafe fn prepare_extern(
+    ls: &LibState,
+    lsp: *const LibState,
+    ext: *mut Extern,
+    index: usize,
+) -> ExternState {
     // SAFETY: a live descriptor (contract) whose name is a NUL-terminated
     // string of the library's static data.
     let (e, name) = unsafe { (&*ext, text((*ext).name)) };
@@ -225,9 +231,39 @@ unsafe fn prepare_extern(ls: &LibState, lsp: *const LibState, ext: *mut Extern) 
         result_name,
         plan,
         bad_signature: bad,
-        func: AtomicPtr::new(std::ptr::null_mut()),
-        onerror: AtomicPtr::new(std::ptr::null_mut()),
-        error: AtomicPtr::new(std::ptr::null_mut()),
-        owner: AtomicPtr::new(std::ptr::null_mut()),
+        index,
+        slot_owner: std::sync::atomic::AtomicUsize::new(0),
     }
+}
+
+/// The library's isolation mode and number of interpreters. A library
+/// older than ABI 1.2 (`struct_size` without the fields) is shared; an
+/// unknown mode (a newer cembed) or isolation on a Python without
+/// per-interpreter GILs is a table error, reported on first use.
+fn isolation_of(l: &Lib, table_error: &mut Option<String>) -> (Isolation, usize) {
+    let has_fields = l.struct_size as usize >= std::mem::size_of::<Lib>();
+    if !has_fields {
+        return (Isolation::Shared, 1);
+    }
+    let Some(mode) = Isolation::from_u32(l.isolation) else {
+        table_error.get_or_insert(format!(
+            "isolation mode {} is unknown to this runtime (built by a newer cembed?)",
+            l.isolation
+        ));
+        return (Isolation::Shared, 1);
+    };
+    if mode != Isolation::Shared && !cfg!(Py_3_12) {
+        table_error.get_or_insert(
+            "the library asks for an isolated interpreter, which needs CPython 3.12 or later \
+             (per-interpreter GIL); this runtime is built for an older Python"
+                .to_string(),
+        );
+        return (Isolation::Shared, 1);
+    }
+    let n = match mode {
+        Isolation::Pool if l.pool_size > 0 => l.pool_size as usize,
+        Isolation::Pool => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        _ => 1,
+    };
+    (mode, n)
 }

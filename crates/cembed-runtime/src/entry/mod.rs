@@ -89,7 +89,11 @@ unsafe extern "C" fn api_init_error(lib: *mut Lib) -> *const c_char {
     c_entry("cembed_init_error", std::ptr::null(), || {
         // SAFETY: the glue passes its own cembed_lib.
         let ls = unsafe { libs::get_or_create(lib) };
-        ls.init.error().map_or(std::ptr::null(), |e| e.as_ptr())
+        // The first failure among the library's interpreters.
+        ls.insts()
+            .iter()
+            .find_map(|i| i.init.error())
+            .map_or(std::ptr::null(), |e| e.as_ptr())
     })
 }
 

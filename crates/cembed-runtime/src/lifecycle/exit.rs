@@ -177,7 +177,7 @@ unsafe fn finalize() {
         } else {
             ffi::PyEval_RestoreThread(main);
         }
-        crate::desc::libstate::release_modules(Python::assume_gil_acquired());
+        crate::desc::libstate::release_modules(Python::assume_gil_acquired(), std::ptr::null_mut());
         ffi::Py_FinalizeEx();
     }
     crate::lifecycle::state::set_state(State::Finalized);
@@ -241,6 +241,15 @@ fn exit_helper(h: &Helper, exiting: Option<thread::SlotId>) {
             std::thread::sleep(Duration::from_secs(3600));
         }
     }
+    // The subinterpreters' exit hooks first (interp.rs), each with its own
+    // GIL: this thread gives the main one up meanwhile.
+    // SAFETY: GIL held (g); SaveThread gives it up with this thread's main
+    // thread state, which RestoreThread takes back.
+    unsafe {
+        let main = ffi::PyEval_SaveThread();
+        crate::lifecycle::interp::run_sub_exit_hooks();
+        ffi::PyEval_RestoreThread(main);
+    }
     // SAFETY: GIL held (g) until the release below.
     run_exit_hooks(unsafe { Python::assume_gil_acquired() });
     // SAFETY: `g` is this thread's Ensure; drop this helper's thread state,
@@ -248,7 +257,11 @@ fn exit_helper(h: &Helper, exiting: Option<thread::SlotId>) {
     unsafe { ffi::PyGILState_Release(g) };
     crate::lifecycle::state::set_state(State::Exiting);
     if thread::drained(EXIT_GRACE, exiting) {
-        if crate::lifecycle::state::can_finalize() {
+        // SAFETY: drained; this thread holds no GIL.
+        let subs_ended = unsafe { crate::lifecycle::interp::end_subinterpreters() };
+        if !subs_ended {
+            crate::lifecycle::state::set_state(State::Abandoned);
+        } else if crate::lifecycle::state::can_finalize() {
             // SAFETY: drained, see finalize().
             unsafe { finalize() };
         } else {
@@ -274,7 +287,7 @@ fn exit_helper(h: &Helper, exiting: Option<thread::SlotId>) {
 /// The part of exit that runs with Python fully usable: `threading`'s
 /// shutdown (bounded), the `atexit` handlers, flushing the std streams.
 ///
-fn run_exit_hooks(py: Python<'_>) {
+pub(crate) fn run_exit_hooks(py: Python<'_>) {
     let script = format!(
         "import threading as _t, time as _time\n\
          _skip = [_t.main_thread(), _t.current_thread()]\n\
@@ -331,11 +344,19 @@ static FORK: Mutex<Option<ForkHold>> = Mutex::new(None);
 
 #[derive(Copy, Clone)]
 struct ForkHold {
+    /// NULL: the GIL was taken with `PyGILState_Ensure` (`gil`); else with
+    /// this thread state, made for the fork because the thread's PyGILState
+    /// thread state is a subinterpreter's (interp.rs).
+    temp: *mut ffi::PyThreadState,
     gil: ffi::PyGILState_STATE,
     /// The forking thread had no thread state before: the one Ensure made
     /// becomes the child's main thread state.
     fresh: bool,
 }
+
+// SAFETY: only the forking thread uses a ForkHold (prepare, then parent or
+// child handler of the same fork); the thread state is not shared.
+unsafe impl Send for ForkHold {}
 
 /// Registers the fork handlers (once, when we start Python).
 pub(crate) fn register_fork_handlers() {
@@ -359,10 +380,28 @@ extern "C" fn fork_prepare() {
             if thread::holds_gil() {
                 return;
             }
-            let fresh = ffi::PyGILState_GetThisThreadState().is_null();
+            let own = ffi::PyGILState_GetThisThreadState();
+            if !own.is_null() && !crate::lifecycle::interp::in_main_interp(own) {
+                // PyGILState_Ensure would enter that subinterpreter; the
+                // fork needs the main interpreter's GIL and locks.
+                let temp = ffi::PyThreadState_New(ffi::PyInterpreterState_Main());
+                ffi::PyEval_RestoreThread(temp);
+                ffi::PyOS_BeforeFork();
+                *fork_lock() = Some(ForkHold {
+                    temp,
+                    gil: ffi::PyGILState_STATE::PyGILState_UNLOCKED,
+                    fresh: true,
+                });
+                return;
+            }
+            let fresh = own.is_null();
             let gil = ffi::PyGILState_Ensure();
             ffi::PyOS_BeforeFork();
-            *fork_lock() = Some(ForkHold { gil, fresh });
+            *fork_lock() = Some(ForkHold {
+                temp: std::ptr::null_mut(),
+                gil,
+                fresh,
+            });
         }
     });
 }
@@ -373,7 +412,12 @@ extern "C" fn fork_parent() {
             // SAFETY: the prepare handler took the GIL and the locks.
             unsafe {
                 ffi::PyOS_AfterFork_Parent();
-                ffi::PyGILState_Release(h.gil);
+                if h.temp.is_null() {
+                    ffi::PyGILState_Release(h.gil);
+                } else {
+                    ffi::PyThreadState_Clear(h.temp);
+                    ffi::PyThreadState_DeleteCurrent();
+                }
             }
         }
     });
@@ -391,9 +435,13 @@ extern "C" fn fork_child() {
             if hold.is_some() {
                 ffi::PyOS_AfterFork_Child();
             }
-            let ts = ffi::PyGILState_GetThisThreadState();
+            let ts = match hold {
+                Some(h) if !h.temp.is_null() => h.temp,
+                _ => ffi::PyGILState_GetThisThreadState(),
+            };
             crate::lifecycle::state::after_fork_child(ts);
             thread::after_fork_child(ts);
+            crate::lifecycle::interp::after_fork_child();
             match hold {
                 Some(ForkHold { fresh: true, .. }) => {
                     // Keep the thread state Ensure made: it is now the main

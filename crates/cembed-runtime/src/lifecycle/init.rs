@@ -60,11 +60,12 @@
 //!   `cembed_init_error()`, and every later call prints CFFI's "function
 //!   %s() called, but initialization code failed.  Returning 0." and returns 0.
 //!
-//! Subinterpreters: everything here drives the main interpreter through the
-//! PyGILState API; the generated module declares
-//! `Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED` (see `module.rs`).
+//! Subinterpreters: the state machine above is per interpreter of a library
+//! (`Instance`); a shared library has one, the main interpreter, driven
+//! here through the PyGILState API; an isolated library's or a pool's run
+//! their init code in their own subinterpreters (interp.rs).
 
-use crate::desc::libstate::{LibState, Phase};
+use crate::desc::libstate::{Instance, LibState, Phase};
 use crate::lifecycle::state::{
     leave_ready, lock, me, python_usable, refusal_reason, set_state, State, FAILED, MAIN_TSTATE,
     OWNED, PROCESS, READY, START, STARTER, STARTING, START_CV,
@@ -295,8 +296,10 @@ unsafe extern "C" fn python_exiting(
     crate::py::guard::c_entry("the atexit hook", (), || {
         if leave_ready(State::HostFinalized) {
             // SAFETY: GIL held (called from Python).
+            unsafe { end_subinterpreters_from_atexit() };
+            // SAFETY: GIL held (called from Python).
             let py = unsafe { Python::assume_gil_acquired() };
-            crate::desc::libstate::release_modules(py);
+            crate::desc::libstate::release_modules(py, std::ptr::null_mut());
         }
     });
     // SAFETY: GIL held (called from Python).
@@ -335,7 +338,14 @@ fn runtime_location() -> String {
 /// A caller holding the GIL (a call from Python code) releases it while it
 /// waits for another thread's init, and takes it back afterwards.
 pub(crate) fn ensure_lib(ls: &LibState) -> Result<(), ()> {
-    if ls.init.is_ready() {
+    ensure_inst(ls.main_inst())
+}
+
+/// [`ensure_lib`] for one interpreter of a library: its init state machine
+/// (for a subinterpreter, running it also starts the interpreter).
+pub(crate) fn ensure_inst(inst: &Instance) -> Result<(), ()> {
+    let ls = inst.lib();
+    if inst.init.is_ready() {
         return Ok(());
     }
     {
@@ -348,14 +358,14 @@ pub(crate) fn ensure_lib(ls: &LibState) -> Result<(), ()> {
         }
     }
     if let Err(e) = ensure_python() {
-        let mut ph = lock(&ls.init.phase);
+        let mut ph = lock(&inst.init.phase);
         if !matches!(*ph, Phase::Failed) {
             *ph = Phase::Failed;
-            let _ = ls.init.error.set(py::cstring_lossy(&e));
+            let _ = inst.init.error.set(py::cstring_lossy(&e));
         }
         return Err(());
     }
-    let mut ph = lock(&ls.init.phase);
+    let mut ph = lock(&inst.init.phase);
     loop {
         match *ph {
             Phase::Done => return Ok(()),
@@ -370,14 +380,14 @@ pub(crate) fn ensure_lib(ls: &LibState) -> Result<(), ()> {
                         std::ptr::null_mut()
                     }
                 };
-                ph = ls.init.cv.wait(ph).unwrap_or_else(|e| e.into_inner());
+                ph = inst.init.cv.wait(ph).unwrap_or_else(|e| e.into_inner());
                 if !saved.is_null() {
                     // Re-take the GIL without holding our mutex (lock order:
                     // never wait for the GIL while holding `phase`).
                     drop(ph);
                     // SAFETY: `saved` is this thread's state from SaveThread.
                     unsafe { ffi::PyEval_RestoreThread(saved) };
-                    ph = lock(&ls.init.phase);
+                    ph = lock(&inst.init.phase);
                 }
             }
             Phase::NotStarted => {
@@ -388,21 +398,21 @@ pub(crate) fn ensure_lib(ls: &LibState) -> Result<(), ()> {
                 // thread ending inside the init code (a forced unwind, see
                 // unwind.rs: the guard's destructor runs then, and touches
                 // no Python).
-                let guard = InitGuard(ls);
-                let r = run_init(ls);
+                let guard = InitGuard(inst);
+                let r = run_init(inst);
                 std::mem::forget(guard);
-                ph = lock(&ls.init.phase);
+                ph = lock(&inst.init.phase);
                 match r {
                     Ok(()) => {
                         *ph = Phase::Done;
-                        ls.init.ready.store(true, Ordering::Release);
+                        inst.init.ready.store(true, Ordering::Release);
                     }
                     Err(text) => {
-                        let _ = ls.init.error.set(py::cstring_lossy(&text));
+                        let _ = inst.init.error.set(py::cstring_lossy(&text));
                         *ph = Phase::Failed;
                     }
                 }
-                ls.init.cv.notify_all();
+                inst.init.cv.notify_all();
             }
         }
     }
@@ -410,7 +420,7 @@ pub(crate) fn ensure_lib(ls: &LibState) -> Result<(), ()> {
 
 /// Marks a library's init as failed if its thread leaves `run_init` by
 /// unwinding (the thread ended inside the init code).
-struct InitGuard<'a>(&'a LibState);
+struct InitGuard<'a>(&'a Instance);
 
 impl Drop for InitGuard<'_> {
     fn drop(&mut self) {
@@ -428,8 +438,8 @@ impl Drop for InitGuard<'_> {
 /// The init code is Python: it may call C that ends the thread (unwind.rs),
 /// so its execution is not inside a `catch_unwind`; the Rust steps around
 /// it are, each.
-fn run_init(ls: &LibState) -> Result<(), String> {
-    let panicked = || "cembed: internal error (panic) while running the init code\n".to_string();
+fn run_init(inst: &Instance) -> Result<(), String> {
+    let ls = inst.lib();
     if let Some(e) = &ls.table_error {
         let msg = format!(
             "cembed: library for module '{}' has malformed tables: {e}\n",
@@ -437,6 +447,9 @@ fn run_init(ls: &LibState) -> Result<(), String> {
         );
         py::c_stderr(&msg);
         return Err(msg);
+    }
+    if ls.mode != cembed_abi::Isolation::Shared {
+        return crate::lifecycle::interp::run_sub_init(inst);
     }
     let Some(_gate) = thread::enter() else {
         return Err(format!(
@@ -448,32 +461,44 @@ fn run_init(ls: &LibState) -> Result<(), String> {
     // Python work on this thread (the token stands for the GIL Ensure took).
     unsafe {
         let g = crate::py::unwind::PyGILState_Ensure();
-        let py = Python::assume_gil_acquired();
-        let prepared = crate::py::guard::piece(|| prepare_init_code(ls));
-        let r =
-            match prepared {
-                None => Err(panicked()),
-                Some(Err(())) => Err(crate::py::guard::piece(|| report_init_failure(py, ls))
-                    .unwrap_or_else(panicked)),
-                Some(Ok(None)) => Ok(()),
-                Some(Ok(Some((code, globals)))) => {
-                    // Plain pointers across the call (no destructor pending).
-                    let res = crate::py::unwind::PyEval_EvalCode(code, globals, globals);
-                    crate::py::guard::piece(|| {
-                        ffi::Py_DECREF(code);
-                        ffi::Py_DECREF(globals);
-                        if res.is_null() {
-                            Err(report_init_failure(py, ls))
-                        } else {
-                            ffi::Py_DECREF(res);
-                            Ok(())
-                        }
-                    })
-                    .unwrap_or_else(|| Err(panicked()))
-                }
-            };
+        let r = init_in_current(Python::assume_gil_acquired(), ls, inst);
         ffi::PyGILState_Release(g);
         r
+    }
+}
+
+/// Runs the init code of `inst` in the current interpreter (its own),
+/// whose GIL this thread holds. `Err` is the (already printed) report.
+///
+/// The init code is Python: it may call C that ends the thread (unwind.rs),
+/// so its execution is not inside a `catch_unwind`; the Rust steps around
+/// it are, each.
+pub(crate) fn init_in_current(py: Python<'_>, ls: &LibState, inst: &Instance) -> Result<(), String> {
+    let panicked = || "cembed: internal error (panic) while running the init code\n".to_string();
+    // SAFETY: the GIL is held (`py`).
+    unsafe {
+        let prepared = crate::py::guard::piece(|| prepare_init_code(ls, inst));
+        match prepared {
+            None => Err(panicked()),
+            Some(Err(())) => Err(crate::py::guard::piece(|| report_init_failure(py, ls))
+                .unwrap_or_else(panicked)),
+            Some(Ok(None)) => Ok(()),
+            Some(Ok(Some((code, globals)))) => {
+                // Plain pointers across the call (no destructor pending).
+                let res = crate::py::unwind::PyEval_EvalCode(code, globals, globals);
+                crate::py::guard::piece(|| {
+                    ffi::Py_DECREF(code);
+                    ffi::Py_DECREF(globals);
+                    if res.is_null() {
+                        Err(report_init_failure(py, ls))
+                    } else {
+                        ffi::Py_DECREF(res);
+                        Ok(())
+                    }
+                })
+                .unwrap_or_else(|| Err(panicked()))
+            }
+        }
     }
 }
 
@@ -486,12 +511,13 @@ fn run_init(ls: &LibState) -> Result<(), String> {
 /// `get_or_create_module`).
 unsafe fn prepare_init_code(
     ls: &LibState,
+    inst: &Instance,
 ) -> Result<Option<(*mut ffi::PyObject, *mut ffi::PyObject)>, ()> {
     // SAFETY: the GIL is held (contract). New references are owned by `Owned`
     // (released on every path) or handed to the caller; borrowed ones are used
     // before anything could release them.
     unsafe {
-        get_or_create_module(ls).map_err(|_| ())?;
+        get_or_create_module(ls, inst).map_err(|_| ())?;
         let Some(code) = &ls.init_code else {
             return Ok(None);
         };
@@ -676,19 +702,39 @@ unsafe extern "C" fn host_exiting(
             // Let C threads inside Python leave; they need the GIL to do so.
             // SAFETY: we hold the GIL (called from Python).
             let ts = unsafe { ffi::PyEval_SaveThread() };
-            let _ = thread::drained(crate::lifecycle::exit::EXIT_GRACE, thread::current_slot());
+            if thread::drained(crate::lifecycle::exit::EXIT_GRACE, thread::current_slot()) {
+                // SAFETY: drained, with no GIL held (saved above).
+                unsafe { crate::lifecycle::interp::end_subinterpreters() };
+            }
             // SAFETY: `ts` is this thread's state from SaveThread; restoring
             // it takes the GIL back, which the token then stands for.
             let py = unsafe {
                 ffi::PyEval_RestoreThread(ts);
                 Python::assume_gil_acquired()
             };
-            crate::desc::libstate::release_modules(py);
+            crate::desc::libstate::release_modules(py, std::ptr::null_mut());
             set_state(State::HostFinalized);
         }
     });
     // SAFETY: GIL held.
     unsafe { py::new_ref(ffi::Py_None()) }
+}
+
+/// The host is finalizing Python (an atexit callback, main GIL held): our
+/// subinterpreters end first, once no host thread is inside Python.
+///
+/// # Safety
+/// The main GIL is held by this thread; the gate is closed.
+unsafe fn end_subinterpreters_from_atexit() {
+    // SAFETY: contract: this thread holds the main GIL, given up while
+    // waiting and ending the subinterpreters, then taken back.
+    unsafe {
+        let ts = ffi::PyEval_SaveThread();
+        if thread::drained(crate::lifecycle::exit::EXIT_GRACE, thread::current_slot()) {
+            crate::lifecycle::interp::end_subinterpreters();
+        }
+        ffi::PyEval_RestoreThread(ts);
+    }
 }
 
 /// `f()`, with a panic turned into an error: used where other threads wait
@@ -708,13 +754,13 @@ fn no_panic(what: &str, f: impl FnOnce() -> Result<(), String>) -> Result<(), St
 /// # Safety
 /// GIL held; `ls.module` NULL or the library's live module (a `pub(crate)`
 /// field, so its type does not prove it).
-unsafe fn get_or_create_module(ls: &LibState) -> PyResult<*mut ffi::PyObject> {
+unsafe fn get_or_create_module(ls: &LibState, inst: &Instance) -> PyResult<*mut ffi::PyObject> {
     // SAFETY: the GIL is held (contract). New references are owned by `Owned`
     // (released on every path) or handed to the caller; borrowed ones are used
     // before anything could release them.
     unsafe {
         let modules = ffi::PyImport_GetModuleDict();
-        let mut m = ls.module.load(Ordering::Acquire);
+        let mut m = inst.module.load(Ordering::Acquire);
         if m.is_null() {
             // importlib.machinery.ModuleSpec is _frozen_importlib.ModuleSpec,
             // which every interpreter has loaded already; importing

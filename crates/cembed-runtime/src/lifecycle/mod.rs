@@ -6,6 +6,7 @@
 
 pub(crate) mod exit;
 pub(crate) mod init;
+pub(crate) mod interp;
 pub(crate) mod location;
 pub(crate) mod state;
 pub(crate) mod thread;

@@ -70,6 +70,20 @@ enum Pin {
 struct ThreadSlot {
     shared: Arc<SlotShared>,
     pin: Cell<Pin>,
+    /// This thread's thread states in subinterpreters (lifecycle/interp.rs).
+    subs: std::cell::RefCell<Vec<SubPin>>,
+    /// Pools this thread is bound to: (library, instance index).
+    binds: std::cell::RefCell<Vec<(*const crate::desc::libstate::LibState, usize)>>,
+}
+
+/// A thread state of this thread in a subinterpreter.
+#[derive(Copy, Clone)]
+struct SubPin {
+    interp: *mut ffi::PyInterpreterState,
+    ts: *mut ffi::PyThreadState,
+    /// Made by us (deleted when the thread exits); else the thread's own
+    /// (a Python thread of that interpreter calling C).
+    owned: bool,
 }
 
 /// Every live thread's flag, scanned by process exit. Locked only when a
@@ -186,6 +200,8 @@ impl Tls {
         let p = Box::into_raw(Box::new(ThreadSlot {
             shared,
             pin: Cell::new(Pin::Unknown),
+            subs: std::cell::RefCell::new(Vec::new()),
+            binds: std::cell::RefCell::new(Vec::new()),
         }));
         self.slot.set(p);
         // SAFETY: the key exists (slot_key creates it once); setting this
@@ -296,6 +312,35 @@ fn lock_registry() -> std::sync::MutexGuard<'static, Vec<Arc<SlotShared>>> {
 
 impl Drop for ThreadSlot {
     fn drop(&mut self) {
+        let subs = std::mem::take(&mut *self.subs.borrow_mut());
+        let binds = std::mem::take(&mut *self.binds.borrow_mut());
+        for (ls, i) in binds {
+            // SAFETY: a LibState is never freed.
+            let ls = unsafe { &*ls };
+            if let Some(inst) = ls.insts().get(i) {
+                inst.bound.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        if subs.iter().any(|p| p.owned) {
+            let was = gate_enter(&self.shared.inside);
+            if crate::lifecycle::state::python_usable() {
+                for p in subs.iter().filter(|p| p.owned) {
+                    crate::lifecycle::interp::forget_pin(p.ts);
+                    // SAFETY: `ts` is this thread's own thread state in a
+                    // subinterpreter that lives while Python is usable
+                    // (subinterpreters end only after the gate closed, and
+                    // a fork child forgets them, see after_fork_child);
+                    // not current (no call of this thread is running). As
+                    // for the main pin below, it is deleted directly.
+                    unsafe {
+                        ffi::PyEval_RestoreThread(p.ts);
+                        ffi::PyThreadState_Clear(p.ts);
+                        ffi::PyThreadState_DeleteCurrent();
+                    }
+                }
+            }
+            self.shared.inside.store(was, Ordering::Release);
+        }
         if let Pin::Pinned { ts, .. } = self.pin.get() {
             let was = gate_enter(&self.shared.inside);
             if crate::lifecycle::state::python_usable() {
@@ -367,6 +412,32 @@ pub(crate) fn enter() -> Option<Gate> {
     })
 }
 
+/// Enters the gate without choosing this thread's main-interpreter thread
+/// state (a thread that only calls isolated libraries never needs one).
+pub(crate) fn enter_gate() -> Option<Gate> {
+    TLS.with(|t| {
+        let slot = t.slot();
+        let was_inside = gate_enter(&slot.shared.inside);
+        if !crate::lifecycle::state::python_usable() {
+            slot.shared.inside.store(was_inside, Ordering::Release);
+            return None;
+        }
+        Some(Gate {
+            shared: &*slot.shared as *const SlotShared,
+            was_inside,
+        })
+    })
+}
+
+/// This thread's thread state in `interp` (made on first use).
+///
+/// # Safety
+/// Python runs, `interp` is live, and this thread is inside the gate.
+pub(crate) unsafe fn sub_tstate_here(interp: *mut ffi::PyInterpreterState) -> *mut ffi::PyThreadState {
+    // SAFETY: contract.
+    TLS.with(|t| unsafe { sub_tstate(t.slot(), interp) })
+}
+
 #[cold]
 fn pin_this_thread() -> Pin {
     // SAFETY: Python is initialised (we are inside the gate) and this thread
@@ -374,11 +445,19 @@ fn pin_this_thread() -> Pin {
     // thread's TSS slot.
     unsafe {
         let cur = ffi::PyGILState_GetThisThreadState();
-        if !cur.is_null() {
+        if !cur.is_null() && crate::lifecycle::interp::in_main_interp(cur) {
             if cur == crate::lifecycle::state::main_tstate() {
                 return Pin::Main { ts: cur };
             }
             return Pin::Foreign;
+        }
+        if !cur.is_null() {
+            // The thread's PyGILState thread state is in a subinterpreter
+            // (CPython binds the last one a thread activated): it needs a
+            // main-interpreter thread state of its own, made directly (the
+            // PyGILState API would pick the subinterpreter's).
+            let ts = ffi::PyThreadState_New(ffi::PyInterpreterState_Main());
+            return Pin::Pinned { ts };
         }
         let _ = crate::py::unwind::PyGILState_Ensure();
         // Keep the new thread state (count 1) but drop the GIL: from now on
@@ -444,9 +523,18 @@ pub(crate) unsafe fn after_fork_child(main: *mut ffi::PyThreadState) {
         // key destructor frees it, on this thread).
         let slot = unsafe { &*me };
         keep.push(slot.shared.clone());
-        if let Pin::Pinned { ts, .. } = slot.pin.get() {
-            if ts == main {
-                slot.pin.set(Pin::Main { ts });
+        // CPython deleted every subinterpreter in the child, with their
+        // thread states; the pool bindings go with them (interp.rs starts
+        // fresh instances).
+        slot.subs.borrow_mut().clear();
+        slot.binds.borrow_mut().clear();
+        if let Pin::Pinned { .. } = slot.pin.get() {
+            if !main.is_null() {
+                // The forking thread's state is the child's main thread
+                // state; any other state of this thread was deleted by
+                // PyOS_AfterFork_Child (a fork taken with a temporary
+                // thread state, exit.rs).
+                slot.pin.set(Pin::Main { ts: main });
             }
         }
     }
@@ -606,7 +694,7 @@ fn gate_barrier() {
 ///
 /// # Safety
 /// Python is initialised.
-unsafe fn current_tstate() -> *mut ffi::PyThreadState {
+pub(crate) unsafe fn current_tstate() -> *mut ffi::PyThreadState {
     #[cfg(Py_3_13)]
     {
         extern "C" {
@@ -629,8 +717,10 @@ unsafe fn current_tstate() -> *mut ffi::PyThreadState {
 /// How [`enter_python`] took the GIL, so it gives it back the same way.
 #[derive(Copy, Clone)]
 enum Held {
-    /// Took the GIL with this thread's pinned state (`PyEval_RestoreThread`).
-    Restored,
+    /// Took the GIL with this thread's pinned state (`PyEval_RestoreThread`);
+    /// `saved`: the thread state this thread had current before (3.12+: it
+    /// held another interpreter's GIL), given back on leaving; else NULL.
+    Restored { saved: *mut ffi::PyThreadState },
     /// The thread already held the GIL with its pinned state: nothing to do.
     Already,
     /// Foreign thread (or no thread-local left): the PyGILState API.
@@ -655,8 +745,11 @@ impl Leave {
         // thread's flag, alive for the call.
         unsafe {
             match self.held {
-                Held::Restored => {
+                Held::Restored { saved } => {
                     ffi::PyEval_SaveThread();
+                    if !saved.is_null() {
+                        ffi::PyEval_RestoreThread(saved);
+                    }
                 }
                 Held::Already => {}
                 Held::GilState(g) => ffi::PyGILState_Release(g),
@@ -664,6 +757,110 @@ impl Leave {
             (*self.inside).store(self.was_inside, Ordering::Release);
         }
     }
+}
+
+/// Takes the GIL of `ts`'s interpreter with `ts`, this thread's own thread
+/// state there, unless this thread already runs with it (a nested call).
+/// 3.12+: a thread that holds another interpreter's GIL (current thread
+/// states are per thread there) gives it up first and takes it back when
+/// it leaves: at most one interpreter's GIL at a time per thread.
+///
+/// # Safety
+/// Python runs; `ts` is this thread's thread state, alive while the gate is
+/// open.
+#[inline(always)]
+unsafe fn take_gil_with(ts: *mut ffi::PyThreadState) -> Held {
+    // SAFETY: as for this function.
+    unsafe {
+        let cur = current_tstate();
+        if cur == ts {
+            return Held::Already;
+        }
+        let saved = if cfg!(Py_3_12) && !cur.is_null() {
+            ffi::PyEval_SaveThread()
+        } else {
+            std::ptr::null_mut()
+        };
+        crate::py::unwind::PyEval_RestoreThread(ts);
+        Held::Restored { saved }
+    }
+}
+
+/// Enters a subinterpreter for a call from C: passes the exit gate and
+/// takes `interp`'s GIL with this thread's thread state there (made on the
+/// thread's first call into `interp`, or the thread's own when it is a
+/// Python thread of that interpreter). `None` (nothing touched) if Python
+/// is not or no longer usable.
+///
+/// # Safety
+/// Python runs; `interp` is a live subinterpreter of one of our libraries
+/// (its instance's init ran or is running on this thread).
+#[inline]
+pub(crate) unsafe fn enter_sub(
+    entry: &CallEntry,
+    interp: *mut ffi::PyInterpreterState,
+) -> Option<Leave> {
+    // SAFETY: `entry.tls` is this thread's thread-local (c_entry).
+    let slot = unsafe { (*entry.tls).slot() };
+    let inside = &slot.shared.inside;
+    let was_inside = gate_enter(inside);
+    if !crate::lifecycle::state::python_usable() {
+        inside.store(was_inside, Ordering::Release);
+        return None;
+    }
+    // SAFETY: inside the gate the interpreter lives (contract).
+    let ts = unsafe { sub_tstate(slot, interp) };
+    // SAFETY: `ts` is this thread's thread state in `interp`.
+    let held = unsafe { take_gil_with(ts) };
+    Some(Leave {
+        inside: inside as *const AtomicBool,
+        was_inside,
+        held,
+    })
+}
+
+/// This thread's thread state in `interp`, made on first use.
+///
+/// # Safety
+/// Python runs and `interp` is live.
+unsafe fn sub_tstate(slot: &ThreadSlot, interp: *mut ffi::PyInterpreterState) -> *mut ffi::PyThreadState {
+    if let Some(p) = slot.subs.borrow().iter().find(|p| p.interp == interp) {
+        return p.ts;
+    }
+    // SAFETY: as for this function; GetThisThreadState only reads the
+    // thread's TSS slot; PyThreadState_New needs no GIL.
+    let (ts, owned) = unsafe {
+        let own = ffi::PyGILState_GetThisThreadState();
+        if !own.is_null() && crate::lifecycle::interp::interp_of(own) == interp {
+            (own, false)
+        } else {
+            (ffi::PyThreadState_New(interp), true)
+        }
+    };
+    if owned {
+        crate::lifecycle::interp::remember_pin(interp, ts);
+    }
+    slot.subs.borrow_mut().push(SubPin { interp, ts, owned });
+    ts
+}
+
+/// The pool member this thread is bound to for `ls` (an index into its
+/// instances), if any.
+pub(crate) fn bound_to(entry: &CallEntry, ls: &crate::desc::libstate::LibState) -> Option<usize> {
+    // SAFETY: `entry.tls` is this thread's thread-local (c_entry).
+    let slot = unsafe { (*entry.tls).slot() };
+    let binds = slot.binds.borrow();
+    binds
+        .iter()
+        .find(|(l, _)| std::ptr::eq(*l, ls))
+        .map(|&(_, i)| i)
+}
+
+/// Binds this thread to member `i` of `ls`'s pool (counted in its `bound`).
+pub(crate) fn bind(entry: &CallEntry, ls: &crate::desc::libstate::LibState, i: usize) {
+    // SAFETY: `entry.tls` is this thread's thread-local (c_entry).
+    let slot = unsafe { (*entry.tls).slot() };
+    slot.binds.borrow_mut().push((ls as *const _, i));
 }
 
 /// Enters Python for a call from C: passes the exit gate and takes the GIL;
@@ -702,14 +899,7 @@ pub(crate) unsafe fn enter_python(entry: &CallEntry) -> Option<Leave> {
         // SAFETY: Python runs (contract, and the gate just said it is
         // usable); `ts` is this thread's own pinned (or the main) thread
         // state, alive while the gate is open, so it may take the GIL with it.
-        Pin::Pinned { ts, .. } | Pin::Main { ts } => unsafe {
-            if current_tstate() == ts {
-                Held::Already
-            } else {
-                crate::py::unwind::PyEval_RestoreThread(ts);
-                Held::Restored
-            }
-        },
+        Pin::Pinned { ts, .. } | Pin::Main { ts } => unsafe { take_gil_with(ts) },
         Pin::Foreign | Pin::Unknown => {
             // SAFETY: Python runs; the PyGILState API works on any thread.
             Held::GilState(unsafe { crate::py::unwind::PyGILState_Ensure() })

@@ -8,9 +8,13 @@
 //! exception, the attached functions), traversed and cleared for the GC. No
 //! Python object is process-global.
 //!
-//! `Py_mod_multiple_interpreters` is declared NOT_SUPPORTED, honestly: C
-//! calls enter the main interpreter through the PyGILState API, and the
-//! attachment caches in `ExternState` are per library, not per interpreter.
+//! `Py_mod_multiple_interpreters` is declared PER_INTERPRETER_GIL_SUPPORTED:
+//! every Python object is in the module state, the attachment caches are
+//! per interpreter (`Instance`), and C calls enter the interpreter of the
+//! library's instance (lifecycle/interp.rs). The module execs only in an
+//! interpreter the library runs in: a shared library's in the main
+//! interpreter, an isolated library's or a pool's in its own
+//! subinterpreters; elsewhere the import is an ImportError that says why.
 //!
 //! The module state and the heap types are in state.rs and heap.rs; the
 //! types' behaviour in ffi/, libtype.rs and cdata/.
@@ -22,7 +26,9 @@ use crate::desc::libstate::LibState;
 use crate::objects::ffi::ffi_slots;
 use crate::objects::heap::{alloc_instance, new_type};
 use crate::objects::libtype::{func_slots, lib_slots, FuncObject};
-use crate::objects::state::{cx_of_module, detach, ffi_error, lib_state_of, state, ModState};
+use crate::objects::state::{
+    cx_of_module, detach, ffi_error, inst_of_module, lib_state_of, state, ModState,
+};
 use crate::py::{self, cstring_lossy, raise, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 use std::ffi::{c_int, c_void};
@@ -39,7 +45,7 @@ pub(crate) fn module_slots() -> Box<[ffi::PyModuleDef_Slot]> {
     #[cfg(Py_3_12)]
     v.push(ffi::PyModuleDef_Slot {
         slot: ffi::Py_mod_multiple_interpreters,
-        value: ffi::Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED,
+        value: ffi::Py_MOD_PER_INTERPRETER_GIL_SUPPORTED,
     });
     #[cfg(Py_3_13)]
     v.push(ffi::PyModuleDef_Slot {
@@ -84,14 +90,41 @@ pub(crate) unsafe fn exec_impl(module: *mut ffi::PyObject) -> PyResult<()> {
                 "cembed: module without definition",
             ));
         };
+        let Some(inst) = ls.inst_here() else {
+            return Err(raise(
+                ffi::PyExc_ImportError,
+                &format!(
+                    "cembed: library '{}' runs in interpreters of its own \
+                     (embedding_isolation('{}')): its module cannot be imported \
+                     into another interpreter",
+                    ls.name.to_string_lossy(),
+                    crate::lifecycle::interp::mode_name(ls.mode)
+                ),
+            ));
+        };
+        if ls.mode == cembed_abi::Isolation::Shared
+            && ffi::PyInterpreterState_Get() != crate::lifecycle::interp::main_interp()
+        {
+            return Err(raise(
+                ffi::PyExc_ImportError,
+                &format!(
+                    "cembed: library '{}' runs in the main interpreter \
+                     (embedding_isolation('shared')): its module cannot be imported \
+                     into a subinterpreter",
+                    ls.name.to_string_lossy()
+                ),
+            ));
+        }
         let st = &mut *state(module);
+        st.inst = inst;
         st.ffi_type = new_type(
             module,
             c"_cembed.FFI",
             std::mem::size_of::<ffi::PyObject>(),
             ffi_slots(),
         )?;
-        crate::objects::ffi::class_attrs::add_class_attrs(st.ffi_type)?;
+        let ffi_type = st.ffi_type;
+        crate::objects::ffi::class_attrs::add_class_attrs(st, ffi_type)?;
         st.lib_type = new_type(
             module,
             c"_cembed.Lib",
@@ -154,14 +187,14 @@ pub(crate) unsafe fn exec_impl(module: *mut ffi::PyObject) -> PyResult<()> {
         // The reference is released when Python's exit begins
         // (`libstate::release_modules`), so that finalization frees what the
         // functions hold (open files get flushed).
-        if ls
+        if inst
             .owned_module
             .compare_exchange(null_mut(), module, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
         {
             ffi::Py_INCREF(module);
         }
-        ls.module.store(module, Ordering::Release);
+        inst.module.store(module, Ordering::Release);
         Ok(())
     }
 }
@@ -203,18 +236,21 @@ unsafe extern "C" fn module_clear(module: *mut ffi::PyObject) -> c_int {
         if st.is_null() {
             return 0;
         }
-        if let Some(ls) = lib_state_of(module) {
+        if let Some(inst) = inst_of_module(module) {
             // The attachments die with this state: drop every cache that borrows
             // from it, so a later call reports "not attached" instead of using a
             // freed object.
-            for es in ls.externs.iter() {
-                if es.owner.load(Ordering::Relaxed) == module {
-                    detach(es);
+            for c in inst.caches.iter() {
+                if c.owner.load(Ordering::Relaxed) == module {
+                    detach(c);
                 }
             }
-            let _ =
-                ls.module
-                    .compare_exchange(module, null_mut(), Ordering::AcqRel, Ordering::Relaxed);
+            let _ = inst.module.compare_exchange(
+                module,
+                null_mut(),
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            );
         }
         for f in (*st).fields() {
             let p = std::mem::replace(f, null_mut());

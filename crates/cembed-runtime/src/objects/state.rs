@@ -5,7 +5,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
-use crate::desc::libstate::{ExternState, LibState};
+use crate::desc::libstate::{ExternCache, Instance, LibState};
 use crate::py::{raise, Owned, PyResult};
 use pyo3_ffi as ffi;
 use std::ptr::null_mut;
@@ -30,6 +30,11 @@ pub(crate) struct ModState {
     /// The data model (CType/CData types, type registry): owned, created by
     /// exec, its objects cleared by m_clear, freed by m_free.
     pub(crate) cdata: *mut crate::cdata::Cx,
+    /// The library's instance this module belongs to (its interpreter's):
+    /// never freed; not a Python object.
+    pub(crate) inst: *const Instance,
+    /// The descriptor type of `FFI.NULL`/`CData`/`CType` (class_attrs.rs).
+    pub(crate) class_attr_type: *mut ffi::PyObject,
 }
 
 /// The data model context of one of our modules (NULL if not created or
@@ -51,8 +56,9 @@ pub(crate) unsafe fn cx_of_module(module: *mut ffi::PyObject) -> *mut crate::cda
 }
 
 impl ModState {
-    pub(crate) fn fields(&mut self) -> [&mut *mut ffi::PyObject; 8] {
+    pub(crate) fn fields(&mut self) -> [&mut *mut ffi::PyObject; 9] {
         [
+            &mut self.class_attr_type,
             &mut self.ffi_type,
             &mut self.lib_type,
             &mut self.func_type,
@@ -113,11 +119,27 @@ pub(crate) unsafe fn lib_state_of(module: *mut ffi::PyObject) -> Option<&'static
     (!def.is_null()).then(|| unsafe { &*(def as *const LibState) })
 }
 
-pub(crate) fn detach(es: &ExternState) {
-    es.func.store(null_mut(), Ordering::Relaxed);
-    es.onerror.store(null_mut(), Ordering::Relaxed);
-    es.error.store(null_mut(), Ordering::Relaxed);
-    es.owner.store(null_mut(), Ordering::Relaxed);
+pub(crate) fn detach(c: &ExternCache) {
+    c.func.store(null_mut(), Ordering::Relaxed);
+    c.onerror.store(null_mut(), Ordering::Relaxed);
+    c.error.store(null_mut(), Ordering::Relaxed);
+    c.owner.store(null_mut(), Ordering::Relaxed);
+}
+
+/// The library instance of one of our modules (`None` if the state is
+/// gone).
+///
+/// # Safety
+/// GIL held; `module` is a module made from a LibState's def.
+pub(crate) unsafe fn inst_of_module(module: *mut ffi::PyObject) -> Option<&'static Instance> {
+    // SAFETY: as for `state`; `inst` is NULL or a never-freed Instance.
+    unsafe {
+        let st = state(module);
+        if st.is_null() || (*st).inst.is_null() {
+            return None;
+        }
+        Some(&*(*st).inst)
+    }
 }
 
 /// Whether `obj` is the `ffi` object of `module` (not another `FFI()`).

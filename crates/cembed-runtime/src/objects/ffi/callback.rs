@@ -115,11 +115,21 @@ unsafe fn make(
             crate::py::gil::Borrowed::from_ptr_non_null(py, func),
             crate::py::gil::Borrowed::from_ptr_non_null(py, onerror),
         )?;
-        let Some(index) = free_slot(py, ls, table_fn, &t.name)? else {
+        let Some(inst) = crate::objects::state::inst_of_module(m) else {
+            return Err(raise(
+                ffi::PyExc_RuntimeError,
+                "cembed: the module was cleared",
+            ));
+        };
+        let Some(index) = free_slot(py, ls, inst, table_fn, &t.name)? else {
             unreachable!("free_slot raises when there is none")
         };
         let es = &ls.externs[index];
-        crate::objects::ffi::def_extern::attach(m, st, ls, es, func, error, onerror)?;
+        if let Err(e) = crate::objects::ffi::def_extern::attach(m, st, ls, es, func, error, onerror)
+        {
+            es.slot_owner.store(0, Ordering::Release);
+            return Err(e);
+        }
         let slot = Box::into_raw(Box::new(SlotRef {
             module: py::new_ref(m),
             index,
@@ -142,6 +152,7 @@ unsafe fn make(
 fn free_slot(
     _py: crate::py::gil::Python<'_>,
     ls: &LibState,
+    inst: &crate::desc::libstate::Instance,
     table_fn: Option<u32>,
     name: &str,
 ) -> PyResult<Option<usize>> {
@@ -156,7 +167,14 @@ fn free_slot(
                     continue;
                 }
                 pool += 1;
-                if es.func.load(Ordering::Relaxed).is_null() {
+                // Claimed for this interpreter: a slot is one C function of
+                // the process, so each is in use by one interpreter at most
+                // (the call path sends its calls there, entry/call.rs).
+                if es
+                    .slot_owner
+                    .compare_exchange(0, inst.index + 1, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_ok()
+                {
                     return Ok(Some(i));
                 }
             }

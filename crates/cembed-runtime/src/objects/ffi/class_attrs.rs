@@ -17,8 +17,9 @@ use std::ptr::null_mut;
 /// that `type(ffi).NULL` works as CFFI's `_cffi_backend.FFI.NULL`. They are
 /// descriptors rather than values because the values are made on first use
 /// (the cdata types cost a type creation each; see `Cx::heap_type`). The
-/// descriptor type is made once per process; a descriptor finds its library
-/// from the class it is read from (a subclass of FFI too).
+/// descriptor type is made once per module (the module state owns it: a
+/// type made in one interpreter must not be used in another); a descriptor
+/// finds its library from the class it is read from (a subclass of FFI too).
 #[repr(C)]
 struct ClassAttr {
     ob_base: ffi::PyObject,
@@ -26,22 +27,21 @@ struct ClassAttr {
     which: u8,
 }
 
-static CLASS_ATTR_TYPE: std::sync::atomic::AtomicPtr<ffi::PyObject> =
-    std::sync::atomic::AtomicPtr::new(null_mut());
-
-/// Sets `NULL`, `CData` and `CType` on the FFI type `ffi_type`.
+/// Sets `NULL`, `CData` and `CType` on the FFI type `ffi_type`, making the
+/// descriptor type into `st.class_attr_type`.
 ///
 /// # Safety
-/// GIL held; `ffi_type` the FFI heap type of a module being executed.
-pub(crate) unsafe fn add_class_attrs(ffi_type: *mut ffi::PyObject) -> PyResult<()> {
-    // SAFETY: the GIL is held (contract), which also serialises the
-    // one-time creation of the descriptor type; the spec and slots live across
+/// GIL held; `st` the state and `ffi_type` the FFI heap type of a module
+/// being executed.
+pub(crate) unsafe fn add_class_attrs(
+    st: &mut crate::objects::state::ModState,
+    ffi_type: *mut ffi::PyObject,
+) -> PyResult<()> {
+    // SAFETY: the GIL is held (contract); the spec and slots live across
     // PyType_FromSpec; each descriptor is a new instance of that type (a
     // `ClassAttr`), owned by `Owned` until the class holds it.
     unsafe {
-        use std::sync::atomic::Ordering;
-        // The GIL serialises the creation: no other thread runs in here.
-        let mut tp = CLASS_ATTR_TYPE.load(Ordering::Acquire);
+        let mut tp = st.class_attr_type;
         if tp.is_null() {
             let mut slots = [
                 ffi::PyType_Slot {
@@ -64,9 +64,9 @@ pub(crate) unsafe fn add_class_attrs(ffi_type: *mut ffi::PyObject) -> PyResult<(
                 flags: ffi::Py_TPFLAGS_DEFAULT as _,
                 slots: slots.as_mut_ptr(),
             };
-            // The process keeps this reference: libraries loaded later share it.
+            // The module state keeps this reference (m_clear drops it).
             tp = Owned::check(ffi::PyType_FromSpec(&mut spec))?.into_ptr();
-            CLASS_ATTR_TYPE.store(tp, Ordering::Release);
+            st.class_attr_type = tp;
         }
         for (which, name) in [(0u8, c"NULL"), (1, c"CData"), (2, c"CType")] {
             let obj = Owned::check(ffi::PyType_GenericAlloc(tp as *mut ffi::PyTypeObject, 0))?;

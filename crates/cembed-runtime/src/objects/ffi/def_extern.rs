@@ -330,16 +330,23 @@ pub(crate) unsafe fn attach(
             return Err(PyErrSet);
         }
         // The dict now owns `entry`, which owns func/onerror/bytes.
-        es.func.store(func, Ordering::Relaxed);
-        es.onerror.store(
+        let Some(inst) = crate::objects::state::inst_of_module(m) else {
+            return Err(raise(
+                ffi::PyExc_RuntimeError,
+                "cembed: the module was cleared",
+            ));
+        };
+        let c = inst.cache(es);
+        c.func.store(func, Ordering::Relaxed);
+        c.onerror.store(
             if onerror == none { null_mut() } else { onerror },
             Ordering::Relaxed,
         );
-        es.error.store(
+        c.error.store(
             err_bytes.map_or(null_mut(), |b| ffi::PyBytes_AsString(b.ptr()) as *mut u8),
             Ordering::Relaxed,
         );
-        es.owner.store(m, Ordering::Relaxed);
+        c.owner.store(m, Ordering::Relaxed);
         Ok(())
     }
 }
@@ -388,8 +395,18 @@ pub(crate) unsafe fn release_slot(m: *mut ffi::PyObject, index: usize) {
         if st.is_null() || (*st).attached.is_null() {
             return; // cleared: nothing is attached any more
         }
-        if es.owner.load(Ordering::Relaxed) == m {
-            detach(es);
+        if let Some(inst) = crate::objects::state::inst_of_module(m) {
+            let c = inst.cache(es);
+            if c.owner.load(Ordering::Relaxed) == m {
+                detach(c);
+            }
+            // The slot is free for every interpreter of the library again.
+            let _ = es.slot_owner.compare_exchange(
+                inst.index + 1,
+                0,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            );
         }
         let key = cstring_lossy(&es.name);
         ffi::PyDict_DelItemString((*st).attached, key.as_ptr());

@@ -520,6 +520,57 @@ def test_handles_are_refused_in_another_interpreter_cdata_memory_is_not(project)
     assert len(errors) == 2 and all("interpreter" in e for e in errors), o
 
 
+@needs_312
+@pytest.mark.smoke
+def test_handle_from_another_pool_interpreter_is_refused(project):
+    """The pure case: one library, a pool of 2; the handle is made by the
+    main thread's interpreter and used by a thread bound to the other one."""
+    lib = build(project, module="ph", mode="pool", size=2,
+                api="void *make(void); int use(void *); int where(void);", init="""
+        from ph import ffi
+        keep = []
+        @ffi.def_extern()
+        def make():
+            h = ffi.new_handle([42])
+            keep.append(h)
+            return h
+        @ffi.def_extern(error=-1)
+        def use(p):
+            return ffi.from_handle(p)[0]
+        @ffi.def_extern()
+        def where():
+            return interp_id()
+    """, target="libph.*")
+    exe = project.gcc(r"""
+        #include <pthread.h>
+        #include <stdio.h>
+        void *make(void); int use(void *); int where(void);
+        static void *h;
+        static void *other(void *a) {
+            (void)a;
+            printf("other thread, other interpreter: %s\n", where() != where_main ? "yes" : "no");
+            printf("other thread uses the handle: %d\n", use(h));
+            return NULL;
+        }
+        int main(void) {
+            setvbuf(stdout, NULL, _IONBF, 0);
+            h = make();
+            printf("main thread uses the handle: %d\n", use(h));
+            pthread_t t; pthread_create(&t, NULL, other, NULL); pthread_join(t, NULL);
+            printf("main thread again: %d\n", use(h));
+            return 0;
+        }
+    """.replace("static void *h;", "static void *h; static int where_main;")
+       .replace("h = make();", "h = make(); where_main = where();"), libs=[lib])
+    o = run(exe, project.path)
+    check(o, lambda o: o.returncode == 0 and o.stdout == lines(
+        "main thread uses the handle: 42", "other thread, other interpreter: yes",
+        "other thread uses the handle: -1", "main thread again: 42"), "handle refused")
+    assert o.stderr.lower().count("from cffi callback") == 1, o
+    last = o.stderr.strip().splitlines()[-1]
+    assert "interpreter" in last, o
+
+
 # ---- f. a failing init stays with its interpreter ---------------------------------
 
 @pytest.mark.smoke

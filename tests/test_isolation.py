@@ -203,6 +203,35 @@ def test_isolated_library_loaded_with_dlopen_after_a_shared_one(project):
         "isolated first, then shared")
 
 
+@needs_312
+def test_isolated_library_in_a_python_host(project):
+    """Python itself as the host (ctypes loads the library): the library
+    gets its own interpreter, the host's main interpreter is untouched, and
+    the process exits cleanly (atexit of both, in the subinterpreter first)."""
+    lib = build(project, module="inpy", api="int inpy_where(void);", mode="isolated", init="""
+        import atexit
+        from inpy import ffi
+        HOST_MARK = getattr(sys.modules.get("__main__"), "HOST_MARK", None)
+        atexit.register(lambda: print("library atexit", flush=True))
+        @ffi.def_extern()
+        def inpy_where():
+            return interp_id() * 10 + (HOST_MARK is None)
+    """, target="libinpy.*")
+    script = project.write("host.py", """
+        import atexit, ctypes, sys
+        HOST_MARK = 1
+        atexit.register(lambda: print("host atexit", flush=True))
+        lib = ctypes.CDLL(sys.argv[1])
+        r = lib.inpy_where()
+        print("in a subinterpreter:", r // 10 != 0, "host's __main__ not seen:", r % 10 == 1,
+              flush=True)
+    """)
+    o = run(sys.executable, project.path, args=[script, project.file(lib)])
+    check(o, lambda o: o.returncode == 0 and o.stdout == lines(
+        "in a subinterpreter: True host's __main__ not seen: True",
+        "library atexit", "host atexit") and o.stderr == "", "a Python host")
+
+
 # ---- b. a pool: binding, balance, init once per interpreter ---------------------
 
 POOL_LIB = dict(module="pooled", api="int which(void); int bump(void);", init="""
@@ -890,4 +919,9 @@ def test_datamodel_case_isolated(case, tmp_path):
     """The case's library built with embedding_isolation("isolated"): the
     same stdout as the real cffi's (expected.txt)."""
     res = dm_harness.build_and_run(case, "cembed", tmp_path / "iso", isolation="isolated")
+    # The generated C says where the library runs: make sure the request
+    # reached it (a harness that silently built shared libraries would pass).
+    generated = [p.read_text() for p in (tmp_path / "iso").glob("*.c") if p.name != "host.c"]
+    assert any(".isolation = CEMBED_ISOLATION_ISOLATED" in c for c in generated), \
+        "%s: no generated C asks for an isolated interpreter" % case.name
     dm_harness.check_result(case, "cembed isolated", res, case.expected_path.read_text())

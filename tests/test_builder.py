@@ -477,3 +477,124 @@ def test_builder_layout_errors_say_what_and_where():
         ffi.sizeof(4)
     with pytest.raises(TypeError, match="field name or an index"):
         ffi.offsetof("int", "a-b")
+
+
+# -- embedding_isolation() (docs/isolation.md) --------------------------------
+
+# What a build with an own-GIL mode says on a Python older than 3.12.
+NEEDS_312 = ('isolation "{mode}" needs CPython 3.12 or newer (PEP 684: subinterpreters '
+             'with their own GIL), but the build Python {exe} is {version}; build with '
+             'Python 3.12+, or use isolation "shared" (the default), which works with '
+             'every Python')
+
+
+@pytest.mark.parametrize("args, exc, message", [
+    ((1,), TypeError, "embedding_isolation(): 'mode' must be a string, not int"),
+    ((b"pool",), TypeError, "embedding_isolation(): 'mode' must be a string, not bytes"),
+    ((None,), TypeError, "embedding_isolation(): 'mode' must be a string, not NoneType"),
+    (("Pool",), ValueError,
+     "embedding_isolation(): 'mode' must be 'shared', 'isolated' or 'pool', not 'Pool'"),
+    (("subinterpreter",), ValueError,
+     "embedding_isolation(): 'mode' must be 'shared', 'isolated' or 'pool', "
+     "not 'subinterpreter'"),
+    (("isolated", 2), ValueError,
+     "embedding_isolation(): 'size' is only for mode 'pool', not 'isolated'"),
+    (("shared", 1), ValueError,
+     "embedding_isolation(): 'size' is only for mode 'pool', not 'shared'"),
+    (("pool", True), TypeError, "embedding_isolation(): 'size' must be an int or None, not bool"),
+    (("pool", 2.0), TypeError, "embedding_isolation(): 'size' must be an int or None, not float"),
+    (("pool", "4"), TypeError, "embedding_isolation(): 'size' must be an int or None, not str"),
+    (("pool", 0), ValueError,
+     "embedding_isolation(): 'size' must be at least 1 (and fit in 32 bits), not 0"),
+    (("pool", -3), ValueError,
+     "embedding_isolation(): 'size' must be at least 1 (and fit in 32 bits), not -3"),
+    (("pool", 2 ** 32), ValueError,
+     "embedding_isolation(): 'size' must be at least 1 (and fit in 32 bits), not 4294967296"),
+])
+def test_embedding_isolation_checks_its_arguments(args, exc, message):
+    ffi = cembed.FFI()
+    with pytest.raises(exc) as e:
+        ffi.embedding_isolation(*args)
+    assert type(e.value) is exc and str(e.value) == message
+    # A refused call records nothing: a good one can still be made.
+    ffi.embedding_isolation("pool", 2)
+
+
+def test_embedding_isolation_is_sent_once(monkeypatch):
+    sent = []
+    monkeypatch.setattr(cembed, "_run_request",
+                        lambda request: sent.append(request) or {"ok": True, "log": []})
+    for call, expected in [
+        (None, (None, None)),                   # never called: the default, shared
+        (("shared",), ("shared", None)),
+        (("isolated",), ("isolated", None)),
+        (("pool",), ("pool", None)),             # None: the number of CPUs at run time
+        (("pool", 4), ("pool", 4)),
+        (("pool", 2 ** 32 - 1), ("pool", 2 ** 32 - 1)),
+    ]:
+        ffi = cembed.FFI()
+        if call is not None:
+            ffi.embedding_isolation(*call)
+        ffi.embedding_api("int f(int);")
+        del sent[:]
+        ffi.set_source("m", "")
+        ffi.emit_c_code("unused.c")
+        (request,) = sent
+        assert (request["isolation"], request["isolation_size"]) == expected, call
+    ffi = cembed.FFI()
+    ffi.embedding_isolation(mode="pool", size=None)
+    with pytest.raises(ValueError) as e:
+        ffi.embedding_isolation("pool", 3)
+    assert str(e.value) == "embedding_isolation() can only be called once"
+    with pytest.raises(ValueError):
+        ffi.embedding_isolation("shared")
+
+
+@pytest.mark.smoke
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="isolation builds on 3.12+")
+@pytest.mark.parametrize("mode, size", [("isolated", None), ("pool", None), ("pool", 4)])
+def test_isolation_needs_python_3_12_and_writes_nothing(tmp_path, mode, size):
+    ffi = cembed.FFI()
+    ffi.embedding_api("int f(int);")
+    ffi.set_source("m", "")
+    ffi.embedding_isolation(mode, size)
+    ffi.embedding_init_code("from m import ffi")
+    expected = NEEDS_312.format(mode=mode, exe=sys.executable,
+                                version="%d.%d" % sys.version_info[:2])
+    with pytest.raises(cembed.VerificationError) as e:
+        ffi.compile(tmpdir=str(tmp_path / "out"), target="libm.*")
+    assert str(e.value) == expected
+    with pytest.raises(cembed.VerificationError) as e:
+        ffi.emit_c_code(str(tmp_path / "out" / "m.c"), header=str(tmp_path / "m.h"))
+    assert str(e.value) == expected
+    assert os.listdir(str(tmp_path)) == []
+
+
+@pytest.mark.smoke
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="needs a 3.12+ build Python")
+def test_isolation_is_built_into_the_library_with_python_3_12(tmp_path):
+    def emitted(*isolation):
+        ffi = cembed.FFI()
+        ffi.embedding_api("int f(int);")
+        ffi.set_source("m", "")
+        if isolation:
+            ffi.embedding_isolation(*isolation)
+        ffi.embedding_init_code("from m import ffi")
+        path = tmp_path / "m.c"
+        ffi.emit_c_code(str(path))
+        return [l.strip() for l in path.read_text().splitlines() if ".isolation =" in l]
+
+    assert emitted("pool", 4) == [".isolation = CEMBED_ISOLATION_POOL, .pool_size = 4,"]
+    assert emitted("pool") == [".isolation = CEMBED_ISOLATION_POOL, .pool_size = 0,"]
+    assert emitted("isolated") == [".isolation = CEMBED_ISOLATION_ISOLATED, .pool_size = 0,"]
+    assert emitted("shared") == [".isolation = CEMBED_ISOLATION_SHARED, .pool_size = 0,"]
+    assert emitted() == [".isolation = CEMBED_ISOLATION_SHARED, .pool_size = 0,"]
+    # And the C compiles into a library with the fields (the compiler checks
+    # the names against cembed_abi.h).
+    ffi = cembed.FFI()
+    ffi.embedding_api("int f(int);")
+    ffi.set_source("m", "")
+    ffi.embedding_isolation("pool", 2)
+    ffi.embedding_init_code("from m import ffi")
+    lib = ffi.compile(tmpdir=str(tmp_path / "out"), target="libm.*")
+    assert lib == str(tmp_path / "out" / "libm.so") and os.path.exists(lib)

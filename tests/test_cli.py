@@ -3,6 +3,7 @@ with the flags `cembed pkg-config` prints, run it."""
 
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 
@@ -77,3 +78,99 @@ def test_build_with_a_declaration_error(cembed_exe, tmp_path):
     assert r.stderr.startswith("error: "), r.stderr
     assert "api.h:2:" in r.stderr, r.stderr
     assert sorted(os.listdir(tmp_path)) == ["api.h"]
+
+
+@pytest.mark.parametrize("arg, why", [
+    ("pool:0", "the pool size must be at least 1 (got 0); leave it out for the number of CPUs"),
+    ("pool:x", 'bad size "x" in "pool:x": the size is a positive integer (pool:4)'),
+    ("pool:", 'bad size "" in "pool:": the size is a positive integer (pool:4)'),
+    ("pool:-2", 'bad size "-2" in "pool:-2": the size is a positive integer (pool:4)'),
+    ("isolated:4", 'isolation "isolated" takes no size (got 4): only "pool" has one'),
+    ("shared:1", 'isolation "shared" takes no size (got 1): only "pool" has one'),
+    ("Isolated", 'unknown isolation mode "Isolated": the modes are "shared" (the default), '
+                 '"isolated" and "pool"'),
+])
+@pytest.mark.parametrize("command", ["build", "emit-c"])
+def test_isolation_argument_errors(cembed_exe, tmp_path, command, arg, why):
+    (tmp_path / "api.h").write_text("int f(int);\n")
+    r = subprocess.run([cembed_exe, command, "--module", "m", "--api", "api.h", "-o", "out.c",
+                        "--python", sys.executable, "--isolation", arg],
+                       cwd=str(tmp_path), capture_output=True, text=True)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.splitlines()[0] == (
+        "error: invalid value '%s' for '--isolation <MODE[:SIZE]>': %s" % (arg, why))
+    assert sorted(os.listdir(tmp_path)) == ["api.h"]
+
+
+@pytest.mark.smoke
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="isolation builds on 3.12+")
+@pytest.mark.parametrize("command, output", [("build", "out/libm.so"), ("emit-c", "out/m.c")])
+def test_isolation_needs_python_3_12(cembed_exe, tmp_path, command, output):
+    (tmp_path / "api.h").write_text("int f(int);\n")
+    for arg, mode in [("isolated", "isolated"), ("pool", "pool"), ("pool:4", "pool")]:
+        r = subprocess.run([cembed_exe, command, "--module", "m", "--api", "api.h",
+                            "-o", output, "--header", "m.h", "--python", sys.executable,
+                            "--isolation", arg],
+                           cwd=str(tmp_path), capture_output=True, text=True)
+        assert r.returncode == 2, r.stderr
+        assert r.stderr == (
+            'error: isolation "%s" needs CPython 3.12 or newer (PEP 684: subinterpreters with '
+            'their own GIL), but the build Python %s is %d.%d; build with Python 3.12+, or use '
+            'isolation "shared" (the default), which works with every Python\n'
+            % ((mode, sys.executable) + sys.version_info[:2]))
+        assert sorted(os.listdir(tmp_path)) == ["api.h"]
+    # "shared" builds with every Python.
+    r = subprocess.run([cembed_exe, command, "--module", "m", "--api", "api.h", "-o", output,
+                        "--python", sys.executable, "--isolation", "shared"],
+                       cwd=str(tmp_path), capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.smoke
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="needs a 3.12+ build Python")
+def test_isolation_is_emitted_with_python_3_12(cembed_exe, tmp_path):
+    (tmp_path / "api.h").write_text("int f(int);\n")
+    for arg, line in [
+        ("pool:4", ".isolation = CEMBED_ISOLATION_POOL, .pool_size = 4,"),
+        ("pool", ".isolation = CEMBED_ISOLATION_POOL, .pool_size = 0,"),
+        ("isolated", ".isolation = CEMBED_ISOLATION_ISOLATED, .pool_size = 0,"),
+        ("shared", ".isolation = CEMBED_ISOLATION_SHARED, .pool_size = 0,"),
+        (None, ".isolation = CEMBED_ISOLATION_SHARED, .pool_size = 0,"),
+    ]:
+        extra = ["--isolation", arg] if arg else []
+        r = subprocess.run([cembed_exe, "emit-c", "--module", "m", "--api", "api.h",
+                            "-o", "m.c", "--python", sys.executable] + extra,
+                           cwd=str(tmp_path), capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        c = (tmp_path / "m.c").read_text()
+        assert [l.strip() for l in c.splitlines() if ".isolation =" in l] == [line], arg
+    r = subprocess.run([cembed_exe, "build", "--module", "m", "--api", "api.h",
+                        "-o", "out/libm.so", "--python", sys.executable, "--isolation", "pool:2"],
+                       cwd=str(tmp_path), capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "out" / "libm.so").exists()
+
+
+@pytest.mark.skipif(not shutil.which("pypy3"), reason="no pypy3")
+def test_isolation_is_refused_for_pypy(cembed_exe, tmp_path):
+    pypy = shutil.which("pypy3")
+    (tmp_path / "api.h").write_text("int f(int);\n")
+    facts = subprocess.run([cembed_exe, "config", "--python", pypy],
+                           capture_output=True, text=True)
+    assert facts.returncode == 0, facts.stderr
+    facts = dict(l.split("=", 1) for l in facts.stdout.splitlines())
+    for arg, mode in [("isolated", "isolated"), ("pool:2", "pool")]:
+        r = subprocess.run([cembed_exe, "emit-c", "--module", "m", "--api", "api.h",
+                            "-o", "m.c", "--python", pypy, "--isolation", arg],
+                           cwd=str(tmp_path), capture_output=True, text=True)
+        assert r.returncode == 2, r.stderr
+        assert r.stderr == (
+            'error: isolation "%s" is not available on PyPy (the build Python %s is PyPy %s): '
+            'PyPy has no subinterpreters; build with CPython 3.12 or newer, or use isolation '
+            '"shared" (the default), which works with every Python\n'
+            % (mode, facts["executable"], facts["version"]))
+        assert sorted(os.listdir(tmp_path)) == ["api.h"]
+    r = subprocess.run([cembed_exe, "emit-c", "--module", "m", "--api", "api.h", "-o", "m.c",
+                        "--python", pypy, "--isolation", "shared"],
+                       cwd=str(tmp_path), capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr

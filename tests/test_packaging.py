@@ -86,6 +86,34 @@ def test_cmake_package(examples):
     assert "cembed_add_library(broken): INIT <file> is required" in r.stderr
 
 
+@pytest.mark.smoke
+def test_cmake_isolation_is_passed_to_cembed(examples):
+    # cembed_add_library(... ISOLATION <mode>) is the command's --isolation:
+    # built on CPython 3.12+, the build's error (naming the Python) before.
+    cmake_dir = run([CEMBED, "--cmake-dir"]).stdout.strip()
+    src, build = str(examples / "cmake"), str(examples / "cmake" / "build")
+    with open(os.path.join(src, "CMakeLists.txt"), "a") as f:
+        f.write("cembed_add_library(iso API ../common/api.h INIT ../common/init.py\n"
+                "    SOURCE ../common/types.c ISOLATION pool:3)\n")
+    run(["cmake", "-S", src, "-B", build, "-Dcembed_DIR=" + cmake_dir], env=tool_env())
+    r = subprocess.run(["cmake", "--build", build, "--target", "iso_cembed"], env=tool_env(),
+                       capture_output=True, text=True, timeout=300)
+    c_file = os.path.join(build, "cembed_iso", "iso.c")
+    if sys.version_info >= (3, 12):
+        assert r.returncode == 0, r.stdout + r.stderr
+        with open(c_file) as f:
+            assert ".isolation = CEMBED_ISOLATION_POOL, .pool_size = 3," in f.read()
+    else:
+        assert r.returncode != 0
+        # The Python this cembed is installed in: <prefix>/bin/pythonX.Y.
+        version = "%d.%d" % sys.version_info[:2]
+        assert ('error: isolation "pool" needs CPython 3.12 or newer (PEP 684: '
+                'subinterpreters with their own GIL), but the build Python %s is %s;'
+                % (os.path.join(BIN, "python" + version), version)) in r.stdout + r.stderr
+        assert not os.path.exists(c_file)
+        assert not os.path.exists(os.path.join(build, "cembed_iso", "libiso.so"))
+
+
 def test_meson_example(examples):
     src, build = str(examples / "meson"), str(examples / "meson" / "build")
     run(["meson", "setup", build, src], env=tool_env())

@@ -130,6 +130,9 @@ _IGNORED_OPTIONS = ("depends", "py_limited_api", "optional")
 
 _PYPY = sys.implementation.name == "pypy"
 
+# embedding_isolation()'s modes (the build request's "isolation").
+_ISOLATION_MODES = ("shared", "isolated", "pool")
+
 
 def _pypy_facts():
     """PyPy's facts: libpypy (the file this process mapped: PyPy's sysconfig
@@ -283,6 +286,8 @@ class FFI(object):
         self._embedding = None
         self._init_origin = None
         self._source_origin = None
+        # (mode, size) once embedding_isolation() is called; None: "shared".
+        self._isolation = None
 
     # -- declarations ---------------------------------------------------
 
@@ -402,9 +407,31 @@ class FFI(object):
 
     def embedding_isolation(self, mode, size=None):
         """Where the library's init code and calls run: ``"shared"`` (the
-        main interpreter, CFFI's semantics), ``"isolated"`` (a subinterpreter
-        of its own with its own GIL) or ``"pool"`` (``size`` such
-        interpreters, default: the number of CPUs)."""
+        default: the main interpreter, CFFI's semantics), ``"isolated"`` (a
+        subinterpreter of its own with its own GIL) or ``"pool"`` (``size``
+        such interpreters, default: the number of CPUs at run time; each
+        host thread is bound to one on its first call). ``"isolated"`` and
+        ``"pool"`` need CPython 3.12 or newer (PEP 684): building with an
+        older Python, or PyPy, is an error. See docs/isolation.md."""
+        if self._isolation is not None:
+            raise ValueError("embedding_isolation() can only be called once")
+        if not isinstance(mode, str):
+            raise TypeError("embedding_isolation(): 'mode' must be a string, "
+                            "not %s" % type(mode).__name__)
+        if mode not in _ISOLATION_MODES:
+            raise ValueError("embedding_isolation(): 'mode' must be 'shared', "
+                             "'isolated' or 'pool', not %r" % (mode,))
+        if size is not None:
+            if mode != "pool":
+                raise ValueError("embedding_isolation(): 'size' is only for "
+                                 "mode 'pool', not %r" % (mode,))
+            # bool is an int subclass; True is not a pool size.
+            if isinstance(size, bool) or not isinstance(size, int):
+                raise TypeError("embedding_isolation(): 'size' must be an int "
+                                "or None, not %s" % type(size).__name__)
+            if not 1 <= size <= 0xFFFFFFFF:
+                raise ValueError("embedding_isolation(): 'size' must be at "
+                                 "least 1 (and fit in 32 bits), not %d" % size)
         self._isolation = (mode, size)
 
     def embedding_init_code(self, pysource):
@@ -594,8 +621,8 @@ class FFI(object):
             "options": options,
             "init_code": self._embedding or None,
             "init_origin": self._init_origin,
-            "isolation": getattr(self, "_isolation", ("shared", None))[0],
-            "isolation_size": getattr(self, "_isolation", ("shared", None))[1],
+            "isolation": self._isolation[0] if self._isolation else None,
+            "isolation_size": self._isolation[1] if self._isolation else None,
             "python": _python_facts() if action != "check" else None,
             "tmpdir": tmpdir,
             "target": target,

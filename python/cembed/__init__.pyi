@@ -1,5 +1,5 @@
 from os import PathLike
-from typing import Any, ClassVar, Iterable, Optional, Sequence, Tuple, Type, Union
+from typing import Any, ClassVar, Iterable, Literal, Optional, Sequence, Tuple, Type, Union
 
 __version__: str
 
@@ -53,6 +53,9 @@ class FFI:
         language: Optional[str] = ...,
         py_limited_api: bool = ...,
         optional: bool = ...,
+    ) -> None: ...
+    def embedding_isolation(
+        self, mode: Literal["shared", "isolated", "pool"], size: Optional[int] = ...
     ) -> None: ...
     def embedding_init_code(self, pysource: str) -> None: ...
     def compile(

@@ -778,6 +778,21 @@ static const cembed_runtime_api *_cembed_do_load(void)
         _cembed_report("incompatible cembed runtime", msg);
         return NULL;
     }
+    if (_cembed_lib.isolation != CEMBED_ISOLATION_SHARED) {
+        /* A runtime older than ABI 1.2 does not read cembed_lib.isolation
+         * and would run this library in the main interpreter: refuse. */
+        unsigned minor = api->struct_size >= offsetof(cembed_runtime_api, abi_minor)
+                + sizeof api->abi_minor ? api->abi_minor : 0;
+        if (minor < 2) {
+            char msg[CEMBED_PATH + 160];
+            _cembed_fmt(msg, sizeof msg, "the runtime %s speaks ABI %d.%u, which has no "
+                     "isolated interpreters; this library was built with "
+                     "embedding_isolation() and needs ABI %d.2 or later",
+                     _cembed_where.runtime, CEMBED_ABI_VERSION, minor, CEMBED_ABI_VERSION);
+            _cembed_report("incompatible cembed runtime", msg);
+            return NULL;
+        }
+    }
     if (api->struct_size >= offsetof(cembed_runtime_api, configure) + sizeof api->configure
             && api->configure != NULL) {
         cembed_location loc;

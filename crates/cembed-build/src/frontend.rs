@@ -5,8 +5,10 @@
 //! details.
 
 use crate::request::{
-    BuildError, BuildRequest, ErrorKind, Implementation, PythonFacts, SourceKind, SourceSpec,
+    isolation_name, BuildError, BuildRequest, ErrorKind, Implementation, PythonFacts, SourceKind,
+    SourceSpec,
 };
+use cembed_abi::Isolation;
 use cembed_model::Program;
 use std::path::Path;
 
@@ -67,6 +69,7 @@ pub fn generate(
     python: &PythonFacts,
     c_file: &Path,
 ) -> Result<Generated, BuildError> {
+    let (isolation, pool_size) = isolation(req, Some(python))?;
     let libpython = python.libpython.clone().unwrap_or_default();
     let build = cembed_codegen::BuildInfo {
         python_version: python.version.clone(),
@@ -102,17 +105,64 @@ pub fn generate(
         c_file_name: Some(&c_file_name),
         init_code: req.init_code.as_deref(),
         build: &build,
-        isolation: match req.isolation.as_deref() {
-            Some("isolated") => cembed_abi::Isolation::Isolated,
-            Some("pool") => cembed_abi::Isolation::Pool,
-            _ => cembed_abi::Isolation::Shared,
-        },
-        pool_size: req.isolation_size.unwrap_or(0),
+        isolation,
+        pool_size,
     };
     Ok(Generated {
         c: cembed_codegen::generate_c(program, &opts),
         header: cembed_codegen::generate_header(program, &req.module_name),
     })
+}
+
+/// The request's isolation mode and pool size ([`BuildRequest::isolation_mode`]),
+/// and whether the Python the library is built for can run it: an own-GIL
+/// subinterpreter (`"isolated"`, `"pool"`) needs CPython 3.12 or newer
+/// (PEP 684), and PyPy has no subinterpreters at all. Checked here, where
+/// the target is decided, so the Python builder, the CLI and any other
+/// front end of `cembed request` get the same build error, before anything
+/// is written. `python` is `None` for a `check` request (mode and size only).
+pub fn isolation(
+    req: &BuildRequest,
+    python: Option<&PythonFacts>,
+) -> Result<(Isolation, u32), BuildError> {
+    let (isolation, pool_size) = req.isolation_mode()?;
+    let Some(python) = python else {
+        return Ok((isolation, pool_size));
+    };
+    if isolation == Isolation::Shared {
+        return Ok((isolation, pool_size));
+    }
+    let name = isolation_name(isolation);
+    const OR_SHARED: &str =
+        "or use isolation \"shared\" (the default), which works with every Python";
+    match python.implementation {
+        Implementation::PyPy => Err(BuildError::usage(format!(
+            "isolation {name:?} is not available on PyPy (the build Python {} is PyPy {}): \
+             PyPy has no subinterpreters; build with CPython 3.12 or newer, {OR_SHARED}",
+            python.executable, python.version
+        ))),
+        Implementation::CPython => {
+            // "3.12" (the facts' form; "3.12.1" reads the same).
+            let mut parts = python.version.split('.').map(|p| p.parse::<u32>().ok());
+            let version = match (parts.next(), parts.next()) {
+                (Some(Some(major)), Some(Some(minor))) => Some((major, minor)),
+                _ => None,
+            };
+            match version {
+                Some(v) if v >= (3, 12) => Ok((isolation, pool_size)),
+                Some(_) => Err(BuildError::usage(format!(
+                    "isolation {name:?} needs CPython 3.12 or newer (PEP 684: subinterpreters \
+                     with their own GIL), but the build Python {} is {}; build with Python 3.12+, {OR_SHARED}",
+                    python.executable, python.version
+                ))),
+                None => Err(BuildError::usage(format!(
+                    "isolation {name:?} needs CPython 3.12 or newer, and the build Python {} \
+                     gives no readable version ({:?})",
+                    python.executable, python.version
+                ))),
+            }
+        }
+    }
 }
 
 /// The file part of an origin `"<file>:<line>"`.

@@ -94,6 +94,9 @@ fn response(result: Result<Outcome, BuildError>, log: Vec<String>) -> Response {
 /// showing in verbose mode.
 pub fn run(req: &BuildRequest, log: &mut Vec<String>) -> Result<Outcome, BuildError> {
     paths::module_components(&req.module_name)?;
+    // Before anything is parsed or written: a mode the build Python cannot
+    // run is a build error that leaves nothing behind.
+    frontend::isolation(req, req.python.as_ref())?;
     match req.action {
         Action::Check => {
             frontend::parse(&req.sources)?;

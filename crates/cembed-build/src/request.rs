@@ -4,6 +4,7 @@
 //! definition. Unknown fields are rejected so a typo in the Python layer is a
 //! clear error instead of a silently ignored option.
 
+use cembed_abi::Isolation;
 use serde::{Deserialize, Serialize};
 
 /// What to do with the declarations.
@@ -156,6 +157,70 @@ pub struct BuildRequest {
 
 fn default_tmpdir() -> String {
     ".".to_string()
+}
+
+impl BuildRequest {
+    /// `isolation` and `isolation_size`, checked ([`isolation_from`]).
+    pub fn isolation_mode(&self) -> Result<(Isolation, u32), BuildError> {
+        isolation_from(self.isolation.as_deref(), self.isolation_size)
+    }
+}
+
+/// An isolation mode and pool size as the request gives them, checked: one
+/// of `"shared"`, `"isolated"`, `"pool"` (absent: `"shared"`), a size only with `"pool"`
+/// and never 0. Returns the mode and the size codegen emits (0: the number
+/// of CPUs at run time). Whether the build Python can run the mode is
+/// decided with the target ([`crate::frontend::isolation`]).
+pub fn isolation_from(
+    mode: Option<&str>,
+    size: Option<u32>,
+) -> Result<(Isolation, u32), BuildError> {
+    let isolation = match mode.unwrap_or("shared") {
+        "shared" => Isolation::Shared,
+        "isolated" => Isolation::Isolated,
+        "pool" => Isolation::Pool,
+        other => {
+            return Err(BuildError::usage(format!(
+                "unknown isolation mode {other:?}: the modes are \"shared\" (the default), \"isolated\" and \"pool\""
+            )))
+        }
+    };
+    match (isolation, size) {
+        (Isolation::Pool, Some(0)) => Err(BuildError::usage(
+            "the pool size must be at least 1 (got 0); leave it out for the number of CPUs",
+        )),
+        (Isolation::Pool, size) => Ok((isolation, size.unwrap_or(0))),
+        (_, Some(n)) => Err(BuildError::usage(format!(
+            "isolation {:?} takes no size (got {n}): only \"pool\" has one",
+            isolation_name(isolation)
+        ))),
+        (_, None) => Ok((isolation, 0)),
+    }
+}
+
+/// The request's (and the builder API's) name of a mode.
+pub fn isolation_name(isolation: Isolation) -> &'static str {
+    match isolation {
+        Isolation::Shared => "shared",
+        Isolation::Isolated => "isolated",
+        Isolation::Pool => "pool",
+    }
+}
+
+/// The CLI's `--isolation MODE[:SIZE]` (`pool`, `pool:4`, `isolated`) as the
+/// request's `isolation` and `isolation_size`, checked like a request.
+pub fn parse_isolation_arg(arg: &str) -> Result<(String, Option<u32>), String> {
+    let (mode, size) = match arg.split_once(':') {
+        Some((mode, size)) => {
+            let n = size.parse::<u32>().map_err(|_| {
+                format!("bad size {size:?} in {arg:?}: the size is a positive integer (pool:4)")
+            })?;
+            (mode, Some(n))
+        }
+        None => (arg, None),
+    };
+    isolation_from(Some(mode), size).map_err(|e| e.message)?;
+    Ok((mode.to_string(), size))
 }
 
 /// Why a request failed; the Python layer maps `Cdef` to `CDefError` and the

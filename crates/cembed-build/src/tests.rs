@@ -308,6 +308,8 @@ fn compile_request(tmpdir: &Path, c_code: &str, target: Option<&str>) -> BuildRe
         options: Default::default(),
         init_code: Some("from pkg.adder import ffi\n".into()),
         init_origin: Some("build.py:9".into()),
+        isolation: None,
+        isolation_size: None,
         python: Some(request::PythonFacts {
             version: "3.11".into(),
             executable: "/usr/bin/python3".into(),
@@ -418,5 +420,293 @@ fn packing_is_accepted() {
             {{"kind": "cdef", "text": "struct s {{ char c; int i; }};", "origin": "build.py:3", {pack}}}]}}"#
         ));
         assert_eq!(r["ok"], true, "{r}");
+    }
+}
+
+/// An `action` request for `python` (`"3.12"`, `"pypy 3.9"`) with isolation
+/// `mode` and `size`, as JSON text, building into `tmpdir`.
+fn isolation_request(
+    action: &str,
+    tmpdir: &Path,
+    python: &str,
+    mode: Option<&str>,
+    size: Option<i64>,
+) -> String {
+    let (implementation, version, executable) = match python.strip_prefix("pypy ") {
+        Some(v) => ("pypy", v, "/venv/bin/pypy3"),
+        None => ("cpython", python, "/venv/bin/python"),
+    };
+    let mut request = serde_json::json!({
+        "action": action,
+        "module_name": "plugin",
+        "sources": [{"kind": "embedding_api", "text": "int add(int, int);", "origin": "build.py:3"}],
+        "c_code": "",
+        "init_code": "pass\n",
+        "isolation": mode,
+        "isolation_size": size,
+        "python": {"version": version, "executable": executable,
+                   "libpython": "/usr/lib/libpython.so.1.0", "runtime": "/nowhere/_runtime.so",
+                   "cembed_version": "0.1.0", "implementation": implementation},
+        "tmpdir": tmpdir.to_string_lossy(),
+        "target": "libplugin.*",
+        "c_path": tmpdir.join("plugin.c").to_string_lossy(),
+    });
+    if action == "check" {
+        // As the Python builder sends it: a check has no Python facts.
+        request["python"] = serde_json::Value::Null;
+    }
+    request.to_string()
+}
+
+/// The names of the files in `dir`.
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn isolation_modes_and_sizes_are_checked() {
+    use cembed_abi::Isolation;
+    use request::isolation_from;
+    assert_eq!(isolation_from(None, None), Ok((Isolation::Shared, 0)));
+    assert_eq!(
+        isolation_from(Some("shared"), None),
+        Ok((Isolation::Shared, 0))
+    );
+    assert_eq!(
+        isolation_from(Some("isolated"), None),
+        Ok((Isolation::Isolated, 0))
+    );
+    assert_eq!(isolation_from(Some("pool"), None), Ok((Isolation::Pool, 0)));
+    assert_eq!(
+        isolation_from(Some("pool"), Some(4)),
+        Ok((Isolation::Pool, 4))
+    );
+    let err = |mode, size| isolation_from(mode, size).unwrap_err();
+    let e = err(Some("Pool"), None);
+    assert_eq!(e.kind, ErrorKind::Usage);
+    assert_eq!(
+        e.message,
+        r#"unknown isolation mode "Pool": the modes are "shared" (the default), "isolated" and "pool""#
+    );
+    assert_eq!(
+        err(Some(""), None).message,
+        r#"unknown isolation mode "": the modes are "shared" (the default), "isolated" and "pool""#
+    );
+    assert_eq!(
+        err(Some("pool"), Some(0)).message,
+        "the pool size must be at least 1 (got 0); leave it out for the number of CPUs"
+    );
+    assert_eq!(
+        err(Some("isolated"), Some(4)).message,
+        r#"isolation "isolated" takes no size (got 4): only "pool" has one"#
+    );
+    assert_eq!(
+        err(None, Some(2)).message,
+        r#"isolation "shared" takes no size (got 2): only "pool" has one"#
+    );
+}
+
+#[test]
+fn the_clis_isolation_argument_is_parsed_and_checked() {
+    use request::parse_isolation_arg as parse;
+    assert_eq!(parse("shared"), Ok(("shared".into(), None)));
+    assert_eq!(parse("isolated"), Ok(("isolated".into(), None)));
+    assert_eq!(parse("pool"), Ok(("pool".into(), None)));
+    assert_eq!(parse("pool:4"), Ok(("pool".into(), Some(4))));
+    assert_eq!(
+        parse("pool:0").unwrap_err(),
+        "the pool size must be at least 1 (got 0); leave it out for the number of CPUs"
+    );
+    assert_eq!(
+        parse("pool:x").unwrap_err(),
+        r#"bad size "x" in "pool:x": the size is a positive integer (pool:4)"#
+    );
+    assert_eq!(
+        parse("pool:").unwrap_err(),
+        r#"bad size "" in "pool:": the size is a positive integer (pool:4)"#
+    );
+    assert_eq!(
+        parse("pool:-1").unwrap_err(),
+        r#"bad size "-1" in "pool:-1": the size is a positive integer (pool:4)"#
+    );
+    assert_eq!(
+        parse("isolated:4").unwrap_err(),
+        r#"isolation "isolated" takes no size (got 4): only "pool" has one"#
+    );
+    assert!(parse("subinterpreter")
+        .unwrap_err()
+        .starts_with(r#"unknown isolation mode "subinterpreter": "#));
+}
+
+#[test]
+fn isolation_errors_in_a_request_are_usage_errors() {
+    let s = Scratch::new("iso-req");
+    for (mode, size, message) in [
+        (
+            Some("own-gil"),
+            None,
+            r#"unknown isolation mode "own-gil": the modes are "shared" (the default), "isolated" and "pool""#,
+        ),
+        (
+            Some("pool"),
+            Some(0),
+            "the pool size must be at least 1 (got 0); leave it out for the number of CPUs",
+        ),
+        (
+            Some("isolated"),
+            Some(3),
+            r#"isolation "isolated" takes no size (got 3): only "pool" has one"#,
+        ),
+    ] {
+        for action in ["check", "emit_c", "compile"] {
+            let r = response(&isolation_request(action, &s.0, "3.12", mode, size));
+            assert_eq!(r["ok"], false, "{r}");
+            assert_eq!(r["kind"], "usage", "{r}");
+            assert_eq!(r["message"], message, "{action}: {r}");
+        }
+    }
+    // A negative or huge size is not a u32: the request is malformed.
+    let r = response(&isolation_request(
+        "check",
+        &s.0,
+        "3.12",
+        Some("pool"),
+        Some(-1),
+    ));
+    assert_eq!(r["kind"], "usage", "{r}");
+    assert!(
+        r["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("malformed build request: "),
+        "{r}"
+    );
+    assert!(files_in(&s.0).is_empty(), "{:?}", files_in(&s.0));
+}
+
+#[test]
+fn isolation_needs_cpython_3_12_and_leaves_nothing_behind() {
+    let s = Scratch::new("iso-old");
+    for (python, mode) in [("3.11", "isolated"), ("3.9", "pool"), ("2.7", "isolated")] {
+        for action in ["emit_c", "compile"] {
+            let r = response(&isolation_request(action, &s.0, python, Some(mode), None));
+            assert_eq!(r["ok"], false, "{r}");
+            assert_eq!(r["kind"], "usage");
+            assert_eq!(
+                r["message"],
+                format!(
+                    "isolation \"{mode}\" needs CPython 3.12 or newer (PEP 684: subinterpreters \
+                     with their own GIL), but the build Python /venv/bin/python is {python}; \
+                     build with Python 3.12+, or use isolation \"shared\" (the default), \
+                     which works with every Python"
+                ),
+                "{r}"
+            );
+        }
+    }
+    let r = response(&isolation_request(
+        "compile",
+        &s.0,
+        "pypy 3.9",
+        Some("pool"),
+        Some(2),
+    ));
+    assert_eq!(r["kind"], "usage", "{r}");
+    assert_eq!(
+        r["message"],
+        "isolation \"pool\" is not available on PyPy (the build Python /venv/bin/pypy3 is PyPy 3.9): \
+         PyPy has no subinterpreters; build with CPython 3.12 or newer, or use isolation \"shared\" \
+         (the default), which works with every Python"
+    );
+    let r = response(&isolation_request(
+        "emit_c",
+        &s.0,
+        "3",
+        Some("isolated"),
+        None,
+    ));
+    assert_eq!(
+        r["message"],
+        "isolation \"isolated\" needs CPython 3.12 or newer, and the build Python \
+         /venv/bin/python gives no readable version (\"3\")"
+    );
+    // Nothing was written: no C file, no library, no header.
+    assert!(files_in(&s.0).is_empty(), "{:?}", files_in(&s.0));
+    // "shared" works everywhere, named or not; a check request (no Python
+    // facts) has only the mode to judge.
+    for (python, mode) in [("3.9", Some("shared")), ("pypy 3.9", None), ("3.11", None)] {
+        let r = response(&isolation_request("emit_c", &s.0, python, mode, None));
+        assert_eq!(r["ok"], true, "{python}: {r}");
+    }
+    let r = response(&isolation_request("check", &s.0, "3.9", Some("pool"), None));
+    assert_eq!(r["ok"], true, "{r}");
+}
+
+#[test]
+fn isolation_is_emitted_for_cpython_3_12_and_later() {
+    let s = Scratch::new("iso-new");
+    for (python, mode, size, line) in [
+        (
+            "3.12",
+            Some("pool"),
+            Some(4),
+            ".isolation = CEMBED_ISOLATION_POOL, .pool_size = 4,",
+        ),
+        (
+            "3.13",
+            Some("pool"),
+            None,
+            ".isolation = CEMBED_ISOLATION_POOL, .pool_size = 0,",
+        ),
+        (
+            "3.12",
+            Some("isolated"),
+            None,
+            ".isolation = CEMBED_ISOLATION_ISOLATED, .pool_size = 0,",
+        ),
+        (
+            "3.14",
+            Some("isolated"),
+            None,
+            ".isolation = CEMBED_ISOLATION_ISOLATED, .pool_size = 0,",
+        ),
+        (
+            "3.12.1",
+            Some("isolated"),
+            None,
+            ".isolation = CEMBED_ISOLATION_ISOLATED, .pool_size = 0,",
+        ),
+        (
+            "4.0",
+            Some("pool"),
+            Some(1),
+            ".isolation = CEMBED_ISOLATION_POOL, .pool_size = 1,",
+        ),
+        (
+            "3.10",
+            Some("shared"),
+            None,
+            ".isolation = CEMBED_ISOLATION_SHARED, .pool_size = 0,",
+        ),
+        (
+            "3.10",
+            None,
+            None,
+            ".isolation = CEMBED_ISOLATION_SHARED, .pool_size = 0,",
+        ),
+    ] {
+        let r = response(&isolation_request("emit_c", &s.0, python, mode, size));
+        assert_eq!(r["ok"], true, "{r}");
+        let c = fs::read_to_string(s.0.join("plugin.c")).unwrap();
+        assert_eq!(
+            c.lines().filter(|l| l.trim() == line).count(),
+            1,
+            "{python} {mode:?} {size:?}: no {line}"
+        );
     }
 }

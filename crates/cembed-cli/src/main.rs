@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! cembed build   --module NAME --api api.h [--cdef x.h] [--source code.c] [--init init.py]
-//!                [-I DIR] [-L DIR] [-l LIB] [-D NAME[=V]] -o libfoo.so [--python PY] [-v]
+//!                [-I DIR] [-L DIR] [-l LIB] [-D NAME[=V]] -o libfoo.so [--python PY]
+//!                [--isolation shared|isolated|pool[:SIZE]] [-v]
 //! cembed emit-c  (same inputs) -o out.c
 //! cembed config  [--python PY]           the interpreter a build would use
 //! cembed pkg-config --cflags|--libs [--rpath] libfoo.so
@@ -211,6 +212,13 @@ struct BuildArgs {
     /// The Python the library is for (default: $VIRTUAL_ENV, else PATH).
     #[arg(long)]
     python: Option<PathBuf>,
+    /// Where the library's init code and calls run (embedding_isolation):
+    /// `shared` (the default: the main interpreter), `isolated` (a
+    /// subinterpreter of its own with its own GIL) or `pool[:SIZE]` (SIZE
+    /// such interpreters, default the number of CPUs). `isolated` and `pool`
+    /// need CPython 3.12+ (docs/isolation.md).
+    #[arg(long, value_name = "MODE[:SIZE]", value_parser = parse_isolation)]
+    isolation: Option<(String, Option<u32>)>,
     /// Print every command run.
     #[arg(short, long)]
     verbose: bool,
@@ -425,9 +433,9 @@ fn build(args: BuildArgs, action: Action) -> Result<(), BuildError> {
             ..Default::default()
         },
         init_origin: args.init.as_ref().map(|f| format!("{}:1", f.display())),
-        isolation: None,
-        isolation_size: None,
         init_code,
+        isolation: args.isolation.as_ref().map(|(mode, _)| mode.clone()),
+        isolation_size: args.isolation.as_ref().and_then(|&(_, size)| size),
         python: Some(interp.facts()?),
         tmpdir: tmpdir.to_string_lossy().into_owned(),
         target: match action {
@@ -461,6 +469,12 @@ fn build(args: BuildArgs, action: Action) -> Result<(), BuildError> {
         printed.push_str(&format!("{}\n", p.display()));
     }
     out(printed)
+}
+
+/// `--isolation MODE[:SIZE]`, checked as a build request's `isolation` and
+/// `isolation_size` are (clap reports an error as an invalid value).
+fn parse_isolation(arg: &str) -> Result<(String, Option<u32>), String> {
+    cembed_build::request::parse_isolation_arg(arg)
 }
 
 /// The `--source` files, in order; from the second on, each starts with a

@@ -170,3 +170,51 @@ fn request_runs_a_raw_json_request() {
     assert!(out.status.success());
     assert_eq!(text(&out.stdout), "{\"ok\":true,\"log\":[]}\n");
 }
+
+#[test]
+fn isolation_values_are_checked_when_the_arguments_are_read() {
+    // Before any Python is looked for or any file read.
+    for (arg, why) in [
+        (
+            "pool:0",
+            "the pool size must be at least 1 (got 0); leave it out for the number of CPUs",
+        ),
+        (
+            "pool:x",
+            r#"bad size "x" in "pool:x": the size is a positive integer (pool:4)"#,
+        ),
+        (
+            "isolated:4",
+            r#"isolation "isolated" takes no size (got 4): only "pool" has one"#,
+        ),
+        (
+            "parallel",
+            r#"unknown isolation mode "parallel": the modes are "shared" (the default), "isolated" and "pool""#,
+        ),
+    ] {
+        for command in ["build", "emit-c"] {
+            let out = cembed(&[
+                command,
+                "--module",
+                "m",
+                "--api",
+                "/nonexistent/api.h",
+                "-o",
+                "/nonexistent/out",
+                "--python",
+                "/nonexistent/python9",
+                "--isolation",
+                arg,
+            ]);
+            assert_eq!(out.status.code(), Some(2));
+            let e = text(&out.stderr);
+            assert_eq!(
+                e.lines().next().unwrap(),
+                format!("error: invalid value '{arg}' for '--isolation <MODE[:SIZE]>': {why}"),
+                "{e}"
+            );
+        }
+    }
+    let help = text(&cembed(&["build", "--help"]).stdout);
+    assert!(help.contains("--isolation <MODE[:SIZE]>"), "{help}");
+}

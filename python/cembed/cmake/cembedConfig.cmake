@@ -13,7 +13,11 @@
 #       [C_FILES <file>...]    C files compiled separately and linked in
 #       [CDEF <file>...]       declarations shared with Python, not exported (cdef)
 #       [PYTHON <exe>]         the Python the library is for (default: the
-#                              Python this cembed is installed in))
+#                              Python this cembed is installed in)
+#       [ISOLATION <mode>]     where the init code and calls run
+#                              (embedding_isolation): shared (the default),
+#                              isolated, pool or pool:<size>; isolated and
+#                              pool need CPython 3.12+)
 # which builds lib<name>.so and its consumer header <name>.h (and <name>.pc)
 # in ${CMAKE_CURRENT_BINARY_DIR}/cembed_<name>/ and makes <name> a target to
 # link: target_link_libraries(app PRIVATE <name>) adds the header's directory
@@ -31,7 +35,7 @@ if(NOT EXISTS "${CEMBED_EXECUTABLE}")
 endif()
 
 function(cembed_add_library name)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "" "API;INIT;MODULE;PYTHON" "SOURCE;CDEF;C_FILES")
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "API;INIT;MODULE;PYTHON;ISOLATION" "SOURCE;CDEF;C_FILES")
   if(arg_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR
       "cembed_add_library(${name}): unknown arguments: ${arg_UNPARSED_ARGUMENTS}")
@@ -74,6 +78,9 @@ function(cembed_add_library name)
   endforeach()
   if(arg_PYTHON)
     list(APPEND args --python "${arg_PYTHON}")
+  endif()
+  if(arg_ISOLATION)
+    list(APPEND args --isolation "${arg_ISOLATION}")
   endif()
   list(APPEND args -o "${library}")
 

@@ -65,6 +65,18 @@ pub(crate) unsafe fn call_from_python(
     unsafe { invoke(es, inst.cache(es), args, result, &*thread::tls()) };
 }
 
+/// The attachment cache of `es` in the current interpreter.
+///
+/// # Safety
+/// A GIL is held.
+unsafe fn cache_here(es: &ExternState) -> &ExternCache {
+    // SAFETY: contract.
+    match unsafe { es.lib().inst_here() } {
+        Some(i) => i.cache(es),
+        None => ExternCache::none(),
+    }
+}
+
 /// Calls the attached function. Never leaves an exception set.
 ///
 /// # Safety
@@ -81,7 +93,7 @@ pub(crate) unsafe fn invoke(
     let plan = &es.plan;
     if f.is_null() || !plan.fast {
         // SAFETY: as for this function.
-        return unsafe { invoke_general(es, c, f, args, result) };
+        return unsafe { invoke_general(es, f, args, result) };
     }
     // The common case: primitive or data-model (pointer, struct, ...)
     // arguments, each with its own converter
@@ -104,7 +116,7 @@ pub(crate) unsafe fn invoke(
     // SAFETY: the GIL is held, `args` are the extern's (contract) and `argp`
     // has room for INLINE_ARGS + 1 pointers (ARGV_SLOTS 16-byte slots).
     let converted =
-        crate::py::guard::piece(move || unsafe { convert_args(es, c, args, argp, result) });
+        crate::py::guard::piece(move || unsafe { convert_args(es, args, argp, result) });
     if converted != Some(true) {
         give_back_argv(tls, mem, mark);
         return piece_failed(converted);
@@ -131,13 +143,13 @@ pub(crate) unsafe fn invoke(
             ffi::Py_DECREF(*argp.add(i + 1));
         }
         if res.is_null() {
-            return on_error(es, c, result, "");
+            return on_error(es, result, "");
         }
         let ok = (plan.from_py)(res, result);
         if !ok {
             // Not the simple case (not an int, out of range, ...): the general
             // conversion decides, and raises the precise error.
-            return result_general(es, c, res, result);
+            return result_general(es, res, result);
         }
         ffi::Py_DECREF(res);
     });
@@ -175,7 +187,6 @@ fn give_back_argv(tls: &Tls, mem: *mut u128, mark: Option<usize>) {
 #[inline(never)]
 unsafe fn convert_args(
     es: &ExternState,
-    c: &ExternCache,
     args: *mut *mut c_void,
     argp: *mut *mut ffi::PyObject,
     result: *mut c_void,
@@ -188,7 +199,7 @@ unsafe fn convert_args(
         for i in 0..plan.n as usize {
             let o = (plan.to_py[i])(*args.add(i), &plan.conv[i]);
             if o.is_null() {
-                arg_failed(es, c, argp.add(1), i, result);
+                arg_failed(es, argp.add(1), i, result);
                 return false;
             }
             *argp.add(i + 1) = o;
@@ -213,7 +224,6 @@ fn piece_failed(r: Option<bool>) {
 #[inline(never)]
 unsafe fn arg_failed(
     es: &ExternState,
-    c: &ExternCache,
     made: *mut *mut ffi::PyObject,
     done: usize,
     result: *mut c_void,
@@ -224,14 +234,14 @@ unsafe fn arg_failed(
         for i in 0..done {
             ffi::Py_DECREF(*made.add(i));
         }
-        on_error(es, c, result, "");
+        on_error(es, result, "");
     }
 }
 
 /// The result through the general conversion; consumes `res`.
 #[cold]
 #[inline(never)]
-unsafe fn result_general(es: &ExternState, c: &ExternCache, res: *mut ffi::PyObject, result: *mut c_void) {
+unsafe fn result_general(es: &ExternState, res: *mut ffi::PyObject, result: *mut c_void) {
     // SAFETY: the GIL is held (contract); `res` is a new reference, released once;
     // `result` is the extern's result storage (contract), of the type `rconv`
     // describes.
@@ -251,7 +261,7 @@ unsafe fn result_general(es: &ExternState, c: &ExternCache, res: *mut ffi::PyObj
         };
         ffi::Py_DECREF(res);
         if r.is_err() {
-            on_error(es, c, result, ", trying to convert the result back to C");
+            on_error(es, result, ", trying to convert the result back to C");
         }
     }
 }
@@ -264,7 +274,6 @@ unsafe fn result_general(es: &ExternState, c: &ExternCache, res: *mut ffi::PyObj
 #[inline(never)]
 unsafe fn invoke_general(
     es: &ExternState,
-    c: &ExternCache,
     f: *mut ffi::PyObject,
     args: *mut *mut c_void,
     result: *mut c_void,
@@ -337,10 +346,10 @@ unsafe fn invoke_general(
             return;
         }
         if res.is_null() {
-            on_error(es, c, result, "");
+            on_error(es, result, "");
             return;
         }
-        result_general(es, c, res, result);
+        result_general(es, res, result);
     });
     if converted.is_none() || done.is_none() {
         piece_failed(None);
@@ -359,13 +368,17 @@ unsafe fn invoke_general(
 #[allow(deprecated)] // PyErr_Fetch/Restore: present on every version 3.9-3.13
 #[cold]
 #[inline(never)]
-unsafe fn on_error(es: &ExternState, c: &ExternCache, result: *mut c_void, extra: &str) {
+unsafe fn on_error(es: &ExternState, result: *mut c_void, extra: &str) {
     // SAFETY: the GIL is held (contract); an exception is set. `result` is NULL or the
     // extern's result storage of `size` bytes, and `error` (when set) a buffer of
     // the same size kept by the attachment. The exception's references are
     // taken by PyErr_Fetch and handed back by PyErr_Restore or released once;
     // `onerror` is kept alive by the attachment while it runs.
     unsafe {
+        // The cache of the interpreter this call runs in (found again here,
+        // on the error path, rather than carried through the hot path's
+        // frames: a deep recursion pays each byte of them per level).
+        let c = cache_here(es);
         let (rconv, rtype) = es.result;
         let size = rconv.size();
         if !result.is_null() && size > 0 {

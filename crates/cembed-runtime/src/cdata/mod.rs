@@ -283,9 +283,9 @@ pub(crate) unsafe fn cx_of_lib(ls: &LibState) -> PyResult<*mut Cx> {
     // SAFETY: GIL held (caller); `m` is NULL or the library's live module
     // (cleared from `ls` when it goes), what the `cx_of_module` hook takes.
     unsafe {
-        let m = ls
-            .inst_here()
-            .map_or(null_mut(), |i| i.module.load(std::sync::atomic::Ordering::Acquire));
+        let m = ls.inst_here().map_or(null_mut(), |i| {
+            i.module.load(std::sync::atomic::Ordering::Acquire)
+        });
         let cx = match hooks::registered() {
             Some(h) if !m.is_null() => (h.cx_of_module)(m),
             _ => null_mut(),

@@ -50,6 +50,9 @@ pub(crate) struct LibState {
     pub(crate) n_insts: usize,
     /// A malformed table: reported as this library's init error.
     pub(crate) table_error: Option<String>,
+    /// A shared library whose init code ran: the hot path's one check
+    /// (entry/call.rs); everything else takes the slower path.
+    pub(crate) shared_ready: AtomicBool,
     /// `lib`'s name index, built on first attribute access and typed by
     /// objects/libobj.rs (what `lib` makes of the library's names is no
     /// part of its description).
@@ -84,6 +87,10 @@ pub(crate) struct ExternState {
     /// For a slot of the callback pool: 0 if free, else 1 + the index of
     /// the instance (interpreter) whose `ffi.callback()` holds it.
     pub(crate) slot_owner: AtomicUsize,
+    /// A shared library's one cache of this extern (in its main
+    /// instance), for the hot path: one load instead of two and a bounds
+    /// check. NULL for other libraries.
+    pub(crate) main_cache: AtomicPtr<ExternCache>,
 }
 
 /// What one interpreter attached to one extern (`@ffi.def_extern`): the
@@ -107,6 +114,11 @@ pub(crate) struct ExternCache {
 static NO_CACHE: ExternCache = ExternCache::new();
 
 impl ExternCache {
+    /// A cache with nothing attached.
+    pub(crate) fn none() -> &'static ExternCache {
+        &NO_CACHE
+    }
+
     const fn new() -> ExternCache {
         ExternCache {
             func: AtomicPtr::new(std::ptr::null_mut()),
@@ -215,7 +227,9 @@ pub(crate) fn release_modules(_py: Python<'_>, interp: *mut ffi::PyInterpreterSt
             if inst.interp.load(Ordering::Acquire) != interp {
                 continue;
             }
-            let m = inst.owned_module.swap(std::ptr::null_mut(), Ordering::AcqRel);
+            let m = inst
+                .owned_module
+                .swap(std::ptr::null_mut(), Ordering::AcqRel);
             if !m.is_null() {
                 // SAFETY: the GIL of `interp` is held (`_py`, contract);
                 // `m` is the one strong reference the library kept there,
@@ -243,7 +257,16 @@ impl LibState {
             .collect();
         // The old array (if any) is leaked: host code may still hold
         // references from before the fork (the forking thread's own frames).
-        self.insts.store(Box::leak(v).as_mut_ptr(), Ordering::Release);
+        let v = Box::leak(v);
+        if self.mode == Isolation::Shared {
+            for (es, c) in self.externs.iter().zip(v[0].caches.iter()) {
+                es.main_cache.store(
+                    c as *const ExternCache as *mut ExternCache,
+                    Ordering::Release,
+                );
+            }
+        }
+        self.insts.store(v.as_mut_ptr(), Ordering::Release);
     }
 
     /// The shared library's one instance (the main interpreter).

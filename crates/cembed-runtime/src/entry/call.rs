@@ -18,6 +18,7 @@ use crate::lifecycle::thread;
 use crate::py;
 use cembed_abi::Extern;
 use std::ffi::c_void;
+use std::sync::atomic::Ordering;
 
 /// Entry from C. `result` was zeroed by the caller (ABI).
 ///
@@ -33,14 +34,9 @@ pub(crate) unsafe fn call(ext: *mut Extern, args: *mut *mut c_void, result: *mut
     let entry = thread::c_entry();
     // SAFETY: `ext` is a generated extern descriptor (contract).
     let es = unsafe { extern_state(ext) };
-    let ls = es.lib();
-    if ls.mode != cembed_abi::Isolation::Shared {
+    if !es.lib().shared_ready.load(Ordering::Acquire) {
         // SAFETY: as for this function.
-        unsafe { call_isolated(&entry, es, args, result) };
-        return entry.finish();
-    }
-    let inst = ls.main_inst();
-    if !inst.init.is_ready() && init_failed(es, inst) {
+        unsafe { call_slow(&entry, es, args, result) };
         return entry.finish();
     }
     // SAFETY: the library's init passed, so Python was started.
@@ -49,31 +45,55 @@ pub(crate) unsafe fn call(ext: *mut Extern, args: *mut *mut c_void, result: *mut
         refused(es);
         return entry.finish();
     };
-    // SAFETY: this thread holds the GIL now (enter_python); `args` and
-    // `result` are the extern's, as the caller promises.
-    unsafe { invoke(es, inst.cache(es), args, result, entry.tls()) };
+    // SAFETY: a ready shared library's externs point to their cache in its
+    // one instance (never freed); this thread holds the GIL now
+    // (enter_python); `args` and `result` are the extern's, as the caller
+    // promises.
+    unsafe {
+        let c = &*es.main_cache.load(Ordering::Relaxed);
+        invoke(es, c, args, result, entry.tls())
+    };
     leave.leave();
     entry.finish();
 }
 
-/// A call into an isolated library or a pool: the interpreter chosen by
-/// lifecycle/interp.rs, started on first use, entered with this thread's
-/// own thread state there.
+/// Every call but the shared library's common case: its first call (the
+/// init), a library whose init failed, and every call into an isolated
+/// library or a pool (interpreter chosen by lifecycle/interp.rs, started on
+/// first use, entered with this thread's own thread state there).
 ///
 /// # Safety
 /// As for [`call`].
 #[inline(never)]
-unsafe fn call_isolated(
+unsafe fn call_slow(
     entry: &thread::CallEntry,
     es: &ExternState,
     args: *mut *mut c_void,
     result: *mut c_void,
 ) {
+    let ls = es.lib();
+    if ls.mode == cembed_abi::Isolation::Shared {
+        let inst = ls.main_inst();
+        if !inst.init.is_ready() && init_failed(es, inst) {
+            return;
+        }
+        // SAFETY: the library's init passed, so Python was started.
+        let Some(leave) = (unsafe { thread::enter_python(entry) }) else {
+            refused(es);
+            return;
+        };
+        // SAFETY: this thread holds the GIL now (enter_python); `args` and
+        // `result` are the extern's (contract).
+        unsafe { invoke(es, inst.cache(es), args, result, entry.tls()) };
+        leave.leave();
+        return;
+    }
+
     let inst = crate::lifecycle::interp::pick(entry, es, es.lib());
     if !inst.init.is_ready() && init_failed(es, inst) {
         return;
     }
-    let interp = inst.interp.load(std::sync::atomic::Ordering::Acquire);
+    let interp = inst.interp.load(Ordering::Acquire);
     // SAFETY: the instance's init passed (or runs on this thread), so its
     // interpreter was started and lives while the gate lets us in.
     let Some(leave) = (unsafe { thread::enter_sub(entry, interp) }) else {

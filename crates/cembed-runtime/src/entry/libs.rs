@@ -160,6 +160,7 @@ unsafe fn new_lib_state(lib: *mut Lib) -> Box<LibState> {
         insts: AtomicPtr::new(std::ptr::null_mut()),
         n_insts,
         table_error,
+        shared_ready: std::sync::atomic::AtomicBool::new(false),
         lib_index: std::sync::OnceLock::new(),
     });
     let lsp: *const LibState = &*ls;
@@ -233,6 +234,7 @@ unsafe fn prepare_extern(
         bad_signature: bad,
         index,
         slot_owner: std::sync::atomic::AtomicUsize::new(0),
+        main_cache: AtomicPtr::new(std::ptr::null_mut()),
     }
 }
 

@@ -247,7 +247,7 @@ fn exit_helper(h: &Helper, exiting: Option<thread::SlotId>) {
     // thread state, which RestoreThread takes back.
     unsafe {
         let main = ffi::PyEval_SaveThread();
-        crate::lifecycle::interp::run_sub_exit_hooks();
+        crate::lifecycle::interp::run_sub_exit_hooks(run_exit_hooks);
         ffi::PyEval_RestoreThread(main);
     }
     // SAFETY: GIL held (g) until the release below.
@@ -258,7 +258,7 @@ fn exit_helper(h: &Helper, exiting: Option<thread::SlotId>) {
     crate::lifecycle::state::set_state(State::Exiting);
     if thread::drained(EXIT_GRACE, exiting) {
         // SAFETY: drained; this thread holds no GIL.
-        let subs_ended = unsafe { crate::lifecycle::interp::end_subinterpreters() };
+        let subs_ended = unsafe { crate::lifecycle::interp::end_subinterpreters(run_exit_hooks) };
         if !subs_ended {
             crate::lifecycle::state::set_state(State::Abandoned);
         } else if crate::lifecycle::state::can_finalize() {
@@ -358,10 +358,14 @@ struct ForkHold {
 // child handler of the same fork); the thread state is not shared.
 unsafe impl Send for ForkHold {}
 
-/// Registers the fork handlers (once, when we start Python).
+/// Registers the fork handlers (once: when we start Python, or when the
+/// first subinterpreter starts in a Python host).
 pub(crate) fn register_fork_handlers() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
     // SAFETY: three extern "C" fns without arguments, as pthread_atfork wants.
-    unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child)) };
+    ONCE.call_once(|| unsafe {
+        libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child));
+    });
 }
 
 fn fork_lock() -> std::sync::MutexGuard<'static, Option<ForkHold>> {
@@ -381,7 +385,7 @@ extern "C" fn fork_prepare() {
                 return;
             }
             let own = ffi::PyGILState_GetThisThreadState();
-            if !own.is_null() && !crate::lifecycle::interp::in_main_interp(own) {
+            if !own.is_null() && !crate::lifecycle::tstates::in_main_interp(own) {
                 // PyGILState_Ensure would enter that subinterpreter; the
                 // fork needs the main interpreter's GIL and locks.
                 let temp = ffi::PyThreadState_New(ffi::PyInterpreterState_Main());
@@ -432,6 +436,8 @@ extern "C" fn fork_child() {
         // copy of the parent's at the moment of the fork, with the GIL and
         // the interpreter's locks held by this thread if `hold`.
         unsafe {
+            // Before CPython's own after-fork work, ours or `os.fork()`'s.
+            crate::lifecycle::interp::detach_subinterpreters_in_child();
             if hold.is_some() {
                 ffi::PyOS_AfterFork_Child();
             }

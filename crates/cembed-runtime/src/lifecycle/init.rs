@@ -406,6 +406,9 @@ pub(crate) fn ensure_inst(inst: &Instance) -> Result<(), ()> {
                     Ok(()) => {
                         *ph = Phase::Done;
                         inst.init.ready.store(true, Ordering::Release);
+                        if ls.mode == cembed_abi::Isolation::Shared {
+                            ls.shared_ready.store(true, Ordering::Release);
+                        }
                     }
                     Err(text) => {
                         let _ = inst.init.error.set(py::cstring_lossy(&text));
@@ -449,22 +452,26 @@ fn run_init(inst: &Instance) -> Result<(), String> {
         return Err(msg);
     }
     if ls.mode != cembed_abi::Isolation::Shared {
-        return crate::lifecycle::interp::run_sub_init(inst);
+        let sub = crate::lifecycle::interp::enter_for_init(inst)?;
+        // A host that is Python itself did not get our fork handlers at
+        // start; a process with subinterpreters needs them.
+        crate::lifecycle::exit::register_fork_handlers();
+        // SAFETY: this thread holds the subinterpreter's GIL (`sub`).
+        let r = init_in_current(unsafe { Python::assume_gil_acquired() }, ls, inst);
+        sub.leave();
+        return r;
     }
-    let Some(_gate) = thread::enter() else {
+    // SAFETY: Python was started (ensure_python, before the init runs).
+    let Some(leave) = (unsafe { thread::enter_main() }) else {
         return Err(format!(
             "cembed: Python is not usable: {}\n",
             refusal_reason()
         ));
     };
-    // SAFETY: inside the gate Python is running; Ensure/Release bracket all
-    // Python work on this thread (the token stands for the GIL Ensure took).
-    unsafe {
-        let g = crate::py::unwind::PyGILState_Ensure();
-        let r = init_in_current(Python::assume_gil_acquired(), ls, inst);
-        ffi::PyGILState_Release(g);
-        r
-    }
+    // SAFETY: this thread holds the main interpreter's GIL until `leave`.
+    let r = init_in_current(unsafe { Python::assume_gil_acquired() }, ls, inst);
+    leave.leave();
+    r
 }
 
 /// Runs the init code of `inst` in the current interpreter (its own),
@@ -473,15 +480,21 @@ fn run_init(inst: &Instance) -> Result<(), String> {
 /// The init code is Python: it may call C that ends the thread (unwind.rs),
 /// so its execution is not inside a `catch_unwind`; the Rust steps around
 /// it are, each.
-pub(crate) fn init_in_current(py: Python<'_>, ls: &LibState, inst: &Instance) -> Result<(), String> {
+pub(crate) fn init_in_current(
+    py: Python<'_>,
+    ls: &LibState,
+    inst: &Instance,
+) -> Result<(), String> {
     let panicked = || "cembed: internal error (panic) while running the init code\n".to_string();
     // SAFETY: the GIL is held (`py`).
     unsafe {
         let prepared = crate::py::guard::piece(|| prepare_init_code(ls, inst));
         match prepared {
             None => Err(panicked()),
-            Some(Err(())) => Err(crate::py::guard::piece(|| report_init_failure(py, ls))
-                .unwrap_or_else(panicked)),
+            Some(Err(())) => {
+                Err(crate::py::guard::piece(|| report_init_failure(py, ls))
+                    .unwrap_or_else(panicked))
+            }
             Some(Ok(None)) => Ok(()),
             Some(Ok(Some((code, globals)))) => {
                 // Plain pointers across the call (no destructor pending).
@@ -704,7 +717,11 @@ unsafe extern "C" fn host_exiting(
             let ts = unsafe { ffi::PyEval_SaveThread() };
             if thread::drained(crate::lifecycle::exit::EXIT_GRACE, thread::current_slot()) {
                 // SAFETY: drained, with no GIL held (saved above).
-                unsafe { crate::lifecycle::interp::end_subinterpreters() };
+                unsafe {
+                    crate::lifecycle::interp::end_subinterpreters(
+                        crate::lifecycle::exit::run_exit_hooks,
+                    )
+                };
             }
             // SAFETY: `ts` is this thread's state from SaveThread; restoring
             // it takes the GIL back, which the token then stands for.
@@ -731,7 +748,7 @@ unsafe fn end_subinterpreters_from_atexit() {
     unsafe {
         let ts = ffi::PyEval_SaveThread();
         if thread::drained(crate::lifecycle::exit::EXIT_GRACE, thread::current_slot()) {
-            crate::lifecycle::interp::end_subinterpreters();
+            crate::lifecycle::interp::end_subinterpreters(crate::lifecycle::exit::run_exit_hooks);
         }
         ffi::PyEval_RestoreThread(ts);
     }

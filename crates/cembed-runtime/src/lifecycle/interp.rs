@@ -45,18 +45,12 @@
 //! call starts a new interpreter and runs the init code again there.
 
 use crate::desc::libstate::{all_libs, ExternState, Instance, LibState};
-use crate::lifecycle::state::lock;
 use crate::lifecycle::thread::{self, CallEntry};
+use crate::lifecycle::tstates::{interp_of, take_pins, ForkSafe};
 use crate::py::gil::Python;
 use cembed_abi::Isolation;
 use pyo3_ffi as ffi;
 use std::sync::atomic::Ordering;
-use std::sync::Mutex;
-
-extern "C" {
-    // In CPython's API since 3.9; not in pyo3-ffi's limited set.
-    fn PyThreadState_GetInterpreter(ts: *mut ffi::PyThreadState) -> *mut ffi::PyInterpreterState;
-}
 
 /// `embedding_isolation()`'s name of a mode, for messages.
 pub(crate) fn mode_name(m: Isolation) -> &'static str {
@@ -65,90 +59,6 @@ pub(crate) fn mode_name(m: Isolation) -> &'static str {
         Isolation::Isolated => "isolated",
         Isolation::Pool => "pool",
     }
-}
-
-/// The main interpreter.
-///
-/// # Safety
-/// Python is initialised.
-pub(crate) unsafe fn main_interp() -> *mut ffi::PyInterpreterState {
-    // SAFETY: contract.
-    unsafe { ffi::PyInterpreterState_Main() }
-}
-
-/// The interpreter of a thread state.
-///
-/// # Safety
-/// `ts` is a live thread state.
-pub(crate) unsafe fn interp_of(ts: *mut ffi::PyThreadState) -> *mut ffi::PyInterpreterState {
-    // SAFETY: contract.
-    unsafe { PyThreadState_GetInterpreter(ts) }
-}
-
-/// Whether thread state `ts` belongs to the main interpreter (before 3.12
-/// cembed makes no subinterpreter, and the answer is taken as yes).
-///
-/// # Safety
-/// `ts` is a live thread state.
-pub(crate) unsafe fn in_main_interp(ts: *mut ffi::PyThreadState) -> bool {
-    if !cfg!(Py_3_12) {
-        return true;
-    }
-    // SAFETY: contract.
-    unsafe { interp_of(ts) == main_interp() }
-}
-
-/// A list of addresses behind a mutex the child of a `fork()` can
-/// replace: one held by a thread of the parent stays locked forever there.
-struct ForkSafe(std::cell::UnsafeCell<Mutex<Vec<(usize, usize)>>>);
-
-// SAFETY: the Mutex is shared as usual; the cell is only written by
-// `reset`, when the process has a single thread.
-unsafe impl Sync for ForkSafe {}
-
-impl ForkSafe {
-    const fn new() -> ForkSafe {
-        ForkSafe(std::cell::UnsafeCell::new(Mutex::new(Vec::new())))
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(usize, usize)>> {
-        // SAFETY: the cell is only replaced while the process has one thread.
-        lock(unsafe { &*self.0.get() })
-    }
-
-    /// # Safety
-    /// The process has one thread (a fork child's handler).
-    unsafe fn reset(&self) {
-        // The old mutex is leaked, not dropped: it may be mid-update.
-        // SAFETY: contract: nothing else reads or writes the cell now.
-        unsafe { std::ptr::write(self.0.get(), Mutex::new(Vec::new())) };
-    }
-}
-
-// ---- the thread states we made in subinterpreters --------------------------
-
-/// (interpreter, thread state) of every thread state thread.rs made in a
-/// subinterpreter and has not deleted yet. Plain addresses: CPython's C
-/// structs, not Python objects.
-static PINS: ForkSafe = ForkSafe::new();
-
-pub(crate) fn remember_pin(interp: *mut ffi::PyInterpreterState, ts: *mut ffi::PyThreadState) {
-    PINS.lock().push((interp as usize, ts as usize));
-}
-
-pub(crate) fn forget_pin(ts: *mut ffi::PyThreadState) {
-    PINS.lock().retain(|&(_, t)| t != ts as usize);
-}
-
-fn take_pins(interp: *mut ffi::PyInterpreterState) -> Vec<*mut ffi::PyThreadState> {
-    let mut v = PINS.lock();
-    let mine = v
-        .iter()
-        .filter(|&&(i, _)| i == interp as usize)
-        .map(|&(_, t)| t as *mut ffi::PyThreadState)
-        .collect();
-    v.retain(|&(i, _)| i != interp as usize);
-    mine
 }
 
 // ---- choosing the interpreter of a call -------------------------------------
@@ -201,12 +111,13 @@ pub(crate) fn pick<'a>(entry: &CallEntry, es: &ExternState, ls: &'a LibState) ->
 
 // ---- starting a subinterpreter and running the init code there --------------
 
-/// Runs instance `inst`'s init code in its subinterpreter, starting the
-/// subinterpreter first if needed. `Err` is the (already printed) report.
-/// Called by init.rs's state machine on the thread that runs the init.
-pub(crate) fn run_sub_init(inst: &Instance) -> Result<(), String> {
+/// Enters instance `inst`'s subinterpreter to run its init code there
+/// (init.rs), starting the subinterpreter first if needed: on `Ok` this
+/// thread holds its GIL, with its own thread state there, inside the gate;
+/// [`SubInit::leave`] gives it back. `Err` is the (already printed) report.
+pub(crate) fn enter_for_init(inst: &Instance) -> Result<SubInit, String> {
     let ls = inst.lib();
-    let Some(_gate) = thread::enter_gate() else {
+    let Some(gate) = thread::enter_gate() else {
         return Err(format!(
             "cembed: Python is not usable: {}\n",
             crate::lifecycle::state::refusal_reason()
@@ -226,6 +137,7 @@ pub(crate) fn run_sub_init(inst: &Instance) -> Result<(), String> {
         if interp.is_null() {
             match new_interpreter(ls) {
                 Ok((i, keeper)) => {
+                    ANY_STARTED.store(true, Ordering::Relaxed);
                     interp = i;
                     inst.keeper.store(keeper, Ordering::Release);
                     inst.interp.store(i, Ordering::Release);
@@ -242,17 +154,41 @@ pub(crate) fn run_sub_init(inst: &Instance) -> Result<(), String> {
         let ts = thread::sub_tstate_here(interp);
         crate::py::unwind::PyEval_RestoreThread(ts);
         let py = Python::assume_gil_acquired();
-        let r = crate::py::guard::piece(|| install_import_hint(py, ls));
-        if r.is_none() {
+        if crate::py::guard::piece(|| install_import_hint(py, ls)).is_none() {
             ffi::PyErr_Clear();
         }
-        let r = crate::lifecycle::init::init_in_current(py, ls, inst);
-        ffi::PyEval_SaveThread();
-        if !saved.is_null() {
-            ffi::PyEval_RestoreThread(saved);
-        }
-        r
+        Ok(SubInit { _gate: gate, saved })
     }
+}
+
+/// A thread inside a subinterpreter for its init code ([`enter_for_init`]).
+pub(crate) struct SubInit {
+    _gate: thread::Gate,
+    saved: *mut ffi::PyThreadState,
+}
+
+impl SubInit {
+    /// Gives the subinterpreter's GIL back (and the thread's earlier one
+    /// back to it), then leaves the gate.
+    pub(crate) fn leave(self) {
+        // SAFETY: this thread holds the subinterpreter's GIL (enter_for_init);
+        // `saved` is NULL or the thread state it gave up there.
+        unsafe {
+            ffi::PyEval_SaveThread();
+            if !self.saved.is_null() {
+                ffi::PyEval_RestoreThread(self.saved);
+            }
+        }
+    }
+}
+
+/// Set once a subinterpreter was started in this process.
+static ANY_STARTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether this process ever started a subinterpreter for a library (so
+/// objects of one interpreter may have reached another through C).
+pub(crate) fn any_started() -> bool {
+    ANY_STARTED.load(Ordering::Relaxed)
 }
 
 /// Makes an own-GIL subinterpreter for `ls`: the interpreter and its first
@@ -270,7 +206,7 @@ unsafe fn new_interpreter(
     // main interpreter: a temporary one, deleted once the new interpreter
     // is made (it then released the main GIL and holds the new one).
     unsafe {
-        let tmp = ffi::PyThreadState_New(main_interp());
+        let tmp = ffi::PyThreadState_New(crate::lifecycle::tstates::main_interp());
         if tmp.is_null() {
             return Err("cembed: could not make a thread state to start a subinterpreter\n".into());
         }
@@ -374,13 +310,13 @@ fn started() -> Vec<(*mut ffi::PyInterpreterState, *mut ffi::PyThreadState)> {
     v
 }
 
-/// Runs the exit hooks (exit.rs, `run_exit_hooks`) of every started
+/// Runs the exit hooks (`hooks`: exit.rs's `run_exit_hooks`) of every started
 /// subinterpreter, on this thread, with the interpreter's keeper thread
 /// state.
 ///
 /// # Safety
 /// Python runs and may be entered; this thread holds no GIL.
-pub(crate) unsafe fn run_sub_exit_hooks() {
+pub(crate) unsafe fn run_sub_exit_hooks(hooks: fn(Python<'_>)) {
     for (interp, ts) in started() {
         if EXITED.lock().iter().any(|&(i, _)| i == interp as usize) {
             continue;
@@ -391,7 +327,7 @@ pub(crate) unsafe fn run_sub_exit_hooks() {
         // (contract).
         unsafe {
             ffi::PyEval_RestoreThread(ts);
-            crate::lifecycle::exit::run_exit_hooks(Python::assume_gil_acquired());
+            hooks(Python::assume_gil_acquired());
             ffi::PyEval_SaveThread();
             EXITED.lock().push((interp as usize, ts as usize));
         }
@@ -405,9 +341,9 @@ pub(crate) unsafe fn run_sub_exit_hooks() {
 /// # Safety
 /// Python runs; the gate is closed and no host thread is inside Python;
 /// this thread holds no GIL.
-pub(crate) unsafe fn end_subinterpreters() -> bool {
+pub(crate) unsafe fn end_subinterpreters(hooks: fn(Python<'_>)) -> bool {
     // SAFETY: as for this function.
-    unsafe { run_sub_exit_hooks() };
+    unsafe { run_sub_exit_hooks(hooks) };
     let mut all_ended = true;
     let exited: Vec<(usize, usize)> = std::mem::take(&mut *EXITED.lock());
     for (interp, ts) in exited {
@@ -447,6 +383,68 @@ pub(crate) unsafe fn end_subinterpreters() -> bool {
 
 // ---- fork ----------------------------------------------------------------------
 
+extern "C" {
+    // CPython's runtime state (exported data) and the head of its list of
+    // interpreters (public API).
+    static mut _PyRuntime: u8;
+    fn PyInterpreterState_Head() -> *mut ffi::PyInterpreterState;
+}
+
+/// In the child of `fork()`, before `PyOS_AfterFork_Child`: takes every
+/// subinterpreter out of CPython's list of interpreters, leaving the main
+/// one alone in it.
+///
+/// Why: `PyOS_AfterFork_Child` deletes the subinterpreters of the child
+/// with `PyInterpreterState_Clear` after it set the current thread state
+/// to NULL, and that aborts (3.13: "PyThreadState_Get: the function must
+/// be called with the GIL held") or crashes (3.12) in the child of any
+/// process that has a subinterpreter. Left out of the list, the
+/// subinterpreters are never touched in the child: their memory is simply
+/// abandoned there, and our libraries start fresh instances.
+///
+/// How: the list is `_PyRuntime.interpreters` (`head`, then `main`, two
+/// adjacent pointers; a private struct whose offset differs between
+/// versions), found by its values: `PyInterpreterState_Head()` followed by
+/// `PyInterpreterState_Main()`. Nothing is written unless that exact pair
+/// is found near the start of `_PyRuntime` (where `interpreters` is on
+/// 3.12 and 3.13); then `head = main`, and CPython's own loop then ends the
+/// list after main.
+///
+/// # Safety
+/// The child of fork(), one thread, before `PyOS_AfterFork_Child`; the
+/// forking thread holds the runtime's locks (PyOS_BeforeFork) or nothing
+/// else runs (the child has one thread).
+pub(crate) unsafe fn detach_subinterpreters_in_child() {
+    if !cfg!(Py_3_12) {
+        return;
+    }
+    // SAFETY: contract: Python is initialised in this process (our fork
+    // handlers run only then) and nothing else runs; the scan reads
+    // `_PyRuntime`'s first words (it is far larger than the window).
+    unsafe {
+        if ffi::Py_IsInitialized() == 0 {
+            return;
+        }
+        let head = PyInterpreterState_Head();
+        let main = ffi::PyInterpreterState_Main();
+        if head.is_null() || head == main {
+            return;
+        }
+        let base = std::ptr::addr_of_mut!(_PyRuntime) as *mut usize;
+        const WINDOW: usize = 512;
+        for i in 1..WINDOW {
+            if *base.add(i - 1) == head as usize && *base.add(i) == main as usize {
+                *base.add(i - 1) = main as usize;
+                return;
+            }
+        }
+        crate::py::c_stderr(
+            "cembed: fork: could not detach the subinterpreters in the child; \
+             CPython may abort here\n",
+        );
+    }
+}
+
 /// In the child of `fork()`: CPython deleted every subinterpreter; each
 /// isolated library and pool gets fresh instances (started again on the
 /// next call), and the bookkeeping of the old ones goes.
@@ -455,7 +453,7 @@ pub(crate) fn after_fork_child() {
     // never wait on them here.
     // SAFETY: the child runs only this thread (fork handler).
     unsafe {
-        PINS.reset();
+        crate::lifecycle::tstates::reset_pins();
         EXITED.reset();
         BIND.reset();
     }

@@ -10,3 +10,4 @@ pub(crate) mod interp;
 pub(crate) mod location;
 pub(crate) mod state;
 pub(crate) mod thread;
+pub(crate) mod tstates;

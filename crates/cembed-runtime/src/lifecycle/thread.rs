@@ -265,7 +265,10 @@ pub(crate) fn errno_location() -> *mut i32 {
 /// its saved value back), and this thread's [`Tls`] for [`enter_python`].
 pub(crate) struct CallEntry {
     tls: *const Tls,
-    loc: *mut i32,
+    // Not errno's location: `finish` asks for it again (a call to a
+    // function that returns a thread-local address) rather than keep it on
+    // the C stack across the call, which a deep Python -> C -> Python
+    // recursion pays per level.
     outer: i32,
 }
 
@@ -278,7 +281,7 @@ pub(crate) fn c_entry() -> CallEntry {
     // The pointer does not leave this thread, and the thread-local lives
     // as long as the thread, past the call.
     let (tls, outer) = TLS.with(|t| (t as *const Tls, t.errno.replace(now)));
-    CallEntry { tls, loc, outer }
+    CallEntry { tls, outer }
 }
 
 impl CallEntry {
@@ -293,11 +296,11 @@ impl CallEntry {
     /// forced unwind passing the call (unwind.rs) must find no destructor.
     #[inline(always)]
     pub(crate) fn finish(self) {
-        // SAFETY: see c_entry: `tls` is this thread's thread-local, `loc`
-        // this thread's errno.
+        // SAFETY: see c_entry: `tls` is this thread's thread-local;
+        // errno_location() is this thread's errno.
         unsafe {
             let t = &*self.tls;
-            *self.loc = t.errno.get();
+            *errno_location() = t.errno.get();
             t.errno.set(self.outer);
         }
     }
@@ -325,7 +328,7 @@ impl Drop for ThreadSlot {
             let was = gate_enter(&self.shared.inside);
             if crate::lifecycle::state::python_usable() {
                 for p in subs.iter().filter(|p| p.owned) {
-                    crate::lifecycle::interp::forget_pin(p.ts);
+                    crate::lifecycle::tstates::forget_pin(p.ts);
                     // SAFETY: `ts` is this thread's own thread state in a
                     // subinterpreter that lives while Python is usable
                     // (subinterpreters end only after the gate closed, and
@@ -390,28 +393,6 @@ impl Drop for Gate {
     }
 }
 
-/// Enters the gate: `None` if Python is not (or no longer) usable, in which
-/// case the caller must not touch Python. On the first successful entry of a
-/// thread, pins its thread state (see the module comment).
-#[inline]
-pub(crate) fn enter() -> Option<Gate> {
-    TLS.with(|t| {
-        let slot = t.slot();
-        let was_inside = gate_enter(&slot.shared.inside);
-        if !crate::lifecycle::state::python_usable() {
-            slot.shared.inside.store(was_inside, Ordering::Release);
-            return None;
-        }
-        if slot.pin.get() == Pin::Unknown {
-            slot.pin.set(pin_this_thread());
-        }
-        Some(Gate {
-            shared: &*slot.shared as *const SlotShared,
-            was_inside,
-        })
-    })
-}
-
 /// Enters the gate without choosing this thread's main-interpreter thread
 /// state (a thread that only calls isolated libraries never needs one).
 pub(crate) fn enter_gate() -> Option<Gate> {
@@ -433,7 +414,9 @@ pub(crate) fn enter_gate() -> Option<Gate> {
 ///
 /// # Safety
 /// Python runs, `interp` is live, and this thread is inside the gate.
-pub(crate) unsafe fn sub_tstate_here(interp: *mut ffi::PyInterpreterState) -> *mut ffi::PyThreadState {
+pub(crate) unsafe fn sub_tstate_here(
+    interp: *mut ffi::PyInterpreterState,
+) -> *mut ffi::PyThreadState {
     // SAFETY: contract.
     TLS.with(|t| unsafe { sub_tstate(t.slot(), interp) })
 }
@@ -445,7 +428,7 @@ fn pin_this_thread() -> Pin {
     // thread's TSS slot.
     unsafe {
         let cur = ffi::PyGILState_GetThisThreadState();
-        if !cur.is_null() && crate::lifecycle::interp::in_main_interp(cur) {
+        if !cur.is_null() && crate::lifecycle::tstates::in_main_interp(cur) {
             if cur == crate::lifecycle::state::main_tstate() {
                 return Pin::Main { ts: cur };
             }
@@ -717,10 +700,14 @@ pub(crate) unsafe fn current_tstate() -> *mut ffi::PyThreadState {
 /// How [`enter_python`] took the GIL, so it gives it back the same way.
 #[derive(Copy, Clone)]
 enum Held {
-    /// Took the GIL with this thread's pinned state (`PyEval_RestoreThread`);
-    /// `saved`: the thread state this thread had current before (3.12+: it
-    /// held another interpreter's GIL), given back on leaving; else NULL.
-    Restored { saved: *mut ffi::PyThreadState },
+    /// Took the GIL with this thread's pinned state (`PyEval_RestoreThread`).
+    Restored,
+    /// 3.12+: as `Restored`, but the thread held another interpreter's GIL
+    /// before: that thread state was given up and pushed on the thread's
+    /// `switched` stack, and is taken back on leaving. (Not a payload here:
+    /// the call path keeps `Held` on the C stack across the Python call, and
+    /// a deep Python -> C -> Python recursion pays each byte per level.)
+    Switched,
     /// The thread already held the GIL with its pinned state: nothing to do.
     Already,
     /// Foreign thread (or no thread-local left): the PyGILState API.
@@ -745,12 +732,10 @@ impl Leave {
         // thread's flag, alive for the call.
         unsafe {
             match self.held {
-                Held::Restored { saved } => {
+                Held::Restored => {
                     ffi::PyEval_SaveThread();
-                    if !saved.is_null() {
-                        ffi::PyEval_RestoreThread(saved);
-                    }
                 }
+                Held::Switched => switch_back(),
                 Held::Already => {}
                 Held::GilState(g) => ffi::PyGILState_Release(g),
             }
@@ -776,14 +761,55 @@ unsafe fn take_gil_with(ts: *mut ffi::PyThreadState) -> Held {
         if cur == ts {
             return Held::Already;
         }
-        let saved = if cfg!(Py_3_12) && !cur.is_null() {
-            ffi::PyEval_SaveThread()
-        } else {
-            std::ptr::null_mut()
-        };
+        if cfg!(Py_3_12) && !cur.is_null() {
+            return switch_to(ts);
+        }
         crate::py::unwind::PyEval_RestoreThread(ts);
-        Held::Restored { saved }
+        Held::Restored
     }
+}
+
+/// [`take_gil_with`] for a thread that holds another interpreter's GIL
+/// (3.12+): gives it up (remembered on the thread's `switched` stack) and
+/// takes `ts`'s.
+///
+/// # Safety
+/// As for `take_gil_with`; this thread holds a GIL with its current
+/// thread state, which is not `ts`.
+#[cold]
+#[inline(never)]
+unsafe fn switch_to(ts: *mut ffi::PyThreadState) -> Held {
+    // SAFETY: contract.
+    unsafe {
+        let saved = ffi::PyEval_SaveThread();
+        SWITCHED.with(|v| v.borrow_mut().push(saved));
+        crate::py::unwind::PyEval_RestoreThread(ts);
+    }
+    Held::Switched
+}
+
+/// Leaves a call entered with [`switch_to`]: the GIL of the call goes, the
+/// one held before comes back.
+///
+/// # Safety
+/// This thread holds the GIL it took in `switch_to`.
+#[cold]
+#[inline(never)]
+unsafe fn switch_back() {
+    // SAFETY: contract; the popped thread state is the one `switch_to`
+    // gave up on this thread (calls nest, so the stack is in call order).
+    unsafe {
+        ffi::PyEval_SaveThread();
+        if let Some(saved) = SWITCHED.with(|v| v.borrow_mut().pop()) {
+            ffi::PyEval_RestoreThread(saved);
+        }
+    }
+}
+
+thread_local! {
+    /// The thread states [`switch_to`] gave up, innermost last.
+    static SWITCHED: std::cell::RefCell<Vec<*mut ffi::PyThreadState>> =
+        const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Enters a subinterpreter for a call from C: passes the exit gate and
@@ -823,7 +849,10 @@ pub(crate) unsafe fn enter_sub(
 ///
 /// # Safety
 /// Python runs and `interp` is live.
-unsafe fn sub_tstate(slot: &ThreadSlot, interp: *mut ffi::PyInterpreterState) -> *mut ffi::PyThreadState {
+unsafe fn sub_tstate(
+    slot: &ThreadSlot,
+    interp: *mut ffi::PyInterpreterState,
+) -> *mut ffi::PyThreadState {
     if let Some(p) = slot.subs.borrow().iter().find(|p| p.interp == interp) {
         return p.ts;
     }
@@ -831,14 +860,14 @@ unsafe fn sub_tstate(slot: &ThreadSlot, interp: *mut ffi::PyInterpreterState) ->
     // thread's TSS slot; PyThreadState_New needs no GIL.
     let (ts, owned) = unsafe {
         let own = ffi::PyGILState_GetThisThreadState();
-        if !own.is_null() && crate::lifecycle::interp::interp_of(own) == interp {
+        if !own.is_null() && crate::lifecycle::tstates::interp_of(own) == interp {
             (own, false)
         } else {
             (ffi::PyThreadState_New(interp), true)
         }
     };
     if owned {
-        crate::lifecycle::interp::remember_pin(interp, ts);
+        crate::lifecycle::tstates::remember_pin(interp, ts);
     }
     slot.subs.borrow_mut().push(SubPin { interp, ts, owned });
     ts
@@ -881,9 +910,30 @@ pub(crate) fn bind(entry: &CallEntry, ls: &crate::desc::libstate::LibState, i: u
 /// Python was started (the library's init passed).
 #[inline(always)]
 pub(crate) unsafe fn enter_python(entry: &CallEntry) -> Option<Leave> {
-    // SAFETY: `entry.tls` is this thread's thread-local, alive as long as
-    // the thread (c_entry).
-    let slot = unsafe { (*entry.tls).slot() };
+    // SAFETY: as for this function.
+    unsafe { enter_main_with(entry.tls) }
+}
+
+/// [`enter_python`] outside a call from C (the init code of a shared
+/// library): the main interpreter's GIL with this thread's own thread
+/// state there, never through the PyGILState API, whose thread state may be
+/// a subinterpreter's on 3.12+.
+///
+/// # Safety
+/// Python was started.
+pub(crate) unsafe fn enter_main() -> Option<Leave> {
+    let tls = TLS.with(|t| t as *const Tls);
+    // SAFETY: as for this function; `tls` is this thread's thread-local.
+    unsafe { enter_main_with(tls) }
+}
+
+/// # Safety
+/// Python was started; `tls` is this thread's thread-local.
+#[inline(always)]
+unsafe fn enter_main_with(tls: *const Tls) -> Option<Leave> {
+    // SAFETY: `tls` is this thread's thread-local, alive as long as the
+    // thread (contract).
+    let slot = unsafe { (*tls).slot() };
     let inside = &slot.shared.inside;
     let was_inside = gate_enter(inside);
     if !crate::lifecycle::state::python_usable() {

@@ -435,9 +435,9 @@ unsafe fn usable_address(ls: &LibState, g: &cembed_abi::Global) -> PyResult<*mut
     unsafe {
         let addr = global_address(g);
         if addr.is_null() {
-            let m = ls
-                .inst_here()
-                .map_or(std::ptr::null_mut(), |i| i.module.load(std::sync::atomic::Ordering::Acquire));
+            let m = ls.inst_here().map_or(std::ptr::null_mut(), |i| {
+                i.module.load(std::sync::atomic::Ordering::Acquire)
+            });
             let exc = crate::objects::state::ffi_error(m)?;
             return Err(raise(
                 exc,

@@ -103,7 +103,7 @@ pub(crate) unsafe fn exec_impl(module: *mut ffi::PyObject) -> PyResult<()> {
             ));
         };
         if ls.mode == cembed_abi::Isolation::Shared
-            && ffi::PyInterpreterState_Get() != crate::lifecycle::interp::main_interp()
+            && ffi::PyInterpreterState_Get() != crate::lifecycle::tstates::main_interp()
         {
             return Err(raise(
                 ffi::PyExc_ImportError,

@@ -70,9 +70,20 @@ pub(crate) unsafe fn ffi_from_handle(
         }
         let addr = cd.data as usize;
         if !(*cx).handles.contains(&addr) {
+            // With subinterpreters in the process, the likely mistake is a
+            // handle made in another interpreter (its object lives there).
+            let isolated = (*(*cx).ls).mode != cembed_abi::Isolation::Shared
+                || crate::lifecycle::interp::any_started();
             return Err(raise(
                 ffi::PyExc_RuntimeError,
-                "cembed: from_handle(): this pointer is not a live handle made by new_handle()",
+                if isolated {
+                    "cembed: from_handle(): this pointer is not a live handle made by \
+                     new_handle() in this interpreter (a handle made in one interpreter \
+                     cannot be used in another: isolated libraries have their own; pass \
+                     C data, not handles, between them)"
+                } else {
+                    "cembed: from_handle(): this pointer is not a live handle made by new_handle()"
+                },
             ));
         }
         match handle_target(addr as *mut ffi::PyObject) {

@@ -33,6 +33,12 @@ from test_torture import FORK_HOST, FORKER, run
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "datamodel"))
 import dm_harness  # noqa: E402
 
+# The whole file is the smoke set (about 25 s on 3.12 or 3.13; on older
+# Pythons only the build-error test runs): `./dev test` runs the smoke set on
+# every CPython other than the default one, so all of it runs on 3.12 and
+# 3.13 there.
+pytestmark = pytest.mark.smoke
+
 HAS_SUBINTERPRETERS = sys.version_info >= (3, 12)
 needs_312 = pytest.mark.skipif(
     not HAS_SUBINTERPRETERS,
@@ -81,7 +87,6 @@ def check(o, ok, what):
 
 # ---- CPython < 3.12: a build error -------------------------------------------------
 
-@pytest.mark.smoke
 @pytest.mark.skipif(HAS_SUBINTERPRETERS, reason="isolation is available on this Python")
 @pytest.mark.parametrize("mode,size", [("isolated", None), ("pool", 2)])
 def test_isolation_before_312_is_a_build_error(project, mode, size):
@@ -142,7 +147,6 @@ int main(void) {
 """
 
 
-@pytest.mark.smoke
 @needs_312
 def test_isolated_libraries_get_their_own_interpreters(project):
     """Two isolated libraries and two shared ones in one process: each
@@ -301,7 +305,6 @@ int main(void) {
 """
 
 
-@pytest.mark.smoke
 @needs_312
 def test_pool_of_4_with_100_threads(project):
     lib = build(project, mode="pool", size=4, **POOL_LIB)
@@ -333,7 +336,6 @@ def test_pool_default_size_is_the_cpu_count(project):
 
 # ---- c. first calls at the same instant ----------------------------------------------
 
-@pytest.mark.smoke
 @needs_312
 def test_simultaneous_first_calls(project):
     pool = build(project, mode="pool", size=4, **POOL_LIB)
@@ -381,7 +383,6 @@ def test_simultaneous_first_calls(project):
 
 # ---- d. recursion stays in the caller's interpreter ------------------------------
 
-@pytest.mark.smoke
 @needs_312
 @pytest.mark.parametrize("mode", ["isolated", "pool"])
 def test_recursion_stays_in_the_callers_interpreter(project, mode):
@@ -502,7 +503,6 @@ def handle_lib(name, mode):
     """ % {"n": name, "v": {"a": 11, "b": 22, "s": 33}[name]})
 
 
-@pytest.mark.smoke
 @needs_312
 def test_handles_are_refused_in_another_interpreter_cdata_memory_is_not(project):
     libs = [build(project, **handle_lib(n, m))
@@ -550,7 +550,6 @@ def test_handles_are_refused_in_another_interpreter_cdata_memory_is_not(project)
 
 
 @needs_312
-@pytest.mark.smoke
 def test_handle_from_another_pool_interpreter_is_refused(project):
     """The pure case: one library, a pool of 2; the handle is made by the
     main thread's interpreter and used by a thread bound to the other one."""
@@ -602,7 +601,6 @@ def test_handle_from_another_pool_interpreter_is_refused(project):
 
 # ---- f. a failing init stays with its interpreter ---------------------------------
 
-@pytest.mark.smoke
 @needs_312
 def test_failing_init_affects_only_its_interpreter(project):
     bad = build(project, module="bad", api="int bad(void);", mode="isolated", init="""
@@ -707,7 +705,6 @@ def exit_libs(project):
                                   ("ex_main", "shared", None)]]
 
 
-@pytest.mark.smoke
 @needs_312
 def test_exit_runs_atexit_and_flushes_in_every_interpreter(project):
     exe = project.gcc(EXIT_HOST, libs=exit_libs(project))
@@ -777,7 +774,6 @@ def test_exit_with_threads_still_calling_does_not_hang(project, mode):
 
 # ---- h. fork -------------------------------------------------------------------------
 
-@pytest.mark.smoke
 @needs_312
 @pytest.mark.parametrize("mode", ["isolated", "pool"])
 def test_fork_child_gets_a_fresh_interpreter(project, mode):
@@ -854,7 +850,6 @@ PyMODINIT_FUNC PyInit_spext(void) {
 """
 
 
-@pytest.mark.smoke
 @needs_312
 def test_single_phase_extension_import_says_how_to_switch_to_shared(project):
     extdir = os.path.join(project.path, "ext")
@@ -908,8 +903,7 @@ def test_single_phase_extension_import_says_how_to_switch_to_shared(project):
 def _dm_params():
     out = []
     for case in dm_harness.discover_cases():
-        marks = [pytest.mark.smoke] if "smoke" in case.marks else []
-        out.append(pytest.param(case, id=case.name, marks=marks + [pytest.mark.datamodel]))
+        out.append(pytest.param(case, id=case.name, marks=[pytest.mark.datamodel]))
     return out
 
 

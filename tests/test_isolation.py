@@ -772,6 +772,91 @@ def test_exit_with_threads_still_calling_does_not_hang(project, mode):
               and o.seconds < 15, "run %d: exit with threads inside the library" % i)
 
 
+@needs_312
+@pytest.mark.parametrize("mode", ["isolated", "pool"])
+def test_exit_with_a_thread_spinning_in_python(project, mode):
+    """A host thread spins in pure Python (holding its interpreter's own GIL,
+    with no other thread there to ask for it) when the host returns."""
+    lib = build(project, module="spinner", api="int spin_forever(void); int one(void);",
+                mode=mode, size=2 if mode == "pool" else None, init="""
+        from spinner import ffi
+        @ffi.def_extern()
+        def one():
+            return 1
+        @ffi.def_extern()
+        def spin_forever():
+            while True:
+                pass
+    """, target="libspinner.*")
+    exe = project.gcc(r"""
+        #include <pthread.h>
+        #include <stdio.h>
+        #include <unistd.h>
+        int spin_forever(void), one(void);
+        static void *spinner(void *a) { (void)a; spin_forever(); return NULL; }
+        int main(void) {
+            pthread_t t;
+            printf("one %d\n", one());
+            pthread_create(&t, NULL, spinner, NULL);
+            usleep(300000);
+            printf("exiting\n");
+            return 3;
+        }
+    """, libs=[lib])
+    o = run(exe, project.path, timeout=40)
+    check(o, lambda o: o.returncode == 3 and o.stdout == "one 1\nexiting\n"
+          and o.seconds < 15, "exit with a thread spinning in a subinterpreter")
+
+
+@needs_312
+def test_exit_with_python_threads_inside_a_subinterpreter(project):
+    """Threads the init code started inside the isolated interpreter (only
+    non-daemon ones: an isolated interpreter refuses daemon threads, as
+    CPython's isolated configuration does). One that ends is joined before
+    that interpreter's atexit handlers, as in the main interpreter; one
+    that never ends does not keep the host alive and does not crash it
+    (CPython's Py_EndInterpreter aborts with threads left:
+    python/cpython#128639)."""
+    lib = build(project, module="pythreads", api="int start(int);", mode="isolated", init="""
+        import atexit, threading, time
+        from pythreads import ffi
+        def worker():
+            time.sleep(0.3)
+            print("non-daemon thread done", flush=True)
+        def forever():
+            while True:
+                time.sleep(0.01)
+        atexit.register(lambda: print("isolated atexit", flush=True))
+        @ffi.def_extern()
+        def start(endless):
+            threading.Thread(target=forever if endless else worker).start()
+            try:
+                threading.Thread(target=forever, daemon=True).start()
+            except RuntimeError as e:
+                print("daemon thread:", e, flush=True)
+            return 1
+    """, target="libpythreads.*")
+    exe = project.gcc(r"""
+        #include <stdio.h>
+        int start(int);
+        int main(int argc, char **argv) {
+            (void)argv;
+            setvbuf(stdout, NULL, _IONBF, 0);
+            return start(argc > 1) == 1 ? 0 : 1;
+        }
+    """, libs=[lib])
+    refused = "daemon thread: daemon threads are disabled in this (sub)interpreter"
+    for i in range(2):
+        o = run(exe, project.path, timeout=40)
+        check(o, lambda o: o.returncode == 0 and o.stdout == lines(
+            refused, "non-daemon thread done", "isolated atexit") and o.stderr == ""
+            and o.seconds < 15, "run %d: a non-daemon thread in the subinterpreter" % i)
+    o = run(exe, project.path, args=["endless"], timeout=40)
+    check(o, lambda o: o.returncode == 0 and o.stdout.startswith(refused + "\n")
+          and "Fatal Python error" not in o.stderr and o.seconds < 15,
+          "a never-ending non-daemon thread in the subinterpreter")
+
+
 # ---- h. fork -------------------------------------------------------------------------
 
 @needs_312

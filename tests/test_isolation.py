@@ -735,6 +735,63 @@ def test_exit_ends_subinterpreters_before_the_main_one(project):
 
 
 @needs_312
+def test_atexit_handlers_calling_across_interpreters(project):
+    """An isolated library's atexit handler calls (through C) a shared
+    library: the main interpreter is still there, the call works. The
+    shared library's atexit handler, which runs after the isolated one's,
+    calls the isolated library: its interpreter has run its exit work but
+    still serves calls (it is ended after the main interpreter's exit work),
+    without running the init code again."""
+    shared = build(project, module="xs", api="int xs_double(int); int xs_arm(void);",
+                   cdef="int c_iso_triple(int);", c_code="""
+        #include <dlfcn.h>
+        static int c_iso_triple(int x) {
+            return ((int (*)(int))dlsym(RTLD_DEFAULT, "xi_triple"))(x);
+        }
+    """, init="""
+        import atexit
+        from xs import ffi, lib
+        @ffi.def_extern()
+        def xs_double(x):
+            return 2 * x
+        @ffi.def_extern()
+        def xs_arm():
+            atexit.register(lambda: print("main atexit: isolated gives",
+                                          lib.c_iso_triple(5), flush=True))
+            return 1
+    """, target="libxs.*")
+    iso = build(project, module="xi", api="int xi_triple(int); int xi_arm(void);",
+                mode="isolated", cdef="int c_shared_double(int);", c_code="""
+        #include <dlfcn.h>
+        static int c_shared_double(int x) {
+            return ((int (*)(int))dlsym(RTLD_DEFAULT, "xs_double"))(x);
+        }
+    """, init="""
+        import atexit
+        from xi import ffi, lib
+        print("isolated init", flush=True)
+        @ffi.def_extern()
+        def xi_triple(x):
+            return 3 * x
+        @ffi.def_extern()
+        def xi_arm():
+            atexit.register(lambda: print("isolated atexit: shared gives",
+                                          lib.c_shared_double(20), flush=True))
+            return 1
+    """, target="libxi.*")
+    exe = project.gcc(r"""
+        #include <stdio.h>
+        int xs_arm(void), xi_arm(void);
+        int main(void) { return xs_arm() + xi_arm() == 2 ? 0 : 1; }
+    """, libs=[shared, iso])
+    o = run(exe, project.path, timeout=40)
+    check(o, lambda o: o.returncode == 0 and o.stdout == lines(
+        "isolated init", "isolated atexit: shared gives 40", "main atexit: isolated gives 15")
+        and o.stderr == "" and o.seconds < 15,
+        "atexit handlers calling into the other interpreter")
+
+
+@needs_312
 @pytest.mark.parametrize("mode", ["isolated", "pool"])
 def test_exit_with_threads_still_calling_does_not_hang(project, mode):
     lib = build(project, module="busy", api="int spin(void); int nap(void);", mode=mode,

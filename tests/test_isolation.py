@@ -464,6 +464,67 @@ def test_recursion_stays_in_the_callers_interpreter(project, mode):
         "shared itself in main: yes") and o.stderr == "", "recursion across interpreters")
 
 
+def pingpong_lib(me, other, mode):
+    return dict(module="pp_" + me, mode=mode, size=2 if mode == "pool" else None,
+                target="libpp%s.*" % me,
+                api="int %(m)s_bounce(int); int %(m)s_where(void);" % {"m": me},
+                cdef="int c_other(int);", c_code="""
+        #include <dlfcn.h>
+        static int c_other(int n) {
+            return ((int (*)(int))dlsym(RTLD_DEFAULT, "%(o)s_bounce"))(n);
+        }
+    """ % {"o": other}, init="""
+        from pp_%(m)s import ffi, lib
+        @ffi.def_extern()
+        def %(m)s_where():
+            return interp_id()
+        @ffi.def_extern()
+        def %(m)s_bounce(n):
+            # %(m)s -> C -> %(o)s -> C -> %(m)s ...: each level in its own
+            # library's interpreter, still there after the inner calls.
+            here = interp_id()
+            inner = 0 if n == 0 else lib.c_other(n - 1)
+            if inner < 0 or interp_id() != here:
+                return -1
+            return inner + 1
+    """ % {"m": me, "o": other})
+
+
+@needs_312
+@pytest.mark.parametrize("modes", [("isolated", "isolated"), ("isolated", "shared"),
+                                   ("pool", "isolated")])
+def test_ping_pong_between_interpreters(project, modes):
+    libs = [build(project, **pingpong_lib("a", "b", modes[0])),
+            build(project, **pingpong_lib("b", "a", modes[1]))]
+    exe = project.gcc(r"""
+        #include <pthread.h>
+        #include <stdio.h>
+        int a_bounce(int), b_bounce(int), a_where(void), b_where(void);
+        static int res[4];
+        static void *worker(void *arg) {
+            long i = (long)arg;
+            res[i] = i % 2 ? a_bounce(30) : b_bounce(30);
+            return NULL;
+        }
+        int main(void) {
+            setvbuf(stdout, NULL, _IONBF, 0);
+            printf("different interpreters: %s\n", a_where() != b_where() ? "yes" : "no");
+            printf("a -> b -> a ... 31 levels: %d\n", a_bounce(30));
+            printf("b -> a -> b ... 31 levels: %d\n", b_bounce(30));
+            pthread_t t[4];
+            for (long i = 0; i < 4; i++) pthread_create(&t[i], NULL, worker, (void *)i);
+            for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
+            printf("4 threads: %d %d %d %d\n", res[0], res[1], res[2], res[3]);
+            return 0;
+        }
+    """, libs=libs)
+    o = run(exe, project.path)
+    check(o, lambda o: o.returncode == 0 and o.stdout == lines(
+        "different interpreters: yes", "a -> b -> a ... 31 levels: 31",
+        "b -> a -> b ... 31 levels: 31", "4 threads: 31 31 31 31") and o.stderr == "",
+        "ping-pong between interpreters")
+
+
 # ---- e. handles and cdata memory between interpreters -------------------------------
 
 REC_T = "typedef struct { int x; double y; char name[8]; } rec_t;\n"

@@ -1021,6 +1021,84 @@ def test_fork_child_gets_a_fresh_interpreter(project, mode):
 
 
 @needs_312
+@pytest.mark.parametrize("parent_first", ["shared", "isolated"])
+@pytest.mark.parametrize("child_first", ["shared", "isolated"])
+def test_fork_child_uses_shared_and_isolated_libraries(project, parent_first, child_first):
+    libs = [build(project, **where_lib("a", "isolated")), build(project, **where_lib("s", "shared"))]
+    exe = project.gcc(r"""
+        #include <stdio.h>
+        #include <stdlib.h>
+        #include <sys/wait.h>
+        #include <unistd.h>
+        int a_where(void), s_where(void), a_seen(void), s_seen(void);
+        static void both(const char *who, char first) {
+            /* one call per statement: C leaves the order of arguments open */
+            if (first == 's') printf("%s: s in main %d\n", who, s_where() == 0);
+            printf("%s: a in sub %d\n", who, a_where() != 0);
+            if (first != 's') printf("%s: s in main %d\n", who, s_where() == 0);
+        }
+        int main(int argc, char **argv) {
+            (void)argc;
+            setvbuf(stdout, NULL, _IONBF, 0);
+            both("parent", argv[1][0]);
+            pid_t pid = fork();
+            if (pid == 0) {
+                both("child", argv[2][0]);
+                printf("child: seen s=%d\n", s_seen());
+                printf("child: seen a=%d\n", a_seen());
+                exit(0);
+            }
+            int st; waitpid(pid, &st, 0);
+            printf("child exit %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st));
+            printf("parent: seen s=%d\n", s_seen());
+            printf("parent: seen a=%d\n", a_seen());
+            return 0;
+        }
+    """, libs=libs)
+    o = run(exe, project.path, args=[parent_first, child_first])
+    init_a, init_s = "init a: count 1, names ['a']", "init s: count 1, names ['s']"
+
+    def calls(who, first, inits):
+        a = ([init_a] if inits else []) + ["%s: a in sub 1" % who]
+        s = ([init_s] if inits else []) + ["%s: s in main 1" % who]
+        return s + a if first == "shared" else a + s
+    # The child's isolated interpreter is new (init again, calls from 1);
+    # the main interpreter is the parent's copy, as fork gives it.
+    child = calls("child", child_first, False)
+    child.insert(child.index("child: a in sub 1"), init_a)
+    check(o, lambda o: o.returncode == 0 and o.stdout == lines(
+        *calls("parent", parent_first, True), *child,
+        "child: seen s=102", "child: seen a=101", "child exit 0",
+        "parent: seen s=101", "parent: seen a=101") and o.stderr == "",
+        "fork with shared and isolated: %s first in the parent, %s first in the child"
+        % (parent_first, child_first))
+
+
+@needs_312
+def test_fork_from_a_python_host(project):
+    """Python itself is the host and forks (os.fork() in its main
+    interpreter) after using an isolated library: the child uses it again."""
+    lib = build(project, **where_lib("a", "isolated"))
+    script = project.write("host.py", """
+        import ctypes, os, sys
+        lib = ctypes.CDLL(sys.argv[1])
+        print("parent: sub", lib.a_where() != 0, flush=True)
+        pid = os.fork()
+        if pid == 0:
+            print("child: sub", lib.a_where() != 0, "seen", lib.a_seen(), flush=True)
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        print("child exit", os.waitstatus_to_exitcode(status), flush=True)
+        print("parent: seen", lib.a_seen(), flush=True)
+    """)
+    o = run(sys.executable, project.path, args=[script, project.file(lib)])
+    check(o, lambda o: o.returncode == 0 and o.stdout == lines(
+        "init a: count 1, names ['a']", "parent: sub True",
+        "init a: count 1, names ['a']", "child: sub True seen 101", "child exit 0",
+        "parent: seen 101") and o.stderr == "", "fork in a Python host")
+
+
+@needs_312
 @pytest.mark.parametrize("mode", ["isolated", "pool"])
 @pytest.mark.parametrize("scenario", ["busy", "quiet"])
 def test_torture_fork_scenarios_isolated(project, mode, scenario):

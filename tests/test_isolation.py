@@ -334,6 +334,76 @@ def test_pool_default_size_is_the_cpu_count(project):
     assert used and used[0].startswith("interpreters used %d:" % inits), o
 
 
+@needs_312
+@pytest.mark.skipif(sys.version_info < (3, 13),
+                    reason="counts thread states with ctypes, which 3.12 refuses in an "
+                           "isolated interpreter (single-phase _ctypes)")
+@pytest.mark.parametrize("mode", ["isolated", "pool"])
+def test_thread_states_of_ended_host_threads_are_released(project, mode):
+    """300 short-lived host threads, each calling once (half of them from a
+    pthread TLS destructor, as test_torture's shared-library test does):
+    no interpreter's thread states pile up."""
+    lib = build(project, module="tsd", api="int add(int, int); int n_states(void);", mode=mode,
+                size=2 if mode == "pool" else None, init="""
+        import ctypes
+        from tsd import ffi
+        api = ctypes.pythonapi
+        api.PyInterpreterState_Head.restype = ctypes.c_void_p
+        api.PyInterpreterState_Next.restype = ctypes.c_void_p
+        api.PyInterpreterState_Next.argtypes = [ctypes.c_void_p]
+        api.PyInterpreterState_ThreadHead.restype = ctypes.c_void_p
+        api.PyInterpreterState_ThreadHead.argtypes = [ctypes.c_void_p]
+        api.PyThreadState_Next.restype = ctypes.c_void_p
+        api.PyThreadState_Next.argtypes = [ctypes.c_void_p]
+        @ffi.def_extern()
+        def add(a, b):
+            return a + b
+        @ffi.def_extern()
+        def n_states():
+            # every interpreter's (the host is quiet when this runs)
+            n, interp = 0, api.PyInterpreterState_Head()
+            while interp:
+                ts = api.PyInterpreterState_ThreadHead(interp)
+                while ts:
+                    n, ts = n + 1, api.PyThreadState_Next(ts)
+                interp = api.PyInterpreterState_Next(interp)
+            return n
+    """, target="libtsd.*")
+    exe = project.gcc(r"""
+        #include <pthread.h>
+        #include <stdio.h>
+        int add(int, int); int n_states(void);
+        static pthread_key_t key;
+        static int sum;
+        static void dtor(void *p) { (void)p; __sync_fetch_and_add(&sum, add(1, 0)); }
+        static void *worker(void *a) {
+            if (a) pthread_setspecific(key, (void *)1);
+            else __sync_fetch_and_add(&sum, add(1, 0));
+            return NULL;
+        }
+        static pthread_barrier_t both;
+        static void *warm(void *a) { (void)a; add(0, 0); pthread_barrier_wait(&both); return NULL; }
+        int main(void) {
+            pthread_key_create(&key, dtor);
+            /* every interpreter of the pool started (each keeps a thread
+               state of its own) before counting */
+            pthread_t w[2];
+            pthread_barrier_init(&both, NULL, 2);
+            for (int i = 0; i < 2; i++) pthread_create(&w[i], NULL, warm, NULL);
+            for (int i = 0; i < 2; i++) pthread_join(w[i], NULL);
+            int before = n_states();
+            for (long i = 0; i < 300; i++) {
+                pthread_t t; pthread_create(&t, NULL, worker, (void *)(i % 2)); pthread_join(t, NULL);
+            }
+            printf("calls %d, thread states added %d\n", sum, n_states() - before);
+            return 0;
+        }
+    """, libs=[lib])
+    o = run(exe, project.path, timeout=60)
+    check(o, lambda o: o.returncode == 0 and o.stdout == "calls 300, thread states added 0\n",
+          "no thread state leaks in a subinterpreter")
+
+
 # ---- c. first calls at the same instant ----------------------------------------------
 
 @needs_312

@@ -794,6 +794,52 @@ def test_failing_init_affects_only_its_interpreter(project):
     assert "bad" in o.stderr and "flaky" in o.stderr, o
 
 
+@needs_312
+@pytest.mark.parametrize("mode", ["isolated", "pool"])
+def test_cembed_start_python_and_init_error_in_isolated_libraries(project, mode):
+    """cembed_start_python() (and CFFI's cffi_start_python()) called from
+    set_source() code start the calling thread's interpreter and run its
+    init code; a failing init gives -1 and cembed_init_error()'s text."""
+    libs = []
+    for name, fail in [("startok", False), ("startbad", True)]:
+        libs.append(build(project, module=name, mode=mode, size=2 if mode == "pool" else None,
+                          api="int %s_f(void);" % name, c_code="""
+            CFFI_DLLEXPORT int %(n)s_start(void) { return cembed_start_python(); }
+            CFFI_DLLEXPORT const char *%(n)s_error(void) { return cembed_init_error(); }
+        """ % {"n": name}, init="""
+            from %(n)s import ffi
+            print("init %(n)s in a subinterpreter:", interp_id() != 0, flush=True)
+            @ffi.def_extern()
+            def %(n)s_f():
+                return 7
+            %(fail)s
+        """ % {"n": name, "fail": "raise ValueError('init fails')" if fail else ""},
+            target="lib%s.*" % name))
+    exe = project.gcc(r"""
+        #include <stdio.h>
+        #include <string.h>
+        int startok_start(void), startbad_start(void), startok_f(void), startbad_f(void);
+        const char *startok_error(void), *startbad_error(void);
+        int main(void) {
+            setvbuf(stdout, NULL, _IONBF, 0);
+            printf("start ok: %d\n", startok_start());
+            printf("again: %d\n", startok_start());
+            printf("f: %d\n", startok_f());
+            printf("no error: %s\n", startok_error() == NULL ? "yes" : "no");
+            printf("start bad: %d\n", startbad_start());
+            const char *e = startbad_error();
+            printf("error text names it: %s\n", e && strstr(e, "init fails") ? "yes" : "no");
+            printf("f: %d\n", startbad_f());
+            return 0;
+        }
+    """, libs=libs)
+    o = run(exe, project.path)
+    check(o, lambda o: o.returncode == 0 and o.stdout == lines(
+        "init startok in a subinterpreter: True", "start ok: 0", "again: 0", "f: 7",
+        "no error: yes", "init startbad in a subinterpreter: True", "start bad: -1",
+        "error text names it: yes", "f: 0"), "cembed_start_python in isolated libraries")
+
+
 # ---- g. exit -------------------------------------------------------------------------
 
 EXIT_INIT = """

@@ -451,6 +451,52 @@ def test_simultaneous_first_calls(project):
               and o.stderr == "", "run %d: 32 simultaneous first calls" % i)
 
 
+@needs_312
+@pytest.mark.parametrize("modes", [("shared", "shared"), ("isolated", "shared"),
+                                   ("isolated", "pool")])
+def test_simultaneous_first_calls_into_two_libraries_many_runs(project, modes):
+    """Two libraries whose first calls (8 threads each) come at the same
+    instant, 40 runs: whichever library starts Python, the other one joins
+    it (a race here once made the second library refuse "the Python of this
+    process", its version read as empty)."""
+    libs = []
+    for name, mode in zip(("one", "two"), modes):
+        libs.append(build(project, module=name, mode=mode, size=2 if mode == "pool" else None,
+                          api="int %s_f(void);" % name, init="""
+            from %(n)s import ffi
+            @ffi.def_extern()
+            def %(n)s_f():
+                return 1
+        """ % {"n": name}, target="lib%s.*" % name))
+    exe = project.gcc(r"""
+        #include <pthread.h>
+        #include <stdio.h>
+        int one_f(void), two_f(void);
+        #define N 16
+        static pthread_barrier_t go;
+        static int got[N];
+        static void *worker(void *arg) {
+            long i = (long)arg;
+            pthread_barrier_wait(&go);
+            got[i] = i % 2 ? one_f() : two_f();
+            return NULL;
+        }
+        int main(void) {
+            pthread_t t[N];
+            pthread_barrier_init(&go, NULL, N);
+            for (long i = 0; i < N; i++) pthread_create(&t[i], NULL, worker, (void *)i);
+            int ok = 0;
+            for (int i = 0; i < N; i++) { pthread_join(t[i], NULL); ok += got[i]; }
+            printf("%d\n", ok);
+            return 0;
+        }
+    """, libs=libs)
+    for i in range(40):
+        o = run(exe, project.path, timeout=30)
+        check(o, lambda o: o.returncode == 0 and o.stdout == "16\n" and o.stderr == "",
+              "run %d: simultaneous first calls into %s and %s libraries" % ((i,) + modes))
+
+
 # ---- d. recursion stays in the caller's interpreter ------------------------------
 
 @needs_312

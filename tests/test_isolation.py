@@ -24,11 +24,12 @@ import subprocess
 import sys
 import sysconfig
 import textwrap
+import time
 
 import pytest
 
-from cembed_e2e import Project, clean_env, lines
-from test_torture import FORK_HOST, FORKER, run
+from cembed_e2e import clean_env, lines
+from test_torture import FORK_HOST, FORKER, Outcome
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "datamodel"))
 import dm_harness  # noqa: E402
@@ -79,6 +80,20 @@ def script(module, api, init, target, mode=None, size=None, cdef=None, c_code=""
 def build(p, module, api, init, target, **kw):
     p.build(script(module, api, init, target, **kw), name="build_%s.py" % module)
     return target.replace(".*", ".so")
+
+
+def run(exe, cwd, timeout=30, env=None, args=()):
+    """test_torture's run(): a hang is an outcome (returncode 'timeout');
+    undecodable output (a crash report with raw bytes) is kept, replaced."""
+    t0 = time.monotonic()
+    try:
+        r = subprocess.run([exe] + [str(a) for a in args], cwd=cwd, env=env or clean_env(),
+                           capture_output=True, text=True, errors="replace", timeout=timeout)
+        return Outcome(r.returncode, r.stdout, r.stderr, time.monotonic() - t0)
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+        err = e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) else (e.stderr or "")
+        return Outcome("timeout", out, err, time.monotonic() - t0)
 
 
 def check(o, ok, what):
@@ -452,13 +467,16 @@ def test_simultaneous_first_calls(project):
 
 
 @needs_312
+@pytest.mark.parametrize("pymalloc", [None, "debug"])
 @pytest.mark.parametrize("modes", [("shared", "shared"), ("isolated", "shared"),
                                    ("isolated", "pool")])
-def test_simultaneous_first_calls_into_two_libraries_many_runs(project, modes):
+def test_simultaneous_first_calls_into_two_libraries_many_runs(project, modes, pymalloc):
     """Two libraries whose first calls (8 threads each) come at the same
-    instant, 40 runs: whichever library starts Python, the other one joins
-    it (a race here once made the second library refuse "the Python of this
-    process", its version read as empty)."""
+    instant, 40 runs (20 with PYTHONMALLOC=debug, whose hooks make an
+    allocation without the right GIL, or a corrupted block, fatal): whichever
+    library starts Python, the other one joins it (a race here made the
+    second library refuse "the Python of this process", its version read as
+    empty)."""
     libs = []
     for name, mode in zip(("one", "two"), modes):
         libs.append(build(project, module=name, mode=mode, size=2 if mode == "pool" else None,
@@ -491,10 +509,12 @@ def test_simultaneous_first_calls_into_two_libraries_many_runs(project, modes):
             return 0;
         }
     """, libs=libs)
-    for i in range(40):
-        o = run(exe, project.path, timeout=30)
+    env = clean_env(PYTHONMALLOC=pymalloc) if pymalloc else clean_env()
+    for i in range(20 if pymalloc else 40):
+        o = run(exe, project.path, timeout=30, env=env)
         check(o, lambda o: o.returncode == 0 and o.stdout == "16\n" and o.stderr == "",
-              "run %d: simultaneous first calls into %s and %s libraries" % ((i,) + modes))
+              "run %d: simultaneous first calls into %s and %s libraries, PYTHONMALLOC=%s"
+              % ((i,) + modes + (pymalloc,)))
 
 
 # ---- d. recursion stays in the caller's interpreter ------------------------------

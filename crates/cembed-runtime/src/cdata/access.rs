@@ -5,6 +5,8 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 use crate::cdata::conv::{self, as_cdata, read, read_field, write, write_field, Read};
+use crate::cdata::convert::prim_to_py;
+use crate::cdata::fieldcache::cacheable as fieldcache_ok;
 use crate::cdata::object::{array_bytes, cd, new_cdata, release, tinfo, CDataObj, Own};
 use crate::cdata::types::{FieldInfo, TInfo, TKind, Tid};
 use crate::cdata::Cx;
@@ -418,6 +420,13 @@ pub(crate) unsafe extern "C" fn cdata_getattro(
     // keeps alive.
     trampoline(|| unsafe {
         let c = cd(slf);
+        // A primitive field read before through this very name object
+        // (fieldcache.rs): no type description, name text or field search.
+        if let Some(s) = Cx::cached_field(c.cx, name, c.tid) {
+            if !(s.via_ptr && c.data.is_null()) {
+                return Ok(prim_to_py(s.prim, "", c.data.add(s.offset) as *const c_void));
+            }
+        }
         if let Some((rt, base, via_ptr)) = record_of(c) {
             let n = conv::str_ref(name).ok_or(PyErrSet)?;
             if let Some(f) = find_field(rt, n) {
@@ -438,6 +447,15 @@ pub(crate) unsafe extern "C" fn cdata_getattro(
                 } = (*c.cx).reg.info(f.ty).kind
                 {
                     return read_var_array(c, slf, f, item, base);
+                }
+                if f.bitsize < 0 && ffi::PyUnicode_CheckExact(name) != 0 {
+                    if let TKind::Prim(p) | TKind::Enum { prim: p, .. } =
+                        (*c.cx).reg.info(f.ty).kind
+                    {
+                        if fieldcache_ok(p) {
+                            Cx::remember_field(c.cx, name, c.tid, via_ptr, f.offset, p);
+                        }
+                    }
                 }
                 return Ok(read_field(c.cx, f, base, slf));
             }

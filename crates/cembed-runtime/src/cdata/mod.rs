@@ -10,6 +10,7 @@
 //!   CData; `value.rs` (repr, hash, compare, numbers), `access.rs` (items,
 //!   fields, calls, methods), `ctype.rs` (CType, CField), `buffer.rs`;
 //! * `freelist.rs` the memory of dead CData kept for the next one;
+//!   `fieldcache.rs` struct field reads found by the name object's identity;
 //! * `hooks.rs` what the data model calls in the layers above it.
 //!
 //! One [`Cx`] per module instance, owned by the module state
@@ -25,6 +26,7 @@ pub(crate) mod buffer;
 pub(crate) mod conv;
 pub(crate) mod convert;
 pub(crate) mod ctype;
+pub(crate) mod fieldcache;
 mod freelist;
 pub(crate) mod hooks;
 pub(crate) mod object;
@@ -73,6 +75,8 @@ pub(crate) struct Cx {
     pub(crate) var_alloc: (*mut u8, *mut u8),
     /// Memory of dead CData objects for reuse (`freelist.rs`).
     cdata_free: Vec<*mut ffi::PyObject>,
+    /// Struct field reads by the attribute name's identity (`fieldcache.rs`).
+    field_cache: [fieldcache::FieldSlot; fieldcache::SLOTS],
 }
 
 impl Cx {
@@ -102,6 +106,7 @@ impl Cx {
                 handles: Default::default(),
                 var_alloc: (null_mut(), null_mut()),
                 cdata_free: Vec::new(),
+                field_cache: [fieldcache::FieldSlot::EMPTY; fieldcache::SLOTS],
             });
             cx.init_once = Owned::check(ffi::PyDict_New())?.into_ptr();
             cx.ffi_methods = Owned::check(ffi::PyDict_New())?.into_ptr();
@@ -263,6 +268,7 @@ impl Cx {
         unsafe {
             self.module = null_mut();
             self.free_cdata_blocks();
+            self.clear_field_cache();
             for p in self.objects() {
                 let o = std::mem::replace(p, null_mut());
                 if !o.is_null() {

@@ -3,7 +3,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
-use crate::cdata::conv::{read, Read};
+use crate::cdata::conv::{as_cdata, read, Read};
 use crate::cdata::object::CDataObj;
 use crate::cdata::types::TKind;
 use crate::cdata::Cx;
@@ -43,6 +43,25 @@ pub(crate) unsafe fn ffi_string(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ff
     // as CFFI reads it), or a one-byte/wchar/enum value read whole; the token
     // made here is for the GIL this call holds.
     unsafe {
+        // The common call, `ffi.string(p)` on a non-NULL `char *` (what a
+        // `const char *` argument is): the bytes up to the terminator,
+        // without the argument parsing and the dispatch below (which give
+        // the same result).
+        if let Some(cd) = args.single().and_then(|o| as_cdata(cx, o)) {
+            if !cd.data.is_null() {
+                if let TKind::Pointer { item } = info(cx, cd.tid).kind {
+                    if let TKind::Prim(Prim::Char | Prim::SInt(1) | Prim::UInt(1)) =
+                        info(cx, item).kind
+                    {
+                        let n = libc::strlen(cd.data as *const libc::c_char);
+                        return Ok(ffi::PyBytes_FromStringAndSize(
+                            cd.data as *const _,
+                            n as isize,
+                        ));
+                    }
+                }
+            }
+        }
         let a = args.parse(
             crate::py::gil::Python::assume_gil_acquired(),
             "string()",

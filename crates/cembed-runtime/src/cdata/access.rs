@@ -424,7 +424,16 @@ pub(crate) unsafe extern "C" fn cdata_getattro(
         // (fieldcache.rs): no type description, name text or field search.
         if let Some(s) = Cx::cached_field(c.cx, name, c.tid) {
             if !(s.via_ptr && c.data.is_null()) {
-                return Ok(prim_to_py(s.prim, "", c.data.add(s.offset) as *const c_void));
+                let src = c.data.add(s.offset);
+                // `int` and `double` fields inline (what `prim_to_py` makes of
+                // them, without its dispatch); the others through it.
+                return Ok(match s.prim {
+                    Prim::SInt(4) => {
+                        ffi::PyLong_FromLong((src as *const i32).read_unaligned() as _)
+                    }
+                    Prim::F64 => ffi::PyFloat_FromDouble((src as *const f64).read_unaligned()),
+                    p => prim_to_py(p, "", src as *const c_void),
+                });
             }
         }
         if let Some((rt, base, via_ptr)) = record_of(c) {

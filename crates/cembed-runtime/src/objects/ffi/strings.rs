@@ -33,20 +33,21 @@ pub(crate) fn null_check(_py: Python<'_>, cd: &CDataObj, what: &str) -> PyResult
 
 /// `ffi.string(cdata, maxlen=-1)`.
 ///
+/// The common call, `ffi.string(p)` on a non-NULL `char *` (what a `const
+/// char *` argument is), is answered here: the bytes up to the terminator,
+/// the same result as the general path ([`string_general`], kept out of
+/// line so that this one inlines into the method's entry, without the big
+/// function's prologue).
+///
 /// # Safety
 /// GIL held; `cx` the live context of the calling ffi method.
+#[inline(always)]
 pub(crate) unsafe fn ffi_string(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
     // SAFETY: GIL held and `cx` the live context of the calling ffi method
-    // (contract); `cd` is the live cdata `a[0]` and its type's kind says what
-    // `cd.data` holds: a pointer or array checked non-NULL above and read only
-    // up to `limit` (the array's length, the user's maxlen, or the terminator
-    // as CFFI reads it), or a one-byte/wchar/enum value read whole; the token
-    // made here is for the GIL this call holds.
+    // (contract); `cd` is a live cdata (the argument) of a `char *` type
+    // (or signed/unsigned char), not NULL: CFFI reads such a pointer up to
+    // its terminator, as `strlen` does.
     unsafe {
-        // The common call, `ffi.string(p)` on a non-NULL `char *` (what a
-        // `const char *` argument is): the bytes up to the terminator,
-        // without the argument parsing and the dispatch below (which give
-        // the same result).
         if let Some(cd) = args.single().and_then(|o| as_cdata(cx, o)) {
             if !cd.data.is_null() {
                 if let TKind::Pointer { item } = info(cx, cd.tid).kind {
@@ -62,6 +63,23 @@ pub(crate) unsafe fn ffi_string(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ff
                 }
             }
         }
+        string_general(cx, args)
+    }
+}
+
+/// `ffi.string` for every argument.
+///
+/// # Safety
+/// GIL held; `cx` the live context of the calling ffi method.
+#[inline(never)]
+unsafe fn string_general(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
+    // SAFETY: GIL held and `cx` the live context of the calling ffi method
+    // (contract); `cd` is the live cdata `a[0]` and its type's kind says what
+    // `cd.data` holds: a pointer or array checked non-NULL above and read only
+    // up to `limit` (the array's length, the user's maxlen, or the terminator
+    // as CFFI reads it), or a one-byte/wchar/enum value read whole; the token
+    // made here is for the GIL this call holds.
+    unsafe {
         let a = args.parse(
             crate::py::gil::Python::assume_gil_acquired(),
             "string()",

@@ -343,9 +343,16 @@ pub(crate) unsafe fn value_to_py(
             crate::py::raise(ffi::PyExc_SystemError, "cembed: type index out of range");
             return null_mut();
         };
+        let t = c.reg.info(tid);
+        // A pointer (every `T *` argument of a call into Python): the cdata
+        // of its value, as `conv::read_other` makes it, without its dispatch.
+        if let types::TKind::Pointer { .. } = t.kind {
+            let v = (src as *const *mut u8).read_unaligned();
+            return object::new_ptr_cdata(cx, tid, v).map_or(null_mut(), Owned::into_ptr);
+        }
         // Never a primitive but `long double` (`Conv::of`): straight to the
         // out-of-line part of `conv::read`.
-        conv::read_other(cx, tid, c.reg.info(tid), src as *const u8, how)
+        conv::read_other(cx, tid, t, src as *const u8, how)
     }
 }
 

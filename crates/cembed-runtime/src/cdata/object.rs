@@ -501,8 +501,19 @@ pub(crate) unsafe fn new_ptr_cdata(cx: *mut Cx, tid: Tid, data: *mut u8) -> PyRe
                 return Ok(Owned::new(o).expect("non-null"));
             }
         }
-        new_cdata(cx, tid, data, Own::None)
+        new_ptr_cdata_general(cx, tid, data)
     }
+}
+
+/// [`new_ptr_cdata`] when the fast path does not apply (out of line, so
+/// that the fast path inlines small).
+///
+/// # Safety
+/// As [`new_ptr_cdata`].
+#[inline(never)]
+unsafe fn new_ptr_cdata_general(cx: *mut Cx, tid: Tid, data: *mut u8) -> PyResult<Owned> {
+    // SAFETY: the caller's contract, which is `new_cdata`'s.
+    unsafe { new_cdata(cx, tid, data, Own::None) }
 }
 
 /// Frees what an `Own` holds.

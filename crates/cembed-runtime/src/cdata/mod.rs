@@ -294,6 +294,7 @@ impl Cx {
 /// # Safety
 /// GIL held; `ls.module` NULL or the library's live module (a `pub(crate)`
 /// field, so its type does not prove it).
+#[inline]
 pub(crate) unsafe fn cx_of_lib(ls: &LibState) -> PyResult<*mut Cx> {
     // SAFETY: GIL held (caller); `m` is NULL or the library's live module
     // (cleared from `ls` when it goes), what the `cx_of_module` hook takes.
@@ -306,15 +307,29 @@ pub(crate) unsafe fn cx_of_lib(ls: &LibState) -> PyResult<*mut Cx> {
             _ => null_mut(),
         };
         if cx.is_null() {
-            return Err(crate::py::raise(
-                ffi::PyExc_RuntimeError,
-                &format!(
-                    "cembed: the module of library '{}' is not loaded",
-                    ls.name.to_string_lossy()
-                ),
-            ));
+            return Err(module_not_loaded(ls));
         }
         Ok(cx)
+    }
+}
+
+/// [`cx_of_lib`]'s error, out of line (the lookup runs for every pointer
+/// argument of a call into Python).
+///
+/// # Safety
+/// GIL held.
+#[cold]
+#[inline(never)]
+unsafe fn module_not_loaded(ls: &LibState) -> PyErrSet {
+    // SAFETY: GIL held (caller).
+    unsafe {
+        crate::py::raise(
+            ffi::PyExc_RuntimeError,
+            &format!(
+                "cembed: the module of library '{}' is not loaded",
+                ls.name.to_string_lossy()
+            ),
+        )
     }
 }
 

@@ -412,6 +412,48 @@ def test_runtime_abi_major_decides(moved_venv, tmp_path, major, minor):
             % (cembed_dir / ("_runtime" + EXT_SUFFIX)))
 
 
+@pytest.mark.smoke
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="isolation needs CPython 3.12+")
+def test_isolated_library_refuses_a_runtime_without_isolation(project, tmp_path):
+    """A runtime older than ABI 1.2 does not read `cembed_lib.isolation`
+    and would run an isolated library in the main interpreter: the loader
+    refuses it instead (and a 1.2 runtime of the same shape serves)."""
+    script = library_script("isofake", "int isofake_get(void);", "pass\n", "libisofake.*")
+    script = script.replace("print(ffibuilder.compile(",
+                            'ffibuilder.embedding_isolation("isolated")\n'
+                            "print(ffibuilder.compile(", 1)
+    assert "embedding_isolation" in script
+    project.build(script)
+    exe = project.gcc('#include <stdio.h>\nint isofake_get(void);\n'
+                      'int main(void) { printf("result %d\\n", isofake_get()); return 0; }\n',
+                      libs=["libisofake.so"])
+    include = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                           "crates", "cembed-abi", "include")
+    (tmp_path / "fake.c").write_text(FAKE_RUNTIME)
+    for minor, expect_out in [(1, "result 0\n"), (2, "fake runtime 1.2: isofake_get\nresult 7\n")]:
+        env_dir = tmp_path / ("fakeenv%d" % minor)
+        (env_dir / "bin").mkdir(parents=True)
+        os.symlink(os.path.join(sys.base_prefix, "bin", "python" + VERSION),
+                   env_dir / "bin" / "python")
+        (env_dir / "pyvenv.cfg").write_text("home = %s\n" % os.path.join(sys.base_prefix, "bin"))
+        cembed_dir = env_dir / "lib" / ("python" + VERSION) / "site-packages" / "cembed"
+        cembed_dir.mkdir(parents=True)
+        runtime = cembed_dir / ("_runtime" + EXT_SUFFIX)
+        subprocess.run(["gcc", "-Wall", "-Werror", "-shared", "-fPIC", "-I", include,
+                        "-DMAJOR=1", "-DMINOR=%d" % minor, "-o", str(runtime),
+                        str(tmp_path / "fake.c")], check=True)
+        r = project.run(exe, env=clean_env(CEMBED_PYTHON=str(env_dir / "bin" / "python")),
+                        check=False)
+        assert r.stdout == expect_out, r
+        if minor == 1:
+            assert r.stderr.splitlines()[0] == (
+                "cembed: library for module 'isofake': incompatible cembed runtime: the "
+                "runtime %s speaks ABI 1.1, which has no isolated interpreters; this library "
+                "was built with embedding_isolation() and needs ABI 1.2 or later" % runtime), r
+        else:
+            assert r.stderr == "", r
+
+
 # ---- 3. the non-bundled library tells the truth -------------------------------
 
 def test_sys_executable_is_the_build_interpreter(built):

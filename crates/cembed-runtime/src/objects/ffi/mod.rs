@@ -374,7 +374,9 @@ pub(crate) fn ffi_slots() -> Vec<ffi::PyType_Slot> {
 /// `import`), which binds a new method object per call and frees it after:
 /// ~470 instructions of a ~2700-instruction `len(ffi.string(s))` call. The
 /// library's own `ffi` keeps its bound methods instead (`Cx::ffi_methods`,
-/// filled on first use), so a lookup is one dict hit. Only for the FFI type
+/// filled on first use), so a lookup is one dict hit, or, for a name
+/// object seen before (the code object's interned name), one compare in
+/// `Cx::ffi_method_ids` in front of the dict. Only for the FFI type
 /// itself (a subclass may override a method) and only bound methods of that
 /// very object are kept; everything else is the generic lookup.
 ///

@@ -1,6 +1,12 @@
 """Instruction counts per add() call, by component, under valgrind's callgrind.
 
     bench/_work/venv/bin/python bench/profile.py [--calls N] [--depth D] [--min X] [--impl ...]
+    bench/_work/venv/bin/python bench/profile.py --case struct|string|callback [--calls N] ...
+
+--case picks another bench case (the host's `struct`, `string` or
+`callback` mode; the root is the exported function): there the first call
+starts Python inside the function callgrind counts, so each implementation
+runs twice (2,000 calls and 2,000 + N) and the difference is divided by N.
 
 Uses the libraries and host of the last `bench/run` (bench/_work/run or
 smoke-run). The host's `loop` mode calls add() N times inside
@@ -24,6 +30,16 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+# case -> (host mode, function callgrind counts in, exported function, library dir/name)
+CASES = {
+    "add": ("loop", "bench_add_loop", "add", ("add", "libadd.so")),
+    "struct": ("struct", "point_sum", "point_sum", ("struct", "libstruct.so")),
+    "string": ("string", "str_len", "str_len", ("string", "libstring.so")),
+    "callback": ("callback", "cb_call", "cb_call", ("callback", "libcallback.so")),
+}
+# Calls of the shorter run subtracted for the cases whose first call starts Python.
+BASE_CALLS = 2000
 
 
 class Profile:
@@ -72,6 +88,13 @@ class Profile:
         for (a, b) in self.incl:
             self.children[a].append(b)
 
+    def minus(self, other):
+        """This profile less `other` (a shorter run of the same program)."""
+        self.self_cost.subtract(other.self_cost)
+        self.calls.subtract(other.calls)
+        self.incl.subtract(other.incl)
+        return self
+
     def inclusive(self, fn):
         return self.self_cost[fn] + sum(self.incl[(fn, c)] for c in self.children[fn] if c != fn)
 
@@ -117,7 +140,9 @@ def main(argv):
     p.add_argument("--min", type=float, default=3.0, help="fold callees under this many instructions per call")
     p.add_argument("--impl", default="floor,cffi,cembed")
     p.add_argument("--run", help="the bench/_work/... directory of a previous bench/run")
-    p.add_argument("--root", default="add", help="function to break down (default: the exported add)")
+    p.add_argument("--root", help="function to break down (default: the case's exported function)")
+    p.add_argument("--case", default="add", choices=sorted(CASES),
+                   help="bench case (default add: the host's loop mode)")
     a = p.parse_args(argv)
     run = a.run or next((d for d in (os.path.join(HERE, "_work", "run"), os.path.join(HERE, "_work", "smoke-run"))
                          if os.path.isdir(d)), None)
@@ -127,31 +152,45 @@ def main(argv):
     import bench  # the harness: same environment rules per implementation
 
     py = bench.python_facts()
+    mode, toggle, export, (libdir, libname) = CASES[a.case]
+    root_name = a.root or export
     host = os.path.join(run, "c", "host")
     libs = {"floor": os.path.join(run, "c", "libfloor.so"),
-            "cffi": os.path.join(run, "cffi", "add", "libadd.so"),
-            "cembed": os.path.join(run, "cembed", "add", "libadd.so")}
+            "cffi": os.path.join(run, "cffi", libdir, libname),
+            "cembed": os.path.join(run, "cembed", libdir, libname)}
     out_dir = os.path.join(HERE, "_work", "profile")
     os.makedirs(out_dir, exist_ok=True)
+
+    def callgrind(impl, lib, calls, out):
+        cmd = ["valgrind", "--tool=callgrind", "--collect-atstart=no", "--toggle-collect=" + toggle,
+               "--callgrind-out-file=" + out, host, mode, lib, str(calls)]
+        r = subprocess.run(cmd, env=bench.impl_env(impl, py), capture_output=True, text=True)
+        if r.returncode != 0:
+            print("## %s: callgrind failed\n\n```\n%s\n```\n" % (impl, r.stderr[-2000:]))
+            return None
+        return Profile(out)
+
     for impl in a.impl.split(","):
         lib = libs[impl]
         if not os.path.isfile(lib):
             print("## %s: no library at %s\n" % (impl, lib))
             continue
-        out = os.path.join(out_dir, "callgrind.%s" % impl)
-        cmd = ["valgrind", "--tool=callgrind", "--collect-atstart=no", "--toggle-collect=bench_add_loop",
-               "--callgrind-out-file=" + out, host, "loop", lib, str(a.calls)]
-        r = subprocess.run(cmd, env=bench.impl_env(impl, py), capture_output=True, text=True)
-        if r.returncode != 0:
-            print("## %s: callgrind failed\n\n```\n%s\n```\n" % (impl, r.stderr[-2000:]))
+        suffix = "" if a.case == "add" else "." + a.case
+        out = os.path.join(out_dir, "callgrind.%s%s" % (impl, suffix))
+        if a.case == "add":
+            prof = callgrind(impl, lib, a.calls, out)
+        else:
+            prof = callgrind(impl, lib, BASE_CALLS + a.calls, out)
+            base = prof and callgrind(impl, lib, BASE_CALLS, out + ".base")
+            prof = prof and base and prof.minus(base)
+        if prof is None:
             continue
-        prof = Profile(out)
-        loop = find_fn(prof, "bench_add_loop")
-        root = find_fn(prof, a.root)
+        loop = find_fn(prof, toggle)
+        root = find_fn(prof, root_name)
         total = prof.inclusive(loop) / a.calls if loop else float("nan")
-        print("## %s: %.0f instructions per call (bench_add_loop, %d calls)\n" % (impl, total, a.calls))
+        print("## %s: %.0f instructions per call (%s, %d calls)\n" % (impl, total, toggle, a.calls))
         if root is None:
-            print("(no function %r in the profile)\n" % a.root)
+            print("(no function %r in the profile)\n" % root_name)
             continue
         print("| instructions/call | calls/call | function |")
         print("|---:|---:|---|")

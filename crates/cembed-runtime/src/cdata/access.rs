@@ -5,6 +5,8 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 use crate::cdata::conv::{self, as_cdata, read, read_field, write, write_field, Read};
+use crate::cdata::convert::prim_to_py;
+use crate::cdata::fieldcache::cacheable as fieldcache_ok;
 use crate::cdata::object::{array_bytes, cd, new_cdata, release, tinfo, CDataObj, Own};
 use crate::cdata::types::{FieldInfo, TInfo, TKind, Tid};
 use crate::cdata::Cx;
@@ -418,6 +420,22 @@ pub(crate) unsafe extern "C" fn cdata_getattro(
     // keeps alive.
     trampoline(|| unsafe {
         let c = cd(slf);
+        // A primitive field read before through this very name object
+        // (fieldcache.rs): no type description, name text or field search.
+        if let Some(s) = Cx::cached_field(c.cx, name, c.tid) {
+            if !(s.via_ptr && c.data.is_null()) {
+                let src = c.data.add(s.offset);
+                // `int` and `double` fields inline (what `prim_to_py` makes of
+                // them, without its dispatch); the others through it.
+                return Ok(match s.prim {
+                    Prim::SInt(4) => {
+                        ffi::PyLong_FromLong((src as *const i32).read_unaligned() as _)
+                    }
+                    Prim::F64 => ffi::PyFloat_FromDouble((src as *const f64).read_unaligned()),
+                    p => prim_to_py(p, "", src as *const c_void),
+                });
+            }
+        }
         if let Some((rt, base, via_ptr)) = record_of(c) {
             let n = conv::str_ref(name).ok_or(PyErrSet)?;
             if let Some(f) = find_field(rt, n) {
@@ -438,6 +456,15 @@ pub(crate) unsafe extern "C" fn cdata_getattro(
                 } = (*c.cx).reg.info(f.ty).kind
                 {
                     return read_var_array(c, slf, f, item, base);
+                }
+                if f.bitsize < 0 && ffi::PyUnicode_CheckExact(name) != 0 {
+                    if let TKind::Prim(p) | TKind::Enum { prim: p, .. } =
+                        (*c.cx).reg.info(f.ty).kind
+                    {
+                        if fieldcache_ok(p) {
+                            Cx::remember_field(c.cx, name, c.tid, via_ptr, f.offset, p);
+                        }
+                    }
                 }
                 return Ok(read_field(c.cx, f, base, slf));
             }

@@ -11,7 +11,7 @@
 use super::types::{FieldInfo, TInfo, TKind, Tid};
 use super::Cx;
 use crate::cdata::convert::{prim_from_py, prim_to_py};
-use crate::cdata::object::{new_cdata, CDataObj, Own};
+use crate::cdata::object::{new_cdata, new_ptr_cdata, CDataObj, Own};
 use crate::desc::ctypes::Prim;
 use crate::py::{raise, str_text, type_name, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
@@ -90,7 +90,7 @@ pub(crate) unsafe fn read_other(
             }
             TKind::Pointer { .. } | TKind::Func { .. } => {
                 let v = (src as *const *mut u8).read_unaligned();
-                new_cdata(cx, tid, v, Own::None).map_or(null_mut(), Owned::into_ptr)
+                new_ptr_cdata(cx, tid, v).map_or(null_mut(), Owned::into_ptr)
             }
             TKind::Array { .. } | TKind::Record { .. } => match how {
                 Read::View(keep) => {

@@ -10,6 +10,7 @@
 //!   CData; `value.rs` (repr, hash, compare, numbers), `access.rs` (items,
 //!   fields, calls, methods), `ctype.rs` (CType, CField), `buffer.rs`;
 //! * `freelist.rs` the memory of dead CData kept for the next one;
+//!   `fieldcache.rs` struct field reads found by the name object's identity;
 //! * `hooks.rs` what the data model calls in the layers above it.
 //!
 //! One [`Cx`] per module instance, owned by the module state
@@ -25,6 +26,7 @@ pub(crate) mod buffer;
 pub(crate) mod conv;
 pub(crate) mod convert;
 pub(crate) mod ctype;
+pub(crate) mod fieldcache;
 mod freelist;
 pub(crate) mod hooks;
 pub(crate) mod object;
@@ -37,6 +39,9 @@ use pyo3_ffi as ffi;
 use std::ffi::{c_int, c_void};
 use std::ptr::null_mut;
 use types::{Registry, Tid};
+
+/// Slots of `Cx::ffi_method_ids` (a power of two).
+pub(crate) const FFI_METHOD_IDS: usize = 16;
 
 /// Per-module context of the data model.
 pub(crate) struct Cx {
@@ -63,6 +68,10 @@ pub(crate) struct Cx {
     /// The library's `ffi`'s methods, bound once: name -> bound method
     /// (strong dict, filled on first use; `objects::ffi::ffi_getattro`).
     pub(crate) ffi_methods: *mut ffi::PyObject,
+    /// In front of `ffi_methods`: (name, bound method) by the name object's
+    /// identity, both strong references (a direct-mapped table indexed by
+    /// the name's address: `objects::ffi::ffi_getattro`).
+    pub(crate) ffi_method_ids: [(*mut ffi::PyObject, *mut ffi::PyObject); FFI_METHOD_IDS],
     /// Addresses of the live `ffi.new_handle` cdata (`from_handle` checks
     /// here instead of trusting any pointer it is given).
     pub(crate) handles: std::collections::HashSet<usize>,
@@ -73,6 +82,8 @@ pub(crate) struct Cx {
     pub(crate) var_alloc: (*mut u8, *mut u8),
     /// Memory of dead CData objects for reuse (`freelist.rs`).
     cdata_free: Vec<*mut ffi::PyObject>,
+    /// Struct field reads by the attribute name's identity (`fieldcache.rs`).
+    field_cache: [fieldcache::FieldSlot; fieldcache::SLOTS],
 }
 
 impl Cx {
@@ -99,9 +110,11 @@ impl Cx {
                 ctypes: Vec::new(),
                 init_once: null_mut(),
                 ffi_methods: null_mut(),
+                ffi_method_ids: [(null_mut(), null_mut()); FFI_METHOD_IDS],
                 handles: Default::default(),
                 var_alloc: (null_mut(), null_mut()),
                 cdata_free: Vec::new(),
+                field_cache: [fieldcache::FieldSlot::EMPTY; fieldcache::SLOTS],
             });
             cx.init_once = Owned::check(ffi::PyDict_New())?.into_ptr();
             cx.ffi_methods = Owned::check(ffi::PyDict_New())?.into_ptr();
@@ -227,6 +240,7 @@ impl Cx {
         ]
         .into_iter()
         .chain(self.ctypes.iter_mut())
+        .chain(self.ffi_method_ids.iter_mut().flat_map(|(n, m)| [n, m]))
     }
 
     /// `m_traverse` of the module state.
@@ -263,6 +277,7 @@ impl Cx {
         unsafe {
             self.module = null_mut();
             self.free_cdata_blocks();
+            self.clear_field_cache();
             for p in self.objects() {
                 let o = std::mem::replace(p, null_mut());
                 if !o.is_null() {
@@ -279,6 +294,7 @@ impl Cx {
 /// # Safety
 /// GIL held; `ls.module` NULL or the library's live module (a `pub(crate)`
 /// field, so its type does not prove it).
+#[inline]
 pub(crate) unsafe fn cx_of_lib(ls: &LibState) -> PyResult<*mut Cx> {
     // SAFETY: GIL held (caller); `m` is NULL or the library's live module
     // (cleared from `ls` when it goes), what the `cx_of_module` hook takes.
@@ -291,15 +307,29 @@ pub(crate) unsafe fn cx_of_lib(ls: &LibState) -> PyResult<*mut Cx> {
             _ => null_mut(),
         };
         if cx.is_null() {
-            return Err(crate::py::raise(
-                ffi::PyExc_RuntimeError,
-                &format!(
-                    "cembed: the module of library '{}' is not loaded",
-                    ls.name.to_string_lossy()
-                ),
-            ));
+            return Err(module_not_loaded(ls));
         }
         Ok(cx)
+    }
+}
+
+/// [`cx_of_lib`]'s error, out of line (the lookup runs for every pointer
+/// argument of a call into Python).
+///
+/// # Safety
+/// GIL held.
+#[cold]
+#[inline(never)]
+unsafe fn module_not_loaded(ls: &LibState) -> PyErrSet {
+    // SAFETY: GIL held (caller).
+    unsafe {
+        crate::py::raise(
+            ffi::PyExc_RuntimeError,
+            &format!(
+                "cembed: the module of library '{}' is not loaded",
+                ls.name.to_string_lossy()
+            ),
+        )
     }
 }
 
@@ -328,9 +358,16 @@ pub(crate) unsafe fn value_to_py(
             crate::py::raise(ffi::PyExc_SystemError, "cembed: type index out of range");
             return null_mut();
         };
+        let t = c.reg.info(tid);
+        // A pointer (every `T *` argument of a call into Python): the cdata
+        // of its value, as `conv::read_other` makes it, without its dispatch.
+        if let types::TKind::Pointer { .. } = t.kind {
+            let v = (src as *const *mut u8).read_unaligned();
+            return object::new_ptr_cdata(cx, tid, v).map_or(null_mut(), Owned::into_ptr);
+        }
         // Never a primitive but `long double` (`Conv::of`): straight to the
         // out-of-line part of `conv::read`.
-        conv::read_other(cx, tid, c.reg.info(tid), src as *const u8, how)
+        conv::read_other(cx, tid, t, src as *const u8, how)
     }
 }
 

@@ -460,6 +460,62 @@ pub(crate) unsafe fn new_cdata(cx: *mut Cx, tid: Tid, data: *mut u8, own: Own) -
     }
 }
 
+/// [`new_cdata`] for a pointer (or function pointer) value that owns
+/// nothing, the cdata every pointer argument of a call into Python
+/// becomes: when the type's CType exists and a kept block is free
+/// (freelist.rs), the object is made here without the general path's
+/// cases (ownership, GC tracking, the array length); otherwise by
+/// `new_cdata`. The same object either way.
+///
+/// # Safety
+/// GIL held; `cx` alive; `tid` a pointer or function pointer type of its
+/// registry.
+#[inline]
+pub(crate) unsafe fn new_ptr_cdata(cx: *mut Cx, tid: Tid, data: *mut u8) -> PyResult<Owned> {
+    // SAFETY: GIL held and `cx` alive (caller), the only access to the
+    // context; a cached CType is a strong reference the context holds, of
+    // which the new cdata takes one; `o` is a kept block made an object of
+    // the CData type (`CDataObj`-sized, header set by PyObject_Init, the
+    // rest written whole without dropping it); never tracked, as
+    // `new_cdata` leaves an `Own::None` cdata.
+    unsafe {
+        let c = &*cx;
+        let ctype = c.ctypes.get(tid as usize).copied().unwrap_or(null_mut());
+        let tp = c.cdata_type as *mut ffi::PyTypeObject;
+        if !ctype.is_null() && !tp.is_null() {
+            let o = Cx::take_free_cdata(cx, tp);
+            if !o.is_null() {
+                std::ptr::write(
+                    o as *mut CDataObj,
+                    CDataObj {
+                        ob_base: std::ptr::read(o),
+                        cx,
+                        ctype: crate::py::new_ref(ctype),
+                        tid,
+                        data,
+                        length: -1,
+                        own: Own::None,
+                        released: false,
+                    },
+                );
+                return Ok(Owned::new(o).expect("non-null"));
+            }
+        }
+        new_ptr_cdata_general(cx, tid, data)
+    }
+}
+
+/// [`new_ptr_cdata`] when the fast path does not apply (out of line, so
+/// that the fast path inlines small).
+///
+/// # Safety
+/// As [`new_ptr_cdata`].
+#[inline(never)]
+unsafe fn new_ptr_cdata_general(cx: *mut Cx, tid: Tid, data: *mut u8) -> PyResult<Owned> {
+    // SAFETY: the caller's contract, which is `new_cdata`'s.
+    unsafe { new_cdata(cx, tid, data, Own::None) }
+}
+
 /// Frees what an `Own` holds.
 ///
 /// # Safety
@@ -593,7 +649,9 @@ pub(crate) unsafe extern "C" fn cdata_dealloc(slf: *mut ffi::PyObject) {
         // memory may be reused (freelist.rs).
         let plain = matches!(own, Own::None | Own::Alloc { .. });
         // A destructor may run Python code: keep any exception it finds intact.
-        drop_own(own);
+        if !matches!(own, Own::None) {
+            drop_own(own);
+        }
         drop_ref(&mut (*cd).ctype);
         if plain && Cx::keep_free_cdata((*cd).cx, slf) {
             return;

@@ -3,7 +3,9 @@
 # - assigning too many items to a flexible array member of a struct that
 #   ffi.new allocated (CFFI writes past the allocation);
 # - ffi.init_once called again for the same tag from inside its own
-#   function (CFFI waits for itself forever).
+#   function (CFFI waits for itself forever);
+# - reading a field through a NULL struct pointer, also after the same
+#   field was read through a valid one (CFFI reads address 0).
 import cffi
 ffibuilder = cffi.FFI()
 ffibuilder.embedding_api("""
@@ -34,5 +36,13 @@ def run():
     except RuntimeError as e:
         out("RuntimeError", e)
     out("init_once afterwards", ffi.init_once(lambda: 7, "tag"))
+    q = ffi.new("struct flex *", {"n": 3})
+    null = ffi.cast("struct flex *", 0)
+    for i in range(3):
+        out("n", q.n)
+        try:
+            null.n
+        except RuntimeError as e:
+            out("RuntimeError", e)
 """)
 ffibuilder.compile(target="libcase.*", verbose=False)

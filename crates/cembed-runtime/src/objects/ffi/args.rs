@@ -24,7 +24,16 @@ pub(crate) unsafe fn cx_of(slf: *mut ffi::PyObject) -> PyResult<*mut Cx> {
     // SAFETY: the GIL is held (contract); `slf` is live, so its type and the module
     // found from it are.
     unsafe {
-        let m = crate::py::type_module(slf);
+        // The module of the FFI type itself is its `ht_module` (what
+        // PyType_GetModule reads); a subclass's is found on its bases.
+        let tp = ffi::Py_TYPE(slf);
+        let mut m = null_mut();
+        if ffi::PyType_HasFeature(tp, ffi::Py_TPFLAGS_HEAPTYPE) != 0 {
+            m = (*(tp as *mut ffi::PyHeapTypeObject)).ht_module;
+        }
+        if m.is_null() {
+            m = crate::py::type_module(slf);
+        }
         if m.is_null() {
             return Err(PyErrSet);
         }
@@ -121,6 +130,16 @@ impl<'a> CallArgs<'a> {
                     Kw::Dict(kwargs)
                 },
             }
+        }
+    }
+
+    /// The one argument of a call with one positional argument and no
+    /// keywords, else None.
+    #[inline]
+    pub(crate) fn single(&self) -> Option<*mut ffi::PyObject> {
+        match (self.pos, &self.kw) {
+            ([o], Kw::None) => Some(*o),
+            _ => None,
         }
     }
 

@@ -25,7 +25,7 @@ pub(crate) mod new;
 pub(crate) mod strings;
 
 use crate::cdata::object::TypeKindObj;
-use crate::cdata::Cx;
+use crate::cdata::{Cx, FFI_METHOD_IDS};
 use crate::objects::ffi::allocator::ffi_new_allocator;
 use crate::objects::ffi::args::{cx_of, CallArgs};
 use crate::objects::ffi::buffers::{ffi_from_buffer, ffi_memmove};
@@ -374,7 +374,9 @@ pub(crate) fn ffi_slots() -> Vec<ffi::PyType_Slot> {
 /// `import`), which binds a new method object per call and frees it after:
 /// ~470 instructions of a ~2700-instruction `len(ffi.string(s))` call. The
 /// library's own `ffi` keeps its bound methods instead (`Cx::ffi_methods`,
-/// filled on first use), so a lookup is one dict hit. Only for the FFI type
+/// filled on first use), so a lookup is one dict hit, or, for a name
+/// object seen before (the code object's interned name), one compare in
+/// `Cx::ffi_method_ids` in front of the dict. Only for the FFI type
 /// itself (a subclass may override a method) and only bound methods of that
 /// very object are kept; everything else is the generic lookup.
 ///
@@ -400,9 +402,16 @@ pub(crate) unsafe extern "C" fn ffi_getattro(
             if cx.is_null() || (*cx).ffi_methods.is_null() {
                 return ffi::PyObject_GenericGetAttr(slf, name);
             }
+            // The name object seen before (the code object's interned name):
+            // a compare instead of the dict's hash lookup (~90 instructions).
+            let slot = &mut (*cx).ffi_method_ids[(name as usize >> 4) & (FFI_METHOD_IDS - 1)];
+            if slot.0 == name && (*(slot.1 as *mut ffi::PyCFunctionObject)).m_self == slf {
+                return crate::py::new_ref(slot.1);
+            }
             let cache = (*cx).ffi_methods;
             let hit = ffi::PyDict_GetItemWithError(cache, name);
             if !hit.is_null() && ffi::PyCFunction_GetSelf(hit) == slf {
+                remember_method(cx, name, hit);
                 return crate::py::new_ref(hit);
             }
             if hit.is_null() && !ffi::PyErr_Occurred().is_null() {
@@ -421,6 +430,29 @@ pub(crate) unsafe extern "C" fn ffi_getattro(
             }
             res
         })
+    }
+}
+
+/// Puts (`name`, `method`) in the identity table in front of
+/// `Cx::ffi_methods`, replacing what its slot held.
+///
+/// # Safety
+/// GIL held; `cx` alive; `name` an exact `str` and `method` a bound method
+/// (a `PyCFunctionObject`), both live.
+unsafe fn remember_method(cx: *mut Cx, name: *mut ffi::PyObject, method: *mut ffi::PyObject) {
+    // SAFETY: GIL held and `cx` alive (contract), so this is the only access
+    // to the context; the slot's old pair are strong references it held,
+    // released once after the slot holds new ones (their deallocs run no
+    // Python code that could reach the slot: a str and a bound method whose
+    // self, the ffi object, the dict still keeps).
+    unsafe {
+        let slot = &mut (*cx).ffi_method_ids[(name as usize >> 4) & (FFI_METHOD_IDS - 1)];
+        let old = std::mem::replace(slot, (crate::py::new_ref(name), crate::py::new_ref(method)));
+        for o in [old.0, old.1] {
+            if !o.is_null() {
+                ffi::Py_DECREF(o);
+            }
+        }
     }
 }
 

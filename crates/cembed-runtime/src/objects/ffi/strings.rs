@@ -3,7 +3,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
-use crate::cdata::conv::{read, Read};
+use crate::cdata::conv::{as_cdata, read, Read};
 use crate::cdata::object::CDataObj;
 use crate::cdata::types::TKind;
 use crate::cdata::Cx;
@@ -33,9 +33,46 @@ pub(crate) fn null_check(_py: Python<'_>, cd: &CDataObj, what: &str) -> PyResult
 
 /// `ffi.string(cdata, maxlen=-1)`.
 ///
+/// The common call, `ffi.string(p)` on a non-NULL `char *` (what a `const
+/// char *` argument is), is answered here: the bytes up to the terminator,
+/// the same result as the general path ([`string_general`], kept out of
+/// line so that this one inlines into the method's entry, without the big
+/// function's prologue).
+///
 /// # Safety
 /// GIL held; `cx` the live context of the calling ffi method.
+#[inline(always)]
 pub(crate) unsafe fn ffi_string(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
+    // SAFETY: GIL held and `cx` the live context of the calling ffi method
+    // (contract); `cd` is a live cdata (the argument) of a `char *` type
+    // (or signed/unsigned char), not NULL: CFFI reads such a pointer up to
+    // its terminator, as `strlen` does.
+    unsafe {
+        if let Some(cd) = args.single().and_then(|o| as_cdata(cx, o)) {
+            if !cd.data.is_null() {
+                if let TKind::Pointer { item } = info(cx, cd.tid).kind {
+                    if let TKind::Prim(Prim::Char | Prim::SInt(1) | Prim::UInt(1)) =
+                        info(cx, item).kind
+                    {
+                        let n = libc::strlen(cd.data as *const libc::c_char);
+                        return Ok(ffi::PyBytes_FromStringAndSize(
+                            cd.data as *const _,
+                            n as isize,
+                        ));
+                    }
+                }
+            }
+        }
+        string_general(cx, args)
+    }
+}
+
+/// `ffi.string` for every argument.
+///
+/// # Safety
+/// GIL held; `cx` the live context of the calling ffi method.
+#[inline(never)]
+unsafe fn string_general(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
     // SAFETY: GIL held and `cx` the live context of the calling ffi method
     // (contract); `cd` is the live cdata `a[0]` and its type's kind says what
     // `cd.data` holds: a pointer or array checked non-NULL above and read only

@@ -148,10 +148,26 @@ def cembed_available():
     return True, None
 
 
-def build_and_run(case: Case, backend: str, workdir: pathlib.Path) -> RunResult:
+# With ``isolation`` (cembed only), the build script's libraries are built
+# with ``ffibuilder.embedding_isolation(isolation)`` (tests/test_isolation.py
+# runs every case with "isolated"): FFI.compile is wrapped, right after the
+# import, to ask for it.
+_ISOLATION_PATCH = """
+_cembed_compile = cffi.FFI.compile
+def _cembed_compile_isolated(self, *args, **kwargs):
+    self.embedding_isolation(%r)
+    return _cembed_compile(self, *args, **kwargs)
+cffi.FFI.compile = _cembed_compile_isolated
+"""
+
+
+def build_and_run(case: Case, backend: str, workdir: pathlib.Path,
+                  isolation: str | None = None) -> RunResult:
     """Build ``case`` with ``backend`` ('cffi' or 'cembed') in ``workdir``,
-    compile its host against the library and run it."""
+    compile its host against the library and run it. ``isolation``: the
+    cembed libraries' ``embedding_isolation`` mode (default: none asked)."""
     assert backend in ("cffi", "cembed")
+    assert isolation is None or backend == "cembed"
     if workdir.exists():
         shutil.rmtree(workdir)
     shutil.copytree(case.path, workdir, ignore=shutil.ignore_patterns("expected.txt"))
@@ -161,7 +177,10 @@ def build_and_run(case: Case, backend: str, workdir: pathlib.Path) -> RunResult:
         n = len(re.findall(r"^import cffi$", script, flags=re.M))
         if n != 1:
             raise CaseError(f"{case.name}: build.py must contain the line 'import cffi' exactly once")
-        script = re.sub(r"^import cffi$", "import cembed as cffi", script, flags=re.M)
+        replacement = "import cembed as cffi"
+        if isolation is not None:
+            replacement += _ISOLATION_PATCH % isolation
+        script = re.sub(r"^import cffi$", lambda m: replacement, script, flags=re.M)
         (workdir / "build.py").write_text(script)
 
     env = _base_env()

@@ -292,8 +292,8 @@ impl Cx {
 /// must exist: the call path creates it before running the init code).
 ///
 /// # Safety
-/// GIL held; `ls.module` NULL or the library's live module (a `pub(crate)`
-/// field, so its type does not prove it).
+/// GIL held; each instance's `cx` NULL or its live module's context (a
+/// `pub(crate)` field, so its type does not prove it).
 #[inline]
 pub(crate) unsafe fn cx_of_lib(ls: &LibState) -> PyResult<*mut Cx> {
     // SAFETY: GIL held (caller); the instance's `cx` is NULL or the context

@@ -477,6 +477,10 @@ def test_simultaneous_first_calls_into_two_libraries_many_runs(project, modes, p
     library starts Python, the other one joins it (a race here made the
     second library refuse "the Python of this process", its version read as
     empty)."""
+    if pymalloc == "debug" and sys.version_info >= (3, 13):
+        pytest.skip("on 3.13 exit finalizes with the main thread state borrowed from its "
+                    "thread (docs/architecture.md), which the debug allocator's GIL check "
+                    "rejects: PYTHONMALLOC=debug runs on 3.12 and older")
     libs = []
     for name, mode in zip(("one", "two"), modes):
         libs.append(build(project, module=name, mode=mode, size=2 if mode == "pool" else None,

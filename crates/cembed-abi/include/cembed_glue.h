@@ -45,6 +45,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* access() and getenv() are declared under names of our own, bound to the C
  * library's symbols by asm labels, instead of including <unistd.h> and
@@ -717,11 +718,30 @@ static const cembed_runtime_api *_cembed_do_load(void)
         return NULL;
     }
 
-    /* 1. Python. */
+    /* 1. Python. The version of a libpython already in the process: from
+     * `Py_Version` (3.11+, a constant), else from Py_GetVersion(), which
+     * formats into a static buffer on every call: another library's loader
+     * calling it at the same moment can leave it half written, so a text
+     * that does not start with a digit is read again. */
     *(void **)(&py_version) = dlsym(RTLD_DEFAULT, "Py_GetVersion");
     if (py_version != NULL) {
-        const char *v = py_version();
+        char vbuf[32];
+        const char *v;
         size_t n = strlen(_cembed_where.version);
+        const unsigned long *hex = (const unsigned long *)dlsym(RTLD_DEFAULT, "Py_Version");
+        if (hex != NULL) {
+            _cembed_fmt(vbuf, sizeof vbuf, "%lu.%lu.%lu", (*hex >> 24) & 0xff,
+                        (*hex >> 16) & 0xff, (*hex >> 8) & 0xff);
+            v = vbuf;
+        } else {
+            int tries;
+            v = py_version();
+            for (tries = 0; tries < 100 && !(v[0] >= '0' && v[0] <= '9'); tries++) {
+                struct timespec ms = {0, 1000000};
+                nanosleep(&ms, NULL);
+                v = py_version();
+            }
+        }
         _cembed_note("  this process already runs Python %.20s", v);
         if (strncmp(v, _cembed_where.version, n) != 0 || v[n] != '.') {
             char msg[256];

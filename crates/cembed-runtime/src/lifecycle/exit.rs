@@ -287,10 +287,16 @@ fn exit_helper(h: &Helper, exiting: Option<thread::SlotId>) {
 /// The part of exit that runs with Python fully usable: `threading`'s
 /// shutdown (bounded), the `atexit` handlers, flushing the std streams.
 ///
+/// `Thread.join` calls `current_thread()`, which makes this (non-Python)
+/// thread a `_DummyThread`; on 3.13 that registers a thread-local whose
+/// `__del__` needs the `threading` module. It is dropped here, while the
+/// module lives: left to the end of a subinterpreter (`Py_EndInterpreter`
+/// clears the last thread state after the modules) it fails with "'NoneType'
+/// object does not support the context manager protocol".
 pub(crate) fn run_exit_hooks(py: Python<'_>) {
     let script = format!(
         "import threading as _t, time as _time\n\
-         _skip = [_t.main_thread(), _t.current_thread()]\n\
+         _skip = [_t.main_thread()]\n\
          if hasattr(_t, '_shutdown_locks') and _t._main_thread.ident != _t.get_ident():\n\
          \x20   _old = _t._main_thread\n\
          \x20   with _t._shutdown_locks_lock:\n\
@@ -299,12 +305,16 @@ pub(crate) fn run_exit_hooks(py: Python<'_>) {
          \x20   _skip.append(_t._main_thread)\n\
          _end = _time.monotonic() + {join}\n\
          for _th in _t.enumerate():\n\
-         \x20   if any(_th is _s for _s in _skip) or _th.daemon or isinstance(_th, _t._DummyThread):\n\
+         \x20   if (any(_th is _s for _s in _skip) or _th.ident == _t.get_ident() or _th.daemon\n\
+         \x20           or isinstance(_th, _t._DummyThread)):\n\
          \x20       continue\n\
          \x20   _th.join(max(0.0, _end - _time.monotonic()))\n\
          def _cembed_joined():\n\
          \x20   pass\n\
-         _t._shutdown = _cembed_joined\n",
+         _t._shutdown = _cembed_joined\n\
+         _li = getattr(_t, '_thread_local_info', None)\n\
+         if _li is not None:\n\
+         \x20   _li.__dict__.pop('_track_dummy_thread_ref', None)\n",
         join = JOIN_DEADLINE.as_secs_f64()
     );
     // SAFETY: the GIL is held (`py`); `sys.modules` is a dict and the

@@ -182,6 +182,11 @@ impl SubInit {
     }
 }
 
+/// Held while a subinterpreter is made (`new_interpreter`); replaced in a
+/// fork child (a thread of the parent may have held it).
+#[cfg_attr(not(Py_3_12), allow(dead_code))]
+static CREATING: ForkSafe = ForkSafe::new();
+
 /// Set once a subinterpreter was started in this process.
 static ANY_STARTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
@@ -206,6 +211,13 @@ unsafe fn new_interpreter(
     // main interpreter: a temporary one, deleted once the new interpreter
     // is made (it then released the main GIL and holds the new one).
     unsafe {
+        // One interpreter is made at a time in the process: CPython 3.12
+        // corrupts its extension-module cache when two threads create
+        // subinterpreters at once (a crash in `_extensions_cache_get` under
+        // `Py_NewInterpreterFromConfig`, seen with PYTHONMALLOC=debug;
+        // pybind11 serialises creation for the same reason). Taken before
+        // the main GIL (this thread holds no GIL here), never the reverse.
+        let _one_at_a_time = CREATING.lock();
         let tmp = ffi::PyThreadState_New(crate::lifecycle::tstates::main_interp());
         if tmp.is_null() {
             return Err("cembed: could not make a thread state to start a subinterpreter\n".into());
@@ -456,6 +468,7 @@ pub(crate) fn after_fork_child() {
         crate::lifecycle::tstates::reset_pins();
         EXITED.reset();
         BIND.reset();
+        CREATING.reset();
     }
     let libs = match crate::desc::libstate::ALL.try_lock() {
         Ok(v) => v.clone(),

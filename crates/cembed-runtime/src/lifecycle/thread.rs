@@ -511,7 +511,7 @@ pub(crate) unsafe fn after_fork_child(main: *mut ffi::PyThreadState) {
         // fresh instances).
         slot.subs.borrow_mut().clear();
         slot.binds.borrow_mut().clear();
-        if let Pin::Pinned { .. } = slot.pin.get() {
+        if let Pin::Pinned { .. } | Pin::Main { .. } = slot.pin.get() {
             if !main.is_null() {
                 // The forking thread's state is the child's main thread
                 // state; any other state of this thread was deleted by

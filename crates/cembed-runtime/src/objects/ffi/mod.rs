@@ -405,9 +405,7 @@ pub(crate) unsafe extern "C" fn ffi_getattro(
             // The name object seen before (the code object's interned name):
             // a compare instead of the dict's hash lookup (~90 instructions).
             let slot = &mut (*cx).ffi_method_ids[(name as usize >> 4) & (FFI_METHOD_IDS - 1)];
-            if slot.0 == name
-                && (*(slot.1 as *mut ffi::PyCFunctionObject)).m_self == slf
-            {
+            if slot.0 == name && (*(slot.1 as *mut ffi::PyCFunctionObject)).m_self == slf {
                 return crate::py::new_ref(slot.1);
             }
             let cache = (*cx).ffi_methods;
@@ -449,10 +447,7 @@ unsafe fn remember_method(cx: *mut Cx, name: *mut ffi::PyObject, method: *mut ff
     // self, the ffi object, the dict still keeps).
     unsafe {
         let slot = &mut (*cx).ffi_method_ids[(name as usize >> 4) & (FFI_METHOD_IDS - 1)];
-        let old = std::mem::replace(
-            slot,
-            (crate::py::new_ref(name), crate::py::new_ref(method)),
-        );
+        let old = std::mem::replace(slot, (crate::py::new_ref(name), crate::py::new_ref(method)));
         for o in [old.0, old.1] {
             if !o.is_null() {
                 ffi::Py_DECREF(o);

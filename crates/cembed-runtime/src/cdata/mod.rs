@@ -301,7 +301,7 @@ pub(crate) unsafe fn cx_of_lib(ls: &LibState) -> PyResult<*mut Cx> {
     // before the context is cleared or freed).
     unsafe {
         let cx = ls.inst_here().map_or(null_mut(), |i| {
-            i.cx.load(std::sync::atomic::Ordering::Acquire)
+            i.cx.load(std::sync::atomic::Ordering::Acquire) as *mut Cx
         });
         if cx.is_null() {
             return Err(module_not_loaded(ls));

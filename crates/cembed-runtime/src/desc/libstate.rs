@@ -156,8 +156,9 @@ pub(crate) struct Instance {
     /// The data-model context of `module` (its state's `cdata`), set and
     /// cleared with it: every pointer argument of a call into Python needs
     /// it, and reading it here saves going through the module's state.
-    /// Owned by that module, not by this.
-    pub(crate) cx: AtomicPtr<crate::cdata::Cx>,
+    /// Owned by that module, not by this. Untyped: the data model sits
+    /// above this layer (cdata/mod.rs's `cx_of_lib` gives it its type).
+    pub(crate) cx: AtomicPtr<c_void>,
     /// The module this library keeps alive (module.rs, `exec_impl`): one
     /// strong reference, released when the interpreter's exit begins
     /// ([`release_modules`]).

@@ -191,7 +191,7 @@ pub(crate) unsafe fn exec_impl(module: *mut ffi::PyObject) -> PyResult<()> {
         {
             ffi::Py_INCREF(module);
         }
-        inst.cx.store(st.cdata, Ordering::Release);
+        inst.cx.store(st.cdata as *mut c_void, Ordering::Release);
         inst.module.store(module, Ordering::Release);
         Ok(())
     }
@@ -253,7 +253,7 @@ unsafe extern "C" fn module_clear(module: *mut ffi::PyObject) -> c_int {
             // `cx_of_lib` reports the module gone, as it did through the
             // module's state, before the context is cleared and freed.
             let _ = inst.cx.compare_exchange(
-                (*st).cdata,
+                (*st).cdata as *mut c_void,
                 null_mut(),
                 Ordering::AcqRel,
                 Ordering::Relaxed,

@@ -9,8 +9,8 @@ use crate::cdata::types::TKind;
 use crate::cdata::Cx;
 use crate::desc::ctypes::Prim;
 use crate::objects::ffi::args::{cdata_arg, cx_of, info, CallArgs};
-use crate::py::guard::trampoline;
 use crate::py::gil::Python;
+use crate::py::guard::trampoline;
 use crate::py::{cstring_lossy, raise, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 
@@ -66,9 +66,10 @@ pub(crate) unsafe extern "C" fn ffi_string_entry(
             let tp = ffi::Py_TYPE(slf) as *mut ffi::PyHeapTypeObject;
             if let Some((cx, cd)) = cdata_of_module((*tp).ht_module, *args) {
                 let types = &(*cx).reg.types;
-                if let (false, Some(TKind::Pointer { item })) =
-                    (cd.data.is_null(), types.get(cd.tid as usize).map(|t| &t.kind))
-                {
+                if let (false, Some(TKind::Pointer { item })) = (
+                    cd.data.is_null(),
+                    types.get(cd.tid as usize).map(|t| &t.kind),
+                ) {
                     if let Some(TKind::Prim(Prim::Char | Prim::SInt(1) | Prim::UInt(1))) =
                         types.get(*item as usize).map(|t| &t.kind)
                     {

@@ -593,6 +593,60 @@ def test_functions_outlive_the_module_in_sys_modules(tmp_path):
         reference_with_cffi(sc, [forget, same], src, ok)
 
 
+def test_ffi_string_gives_one_answer_whichever_path_takes_the_call(tmp_path):
+    # `ffi.string(p)` with one positional argument has a fast path (a non-NULL
+    # `char *` of the same module); `ffi.string(p, -1)` always takes the
+    # general one. Both must answer alike for every kind of argument,
+    # including a cdata of another library's module, and on that other
+    # library's `ffi`.
+    first = lib("fsa", "int a_len(const char *s);", """
+        from fsa import ffi
+        @ffi.def_extern()
+        def a_len(s):
+            return len(ffi.string(s))
+    """, "libfsa.*")
+    second = lib("fsb", "int b_check(const char *s);", """
+        import sys
+        from fsb import ffi
+        def outcome(f):
+            try:
+                return repr(f())
+            except Exception as e:
+                return type(e).__name__ + ": " + str(e)
+        @ffi.def_extern()
+        def b_check(s):
+            other = sys.modules["fsa"].ffi
+            objs = [s, ffi.cast("char *", s), ffi.cast("char *", 0),
+                    ffi.cast("unsigned char *", s), ffi.cast("int *", s),
+                    ffi.new("char[]", b"hi"), ffi.new("char *", b"x")[0:1], 42, b"x"]
+            bad = 0
+            for f in (ffi, other):
+                for o in objs:
+                    fast = outcome(lambda: f.string(o))
+                    general = outcome(lambda: f.string(o, -1))
+                    if fast != general:
+                        bad += 1
+                        print("mismatch", f is ffi, fast, general, flush=True)
+            return bad
+    """, "libfsb.*")
+    src = r"""
+        #include <stdio.h>
+        int a_len(const char *); int b_check(const char *);
+        int main(void) {
+            setvbuf(stdout, NULL, _IONBF, 0);
+            printf("a %d\n", a_len("abc"));
+            printf("b %d\n", b_check("hello"));
+            return 0;
+        }
+    """
+    sc = Scenario(tmp_path, "ffi.string on the fast and the general path")
+    exe = sc.make("cembed", [first, second], src)
+    ok = lambda o: o.returncode == 0 and o.stdout == lines("a 3", "b 0")
+    sc.check(run(exe, sc.p["cembed"].path), ok, "the same answer on both paths")
+    if PYVER == "3.11":
+        reference_with_cffi(sc, [first, second], src, ok)
+
+
 # ---- 6. a host that manages Python itself -------------------------------------------
 
 @pytest.mark.smoke

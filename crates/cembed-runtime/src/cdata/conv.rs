@@ -160,6 +160,40 @@ pub(crate) unsafe fn str_ref<'a>(obj: *mut ffi::PyObject) -> Option<&'a str> {
     }
 }
 
+/// `obj` as a cdata of `module` (a live, not cleared module of the
+/// runtime), with that module's context, without finding the context from
+/// the module first: the cdata's own `cx` is read and its module compared.
+/// The same answer as [`as_cdata`] with `module`'s context.
+///
+/// # Safety
+/// GIL held; `obj` a live object, kept while the result is used.
+#[inline(always)]
+pub(crate) unsafe fn cdata_of_module(
+    module: *mut ffi::PyObject,
+    obj: *mut ffi::PyObject,
+) -> Option<(*mut Cx, &'static CDataObj)> {
+    // SAFETY: `obj` is live (caller), so its type is; only the CData types
+    // have `cdata_dealloc`, so `obj` is then a `CDataObj`, whose `cx` is alive
+    // as long as it is (the module owning the context outlives every
+    // instance of its types). A context whose module was cleared has
+    // `module` NULL, which no live module equals. `'static` as in `as_cdata`.
+    unsafe {
+        let tp = ffi::Py_TYPE(obj);
+        #[allow(unpredictable_function_pointer_comparisons)]
+        let is_cdata = (*tp).tp_dealloc
+            == Some(crate::cdata::object::cdata_dealloc as unsafe extern "C" fn(_));
+        if !is_cdata || module.is_null() {
+            return None;
+        }
+        let cd = &*(obj as *const CDataObj);
+        let cx = cd.cx;
+        if (*cx).module != module || tp as *mut ffi::PyObject != (*cx).cdata_type {
+            return None;
+        }
+        Some((cx, cd))
+    }
+}
+
 /// `obj` as a cdata, if it is one of this module's.
 ///
 /// # Safety

@@ -1,15 +1,14 @@
 //! What the data model needs from the layers above it. cdata/ sits below
 //! the calls into C and the objects users see (`ffi`, `lib`), yet a cdata
 //! must call a function pointer through the generated thunks, accept
-//! `lib.f` where a function pointer is expected, raise `ffi.error`, be made
-//! by `ffi.buffer(...)`, and find the context of a library's module. Those
-//! layers register their functions here (objects/module.rs, when a module
-//! is executed), before any cdata or data-model context can exist.
+//! `lib.f` where a function pointer is expected, raise `ffi.error` and be made
+//! by `ffi.buffer(...)`. Those layers register their functions here
+//! (objects/module.rs, when a module is executed), before any cdata or
+//! data-model context can exist.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
-use crate::cdata::Cx;
 use crate::desc::libstate::LibState;
 use crate::py::PyResult;
 use pyo3_ffi as ffi;
@@ -18,9 +17,6 @@ use std::sync::OnceLock;
 
 /// The functions the data model calls upward.
 pub(crate) struct Hooks {
-    /// The data model context of one of the runtime's modules (NULL if not
-    /// created, or the module was cleared). GIL held.
-    pub(crate) cx_of_module: unsafe fn(*mut ffi::PyObject) -> *mut Cx,
     /// `ffi.error` of a module (made on first use). GIL held.
     pub(crate) ffi_error: unsafe fn(*mut ffi::PyObject) -> PyResult<*mut ffi::PyObject>,
     /// If the object is a function found on a `lib` (a C function or a
@@ -52,12 +48,6 @@ static HOOKS: OnceLock<Hooks> = OnceLock::new();
 /// functions every time).
 pub(crate) fn register(hooks: Hooks) {
     let _ = HOOKS.set(hooks);
-}
-
-/// The hooks, if a module was ever executed (no data-model context exists
-/// before that).
-pub(crate) fn registered() -> Option<&'static Hooks> {
-    HOOKS.get()
 }
 
 /// The hooks, for code that runs on a data-model context (whose module

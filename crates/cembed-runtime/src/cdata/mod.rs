@@ -292,20 +292,17 @@ impl Cx {
 /// must exist: the call path creates it before running the init code).
 ///
 /// # Safety
-/// GIL held; `ls.module` NULL or the library's live module (a `pub(crate)`
-/// field, so its type does not prove it).
+/// GIL held; each instance's `cx` NULL or its live module's context (a
+/// `pub(crate)` field, so its type does not prove it).
 #[inline]
 pub(crate) unsafe fn cx_of_lib(ls: &LibState) -> PyResult<*mut Cx> {
-    // SAFETY: GIL held (caller); `m` is NULL or the library's live module
-    // (cleared from `ls` when it goes), what the `cx_of_module` hook takes.
+    // SAFETY: GIL held (caller); the instance's `cx` is NULL or the context
+    // of its live module (set by the module's exec, cleared by its m_clear
+    // before the context is cleared or freed).
     unsafe {
-        let m = ls.inst_here().map_or(null_mut(), |i| {
-            i.module.load(std::sync::atomic::Ordering::Acquire)
+        let cx = ls.inst_here().map_or(null_mut(), |i| {
+            i.cx.load(std::sync::atomic::Ordering::Acquire) as *mut Cx
         });
-        let cx = match hooks::registered() {
-            Some(h) if !m.is_null() => (h.cx_of_module)(m),
-            _ => null_mut(),
-        };
         if cx.is_null() {
             return Err(module_not_loaded(ls));
         }

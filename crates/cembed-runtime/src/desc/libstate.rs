@@ -153,6 +153,12 @@ pub(crate) struct Instance {
     /// set by `Py_mod_exec`, cleared by the module's `m_free`. Read with
     /// the GIL held.
     pub(crate) module: AtomicPtr<ffi::PyObject>,
+    /// The data-model context of `module` (its state's `cdata`), set and
+    /// cleared with it: every pointer argument of a call into Python needs
+    /// it, and reading it here saves going through the module's state.
+    /// Owned by that module, not by this. Untyped: the data model sits
+    /// above this layer (cdata/mod.rs's `cx_of_lib` gives it its type).
+    pub(crate) cx: AtomicPtr<c_void>,
     /// The module this library keeps alive (module.rs, `exec_impl`): one
     /// strong reference, released when the interpreter's exit begins
     /// ([`release_modules`]).
@@ -178,6 +184,7 @@ impl Instance {
             keeper: AtomicPtr::new(std::ptr::null_mut()),
             init: LibInit::new(),
             module: AtomicPtr::new(std::ptr::null_mut()),
+            cx: AtomicPtr::new(std::ptr::null_mut()),
             owned_module: AtomicPtr::new(std::ptr::null_mut()),
             caches: (0..n_externs).map(|_| ExternCache::new()).collect(),
             bound: AtomicUsize::new(0),

@@ -26,9 +26,7 @@ use crate::desc::libstate::LibState;
 use crate::objects::ffi::ffi_slots;
 use crate::objects::heap::{alloc_instance, new_type};
 use crate::objects::libtype::{func_slots, lib_slots, FuncObject};
-use crate::objects::state::{
-    cx_of_module, detach, ffi_error, inst_of_module, lib_state_of, state, ModState,
-};
+use crate::objects::state::{detach, ffi_error, inst_of_module, lib_state_of, state, ModState};
 use crate::py::{self, cstring_lossy, raise, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 use std::ffi::{c_int, c_void};
@@ -134,7 +132,6 @@ pub(crate) unsafe fn exec_impl(module: *mut ffi::PyObject) -> PyResult<()> {
         // `ffi.error` is made on first use (`ffi_error`), like the cdata types:
         // a library whose code never raises or reads it does not pay for it.
         crate::cdata::hooks::register(crate::cdata::hooks::Hooks {
-            cx_of_module,
             ffi_error,
             lib_function: crate::objects::libtype::lib_function,
             call_fnptr: crate::calls::cfunc::call_fnptr,
@@ -194,6 +191,7 @@ pub(crate) unsafe fn exec_impl(module: *mut ffi::PyObject) -> PyResult<()> {
         {
             ffi::Py_INCREF(module);
         }
+        inst.cx.store(st.cdata as *mut c_void, Ordering::Release);
         inst.module.store(module, Ordering::Release);
         Ok(())
     }
@@ -247,6 +245,15 @@ unsafe extern "C" fn module_clear(module: *mut ffi::PyObject) -> c_int {
             }
             let _ = inst.module.compare_exchange(
                 module,
+                null_mut(),
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            );
+            // This module's context (if it is the one cached): from here on
+            // `cx_of_lib` reports the module gone, as it did through the
+            // module's state, before the context is cleared and freed.
+            let _ = inst.cx.compare_exchange(
+                (*st).cdata as *mut c_void,
                 null_mut(),
                 Ordering::AcqRel,
                 Ordering::Relaxed,

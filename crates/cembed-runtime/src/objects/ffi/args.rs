@@ -133,16 +133,6 @@ impl<'a> CallArgs<'a> {
         }
     }
 
-    /// The one argument of a call with one positional argument and no
-    /// keywords, else None.
-    #[inline]
-    pub(crate) fn single(&self) -> Option<*mut ffi::PyObject> {
-        match (self.pos, &self.kw) {
-            ([o], Kw::None) => Some(*o),
-            _ => None,
-        }
-    }
-
     /// The positional arguments of a method taking no keywords.
     pub(crate) fn positional(&self, name: &str) -> PyResult<&'a [*mut ffi::PyObject]> {
         if self.kw_len() != 0 {

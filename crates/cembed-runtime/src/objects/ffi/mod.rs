@@ -38,7 +38,7 @@ use crate::objects::ffi::handles::{
 use crate::objects::ffi::new::{
     ffi_addressof, ffi_alignof, ffi_cast, ffi_new, ffi_offsetof, ffi_sizeof, ffi_typeof,
 };
-use crate::objects::ffi::strings::{ffi_string, ffi_unpack};
+use crate::objects::ffi::strings::{ffi_string_entry, ffi_unpack};
 use crate::objects::heap::{common_slots, slot};
 use crate::py::cell::SyncCell;
 use crate::py::guard::trampoline;
@@ -215,7 +215,7 @@ Decorator attaching a Python function to an extern \"Python\" function \
     ),
     (
         c"string",
-        keywords!(ffi_string),
+        Entry::Keywords(ffi_string_entry),
         c"string(cdata, maxlen=-1) -> bytes or str",
     ),
     (

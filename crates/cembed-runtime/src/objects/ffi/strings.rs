@@ -3,13 +3,14 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
-use crate::cdata::conv::{as_cdata, read, Read};
+use crate::cdata::conv::{cdata_of_module, read, Read};
 use crate::cdata::object::CDataObj;
 use crate::cdata::types::TKind;
 use crate::cdata::Cx;
 use crate::desc::ctypes::Prim;
-use crate::objects::ffi::args::{cdata_arg, info, CallArgs};
+use crate::objects::ffi::args::{cdata_arg, cx_of, info, CallArgs};
 use crate::py::gil::Python;
+use crate::py::guard::trampoline;
 use crate::py::{cstring_lossy, raise, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
 
@@ -31,40 +32,72 @@ pub(crate) fn null_check(_py: Python<'_>, cd: &CDataObj, what: &str) -> PyResult
     }
 }
 
-/// `ffi.string(cdata, maxlen=-1)`.
+/// `ffi.string(cdata, maxlen=-1)`, as CPython calls it (`METH_FASTCALL |
+/// METH_KEYWORDS`).
 ///
 /// The common call, `ffi.string(p)` on a non-NULL `char *` (what a `const
-/// char *` argument is), is answered here: the bytes up to the terminator,
-/// the same result as the general path ([`string_general`], kept out of
-/// line so that this one inlines into the method's entry, without the big
-/// function's prologue).
+/// char *` argument is) of this module, is answered first: the bytes up to
+/// the terminator, the same result as the general path ([`string_general`],
+/// kept out of line). That check finds the module's context through the
+/// cdata (one load) instead of through the module's state, which the
+/// general path does ([`cx_of`]); every other call, and a module that was
+/// cleared, takes the general path and its errors.
 ///
 /// # Safety
-/// GIL held; `cx` the live context of the calling ffi method.
-#[inline(always)]
-pub(crate) unsafe fn ffi_string(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
-    // SAFETY: GIL held and `cx` the live context of the calling ffi method
-    // (contract); `cd` is a live cdata (the argument) of a `char *` type
-    // (or signed/unsigned char), not NULL: CFFI reads such a pointer up to
-    // its terminator, as `strlen` does.
+/// Called by CPython with the GIL held and the arguments of a
+/// `METH_FASTCALL | METH_KEYWORDS` method of the FFI type (or a subclass).
+pub(crate) unsafe extern "C" fn ffi_string_entry(
+    slf: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: CPython's METH_FASTCALL | METH_KEYWORDS convention (contract):
+    // `slf` is live, `args` holds `nargs` live positionals; the FFI type and
+    // its subclasses are heap types, whose `ht_module` is the module (NULL for
+    // a Python subclass, which the fast path then skips); `cd` is a live
+    // cdata of that module (`cdata_of_module`) of a `char *` type (or
+    // signed/unsigned char), not NULL: CFFI reads such a pointer up to its
+    // terminator, as `strlen` does. Nothing here can panic (the type lookups
+    // are `get`, not indexing), so it needs no panic guard; the general path
+    // has its own.
     unsafe {
-        if let Some(cd) = args.single().and_then(|o| as_cdata(cx, o)) {
-            if !cd.data.is_null() {
-                if let TKind::Pointer { item } = info(cx, cd.tid).kind {
-                    if let TKind::Prim(Prim::Char | Prim::SInt(1) | Prim::UInt(1)) =
-                        info(cx, item).kind
+        if nargs == 1 && kwnames.is_null() {
+            let tp = ffi::Py_TYPE(slf) as *mut ffi::PyHeapTypeObject;
+            if let Some((cx, cd)) = cdata_of_module((*tp).ht_module, *args) {
+                let types = &(*cx).reg.types;
+                if let (false, Some(TKind::Pointer { item })) = (
+                    cd.data.is_null(),
+                    types.get(cd.tid as usize).map(|t| &t.kind),
+                ) {
+                    if let Some(TKind::Prim(Prim::Char | Prim::SInt(1) | Prim::UInt(1))) =
+                        types.get(*item as usize).map(|t| &t.kind)
                     {
                         let n = libc::strlen(cd.data as *const libc::c_char);
-                        return Ok(ffi::PyBytes_FromStringAndSize(
-                            cd.data as *const _,
-                            n as isize,
-                        ));
+                        return ffi::PyBytes_FromStringAndSize(cd.data as *const _, n as isize);
                     }
                 }
             }
         }
-        string_general(cx, args)
+        string_slow(slf, args, nargs, kwnames)
     }
+}
+
+/// [`ffi_string_entry`]'s general path, out of line (its frame and panic
+/// guard are not paid by the common call).
+///
+/// # Safety
+/// As [`ffi_string_entry`].
+#[inline(never)]
+unsafe fn string_slow(
+    slf: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: the arguments CPython passed to the method (contract), used
+    // only during this call; `cx_of` gets the live `slf`.
+    unsafe { trampoline(|| string_general(cx_of(slf)?, CallArgs::fast(args, nargs, kwnames))) }
 }
 
 /// `ffi.string` for every argument.

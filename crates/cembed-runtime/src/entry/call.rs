@@ -35,8 +35,9 @@ pub(crate) unsafe fn call(ext: *mut Extern, args: *mut *mut c_void, result: *mut
     // SAFETY: `ext` is a generated extern descriptor (contract).
     let es = unsafe { extern_state(ext) };
     if !es.lib().shared_ready.load(Ordering::Acquire) {
+        let (tls, outer) = entry.parts();
         // SAFETY: as for this function.
-        unsafe { call_slow(&entry, es, args, result) };
+        unsafe { call_slow(tls, outer, es, args, result) };
         return entry.finish();
     }
     // SAFETY: the library's init passed, so Python was started.
@@ -66,11 +67,13 @@ pub(crate) unsafe fn call(ext: *mut Extern, args: *mut *mut c_void, result: *mut
 /// As for [`call`].
 #[inline(never)]
 unsafe fn call_slow(
-    entry: &thread::CallEntry,
+    tls: *const thread::Tls,
+    outer: i32,
     es: &ExternState,
     args: *mut *mut c_void,
     result: *mut c_void,
 ) {
+    let entry = thread::CallEntry::from_parts(tls, outer);
     let ls = es.lib();
     if ls.mode == cembed_abi::Isolation::Shared {
         let inst = ls.main_inst();
@@ -78,7 +81,7 @@ unsafe fn call_slow(
             return;
         }
         // SAFETY: the library's init passed, so Python was started.
-        let Some(leave) = (unsafe { thread::enter_python(entry) }) else {
+        let Some(leave) = (unsafe { thread::enter_python(&entry) }) else {
             refused(es);
             return;
         };
@@ -89,14 +92,14 @@ unsafe fn call_slow(
         return;
     }
 
-    let inst = crate::lifecycle::interp::pick(entry, es, es.lib());
+    let inst = crate::lifecycle::interp::pick(&entry, es, es.lib());
     if !inst.init.is_ready() && init_failed(es, inst) {
         return;
     }
     let interp = inst.interp.load(Ordering::Acquire);
     // SAFETY: the instance's init passed (or runs on this thread), so its
     // interpreter was started and lives while the gate lets us in.
-    let Some(leave) = (unsafe { thread::enter_sub(entry, interp) }) else {
+    let Some(leave) = (unsafe { thread::enter_sub(&entry, interp) }) else {
         refused(es);
         return;
     };

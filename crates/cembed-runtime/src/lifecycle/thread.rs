@@ -265,10 +265,7 @@ pub(crate) fn errno_location() -> *mut i32 {
 /// its saved value back), and this thread's [`Tls`] for [`enter_python`].
 pub(crate) struct CallEntry {
     tls: *const Tls,
-    // Not errno's location: `finish` asks for it again (a call to a
-    // function that returns a thread-local address) rather than keep it on
-    // the C stack across the call, which a deep Python -> C -> Python
-    // recursion pays per level.
+    loc: *mut i32,
     outer: i32,
 }
 
@@ -281,10 +278,29 @@ pub(crate) fn c_entry() -> CallEntry {
     // The pointer does not leave this thread, and the thread-local lives
     // as long as the thread, past the call.
     let (tls, outer) = TLS.with(|t| (t as *const Tls, t.errno.replace(now)));
-    CallEntry { tls, outer }
+    CallEntry { tls, loc, outer }
 }
 
 impl CallEntry {
+    /// What an out-of-line part of the call needs to make a second handle
+    /// on this entry ([`CallEntry::from_parts`]): two registers, where a
+    /// reference would make the caller keep the entry in its stack frame,
+    /// which a deep Python -> C -> Python recursion pays per level.
+    #[inline(always)]
+    pub(crate) fn parts(&self) -> (*const Tls, i32) {
+        (self.tls, self.outer)
+    }
+
+    /// A second handle on an entry from its [`parts`](CallEntry::parts), on
+    /// the thread that made it. Only the original is finished.
+    pub(crate) fn from_parts(tls: *const Tls, outer: i32) -> CallEntry {
+        CallEntry {
+            tls,
+            loc: errno_location(),
+            outer,
+        }
+    }
+
     /// This thread's thread-local, found when the call started.
     #[inline(always)]
     pub(crate) fn tls(&self) -> &Tls {
@@ -296,11 +312,11 @@ impl CallEntry {
     /// forced unwind passing the call (unwind.rs) must find no destructor.
     #[inline(always)]
     pub(crate) fn finish(self) {
-        // SAFETY: see c_entry: `tls` is this thread's thread-local;
-        // errno_location() is this thread's errno.
+        // SAFETY: see c_entry: `tls` is this thread's thread-local, `loc`
+        // this thread's errno.
         unsafe {
             let t = &*self.tls;
-            *errno_location() = t.errno.get();
+            *self.loc = t.errno.get();
             t.errno.set(self.outer);
         }
     }

@@ -340,44 +340,37 @@ impl Drop for ThreadSlot {
                 inst.bound.fetch_sub(1, Ordering::AcqRel);
             }
         }
-        if subs.iter().any(|p| p.owned) {
-            let was = gate_enter(&self.shared.inside);
-            if crate::lifecycle::state::python_usable() {
-                for p in subs.iter().filter(|p| p.owned) {
-                    crate::lifecycle::tstates::forget_pin(p.ts);
-                    // SAFETY: `ts` is this thread's own thread state in a
-                    // subinterpreter that lives while Python is usable
+        // This thread's own thread states: those it made in
+        // subinterpreters, then its pinned main one. Deleted directly, as
+        // PyGILState_Release would at count zero: at this point of the
+        // thread's exit glibc may already have cleared CPython's own
+        // thread-specific slot (pthread keys are emptied in one sweep before
+        // their destructors run), so the PyGILState API would no longer
+        // find them.
+        let mut own: Vec<*mut ffi::PyThreadState> =
+            subs.iter().filter(|p| p.owned).map(|p| p.ts).collect();
+        if let Pin::Pinned { ts, .. } = self.pin.get() {
+            own.push(ts);
+        }
+        if !own.is_empty() {
+            // Through the gate, so exit cannot end an interpreter or
+            // finalize Python meanwhile.
+            if let Some(was) = pass_gate(&self.shared.inside) {
+                for ts in own {
+                    crate::lifecycle::tstates::forget_pin(ts);
+                    // SAFETY: `ts` is this thread's own thread state, not
+                    // current (no call of this thread is running), in an
+                    // interpreter that lives while Python is usable
                     // (subinterpreters end only after the gate closed, and
-                    // a fork child forgets them, see after_fork_child);
-                    // not current (no call of this thread is running). As
-                    // for the main pin below, it is deleted directly.
+                    // a fork child forgets them, see after_fork_child).
                     unsafe {
-                        ffi::PyEval_RestoreThread(p.ts);
-                        ffi::PyThreadState_Clear(p.ts);
+                        ffi::PyEval_RestoreThread(ts);
+                        ffi::PyThreadState_Clear(ts);
                         ffi::PyThreadState_DeleteCurrent();
                     }
                 }
+                self.shared.inside.store(was, Ordering::Release);
             }
-            self.shared.inside.store(was, Ordering::Release);
-        }
-        if let Pin::Pinned { ts, .. } = self.pin.get() {
-            let was = gate_enter(&self.shared.inside);
-            if crate::lifecycle::state::python_usable() {
-                // SAFETY: `ts` is this thread's own thread state (the pin),
-                // not current, and Python is running (checked through the
-                // gate, so exit cannot finalize it meanwhile). It is deleted
-                // directly, as PyGILState_Release would at count zero: at
-                // this point of the thread's exit glibc may already have
-                // cleared CPython's own thread-specific slot (pthread keys
-                // are emptied in one sweep before their destructors run),
-                // so the PyGILState API would no longer find `ts`.
-                unsafe {
-                    ffi::PyEval_RestoreThread(ts);
-                    ffi::PyThreadState_Clear(ts);
-                    ffi::PyThreadState_DeleteCurrent();
-                }
-            }
-            self.shared.inside.store(was, Ordering::Release);
         }
         let mut reg = lock_registry();
         if let Some(i) = reg.iter().position(|s| Arc::ptr_eq(s, &self.shared)) {
@@ -409,16 +402,25 @@ impl Drop for Gate {
     }
 }
 
+/// Passes the gate on `inside` (this thread's flag): `Some(was_inside)`
+/// (the flag's previous value, for entries that nest) if Python may be
+/// entered, else `None` with the flag as it was.
+#[inline(always)]
+fn pass_gate(inside: &AtomicBool) -> Option<bool> {
+    let was_inside = gate_enter(inside);
+    if !crate::lifecycle::state::python_usable() {
+        inside.store(was_inside, Ordering::Release);
+        return None;
+    }
+    Some(was_inside)
+}
+
 /// Enters the gate without choosing this thread's main-interpreter thread
 /// state (a thread that only calls isolated libraries never needs one).
 pub(crate) fn enter_gate() -> Option<Gate> {
     TLS.with(|t| {
         let slot = t.slot();
-        let was_inside = gate_enter(&slot.shared.inside);
-        if !crate::lifecycle::state::python_usable() {
-            slot.shared.inside.store(was_inside, Ordering::Release);
-            return None;
-        }
+        let was_inside = pass_gate(&slot.shared.inside)?;
         Some(Gate {
             shared: &*slot.shared as *const SlotShared,
             was_inside,
@@ -845,11 +847,7 @@ pub(crate) unsafe fn enter_sub(
     // SAFETY: `entry.tls` is this thread's thread-local (c_entry).
     let slot = unsafe { (*entry.tls).slot() };
     let inside = &slot.shared.inside;
-    let was_inside = gate_enter(inside);
-    if !crate::lifecycle::state::python_usable() {
-        inside.store(was_inside, Ordering::Release);
-        return None;
-    }
+    let was_inside = pass_gate(inside)?;
     // SAFETY: inside the gate the interpreter lives (contract).
     let ts = unsafe { sub_tstate(slot, interp) };
     // SAFETY: `ts` is this thread's thread state in `interp`.
@@ -951,11 +949,7 @@ unsafe fn enter_main_with(tls: *const Tls) -> Option<Leave> {
     // thread (contract).
     let slot = unsafe { (*tls).slot() };
     let inside = &slot.shared.inside;
-    let was_inside = gate_enter(inside);
-    if !crate::lifecycle::state::python_usable() {
-        inside.store(was_inside, Ordering::Release);
-        return None;
-    }
+    let was_inside = pass_gate(inside)?;
     let mut pin = slot.pin.get();
     if pin == Pin::Unknown {
         pin = pin_this_thread();

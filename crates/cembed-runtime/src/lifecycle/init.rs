@@ -61,8 +61,10 @@
 //!   %s() called, but initialization code failed.  Returning 0." and returns 0.
 //!
 //! Subinterpreters: the state machine above is per interpreter of a library
-//! (`Instance`); a shared library has one, the main interpreter, driven
-//! here through the PyGILState API; an isolated library's or a pool's run
+//! (`Instance`); a shared library has one, the main interpreter, whose init
+//! code runs with the thread's own main-interpreter thread state
+//! (`thread::enter_main`: never the PyGILState API, whose thread state may
+//! be a subinterpreter's on 3.12+); an isolated library's or a pool's run
 //! their init code in their own subinterpreters (interp.rs).
 
 use crate::desc::libstate::{Instance, LibState, Phase};

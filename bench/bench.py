@@ -48,6 +48,7 @@ CASES = [
     ("add_4t", "add(int, int), 4 threads", "ns/call"),
     ("struct", "point_sum(point_t *): Python reads 3 fields", "ns/call"),
     ("string", "str_len(const char *): len(ffi.string(s))", "ns/call"),
+    ("string_bytes", "reference: str_len as `len(b)`, the bytes made in C (floor only)", "ns/call"),
     ("buffer", "buf_sum(double *, 1000): sum over ffi.buffer", "ns/call"),
     ("callback", "cb_call(int): C calls an ffi.callback function pointer", "ns/call"),
     ("first_call", "first call: process start to first result", "ms"),
@@ -66,6 +67,9 @@ TARGETS = {
     "add_1t": ("floor", lambda r: r <= 1.15, "<= 1.15x floor"),
     "add_2t": ("cffi", lambda r: r <= 1.0, ">= cffi throughput"),
     "add_4t": ("cffi", lambda r: r <= 1.0, ">= cffi throughput"),
+    "struct": ("floor", lambda r: r <= 1.1, "<= 1.1x floor"),
+    "string": ("floor", lambda r: r <= 1.3, "<= 1.3x floor"),
+    "callback": ("cffi", lambda r: r <= 1.0, "<= cffi's"),
     "first_call": ("python", lambda r: r <= 1.1, "<= 1.1x bare interpreter start"),
     "build_1": ("cffi", lambda r: r <= 0.2, "<= 0.2x cffi's"),
     "build_200": ("cffi", lambda r: r <= 0.2, "<= 0.2x cffi's"),
@@ -483,11 +487,14 @@ def run_all(args):
 
     # -- per-call cases ------------------------------------------------------
     percall = [("add_1t", "add", 1), ("add_2t", "add", 2), ("add_4t", "add", 4),
-               ("struct", "struct", 1), ("string", "string", 1), ("buffer", "buffer", 1),
-               ("callback", "callback", 1)]
+               ("struct", "struct", 1), ("string", "string", 1), ("string_bytes", "string", 1),
+               ("buffer", "buffer", 1), ("callback", "callback", 1)]
     for key, libcase, threads in percall:
         log("%s (%d run%s)" % (key, args.runs, "s" if args.runs > 1 else ""))
-        if libcase == "add":
+        if key == "string_bytes":
+            # The floor's reference row only: cembed and cffi run str_len in "string".
+            cmd_tail = ["string_bytes", None, str(args.data_calls)]
+        elif libcase == "add":
             cmd_tail = ["add", None, str(args.calls // threads), str(threads)]
         elif libcase == "buffer":
             cmd_tail = ["buffer", None, str(args.buffer_calls)]
@@ -495,6 +502,8 @@ def run_all(args):
             cmd_tail = [libcase, None, str(args.data_calls)]
         for _ in range(args.runs):
             for impl in impls + pypy_impls:
+                if key == "string_bytes" and impl != "floor":
+                    continue
                 def one(impl=impl):
                     cmd = [host] + cmd_tail
                     cmd[2] = lib_for(impl, libcase)
@@ -626,6 +635,11 @@ def build_report(args, info, results):
             # Differences (growth, threads) can be ~0 or negative: no ratio.
             if c is not None and o and key not in ABS_TARGETS:
                 row["ratio"][other] = c / o
+        if key == "string_bytes":
+            # The reference floor against cembed's str_len (its own row has no cembed run).
+            sc = results.median("string", "cembed")
+            if sc is not None and row["median"].get("floor"):
+                row["ratio"]["floor"] = sc / row["median"]["floor"]
         if key in TARGETS:
             other, test, text = TARGETS[key]
             r = row["ratio"].get(other)
@@ -685,6 +699,8 @@ def render_md(report, args):
         rc = row["ratio"].get("cffi")
         ratio_floor = "%.3fx" % rf if rf is not None else ""
         ratio_cffi = "%.3fx" % rc if rc is not None else ""
+        if row["case"] == "string_bytes" and ratio_floor:
+            ratio_floor += " (cembed's str_len / this)"
         if row["case"] == "first_call":
             py = med.get("python")
             rp = row["ratio"].get("python")
@@ -758,7 +774,13 @@ The three implementations of the same libraries:
   reused through `PyEval_RestoreThread`/`PyEval_SaveThread`, the Python function
   looked up once and called with `PyObject_Vectorcall`. Where cffi hands Python
   a cdata, the floor hands the smallest native equivalent (a tiny getter object
-  over the struct pointer, a `bytes`, a `memoryview`).
+  over the struct pointer, a tiny pointer object, a `memoryview`), and its
+  Python is the same text: for `str_len`, `len(ffi.string(s))` with `ffi` a
+  module whose `string` is a `METH_O` C function (`PyBytes_FromString`). The
+  *reference* row is the floor's earlier `str_len`: the bytes made in C and
+  Python's body `len(b)`, which skips the pointer object, the `ffi.string`
+  lookup and the second call that every `len(ffi.string(s))` makes; its ratio
+  column is cembed's `str_len` over it.
 
 One C host, `bench/c/host.c` (gcc -O2), `dlopen()`s each library
 (`RTLD_NOW | RTLD_GLOBAL`) and calls it through `dlsym()` pointers, so every

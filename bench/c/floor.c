@@ -18,8 +18,15 @@
  * The Python bodies are the same expressions the cembed/cffi init code uses
  * (bench/libs/build_lib.py); where cffi hands Python a cdata (struct pointer,
  * char *, double *) the floor hands it the smallest native equivalent: a tiny
- * view object with getters that read through the pointer, a bytes object, a
+ * view object with getters that read through the pointer, a tiny pointer
+ * object that a module `ffi` with a METH_O `string` turns into bytes, a
  * memoryview over the buffer.
+ *
+ * str_len_bytes is the string case as this floor first wrote it: the bytes
+ * made in C and Python's body `len(b)`, so no pointer object, no `ffi.string`
+ * lookup and no second call into C. It is not the work str_len's Python does
+ * (`len(ffi.string(s))`); bench/run reports it as a reference row only
+ * (docs/performance.md, "Is the floor like-for-like?").
  */
 #include "pyinit.h"
 #include "spin.h"
@@ -39,7 +46,9 @@ static const char floor_code[] =
     "    return a + b\n"
     "def point_sum(p):\n"
     "    return p.x + p.y + p.z\n"
-    "def str_len(b):\n"
+    "def str_len(s):\n"
+    "    return len(ffi.string(s))\n"
+    "def str_len_bytes(b):\n"
     "    return len(b)\n"
     "def buf_sum(mv):\n"
     "    return sum(mv.cast('d'))\n"
@@ -47,7 +56,40 @@ static const char floor_code[] =
     "    return x + 1\n"
     SPIN_CODE;
 
-static PyObject *f_add, *f_point_sum, *f_str_len, *f_buf_sum, *f_cb, *f_spin;
+static PyObject *f_add, *f_point_sum, *f_str_len, *f_str_len_bytes, *f_buf_sum, *f_cb, *f_spin;
+
+/* ---- a char * handed to Python, and ffi.string --------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    const char *s;
+} CharPtr;
+
+static PyTypeObject CharPtr_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "floor.CharPtr",
+    .tp_basicsize = sizeof(CharPtr),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+};
+
+static PyObject *ffi_string(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    if (Py_TYPE(arg) != &CharPtr_Type) {
+        PyErr_SetString(PyExc_TypeError, "expected a char *");
+        return NULL;
+    }
+    return PyBytes_FromString(((CharPtr *)arg)->s);
+}
+
+static PyMethodDef ffi_methods[] = {
+    {"string", ffi_string, METH_O, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef ffi_module = {
+    PyModuleDef_HEAD_INIT, "ffi", NULL, -1, ffi_methods, NULL, NULL, NULL, NULL,
+};
 
 /* ---- a view object reading a point_t through a pointer ------------------ */
 
@@ -114,9 +156,20 @@ static void floor_init(void)
         abort();
     }
     Py_DECREF(r);
+    if (PyType_Ready(&CharPtr_Type) < 0) {
+        PyErr_Print();
+        abort();
+    }
+    PyObject *ffi = PyModule_Create(&ffi_module);
+    if (ffi == NULL || PyDict_SetItemString(d, "ffi", ffi) < 0) {
+        PyErr_Print();
+        abort();
+    }
+    Py_DECREF(ffi);
     f_add = get_fn(d, "add");
     f_point_sum = get_fn(d, "point_sum");
     f_str_len = get_fn(d, "str_len");
+    f_str_len_bytes = get_fn(d, "str_len_bytes");
     f_buf_sum = get_fn(d, "buf_sum");
     f_cb = get_fn(d, "cb");
     f_spin = get_fn(d, "spin");
@@ -200,10 +253,27 @@ EXPORT int point_sum(point_t *p)
 EXPORT int str_len(const char *s)
 {
     enter();
+    CharPtr *p = PyObject_New(CharPtr, &CharPtr_Type);
+    int v = 0;
+    if (p != NULL) {
+        p->s = s;
+        PyObject *arg = (PyObject *)p;
+        v = result_int(PyObject_Vectorcall(f_str_len, &arg, 1, NULL));
+        Py_DECREF(p);
+    } else {
+        PyErr_Print();
+    }
+    leave();
+    return v;
+}
+
+EXPORT int str_len_bytes(const char *s)
+{
+    enter();
     PyObject *b = PyBytes_FromString(s);
     int v = 0;
     if (b != NULL) {
-        v = result_int(PyObject_Vectorcall(f_str_len, &b, 1, NULL));
+        v = result_int(PyObject_Vectorcall(f_str_len_bytes, &b, 1, NULL));
         Py_DECREF(b);
     } else {
         PyErr_Print();

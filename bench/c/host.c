@@ -12,6 +12,8 @@
  *                                   per thread, all released by a barrier)
  *   host struct  LIB CALLS          point_sum(&p)   (Python reads p.x, p.y, p.z)
  *   host string  LIB CALLS          str_len(s)      (Python: len(ffi.string(s)))
+ *   host string_bytes LIB CALLS     the floor's str_len_bytes(s) (bytes made in
+ *                                   C, Python: len(b)); a reference row only
  *   host buffer  LIB CALLS          buf_sum(a, 1000) (Python sums the doubles)
  *   host callback LIB CALLS         cb_call(i): C calls a function pointer made
  *                                   by ffi.callback (Python returns i + 1)
@@ -204,16 +206,17 @@ static int mode_struct(long calls)
     return 0;
 }
 
-static int mode_string(long calls)
+/* name: "str_len", or the floor's reference "str_len_bytes" (same signature). */
+static int mode_string(long calls, const char *name)
 {
-    str_len_fn f = (str_len_fn)sym("str_len");
+    str_len_fn f = (str_len_fn)sym(name);
     int want = (int)strlen(bench_string);
     if (f(bench_string) != want)
-        wrong("str_len", f(bench_string), want);
+        wrong(name, f(bench_string), want);
     int64_t t0 = now_ns();
     for (long i = 0; i < calls; i++)
         if (f(bench_string) != want)
-            wrong("str_len", f(bench_string), want);
+            wrong(name, f(bench_string), want);
     int64_t t1 = now_ns();
     printf("{\"calls\": %ld, \"threads\": 1, \"ns\": %lld}\n", calls, (long long)(t1 - t0));
     return 0;
@@ -365,7 +368,9 @@ int main(int argc, char **argv)
     if (strcmp(mode, "struct") == 0)
         return mode_struct(a);
     if (strcmp(mode, "string") == 0)
-        return mode_string(a);
+        return mode_string(a, "str_len");
+    if (strcmp(mode, "string_bytes") == 0)
+        return mode_string(a, "str_len_bytes");
     if (strcmp(mode, "buffer") == 0)
         return mode_buffer(a);
     if (strcmp(mode, "callback") == 0)

@@ -40,9 +40,6 @@ use std::ffi::{c_int, c_void};
 use std::ptr::null_mut;
 use types::{Registry, Tid};
 
-/// Slots of `Cx::ffi_method_ids` (a power of two).
-pub(crate) const FFI_METHOD_IDS: usize = 16;
-
 /// Per-module context of the data model.
 pub(crate) struct Cx {
     pub(crate) ls: *const LibState,
@@ -65,13 +62,6 @@ pub(crate) struct Cx {
     pub(crate) ctypes: Vec<*mut ffi::PyObject>,
     /// `ffi.init_once` results and locks: tag -> (done, result) (strong dict).
     pub(crate) init_once: *mut ffi::PyObject,
-    /// The library's `ffi`'s methods, bound once: name -> bound method
-    /// (strong dict, filled on first use; `objects::ffi::ffi_getattro`).
-    pub(crate) ffi_methods: *mut ffi::PyObject,
-    /// In front of `ffi_methods`: (name, bound method) by the name object's
-    /// identity, both strong references (a direct-mapped table indexed by
-    /// the name's address: `objects::ffi::ffi_getattro`).
-    pub(crate) ffi_method_ids: [(*mut ffi::PyObject, *mut ffi::PyObject); FFI_METHOD_IDS],
     /// Addresses of the live `ffi.new_handle` cdata (`from_handle` checks
     /// here instead of trusting any pointer it is given).
     pub(crate) handles: std::collections::HashSet<usize>,
@@ -109,15 +99,12 @@ impl Cx {
                 buffer_type: null_mut(),
                 ctypes: Vec::new(),
                 init_once: null_mut(),
-                ffi_methods: null_mut(),
-                ffi_method_ids: [(null_mut(), null_mut()); FFI_METHOD_IDS],
                 handles: Default::default(),
                 var_alloc: (null_mut(), null_mut()),
                 cdata_free: Vec::new(),
                 field_cache: [fieldcache::FieldSlot::EMPTY; fieldcache::SLOTS],
             });
             cx.init_once = Owned::check(ffi::PyDict_New())?.into_ptr();
-            cx.ffi_methods = Owned::check(ffi::PyDict_New())?.into_ptr();
             Ok(cx)
         }
     }
@@ -236,11 +223,9 @@ impl Cx {
             &mut self.field_type,
             &mut self.buffer_type,
             &mut self.init_once,
-            &mut self.ffi_methods,
         ]
         .into_iter()
         .chain(self.ctypes.iter_mut())
-        .chain(self.ffi_method_ids.iter_mut().flat_map(|(n, m)| [n, m]))
     }
 
     /// `m_traverse` of the module state.

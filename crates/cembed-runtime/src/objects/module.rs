@@ -118,7 +118,7 @@ pub(crate) unsafe fn exec_impl(module: *mut ffi::PyObject) -> PyResult<()> {
         st.ffi_type = new_type(
             module,
             c"_cembed.FFI",
-            std::mem::size_of::<ffi::PyObject>(),
+            crate::objects::ffi::FFI_BASICSIZE,
             ffi_slots(),
         )?;
         let ffi_type = st.ffi_type;
@@ -138,7 +138,7 @@ pub(crate) unsafe fn exec_impl(module: *mut ffi::PyObject) -> PyResult<()> {
             buffer_new: crate::objects::ffi::buffers::ffi_buffer_new,
         });
         st.cdata = Box::into_raw(crate::cdata::Cx::new(module, ls)?);
-        st.ffi = alloc_instance(st.ffi_type)?;
+        st.ffi = crate::objects::ffi::new_ffi_object(st.ffi_type as *mut ffi::PyTypeObject)?;
         st.lib = alloc_instance(st.lib_type)?;
         st.attached = Owned::check(ffi::PyDict_New())?.into_ptr();
         st.funcs = Owned::check(ffi::PyDict_New())?.into_ptr();

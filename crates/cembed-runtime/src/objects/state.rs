@@ -141,17 +141,3 @@ pub(crate) unsafe fn inst_of_module(module: *mut ffi::PyObject) -> Option<&'stat
         Some(&*(*st).inst)
     }
 }
-
-/// Whether `obj` is the `ffi` object of `module` (not another `FFI()`).
-///
-/// # Safety
-/// GIL held; `module` one of our modules.
-pub(crate) unsafe fn is_main_ffi(module: *mut ffi::PyObject, obj: *mut ffi::PyObject) -> bool {
-    // SAFETY: the GIL is held and `module` is one of the runtime's modules
-    // (contract): its state is a ModState (m_size) and its def the first field
-    // of a never-freed LibState.
-    unsafe {
-        let st = state(module);
-        !st.is_null() && (*st).ffi == obj
-    }
-}

@@ -25,7 +25,7 @@ pub(crate) mod new;
 pub(crate) mod strings;
 
 use crate::cdata::object::TypeKindObj;
-use crate::cdata::{Cx, FFI_METHOD_IDS};
+use crate::cdata::Cx;
 use crate::objects::ffi::allocator::ffi_new_allocator;
 use crate::objects::ffi::args::{cx_of, CallArgs};
 use crate::objects::ffi::buffers::{ffi_from_buffer, ffi_memmove};
@@ -39,12 +39,12 @@ use crate::objects::ffi::new::{
     ffi_addressof, ffi_alignof, ffi_cast, ffi_new, ffi_offsetof, ffi_sizeof, ffi_typeof,
 };
 use crate::objects::ffi::strings::{ffi_string_entry, ffi_unpack};
-use crate::objects::heap::{common_slots, slot};
+use crate::objects::heap::slot;
 use crate::py::cell::SyncCell;
 use crate::py::guard::trampoline;
 use crate::py::{raise, PyResult};
 use pyo3_ffi as ffi;
-use std::ffi::{c_void, CStr};
+use std::ffi::{c_int, c_void, CStr};
 use std::ptr::null_mut;
 
 /// How CPython calls one `ffi` method. Each behaves as its CFFI counterpart
@@ -293,8 +293,9 @@ const fn method_def(name: &'static CStr, entry: Entry, doc: &'static CStr) -> ff
     }
 }
 
-/// The FFI type's method table (`tp_methods`), made at compile time from
-/// [`METHODS`], zero-terminated.
+/// The `PyMethodDef`s of [`METHODS`], made at compile time, zero-terminated.
+/// Not the type's `tp_methods`: each FFI object holds its methods bound,
+/// in the slots [`FFI_MEMBERS`] describes.
 static FFI_METHODS: SyncCell<[ffi::PyMethodDef; METHODS.len() + 1]> = SyncCell::new({
     let mut t = [ffi::PyMethodDef::zeroed(); METHODS.len() + 1];
     let mut i = 0;
@@ -354,107 +355,210 @@ static FFI_GETSET: SyncCell<[ffi::PyGetSetDef; 4]> = SyncCell::new([
     },
 ]);
 
-/// The slots of the FFI heap type.
-pub(crate) fn ffi_slots() -> Vec<ffi::PyType_Slot> {
-    let mut v = common_slots();
-    v.push(slot(ffi::Py_tp_methods, FFI_METHODS.get() as *mut c_void));
-    v.push(slot(ffi::Py_tp_getset, FFI_GETSET.get() as *mut c_void));
-    v.push(slot(
-        ffi::Py_tp_doc,
-        c"The ffi object of a cembed library.".as_ptr() as *mut c_void,
-    ));
-    v.push(slot(ffi::Py_tp_getattro, ffi_getattro as *mut c_void));
-    v
+/// The FFI object: the object header, then its methods bound to it, one
+/// slot per entry of [`METHODS`], in that order.
+///
+/// Why slots and not the usual method descriptors: `ffi` reaches init code
+/// through `from _lib import ffi`, and for a name bound by `import` CPython
+/// 3.11 to 3.13 compile `ffi.string(s)` as a `LOAD_ATTR`, not a method load.
+/// A `LOAD_ATTR` of a method descriptor is never specialised and binds a new
+/// method object per call (~470 instructions of a ~2700-instruction
+/// `len(ffi.string(s))` call); a read-only `T_OBJECT_EX` member of a type
+/// with the generic `tp_getattro` is specialised (`LOAD_ATTR_SLOT`: a type
+/// version check and a load, ~10 instructions). `ffi.string` is then one
+/// and the same bound method at every lookup, as the earlier per-module
+/// cache of bound methods made it. What CFFI code can tell:
+/// `type(ffi).string` is a member descriptor (documented with the method's
+/// text), not a method descriptor, so `type(ffi).string(ffi, p)` does not
+/// call it; `ffi.string(p)`, `super().string(p)` in a subclass and an
+/// override in a subclass behave as CFFI's (docs/differences.md).
+#[repr(C)]
+pub(crate) struct FfiObject {
+    ob_base: ffi::PyObject,
+    methods: [*mut ffi::PyObject; METHODS.len()],
 }
 
-// ---- attributes ----------------------------------------------------------------------------
+/// `tp_basicsize` of the FFI type.
+pub(crate) const FFI_BASICSIZE: usize = std::mem::size_of::<FfiObject>();
 
-/// `tp_getattro` of the FFI type. `ffi.string(s)` in init code is a
-/// `LOAD_ATTR` (CPython 3.11 emits no `LOAD_METHOD` for a name bound by
-/// `import`), which binds a new method object per call and frees it after:
-/// ~470 instructions of a ~2700-instruction `len(ffi.string(s))` call. The
-/// library's own `ffi` keeps its bound methods instead (`Cx::ffi_methods`,
-/// filled on first use), so a lookup is one dict hit, or, for a name
-/// object seen before (the code object's interned name), one compare in
-/// `Cx::ffi_method_ids` in front of the dict. Only for the FFI type
-/// itself (a subclass may override a method) and only bound methods of that
-/// very object are kept; everything else is the generic lookup.
+/// The FFI type's members (`tp_members`): one read-only `T_OBJECT_EX` slot
+/// per method, named and documented as the method, zero-terminated.
+static FFI_MEMBERS: SyncCell<[ffi::PyMemberDef; METHODS.len() + 1]> = SyncCell::new({
+    let mut t = [ffi::PyMemberDef {
+        name: std::ptr::null(),
+        type_code: 0,
+        offset: 0,
+        flags: 0,
+        doc: std::ptr::null(),
+    }; METHODS.len() + 1];
+    let mut i = 0;
+    while i < METHODS.len() {
+        let (name, _, doc) = METHODS[i];
+        t[i] = ffi::PyMemberDef {
+            name: name.as_ptr(),
+            type_code: ffi::Py_T_OBJECT_EX,
+            offset: (std::mem::offset_of!(FfiObject, methods)
+                + i * std::mem::size_of::<*mut ffi::PyObject>())
+                as ffi::Py_ssize_t,
+            flags: ffi::Py_READONLY,
+            doc: doc.as_ptr(),
+        };
+        i += 1;
+    }
+    t
+});
+
+/// The slots of the FFI heap type. Its `tp_getattro` is the generic one
+/// (inherited), which the slot specialisation above needs.
+pub(crate) fn ffi_slots() -> Vec<ffi::PyType_Slot> {
+    vec![
+        slot(ffi::Py_tp_new, ffi_obj_new as *mut c_void),
+        slot(ffi::Py_tp_traverse, ffi_obj_traverse as *mut c_void),
+        slot(ffi::Py_tp_clear, ffi_obj_clear as *mut c_void),
+        slot(ffi::Py_tp_dealloc, ffi_obj_dealloc as *mut c_void),
+        slot(ffi::Py_tp_members, FFI_MEMBERS.get() as *mut c_void),
+        slot(ffi::Py_tp_getset, FFI_GETSET.get() as *mut c_void),
+        slot(
+            ffi::Py_tp_doc,
+            c"The ffi object of a cembed library.".as_ptr() as *mut c_void,
+        ),
+    ]
+}
+
+// ---- the FFI object ----------------------------------------------------------------------
+
+/// Makes an FFI object of type `tp` (the library's FFI type or a Python
+/// subclass of it) with its methods bound, as `tp_new` (`type(ffi)()`) and
+/// for the library's own `ffi` (objects/module.rs).
 ///
 /// # Safety
-/// Called by CPython as `tp_getattro` (GIL held).
-pub(crate) unsafe extern "C" fn ffi_getattro(
-    slf: *mut ffi::PyObject,
-    name: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    // SAFETY: CPython calls `tp_getattro` with the GIL held, `slf` an instance
-    // of the FFI type (or a subclass) and `name` live; `cx` is checked non-NULL
-    // before its cache dict is read, and a cache hit is returned only if it is
-    // a bound method of this very `slf`.
+/// GIL held; `tp` the FFI type of one of the runtime's modules, or a
+/// subclass of it.
+pub(crate) unsafe fn new_ffi_object(tp: *mut ffi::PyTypeObject) -> PyResult<*mut ffi::PyObject> {
+    // SAFETY: GIL held (contract); `tp`'s instances are at least an
+    // `FfiObject` (its basicsize, inherited by subclasses), allocated zeroed
+    // by `PyType_GenericAlloc`; each slot gets a new reference, and the object
+    // is released (its dealloc clears what was filled) if one bind fails.
     unsafe {
-        crate::py::guard::raising(null_mut(), || {
-            // SAFETY: the FFI type and its subclasses are heap types; `ht_module`
-            // is NULL for a Python subclass (PyType_GetModule would raise there).
-            let module = (*(ffi::Py_TYPE(slf) as *mut ffi::PyHeapTypeObject)).ht_module;
-            if module.is_null() || ffi::PyUnicode_CheckExact(name) == 0 {
-                return ffi::PyObject_GenericGetAttr(slf, name);
+        let obj = crate::py::Owned::check(ffi::PyType_GenericAlloc(tp, 0))?;
+        let o = obj.ptr() as *mut FfiObject;
+        for (i, def) in (*FFI_METHODS.get()).iter().take(METHODS.len()).enumerate() {
+            let m = ffi::PyCFunction_NewEx(def as *const _ as *mut _, obj.ptr(), null_mut());
+            (*o).methods[i] = crate::py::Owned::check(m)?.into_ptr();
+        }
+        Ok(obj.into_ptr())
+    }
+}
+
+/// `tp_new` of the FFI type: `type(ffi)()` makes an FFI object of the same
+/// library (CFFI's `FFI()`). It takes no arguments unless a subclass
+/// defines `__init__` (which gets them), as `object.__new__` decides.
+///
+/// # Safety
+/// Called by CPython as `tp_new` (GIL held).
+unsafe extern "C" fn ffi_obj_new(
+    tp: *mut ffi::PyTypeObject,
+    args: *mut ffi::PyObject,
+    kwds: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls `tp_new` with the GIL held, `tp` the FFI type or
+    // a subclass, `args` a tuple and `kwds` NULL or a dict.
+    unsafe {
+        trampoline(|| {
+            let excess = ffi::PyTuple_GET_SIZE(args) != 0
+                || (!kwds.is_null() && ffi::PyDict_Size(kwds) != 0);
+            // `object.__init__` by address, as CPython's `object_new` compares it.
+            let init = |t: *mut ffi::PyTypeObject| (*t).tp_init.map(|f| f as usize);
+            if excess && init(tp) == init(std::ptr::addr_of_mut!(ffi::PyBaseObject_Type)) {
+                let name = std::ffi::CStr::from_ptr((*tp).tp_name).to_string_lossy();
+                return Err(raise(
+                    ffi::PyExc_TypeError,
+                    &format!("{name}() takes no arguments"),
+                ));
             }
-            let cx = crate::objects::state::cx_of_module(module);
-            if cx.is_null() || (*cx).ffi_methods.is_null() {
-                return ffi::PyObject_GenericGetAttr(slf, name);
-            }
-            // The name object seen before (the code object's interned name):
-            // a compare instead of the dict's hash lookup (~90 instructions).
-            let slot = &mut (*cx).ffi_method_ids[(name as usize >> 4) & (FFI_METHOD_IDS - 1)];
-            if slot.0 == name && (*(slot.1 as *mut ffi::PyCFunctionObject)).m_self == slf {
-                return crate::py::new_ref(slot.1);
-            }
-            let cache = (*cx).ffi_methods;
-            let hit = ffi::PyDict_GetItemWithError(cache, name);
-            if !hit.is_null() && ffi::PyCFunction_GetSelf(hit) == slf {
-                remember_method(cx, name, hit);
-                return crate::py::new_ref(hit);
-            }
-            if hit.is_null() && !ffi::PyErr_Occurred().is_null() {
-                return null_mut();
-            }
-            let res = ffi::PyObject_GenericGetAttr(slf, name);
-            if !res.is_null()
-                && hit.is_null()
-                && ffi::PyCFunction_CheckExact(res) != 0
-                && ffi::PyCFunction_GetSelf(res) == slf
-                && crate::objects::state::is_main_ffi(module, slf)
-                && ffi::PyDict_SetItem(cache, name, res) < 0
-            {
-                ffi::Py_DECREF(res);
-                return null_mut();
-            }
-            res
+            new_ffi_object(tp)
         })
     }
 }
 
-/// Puts (`name`, `method`) in the identity table in front of
-/// `Cx::ffi_methods`, replacing what its slot held.
+/// `tp_traverse`: the type and the bound methods (each refers back to the
+/// object: a cycle the GC breaks through `tp_clear`).
 ///
 /// # Safety
-/// GIL held; `cx` alive; `name` an exact `str` and `method` a bound method
-/// (a `PyCFunctionObject`), both live.
-unsafe fn remember_method(cx: *mut Cx, name: *mut ffi::PyObject, method: *mut ffi::PyObject) {
-    // SAFETY: GIL held and `cx` alive (contract), so this is the only access
-    // to the context; the slot's old pair are strong references it held,
-    // released once after the slot holds new ones (their deallocs run no
-    // Python code that could reach the slot: a str and a bound method whose
-    // self, the ffi object, the dict still keeps).
+/// Called by the GC (GIL held) on a live FFI object.
+unsafe extern "C" fn ffi_obj_traverse(
+    slf: *mut ffi::PyObject,
+    visit: ffi::visitproc,
+    arg: *mut c_void,
+) -> c_int {
+    // SAFETY: CPython calls tp_traverse with the GIL held and a live instance
+    // of the FFI type or a subclass (an `FfiObject` at least); every non-NULL
+    // slot and the heap type are references it holds.
+    crate::py::guard::c_entry("ffi_obj_traverse", 0, || unsafe {
+        let o = slf as *mut FfiObject;
+        for &m in (*o).methods.iter() {
+            if !m.is_null() {
+                let r = visit(m, arg);
+                if r != 0 {
+                    return r;
+                }
+            }
+        }
+        visit(ffi::Py_TYPE(slf) as *mut ffi::PyObject, arg)
+    })
+}
+
+/// `tp_clear`: drops the bound methods.
+///
+/// # Safety
+/// Called by the GC (GIL held) on a live FFI object.
+unsafe extern "C" fn ffi_obj_clear(slf: *mut ffi::PyObject) -> c_int {
+    // SAFETY: CPython calls tp_clear with the GIL held on a live `FfiObject`;
+    // each slot is NULLed before the reference it held is released, so code
+    // a release runs never sees a freed slot.
+    crate::py::guard::c_entry("ffi_obj_clear", 0, || unsafe {
+        clear_methods(slf as *mut FfiObject);
+        0
+    })
+}
+
+/// Releases and NULLs every slot of `o`.
+///
+/// # Safety
+/// GIL held; `o` a live `FfiObject`.
+unsafe fn clear_methods(o: *mut FfiObject) {
+    // SAFETY: GIL held and `o` live (contract); see `ffi_obj_clear`.
     unsafe {
-        let slot = &mut (*cx).ffi_method_ids[(name as usize >> 4) & (FFI_METHOD_IDS - 1)];
-        let old = std::mem::replace(slot, (crate::py::new_ref(name), crate::py::new_ref(method)));
-        for o in [old.0, old.1] {
-            if !o.is_null() {
-                ffi::Py_DECREF(o);
+        for i in 0..METHODS.len() {
+            let m = std::mem::replace(&mut (*o).methods[i], null_mut());
+            if !m.is_null() {
+                ffi::Py_DECREF(m);
             }
         }
     }
 }
+
+/// `tp_dealloc`.
+///
+/// # Safety
+/// Called by CPython once, on an FFI object nobody references any more.
+unsafe extern "C" fn ffi_obj_dealloc(slf: *mut ffi::PyObject) {
+    // SAFETY: CPython calls tp_dealloc once, with the GIL held, on an
+    // unreferenced instance: untracked first, its slots released, freed with
+    // its type's tp_free, then the reference it held to its heap type
+    // released (a Python subclass's dealloc leaves that to its heap base).
+    crate::py::guard::c_entry("ffi_obj_dealloc", (), || unsafe {
+        let tp = ffi::Py_TYPE(slf);
+        ffi::PyObject_GC_UnTrack(slf as *mut c_void);
+        clear_methods(slf as *mut FfiObject);
+        if let Some(free) = (*tp).tp_free {
+            free(slf as *mut c_void);
+        }
+        ffi::Py_DECREF(tp as *mut ffi::PyObject);
+    })
+}
+
+// ---- attributes ----------------------------------------------------------------------------
 
 /// `ffi.buffer`: the heap type the getset entry's closure names (a
 /// `&'static TypeKindObj`): the buffer type itself, callable as

@@ -399,6 +399,17 @@ def py_cb(x):
 def py_c(a, b):
     return a - b
 
+def fresh_ffi_objects_left(k):
+    # FFI objects made and dropped, still alive after a collection (each
+    # refers to its bound methods, which refer back to it in cembed).
+    import gc
+    gc.collect()
+    before = sum(1 for o in gc.get_objects() if isinstance(o, type(ffi)))
+    for _ in range(k):
+        type(ffi)().string
+    gc.collect()
+    return sum(1 for o in gc.get_objects() if isinstance(o, type(ffi))) - before
+
 @ffi.def_extern()
 def run():
     for e in [
@@ -427,6 +438,13 @@ def run():
         "type(ffi)().string(ffi.new('char[]', b'xy'))",
         "type(ffi)().string.__self__ is ffi",
         "type('G', (type(ffi),), {'string': lambda self, x: 'over'})().string(1)",
+        "ffi.string == ffi.string", "getattr(ffi, 'string')(ffi.new('char[]', b'g'))",
+        "type('H', (type(ffi),), {'string': lambda self, x: b'<' + super(type(self), self).string(x) + b'>'})()"
+        ".string(ffi.new('char[]', b'q'))",
+        "type('I', (type(ffi),), {'__init__': lambda self, a: setattr(self, 'a', a)})(5).a",
+        "type('J', (type(ffi),), {'__init__': lambda self, a: None})(5).new('int *', 7)[0]",
+        "[n for n in ('string', 'new', 'cast', 'typeof', 'sizeof', 'gc') if n not in dir(type(ffi))]",
+        "fresh_ffi_objects_left(1000)",
     ]:
         show(e)
     lib.arr = [7, 8]
@@ -504,6 +522,14 @@ DM_EXPECTED = lines(
     "type(ffi)().string(ffi.new('char[]', b'xy')) -> b'xy'",
     "type(ffi)().string.__self__ is ffi -> False",
     "type('G', (type(ffi),), {'string': lambda self, x: 'over'})().string(1) -> 'over'",
+    "ffi.string == ffi.string -> True",
+    "getattr(ffi, 'string')(ffi.new('char[]', b'g')) -> b'g'",
+    "type('H', (type(ffi),), {'string': lambda self, x: b'<' + super(type(self), self).string(x) + b'>'})()"
+    ".string(ffi.new('char[]', b'q')) -> b'<q>'",
+    "type('I', (type(ffi),), {'__init__': lambda self, a: setattr(self, 'a', a)})(5).a -> 5",
+    "type('J', (type(ffi),), {'__init__': lambda self, a: None})(5).new('int *', 7)[0] -> 7",
+    "[n for n in ('string', 'new', 'cast', 'typeof', 'sizeof', 'gc') if n not in dir(type(ffi))] -> []",
+    "fresh_ffi_objects_left(1000) -> 0",
     "arr after [7, 8]: [7, 8, 3]",
     "setattr(lib, 'arr', [1, 2, 3, 4]) -> !! IndexError: too many initializers for 'int[3]' (got 4)",
     "origin after (9, 9): 9 9",

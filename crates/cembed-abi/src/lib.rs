@@ -17,6 +17,9 @@ use std::ffi::{c_char, c_void};
 pub const ABI_HEADER: &str = include_str!("../include/cembed_abi.h");
 /// Text of `include/cembed_glue.h` (the loader and the helpers set_source code sees).
 pub const GLUE_HEADER: &str = include_str!("../include/cembed_glue.h");
+/// Text of `include/cembed_layout.h` (the layout-check macros of the
+/// generated C, for the CPython and the PyPy target alike).
+pub const LAYOUT_HEADER: &str = include_str!("../include/cembed_layout.h");
 
 /// The ABI's major version (`CEMBED_ABI_VERSION`): a library runs on any
 /// runtime with the same major.

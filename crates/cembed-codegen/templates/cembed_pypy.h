@@ -179,33 +179,6 @@ static CEMBED_PYPY_UNUSED int cembed_pypy_check_int(unsigned long long got, int 
     return got_nonpos == expected_nonpos && got == expected;
 }
 
-/* Layout checks (codegen's layout_checks, shared with the CPython target):
- * the compiler compares each record of the declarations with its real C
- * definition and stops with a message naming the record and the field. The
- * contract is that of cembed_glue.h's macros of the same names (see there:
- * T the real record, F the field, SUB "" or [0], FT/CT the declared type, S
- * and SF the shadow record built from the cdef and its member). */
-#if defined(__GNUC__)
-#  define CEMBED_COMPATIBLE_(a, b) __builtin_types_compatible_p(a, b)
-#else
-#  define CEMBED_COMPATIBLE_(a, b) 1
-#endif
-#define CEMBED_CHECK_FIELD(T, F, SUB, FT, CT, S, SF, REC, DECL) \
-    _Static_assert(sizeof(((T *)0)->F SUB) == sizeof(FT), "cembed: " REC ": field " #F \
-                   " has a different size in the C definition than in the cdef (" DECL ")"); \
-    _Static_assert(CEMBED_COMPATIBLE_(__typeof__(((T *)0)->F SUB), CT), "cembed: " REC \
-                   ": field " #F " has a different type in the C definition than in the cdef (" \
-                   DECL ")"); \
-    _Static_assert(offsetof(T, F) == offsetof(S, SF), "cembed: " REC ": field " #F \
-                   " is at a different offset in the C definition than in the cdef (fields" \
-                   " missing, in another order or of other types?)")
-#define CEMBED_CHECK_RECORD(T, S, REC, KIND) \
-    _Static_assert(sizeof(T) == sizeof(S), "cembed: " REC ": the C definition has a different" \
-                   " size than the cdef (fields missing? declare the " KIND " with '...;' to" \
-                   " list only some fields)"); \
-    _Static_assert(_Alignof(T) == _Alignof(S), "cembed: " REC ": the C definition has a" \
-                   " different alignment than the cdef")
-
 /* Defined in the part after the user's code. */
 static CEMBED_PYPY_UNUSED int cembed_start_python(void);
 static CEMBED_PYPY_UNUSED const char *cembed_init_error(void);

@@ -112,17 +112,19 @@ fn generate(stem: &str) -> Generated {
     Generated { c, header, c_code }
 }
 
-/// The generated C with the two pasted headers (tested on their own in
+/// The generated C with the three pasted headers (tested on their own in
 /// cembed-abi) replaced by one marker line each.
 fn redact(c: &str) -> String {
     let abi = cembed_abi::ABI_HEADER;
     let glue = cembed_abi::GLUE_HEADER;
+    let layout = cembed_abi::LAYOUT_HEADER;
     assert!(
-        c.contains(abi) && c.contains(glue),
+        c.contains(abi) && c.contains(glue) && c.contains(layout),
         "pasted headers missing"
     );
     c.replace(abi, "/* (cembed_abi.h pasted here) */\n")
         .replace(glue, "/* (cembed_glue.h pasted here) */\n")
+        .replace(layout, "/* (cembed_layout.h pasted here) */\n")
 }
 
 fn workdir(stem: &str) -> PathBuf {

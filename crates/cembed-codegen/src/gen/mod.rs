@@ -212,6 +212,8 @@ impl<'p> Gen<'p> {
         w.blank();
         w.raw(cembed_abi::GLUE_HEADER);
         w.blank();
+        w.raw(cembed_abi::LAYOUT_HEADER);
+        w.blank();
     }
 
     fn user_code(&self, w: &mut SourceWriter, opts: &Options) {

@@ -48,6 +48,8 @@ pub fn generate_c(program: &Program, opts: &Options) -> String {
     ));
     w.raw(HEADER);
     w.blank();
+    w.raw(cembed_abi::LAYOUT_HEADER);
+    w.blank();
     if let Some(code) = opts.c_code {
         w.line("/* ---- set_source() code ---- */");
         w.line(format!("#line 1 {}", cstr::literal(opts.c_code_name)));

@@ -27,7 +27,7 @@ pub(crate) unsafe extern "C" fn ffi_buffer_new(
     // SAFETY: CPython calls this as the buffer type's tp_new with the GIL held,
     // `slf` the type and `args`/`kwargs` a tuple and NULL or a dict (what
     // CallArgs::tuple needs); the Cx comes from the type's module and was
-    // checked non-NULL; every pointer read (`cd.data.get()`, items) comes from a live
+    // checked non-NULL; every pointer read (`cd.data`, items) comes from a live
     // cdata `a[0]`, which the new buffer keeps alive.
     unsafe {
         trampoline(|| {

@@ -66,18 +66,17 @@ pub(crate) unsafe extern "C" fn ffi_string_entry(
             let tp = ffi::Py_TYPE(slf) as *mut ffi::PyHeapTypeObject;
             if let Some((cx, cd)) = cdata_of_module((*tp).ht_module, *args) {
                 let types = &(*cx).reg.types;
-                if let (false, Some(TKind::Pointer { item })) = (
-                    cd.data.get().is_null(),
-                    types.get(cd.tid as usize).map(|t| &t.kind),
-                ) {
+                // Read once: `data` is a cell, which the compiler would load
+                // again after `strlen`.
+                let data = cd.data.get();
+                if let (false, Some(TKind::Pointer { item })) =
+                    (data.is_null(), types.get(cd.tid as usize).map(|t| &t.kind))
+                {
                     if let Some(TKind::Prim(Prim::Char | Prim::SInt(1) | Prim::UInt(1))) =
                         types.get(*item as usize).map(|t| &t.kind)
                     {
-                        let n = libc::strlen(cd.data.get() as *const libc::c_char);
-                        return ffi::PyBytes_FromStringAndSize(
-                            cd.data.get() as *const _,
-                            n as isize,
-                        );
+                        let n = libc::strlen(data as *const libc::c_char);
+                        return ffi::PyBytes_FromStringAndSize(data as *const _, n as isize);
                     }
                 }
             }
@@ -111,7 +110,7 @@ unsafe fn string_slow(
 unsafe fn string_general(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
     // SAFETY: GIL held and `cx` the live context of the calling ffi method
     // (contract); `cd` is the live cdata `a[0]` and its type's kind says what
-    // `cd.data.get()` holds: a pointer or array checked non-NULL above and read only
+    // `cd.data` holds: a pointer or array checked non-NULL above and read only
     // up to `limit` (the array's length, the user's maxlen, or the terminator
     // as CFFI reads it), or a one-byte/wchar/enum value read whole; the token
     // made here is for the GIL this call holds.

@@ -192,14 +192,18 @@ impl CDataObj {
     }
 }
 
+/// A ctype object. As with [`CDataObj`], what CPython writes while a
+/// `&CTypeObj` may be held (the reference count; the weak-reference list,
+/// when Python code run meanwhile makes a `weakref.ref` to it) is in
+/// cells; `cx` and `tid` are set once, before any reference exists.
 #[repr(C)]
 pub(crate) struct CTypeObj {
-    pub(crate) ob_base: ffi::PyObject,
+    pub(crate) ob_base: UnsafeCell<ffi::PyObject>,
     pub(crate) cx: *mut Cx,
     pub(crate) tid: Tid,
     /// Weak references to this ctype (`weakref.ref(ffi.typeof(...))`, as
     /// with CFFI); CPython manages the list through `__weaklistoffset__`.
-    pub(crate) weakrefs: *mut ffi::PyObject,
+    pub(crate) weakrefs: Cell<*mut ffi::PyObject>,
 }
 
 /// `__weaklistoffset__` of the CType type (the one member: how heap types
@@ -227,24 +231,29 @@ unsafe extern "C" fn ctype_dealloc(slf: *mut ffi::PyObject) {
     // (the list is NULL or CPython's), then freed.
     crate::py::guard::c_entry("ctype_dealloc", (), || unsafe {
         ffi::PyObject_GC_UnTrack(slf as *mut c_void);
-        if !(*(slf as *mut CTypeObj)).weakrefs.is_null() {
+        if !(*(slf as *const CTypeObj)).weakrefs.get().is_null() {
             ffi::PyObject_ClearWeakRefs(slf);
         }
         free_instance(slf);
     })
 }
 
+/// A field object; its header (the reference count) is a cell for the
+/// reason [`CTypeObj`]'s is, the rest set once before any reference exists.
 #[repr(C)]
 pub(crate) struct FieldObj {
-    pub(crate) ob_base: ffi::PyObject,
+    pub(crate) ob_base: UnsafeCell<ffi::PyObject>,
     pub(crate) cx: *mut Cx,
     pub(crate) rec: Tid,
     pub(crate) index: usize,
 }
 
+/// A buffer object; its header (the reference count) is a cell for the
+/// reason [`CTypeObj`]'s is, the rest set once before any reference exists
+/// (`keep` is cleared by the dealloc, when none is left).
 #[repr(C)]
 pub(crate) struct BufferObj {
-    pub(crate) ob_base: ffi::PyObject,
+    pub(crate) ob_base: UnsafeCell<ffi::PyObject>,
     pub(crate) data: *mut u8,
     pub(crate) size: usize,
     /// The cdata whose memory this is (strong).

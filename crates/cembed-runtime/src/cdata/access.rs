@@ -24,7 +24,7 @@ pub(crate) unsafe extern "C" fn cdata_len(slf: *mut ffi::PyObject) -> ffi::Py_ss
         let c = cd(slf);
         let t = tinfo(c);
         match t.kind {
-            TKind::Array { .. } => Ok(c.length.max(0)),
+            TKind::Array { .. } => Ok(c.length.get().max(0)),
             _ => Err(raise(
                 ffi::PyExc_TypeError,
                 &format!("cdata of type '{}' has no len()", t.name),
@@ -38,7 +38,8 @@ unsafe fn item_ptr(c: &CDataObj, i: isize) -> PyResult<(Tid, *mut u8)> {
     // SAFETY: `c` is a live CData (caller; its module keeps `c.cx` alive) and
     // the GIL is held (caller); `item` is a type of its registry. The address
     // is computed with `wrapping_offset`: it is only formed here, the bounds
-    // checked above for arrays.
+    // checked above for arrays. The reference from `own()` is used only in
+    // the `matches!`, which runs no code.
     unsafe {
         let t = tinfo(c);
         let item = match t.kind {
@@ -46,12 +47,13 @@ unsafe fn item_ptr(c: &CDataObj, i: isize) -> PyResult<(Tid, *mut u8)> {
                 if i < 0 {
                     return Err(raise(ffi::PyExc_IndexError, "negative index"));
                 }
-                if i >= c.length {
+                if i >= c.length.get() {
                     return Err(raise(
                         ffi::PyExc_IndexError,
                         &format!(
                             "index too large for cdata '{}' (expected {i} < {})",
-                            t.name, c.length
+                            t.name,
+                            c.length.get()
                         ),
                     ));
                 }
@@ -60,7 +62,7 @@ unsafe fn item_ptr(c: &CDataObj, i: isize) -> PyResult<(Tid, *mut u8)> {
             // A pointer that owns its memory (`ffi.new("T *")`, a handle)
             // points to exactly one item (CFFI's CDataOwn_Check).
             TKind::Pointer { .. }
-                if i != 0 && matches!(c.own, Own::Alloc { .. } | Own::Handle(_)) =>
+                if i != 0 && matches!(c.own(), Own::Alloc { .. } | Own::Handle(_)) =>
             {
                 return Err(raise(
                     ffi::PyExc_IndexError,
@@ -68,7 +70,7 @@ unsafe fn item_ptr(c: &CDataObj, i: isize) -> PyResult<(Tid, *mut u8)> {
                 ));
             }
             TKind::Pointer { item } => {
-                if c.data.is_null() {
+                if c.data.get().is_null() {
                     return Err(raise(
                         ffi::PyExc_RuntimeError,
                         &format!("cannot dereference null pointer from cdata '{}'", t.name),
@@ -90,7 +92,7 @@ unsafe fn item_ptr(c: &CDataObj, i: isize) -> PyResult<(Tid, *mut u8)> {
                 &format!("cdata of type '{}' cannot be indexed", t.name),
             ));
         }
-        Ok((item, c.data.wrapping_offset(i * it.size as isize)))
+        Ok((item, c.data.get().wrapping_offset(i * it.size as isize)))
     }
 }
 
@@ -137,10 +139,10 @@ unsafe fn slice_bounds(c: &CDataObj, key: *mut ffi::PyObject) -> PyResult<(isize
             if a < 0 {
                 return Err(raise(ffi::PyExc_IndexError, "negative index"));
             }
-            if b > c.length {
+            if b > c.length.get() {
                 return Err(raise(
                     ffi::PyExc_IndexError,
-                    &format!("index too large (expected {b} <= {})", c.length),
+                    &format!("index too large (expected {b} <= {})", c.length.get()),
                 ));
             }
         }
@@ -180,8 +182,13 @@ pub(crate) unsafe extern "C" fn cdata_getitem(
             let open = (*cx).reg.array_of(item, None);
             let isz = (*cx).reg.info(item).size as isize;
             ffi::Py_INCREF(slf);
-            let o = new_cdata(cx, open, c.data.wrapping_offset(a * isz), Own::Keep(slf))?;
-            (*(o.ptr() as *mut CDataObj)).length = b - a;
+            let o = new_cdata(
+                cx,
+                open,
+                c.data.get().wrapping_offset(a * isz),
+                Own::Keep(slf),
+            )?;
+            (*(o.ptr() as *const CDataObj)).length.set(b - a);
             return Ok(o.into_ptr());
         }
         let i = index_of(key)?;
@@ -217,18 +224,18 @@ pub(crate) unsafe extern "C" fn cdata_setitem(
             };
             let isz = (*cx).reg.info(item).size;
             let n = (b - a) as usize;
-            let base = c.data.wrapping_offset(a * isz as isize);
+            let base = c.data.get().wrapping_offset(a * isz as isize);
             // A cdata array of the same item type: memmove.
             if let Some(src) = as_cdata(cx, value) {
                 if let TKind::Array { item: si, .. } = tinfo(src).kind {
                     if si == item {
-                        if src.length as usize != n {
+                        if src.length.get() as usize != n {
                             return Err(raise(
                                 ffi::PyExc_ValueError,
-                                &format!("need a cdata of length {n}, got {}", src.length),
+                                &format!("need a cdata of length {n}, got {}", src.length.get()),
                             ));
                         }
-                        std::ptr::copy(src.data, base, n * isz);
+                        std::ptr::copy(src.data.get(), base, n * isz);
                         return Ok(0);
                     }
                 }
@@ -298,7 +305,7 @@ pub(crate) unsafe extern "C" fn cdata_iter(slf: *mut ffi::PyObject) -> *mut ffi:
             ));
         }
         // A list of the items (views keep `slf` alive), iterated.
-        let n = c.length.max(0);
+        let n = c.length.get().max(0);
         let list = Owned::check(ffi::PyList_New(n))?;
         for i in 0..n {
             let (item, p) = item_ptr(c, i)?;
@@ -319,10 +326,10 @@ unsafe fn record_of(c: &CDataObj) -> Option<(&TInfo, *mut u8, bool)> {
     unsafe {
         let t = tinfo(c);
         match t.kind {
-            TKind::Record { .. } => Some((t, c.data, false)),
+            TKind::Record { .. } => Some((t, c.data.get(), false)),
             TKind::Pointer { item } => {
                 let it = (*c.cx).reg.info(item);
-                it.is_record().then_some((it, c.data, true))
+                it.is_record().then_some((it, c.data.get(), true))
             }
             _ => None,
         }
@@ -348,7 +355,8 @@ fn find_field<'a>(t: &'a TInfo, name: &str) -> Option<&'a FieldInfo> {
 /// GIL held; `c.cx` alive.
 pub(crate) unsafe fn var_byte_size(c: &CDataObj) -> Option<usize> {
     // SAFETY: `c.cx` alive and the GIL held (caller); `item` is a type of its
-    // registry; `k` is the live object `c` keeps, checked by `as_cdata`.
+    // registry; `k` is the live object `c` keeps, checked by `as_cdata`. No
+    // Python code runs while the references from `own()` are used.
     unsafe {
         let t = tinfo(c);
         let rec = match t.kind {
@@ -358,13 +366,13 @@ pub(crate) unsafe fn var_byte_size(c: &CDataObj) -> Option<usize> {
         if !rec.var_array || !rec.is_record() {
             return None;
         }
-        match &c.own {
+        match c.own() {
             Own::Alloc { size, .. } => Some(*size),
             Own::Keep(k) if t.is_record() => {
                 let parent = as_cdata(c.cx, *k)?;
-                match parent.own {
+                match *parent.own() {
                     Own::Alloc { size, ptr, .. }
-                        if ptr == c.data
+                        if ptr == c.data.get()
                             && matches!(tinfo(parent).kind, TKind::Pointer { item } if item == c.tid) =>
                     {
                         Some(size)
@@ -399,7 +407,9 @@ unsafe fn read_var_array(
                 let isz = (*cx).reg.info(item).size.max(1);
                 ffi::Py_INCREF(slf);
                 let o = new_cdata(cx, f.ty, data, Own::Keep(slf))?;
-                (*(o.ptr() as *mut CDataObj)).length = ((size - f.offset) / isz) as isize;
+                (*(o.ptr() as *const CDataObj))
+                    .length
+                    .set(((size - f.offset) / isz) as isize);
                 Ok(o.into_ptr())
             }
             _ => {
@@ -423,8 +433,8 @@ pub(crate) unsafe extern "C" fn cdata_getattro(
         // A primitive field read before through this very name object
         // (fieldcache.rs): no type description, name text or field search.
         if let Some(s) = Cx::cached_field(c.cx, name, c.tid) {
-            if !(s.via_ptr && c.data.is_null()) {
-                let src = c.data.add(s.offset);
+            if !(s.via_ptr && c.data.get().is_null()) {
+                let src = c.data.get().add(s.offset);
                 // `int` and `double` fields inline (what `prim_to_py` makes of
                 // them, without its dispatch); the others through it.
                 return Ok(match s.prim {
@@ -577,7 +587,7 @@ pub(crate) unsafe extern "C-unwind" fn cdata_call(
                 &*(*c.cx).ls,
                 *fty,
                 cstring_lossy(&t.name),
-                c.data as *mut c_void,
+                c.data.get() as *mut c_void,
             ))
         }
     });
@@ -654,8 +664,9 @@ pub(crate) unsafe fn arg_from_py(
                             p.size(),
                         )?,
                     )?;
-                    write(cx, arr, obj, (*(tmp.ptr() as *mut CDataObj)).data)?;
-                    (dst as *mut *mut u8).write_unaligned((*(tmp.ptr() as *mut CDataObj)).data);
+                    write(cx, arr, obj, (*(tmp.ptr() as *const CDataObj)).data.get())?;
+                    (dst as *mut *mut u8)
+                        .write_unaligned((*(tmp.ptr() as *const CDataObj)).data.get());
                     keep.push(tmp);
                     return Ok(());
                 }
@@ -672,8 +683,8 @@ pub(crate) unsafe fn arg_from_py(
                         it.align,
                     )?,
                 )?;
-                write(cx, arr, obj, (*(tmp.ptr() as *mut CDataObj)).data)?;
-                (dst as *mut *mut u8).write_unaligned((*(tmp.ptr() as *mut CDataObj)).data);
+                write(cx, arr, obj, (*(tmp.ptr() as *const CDataObj)).data.get())?;
+                (dst as *mut *mut u8).write_unaligned((*(tmp.ptr() as *const CDataObj)).data.get());
                 keep.push(tmp);
                 return Ok(());
             }
@@ -700,7 +711,7 @@ unsafe extern "C" fn cdata_exit(
     // SAFETY: a METH_VARARGS method: CPython calls it with the GIL held on a
     // live CData.
     trampoline(|| unsafe {
-        release(slf as *mut CDataObj)?;
+        release(cd(slf))?;
         Ok(crate::py::new_ref(ffi::Py_None()))
     })
 }

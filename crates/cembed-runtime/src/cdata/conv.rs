@@ -78,7 +78,7 @@ pub(crate) unsafe fn read_other(
                 // CFFI keeps long double as a cdata (a float would lose precision).
                 match Own::alloc(16, 16).and_then(|own| new_cdata(cx, tid, null_mut(), own)) {
                     Ok(o) => {
-                        let d = (*(o.ptr() as *mut CDataObj)).data;
+                        let d = (*(o.ptr() as *const CDataObj)).data.get();
                         std::ptr::copy_nonoverlapping(src, d, 16);
                         o.into_ptr()
                     }
@@ -111,7 +111,7 @@ pub(crate) unsafe fn read_other(
                             if how == Read::CopyRef {
                                 super::object::set_shown(o.ptr(), false);
                             }
-                            let d = (*(o.ptr() as *mut CDataObj)).data;
+                            let d = (*(o.ptr() as *const CDataObj)).data.get();
                             std::ptr::copy_nonoverlapping(src, d, size);
                             o.into_ptr()
                         }
@@ -294,7 +294,7 @@ unsafe fn pointer_value(cx: *mut Cx, tid: Tid, obj: *mut ffi::PyObject) -> PyRes
                 return Err(convert_error(cx, tid, obj, "pointer to same type"));
             }
         }
-        Ok(cd.data)
+        Ok(cd.data.get())
     }
 }
 
@@ -341,7 +341,7 @@ pub(crate) unsafe fn write(
                 if let Some(cd) = as_cdata(cx, obj) {
                     if cd.tid == tid {
                         // Same primitive cdata (e.g. a long double): copy bits.
-                        std::ptr::copy_nonoverlapping(cd.data, dst, t.size);
+                        std::ptr::copy_nonoverlapping(cd.data.get(), dst, t.size);
                         return Ok(());
                     }
                     if *p == Prim::LongDouble {
@@ -355,7 +355,7 @@ pub(crate) unsafe fn write(
                     }
                     if *p == Prim::Char {
                         if let TKind::Prim(Prim::Char) = (*cx).reg.info(cd.tid).kind {
-                            *dst = *cd.data;
+                            *dst = *cd.data.get();
                             return Ok(());
                         }
                     }
@@ -374,7 +374,7 @@ pub(crate) unsafe fn write(
             TKind::Record { fields, .. } => {
                 if let Some(cd) = as_cdata(cx, obj) {
                     if cd.tid == tid {
-                        std::ptr::copy(cd.data, dst, t.size);
+                        std::ptr::copy(cd.data.get(), dst, t.size);
                         return Ok(());
                     }
                 }
@@ -547,7 +547,7 @@ unsafe fn write_array(
             };
         if let Some(cd) = as_cdata(cx, obj) {
             if cd.tid == tid {
-                std::ptr::copy(cd.data, dst, reg.info(tid).size);
+                std::ptr::copy(cd.data.get(), dst, reg.info(tid).size);
                 return Ok(());
             }
         }

@@ -27,6 +27,7 @@ use crate::cdata::value::{
 use crate::py::cell::SyncCell;
 use crate::py::{raise, Owned, PyErrSet, PyResult};
 use pyo3_ffi as ffi;
+use std::cell::{Cell, UnsafeCell};
 use std::ffi::{c_int, c_void, CStr};
 use std::ptr::null_mut;
 
@@ -100,29 +101,109 @@ pub(crate) fn array_bytes(
     }
 }
 
+/// A cdata object. Code holds it as a shared `&CDataObj` (see [`cd`])
+/// while Python code may run and reach the same object, so every field
+/// written after creation is a cell, written through `&self`: the
+/// reference count (`Py_INCREF` on the object pointer), and `data`,
+/// `length`, `own` and `released` (`ffi.release`, `ffi.gc(p, None)`, a
+/// new view's length). A write through a raw pointer to a field a live
+/// `&CDataObj` covers would be undefined behaviour. The cells are
+/// `repr(transparent)`: the C layout is that of the plain fields, and
+/// `Cell::get`/`set` are plain loads and stores.
 #[repr(C)]
 pub(crate) struct CDataObj {
-    pub(crate) ob_base: ffi::PyObject,
+    pub(crate) ob_base: UnsafeCell<ffi::PyObject>,
     pub(crate) cx: *mut Cx,
     /// Strong reference to the CType object (keeps the module alive).
     pub(crate) ctype: *mut ffi::PyObject,
     pub(crate) tid: Tid,
-    pub(crate) data: *mut u8,
+    pub(crate) data: Cell<*mut u8>,
     /// Number of items of an open array (`int[]`), else -1.
-    pub(crate) length: isize,
-    pub(crate) own: Own,
+    pub(crate) length: Cell<isize>,
+    /// Read by reference through [`CDataObj::own`], replaced through
+    /// [`CDataObj::own_replace`].
+    own: UnsafeCell<Own>,
     /// Set by `ffi.release` / `__exit__`.
-    pub(crate) released: bool,
+    pub(crate) released: Cell<bool>,
 }
 
+impl CDataObj {
+    /// A cdata's fields, in the cells its type wants.
+    #[inline(always)]
+    fn init(
+        ob_base: ffi::PyObject,
+        cx: *mut Cx,
+        ctype: *mut ffi::PyObject,
+        tid: Tid,
+        data: *mut u8,
+        length: isize,
+        own: Own,
+    ) -> CDataObj {
+        CDataObj {
+            ob_base: UnsafeCell::new(ob_base),
+            cx,
+            ctype,
+            tid,
+            data: Cell::new(data),
+            length: Cell::new(length),
+            own: UnsafeCell::new(own),
+            released: Cell::new(false),
+        }
+    }
+
+    /// What the cdata owns.
+    ///
+    /// # Safety
+    /// `own` is not written while the reference is used: no
+    /// [`CDataObj::own_replace`] or [`CDataObj::set_alloc`] on this cdata,
+    /// so no Python code (which may `ffi.release` or `ffi.gc` it), between
+    /// this call and the reference's last use.
+    #[inline]
+    pub(crate) unsafe fn own(&self) -> &Own {
+        // SAFETY: the only writes to the cell are `own_replace` and
+        // `set_alloc`, which the caller does not run while this reference
+        // is used; the cell lives as long as `self`.
+        unsafe { &*self.own.get() }
+    }
+
+    /// Sets the size and/or the `shown` flag of an `Own::Alloc` (nothing
+    /// for another `Own`).
+    pub(crate) fn set_alloc(&self, new_size: Option<usize>, show: Option<bool>) {
+        // SAFETY: no reference from `own()` is used across this call (its
+        // contract), and the exclusive borrow ends here, running no other
+        // code.
+        if let Own::Alloc { size, shown, .. } = unsafe { &mut *self.own.get() } {
+            if let Some(n) = new_size {
+                *size = n;
+            }
+            if let Some(b) = show {
+                *shown = b;
+            }
+        }
+    }
+
+    /// Replaces what the cdata owns, returning the old value.
+    #[inline]
+    pub(crate) fn own_replace(&self, new: Own) -> Own {
+        // SAFETY: no reference from `own()` is used across this call (its
+        // contract), and the exclusive borrow ends inside `replace`, which
+        // runs no other code.
+        unsafe { std::mem::replace(&mut *self.own.get(), new) }
+    }
+}
+
+/// A ctype object. As with [`CDataObj`], what CPython writes while a
+/// `&CTypeObj` may be held (the reference count; the weak-reference list,
+/// when Python code run meanwhile makes a `weakref.ref` to it) is in
+/// cells; `cx` and `tid` are set once, before any reference exists.
 #[repr(C)]
 pub(crate) struct CTypeObj {
-    pub(crate) ob_base: ffi::PyObject,
+    pub(crate) ob_base: UnsafeCell<ffi::PyObject>,
     pub(crate) cx: *mut Cx,
     pub(crate) tid: Tid,
     /// Weak references to this ctype (`weakref.ref(ffi.typeof(...))`, as
     /// with CFFI); CPython manages the list through `__weaklistoffset__`.
-    pub(crate) weakrefs: *mut ffi::PyObject,
+    pub(crate) weakrefs: Cell<*mut ffi::PyObject>,
 }
 
 /// `__weaklistoffset__` of the CType type (the one member: how heap types
@@ -150,24 +231,29 @@ unsafe extern "C" fn ctype_dealloc(slf: *mut ffi::PyObject) {
     // (the list is NULL or CPython's), then freed.
     crate::py::guard::c_entry("ctype_dealloc", (), || unsafe {
         ffi::PyObject_GC_UnTrack(slf as *mut c_void);
-        if !(*(slf as *mut CTypeObj)).weakrefs.is_null() {
+        if !(*(slf as *const CTypeObj)).weakrefs.get().is_null() {
             ffi::PyObject_ClearWeakRefs(slf);
         }
         free_instance(slf);
     })
 }
 
+/// A field object; its header (the reference count) is a cell for the
+/// reason [`CTypeObj`]'s is, the rest set once before any reference exists.
 #[repr(C)]
 pub(crate) struct FieldObj {
-    pub(crate) ob_base: ffi::PyObject,
+    pub(crate) ob_base: UnsafeCell<ffi::PyObject>,
     pub(crate) cx: *mut Cx,
     pub(crate) rec: Tid,
     pub(crate) index: usize,
 }
 
+/// A buffer object; its header (the reference count) is a cell for the
+/// reason [`CTypeObj`]'s is, the rest set once before any reference exists
+/// (`keep` is cleared by the dealloc, when none is left).
 #[repr(C)]
 pub(crate) struct BufferObj {
-    pub(crate) ob_base: ffi::PyObject,
+    pub(crate) ob_base: UnsafeCell<ffi::PyObject>,
     pub(crate) data: *mut u8,
     pub(crate) size: usize,
     /// The cdata whose memory this is (strong).
@@ -442,16 +528,7 @@ pub(crate) unsafe fn new_cdata(cx: *mut Cx, tid: Tid, data: *mut u8, own: Own) -
     unsafe {
         std::ptr::write(
             o as *mut CDataObj,
-            CDataObj {
-                ob_base: std::ptr::read(o),
-                cx,
-                ctype,
-                tid,
-                data,
-                length,
-                own,
-                released: false,
-            },
+            CDataObj::init(std::ptr::read(o), cx, ctype, tid, data, length, own),
         );
         if track {
             ffi::PyObject_GC_Track(o as *mut c_void);
@@ -487,16 +564,15 @@ pub(crate) unsafe fn new_ptr_cdata(cx: *mut Cx, tid: Tid, data: *mut u8) -> PyRe
             if !o.is_null() {
                 std::ptr::write(
                     o as *mut CDataObj,
-                    CDataObj {
-                        ob_base: std::ptr::read(o),
+                    CDataObj::init(
+                        std::ptr::read(o),
                         cx,
-                        ctype: crate::py::new_ref(ctype),
+                        crate::py::new_ref(ctype),
                         tid,
                         data,
-                        length: -1,
-                        own: Own::None,
-                        released: false,
-                    },
+                        -1,
+                        Own::None,
+                    ),
                 );
                 return Ok(Owned::new(o).expect("non-null"));
             }
@@ -557,19 +633,21 @@ unsafe fn drop_own(own: Own) {
 /// Releases what the cdata owns now (`ffi.release`, `__exit__`).
 ///
 /// # Safety
-/// GIL held; `cd` a CData.
-pub(crate) unsafe fn release(cd: *mut CDataObj) -> PyResult<()> {
+/// GIL held; `cd` a live CData.
+pub(crate) unsafe fn release(cd: &CDataObj) -> PyResult<()> {
     // SAFETY: `cd` is a live CData (caller) and the GIL is held, so nothing
-    // else runs while its fields are read and written here, except the
-    // destructor called (after `own` was updated, so a re-entrant release
-    // finds it released). Each reference an `Own` holds is released once:
-    // moved out of `own` before `drop_own`, or handed to the `Keep` that
-    // replaces it (`orig`, the new reference to the buffer's object).
+    // else runs while its fields are read and written here (all through
+    // its cells), except the destructor called (after `own` was updated, so
+    // a re-entrant release finds it released). No reference from `own()`
+    // is used after an `own_replace` or across the destructor. Each
+    // reference an `Own` holds is released once: moved out of `own` before
+    // `drop_own`, or handed to the `Keep` that replaces it (`orig`, the new
+    // reference to the buffer's object).
     unsafe {
-        if (*cd).released {
+        if cd.released.get() {
             return Ok(());
         }
-        match &(*cd).own {
+        match cd.own() {
             // As CFFI: memory from ffi.new() lives as long as the object. Views
             // of it (buffers, slices, fields, pointers taken from it, a
             // from_buffer() over it) hold no reference the release could
@@ -584,15 +662,17 @@ pub(crate) unsafe fn release(cd: *mut CDataObj) -> PyResult<()> {
                 ));
             }
         }
-        if (*cd).released {
+        if cd.released.get() {
             return Ok(());
         }
-        (*cd).released = true;
-        if let Own::Gc { orig, destructor } = (*cd).own {
+        cd.released.set(true);
+        if let Own::Gc { orig, destructor } = *cd.own() {
             // As CFFI: the destructor runs now, and the cdata keeps its value.
             // `orig` stays alive with it: a primitive's value lives in orig's
             // memory (with orig gone it would be read after free).
-            (*cd).own = Own::Keep(orig);
+            // The old value holds no reference any more (moved to the Keep
+            // and released below): nothing to drop.
+            let _ = cd.own_replace(Own::Keep(orig));
             let r = ffi::PyObject_CallOneArg(destructor, orig);
             ffi::Py_DECREF(destructor);
             if r.is_null() {
@@ -601,7 +681,7 @@ pub(crate) unsafe fn release(cd: *mut CDataObj) -> PyResult<()> {
             ffi::Py_DECREF(r);
             return Ok(());
         }
-        if let Own::Buffer(b) = &(*cd).own {
+        if let Own::Buffer(b) = cd.own() {
             // The buffer is released (the object may be resized again), but
             // the object itself stays alive as long as this cdata: slices and
             // buffers made from it still point into its memory, which would
@@ -609,22 +689,22 @@ pub(crate) unsafe fn release(cd: *mut CDataObj) -> PyResult<()> {
             let obj = b.obj;
             if !obj.is_null() {
                 ffi::Py_INCREF(obj);
-                let own = std::mem::replace(&mut (*cd).own, Own::Keep(obj));
+                let own = cd.own_replace(Own::Keep(obj));
                 drop_own(own);
-                (*cd).data = null_mut();
-                (*cd).length = (*cd).length.min(0);
+                cd.data.set(null_mut());
+                cd.length.set(cd.length.get().min(0));
                 return Ok(());
             }
         }
-        let own = std::mem::replace(&mut (*cd).own, Own::None);
+        let own = cd.own_replace(Own::None);
         let keep_data = matches!(own, Own::Handle(_));
         drop_own(own);
         if !keep_data {
             // The cdata's own accessors see a null pointer (refused) or an
             // empty array (every index out of range) from now on.
-            (*cd).data = null_mut();
-            if (*cd).length > 0 {
-                (*cd).length = 0;
+            cd.data.set(null_mut());
+            if cd.length.get() > 0 {
+                cd.length.set(0);
             }
         }
         Ok(())
@@ -640,11 +720,11 @@ pub(crate) unsafe extern "C" fn cdata_dealloc(slf: *mut ffi::PyObject) {
     crate::py::guard::c_entry("cdata_dealloc", (), || unsafe {
         ffi::PyObject_GC_UnTrack(slf as *mut c_void);
         let cd = slf as *mut CDataObj;
-        if let Own::Handle(_) = (*cd).own {
+        if let Own::Handle(_) = (*cd).own() {
             // The module (and its Cx) outlive every instance of its types.
             (*(*cd).cx).handles.remove(&(slf as usize));
         }
-        let own = std::mem::replace(&mut (*cd).own, Own::None);
+        let own = (*cd).own_replace(Own::None);
         // Untracked (never tracked, see new_cdata; or untracked above): its
         // memory may be reused (freelist.rs).
         let plain = matches!(own, Own::None | Own::Alloc { .. });
@@ -668,13 +748,18 @@ unsafe extern "C" fn cdata_traverse(
     // SAFETY: CPython calls tp_traverse with a live CData and its visitor;
     // the references visited are the ones it holds (or NULL, skipped).
     crate::py::guard::c_entry("cdata_traverse", 0, || unsafe {
-        let cd = slf as *mut CDataObj;
-        let mut objs = [null_mut(); 3];
+        let cd = cd(slf);
+        let mut objs = [null_mut(); 4];
         objs[0] = ffi::Py_TYPE(slf) as *mut ffi::PyObject;
-        objs[1] = (*cd).ctype;
-        match &(*cd).own {
+        objs[1] = cd.ctype;
+        // Copied out before any visit (the reference from `own()` is not
+        // kept across calls out).
+        match cd.own() {
             Own::Keep(o) | Own::Handle(o) => objs[2] = *o,
-            Own::Gc { orig, .. } => objs[2] = *orig,
+            Own::Gc { orig, destructor } => {
+                objs[2] = *orig;
+                objs[3] = *destructor;
+            }
             _ => {}
         }
         for o in objs {
@@ -684,9 +769,6 @@ unsafe extern "C" fn cdata_traverse(
                     return r;
                 }
             }
-        }
-        if let Own::Gc { destructor, .. } = &(*cd).own {
-            return visit(*destructor, arg);
         }
         0
     })
@@ -716,7 +798,7 @@ pub(crate) fn tinfo(cd: &CDataObj) -> &TInfo {
 pub(crate) unsafe fn set_length(o: *mut ffi::PyObject, length: isize) {
     // SAFETY: `o` is a live `CDataObj` (caller), whose fields only the GIL
     // holder touches.
-    unsafe { (*(o as *mut CDataObj)).length = length };
+    unsafe { cd(o).length.set(length) };
 }
 
 /// The object an `ffi.new_handle` cdata keeps, if `o` is one.
@@ -724,8 +806,9 @@ pub(crate) unsafe fn set_length(o: *mut ffi::PyObject, length: isize) {
 /// # Safety
 /// `o` a live CData; GIL held.
 pub(crate) unsafe fn handle_target(o: *mut ffi::PyObject) -> Option<*mut ffi::PyObject> {
-    // SAFETY: `o` is a live `CDataObj` (caller).
-    match unsafe { &cd(o).own } {
+    // SAFETY: `o` is a live `CDataObj` (caller); the reference from `own()`
+    // is used only to copy the pointer out.
+    match unsafe { cd(o).own() } {
         Own::Handle(t) => Some(*t),
         _ => None,
     }
@@ -737,8 +820,6 @@ pub(crate) unsafe fn handle_target(o: *mut ffi::PyObject) -> Option<*mut ffi::Py
 /// `o` a live CData; GIL held.
 pub(crate) unsafe fn set_shown(o: *mut ffi::PyObject, show: bool) {
     // SAFETY: `o` is a live `CDataObj` (caller), whose fields only the GIL
-    // holder touches, and no other reference to its `own` is held here.
-    if let Own::Alloc { shown, .. } = unsafe { &mut (*(o as *mut CDataObj)).own } {
-        *shown = show;
-    }
+    // holder touches.
+    unsafe { cd(o).set_alloc(None, Some(show)) }
 }

@@ -29,9 +29,10 @@ unsafe fn repr_body(c: &CDataObj, t: &TInfo) -> PyResult<String> {
     // SAFETY: `c` is a live CData (caller) whose module keeps `c.cx` alive;
     // `item` is a type of its registry; the objects read (`Handle`'s, the
     // buffer's, `Keep`'s) are the live references the cdata holds; GIL held
-    // (caller).
+    // (caller). The references from `own()` are not used across Python code
+    // (a handle's object is copied out before its repr runs).
     unsafe {
-        match &c.own {
+        match c.own() {
             Own::Alloc {
                 size, shown: true, ..
             } if !matches!(t.kind, TKind::Prim(_) | TKind::Enum { .. }) => {
@@ -53,7 +54,10 @@ unsafe fn repr_body(c: &CDataObj, t: &TInfo) -> PyResult<String> {
                 // Arrays show their length, pointers do not (CFFI).
                 return Ok(match t.kind {
                     TKind::Array { .. } => {
-                        format!("' buffer len {} from '{src}' object>", c.length.max(0))
+                        format!(
+                            "' buffer len {} from '{src}' object>",
+                            c.length.get().max(0)
+                        )
                     }
                     _ => format!("' buffer from '{src}' object>"),
                 });
@@ -62,10 +66,10 @@ unsafe fn repr_body(c: &CDataObj, t: &TInfo) -> PyResult<String> {
                 // `p[0]` of an owning `T *` from ffi.new shows as owning too
                 // (not a first field at the same address: its parent is `T`).
                 if let Some(parent) = as_cdata(c.cx, *k) {
-                    if let Own::Alloc { size, ptr, .. } = parent.own {
+                    if let Own::Alloc { size, ptr, .. } = *parent.own() {
                         let item_of_parent =
                             matches!(tinfo(parent).kind, TKind::Pointer { item } if item == c.tid);
-                        if ptr == c.data && item_of_parent {
+                        if ptr == c.data.get() && item_of_parent {
                             return Ok(format!("' owning {size} bytes>"));
                         }
                     }
@@ -74,7 +78,7 @@ unsafe fn repr_body(c: &CDataObj, t: &TInfo) -> PyResult<String> {
             _ => {}
         }
         // A released ffi.gc() cdata keeps its value and shows it (CFFI).
-        if c.released && c.data.is_null() {
+        if c.released.get() && c.data.get().is_null() {
             return Ok("' (released)>".to_string());
         }
         match &t.kind {
@@ -82,10 +86,12 @@ unsafe fn repr_body(c: &CDataObj, t: &TInfo) -> PyResult<String> {
                 let v = prim_value_repr(c, t)?;
                 Ok(format!("' {v}>"))
             }
-            TKind::Array { len: None, .. } => Ok(format!("' sliced length {}>", c.length.max(0))),
-            TKind::Record { .. } => Ok(format!(" &' {:p}>", c.data)),
-            _ if c.data.is_null() => Ok("' NULL>".to_string()),
-            _ => Ok(format!("' {:p}>", c.data)),
+            TKind::Array { len: None, .. } => {
+                Ok(format!("' sliced length {}>", c.length.get().max(0)))
+            }
+            TKind::Record { .. } => Ok(format!(" &' {:p}>", c.data.get())),
+            _ if c.data.get().is_null() => Ok("' NULL>".to_string()),
+            _ => Ok(format!("' {:p}>", c.data.get())),
         }
     }
 }
@@ -100,10 +106,12 @@ unsafe fn prim_value_repr(c: &CDataObj, t: &TInfo) -> PyResult<String> {
     // value of its type, `t` its description; GIL held (caller).
     unsafe {
         if let TKind::Prim(Prim::LongDouble) = t.kind {
-            let v = crate::cdata::convert::x87_to_f64((c.data as *const [u8; 16]).read_unaligned());
+            let v = crate::cdata::convert::x87_to_f64(
+                (c.data.get() as *const [u8; 16]).read_unaligned(),
+            );
             return Ok(format_long_double(v));
         }
-        let v = Owned::check(read(c.cx, c.tid, c.data, Read::Copy))?;
+        let v = Owned::check(read(c.cx, c.tid, c.data.get(), Read::Copy))?;
         let mut s = repr_text(v.ptr());
         if let TKind::Enum { values, .. } = &t.kind {
             let n = ffi::PyLong_AsLongLong(v.ptr());
@@ -146,9 +154,12 @@ unsafe fn prim_py(c: &CDataObj) -> PyResult<Option<Owned>> {
         let t = tinfo(c);
         match t.kind {
             TKind::Prim(Prim::LongDouble) => Ok(None),
-            TKind::Prim(_) | TKind::Enum { .. } => {
-                Ok(Some(Owned::check(read(c.cx, c.tid, c.data, Read::Copy))?))
-            }
+            TKind::Prim(_) | TKind::Enum { .. } => Ok(Some(Owned::check(read(
+                c.cx,
+                c.tid,
+                c.data.get(),
+                Read::Copy,
+            ))?)),
             _ => Ok(None),
         }
     }
@@ -161,7 +172,9 @@ unsafe fn num_py(c: &CDataObj) -> PyResult<Owned> {
     // 16 bytes (read unaligned); GIL held (caller).
     unsafe {
         if let TKind::Prim(Prim::LongDouble) = tinfo(c).kind {
-            let v = crate::cdata::convert::x87_to_f64((c.data as *const [u8; 16]).read_unaligned());
+            let v = crate::cdata::convert::x87_to_f64(
+                (c.data.get() as *const [u8; 16]).read_unaligned(),
+            );
             return Owned::check(ffi::PyFloat_FromDouble(v));
         }
         match prim_py(c)? {
@@ -182,7 +195,7 @@ pub(crate) unsafe extern "C" fn cdata_hash(slf: *mut ffi::PyObject) -> ffi::Py_h
             let h = ffi::PyObject_Hash(v.ptr());
             return if h == -1 { Err(PyErrSet) } else { Ok(h) };
         }
-        let a = c.data as usize as u64;
+        let a = c.data.get() as usize as u64;
         let h = a.rotate_right(4) as ffi::Py_hash_t;
         Ok(if h == -1 { -2 } else { h })
     })
@@ -233,7 +246,7 @@ pub(crate) unsafe extern "C" fn cdata_richcompare(
         if prim_py(cb)?.is_some() {
             return Ok(crate::py::new_ref(ffi::Py_NotImplemented()));
         }
-        let (x, y) = (ca.data as usize, cb.data as usize);
+        let (x, y) = (ca.data.get() as usize, cb.data.get() as usize);
         let r = match op {
             ffi::Py_EQ => x == y,
             ffi::Py_NE => x != y,
@@ -261,7 +274,7 @@ pub(crate) unsafe extern "C" fn cdata_complex(
         let t = tinfo(c);
         match t.kind {
             TKind::Prim(p @ (Prim::C64 | Prim::C128)) => {
-                let (re, im) = crate::cdata::convert::read_complex(p, c.data as *const _);
+                let (re, im) = crate::cdata::convert::read_complex(p, c.data.get() as *const _);
                 Ok(ffi::PyComplex_FromDoubles(re, im))
             }
             _ => Err(raise(
@@ -280,7 +293,7 @@ pub(crate) unsafe extern "C" fn cdata_bool(slf: *mut ffi::PyObject) -> c_int {
         let t = tinfo(c);
         match t.kind {
             TKind::Prim(p @ (Prim::C64 | Prim::C128)) => {
-                let (re, im) = crate::cdata::convert::read_complex(p, c.data as *const _);
+                let (re, im) = crate::cdata::convert::read_complex(p, c.data.get() as *const _);
                 Ok((re != 0.0 || im != 0.0) as c_int)
             }
             TKind::Prim(Prim::F32 | Prim::F64 | Prim::LongDouble) => {
@@ -291,7 +304,7 @@ pub(crate) unsafe extern "C" fn cdata_bool(slf: *mut ffi::PyObject) -> c_int {
                 let v = Owned::check(cdata_int(slf))?;
                 Ok(ffi::PyObject_IsTrue(v.ptr()))
             }
-            _ => Ok((!c.data.is_null()) as c_int),
+            _ => Ok((!c.data.get().is_null()) as c_int),
         }
     })
 }
@@ -307,23 +320,23 @@ pub(crate) unsafe extern "C" fn cdata_int(slf: *mut ffi::PyObject) -> *mut ffi::
         let c = cd(slf);
         let t = tinfo(c);
         match t.kind {
-            TKind::Prim(Prim::Char) => Ok(ffi::PyLong_FromLong(*c.data as _)),
+            TKind::Prim(Prim::Char) => Ok(ffi::PyLong_FromLong(*c.data.get() as _)),
             TKind::Prim(Prim::WChar16) => Ok(ffi::PyLong_FromLong(
-                (c.data as *const u16).read_unaligned() as _,
+                (c.data.get() as *const u16).read_unaligned() as _,
             )),
             // wchar_t is signed where C says so (WCHAR_MIN < 0: Linux),
             // char32_t never is; CFFI reads them the same way.
             TKind::Prim(Prim::WChar32) if WCHAR_SIGNED && t.name == "wchar_t" => Ok(
-                ffi::PyLong_FromLong((c.data as *const i32).read_unaligned() as _),
+                ffi::PyLong_FromLong((c.data.get() as *const i32).read_unaligned() as _),
             ),
             TKind::Prim(Prim::WChar32) => Ok(ffi::PyLong_FromLong(
-                (c.data as *const u32).read_unaligned() as _,
+                (c.data.get() as *const u32).read_unaligned() as _,
             )),
             TKind::Prim(Prim::F32 | Prim::F64 | Prim::LongDouble) => {
                 let v = num_py(c)?;
                 Ok(ffi::PyNumber_Long(v.ptr()))
             }
-            TKind::Prim(Prim::Bool) => Ok(ffi::PyLong_FromLong((*c.data != 0) as _)),
+            TKind::Prim(Prim::Bool) => Ok(ffi::PyLong_FromLong((*c.data.get() != 0) as _)),
             TKind::Prim(Prim::C64 | Prim::C128) => Err(raise(
                 ffi::PyExc_TypeError,
                 &format!("int() not supported on cdata '{}'", t.name),
@@ -424,7 +437,8 @@ unsafe fn add_impl(
                         &format!("cannot subtract cdata '{}' and cdata '{}'", t.name, tb.name),
                     ));
                 }
-                let diff = (ca.data as isize).wrapping_sub(cb.data as isize) / size as isize;
+                let diff =
+                    (ca.data.get() as isize).wrapping_sub(cb.data.get() as isize) / size as isize;
                 return Ok(ffi::PyLong_FromSsize_t(diff));
             }
         }
@@ -437,7 +451,7 @@ unsafe fn add_impl(
         }
         let (rt, size) = arith_item(cx, t)?;
         let rt = if rt == u32::MAX { ca.tid } else { rt };
-        let p = (ca.data as isize).wrapping_add(sign * n * size as isize) as *mut u8;
+        let p = (ca.data.get() as isize).wrapping_add(sign * n * size as isize) as *mut u8;
         new_cdata(cx, rt, p, Own::None).map(Owned::into_ptr)
     }
 }
@@ -485,13 +499,13 @@ pub(crate) unsafe fn char_cdata_value(o: *mut ffi::PyObject) -> Option<(Prim, u3
         }
         let c = cd(o);
         match tinfo(c).kind {
-            TKind::Prim(Prim::Char) => Some((Prim::Char, *c.data as u32)),
+            TKind::Prim(Prim::Char) => Some((Prim::Char, *c.data.get() as u32)),
             TKind::Prim(Prim::WChar16) => Some((
                 Prim::WChar16,
-                (c.data as *const u16).read_unaligned() as u32,
+                (c.data.get() as *const u16).read_unaligned() as u32,
             )),
             TKind::Prim(Prim::WChar32) => {
-                Some((Prim::WChar32, (c.data as *const u32).read_unaligned()))
+                Some((Prim::WChar32, (c.data.get() as *const u32).read_unaligned()))
             }
             _ => None,
         }

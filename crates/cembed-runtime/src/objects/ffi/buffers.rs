@@ -66,7 +66,9 @@ pub(crate) unsafe extern "C" fn ffi_buffer_new(
                         crate::cdata::access::var_byte_size(cd).unwrap_or(0) as isize
                     }
                     TKind::Pointer { item } => info(cx, item).size as isize,
-                    TKind::Array { item, .. } => cd.length.max(0) * info(cx, item).size as isize,
+                    TKind::Array { item, .. } => {
+                        cd.length.get().max(0) * info(cx, item).size as isize
+                    }
                     _ => {
                         return Err(raise(
                             ffi::PyExc_TypeError,
@@ -91,7 +93,7 @@ pub(crate) unsafe extern "C" fn ffi_buffer_new(
             if size > 0 {
                 null_check(Python::assume_gil_acquired(), cd, "buffer")?;
             }
-            new_buffer(cx, cd.data, size as usize, a[0])
+            new_buffer(cx, cd.data.get(), size as usize, a[0])
         })
     }
 }
@@ -222,7 +224,7 @@ unsafe fn mem_operand(
                     ),
                 ));
             }
-            return Ok(cd.data);
+            return Ok(cd.data.get());
         }
         let mut v: ffi::Py_buffer = std::mem::zeroed();
         let flags = if writable {

@@ -32,7 +32,7 @@ pub(crate) unsafe fn ffi_new_handle(
             .map_err(|e| Cx::raise_error(cx, &e))?;
         let o = new_cdata(cx, vp, null_mut(), Own::Handle(crate::py::new_ref(a[0])))?;
         // The handle's value is its own address: unique while it lives.
-        (*(o.ptr() as *mut CDataObj)).data = o.ptr() as *mut u8;
+        (*(o.ptr() as *const CDataObj)).data.set(o.ptr() as *mut u8);
         (*cx).handles.insert(o.ptr() as usize);
         Ok(o.into_ptr())
     }
@@ -62,13 +62,13 @@ pub(crate) unsafe fn ffi_from_handle(
                 ),
             ));
         }
-        if cd.data.is_null() {
+        if cd.data.get().is_null() {
             return Err(raise(
                 ffi::PyExc_RuntimeError,
                 "cannot use from_handle() on NULL pointer",
             ));
         }
-        let addr = cd.data as usize;
+        let addr = cd.data.get() as usize;
         if !(*cx).handles.contains(&addr) {
             // With subinterpreters in the process, the likely mistake is a
             // handle made in another interpreter (its object lives there).
@@ -102,9 +102,9 @@ pub(crate) unsafe fn ffi_from_handle(
 /// GIL held; `cx` the live context of the calling ffi method.
 pub(crate) unsafe fn ffi_gc(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyObject> {
     // SAFETY: GIL held and `cx` the live context of the calling ffi method
-    // (contract); `cd` is the live cdata `a[0]`, so writing its `own` through
-    // its object pointer is writing a live CDataObj (nothing else borrows it
-    // during this call); the destructor's reference is dropped once moved out.
+    // (contract); `cd` is the live cdata `a[0]`, whose `own` is replaced
+    // through its cell (the reference from `own()` is not used after); the
+    // destructor's reference is dropped once, after it was moved out.
     unsafe {
         let a = args.parse(
             crate::py::gil::Python::assume_gil_acquired(),
@@ -115,25 +115,24 @@ pub(crate) unsafe fn ffi_gc(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::P
         let cd = cdata_arg(cx, a[0], "gc")?;
         if a[1] == ffi::Py_None() {
             // ffi.gc(p, None): detach a previous destructor.
-            let c = cd as *const CDataObj as *mut CDataObj;
-            if let Own::Gc { .. } = (*c).own {
-                if let Own::Gc { orig, destructor } = std::mem::replace(&mut (*c).own, Own::None) {
-                    ffi::Py_DECREF(destructor);
-                    (*c).own = Own::Keep(orig);
-                }
+            if let Own::Gc { orig, destructor } = *cd.own() {
+                // The old value's references are the Keep's (`orig`) and
+                // released here (`destructor`): nothing else to drop.
+                let _ = cd.own_replace(Own::Keep(orig));
+                ffi::Py_DECREF(destructor);
             }
             return Ok(crate::py::new_ref(ffi::Py_None()));
         }
         let o = new_cdata(
             cx,
             cd.tid,
-            cd.data,
+            cd.data.get(),
             Own::Gc {
                 orig: crate::py::new_ref(a[0]),
                 destructor: crate::py::new_ref(a[1]),
             },
         )?;
-        (*(o.ptr() as *mut CDataObj)).length = cd.length;
+        (*(o.ptr() as *const CDataObj)).length.set(cd.length.get());
         Ok(o.into_ptr())
     }
 }
@@ -148,11 +147,11 @@ pub(crate) unsafe fn ffi_release(
 ) -> PyResult<*mut ffi::PyObject> {
     // SAFETY: GIL held and `cx` the live context of the calling ffi method
     // (contract); `cd` is the live cdata argument, which `release` may mutate
-    // (it is alive for the call).
+    // through its cells (it is alive for the call).
     unsafe {
         let a = [cdata];
         let cd = cdata_arg(cx, a[0], "release")?;
-        release(cd as *const CDataObj as *mut CDataObj)?;
+        release(cd)?;
         Ok(crate::py::new_ref(ffi::Py_None()))
     }
 }

@@ -91,7 +91,7 @@ pub(crate) unsafe fn new_value_in(
                 let (data, own) = place.make(cx, size, it.align)?;
                 let o = new_cdata(cx, tid, data, own)?;
                 if has_init {
-                    let d = (*(o.ptr() as *mut CDataObj)).data;
+                    let d = (*(o.ptr() as *const CDataObj)).data.get();
                     // Saved and restored: converting an item may run Python
                     // code that calls ffi.new() again.
                     let outer = std::mem::replace(&mut (*cx).var_alloc, (d, d.add(size)));
@@ -122,11 +122,9 @@ pub(crate) unsafe fn new_value_in(
                 let (data, own) = place.make(cx, size, it.align)?;
                 let o = new_cdata(cx, tid, data, own)?;
                 set_length(o.ptr(), n as isize);
-                if let Own::Alloc { size: s, .. } = &mut (*(o.ptr() as *mut CDataObj)).own {
-                    *s = size;
-                }
+                (*(o.ptr() as *const CDataObj)).set_alloc(Some(size), None);
                 if !init_obj.is_null() {
-                    let d = (*(o.ptr() as *mut CDataObj)).data;
+                    let d = (*(o.ptr() as *const CDataObj)).data.get();
                     // Written as the type asked for (`int[]` in messages), with
                     // room for exactly `n` items.
                     crate::cdata::conv::write_var_array(cx, tid, item, n, init_obj, d)?;
@@ -178,7 +176,7 @@ unsafe fn cast_source_bits(cx: *mut Cx, src: *mut ffi::PyObject) -> PyResult<u64
             let st = info(cx, cd.tid);
             match st.kind {
                 TKind::Pointer { .. } | TKind::Func { .. } | TKind::Array { .. } => {
-                    return Ok(cd.data as usize as u64)
+                    return Ok(cd.data.get() as usize as u64)
                 }
                 TKind::Prim(Prim::F32 | Prim::F64 | Prim::LongDouble) => {
                     let f = Owned::check(ffi::PyNumber_Float(src))?;
@@ -257,14 +255,14 @@ unsafe fn cast_complex_source(
                 match st.kind {
                     TKind::Prim(Prim::LongDouble) => {
                         let v = crate::cdata::convert::x87_to_f64(
-                            (cd.data as *const [u8; 16]).read_unaligned(),
+                            (cd.data.get() as *const [u8; 16]).read_unaligned(),
                         );
                         Owned::check(ffi::PyFloat_FromDouble(v))?
                     }
                     TKind::Prim(_) | TKind::Enum { .. } => Owned::check(crate::cdata::conv::read(
                         cx,
                         cd.tid,
-                        cd.data,
+                        cd.data.get(),
                         crate::cdata::conv::Read::Copy,
                     ))?,
                     _ => {
@@ -338,7 +336,7 @@ pub(crate) unsafe fn cast(
             TKind::Prim(p) | TKind::Enum { prim: p, .. } => {
                 let p = *p;
                 let o = new_cdata(cx, tid, null_mut(), Own::alloc(16, 16)?)?;
-                let d = (*(o.ptr() as *mut CDataObj)).data;
+                let d = (*(o.ptr() as *const CDataObj)).data.get();
                 match p {
                     Prim::C64 | Prim::C128 => {
                         let (re, im) = cast_complex_source(cx, src, &t.name)?;
@@ -356,7 +354,7 @@ pub(crate) unsafe fn cast(
                                 TKind::Prim(cp @ (Prim::C64 | Prim::C128)) => {
                                     let (re, im) = crate::cdata::convert::read_complex(
                                         cp,
-                                        cd.data as *const _,
+                                        cd.data.get() as *const _,
                                     );
                                     let v = Owned::check(ffi::PyComplex_FromDoubles(re, im))?;
                                     let f = ffi::PyFloat_AsDouble(v.ptr());
@@ -453,7 +451,7 @@ unsafe fn size_of_arg(cx: *mut Cx, obj: *mut ffi::PyObject) -> PyResult<usize> {
         if let Some(cd) = as_cdata(cx, obj) {
             let t = info(cx, cd.tid);
             if let TKind::Array { item, .. } = t.kind {
-                return Ok(cd.length.max(0) as usize * info(cx, item).size);
+                return Ok(cd.length.get().max(0) as usize * info(cx, item).size);
             }
             if t.is_record() {
                 if let Some(n) = crate::cdata::access::var_byte_size(cd) {
@@ -674,7 +672,7 @@ pub(crate) unsafe fn ffi_addressof(
         let (ft, off) = offset_chain(cx, cd.tid, rest)?;
         let pt = (*cx).reg.pointer_to(ft);
         ffi::Py_INCREF(a[0]);
-        let o = new_cdata(cx, pt, cd.data.wrapping_add(off), Own::Keep(a[0]))?;
+        let o = new_cdata(cx, pt, cd.data.get().wrapping_add(off), Own::Keep(a[0]))?;
         Ok(o.into_ptr())
     }
 }
@@ -746,7 +744,7 @@ impl Placement {
                             &format!("alloc() must return a cdata pointer, not '{}'", t.name),
                         ));
                     }
-                    let data = cd.data;
+                    let data = cd.data.get();
                     if data.is_null() {
                         return Err(raise(ffi::PyExc_MemoryError, "alloc() returned NULL"));
                     }

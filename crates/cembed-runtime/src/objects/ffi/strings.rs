@@ -19,7 +19,7 @@ pub(crate) fn null_check(_py: Python<'_>, cd: &CDataObj, what: &str) -> PyResult
     // SAFETY: the token proves the GIL is held; `cd` is a live cdata (a
     // reference to it), so its object pointer is valid for repr.
     unsafe {
-        if cd.data.is_null() {
+        if cd.data.get().is_null() {
             return Err(raise(
                 ffi::PyExc_RuntimeError,
                 &format!(
@@ -66,15 +66,17 @@ pub(crate) unsafe extern "C" fn ffi_string_entry(
             let tp = ffi::Py_TYPE(slf) as *mut ffi::PyHeapTypeObject;
             if let Some((cx, cd)) = cdata_of_module((*tp).ht_module, *args) {
                 let types = &(*cx).reg.types;
-                if let (false, Some(TKind::Pointer { item })) = (
-                    cd.data.is_null(),
-                    types.get(cd.tid as usize).map(|t| &t.kind),
-                ) {
+                // Read once: `data` is a cell, which the compiler would load
+                // again after `strlen`.
+                let data = cd.data.get();
+                if let (false, Some(TKind::Pointer { item })) =
+                    (data.is_null(), types.get(cd.tid as usize).map(|t| &t.kind))
+                {
                     if let Some(TKind::Prim(Prim::Char | Prim::SInt(1) | Prim::UInt(1))) =
                         types.get(*item as usize).map(|t| &t.kind)
                     {
-                        let n = libc::strlen(cd.data as *const libc::c_char);
-                        return ffi::PyBytes_FromStringAndSize(cd.data as *const _, n as isize);
+                        let n = libc::strlen(data as *const libc::c_char);
+                        return ffi::PyBytes_FromStringAndSize(data as *const _, n as isize);
                     }
                 }
             }
@@ -138,18 +140,18 @@ unsafe fn string_general(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyOb
             TKind::Array { item, .. } => {
                 // `ffi.cast("char[5]", 0)` (CFFI checks this too).
                 null_check(Python::assume_gil_acquired(), cd, "string")?;
-                let n = cd.length.max(0);
+                let n = cd.length.get().max(0);
                 (item, if maxlen < 0 || maxlen > n { n } else { maxlen })
             }
             // Any one-byte character or integer is one byte (CFFI).
             TKind::Prim(Prim::Char | Prim::SInt(1) | Prim::UInt(1)) => {
-                return Ok(ffi::PyBytes_FromStringAndSize(cd.data as *const _, 1))
+                return Ok(ffi::PyBytes_FromStringAndSize(cd.data.get() as *const _, 1))
             }
             TKind::Prim(Prim::WChar16 | Prim::WChar32) => {
-                return Ok(read(cx, cd.tid, cd.data, Read::Copy))
+                return Ok(read(cx, cd.tid, cd.data.get(), Read::Copy))
             }
             TKind::Enum { ref values, prim } => {
-                let v = Owned::check(read(cx, cd.tid, cd.data, Read::Copy))?;
+                let v = Owned::check(read(cx, cd.tid, cd.data.get(), Read::Copy))?;
                 let n = ffi::PyLong_AsLongLong(v.ptr()) as i128;
                 let _ = prim;
                 if let Some((name, _)) = values.iter().find(|(_, x)| *x == n) {
@@ -173,9 +175,9 @@ unsafe fn string_general(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyOb
                 // libc's vectorised scan (reads nothing past the terminator or
                 // the limit), not a byte loop: ~200 instructions less for a
                 // 43-byte string.
-                let n = libc::strnlen(cd.data as *const libc::c_char, limit as usize);
+                let n = libc::strnlen(cd.data.get() as *const libc::c_char, limit as usize);
                 Ok(ffi::PyBytes_FromStringAndSize(
-                    cd.data as *const _,
+                    cd.data.get() as *const _,
                     n as isize,
                 ))
             }
@@ -185,9 +187,9 @@ unsafe fn string_general(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::PyOb
                 let mut n = 0isize;
                 while n < limit {
                     let u = if w == 2 {
-                        (cd.data.offset(n * 2) as *const u16).read_unaligned() as u32
+                        (cd.data.get().offset(n * 2) as *const u16).read_unaligned() as u32
                     } else {
-                        (cd.data.offset(n * 4) as *const u32).read_unaligned()
+                        (cd.data.get().offset(n * 4) as *const u32).read_unaligned()
                     };
                     if u == 0 {
                         break;
@@ -274,7 +276,7 @@ pub(crate) unsafe fn ffi_unpack(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ff
         let it = info(cx, item);
         match it.kind {
             TKind::Prim(Prim::Char) => {
-                return Ok(ffi::PyBytes_FromStringAndSize(cd.data as *const _, n))
+                return Ok(ffi::PyBytes_FromStringAndSize(cd.data.get() as *const _, n))
             }
             TKind::Prim(p @ (Prim::WChar16 | Prim::WChar32)) => {
                 let w = p.size();
@@ -287,9 +289,9 @@ pub(crate) unsafe fn ffi_unpack(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ff
                 }
                 units.extend((0..n as usize).map(|i| {
                     if w == 2 {
-                        (cd.data.add(i * 2) as *const u16).read_unaligned() as u32
+                        (cd.data.get().add(i * 2) as *const u16).read_unaligned() as u32
                     } else {
-                        (cd.data.add(i * 4) as *const u32).read_unaligned()
+                        (cd.data.get().add(i * 4) as *const u32).read_unaligned()
                     }
                 }));
                 return wide_to_str(Python::assume_gil_acquired(), &units, p);
@@ -313,7 +315,7 @@ pub(crate) unsafe fn ffi_unpack(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ff
             let o = Owned::check(read(
                 cx,
                 item,
-                cd.data.add(i as usize * it.size),
+                cd.data.get().add(i as usize * it.size),
                 Read::View(a[0]),
             ))?;
             ffi::PyList_SetItem(list.ptr(), i, o.into_ptr());

@@ -410,6 +410,23 @@ def fresh_ffi_objects_left(k):
     gc.collect()
     return sum(1 for o in gc.get_objects() if isinstance(o, type(ffi))) - before
 
+def repr_of_handle_released_by_its_target():
+    # The target's repr drops the only other reference to it (and tries to
+    # release the handle, which must be refused, as by cffi).
+    class T:
+        def __repr__(self):
+            global held
+            held = None
+            try:
+                ffi.release(h)
+            except ValueError:
+                pass
+            return "T" * 3
+    global held
+    held = T()
+    h = ffi.new_handle(held)
+    return repr(h).split(" handle to ")[1], ffi.from_handle(h)
+
 @ffi.def_extern()
 def run():
     for e in [
@@ -445,6 +462,10 @@ def run():
         "type('J', (type(ffi),), {'__init__': lambda self, a: None})(5).new('int *', 7)[0]",
         "[n for n in ('string', 'new', 'cast', 'typeof', 'sizeof', 'gc') if n not in dir(type(ffi))]",
         "fresh_ffi_objects_left(1000)",
+        "ffi.release(ffi.new_handle(1))", "ffi.new_handle(1).__enter__()",
+        "ffi.release(ffi.cast('int *', 0))", "ffi.new('int[2]')[0:1].__enter__()",
+        "ffi.release(ffi.new('int *'))", "ffi.from_buffer(bytearray(2)).__enter__() is not None",
+        "repr_of_handle_released_by_its_target()",
     ]:
         show(e)
     lib.arr = [7, 8]
@@ -530,6 +551,13 @@ DM_EXPECTED = lines(
     "type('J', (type(ffi),), {'__init__': lambda self, a: None})(5).new('int *', 7)[0] -> 7",
     "[n for n in ('string', 'new', 'cast', 'typeof', 'sizeof', 'gc') if n not in dir(type(ffi))] -> []",
     "fresh_ffi_objects_left(1000) -> 0",
+    "ffi.release(ffi.new_handle(1)) -> !! ValueError: only 'cdata' object from ffi.new(), ffi.gc(), ffi.from_buffer() or ffi.new_allocator()() can be used with the 'with' keyword or ffi.release()",
+    "ffi.new_handle(1).__enter__() -> !! ValueError: only 'cdata' object from ffi.new(), ffi.gc(), ffi.from_buffer() or ffi.new_allocator()() can be used with the 'with' keyword or ffi.release()",
+    "ffi.release(ffi.cast('int *', 0)) -> !! ValueError: only 'cdata' object from ffi.new(), ffi.gc(), ffi.from_buffer() or ffi.new_allocator()() can be used with the 'with' keyword or ffi.release()",
+    "ffi.new('int[2]')[0:1].__enter__() -> !! ValueError: only 'cdata' object from ffi.new(), ffi.gc(), ffi.from_buffer() or ffi.new_allocator()() can be used with the 'with' keyword or ffi.release()",
+    "ffi.release(ffi.new('int *')) -> None",
+    "ffi.from_buffer(bytearray(2)).__enter__() is not None -> True",
+    "repr_of_handle_released_by_its_target() -> ('TTT>', TTT)",
     "arr after [7, 8]: [7, 8, 3]",
     "setattr(lib, 'arr', [1, 2, 3, 4]) -> !! IndexError: too many initializers for 'int[3]' (got 4)",
     "origin after (9, 9): 9 9",

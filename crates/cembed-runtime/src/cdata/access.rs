@@ -701,7 +701,10 @@ unsafe extern "C" fn cdata_enter(
 ) -> *mut ffi::PyObject {
     // SAFETY: a METH_NOARGS method: CPython calls it with the GIL held on a
     // live CData.
-    crate::py::guard::raising(std::ptr::null_mut(), || unsafe { crate::py::new_ref(slf) })
+    trampoline(|| unsafe {
+        super::object::check_releasable(cd(slf))?;
+        Ok(crate::py::new_ref(slf))
+    })
 }
 
 unsafe extern "C" fn cdata_exit(

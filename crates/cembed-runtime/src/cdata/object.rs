@@ -630,6 +630,39 @@ unsafe fn drop_own(own: Own) {
     }
 }
 
+/// Whether `ffi.release()` and `with` apply to the cdata: CFFI's
+/// `explicit_release_case`, which `__enter__` checks too. They do for what
+/// `ffi.new()` (or an allocator), `ffi.gc()` and `ffi.from_buffer()` made,
+/// released or not; not for a handle (releasing its object would leave
+/// `from_handle()` to find a cdata that no longer keeps it), a view of
+/// other memory or a plain pointer value.
+///
+/// # Safety
+/// GIL held; `cd` a live CData.
+pub(crate) unsafe fn check_releasable(cd: &CDataObj) -> PyResult<()> {
+    // SAFETY: GIL held and `cd` live (caller); the reference from `own()` is
+    // only matched on, with no Python code run meanwhile.
+    unsafe {
+        if cd.released.get()
+            || matches!(
+                cd.own(),
+                Own::Alloc { .. } | Own::Gc { .. } | Own::Buffer(_)
+            )
+        {
+            return Ok(());
+        }
+    }
+    // SAFETY: GIL held (caller); PyExc_ValueError is initialised before any
+    // code can call us.
+    Err(unsafe {
+        raise(
+            ffi::PyExc_ValueError,
+            "only 'cdata' object from ffi.new(), ffi.gc(), ffi.from_buffer() or \
+             ffi.new_allocator()() can be used with the 'with' keyword or ffi.release()",
+        )
+    })
+}
+
 /// Releases what the cdata owns now (`ffi.release`, `__exit__`).
 ///
 /// # Safety
@@ -644,25 +677,12 @@ pub(crate) unsafe fn release(cd: &CDataObj) -> PyResult<()> {
     // `drop_own`, or handed to the `Keep` that replaces it (`orig`, the new
     // reference to the buffer's object).
     unsafe {
-        if cd.released.get() {
-            return Ok(());
-        }
-        match cd.own() {
-            // As CFFI: memory from ffi.new() lives as long as the object. Views
-            // of it (buffers, slices, fields, pointers taken from it, a
-            // from_buffer() over it) hold no reference the release could
-            // check, so freeing it here would leave them dangling.
-            Own::Alloc { .. } => return Ok(()),
-            Own::Gc { .. } | Own::Buffer(_) => {}
-            Own::Handle(_) => {}
-            Own::None | Own::Keep(_) => {
-                return Err(raise(
-                    ffi::PyExc_ValueError,
-                    "ffi.release() or 'with' statement used on a cdata that does not own memory",
-                ));
-            }
-        }
-        if cd.released.get() {
+        check_releasable(cd)?;
+        // As CFFI: memory from ffi.new() lives as long as the object. Views
+        // of it (buffers, slices, fields, pointers taken from it, a
+        // from_buffer() over it) hold no reference the release could check,
+        // so freeing it here would leave them dangling.
+        if cd.released.get() || matches!(cd.own(), Own::Alloc { .. }) {
             return Ok(());
         }
         cd.released.set(true);
@@ -697,15 +717,12 @@ pub(crate) unsafe fn release(cd: &CDataObj) -> PyResult<()> {
             }
         }
         let own = cd.own_replace(Own::None);
-        let keep_data = matches!(own, Own::Handle(_));
         drop_own(own);
-        if !keep_data {
-            // The cdata's own accessors see a null pointer (refused) or an
-            // empty array (every index out of range) from now on.
-            cd.data.set(null_mut());
-            if cd.length.get() > 0 {
-                cd.length.set(0);
-            }
+        // The cdata's own accessors see a null pointer (refused) or an
+        // empty array (every index out of range) from now on.
+        cd.data.set(null_mut());
+        if cd.length.get() > 0 {
+            cd.length.set(0);
         }
         Ok(())
     }

@@ -44,7 +44,12 @@ unsafe fn repr_body(c: &CDataObj, t: &TInfo) -> PyResult<String> {
                 };
                 return Ok(format!("' owning {size} bytes>"));
             }
-            Own::Handle(o) => return Ok(format!("' handle to {}>", repr_text(*o))),
+            Own::Handle(o) => {
+                // Its own reference: the object's repr is Python code, which
+                // may drop every other one.
+                let target = Owned::new(crate::py::new_ref(*o)).expect("non-null");
+                return Ok(format!("' handle to {}>", repr_text(target.ptr())));
+            }
             Own::Buffer(b) => {
                 let src = if b.obj.is_null() {
                     "?".to_string()

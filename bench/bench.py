@@ -275,18 +275,20 @@ class Runner:
             raise CaseError("%s: %s" % (what, tail(r.stderr) or tail(r.stdout)))
         return r.stdout, elapsed
 
-    def host_json(self, cmd, env):
-        """Runs a host, returns its JSON result line.
+    def host_json(self, cmd, env, cpu=None):
+        """Runs a host, returns its JSON result line. With `cpu`, the host
+        runs pinned to that CPU (`sched_setaffinity` in the child).
 
         A host that printed its result but then does not exit within
         --exit-timeout seconds (a library hanging at process exit) is killed;
         its measurement stands and the hang is reported as a warning, so such
         a bug neither stalls the run for the full --timeout nor hides."""
         if self.args.verbose:
-            log("$ " + " ".join(cmd))
+            log("$ " + ("taskset -c %d " % cpu if cpu is not None else "") + " ".join(cmd))
+        pin = None if cpu is None else (lambda: os.sched_setaffinity(0, {cpu}))
         try:
             p = subprocess.Popen(cmd, env=env, cwd=self.workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                 text=True)
+                                 text=True, preexec_fn=pin)
         except OSError as e:
             raise CaseError("could not run %s: %s" % (cmd[0], e))
         got = {}
@@ -489,6 +491,12 @@ def run_all(args):
     percall = [("add_1t", "add", 1), ("add_2t", "add", 2), ("add_4t", "add", 4),
                ("struct", "struct", 1), ("string", "string", 1), ("string_bytes", "string", 1),
                ("buffer", "buffer", 1), ("callback", "callback", 1)]
+    # A single-thread case runs pinned to one CPU, the same for every
+    # implementation: on a virtual machine whose CPUs run at different speeds
+    # (another guest busy on one of them), where the scheduler put each
+    # process otherwise decided its figure (up to 1.7x between the two CPUs
+    # of this bench's machine, a process at a time).
+    one_cpu = min(os.sched_getaffinity(0))
     for key, libcase, threads in percall:
         log("%s (%d run%s)" % (key, args.runs, "s" if args.runs > 1 else ""))
         if key == "string_bytes":
@@ -507,7 +515,7 @@ def run_all(args):
                 def one(impl=impl):
                     cmd = [host] + cmd_tail
                     cmd[2] = lib_for(impl, libcase)
-                    r = runner.host_json(cmd, impl_env(impl, py, pypy))
+                    r = runner.host_json(cmd, impl_env(impl, py, pypy), one_cpu if threads == 1 else None)
                     results.add(key, impl, r["ns"] / r["calls"], r)
                 guarded(results, key, impl, one)
 
@@ -787,6 +795,10 @@ One C host, `bench/c/host.c` (gcc -O2), `dlopen()`s each library
 implementation is called the same way, and checks every result. The
 implementations run interleaved (floor, cffi, cembed, floor, ...) so machine
 noise hits them alike; every process runs with the `PYTHON*` variables removed.
+The single-thread per-call cases (add with 1 thread, struct, string, buffer,
+callback) run pinned to one CPU, the same one for every implementation: on a
+virtual machine whose CPUs run at different speeds, where the scheduler put
+each process would otherwise decide its figure.
 
 * **add, N threads**: %(calls)s calls of `add(i, 1)` per run, split over the
   threads, timed from a barrier (after one warm-up call per thread, so start-up

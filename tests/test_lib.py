@@ -410,6 +410,23 @@ def fresh_ffi_objects_left(k):
     gc.collect()
     return sum(1 for o in gc.get_objects() if isinstance(o, type(ffi))) - before
 
+def gc_destructor_calls():
+    # Which destructors run, once each, after removals and releases.
+    calls = []
+    p = ffi.gc(ffi.new('int *', 5), lambda x: calls.append(x[0]))
+    ffi.gc(p, None)
+    ffi.release(p)
+    ffi.gc(p, None)
+    q = ffi.gc(ffi.new('int *', 6), lambda x: calls.append(x[0]))
+    ffi.release(q)
+    ffi.release(q)
+    ffi.gc(q, None)
+    with ffi.gc(ffi.new('int *', 7), lambda x: calls.append(x[0])):
+        pass
+    r = ffi.gc(ffi.new('int *', 8), lambda x: calls.append(x[0]))
+    del r
+    return calls
+
 def repr_of_handle_released_by_its_target():
     # The target's repr drops the only other reference to it (and tries to
     # release the handle, which must be refused, as by cffi).
@@ -466,6 +483,8 @@ def run():
         "ffi.release(ffi.cast('int *', 0))", "ffi.new('int[2]')[0:1].__enter__()",
         "ffi.release(ffi.new('int *'))", "ffi.from_buffer(bytearray(2)).__enter__() is not None",
         "repr_of_handle_released_by_its_target()",
+        "ffi.gc(ffi.new('int *'), None)", "ffi.gc(ffi.cast('int *', 0), None)",
+        "gc_destructor_calls()",
     ]:
         show(e)
     lib.arr = [7, 8]
@@ -558,6 +577,9 @@ DM_EXPECTED = lines(
     "ffi.release(ffi.new('int *')) -> None",
     "ffi.from_buffer(bytearray(2)).__enter__() is not None -> True",
     "repr_of_handle_released_by_its_target() -> ('TTT>', TTT)",
+    "ffi.gc(ffi.new('int *'), None) -> !! TypeError: Can remove destructor only on a object previously returned by ffi.gc()",
+    "ffi.gc(ffi.cast('int *', 0), None) -> !! TypeError: Can remove destructor only on a object previously returned by ffi.gc()",
+    "gc_destructor_calls() -> [6, 7, 8]",
     "arr after [7, 8]: [7, 8, 3]",
     "setattr(lib, 'arr', [1, 2, 3, 4]) -> !! IndexError: too many initializers for 'int[3]' (got 4)",
     "origin after (9, 9): 9 9",

@@ -45,7 +45,11 @@ pub(crate) enum Own {
     },
     /// A view keeping its owner alive.
     Keep(*mut ffi::PyObject),
-    /// `ffi.gc(orig, destructor)`: calls destructor(orig) once.
+    /// `ffi.gc(orig, destructor)`: calls destructor(orig) once. The
+    /// destructor is NULL once it ran (`ffi.release`) or was removed
+    /// (`ffi.gc(p, None)`); the cdata is still one `ffi.gc()` made, as
+    /// CFFI's stays a `CDataGCP` object (releasable, its destructor
+    /// removable again).
     Gc {
         orig: *mut ffi::PyObject,
         destructor: *mut ffi::PyObject,
@@ -615,13 +619,15 @@ unsafe fn drop_own(own: Own) {
         // SAFETY: `Gc` holds strong references to both objects, released
         // here once after the call; GIL held (caller).
         Own::Gc { orig, destructor } => unsafe {
-            let r = ffi::PyObject_CallOneArg(destructor, orig);
-            if r.is_null() {
-                ffi::PyErr_WriteUnraisable(destructor);
-            } else {
-                ffi::Py_DECREF(r);
+            if !destructor.is_null() {
+                let r = ffi::PyObject_CallOneArg(destructor, orig);
+                if r.is_null() {
+                    ffi::PyErr_WriteUnraisable(destructor);
+                } else {
+                    ffi::Py_DECREF(r);
+                }
+                ffi::Py_DECREF(destructor);
             }
-            ffi::Py_DECREF(destructor);
             ffi::Py_DECREF(orig);
         },
         // SAFETY: a view got by PyObject_GetBuffer and not released yet (the
@@ -690,9 +696,15 @@ pub(crate) unsafe fn release(cd: &CDataObj) -> PyResult<()> {
             // As CFFI: the destructor runs now, and the cdata keeps its value.
             // `orig` stays alive with it: a primitive's value lives in orig's
             // memory (with orig gone it would be read after free).
-            // The old value holds no reference any more (moved to the Keep
-            // and released below): nothing to drop.
-            let _ = cd.own_replace(Own::Keep(orig));
+            // The old value's destructor reference is moved out here and
+            // released below; `orig`'s stays in the new value.
+            let _ = cd.own_replace(Own::Gc {
+                orig,
+                destructor: null_mut(),
+            });
+            if destructor.is_null() {
+                return Ok(());
+            }
             let r = ffi::PyObject_CallOneArg(destructor, orig);
             ffi::Py_DECREF(destructor);
             if r.is_null() {

@@ -45,7 +45,10 @@ pub(crate) enum Own {
     },
     /// A view keeping its owner alive.
     Keep(*mut ffi::PyObject),
-    /// `ffi.gc(orig, destructor)`: calls destructor(orig) once.
+    /// `ffi.gc(orig, destructor)`: calls destructor(orig) once. `destructor`
+    /// is NULL once there is none to call (`ffi.gc(p, None)`, after a
+    /// release, or an allocator without `free`): the cdata stays what CFFI
+    /// calls a gc cdata, which `ffi.release` and `with` accept.
     Gc {
         orig: *mut ffi::PyObject,
         destructor: *mut ffi::PyObject,
@@ -479,8 +482,9 @@ pub(crate) unsafe fn new_cdata(cx: *mut Cx, tid: Tid, data: *mut u8, own: Own) -
     // the GC link/unlink on every pointer passed to Python (the call path);
     // one that keeps an object alive (`Keep`, `Gc`, `Handle`, `Buffer`) is
     // tracked, so the GC can traverse it. `own` never goes from the first
-    // group to the second after creation (`ffi.gc(p, None)` turns a `Gc`
-    // into a `Keep`; `release` into `None`), and an untracked instance of a
+    // group to the second after creation (`ffi.gc(p, None)` and `release`
+    // keep a `Gc` a `Gc`; `release` turns a `Buffer` into a `Keep`, anything
+    // else into `None`), and an untracked instance of a
     // GC type is valid (CPython untracks tuples and dicts the same way;
     // `PyObject_GC_UnTrack` in dealloc accepts it).
     let track = match own {
@@ -612,16 +616,19 @@ unsafe fn drop_own(own: Own) {
         }
         // SAFETY: the strong reference the `Own` held; GIL held (caller).
         Own::Keep(o) | Own::Handle(o) => unsafe { ffi::Py_DECREF(o) },
-        // SAFETY: `Gc` holds strong references to both objects, released
-        // here once after the call; GIL held (caller).
+        // SAFETY: `Gc` holds a strong reference to `orig` and one to
+        // `destructor` unless it is NULL, released here once after the call;
+        // GIL held (caller).
         Own::Gc { orig, destructor } => unsafe {
-            let r = ffi::PyObject_CallOneArg(destructor, orig);
-            if r.is_null() {
-                ffi::PyErr_WriteUnraisable(destructor);
-            } else {
-                ffi::Py_DECREF(r);
+            if !destructor.is_null() {
+                let r = ffi::PyObject_CallOneArg(destructor, orig);
+                if r.is_null() {
+                    ffi::PyErr_WriteUnraisable(destructor);
+                } else {
+                    ffi::Py_DECREF(r);
+                }
+                ffi::Py_DECREF(destructor);
             }
-            ffi::Py_DECREF(destructor);
             ffi::Py_DECREF(orig);
         },
         // SAFETY: a view got by PyObject_GetBuffer and not released yet (the
@@ -690,9 +697,17 @@ pub(crate) unsafe fn release(cd: &CDataObj) -> PyResult<()> {
             // As CFFI: the destructor runs now, and the cdata keeps its value.
             // `orig` stays alive with it: a primitive's value lives in orig's
             // memory (with orig gone it would be read after free).
-            // The old value holds no reference any more (moved to the Keep
-            // and released below): nothing to drop.
-            let _ = cd.own_replace(Own::Keep(orig));
+            // It stays a gc cdata without a destructor (CFFI's type does not
+            // change either: `ffi.gc(p, None)`, `with` and `ffi.release`
+            // still accept it). The old value's references are the new one's
+            // (`orig`) and released below (`destructor`): nothing to drop.
+            let _ = cd.own_replace(Own::Gc {
+                orig,
+                destructor: null_mut(),
+            });
+            if destructor.is_null() {
+                return Ok(());
+            }
             let r = ffi::PyObject_CallOneArg(destructor, orig);
             ffi::Py_DECREF(destructor);
             if r.is_null() {

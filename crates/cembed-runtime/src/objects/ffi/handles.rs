@@ -114,11 +114,21 @@ pub(crate) unsafe fn ffi_gc(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::P
         )?;
         let cd = cdata_arg(cx, a[0], "gc")?;
         if a[1] == ffi::Py_None() {
-            // ffi.gc(p, None): detach a previous destructor.
-            if let Own::Gc { orig, destructor } = *cd.own() {
-                // The old value's references are the Keep's (`orig`) and
-                // released here (`destructor`): nothing else to drop.
-                let _ = cd.own_replace(Own::Keep(orig));
+            // ffi.gc(p, None): detach a previous destructor (CFFI: only on
+            // what ffi.gc() or an allocator made, which stays such a cdata).
+            let Own::Gc { orig, destructor } = *cd.own() else {
+                return Err(raise(
+                    ffi::PyExc_TypeError,
+                    "Can remove destructor only on a object previously returned by ffi.gc()",
+                ));
+            };
+            // The old value's references are the new one's (`orig`) and
+            // released here (`destructor`, unless NULL): nothing else to drop.
+            let _ = cd.own_replace(Own::Gc {
+                orig,
+                destructor: null_mut(),
+            });
+            if !destructor.is_null() {
                 ffi::Py_DECREF(destructor);
             }
             return Ok(crate::py::new_ref(ffi::Py_None()));

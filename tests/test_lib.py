@@ -444,6 +444,26 @@ def repr_of_handle_released_by_its_target():
     h = ffi.new_handle(held)
     return repr(h).split(" handle to ")[1], ffi.from_handle(h)
 
+def gc_cdata_without_destructor():
+    # What ffi.gc(p, None) leaves, and what an allocator without free makes,
+    # are still gc cdata: 'with' and ffi.release() take them (as cffi's).
+    keep = []
+    def alloc(n):
+        p = ffi.new('char[]', n)
+        keep.append(p)
+        return p
+    a = ffi.new_allocator(alloc)('int *', 7)
+    ffi.release(a)
+    with ffi.new_allocator(alloc)('int *', 8) as b:
+        pass
+    g = ffi.gc(ffi.new('int *', 9), lambda p: None)
+    ffi.gc(g, None)
+    ffi.release(g)
+    with g:
+        pass
+    ffi.gc(g, None)
+    return a[0], b[0], g[0]
+
 @ffi.def_extern()
 def run():
     for e in [
@@ -484,7 +504,7 @@ def run():
         "ffi.release(ffi.new('int *'))", "ffi.from_buffer(bytearray(2)).__enter__() is not None",
         "repr_of_handle_released_by_its_target()",
         "ffi.gc(ffi.new('int *'), None)", "ffi.gc(ffi.cast('int *', 0), None)",
-        "gc_destructor_calls()",
+        "gc_destructor_calls()", "gc_cdata_without_destructor()",
     ]:
         show(e)
     lib.arr = [7, 8]
@@ -580,6 +600,7 @@ DM_EXPECTED = lines(
     "ffi.gc(ffi.new('int *'), None) -> !! TypeError: Can remove destructor only on a object previously returned by ffi.gc()",
     "ffi.gc(ffi.cast('int *', 0), None) -> !! TypeError: Can remove destructor only on a object previously returned by ffi.gc()",
     "gc_destructor_calls() -> [6, 7, 8]",
+    "gc_cdata_without_destructor() -> (7, 8, 9)",
     "arr after [7, 8]: [7, 8, 3]",
     "setattr(lib, 'arr', [1, 2, 3, 4]) -> !! IndexError: too many initializers for 'int[3]' (got 4)",
     "origin after (9, 9): 9 9",

@@ -45,11 +45,10 @@ pub(crate) enum Own {
     },
     /// A view keeping its owner alive.
     Keep(*mut ffi::PyObject),
-    /// `ffi.gc(orig, destructor)`: calls destructor(orig) once. The
-    /// destructor is NULL once it ran (`ffi.release`) or was removed
-    /// (`ffi.gc(p, None)`); the cdata is still one `ffi.gc()` made, as
-    /// CFFI's stays a `CDataGCP` object (releasable, its destructor
-    /// removable again).
+    /// `ffi.gc(orig, destructor)`: calls destructor(orig) once. `destructor`
+    /// is NULL once there is none to call (`ffi.gc(p, None)`, after a
+    /// release, or an allocator without `free`): the cdata stays what CFFI
+    /// calls a gc cdata, which `ffi.release` and `with` accept.
     Gc {
         orig: *mut ffi::PyObject,
         destructor: *mut ffi::PyObject,
@@ -483,8 +482,9 @@ pub(crate) unsafe fn new_cdata(cx: *mut Cx, tid: Tid, data: *mut u8, own: Own) -
     // the GC link/unlink on every pointer passed to Python (the call path);
     // one that keeps an object alive (`Keep`, `Gc`, `Handle`, `Buffer`) is
     // tracked, so the GC can traverse it. `own` never goes from the first
-    // group to the second after creation (`ffi.gc(p, None)` turns a `Gc`
-    // into a `Keep`; `release` into `None`), and an untracked instance of a
+    // group to the second after creation (`ffi.gc(p, None)` and `release`
+    // keep a `Gc` a `Gc`; `release` turns a `Buffer` into a `Keep`, anything
+    // else into `None`), and an untracked instance of a
     // GC type is valid (CPython untracks tuples and dicts the same way;
     // `PyObject_GC_UnTrack` in dealloc accepts it).
     let track = match own {
@@ -616,8 +616,9 @@ unsafe fn drop_own(own: Own) {
         }
         // SAFETY: the strong reference the `Own` held; GIL held (caller).
         Own::Keep(o) | Own::Handle(o) => unsafe { ffi::Py_DECREF(o) },
-        // SAFETY: `Gc` holds strong references to both objects, released
-        // here once after the call; GIL held (caller).
+        // SAFETY: `Gc` holds a strong reference to `orig` and one to
+        // `destructor` unless it is NULL, released here once after the call;
+        // GIL held (caller).
         Own::Gc { orig, destructor } => unsafe {
             if !destructor.is_null() {
                 let r = ffi::PyObject_CallOneArg(destructor, orig);
@@ -696,8 +697,10 @@ pub(crate) unsafe fn release(cd: &CDataObj) -> PyResult<()> {
             // As CFFI: the destructor runs now, and the cdata keeps its value.
             // `orig` stays alive with it: a primitive's value lives in orig's
             // memory (with orig gone it would be read after free).
-            // The old value's destructor reference is moved out here and
-            // released below; `orig`'s stays in the new value.
+            // It stays a gc cdata without a destructor (CFFI's type does not
+            // change either: `ffi.gc(p, None)`, `with` and `ffi.release`
+            // still accept it). The old value's references are the new one's
+            // (`orig`) and released below (`destructor`): nothing to drop.
             let _ = cd.own_replace(Own::Gc {
                 orig,
                 destructor: null_mut(),

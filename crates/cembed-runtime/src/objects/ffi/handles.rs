@@ -114,7 +114,8 @@ pub(crate) unsafe fn ffi_gc(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::P
         )?;
         let cd = cdata_arg(cx, a[0], "gc")?;
         if a[1] == ffi::Py_None() {
-            // ffi.gc(p, None): detach the destructor of a cdata ffi.gc() made.
+            // ffi.gc(p, None): detach a previous destructor (CFFI: only on
+            // what ffi.gc() or an allocator made, which stays such a cdata).
             let Own::Gc { orig, destructor } = *cd.own() else {
                 return Err(raise(
                     ffi::PyExc_TypeError,
@@ -122,8 +123,7 @@ pub(crate) unsafe fn ffi_gc(cx: *mut Cx, args: CallArgs) -> PyResult<*mut ffi::P
                 ));
             };
             // The old value's references are the new one's (`orig`) and
-            // released here (`destructor`, if it had not run): nothing else
-            // to drop.
+            // released here (`destructor`, unless NULL): nothing else to drop.
             let _ = cd.own_replace(Own::Gc {
                 orig,
                 destructor: null_mut(),

@@ -437,8 +437,10 @@ pub(crate) fn ffi_slots() -> Vec<ffi::PyType_Slot> {
 pub(crate) unsafe fn new_ffi_object(tp: *mut ffi::PyTypeObject) -> PyResult<*mut ffi::PyObject> {
     // SAFETY: GIL held (contract); `tp`'s instances are at least an
     // `FfiObject` (its basicsize, inherited by subclasses), allocated zeroed
-    // by `PyType_GenericAlloc`; each slot gets a new reference, and the object
-    // is released (its dealloc clears what was filled) if one bind fails.
+    // by `PyType_GenericAlloc` and GC-tracked by it; each slot gets a new
+    // reference. If one bind fails, the reference to the object is dropped:
+    // freed at once if nothing was bound, else the methods bound so far keep
+    // it, a tracked cycle the GC frees (`ffi_obj_clear`).
     unsafe {
         let obj = crate::py::Owned::check(ffi::PyType_GenericAlloc(tp, 0))?;
         let o = obj.ptr() as *mut FfiObject;

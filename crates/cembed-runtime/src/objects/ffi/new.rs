@@ -751,13 +751,15 @@ impl Placement {
                     if *clear {
                         std::ptr::write_bytes(data, 0, size);
                     }
-                    let own = if *free == ffi::Py_None() {
-                        Own::Keep(raw.into_ptr())
-                    } else {
-                        Own::Gc {
-                            orig: raw.into_ptr(),
-                            destructor: py::new_ref(*free),
-                        }
+                    // A gc cdata with or without a destructor, as CFFI's
+                    // (`with` and `ffi.release` accept either).
+                    let own = Own::Gc {
+                        orig: raw.into_ptr(),
+                        destructor: if *free == ffi::Py_None() {
+                            null_mut()
+                        } else {
+                            py::new_ref(*free)
+                        },
                     };
                     Ok((data, own))
                 }

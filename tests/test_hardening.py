@@ -143,6 +143,39 @@ CEMBED_ONLY = {
     "buffer_of_null_global": ("", "bytes(ffi.buffer(lib.fam_ptr))",
                               "raised RuntimeError cannot use buffer() on "
                               "<cdata 'struct fam *' NULL>"),
+    # a value whose conversion releases the from_buffer() cdata it is being
+    # stored into (and lets the bytearray free its memory): nothing is
+    # written (CFFI writes into the freed memory)
+    "store_released_during_slice": (
+        "ba = bytearray(8192); fb = ffi.from_buffer('int[]', ba)\n"
+        "def gen():\n"
+        "    ffi.release(fb); ba.clear(); ba.extend(b'y' * 8)\n"
+        "    yield from [1] * 1024\n",
+        "fb.__setitem__(slice(0, 1024), gen())",
+        "raised ValueError cdata 'int[]' was released while the value assigned to it was "
+        "converted"),
+    "store_released_during_item": (
+        "ba = bytearray(8192); fb = ffi.from_buffer('double[]', ba)\n"
+        "class F:\n"
+        "    def __float__(self):\n"
+        "        ffi.release(fb); ba.clear(); ba.extend(b'y' * 8); return 1.0\n",
+        "fb.__setitem__(1000, F())",
+        "raised ValueError cdata 'double[]' was released while the value assigned to it was "
+        "converted"),
+    "store_released_during_field": (
+        "ba = bytearray(8192); fb = ffi.from_buffer('struct rect *', ba)\n"
+        "class I:\n"
+        "    def __int__(self):\n"
+        "        ffi.release(fb); ba.clear(); ba.extend(b'y' * 8); return 1\n",
+        "setattr(fb, 'br', {'x': 1, 'y': I()})",
+        "raised ValueError cdata 'struct rect *' was released while the value assigned to it "
+        "was converted"),
+    "store_not_released_item": (
+        "ba = bytearray(16); fb = ffi.from_buffer('double[]', ba)\n"
+        "class F:\n"
+        "    def __float__(self): return 2.5\n"
+        "fb[1] = F()\n",
+        "(fb[1], fb[0])", "returned (2.5, 0.0)"),
     # ffi.gc(): release runs the destructor once, the cdata keeps its value
     "gc_release_keeps_value": ("d = []\ng = ffi.gc(ffi.cast('int', 5), d.append)\n"
                                "ffi.release(g); ffi.release(g)\n",

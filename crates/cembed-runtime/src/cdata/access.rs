@@ -197,6 +197,68 @@ pub(crate) unsafe extern "C" fn cdata_getitem(
     })
 }
 
+/// Where a cdata pointed when an assignment into it began: its data
+/// pointer and length.
+#[derive(Clone, Copy, PartialEq)]
+struct Target(*mut u8, isize);
+
+impl Target {
+    fn of(c: &CDataObj) -> Target {
+        Target(c.data.get(), c.length.get())
+    }
+}
+
+/// Stores into the `size` bytes at `dst`, inside the memory of `c`, what
+/// `convert` writes into a copy of them. Converting can run Python code
+/// (`__index__`, `__float__`, a generator giving a slice's items, an
+/// initializer's fields), and that code can `ffi.release()` `c`: the object
+/// a `from_buffer()` cdata points into may then free or move its memory,
+/// and a store through the address taken before would write freed memory
+/// (CFFI's does). So the bytes are copied in and out only while `c` still
+/// points where it did when the assignment began (`before`); otherwise the
+/// assignment raises and nothing is written.
+///
+/// # Safety
+/// GIL held; `c` a live CData; `dst..dst + size` inside the memory `c`
+/// pointed to at `before`.
+unsafe fn store_converted(
+    c: &CDataObj,
+    before: Target,
+    dst: *mut u8,
+    size: usize,
+    convert: impl FnOnce(*mut u8) -> PyResult<()>,
+) -> PyResult<()> {
+    let still = |c: &CDataObj| -> PyResult<()> {
+        if c.released.get() || Target::of(c) != before {
+            // SAFETY: GIL held (caller); PyExc_ValueError is initialised
+            // before any code can call us; `c` is live.
+            return Err(unsafe {
+                raise(
+                    ffi::PyExc_ValueError,
+                    &format!(
+                        "cdata '{}' was released while the value assigned to it was converted",
+                        tinfo(c).name
+                    ),
+                )
+            });
+        }
+        Ok(())
+    };
+    // 16-byte aligned, as any C value: `convert` writes values in place.
+    let mut buf = vec![0u128; size.div_ceil(16).max(1)];
+    let tmp = buf.as_mut_ptr() as *mut u8;
+    still(c)?;
+    // SAFETY: `c` still points where it did (checked just above, no Python
+    // code run since), so `dst..dst + size` is its memory (contract); `tmp`
+    // holds at least `size` bytes and does not overlap it.
+    unsafe { std::ptr::copy_nonoverlapping(dst, tmp, size) };
+    convert(tmp)?;
+    still(c)?;
+    // SAFETY: as for the copy in, checked again after `convert` ran.
+    unsafe { std::ptr::copy_nonoverlapping(tmp, dst, size) };
+    Ok(())
+}
+
 pub(crate) unsafe extern "C" fn cdata_setitem(
     slf: *mut ffi::PyObject,
     key: *mut ffi::PyObject,
@@ -210,6 +272,7 @@ pub(crate) unsafe extern "C" fn cdata_setitem(
     guard(-1, || unsafe {
         let c = cd(slf);
         let cx = c.cx;
+        let before = Target::of(c);
         if value.is_null() {
             return Err(raise(
                 ffi::PyExc_TypeError,
@@ -278,15 +341,20 @@ pub(crate) unsafe extern "C" fn cdata_setitem(
                     &format!("need {n} values to unpack, got {k}"),
                 ));
             }
-            for i in 0..n {
-                let o = Owned::check(ffi::PySequence_GetItem(seq.ptr(), i as _))?;
-                write(cx, item, o.ptr(), base.add(i * isz))?;
-            }
+            store_converted(c, before, base, n * isz, |tmp| {
+                for i in 0..n {
+                    let o = Owned::check(ffi::PySequence_GetItem(seq.ptr(), i as _))?;
+                    write(cx, item, o.ptr(), tmp.add(i * isz))?;
+                }
+                Ok(())
+            })?;
             return Ok(0);
         }
         let i = index_of(key)?;
+        let before = Target::of(c);
         let (item, p) = item_ptr(c, i)?;
-        write(cx, item, value, p)?;
+        let size = (*cx).reg.info(item).size;
+        store_converted(c, before, p, size, |tmp| write(cx, item, value, tmp))?;
         Ok(0)
     })
 }
@@ -527,15 +595,22 @@ pub(crate) unsafe extern "C" fn cdata_setattro(
                         ),
                     ));
                 }
+                let before = Target::of(c);
                 if let TKind::Array { item, len: None } = (*c.cx).reg.info(f.ty).kind {
                     if let Some(size) = var_byte_size(c) {
                         let isz = (*c.cx).reg.info(item).size.max(1);
                         let n = size.saturating_sub(f.offset) / isz;
-                        conv::write_var_array(c.cx, f.ty, item, n, value, base.add(f.offset))?;
+                        let dst = base.add(f.offset);
+                        store_converted(c, before, dst, n * isz, |tmp| {
+                            conv::write_var_array(c.cx, f.ty, item, n, value, tmp)
+                        })?;
                         return Ok(0);
                     }
                 }
-                write_field(c.cx, f, value, base)?;
+                // The record's bytes up to the field's end (a bitfield is
+                // written within its storage unit at `f.offset`).
+                let end = f.offset + (*c.cx).reg.info(f.ty).size;
+                store_converted(c, before, base, end, |tmp| write_field(c.cx, f, value, tmp))?;
                 return Ok(0);
             }
             return Err(raise(

@@ -9,8 +9,11 @@
 //!
 //! * [`lexer`]: tokens of the cdef language (shared with cembed-cdef);
 //! * [`words`]: primitive type names, keyword combinations, keywords;
+//! * [`grammar`]: the token cursor, the bounds and the constant-expression
+//!   grammar both parsers use;
 //! * [`parse_type_expr`]: one type name to a [`TypeExpr`].
 
+pub mod grammar;
 pub mod lexer;
 mod parse;
 pub mod words;

@@ -17,7 +17,7 @@
 use std::ops::DerefMut;
 
 use crate::lexer::{char_literal_value, parse_int_literal, TokKind, Token};
-use crate::words::{is_ignored_ident, is_keyword, is_unsupported_ext};
+use crate::words::{is_ignored_ident, is_keyword, is_unsupported_ext, spec_word, SpecWord};
 
 /// Deepest nesting of declarators, struct bodies and parenthesised
 /// expressions accepted. Real declarations stay far below; the limit keeps a
@@ -432,10 +432,11 @@ fn declarator_inner<'a, P: Declarators<'a>>(p: &mut P, abstract_only: bool) -> P
         let star = p.bump().start;
         let (mut is_const, mut is_volatile) = (false, false);
         while p.tok().kind == TokKind::Ident {
-            match p.cur_text() {
-                "const" | "__const" | "__const__" => is_const = true,
-                "volatile" | "__volatile" | "__volatile__" => is_volatile = true,
-                "restrict" | "__restrict" | "__restrict__" => {}
+            // Not `_Atomic` or `inline`, which only a specifier list takes.
+            match spec_word(p.cur_text()) {
+                Some(SpecWord::Const) => is_const = true,
+                Some(SpecWord::Volatile) => is_volatile = true,
+                Some(SpecWord::Restrict) => {}
                 _ => break,
             }
             p.bump();

@@ -21,7 +21,9 @@ use std::ops::{Deref, DerefMut};
 use crate::grammar::{declarator, ArraySize, ConstExpr, Cursor, DeclError, Declarators, ExprError};
 pub(crate) use crate::grammar::{BinOp, UnOp};
 use crate::lexer::{TokKind, Token};
-use crate::words::{is_keyword, is_unsupported_ext, named_prim, Kw, KwSet};
+use crate::words::{
+    is_keyword, is_unsupported_ext, named_prim, spec_word, Kw, KwSet, Quals, SpecWord,
+};
 
 /// An error: the message and the byte offset it points at.
 pub(crate) struct Error {
@@ -174,8 +176,7 @@ impl<'a> Parser<'a> {
     // ---- specifiers --------------------------------------------------------
 
     fn decl_spec(&mut self, ctx: Ctx) -> PResult<DeclSpec> {
-        let mut is_const = false;
-        let mut volatile = false;
+        let mut quals = Quals::default();
         let mut kws = KwSet::default();
         let mut kw_at: Option<u32> = None;
         let mut ty: Option<(Spec, u32)> = None;
@@ -198,8 +199,13 @@ impl<'a> Parser<'a> {
                 break;
             }
             let s = self.text_of(t);
-            match s {
-                "typedef" | "static" | "extern" => {
+            let word = spec_word(s);
+            if word.is_some_and(|w| quals.take(w, ctx == Ctx::Param)) {
+                self.bump();
+                continue;
+            }
+            match word {
+                Some(SpecWord::Storage) => {
                     if self.tok_at(1).kind == TokKind::Str {
                         return Err(self.err_here(
                             "extern \"...\" is only allowed at the start of a declaration",
@@ -207,18 +213,7 @@ impl<'a> Parser<'a> {
                     }
                     return Err(self.err_here(format!("`{s}` is not allowed here")));
                 }
-                "const" | "__const" | "__const__" => {
-                    is_const = true;
-                    self.bump();
-                }
-                "volatile" | "__volatile" | "__volatile__" => {
-                    volatile = true;
-                    self.bump();
-                }
-                "restrict" | "__restrict" | "__restrict__" | "_Atomic" => {
-                    self.bump();
-                }
-                "struct" | "union" | "enum" => {
+                Some(SpecWord::Tag) => {
                     if ty.is_some() || !kws.is_empty() {
                         return Err(self.two_types());
                     }
@@ -232,18 +227,10 @@ impl<'a> Parser<'a> {
                     };
                     ty = Some((spec, t.start));
                 }
-                _ if is_unsupported_ext(s) => return Err(self.unsupported_ext()),
-                "inline" | "__inline" | "__inline__" => {
-                    self.bump();
-                }
-                "register" if ctx == Ctx::Param => {
-                    self.bump();
-                }
-                "_Noreturn" | "register" | "auto" | "_Thread_local" | "__thread" | "_Alignas"
-                | "__extension__" | "__complex__" | "_Imaginary" => {
-                    return Err(self.err_here(format!("`{s}` is not supported in cdef()")))
-                }
-                _ => {
+                Some(SpecWord::Extension) => return Err(self.unsupported_ext()),
+                // `register` outside a parameter, the keywords CFFI refuses.
+                Some(_) => return Err(self.err_here(format!("`{s}` is not supported in cdef()"))),
+                None => {
                     if let Some(k) = Kw::from_ident(s) {
                         if ty.is_some() {
                             return Err(self.two_types());
@@ -277,7 +264,7 @@ impl<'a> Parser<'a> {
                 }
             },
             None => {
-                let what = if is_const || volatile || ctx == Ctx::TypeName {
+                let what = if quals.is_const || quals.is_volatile || ctx == Ctx::TypeName {
                     "a type name"
                 } else {
                     "a parameter type"
@@ -288,7 +275,7 @@ impl<'a> Parser<'a> {
         Ok(DeclSpec {
             ty,
             ty_at,
-            is_const,
+            is_const: quals.is_const,
         })
     }
 

@@ -27,7 +27,9 @@ use crate::ast::*;
 use crate::diag::Diag;
 use cembed_typename::grammar::{ConstExpr, Cursor, MAX_DECL_OPS, MAX_DEPTH, MAX_EXPR_OPS};
 use cembed_typename::lexer::{parse_int_literal, TokKind, Token};
-use cembed_typename::words::{is_keyword, is_unsupported_ext, named_prim, Kw, KwSet, NAMED};
+use cembed_typename::words::{
+    is_keyword, is_unsupported_ext, named_prim, spec_word, Kw, KwSet, Quals, SpecWord, NAMED,
+};
 
 mod declarators;
 mod exprs;

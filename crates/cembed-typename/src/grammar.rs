@@ -1,14 +1,23 @@
 //! What the two C parsers share: this crate's parser of one type name
 //! (`parse`) and cembed-cdef's parser of whole declarations. Both read the
-//! same tokens, apply the same bounds and parse constant expressions by the
-//! same grammar; only what they build (offsets here, spanned syntax trees
-//! there) and how they report an error (a message and an offset here,
-//! diagnostics with labels and notes there) differ.
+//! same tokens, apply the same bounds and parse declarators and constant
+//! expressions by the same grammar; only what they build (offsets here,
+//! spanned syntax trees there) and how they report an error (a message and
+//! an offset here, diagnostics with labels and notes there) differ.
 //!
-//! So the state and the grammar live here, once, and each parser supplies
-//! its own node constructors and error rendering through [`ConstExpr`]. The
-//! error *messages* are defined here too ([`ExprError::message`]): the two
-//! parsers must word them the same.
+//! So the state ([`Cursor`]) and the grammars ([`declarator`],
+//! [`ConstExpr::expr`]) live here, once, and each parser supplies its own
+//! node constructors and error rendering through [`Declarators`] and
+//! [`ConstExpr`]. The error *messages* are defined here too
+//! ([`ExprError::message`], [`DeclError::message`]): the two parsers must
+//! word them the same. Where the parsers differ in behaviour the trait
+//! asks (`is_type_name`: cdef knows typedef names; `param`: the specifier
+//! lists differ).
+//!
+//! The specifier lists themselves stay in each parser: beyond the word
+//! table they share (`words::spec_word`), almost every branch differs
+//! (storage classes, struct and enum bodies, `int...` forms, unknown
+//! names, spans), so a shared loop would be all hooks.
 //!
 //! Generic rather than dynamic: each parser gets its own copy of the grammar
 //! compiled for its types, so the runtime (which uses only `parse`) carries

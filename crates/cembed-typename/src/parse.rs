@@ -4,17 +4,20 @@
 //! struct and enum bodies, initializers, typedef scoping).
 //!
 //! It gives the same type and the same messages as the cdef parser would on
-//! these inputs: both read the same tokens with the same keyword tables
-//! (`words`) and the same bounds (`grammar`). An identifier it
-//! does not know is taken as a typedef name, left for the caller to resolve.
+//! these inputs. An identifier it does not know is taken as a typedef name,
+//! left for the caller to resolve.
 //!
-//! Why a second implementation of the declarator grammar: the cdef parser
-//! builds a spanned syntax tree for diagnostics, parses struct and enum
-//! bodies and tracks typedef scopes, and pulls codespan-reporting in; the
-//! runtime, loaded into every host, needs none of it. The two are kept in
-//! line by cembed-cdef's `tests/type_names.rs` (random type names of known
-//! structure through both). The token helpers, the bounds and the grammar
-//! of constant expressions are not repeated: both use `grammar`.
+//! The token cursor, the bounds, the declarator grammar and the grammar
+//! of constant expressions are `grammar`'s, shared with the cdef parser;
+//! this module builds their nodes without spans and reports errors as a
+//! message and an offset. What stays here is the specifier list of a type
+//! name: the cdef parser's also takes storage classes, parses struct and
+//! enum bodies, knows typedef names and builds a spanned syntax tree for
+//! diagnostics with codespan-reporting; the runtime, loaded into every
+//! host, needs none of it. The two specifier loops share their word table
+//! (`words::spec_word`) and are kept in line by cembed-cdef's
+//! `tests/type_names.rs` (random type names of known structure through
+//! both).
 
 use std::ops::{Deref, DerefMut};
 
@@ -135,7 +138,7 @@ impl<'a> Parser<'a> {
         Ok((spec, ops))
     }
 
-    // ---- tokens ------------------------------------------------------------
+    // ---- errors and helpers ------------------------------------------------
 
     fn err_here(&self, message: impl Into<String>) -> Error {
         Error {

@@ -189,14 +189,8 @@ pub enum DeclOp {
     },
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub enum ArraySize {
-    /// `[]`
-    Open,
-    /// `[...]`
-    DotDotDot,
-    Expr(Expr),
-}
+/// `[]`, `[...]` or `[expr]` (the shared declarator grammar's).
+pub type ArraySize = cembed_typename::grammar::ArraySize<Expr>;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Param {
@@ -224,23 +218,6 @@ impl Expr {
     }
 }
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum UnOp {
-    Neg,
-    Plus,
-    BitNot,
-}
-
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum BinOp {
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Rem,
-    Shl,
-    Shr,
-    BitAnd,
-    BitOr,
-    BitXor,
-}
+// The operators are the run-time type-name parser's: both parse constant
+// expressions by cembed-typename's shared grammar.
+pub use cembed_typename::grammar::{BinOp, UnOp};

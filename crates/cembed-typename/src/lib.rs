@@ -5,12 +5,16 @@
 //! This crate is what the runtime, loaded into every host process, carries
 //! of the C language: the lexer, the keyword tables and one type name's
 //! grammar. The cdef parser (cembed-cdef, the builder's) uses the same
-//! lexer and tables, so a type reads the same in a cdef and at run time.
+//! lexer, tables and declarator and expression grammars, so a type reads
+//! the same in a cdef and at run time.
 //!
 //! * [`lexer`]: tokens of the cdef language (shared with cembed-cdef);
 //! * [`words`]: primitive type names, keyword combinations, keywords;
+//! * [`grammar`]: the token cursor, the bounds and the declarator and
+//!   constant-expression grammars both parsers use;
 //! * [`parse_type_expr`]: one type name to a [`TypeExpr`].
 
+pub mod grammar;
 pub mod lexer;
 mod parse;
 pub mod words;

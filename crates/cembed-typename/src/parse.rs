@@ -4,19 +4,29 @@
 //! struct and enum bodies, initializers, typedef scoping).
 //!
 //! It gives the same type and the same messages as the cdef parser would on
-//! these inputs: both read the same tokens with the same keyword tables
-//! (`words`), and the bounds below are the cdef parser's. An identifier it
-//! does not know is taken as a typedef name, left for the caller to resolve.
+//! these inputs. An identifier it does not know is taken as a typedef name,
+//! left for the caller to resolve.
 //!
-//! Why a second implementation of the declarator grammar: the cdef parser
-//! builds a spanned syntax tree for diagnostics, parses struct and enum
-//! bodies and tracks typedef scopes, and pulls codespan-reporting in; the
-//! runtime, loaded into every host, needs none of it. The two are kept in
-//! line by cembed-cdef's `tests/type_names.rs` (random type names of known
-//! structure through both).
+//! The token cursor, the bounds, the declarator grammar and the grammar
+//! of constant expressions are `grammar`'s, shared with the cdef parser;
+//! this module builds their nodes without spans and reports errors as a
+//! message and an offset. What stays here is the specifier list of a type
+//! name: the cdef parser's also takes storage classes, parses struct and
+//! enum bodies, knows typedef names and builds a spanned syntax tree for
+//! diagnostics with codespan-reporting; the runtime, loaded into every
+//! host, needs none of it. The two specifier loops share their word table
+//! (`words::spec_word`) and are kept in line by cembed-cdef's
+//! `tests/type_names.rs` (random type names of known structure through
+//! both).
 
-use crate::lexer::{char_literal_value, parse_int_literal, TokKind, Token};
-use crate::words::{is_ignored_ident, is_keyword, is_unsupported_ext, named_prim, Kw, KwSet};
+use std::ops::{Deref, DerefMut};
+
+use crate::grammar::{declarator, ArraySize, ConstExpr, Cursor, DeclError, Declarators, ExprError};
+pub(crate) use crate::grammar::{BinOp, UnOp};
+use crate::lexer::{TokKind, Token};
+use crate::words::{
+    is_keyword, is_unsupported_ext, named_prim, spec_word, Kw, KwSet, Quals, SpecWord,
+};
 
 /// An error: the message and the byte offset it points at.
 pub(crate) struct Error {
@@ -25,19 +35,6 @@ pub(crate) struct Error {
 }
 
 type PResult<T> = Result<T, Error>;
-
-/// Deepest nesting of declarators and parenthesised expressions (as the
-/// cdef parser's `MAX_DEPTH`): a hostile type string (`"((((..."`) must not
-/// overflow the stack of the host's thread.
-const MAX_DEPTH: u32 = 64;
-
-/// Most binary operators in one constant expression (the cdef parser's
-/// `MAX_EXPR_OPS`): bounds the recursion of evaluating and dropping it.
-const MAX_EXPR_OPS: u32 = 500;
-
-/// Most derivations in one declarator (the cdef parser's `MAX_DECL_OPS`):
-/// every level of a type gets a name spelling the whole type at run time.
-const MAX_DECL_OPS: usize = 256;
 
 /// The base type as written, before conversion.
 pub(crate) enum Spec {
@@ -72,37 +69,12 @@ pub(crate) enum Op {
     },
 }
 
-pub(crate) enum ArrayLen {
-    Open,
-    DotDotDot,
-    Expr(Expr),
-}
+pub(crate) type ArrayLen = ArraySize<Expr>;
 
 pub(crate) struct Param {
     pub spec: DeclSpec,
     pub ops: Vec<Op>,
     pub at: u32,
-}
-
-#[derive(Copy, Clone)]
-pub(crate) enum UnOp {
-    Neg,
-    Plus,
-    BitNot,
-}
-
-#[derive(Copy, Clone)]
-pub(crate) enum BinOp {
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Rem,
-    Shl,
-    Shr,
-    BitAnd,
-    BitOr,
-    BitXor,
 }
 
 /// A constant expression; each node keeps the offset its errors point at.
@@ -131,88 +103,42 @@ enum Ctx {
 }
 
 pub(crate) struct Parser<'a> {
-    text: &'a str,
-    toks: Vec<Token>,
-    pos: usize,
-    depth: u32,
-    expr_budget: Option<u32>,
+    cur: Cursor<'a>,
+}
+
+// The parser is its token cursor plus the grammar: `self.tok()`,
+// `self.bump()`, `self.depth` are the cursor's.
+impl<'a> Deref for Parser<'a> {
+    type Target = Cursor<'a>;
+    fn deref(&self) -> &Cursor<'a> {
+        &self.cur
+    }
+}
+
+impl DerefMut for Parser<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.cur
+    }
 }
 
 impl<'a> Parser<'a> {
     pub fn new(text: &'a str, toks: Vec<Token>) -> Self {
-        let toks = toks
-            .into_iter()
-            .filter(|t| {
-                !(t.kind == TokKind::Ident
-                    && is_ignored_ident(&text[t.start as usize..t.end as usize]))
-            })
-            .collect();
         Parser {
-            text,
-            toks,
-            pos: 0,
-            depth: 0,
-            expr_budget: None,
+            cur: Cursor::new(text, toks),
         }
     }
 
     /// `spec abstract-declarator <end>`.
     pub fn type_name(&mut self) -> PResult<(DeclSpec, Vec<Op>)> {
         let spec = self.decl_spec(Ctx::TypeName)?;
-        let ops = self.declarator(true)?;
+        let (_, ops) = declarator(self, true)?;
         if self.tok().kind != TokKind::Eof {
             return Err(self.expected("the end of the type"));
         }
         Ok((spec, ops))
     }
 
-    // ---- tokens ------------------------------------------------------------
-
-    fn tok(&self) -> Token {
-        self.toks[self.pos]
-    }
-
-    fn tok_at(&self, n: usize) -> Token {
-        self.toks[(self.pos + n).min(self.toks.len() - 1)]
-    }
-
-    fn text_of(&self, t: Token) -> &'a str {
-        &self.text[t.start as usize..t.end as usize]
-    }
-
-    fn cur_text(&self) -> &'a str {
-        self.text_of(self.tok())
-    }
-
-    fn bump(&mut self) -> Token {
-        let t = self.tok();
-        if t.kind != TokKind::Eof {
-            self.pos += 1;
-        }
-        t
-    }
-
-    fn is_punct(&self, p: &str) -> bool {
-        let t = self.tok();
-        t.kind == TokKind::Punct && self.text_of(t) == p
-    }
-
-    fn eat_punct(&mut self, p: &str) -> bool {
-        let yes = self.is_punct(p);
-        if yes {
-            self.bump();
-        }
-        yes
-    }
-
-    fn describe(&self, t: Token) -> String {
-        match t.kind {
-            TokKind::Eof => "end of input".into(),
-            TokKind::LineEnd => "end of line".into(),
-            TokKind::Hash => "`#`".into(),
-            _ => format!("`{}`", self.text_of(t)),
-        }
-    }
+    // ---- errors and helpers ------------------------------------------------
 
     fn err_here(&self, message: impl Into<String>) -> Error {
         Error {
@@ -221,33 +147,11 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// "expected X, found Y", pointing where the cdef parser points: at the
-    /// previous token when the input ends or the next token is on a later
-    /// line.
+    /// "expected X, found Y", pointing where the cdef parser points.
     fn expected(&self, what: &str) -> Error {
-        let t = self.tok();
-        let message = format!("expected {what}, found {}", self.describe(t));
-        if self.pos > 0 {
-            let prev = self.toks[self.pos - 1];
-            let gap = &self.text[prev.end as usize..t.start as usize];
-            if matches!(t.kind, TokKind::Eof | TokKind::LineEnd) || gap.contains('\n') {
-                return Error {
-                    message,
-                    at: prev.start,
-                };
-            }
-        }
         Error {
-            message,
-            at: t.start,
-        }
-    }
-
-    fn expect_punct(&mut self, p: &str) -> PResult<()> {
-        if self.eat_punct(p) {
-            Ok(())
-        } else {
-            Err(self.expected(&format!("`{p}`")))
+            message: self.expected_message(what),
+            at: self.expected_after().unwrap_or(self.tok()).start,
         }
     }
 
@@ -262,10 +166,9 @@ impl<'a> Parser<'a> {
     }
 
     fn enter(&mut self) -> PResult<()> {
-        if self.depth >= MAX_DEPTH {
+        if !self.try_enter() {
             return Err(self.err_here("declaration nested too deeply"));
         }
-        self.depth += 1;
         Ok(())
     }
 
@@ -276,8 +179,7 @@ impl<'a> Parser<'a> {
     // ---- specifiers --------------------------------------------------------
 
     fn decl_spec(&mut self, ctx: Ctx) -> PResult<DeclSpec> {
-        let mut is_const = false;
-        let mut volatile = false;
+        let mut quals = Quals::default();
         let mut kws = KwSet::default();
         let mut kw_at: Option<u32> = None;
         let mut ty: Option<(Spec, u32)> = None;
@@ -300,8 +202,13 @@ impl<'a> Parser<'a> {
                 break;
             }
             let s = self.text_of(t);
-            match s {
-                "typedef" | "static" | "extern" => {
+            let word = spec_word(s);
+            if word.is_some_and(|w| quals.take(w, ctx == Ctx::Param)) {
+                self.bump();
+                continue;
+            }
+            match word {
+                Some(SpecWord::Storage) => {
                     if self.tok_at(1).kind == TokKind::Str {
                         return Err(self.err_here(
                             "extern \"...\" is only allowed at the start of a declaration",
@@ -309,18 +216,7 @@ impl<'a> Parser<'a> {
                     }
                     return Err(self.err_here(format!("`{s}` is not allowed here")));
                 }
-                "const" | "__const" | "__const__" => {
-                    is_const = true;
-                    self.bump();
-                }
-                "volatile" | "__volatile" | "__volatile__" => {
-                    volatile = true;
-                    self.bump();
-                }
-                "restrict" | "__restrict" | "__restrict__" | "_Atomic" => {
-                    self.bump();
-                }
-                "struct" | "union" | "enum" => {
+                Some(SpecWord::Tag) => {
                     if ty.is_some() || !kws.is_empty() {
                         return Err(self.two_types());
                     }
@@ -334,18 +230,10 @@ impl<'a> Parser<'a> {
                     };
                     ty = Some((spec, t.start));
                 }
-                _ if is_unsupported_ext(s) => return Err(self.unsupported_ext()),
-                "inline" | "__inline" | "__inline__" => {
-                    self.bump();
-                }
-                "register" if ctx == Ctx::Param => {
-                    self.bump();
-                }
-                "_Noreturn" | "register" | "auto" | "_Thread_local" | "__thread" | "_Alignas"
-                | "__extension__" | "__complex__" | "_Imaginary" => {
-                    return Err(self.err_here(format!("`{s}` is not supported in cdef()")))
-                }
-                _ => {
+                Some(SpecWord::Extension) => return Err(self.unsupported_ext()),
+                // `register` outside a parameter, the keywords CFFI refuses.
+                Some(_) => return Err(self.err_here(format!("`{s}` is not supported in cdef()"))),
+                None => {
                     if let Some(k) = Kw::from_ident(s) {
                         if ty.is_some() {
                             return Err(self.two_types());
@@ -379,7 +267,7 @@ impl<'a> Parser<'a> {
                 }
             },
             None => {
-                let what = if is_const || volatile || ctx == Ctx::TypeName {
+                let what = if quals.is_const || quals.is_volatile || ctx == Ctx::TypeName {
                     "a type name"
                 } else {
                     "a parameter type"
@@ -390,7 +278,7 @@ impl<'a> Parser<'a> {
         Ok(DeclSpec {
             ty,
             ty_at,
-            is_const,
+            is_const: quals.is_const,
         })
     }
 
@@ -434,267 +322,95 @@ impl<'a> Parser<'a> {
             _ => Spec::Enum(tag),
         })
     }
+}
 
-    // ---- declarators ---------------------------------------------------------
+/// Constant expressions (array lengths): the grammar is `grammar`'s.
+impl<'a> ConstExpr<'a> for Parser<'a> {
+    type Expr = Expr;
+    type Error = Error;
 
-    /// The derivations of a declarator, base outwards; `abstract_only`
-    /// forbids a name (a type name's own declarator; parameters may have one).
-    fn declarator(&mut self, abstract_only: bool) -> PResult<Vec<Op>> {
-        self.enter()?;
-        let r = self.declarator_inner(abstract_only);
-        self.depth -= 1;
-        r
+    fn enter(&mut self) -> PResult<()> {
+        Parser::enter(self)
     }
 
-    fn declarator_inner(&mut self, abstract_only: bool) -> PResult<Vec<Op>> {
-        let start = self.tok().start;
-        let mut ops = Vec::new();
-        while self.eat_punct("*") {
-            let mut is_const = false;
-            while self.tok().kind == TokKind::Ident {
-                match self.cur_text() {
-                    "const" | "__const" | "__const__" => is_const = true,
-                    "volatile" | "__volatile" | "__volatile__" | "restrict" | "__restrict"
-                    | "__restrict__" => {}
-                    _ => break,
-                }
-                self.bump();
-            }
-            ops.push(Op::Pointer { is_const });
-        }
-        if self.is_punct("^") {
-            return Err(self.err_here("blocks (`^`) are not supported"));
-        }
-        let t = self.tok();
-        let inner = if t.kind == TokKind::Ident && !is_keyword(self.text_of(t)) {
-            if is_unsupported_ext(self.text_of(t)) {
-                return Err(self.unsupported_ext());
-            }
-            if abstract_only {
-                return Err(
-                    self.err_here(format!("unexpected name `{}` in a type", self.text_of(t)))
-                );
-            }
-            self.bump();
-            Vec::new()
-        } else if t.kind == TokKind::Ident && is_unsupported_ext(self.text_of(t)) {
-            return Err(self.unsupported_ext());
-        } else if self.is_punct("(") && self.nested_declarator_follows() {
-            self.bump();
-            let inner = self.declarator(abstract_only)?;
-            self.expect_punct(")")?;
-            inner
-        } else {
-            Vec::new()
-        };
-        let mut suffixes = Vec::new();
-        loop {
-            let open = self.tok().start;
-            if self.eat_punct("[") {
-                // C99 `[static 3]`, `[const]`: no effect on the type.
-                while self.tok().kind == TokKind::Ident
-                    && matches!(
-                        self.cur_text(),
-                        "static" | "const" | "volatile" | "restrict" | "__restrict"
-                    )
-                {
-                    self.bump();
-                }
-                let len = if self.eat_punct("]") {
-                    ArrayLen::Open
-                } else if self.tok().kind == TokKind::Ellipsis {
-                    self.bump();
-                    self.expect_punct("]")?;
-                    ArrayLen::DotDotDot
-                } else {
-                    let e = self.expr()?;
-                    self.expect_punct("]")?;
-                    ArrayLen::Expr(e)
-                };
-                suffixes.push(Op::Array { len, at: open });
-            } else if self.eat_punct("(") {
-                let (params, variadic) = self.params()?;
-                suffixes.push(Op::Function { params, variadic });
-            } else {
-                break;
-            }
-        }
-        // Base outwards: the pointers bind to the base first, then the
-        // suffixes (the rightmost is closest to the base: `a[2][3]` is an
-        // array of 2 arrays of 3), then what the parenthesised part adds.
-        ops.extend(suffixes.into_iter().rev());
-        ops.extend(inner);
-        if ops.len() > MAX_DECL_OPS {
-            return Err(Error {
-                message: "declarator too long".into(),
-                at: start,
-            });
-        }
-        Ok(ops)
+    fn expected(&self, what: &str) -> Error {
+        Parser::expected(self, what)
     }
 
-    /// At a `(` in a declarator: does a nested declarator follow (`(*f)`,
-    /// `(name)`) rather than a parameter list (`(int)`, `()`)?
-    fn nested_declarator_follows(&self) -> bool {
-        let n = self.tok_at(1);
-        match n.kind {
-            TokKind::Punct => matches!(self.text_of(n), "*" | "(" | "[" | "^"),
-            TokKind::Ident => {
-                let s = self.text_of(n);
-                !(is_keyword(s) || named_prim(s).is_some() || s == "FILE")
-            }
-            _ => false,
+    fn expr_error(&self, e: ExprError, at: Token) -> Error {
+        Error {
+            message: e.message(),
+            at: at.start,
         }
     }
 
-    fn params(&mut self) -> PResult<(Vec<Param>, bool)> {
-        let mut params = Vec::new();
-        if self.eat_punct(")") {
-            return Ok((params, false)); // `f()` is `f(void)` in CFFI
-        }
-        let next = self.tok_at(1);
-        if self.tok().kind == TokKind::Ident
-            && self.cur_text() == "void"
-            && next.kind == TokKind::Punct
-            && self.text_of(next) == ")"
-        {
-            self.bump();
-            self.bump();
-            return Ok((params, false));
-        }
-        loop {
-            if self.tok().kind == TokKind::Ellipsis {
-                if params.is_empty() {
-                    return Err(self.err_here(
-                        "a variadic function needs at least one named parameter before `...`",
-                    ));
-                }
-                self.bump();
-                self.expect_punct(")")?;
-                return Ok((params, true));
-            }
-            let at = self.tok().start;
-            let spec = self.decl_spec(Ctx::Param)?;
-            let ops = self.declarator(false)?;
-            if self.is_punct("=") {
-                return Err(self.err_here("default arguments are not supported"));
-            }
-            params.push(Param { spec, ops, at });
-            if self.eat_punct(",") {
-                continue;
-            }
-            if self.eat_punct(")") {
-                return Ok((params, false));
-            }
-            if is_unsupported_ext(self.cur_text()) {
-                return Err(self.unsupported_ext());
-            }
-            return Err(self.expected("`,` or `)`"));
+    fn name(&mut self) -> PResult<Expr> {
+        let at = self.tok().start;
+        Ok(Expr::Name(self.ident()?, at))
+    }
+
+    fn int(&self, v: i128, t: Token) -> Expr {
+        Expr::Int(v, t.start)
+    }
+
+    fn unary(&self, op: UnOp, e: Expr, start: u32) -> Expr {
+        Expr::Unary(op, Box::new(e), start)
+    }
+
+    fn binary(&self, op: BinOp, lhs: Expr, rhs: Expr, start: u32) -> Expr {
+        Expr::Binary(op, Box::new(lhs), Box::new(rhs), start)
+    }
+}
+
+/// Declarators: the grammar is `grammar`'s. Only the type matters here:
+/// names are dropped, and so is `volatile` (CFFI's types ignore it).
+impl<'a> Declarators<'a> for Parser<'a> {
+    type Op = Op;
+    type Name = ();
+    type Param = Param;
+
+    fn decl_error(&self, e: DeclError<'_>) -> Error {
+        self.err_here(e.message())
+    }
+
+    fn unsupported_ext(&self) -> Error {
+        Parser::unsupported_ext(self)
+    }
+
+    fn decl_too_long(&self, start: u32) -> Error {
+        Error {
+            message: "declarator too long".into(),
+            at: start,
         }
     }
 
-    // ---- constant expressions (array lengths) --------------------------------
-
-    fn expr(&mut self) -> PResult<Expr> {
-        // A parenthesised sub-expression shares its enclosing one's budget.
-        let outermost = self.expr_budget.is_none();
-        if outermost {
-            self.expr_budget = Some(MAX_EXPR_OPS);
-        }
-        let r = self.binary(0);
-        if outermost {
-            self.expr_budget = None;
-        }
-        r
+    /// No typedefs are known here (an unknown name is taken as one): only
+    /// the named primitives are type names.
+    fn is_type_name(&self, s: &str) -> bool {
+        named_prim(s).is_some() || s == "FILE"
     }
 
-    fn binop(&self) -> Option<(BinOp, u8)> {
-        let t = self.tok();
-        if t.kind != TokKind::Punct {
-            return None;
-        }
-        Some(match self.text_of(t) {
-            "|" => (BinOp::BitOr, 1),
-            "^" => (BinOp::BitXor, 2),
-            "&" => (BinOp::BitAnd, 3),
-            "<<" => (BinOp::Shl, 4),
-            ">>" => (BinOp::Shr, 4),
-            "+" => (BinOp::Add, 5),
-            "-" => (BinOp::Sub, 5),
-            "*" => (BinOp::Mul, 6),
-            "/" => (BinOp::Div, 6),
-            "%" => (BinOp::Rem, 6),
-            _ => return None,
-        })
+    fn decl_name(&mut self) -> PResult<()> {
+        self.bump();
+        Ok(())
     }
 
-    fn binary(&mut self, min_prec: u8) -> PResult<Expr> {
-        let start = self.tok().start;
-        let mut lhs = self.unary()?;
-        while let Some((op, prec)) = self.binop() {
-            if prec < min_prec {
-                break;
-            }
-            match &mut self.expr_budget {
-                Some(0) => return Err(self.err_here("constant expression too long")),
-                Some(n) => *n -= 1,
-                None => {}
-            }
-            self.bump();
-            let rhs = self.binary(prec + 1)?;
-            lhs = Expr::Binary(op, Box::new(lhs), Box::new(rhs), start);
-        }
-        Ok(lhs)
+    fn param(&mut self) -> PResult<Param> {
+        let at = self.tok().start;
+        let spec = self.decl_spec(Ctx::Param)?;
+        let (_, ops) = declarator(self, false)?;
+        Ok(Param { spec, ops, at })
     }
 
-    fn unary(&mut self) -> PResult<Expr> {
-        self.enter()?;
-        let r = self.unary_inner();
-        self.depth -= 1;
-        r
+    fn pointer(&self, is_const: bool, _is_volatile: bool, _start: u32) -> Op {
+        Op::Pointer { is_const }
     }
 
-    fn unary_inner(&mut self) -> PResult<Expr> {
-        let t = self.tok();
-        match t.kind {
-            TokKind::Punct => {
-                let op = match self.text_of(t) {
-                    "-" => UnOp::Neg,
-                    "+" => UnOp::Plus,
-                    "~" => UnOp::BitNot,
-                    "(" => {
-                        self.bump();
-                        let e = self.expr()?;
-                        self.expect_punct(")")?;
-                        return Ok(e);
-                    }
-                    _ => return Err(self.expected("an integer constant expression")),
-                };
-                self.bump();
-                let e = self.unary()?;
-                Ok(Expr::Unary(op, Box::new(e), t.start))
-            }
-            TokKind::Number => {
-                self.bump();
-                let v = parse_int_literal(self.text_of(t)).map_err(|message| Error {
-                    message,
-                    at: t.start,
-                })?;
-                Ok(Expr::Int(v as i128, t.start))
-            }
-            TokKind::Char => {
-                self.bump();
-                let v = char_literal_value(self.text_of(t)).ok_or(Error {
-                    message: "unsupported character literal".into(),
-                    at: t.start,
-                })?;
-                Ok(Expr::Int(v, t.start))
-            }
-            TokKind::Ident if self.cur_text() == "sizeof" => {
-                Err(self.err_here("`sizeof` is not supported in cdef() constant expressions"))
-            }
-            TokKind::Ident => Ok(Expr::Name(self.ident()?, t.start)),
-            _ => Err(self.expected("an integer constant expression")),
-        }
+    fn array(&self, len: ArrayLen, open: u32) -> Op {
+        Op::Array { len, at: open }
+    }
+
+    fn function(&self, params: Vec<Param>, variadic: bool, _open: u32) -> Op {
+        Op::Function { params, variadic }
     }
 }

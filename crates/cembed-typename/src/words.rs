@@ -297,3 +297,66 @@ mod tests {
         assert_eq!(norm("_Complex"), None);
     }
 }
+
+/// What a word means in a specifier list, for both parsers' specifier
+/// loops (which differ in what they do with it: cdef takes storage classes
+/// and struct bodies, the type-name parser refuses them).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum SpecWord {
+    /// `typedef`, `static`, `extern`.
+    Storage,
+    Const,
+    Volatile,
+    /// `restrict`: no effect on the type (also after a `*`).
+    Restrict,
+    /// `_Atomic`, `inline`: accepted and ignored, as CFFI does (in a
+    /// specifier list only).
+    Ignored,
+    /// `struct`, `union`, `enum`.
+    Tag,
+    /// Ignored in a parameter, refused elsewhere.
+    Register,
+    /// A C keyword CFFI refuses.
+    Unsupported,
+    /// A compiler extension ([`is_unsupported_ext`]).
+    Extension,
+}
+
+/// `None`: a type keyword ([`Kw`]) or any other identifier.
+pub fn spec_word(s: &str) -> Option<SpecWord> {
+    Some(match s {
+        "typedef" | "static" | "extern" => SpecWord::Storage,
+        "const" | "__const" | "__const__" => SpecWord::Const,
+        "volatile" | "__volatile" | "__volatile__" => SpecWord::Volatile,
+        "restrict" | "__restrict" | "__restrict__" => SpecWord::Restrict,
+        "_Atomic" | "inline" | "__inline" | "__inline__" => SpecWord::Ignored,
+        "struct" | "union" | "enum" => SpecWord::Tag,
+        "register" => SpecWord::Register,
+        "_Noreturn" | "auto" | "_Thread_local" | "__thread" | "_Alignas" | "__extension__"
+        | "__complex__" | "_Imaginary" => SpecWord::Unsupported,
+        _ if is_unsupported_ext(s) => SpecWord::Extension,
+        _ => return None,
+    })
+}
+
+/// The qualifiers a specifier list has seen.
+#[derive(Copy, Clone, Default)]
+pub struct Quals {
+    pub is_const: bool,
+    pub is_volatile: bool,
+}
+
+impl Quals {
+    /// Takes `w` if a specifier list only notes or skips it (a qualifier,
+    /// `_Atomic`, `inline`, `register` in a parameter): true if taken.
+    pub fn take(&mut self, w: SpecWord, in_param: bool) -> bool {
+        match w {
+            SpecWord::Const => self.is_const = true,
+            SpecWord::Volatile => self.is_volatile = true,
+            SpecWord::Restrict | SpecWord::Ignored => {}
+            SpecWord::Register if in_param => {}
+            _ => return false,
+        }
+        true
+    }
+}

@@ -1,5 +1,10 @@
 //! Declarators: pointers, arrays, functions and their parameter lists,
-//! read inside-out into operators from the base outwards.
+//! read inside-out into operators from the base outwards. The grammar is
+//! cembed-typename's `grammar::declarator`, shared with the run-time
+//! type-name parser; here are the spanned nodes, the diagnostics, and what
+//! only this parser knows (typedef names, parameter specifiers).
+
+use cembed_typename::grammar::{declarator, ArraySize, DeclError, Declarators};
 
 use super::*;
 
@@ -8,189 +13,83 @@ impl<'a> Parser<'a> {
     /// Whether a name is required is checked by the caller / resolver, so that
     /// the error can say what needed it.
     pub(super) fn declarator(&mut self, abstract_only: bool) -> PResult<Declarator> {
-        self.enter()?;
-        let r = self.declarator_inner(abstract_only);
-        self.depth -= 1;
-        r
-    }
-
-    pub(super) fn declarator_inner(&mut self, abstract_only: bool) -> PResult<Declarator> {
         let start = self.tok().start;
-        let mut ptrs = Vec::new();
-        while self.is_punct("*") {
-            let star = self.bump();
-            let (mut c, mut v) = (false, false);
-            loop {
-                match self.cur_text() {
-                    "const" | "__const" | "__const__" if self.tok().kind == TokKind::Ident => {
-                        c = true
-                    }
-                    "volatile" | "__volatile" | "__volatile__"
-                        if self.tok().kind == TokKind::Ident =>
-                    {
-                        v = true
-                    }
-                    "restrict" | "__restrict" | "__restrict__"
-                        if self.tok().kind == TokKind::Ident => {}
-                    _ => break,
-                }
-                self.bump();
-            }
-            ptrs.push(DeclOp::Pointer {
-                is_const: c,
-                is_volatile: v,
-                span: self.span_from(star.start),
-            });
-        }
-        if self.is_punct("^") {
-            return Err(self.err_here("blocks (`^`) are not supported", "not supported"));
-        }
-        let t = self.tok();
-        let (name, inner_ops) = if t.kind == TokKind::Ident && !is_keyword(self.text_of(t)) {
-            if is_unsupported_ext(self.text_of(t)) {
-                return Err(self.unsupported_ext());
-            }
-            if abstract_only {
-                return Err(self.err_here(
-                    format!("unexpected name `{}` in a type", self.text_of(t)),
-                    "a type name has no declarator name",
-                ));
-            }
-            (Some(self.ident()?), Vec::new())
-        } else if t.kind == TokKind::Ident && is_unsupported_ext(self.text_of(t)) {
-            return Err(self.unsupported_ext());
-        } else if self.is_punct("(") && self.nested_declarator_follows() {
-            self.bump();
-            let inner = self.declarator(abstract_only)?;
-            self.expect_punct(")")?;
-            (inner.name, inner.ops)
-        } else {
-            (None, Vec::new())
-        };
-        let mut suffixes = Vec::new();
-        loop {
-            if self.is_punct("[") {
-                let open = self.bump();
-                // C99 `[static 3]`, `[const]` in parameters: no effect on the
-                // (decayed) parameter type.
-                while self.tok().kind == TokKind::Ident
-                    && matches!(
-                        self.cur_text(),
-                        "static" | "const" | "volatile" | "restrict" | "__restrict"
-                    )
-                {
-                    self.bump();
-                }
-                let len = if self.eat_punct("]") {
-                    ArraySize::Open
-                } else if self.tok().kind == TokKind::Ellipsis {
-                    self.bump();
-                    self.expect_punct("]")?;
-                    ArraySize::DotDotDot
-                } else {
-                    let e = self.expr()?;
-                    self.expect_punct("]")?;
-                    ArraySize::Expr(e)
-                };
-                suffixes.push(DeclOp::Array {
-                    len,
-                    span: self.span_from(open.start),
-                });
-            } else if self.is_punct("(") {
-                let open = self.bump();
-                let (params, variadic) = self.params()?;
-                suffixes.push(DeclOp::Function {
-                    params,
-                    variadic,
-                    span: self.span_from(open.start),
-                });
-            } else {
-                break;
-            }
-        }
-        // Base outwards: the pointers bind to the base first, then the suffixes
-        // (the rightmost is closest to the base: `a[2][3]` is an array of 2
-        // arrays of 3), then whatever the parenthesised inner declarator adds.
-        let mut ops = ptrs;
-        ops.extend(suffixes.into_iter().rev());
-        ops.extend(inner_ops);
-        if ops.len() > MAX_DECL_OPS {
-            return Err(Diag::new(
-                "declarator too long",
-                self.span_from(start),
-                format!("more than {MAX_DECL_OPS} pointers, arrays and functions in one type"),
-            ));
-        }
+        let (name, ops) = declarator(self, abstract_only)?;
         Ok(Declarator {
             name,
             ops,
             span: self.span_from(start),
         })
     }
+}
 
-    /// At a `(` in a declarator: does a nested declarator follow (`(*f)`,
-    /// `(name)`) rather than a parameter list (`(int)`, `()`)?
-    pub(super) fn nested_declarator_follows(&self) -> bool {
-        let n = self.tok_at(1);
-        match n.kind {
-            TokKind::Punct => matches!(self.text_of(n), "*" | "(" | "[" | "^"),
-            TokKind::Ident => {
-                let s = self.text_of(n);
-                !(is_keyword(s) || self.is_type_name(s))
-            }
-            _ => false,
+impl<'a> Declarators<'a> for Parser<'a> {
+    type Op = DeclOp;
+    type Name = Ident;
+    type Param = Param;
+
+    fn decl_error(&self, e: DeclError<'_>) -> Diag {
+        let label = match e {
+            DeclError::Block => "not supported",
+            DeclError::NameInType(_) => "a type name has no declarator name",
+            DeclError::VariadicFirst => "`...` cannot come first",
+            DeclError::DefaultArg => "remove the `= ...` part",
+        };
+        self.err_here(e.message(), label)
+    }
+
+    fn unsupported_ext(&self) -> Diag {
+        Parser::unsupported_ext(self)
+    }
+
+    fn decl_too_long(&self, start: u32) -> Diag {
+        Diag::new(
+            "declarator too long",
+            self.span_from(start),
+            format!("more than {MAX_DECL_OPS} pointers, arrays and functions in one type"),
+        )
+    }
+
+    /// The typedefs declared so far count (the lexer hack).
+    fn is_type_name(&self, s: &str) -> bool {
+        Parser::is_type_name(self, s)
+    }
+
+    fn decl_name(&mut self) -> PResult<Ident> {
+        self.ident()
+    }
+
+    fn param(&mut self) -> PResult<Param> {
+        let start = self.tok().start;
+        let spec = self.decl_spec(Ctx::Param)?;
+        let decl = self.declarator(false)?;
+        Ok(Param {
+            spec,
+            decl,
+            span: self.span_from(start),
+        })
+    }
+
+    fn pointer(&self, is_const: bool, is_volatile: bool, start: u32) -> DeclOp {
+        DeclOp::Pointer {
+            is_const,
+            is_volatile,
+            span: self.span_from(start),
         }
     }
 
-    pub(super) fn params(&mut self) -> PResult<(Vec<Param>, bool)> {
-        let mut params = Vec::new();
-        if self.eat_punct(")") {
-            // `f()` means no parameters in CFFI (as `f(void)`).
-            return Ok((params, false));
+    fn array(&self, len: ArraySize<Expr>, open: u32) -> DeclOp {
+        DeclOp::Array {
+            len,
+            span: self.span_from(open),
         }
-        let next = self.tok_at(1);
-        if self.is_ident("void") && next.kind == TokKind::Punct && self.text_of(next) == ")" {
-            self.bump();
-            self.bump();
-            return Ok((params, false));
-        }
-        loop {
-            if self.tok().kind == TokKind::Ellipsis {
-                let t = self.bump();
-                if params.is_empty() {
-                    return Err(Diag::new(
-                        "a variadic function needs at least one named parameter before `...`",
-                        self.span_of(t),
-                        "`...` cannot come first",
-                    ));
-                }
-                self.expect_punct(")")?;
-                return Ok((params, true));
-            }
-            let start = self.tok().start;
-            let spec = self.decl_spec(Ctx::Param)?;
-            let decl = self.declarator(false)?;
-            if self.is_punct("=") {
-                return Err(self.err_here(
-                    "default arguments are not supported",
-                    "remove the `= ...` part",
-                ));
-            }
-            params.push(Param {
-                spec,
-                decl,
-                span: self.span_from(start),
-            });
-            if self.eat_punct(",") {
-                continue;
-            }
-            if self.eat_punct(")") {
-                return Ok((params, false));
-            }
-            if is_unsupported_ext(self.cur_text()) {
-                return Err(self.unsupported_ext());
-            }
-            return Err(self.expected("`,` or `)`"));
+    }
+
+    fn function(&self, params: Vec<Param>, variadic: bool, open: u32) -> DeclOp {
+        DeclOp::Function {
+            params,
+            variadic,
+            span: self.span_from(open),
         }
     }
 }

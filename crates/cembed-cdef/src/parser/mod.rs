@@ -8,20 +8,27 @@
 //! generator handles none of these well, and a hand-written parser gives precise
 //! spans and messages for every error.
 //!
-//! `Parser` (here) holds the tokens and the token helpers; by section:
+//! The token cursor, the bounds (`MAX_DEPTH`, ...) and the grammar of
+//! constant expressions are cembed-typename's `grammar`, shared with the
+//! run-time parser of one type name, so that the two read tokens and
+//! expressions the same way.
+//!
+//! `Parser` (here) holds the cursor and the error helpers; by section:
 //! [`top`] (declarations, directives, `extern "Python"` blocks), [`specs`]
 //! (specifier lists, struct/union/enum bodies), [`declarators`] and
 //! [`exprs`] (constant expressions).
 
 use std::collections::HashSet;
+use std::ops::{Deref, DerefMut};
 
 use cembed_model::{RecordKind, Span};
 
 use crate::ast::*;
 use crate::diag::Diag;
-use cembed_typename::lexer::{char_literal_value, parse_int_literal, TokKind, Token};
+use cembed_typename::grammar::{ConstExpr, Cursor, MAX_DECL_OPS, MAX_DEPTH, MAX_EXPR_OPS};
+use cembed_typename::lexer::{parse_int_literal, TokKind, Token};
 use cembed_typename::words::{
-    is_ignored_ident, is_keyword, is_unsupported_ext, named_prim, Kw, KwSet, NAMED,
+    is_keyword, is_unsupported_ext, named_prim, spec_word, Kw, KwSet, Quals, SpecWord, NAMED,
 };
 
 mod declarators;
@@ -40,36 +47,27 @@ enum Ctx {
 }
 
 pub struct Parser<'a> {
-    text: &'a str,
-    toks: Vec<Token>,
-    pos: usize,
+    /// The tokens, the position, the nesting depth and the operator budget.
+    cur: Cursor<'a>,
     source: u32,
     /// Typedef names declared so far (by earlier sources too).
     typedefs: &'a mut HashSet<String>,
-    /// Current nesting of recursive constructs (see [`MAX_DEPTH`]).
-    depth: u32,
-    /// Binary operators the constant expression being parsed may still
-    /// contain (`None`: not inside one; see [`MAX_EXPR_OPS`]).
-    expr_budget: Option<u32>,
 }
 
-/// Deepest nesting of declarators, struct bodies and parenthesised
-/// expressions accepted. Real declarations stay far below; the limit keeps a
-/// hostile type string (`ffi.typeof("((((...")`) from overflowing the stack of
-/// the host's thread.
-const MAX_DEPTH: u32 = 64;
+// The parser is its token cursor plus the grammar: `self.tok()`,
+// `self.bump()`, `self.pos` are the cursor's.
+impl<'a> Deref for Parser<'a> {
+    type Target = Cursor<'a>;
+    fn deref(&self) -> &Cursor<'a> {
+        &self.cur
+    }
+}
 
-/// Most binary operators in one constant expression. A chain `1+1+1+...`
-/// parses iteratively but builds a left-deep tree that every later pass
-/// (evaluation, drop) walks recursively: the limit bounds that recursion
-/// (and the work) far above what real `#define`s and enum values use.
-const MAX_EXPR_OPS: u32 = 500;
-
-/// Most derivations (pointers, arrays, functions) in one declarator. Each
-/// level of a type has a name spelling the whole type, so the run-time type
-/// registry's memory grows with the square of this (`"int" + "*" * 100000`
-/// would need gigabytes).
-const MAX_DECL_OPS: usize = 256;
+impl DerefMut for Parser<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.cur
+    }
+}
 
 impl<'a> Parser<'a> {
     pub fn new(
@@ -78,49 +76,14 @@ impl<'a> Parser<'a> {
         source: u32,
         typedefs: &'a mut HashSet<String>,
     ) -> Self {
-        let toks = toks
-            .into_iter()
-            .filter(|t| {
-                !(t.kind == TokKind::Ident
-                    && is_ignored_ident(&text[t.start as usize..t.end as usize]))
-            })
-            .collect();
         Parser {
-            text,
-            toks,
-            pos: 0,
+            cur: Cursor::new(text, toks),
             source,
             typedefs,
-            depth: 0,
-            expr_budget: None,
         }
     }
 
     // ---- token helpers -------------------------------------------------
-
-    fn tok(&self) -> Token {
-        self.toks[self.pos]
-    }
-
-    fn tok_at(&self, n: usize) -> Token {
-        self.toks[(self.pos + n).min(self.toks.len() - 1)]
-    }
-
-    fn text_of(&self, t: Token) -> &'a str {
-        &self.text[t.start as usize..t.end as usize]
-    }
-
-    fn cur_text(&self) -> &'a str {
-        self.text_of(self.tok())
-    }
-
-    fn bump(&mut self) -> Token {
-        let t = self.tok();
-        if t.kind != TokKind::Eof {
-            self.pos += 1;
-        }
-        t
-    }
 
     fn span_of(&self, t: Token) -> Span {
         Span {
@@ -144,56 +107,23 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn is_punct(&self, p: &str) -> bool {
-        let t = self.tok();
-        t.kind == TokKind::Punct && self.text_of(t) == p
-    }
-
-    fn is_ident(&self, s: &str) -> bool {
-        let t = self.tok();
-        t.kind == TokKind::Ident && self.text_of(t) == s
-    }
-
-    fn eat_punct(&mut self, p: &str) -> bool {
-        if self.is_punct(p) {
-            self.bump();
-            true
-        } else {
-            false
-        }
-    }
-
-    fn describe(&self, t: Token) -> String {
-        match t.kind {
-            TokKind::Eof => "end of input".into(),
-            TokKind::LineEnd => "end of line".into(),
-            TokKind::Hash => "`#`".into(),
-            _ => format!("`{}`", self.text_of(t)),
-        }
-    }
-
     fn err_here(&self, message: impl Into<String>, label: impl Into<String>) -> Diag {
         let t = self.tok();
         Diag::new(message, self.span_of(t), label)
     }
 
     fn expected(&self, what: &str) -> Diag {
-        let t = self.tok();
-        let message = format!("expected {what}, found {}", self.describe(t));
+        let message = self.expected_message(what);
         // When the input ends or the next token is on a later line, the
         // missing piece belongs after the previous token: point there.
-        if self.pos > 0 {
-            let prev = self.toks[self.pos - 1];
-            let gap = &self.text[prev.end as usize..t.start as usize];
-            if matches!(t.kind, TokKind::Eof | TokKind::LineEnd) || gap.contains('\n') {
-                return Diag::new(
-                    message,
-                    self.span_of(prev),
-                    format!("expected {what} after this"),
-                );
-            }
+        match self.expected_after() {
+            Some(prev) => Diag::new(
+                message,
+                self.span_of(prev),
+                format!("expected {what} after this"),
+            ),
+            None => self.err_here(message, format!("expected {what}")),
         }
-        self.err_here(message, format!("expected {what}"))
     }
 
     fn expect_punct(&mut self, p: &str) -> PResult<Token> {
@@ -224,13 +154,12 @@ impl<'a> Parser<'a> {
 
     /// Enters one level of nesting; errors past [`MAX_DEPTH`].
     fn enter(&mut self) -> PResult<()> {
-        if self.depth >= MAX_DEPTH {
+        if !self.try_enter() {
             return Err(self.err_here(
                 "declaration nested too deeply",
                 format!("more than {MAX_DEPTH} levels of nesting"),
             ));
         }
-        self.depth += 1;
         Ok(())
     }
 }

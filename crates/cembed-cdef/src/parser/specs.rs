@@ -7,8 +7,7 @@ impl<'a> Parser<'a> {
     pub(super) fn decl_spec(&mut self, ctx: Ctx) -> PResult<DeclSpec> {
         let start = self.tok().start;
         let mut storage: Option<(Storage, Span)> = None;
-        let mut is_const = false;
-        let mut is_volatile = false;
+        let mut quals = Quals::default();
         let mut kws = KwSet::default();
         let mut kw_span: Option<Span> = None;
         let mut ty: Option<(TypeSpec, Span)> = None;
@@ -51,8 +50,15 @@ impl<'a> Parser<'a> {
             }
             let s = self.text_of(t);
             let sp = self.span_of(t);
-            match s {
-                "typedef" | "static" | "extern" => {
+            let word = spec_word(s);
+            // Qualifiers; `_Atomic` and `inline` are accepted and ignored,
+            // as CFFI does.
+            if word.is_some_and(|w| quals.take(w, ctx == Ctx::Param)) {
+                self.bump();
+                continue;
+            }
+            match word {
+                Some(SpecWord::Storage) => {
                     let st = match s {
                         "typedef" => Storage::Typedef,
                         "static" => Storage::Static,
@@ -81,19 +87,7 @@ impl<'a> Parser<'a> {
                     storage = Some((st, sp));
                     self.bump();
                 }
-                "const" | "__const" | "__const__" => {
-                    is_const = true;
-                    self.bump();
-                }
-                "volatile" | "__volatile" | "__volatile__" => {
-                    is_volatile = true;
-                    self.bump();
-                }
-                // `_Atomic` is accepted and ignored, as CFFI does.
-                "restrict" | "__restrict" | "__restrict__" | "_Atomic" => {
-                    self.bump();
-                }
-                "struct" | "union" | "enum" => {
+                Some(SpecWord::Tag) => {
                     if ty.is_some() || !kws.is_empty() {
                         return Err(self.two_types(sp));
                     }
@@ -108,22 +102,15 @@ impl<'a> Parser<'a> {
                     };
                     ty = Some((spec, sspan));
                 }
-                _ if is_unsupported_ext(s) => return Err(self.unsupported_ext()),
-                // Accepted and ignored, as CFFI does.
-                "inline" | "__inline" | "__inline__" => {
-                    self.bump();
-                }
-                "register" if ctx == Ctx::Param => {
-                    self.bump();
-                }
-                "_Noreturn" | "register" | "auto" | "_Thread_local" | "__thread" | "_Alignas"
-                | "__extension__" | "__complex__" | "_Imaginary" => {
+                Some(SpecWord::Extension) => return Err(self.unsupported_ext()),
+                // `register` outside a parameter, the keywords CFFI refuses.
+                Some(_) => {
                     return Err(self.err_here(
                         format!("`{s}` is not supported in cdef()"),
                         "unsupported keyword",
                     ))
                 }
-                _ => {
+                None => {
                     if let Some(k) = Kw::from_ident(s) {
                         if ty.is_some() {
                             return Err(self.two_types(sp));
@@ -168,7 +155,7 @@ impl<'a> Parser<'a> {
                 }
             }
             None => {
-                let what = if storage.is_some() || is_const || is_volatile {
+                let what = if storage.is_some() || quals.is_const || quals.is_volatile {
                     "a type name"
                 } else {
                     match ctx {
@@ -182,8 +169,8 @@ impl<'a> Parser<'a> {
         };
         Ok(DeclSpec {
             storage,
-            is_const,
-            is_volatile,
+            is_const: quals.is_const,
+            is_volatile: quals.is_volatile,
             ty,
             ty_span,
             span: self.span_from(start),

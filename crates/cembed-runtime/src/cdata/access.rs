@@ -245,8 +245,16 @@ unsafe fn store_converted(
         Ok(())
     };
     // 16-byte aligned, as any C value: `convert` writes values in place.
-    let mut buf = vec![0u128; size.div_ceil(16).max(1)];
-    let tmp = buf.as_mut_ptr() as *mut u8;
+    // On the stack for an item or field up to 64 bytes (`p[i] = x` in a
+    // loop pays no allocation), on the heap beyond.
+    let mut small = [0u128; 4];
+    let mut big = Vec::new();
+    let tmp = if size <= std::mem::size_of_val(&small) {
+        small.as_mut_ptr() as *mut u8
+    } else {
+        big.resize(size.div_ceil(16), 0u128);
+        big.as_mut_ptr() as *mut u8
+    };
     still(c)?;
     // SAFETY: `c` still points where it did (checked just above, no Python
     // code run since), so `dst..dst + size` is its memory (contract); `tmp`

@@ -681,8 +681,9 @@ pub(crate) unsafe fn release(cd: &CDataObj) -> PyResult<()> {
     // a re-entrant release finds it released). No reference from `own()`
     // is used after an `own_replace` or across the destructor. Each
     // reference an `Own` holds is released once: moved out of `own` before
-    // `drop_own`, or handed to the `Keep` that replaces it (`orig`, the new
-    // reference to the buffer's object).
+    // `drop_own` (or the destructor's release), or handed to the value that
+    // replaces it (`orig` to the destructor-less `Gc`; the new reference to
+    // the buffer's object to the `Keep`).
     unsafe {
         check_releasable(cd)?;
         // As CFFI: memory from ffi.new() lives as long as the object. Views

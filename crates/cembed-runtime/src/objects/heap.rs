@@ -73,16 +73,31 @@ unsafe extern "C" fn inst_traverse(
 
 unsafe extern "C" fn inst_dealloc(slf: *mut ffi::PyObject) {
     // SAFETY: CPython calls tp_dealloc once, with the GIL held, on an
-    // instance nobody references any more: it is untracked, freed with its
-    // type's tp_free, and the reference it held to its heap type released.
+    // instance nobody references any more (what `dealloc_heap_instance` needs).
     crate::py::guard::c_entry("inst_dealloc", (), || unsafe {
+        dealloc_heap_instance(slf, || {})
+    })
+}
+
+/// The end of a heap-type instance's `tp_dealloc`: untracked, `drop_fields`
+/// run (what the instance holds beyond its type), freed with its type's
+/// `tp_free`, then the reference it held to its heap type released (a
+/// Python subclass's dealloc leaves that to its heap base).
+///
+/// # Safety
+/// GIL held; `slf` an instance of one of the module's GC heap types that
+/// nobody references any more, deallocated once.
+pub(crate) unsafe fn dealloc_heap_instance(slf: *mut ffi::PyObject, drop_fields: impl FnOnce()) {
+    // SAFETY: the contract; `tp` is read before the memory is freed.
+    unsafe {
         let tp = ffi::Py_TYPE(slf);
         ffi::PyObject_GC_UnTrack(slf as *mut c_void);
+        drop_fields();
         if let Some(free) = (*tp).tp_free {
             free(slf as *mut c_void);
         }
         ffi::Py_DECREF(tp as *mut ffi::PyObject);
-    })
+    }
 }
 
 pub(crate) fn slot(slot: c_int, pfunc: *mut c_void) -> ffi::PyType_Slot {

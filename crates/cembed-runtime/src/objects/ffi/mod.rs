@@ -546,17 +546,10 @@ unsafe fn clear_methods(o: *mut FfiObject) {
 /// Called by CPython once, on an FFI object nobody references any more.
 unsafe extern "C" fn ffi_obj_dealloc(slf: *mut ffi::PyObject) {
     // SAFETY: CPython calls tp_dealloc once, with the GIL held, on an
-    // unreferenced instance: untracked first, its slots released, freed with
-    // its type's tp_free, then the reference it held to its heap type
-    // released (a Python subclass's dealloc leaves that to its heap base).
+    // unreferenced FFI object (what `dealloc_heap_instance` needs); its slots are
+    // released after it is untracked, before its memory is freed.
     crate::py::guard::c_entry("ffi_obj_dealloc", (), || unsafe {
-        let tp = ffi::Py_TYPE(slf);
-        ffi::PyObject_GC_UnTrack(slf as *mut c_void);
-        clear_methods(slf as *mut FfiObject);
-        if let Some(free) = (*tp).tp_free {
-            free(slf as *mut c_void);
-        }
-        ffi::Py_DECREF(tp as *mut ffi::PyObject);
+        crate::objects::heap::dealloc_heap_instance(slf, || clear_methods(slf as *mut FfiObject))
     })
 }
 
